@@ -1,0 +1,45 @@
+// The run configuration: every parameter a run takes, with its default. Parsing and validation
+// of user input live in stress/ and src/run/validate.ts; this file is only the shape.
+export type PerturbLevel = 'off' | 'low' | 'high';
+
+export interface RunConfig {
+  scenario: string;
+  lock: string; // 'v5.9-rc6' | 'v5.9' | 'v4.10' | plug-in names
+  unfairness: number;
+  /** stop after this many milliseconds (0 = only --ops bounds the run) */
+  durationMs: number;
+  /** operations per actor task (0 = unbounded, duration decides) */
+  ops: number;
+  seed: string;
+  /** actor worker threads */
+  workers: number;
+  /** pages (lock scenario: the lockable pages; mm scenarios: the allocator's pages) */
+  pages: number;
+  buckets: number;
+  perturb: PerturbLevel;
+  stutter: boolean;
+  reportDir: string | null;
+  /** hung-task bound in ms */
+  hungMs: number;
+  statIntervalMs: number;
+  /** scenario-specific knobs (role counts, sizes, variant choices) */
+  extra: Record<string, number | string | boolean>;
+}
+
+export const DEFAULTS: RunConfig = {
+  scenario: 'map-truncate',
+  lock: 'v5.9-rc6',
+  unfairness: 5,
+  durationMs: 5_000,
+  ops: 0,
+  seed: '1',
+  workers: 4,
+  pages: 64,
+  buckets: 256,
+  perturb: 'low',
+  stutter: true,
+  reportDir: null,
+  hungMs: 5_000,
+  statIntervalMs: 1_000,
+  extra: {},
+};

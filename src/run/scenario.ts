@@ -1,0 +1,42 @@
+// A scenario: which actors run, what each operation is, how the state starts and what is checked
+// when everything is quiet. Both drivers run scenarios through this interface.
+import type { ShmSizes } from '../shm/layout.ts';
+import type { Shm } from '../shm/shm.ts';
+import type { Rng } from '../sched/rng.ts';
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import type { RunConfig } from './config.ts';
+import type { InvariantId } from '../check/invariants.ts';
+
+/** One operation of an actor: plain data, so repro files can list it and shrinking can drop it. */
+export interface Op {
+  kind: string;
+  args: number[];
+}
+
+/** What a whole-state check reports. */
+export interface Finding {
+  id: InvariantId;
+  page: number;
+  message: string;
+  values?: number[];
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Role of each actor task, in task-id order. */
+  roles(cfg: RunConfig): string[];
+  /** Sizes of the shared model for this config (tasks are filled in by the caller). */
+  sizes(cfg: RunConfig): Omit<ShmSizes, 'tasks' | 'flightEntries' | 'violationSlots'>;
+  /** Put the model in its starting state. */
+  init(shm: Shm, cfg: RunConfig): void;
+  /** The operation a task does next: a pure function of the role and the op stream. */
+  nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op;
+  /** Run one operation. */
+  runOp(t: Task, role: string, op: Op, cfg: RunConfig): Step<void>;
+  /** Whole-state checks valid when every actor is between operations. */
+  quiescentCheck?(shm: Shm, cfg: RunConfig): Finding[];
+  /** Checks valid at any instant (the checker re-validates before reporting). */
+  liveCheck?(shm: Shm, cfg: RunConfig): Finding[];
+}

@@ -1,0 +1,84 @@
+// A task: the context every protocol generator receives. It carries no behaviour of its own
+// beyond bookkeeping the checks and the flight recorder need; drivers create it.
+import { CTL, FLIGHT_WORDS, MAX_HELD, STAT, STAT_NAMES, type StatName } from '../shm/layout.ts';
+import { LabelTable } from '../shm/labels.ts';
+import type { Shm } from '../shm/shm.ts';
+import type { InvariantId } from '../check/invariants.ts';
+import { reportViolation } from '../check/violations.ts';
+import type { PageLock } from '../locks/types.ts';
+
+export interface TaskOptions {
+  id: number;
+  shm: Shm;
+  lock: PageLock;
+  /** protocol options: unfairness, variant choices (read by protocol code, never by drivers) */
+  options?: Record<string, unknown>;
+  labels?: LabelTable;
+}
+
+export class Task {
+  readonly id: number;
+  readonly shm: Shm;
+  readonly lock: PageLock;
+  readonly options: Record<string, unknown>;
+  readonly labels: LabelTable;
+  /** What the next schedule point is about (flight records, diagrams). Protocol code sets them. */
+  page = -1;
+  aux = 0;
+  op = 0;
+  private readonly flightBase: number;
+  private readonly statBase: number;
+
+  constructor(o: TaskOptions) {
+    this.id = o.id;
+    this.shm = o.shm;
+    this.lock = o.lock;
+    this.options = o.options ?? {};
+    this.labels = o.labels ?? new LabelTable(o.shm);
+    this.flightBase = o.id * o.shm.layout.flightStride;
+    this.statBase = o.id * STAT_NAMES.length;
+  }
+
+  /** Record a schedule point in this task's flight ring (called by the drivers). */
+  record(label: string): void {
+    const f = this.shm.flight;
+    const w = f[this.flightBase];
+    const e = this.flightBase + 1 + (w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
+    f[e] = Atomics.add(this.shm.ctl, CTL.SEQ, 1);
+    f[e + 1] = this.labels.id(label);
+    f[e + 2] = this.page;
+    f[e + 3] = this.aux;
+    f[e + 4] = this.op;
+    f[this.flightBase] = w + 1;
+  }
+
+  violation(id: InvariantId, page: number, ...values: number[]): void {
+    reportViolation(this.shm, id, this.id, this.op, page, values);
+  }
+
+  stat(name: StatName, n = 1): void {
+    this.shm.stats[this.statBase + STAT[name]] += n; // one writer per task: no atomic needed
+  }
+
+  // ---- page locks held (LOCK-LEAK, lockdep, wait-for graph) ----
+  heldAdd(pfn: number): void {
+    const n = this.shm.heldCount[this.id];
+    if (n < MAX_HELD) this.shm.held[this.id * MAX_HELD + n] = pfn;
+    Atomics.store(this.shm.heldCount, this.id, n + 1);
+  }
+  heldRemove(pfn: number): void {
+    const base = this.id * MAX_HELD;
+    const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
+    for (let i = n - 1; i >= 0; i--) {
+      if (this.shm.held[base + i] === pfn) {
+        for (let j = i; j < n - 1; j++) this.shm.held[base + j] = this.shm.held[base + j + 1];
+        break;
+      }
+    }
+    Atomics.store(this.shm.heldCount, this.id, Math.max(0, this.shm.heldCount[this.id] - 1));
+  }
+  heldPages(): number[] {
+    const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
+    return Array.from(this.shm.held.subarray(this.id * MAX_HELD, this.id * MAX_HELD + n));
+  }
+}

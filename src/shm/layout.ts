@@ -1,0 +1,140 @@
+// One SharedArrayBuffer holds the whole model. Every field is a struct-of-arrays Int32Array view
+// over it, so protocol code reads like the kernel: Atomics.or(shm.flags, pfn, PG_locked).
+//
+// The layout is a pure function of the sizes, so every worker (and the controlled driver) builds
+// identical views from the same sizes and the buffer.
+
+export interface ShmSizes {
+  /** struct page slots (the allocator hands them out). */
+  pages: number;
+  /** hashed page wait-table buckets, 1..4096 (kernel: 256). */
+  buckets: number;
+  /** tasks (actors plus the checker); each owns one wait entry and one flight recorder. */
+  tasks: number;
+  /** files (address_space); 0 for the pure lock scenario. */
+  files: number;
+  /** page-cache slots per file = the largest file in pages. */
+  pagesPerFile: number;
+  /** processes (mm). */
+  processes: number;
+  /** VMAs per process. */
+  vmasPerProcess: number;
+  /** PTEs per VMA (a VMA maps at most this many pages). */
+  ptesPerVma: number;
+  /** PTEs per split page-table lock. */
+  ptesPerPtl: number;
+  /** flight-recorder entries per task. */
+  flightEntries: number;
+  /** violation ring entries with full snapshots. */
+  violationSlots: number;
+}
+
+export const FLIGHT_WORDS = 5; // seq, label id, page, aux, operation number
+export const VIOLATION_HEADER_WORDS = 16;
+export const LABEL_SLOTS = 1024;
+export const LABEL_WORDS = 16; // 1 hash word + up to 60 bytes of ASCII
+export const HIST_BUCKETS = 64;
+export const MAX_HELD = 8;
+
+/** Named per-task counters (stats). Append only: reports index them by name. */
+export const STAT_NAMES = [
+  'acquisitions', // page locks taken (any path)
+  'contended', // acquisitions that had to sleep
+  'trylockFail',
+  'overtaken', // times this task's queued wait entry was passed by a stealer
+  'handoffs', // locks received from a waker (WQ_FLAG_DONE set by the waker)
+  'steals', // locks taken by trylock/fast path while waiters were queued
+  'eintr', // killable waits that returned -EINTR
+  'signalsSent',
+  'maxWaitUs',
+  'faults',
+  'sigbus',
+  'mapped', // PTEs installed
+  'truncations',
+  'reclaimed',
+  'zapped',
+  'reads',
+  'skippedLocked',
+  'ops',
+] as const;
+export type StatName = (typeof STAT_NAMES)[number];
+export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
+
+/** Control words (index into shm.ctl). */
+export const CTL = {
+  STOP: 0, // 1 = finish the current operation and exit
+  EPOCH: 1, // quiescent epoch request counter (odd = park requested)
+  PARKED: 2, // tasks parked for the current epoch
+  STUTTER: 3, // 1 = pause between operations (free-mode stutter)
+  SEQ: 4, // global schedule-point sequence (orders flight records across tasks)
+  VIOLATIONS: 5, // violations reported (may exceed violationSlots)
+  LABEL_LOCK: 6,
+  ALLOC_LOCK: 7,
+  FREE_HEAD: 8, // allocator free list head (pfn, -1 empty)
+  FREE_COUNT: 9,
+  ALLOC_GEN: 10, // generation counter for data stamps
+  TRUNCATING: 11, // truncations in flight (MAP-EOF only holds when 0)
+  WORDS: 32,
+} as const;
+
+export interface Region {
+  name: string;
+  offset: number; // in Int32 words
+  length: number;
+}
+
+export interface Layout {
+  sizes: ShmSizes;
+  regions: Region[];
+  words: number;
+  bytes: number;
+  flightStride: number; // words per task flight ring (incl. write index)
+  violationStride: number; // words per violation slot
+}
+
+export function computeLayout(s: ShmSizes): Layout {
+  const regions: Region[] = [];
+  let off = 0;
+  const add = (name: string, length: number) => {
+    // keep every region on its own 64-byte line to limit false sharing between hot arrays
+    off = Math.ceil(off / 16) * 16;
+    regions.push({ name, offset: off, length });
+    off += length;
+  };
+  const P = s.pages, B = s.buckets, T = s.tasks, F = s.files;
+  const vmas = s.processes * s.vmasPerProcess;
+  const ptes = vmas * s.ptesPerVma;
+  const ptls = vmas * Math.ceil(s.ptesPerVma / s.ptesPerPtl);
+  const flightStride = 1 + s.flightEntries * FLIGHT_WORDS;
+  const violationStride = VIOLATION_HEADER_WORDS + T * flightStride;
+
+  add('ctl', CTL.WORDS);
+  // struct page
+  for (const f of ['flags', 'refcount', 'mapcount', 'mapping', 'index', 'owner', 'stampFile', 'stampIndex', 'stampGen', 'freeNext'])
+    add(f, P);
+  // hashed page wait table
+  add('bucketLock', B);
+  add('bucketHead', B);
+  add('bucketTail', B);
+  // wait entries: one per task (it lives on the waiter's stack in the kernel)
+  for (const f of ['wqFlags', 'wqPage', 'wqBit', 'wqNext', 'wqPrev', 'wqLinked', 'wqOvertaken']) add(f, T);
+  // task slots
+  for (const f of ['taskState', 'taskWaitPage', 'taskWaitBit', 'heartbeat', 'fatal', 'opNo', 'heldCount', 'role'])
+    add(f, T);
+  add('held', T * MAX_HELD);
+  add('stats', T * STAT_NAMES.length);
+  add('waitHist', T * HIST_BUCKETS);
+  add('flight', T * flightStride);
+  add('violations', s.violationSlots * violationStride);
+  add('labels', LABEL_SLOTS * LABEL_WORDS);
+  // address_space
+  for (const f of ['iSize', 'nrpages', 'iPagesLock']) add(f, F);
+  add('slots', F * s.pagesPerFile);
+  // mm: VMAs, PTEs, split PTLs
+  for (const f of ['vmaFile', 'vmaPgoff', 'vmaLen', 'vmaFlags']) add(f, vmas);
+  add('ptes', ptes);
+  add('ptl', ptls);
+  add('ptlOwner', ptls);
+  const words = Math.ceil(off / 16) * 16;
+  return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
+}

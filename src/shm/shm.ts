@@ -1,0 +1,106 @@
+// Typed views over the shared buffer. Field names follow the kernel where one exists.
+import { computeLayout, type Layout, type ShmSizes, CTL } from './layout.ts';
+
+// page->flags bits. PG_locked and PG_waiters share the low byte so unlock can clear one and
+// test the other in a single atomic RMW (BUILD_BUG_ON(PG_waiters != 7), kernel-protocols §5.1).
+export const PG_locked = 1 << 0;
+export const PG_uptodate = 1 << 2;
+export const PG_dirty = 1 << 3;
+export const PG_writeback = 1 << 4;
+export const PG_readahead = 1 << 5;
+export const PG_waiters = 1 << 7;
+export const PG_free = 1 << 16; // model-only: page is on the allocator's free list
+export const BIT_LOCKED = 0;
+export const BIT_WRITEBACK = 4;
+
+// wait_queue_entry flags (include/linux/wait.h)
+export const WQ_FLAG_EXCLUSIVE = 0x01;
+export const WQ_FLAG_WOKEN = 0x02;
+export const WQ_FLAG_CUSTOM = 0x04; // page lock: the waiter wants the lock handed to it
+export const WQ_FLAG_DONE = 0x08; // page lock: the lock was taken for (or by) the waiter
+
+export const NIL = -1;
+export const NO_OWNER = 0; // shadow owner word holds task id + 1
+
+// task state words, read by the watchdog and the wait-for graph
+export const TASK_RUNNING = 0;
+export const TASK_WAITING = 1; // taskWaitPage / taskWaitBit say on what
+export const TASK_PARKED = 2; // between operations, at an epoch or stutter
+export const TASK_DONE = 3;
+
+// vma flags
+export const VM_SHARED = 1;
+
+// PTE word: 0 = pte_none; otherwise pfn + 1 in the low 24 bits plus flag bits
+export const PTE_PFN_MASK = 0x00ff_ffff;
+export const PTE_WRITE = 1 << 24;
+export const PTE_ANON = 1 << 25; // a private COW copy (anon page), not a file page
+
+export class Shm {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly sizes: ShmSizes;
+  readonly ctl!: Int32Array;
+  readonly flags!: Int32Array;
+  readonly refcount!: Int32Array;
+  /** _mapcount: -1 = unmapped, as in the kernel */
+  readonly mapcount!: Int32Array;
+  /** file id + 1, 0 = NULL */
+  readonly mapping!: Int32Array;
+  readonly index!: Int32Array;
+  /** shadow lock owner: task id + 1, 0 = none. Written only by the checks, never by the algorithm. */
+  readonly owner!: Int32Array;
+  readonly stampFile!: Int32Array;
+  readonly stampIndex!: Int32Array;
+  readonly stampGen!: Int32Array;
+  readonly freeNext!: Int32Array;
+  readonly bucketLock!: Int32Array;
+  readonly bucketHead!: Int32Array;
+  readonly bucketTail!: Int32Array;
+  readonly wqFlags!: Int32Array;
+  readonly wqPage!: Int32Array;
+  readonly wqBit!: Int32Array;
+  readonly wqNext!: Int32Array;
+  readonly wqPrev!: Int32Array;
+  readonly wqLinked!: Int32Array;
+  readonly wqOvertaken!: Int32Array;
+  readonly taskState!: Int32Array;
+  readonly taskWaitPage!: Int32Array;
+  readonly taskWaitBit!: Int32Array;
+  readonly heartbeat!: Int32Array;
+  readonly fatal!: Int32Array;
+  readonly opNo!: Int32Array;
+  readonly heldCount!: Int32Array;
+  readonly role!: Int32Array;
+  readonly held!: Int32Array;
+  readonly stats!: Int32Array;
+  readonly waitHist!: Int32Array;
+  readonly flight!: Int32Array;
+  readonly violations!: Int32Array;
+  readonly labels!: Int32Array;
+  readonly iSize!: Int32Array;
+  readonly nrpages!: Int32Array;
+  readonly iPagesLock!: Int32Array;
+  /** page-cache slots, file * pagesPerFile + index → pfn + 1 (0 = empty) */
+  readonly slots!: Int32Array;
+  readonly vmaFile!: Int32Array;
+  readonly vmaPgoff!: Int32Array;
+  readonly vmaLen!: Int32Array;
+  readonly vmaFlags!: Int32Array;
+  readonly ptes!: Int32Array;
+  readonly ptl!: Int32Array;
+  readonly ptlOwner!: Int32Array;
+
+  constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
+    this.sizes = sizes;
+    this.layout = computeLayout(sizes);
+    this.sab = sab ?? new SharedArrayBuffer(this.layout.bytes);
+    if (this.sab.byteLength !== this.layout.bytes) throw new Error('shared buffer does not match the sizes');
+    for (const r of this.layout.regions)
+      (this as any)[r.name] = new Int32Array(this.sab, r.offset * 4, r.length);
+  }
+
+  get stopRequested(): boolean {
+    return Atomics.load(this.ctl, CTL.STOP) !== 0;
+  }
+}
