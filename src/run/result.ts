@@ -1,0 +1,62 @@
+// What a run produces: everything the reports need, as plain JSON-able data (run.json is this).
+import type { RunConfig } from './config.ts';
+import type { ViolationRecord } from '../check/violations.ts';
+import type { StatName } from '../shm/layout.ts';
+
+export interface TaskSummary {
+  task: number;
+  role: string;
+  ops: number;
+  stats: Record<StatName, number>;
+  /** log-linear wait-time histogram counts (see src/run/histogram.ts for bucket bounds) */
+  waitHist: number[];
+}
+
+export interface StatsSample {
+  /** ms since the start */
+  t: number;
+  /** operations completed per role since the start */
+  opsByRole: Record<string, number>;
+  acquisitions: number;
+  contended: number;
+  maxWaitUs: number;
+  overtaken: number;
+  violations: number;
+}
+
+export interface HungReport {
+  task: number;
+  role: string;
+  op: number;
+  state: string; // 'waiting on page 17 (PG_locked|PG_waiters), owner task 3 (running op 812)'
+  waitPage: number;
+  pageFlags: number;
+  owner: number; // task id, -1 none
+  ownerState: string;
+}
+
+export interface RunResult {
+  tool: { name: string; version: string; commit: string; node: string };
+  runId: string;
+  config: RunConfig;
+  /** 'free' (real threads) or 'controlled' */
+  mode: 'free' | 'controlled';
+  cores: number;
+  oversubscribed: boolean;
+  memoryBytes: number;
+  startedAt: string;
+  elapsedMs: number;
+  /** why the run ended: 'duration' | 'ops' | 'violation' | 'hung' | 'signal' | 'crash' */
+  endReason: string;
+  outcome: 'SUCCESS' | 'FAILURE';
+  invariantsChecked: string[];
+  violations: ViolationRecord[];
+  violationCount: number;
+  hung: HungReport[];
+  tasks: TaskSummary[];
+  samples: StatsSample[];
+  /** free-form notes (warnings, reproduction results) */
+  notes: string[];
+  /** scenario- or feature-specific extra data (reproduction, lockdep, fairness) */
+  extra: Record<string, unknown>;
+}
