@@ -22,9 +22,28 @@ export interface Finding {
   values?: number[];
 }
 
+/** A scenario's own command-line flag, `--<name>`. The parsed value (or the default) lands in
+ * `cfg.extra[name]`; a 'duration' lands in milliseconds. Names are kebab-case and must not clash
+ * with the common run flags. Help text and `list` are generated from these. */
+export interface ScenarioOption {
+  name: string;
+  kind: 'int' | 'string' | 'enum' | 'bool' | 'duration';
+  default: number | string | boolean;
+  help: string;
+  /** allowed values of an 'enum' */
+  choices?: readonly string[];
+  /** inclusive bounds of an 'int' (or of a 'duration', in ms) */
+  min?: number;
+  max?: number;
+}
+
 export interface Scenario {
   name: string;
   description: string;
+  /** The scenario's own flags (see ScenarioOption). */
+  options?: readonly ScenarioOption[];
+  /** Cross-flag checks after parsing: return what is wrong (one line), or nothing. */
+  validate?(cfg: RunConfig): string | null | undefined;
   /** Role of each actor task, in task-id order. */
   roles(cfg: RunConfig): string[];
   /** Sizes of the shared model for this config (tasks are filled in by the caller). */
