@@ -58,4 +58,8 @@ export interface Scenario {
   quiescentCheck?(shm: Shm, cfg: RunConfig): Finding[];
   /** Checks valid at any instant (the checker re-validates before reporting). */
   liveCheck?(shm: Shm, cfg: RunConfig): Finding[];
+  /** Invariant ids this scenario checks (reports list them, one JUnit case each). */
+  invariants?: readonly InvariantId[];
+  /** Scenario figures for the report, read after the run (lands in RunResult.extra[name]). */
+  summary?(shm: Shm, cfg: RunConfig): Record<string, unknown>;
 }
