@@ -74,6 +74,7 @@ export const CTL = {
   FREE_COUNT: 9,
   ALLOC_GEN: 10, // generation counter for data stamps
   TRUNCATING: 11, // truncations in flight (MAP-EOF only holds when 0)
+  TRUNC_SEQ: 12, // truncations started (a fault's SIGBUS check is valid only if this did not move)
   WORDS: 32,
 } as const;
 
@@ -135,6 +136,8 @@ export function computeLayout(s: ShmSizes): Layout {
   add('ptes', ptes);
   add('ptl', ptls);
   add('ptlOwner', ptls);
+  // appended: i_rwsem per file (a futex mutex; truncators hold it across truncate_setsize)
+  add('iRwsem', F);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

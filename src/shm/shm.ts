@@ -90,6 +90,8 @@ export class Shm {
   readonly ptes!: Int32Array;
   readonly ptl!: Int32Array;
   readonly ptlOwner!: Int32Array;
+  /** i_rwsem per file: 0 free, 1 held, 2 held with sleepers (src/shm/spinlock.ts mutexLock) */
+  readonly iRwsem!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;
