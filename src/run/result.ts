@@ -22,6 +22,10 @@ export interface StatsSample {
   maxWaitUs: number;
   overtaken: number;
   violations: number;
+  /** every per-task counter (STAT_NAMES) summed over the actors */
+  counters?: Partial<Record<StatName, number>>;
+  /** why this sample's stats line carries ??? (unfairness, a stalled task) */
+  suspicions?: string[];
 }
 
 export interface HungReport {
