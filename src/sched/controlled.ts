@@ -1,0 +1,652 @@
+// The controlled driver: every actor of a scenario runs as a generator in ONE thread, over the same
+// SharedArrayBuffer model and the same protocol code as free mode. At every schedule point a
+// strategy picks which runnable actor takes its next step, so a seed (or a recorded list of
+// choices) fixes the interleaving exactly.
+//
+// The driver's model of the effects protocol code yields (src/sched/step.ts):
+// - futexWait: the word is compared when the wait is issued, like a futex: a different value
+//   returns 'not-equal' at once; otherwise the actor blocks until a futexWake on the same word, or
+//   until its timeout passes on the virtual clock ('timed-out').
+// - futexWake: releases up to `count` actors blocked on that word, in the order they blocked.
+// - NOW: the virtual clock, which advances STEP_NS per step and jumps to the next timeout when
+//   nothing else can run.
+//
+// A step is one resume of an actor: from the schedule point it is paused at (the step named by
+// that label runs) to its next schedule point, with effects handled in between. Starting an
+// operation is a step of its own, so "every actor between operations" is a state the driver sees.
+//
+// Detection: the inline assertions of the protocol code (the violation ring), LOCK-LEAK at the end
+// of every operation, the scenario's whole-state checks whenever every actor is between operations
+// and at the end, DEADLOCK when nothing can run but some actor has not finished (with the wait-for
+// chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends).
+import { CTL, type ShmSizes } from '../shm/layout.ts';
+import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked, PG_waiters, PG_uptodate, PG_dirty, PG_writeback, PG_readahead, PG_free } from '../shm/shm.ts';
+import { initShm } from '../shm/init.ts';
+import { LabelTable } from '../shm/labels.ts';
+import { readViolations } from '../check/violations.ts';
+import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
+import type { Op, Scenario } from '../run/scenario.ts';
+import type { RunConfig } from '../run/config.ts';
+import type { PageLock } from '../locks/types.ts';
+import type { Rng } from './rng.ts';
+import type { Effect, FutexWait, Step, Yielded } from './step.ts';
+import { Task } from './task.ts';
+import type { SchedView, Strategy } from './strategies/strategy.ts';
+
+/** Virtual nanoseconds per step. */
+export const STEP_NS = 100;
+/** Default step bound per iteration (shuttle fails after 1,000,000 steps; ours are coarser). */
+export const DEFAULT_MAX_STEPS = 200_000;
+
+/** What was found in one iteration. `task`/`op` are -1 for a whole-state check. */
+export interface Violation {
+  id: InvariantId;
+  task: number;
+  op: number;
+  page: number;
+  values: number[];
+  message: string;
+}
+
+/** One row of an interleaving: the step `label` of `task` ran (page/aux as the code set them). */
+export interface TraceEvent {
+  step: number;
+  task: number;
+  /** the schedule point's label, or '(op start)', '(woken)', '(timed out)' */
+  label: string;
+  page: number;
+  aux: number;
+  op: number;
+  /** what else happened in the step: 'sleeps on …', 'wakes T2', the op's description */
+  note: string;
+}
+
+export interface IterationResult {
+  violation: Violation | null;
+  /** the step (1-based) in which the violation was detected (0 = none; steps+1 = after the end) */
+  violationStep: number;
+  steps: number;
+  decisions: number;
+  /** the choice made at each decision (actor ids); valid until the next iteration */
+  schedule: Int32Array;
+  /** steps taken by a different actor than the step before */
+  switches: number;
+  /** operations completed per actor */
+  opsDone: number[];
+  trace: TraceEvent[] | null;
+  /** virtual clock at the end, ns */
+  clockNs: number;
+}
+
+export interface IterationInput {
+  /** the operations of each actor, in order (an empty list = the actor does nothing) */
+  ops: Op[][];
+  strategy: Strategy;
+  /** the iteration's schedule stream (handed to the strategy) */
+  rng: Rng;
+  maxSteps?: number;
+  /** collect a TraceEvent per step (replay --trace, diagrams); off while exploring */
+  trace?: boolean;
+}
+
+// actor states
+const BETWEEN = 0; // between operations (runnable: its next step starts an op)
+const RUNNING = 1; // inside an operation, runnable
+const BLOCKED = 2; // in futexWait
+const DONE = 3; // all operations done
+
+const FLAG_NAMES: [number, string][] = [
+  [PG_locked, 'PG_locked'], [PG_uptodate, 'PG_uptodate'], [PG_dirty, 'PG_dirty'], [PG_writeback, 'PG_writeback'],
+  [PG_readahead, 'PG_readahead'], [PG_waiters, 'PG_waiters'], [PG_free, 'free'],
+];
+export function pageFlagNames(flags: number): string {
+  const names = FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n);
+  return names.length ? names.join('|') : '0';
+}
+
+export function describeOp(op: Op): string {
+  return `${op.kind}(${op.args.join(', ')})`;
+}
+
+export interface ControlledSetup {
+  scenario: Scenario;
+  cfg: RunConfig;
+  lock: PageLock;
+  /** flight-recorder entries per task (violation snapshots); default 64 */
+  flightEntries?: number;
+}
+
+export class ControlledDriver implements SchedView {
+  readonly scenario: Scenario;
+  readonly cfg: RunConfig;
+  readonly roles: string[];
+  readonly actors: number;
+  readonly shm: Shm;
+  readonly tasks: Task[];
+  readonly spin: Int32Array;
+
+  private readonly labelTable: LabelTable;
+  private readonly labelSnapshot: Int32Array;
+
+  // per-actor state, reused across iterations
+  private readonly state: Int8Array;
+  private readonly opNo: Int32Array;
+  private readonly gens: (Step<void> | null)[];
+  private readonly sendVal: unknown[];
+  private readonly waitWord: Float64Array; // global word index the actor sleeps on
+  private readonly waitOn: (FutexWait | null)[];
+  private readonly blockSeq: Float64Array;
+  private readonly deadline: Float64Array;
+  private readonly atLabel: string[]; // the schedule point each actor is paused at
+  private readonly atPage: Int32Array;
+  private readonly atAux: Int32Array;
+  private readonly prevLabel: string[];
+  private readonly prevPage: Int32Array;
+  private readonly prevAux: Int32Array;
+  private readonly runnable: Int32Array;
+  private nRunnable = 0;
+  private schedBuf = new Int32Array(1024);
+
+  // per-iteration
+  private clock = 0;
+  private seq = 0;
+  private nextDeadline = Infinity;
+  private ops: Op[][] = [];
+  private trace: TraceEvent[] | null = null;
+  private ev: TraceEvent | null = null;
+  private pendingViolation: Violation | null = null;
+  private opsSinceCheck = 0;
+
+  constructor(setup: ControlledSetup) {
+    const { scenario, cfg, lock } = setup;
+    this.scenario = scenario;
+    this.cfg = cfg;
+    this.roles = scenario.roles(cfg);
+    const n = (this.actors = this.roles.length);
+    const sizes: ShmSizes = {
+      ...scenario.sizes(cfg),
+      tasks: n + 1, // actors plus the checker's slot, as in free mode
+      flightEntries: setup.flightEntries ?? 64,
+      violationSlots: 4,
+    };
+    this.shm = new Shm(sizes);
+    initShm(this.shm);
+    this.labelTable = new LabelTable(this.shm);
+    this.labelSnapshot = new Int32Array(this.shm.labels.length);
+    const options = { ...cfg.extra, unfairness: cfg.unfairness };
+    this.tasks = [];
+    for (let id = 0; id < n; id++) this.tasks.push(new Task({ id, shm: this.shm, lock, options, labels: this.labelTable }));
+    this.spin = new Int32Array(n);
+    this.state = new Int8Array(n);
+    this.opNo = new Int32Array(n);
+    this.gens = new Array(n).fill(null);
+    this.sendVal = new Array(n).fill(undefined);
+    this.waitWord = new Float64Array(n);
+    this.waitOn = new Array(n).fill(null);
+    this.blockSeq = new Float64Array(n);
+    this.deadline = new Float64Array(n);
+    this.atLabel = new Array(n).fill('');
+    this.atPage = new Int32Array(n);
+    this.atAux = new Int32Array(n);
+    this.prevLabel = new Array(n).fill('');
+    this.prevPage = new Int32Array(n);
+    this.prevAux = new Int32Array(n);
+    this.runnable = new Int32Array(n);
+  }
+
+  /** The operations each actor does, from the scenario's op stream: a pure function of
+   * (seed, task, opNo). */
+  static opsFor(scenario: Scenario, cfg: RunConfig, seed: string, opsPerActor: number, rngFor: (seed: string, task: number, op: number) => Rng): Op[][] {
+    const roles = scenario.roles(cfg);
+    return roles.map((role, task) => {
+      const out: Op[] = [];
+      for (let i = 0; i < opsPerActor; i++) out.push(scenario.nextOp(role, rngFor(seed, task, i), cfg, task));
+      return out;
+    });
+  }
+
+  /** Fresh model for a new iteration: initShm + the scenario's init, label table kept. */
+  private reset(): void {
+    const shm = this.shm;
+    this.labelSnapshot.set(shm.labels);
+    initShm(shm);
+    shm.labels.set(this.labelSnapshot);
+    this.scenario.init(shm, this.cfg);
+  }
+
+  runIteration(input: IterationInput): IterationResult {
+    const n = this.actors;
+    if (input.ops.length !== n) throw new RangeError(`ops for ${input.ops.length} actors, scenario has ${n}`);
+    this.reset();
+    this.ops = input.ops;
+    this.clock = 0;
+    this.seq = 0;
+    this.nextDeadline = Infinity;
+    this.pendingViolation = null;
+    this.opsSinceCheck = 0;
+    this.trace = input.trace ? [] : null;
+    this.ev = null;
+    for (let a = 0; a < n; a++) {
+      this.state[a] = input.ops[a].length ? BETWEEN : DONE;
+      this.opNo[a] = 0;
+      this.gens[a] = null;
+      this.sendVal[a] = undefined;
+      this.waitOn[a] = null;
+      this.deadline[a] = Infinity;
+      this.atLabel[a] = '';
+      this.atPage[a] = -1;
+      this.atAux[a] = 0;
+      this.prevLabel[a] = '';
+      this.spin[a] = 0;
+      const t = this.tasks[a];
+      t.page = -1;
+      t.aux = 0;
+      t.op = 0;
+      this.shm.role[a] = a;
+    }
+    this.rebuildRunnable();
+    const strategy = input.strategy;
+    strategy.begin(this, input.rng);
+    const maxSteps = input.maxSteps ?? DEFAULT_MAX_STEPS;
+    const ctl = this.shm.ctl;
+    const runnable = this.runnable;
+    let steps = 0;
+    let decisions = 0;
+    let switches = 0;
+    let cur = -1;
+    let violation: Violation | null = null;
+    let violationStep = 0;
+
+    for (;;) {
+      let a: number;
+      const nr = this.nRunnable;
+      if (nr >= 2) {
+        a = strategy.choose(runnable, nr, cur);
+        if (decisions === this.schedBuf.length) {
+          const grown = new Int32Array(this.schedBuf.length * 2);
+          grown.set(this.schedBuf);
+          this.schedBuf = grown;
+        }
+        this.schedBuf[decisions++] = a;
+      } else if (nr === 1) {
+        a = runnable[0];
+      } else if (this.wakeTimedOut()) {
+        continue; // time jumped to the next timeout; someone can run again
+      } else {
+        if (!this.allDone()) {
+          violation = this.deadlockReport();
+          violationStep = steps;
+        }
+        break;
+      }
+      if (a !== cur && cur !== -1) switches++;
+      cur = a;
+      steps++;
+      this.clock += STEP_NS;
+      this.stepActor(a, steps);
+      if (ctl[CTL.VIOLATIONS] !== 0) {
+        violation = this.fromRing();
+        violationStep = steps;
+        break;
+      }
+      if (this.pendingViolation !== null) {
+        violation = this.pendingViolation;
+        violationStep = steps;
+        break;
+      }
+      if (this.clock >= this.nextDeadline) this.expireDeadlines();
+      if (steps >= maxSteps) {
+        violation = this.livelockReport(maxSteps);
+        violationStep = steps;
+        break;
+      }
+    }
+    if (violation === null && this.opsSinceCheck > 0) {
+      violation = this.quiescentCheck();
+      if (violation) violationStep = steps + 1;
+    }
+    strategy.end(decisions);
+    return {
+      violation,
+      violationStep,
+      steps,
+      decisions,
+      schedule: this.schedBuf.subarray(0, decisions),
+      switches,
+      opsDone: Array.from(this.opNo),
+      trace: this.trace,
+      clockNs: this.clock,
+    };
+  }
+
+  /** One step of actor a. */
+  private stepActor(a: number, step: number): void {
+    const t = this.tasks[a];
+    let gen = this.gens[a];
+    const tracing = this.trace !== null;
+    if (tracing) {
+      const label = gen === null ? '(op start)' : this.atLabel[a];
+      this.ev = {
+        step, task: a, label, page: gen === null ? -1 : this.atPage[a], aux: gen === null ? 0 : this.atAux[a],
+        op: this.opNo[a], note: gen === null ? describeOp(this.ops[a][this.opNo[a]]) : '',
+      };
+      this.trace!.push(this.ev);
+    }
+    if (gen === null) {
+      const op = this.ops[a][this.opNo[a]];
+      t.op = this.opNo[a];
+      t.page = -1;
+      t.aux = 0;
+      this.shm.opNo[a] = t.op;
+      gen = this.scenario.runOp(t, this.roles[a], op, this.cfg);
+      this.gens[a] = gen;
+      this.state[a] = RUNNING;
+    }
+    let send = this.sendVal[a];
+    this.sendVal[a] = undefined;
+    for (;;) {
+      let r: IteratorResult<Yielded, void>;
+      try {
+        r = gen.next(send);
+      } catch (e) {
+        this.crash(a, e);
+        return;
+      }
+      if (r.done) {
+        this.endOp(a);
+        return;
+      }
+      const y = r.value;
+      if (typeof y === 'string') {
+        t.record(y);
+        const page = t.page, aux = t.aux;
+        // spin detection: the same point as one or two steps ago
+        if ((y === this.prevLabel[a] && page === this.prevPage[a] && aux === this.prevAux[a])
+          || (y === this.atLabel[a] && page === this.atPage[a] && aux === this.atAux[a])) this.spin[a]++;
+        else this.spin[a] = 0;
+        this.prevLabel[a] = this.atLabel[a];
+        this.prevPage[a] = this.atPage[a];
+        this.prevAux[a] = this.atAux[a];
+        this.atLabel[a] = y;
+        this.atPage[a] = page;
+        this.atAux[a] = aux;
+        return;
+      }
+      const e = y as Effect;
+      if (e.kind === 'now') {
+        send = this.clock;
+      } else if (e.kind === 'wake') {
+        this.futexWake(e.arr, e.index, e.count);
+        send = undefined;
+      } else if (Atomics.load(e.arr, e.index) !== e.expected) {
+        send = 'not-equal';
+      } else {
+        this.block(a, e);
+        return;
+      }
+    }
+  }
+
+  private wordOf(arr: Int32Array, index: number): number {
+    return arr.byteOffset / 4 + index;
+  }
+
+  private block(a: number, e: FutexWait): void {
+    // the task's state words say what it waits on, as in free mode: a wait on a wait-queue
+    // entry's flags is a wait for that entry's page, any other wait is about t.page
+    const shm = this.shm;
+    const onEntry = e.arr === shm.wqFlags;
+    shm.taskWaitPage[a] = onEntry ? shm.wqPage[e.index] : this.tasks[a].page;
+    shm.taskWaitBit[a] = onEntry ? shm.wqBit[e.index] : -1;
+    shm.taskState[a] = TASK_WAITING;
+    this.state[a] = BLOCKED;
+    this.waitOn[a] = e;
+    this.waitWord[a] = this.wordOf(e.arr, e.index);
+    this.blockSeq[a] = this.seq++;
+    this.deadline[a] = e.timeoutMs === Infinity ? Infinity : this.clock + Math.max(0, e.timeoutMs) * 1e6;
+    if (this.deadline[a] < this.nextDeadline) this.nextDeadline = this.deadline[a];
+    this.atLabel[a] = '(woken)';
+    this.atPage[a] = this.tasks[a].page;
+    this.atAux[a] = this.tasks[a].aux;
+    this.spin[a] = 0;
+    if (this.ev) this.note(`sleeps on ${this.wordName(e.arr, e.index)}`);
+    this.rebuildRunnable();
+  }
+
+  private futexWake(arr: Int32Array, index: number, count: number): void {
+    const word = this.wordOf(arr, index);
+    const n = this.actors;
+    let woken = 0;
+    while (woken < count) {
+      let pick = -1;
+      for (let b = 0; b < n; b++)
+        if (this.state[b] === BLOCKED && this.waitWord[b] === word && (pick < 0 || this.blockSeq[b] < this.blockSeq[pick])) pick = b;
+      if (pick < 0) break;
+      this.unblock(pick, 'ok');
+      woken++;
+      if (this.ev) this.note(`wakes T${pick}`);
+    }
+    if (woken > 0) this.rebuildRunnable();
+  }
+
+  private unblock(b: number, result: 'ok' | 'timed-out'): void {
+    this.shm.taskState[b] = TASK_RUNNING;
+    this.state[b] = RUNNING;
+    this.waitOn[b] = null;
+    this.sendVal[b] = result;
+    this.deadline[b] = Infinity;
+    this.atLabel[b] = result === 'ok' ? '(woken)' : '(timed out)';
+  }
+
+  /** Blocked actors whose timeout has passed return 'timed-out' (FIFO among equal deadlines). */
+  private expireDeadlines(): void {
+    let next = Infinity;
+    let any = false;
+    for (let b = 0; b < this.actors; b++) {
+      if (this.state[b] !== BLOCKED) continue;
+      if (this.deadline[b] <= this.clock) {
+        this.unblock(b, 'timed-out');
+        any = true;
+      } else if (this.deadline[b] < next) next = this.deadline[b];
+    }
+    this.nextDeadline = next;
+    if (any) this.rebuildRunnable();
+  }
+
+  /** Nothing can run: jump the clock to the earliest timeout. False if nobody has one. */
+  private wakeTimedOut(): boolean {
+    if (this.nextDeadline === Infinity) return false;
+    this.clock = Math.max(this.clock, this.nextDeadline);
+    this.expireDeadlines();
+    return this.nRunnable > 0;
+  }
+
+  private endOp(a: number): void {
+    const t = this.tasks[a];
+    this.gens[a] = null;
+    const held = this.shm.heldCount[a];
+    const opNo = this.opNo[a];
+    this.opNo[a] = opNo + 1;
+    this.shm.heartbeat[a]++;
+    this.opsSinceCheck++;
+    if (held > 0 && this.pendingViolation === null) {
+      const pages = t.heldPages();
+      this.pendingViolation = {
+        id: 'LOCK-LEAK', task: a, op: opNo, page: pages[0] ?? -1, values: pages,
+        message: `task ${a} (${this.roles[a]}) ended op ${opNo} ${describeOp(this.ops[a][opNo])} still holding page lock${pages.length > 1 ? 's' : ''} ${pages.join(', ')}`,
+      };
+    }
+    this.state[a] = this.opNo[a] >= this.ops[a].length ? DONE : BETWEEN;
+    if (this.state[a] === DONE) this.shm.taskState[a] = TASK_DONE;
+    this.atLabel[a] = '';
+    this.atPage[a] = -1;
+    this.atAux[a] = 0;
+    this.spin[a] = 0;
+    if (this.state[a] === DONE) this.rebuildRunnable();
+    if (this.pendingViolation === null && this.allBetween()) {
+      const v = this.quiescentCheck();
+      if (v) this.pendingViolation = v;
+    }
+  }
+
+  private crash(a: number, e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const where = (err.stack ?? '').split('\n').slice(1).find((l) => l.includes('/src/')) ?? '';
+    this.pendingViolation = {
+      id: 'CRASH', task: a, op: this.opNo[a], page: this.tasks[a].page, values: [],
+      message: `task ${a} (${this.roles[a]}) threw in op ${this.opNo[a]}: ${err.message}${where ? ` (${where.trim()})` : ''}`,
+    };
+    this.gens[a] = null;
+    this.state[a] = DONE;
+    this.rebuildRunnable();
+    if (this.ev) this.note(`throws: ${err.message}`);
+  }
+
+  private note(s: string): void {
+    const ev = this.ev!;
+    ev.note = ev.note ? `${ev.note}; ${s}` : s;
+  }
+
+  private rebuildRunnable(): void {
+    let k = 0;
+    for (let a = 0; a < this.actors; a++) {
+      const s = this.state[a];
+      if (s === BETWEEN || s === RUNNING) this.runnable[k++] = a;
+    }
+    this.nRunnable = k;
+  }
+
+  private allDone(): boolean {
+    for (let a = 0; a < this.actors; a++) if (this.state[a] !== DONE) return false;
+    return true;
+  }
+
+  private allBetween(): boolean {
+    for (let a = 0; a < this.actors; a++) {
+      const s = this.state[a];
+      if (s !== BETWEEN && s !== DONE) return false;
+    }
+    return true;
+  }
+
+  private quiescentCheck(): Violation | null {
+    this.opsSinceCheck = 0;
+    const findings = this.scenario.quiescentCheck?.(this.shm, this.cfg) ?? [];
+    if (findings.length === 0) return null;
+    const f = findings[0];
+    return { id: f.id, task: -1, op: -1, page: f.page, values: f.values ?? [], message: f.message };
+  }
+
+  private fromRing(): Violation {
+    const recs = readViolations(this.shm);
+    const r = recs[0];
+    if (!r) return { id: 'CRASH', task: -1, op: -1, page: -1, values: [], message: 'violation counted but not readable' };
+    const ps = r.page_state;
+    const state = ps
+      ? ` [flags ${pageFlagNames(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, index ${ps.index}, owner ${ps.owner ? `T${ps.owner - 1}` : 'none'}]`
+      : '';
+    const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? '?'}) op ${r.op}` : 'checker';
+    return {
+      id: r.id, task: r.task, op: r.op, page: r.page, values: r.values,
+      message: `${INVARIANTS[r.id]}: ${who}, page ${r.page}${state}${r.values.length ? `, values ${r.values.join(' ')}` : ''}`,
+    };
+  }
+
+  /** Name a futex word by the region it lives in ("wqFlags[2]", "flags[5]"). */
+  wordName(arr: Int32Array, index: number): string {
+    const word = this.wordOf(arr, index);
+    for (const r of this.shm.layout.regions)
+      if (word >= r.offset && word < r.offset + r.length) return `${r.name}[${word - r.offset}]`;
+    return `word ${word}`;
+  }
+
+  private taskName(a: number): string {
+    return `T${a} (${this.roles[a]}, op ${this.opNo[a]}${this.opNo[a] < this.ops[a].length ? ` ${describeOp(this.ops[a][this.opNo[a]])}` : ''})`;
+  }
+
+  /** What actor a waits for, and who holds it. */
+  private waitsOn(a: number): { text: string; page: number; owner: number } {
+    const shm = this.shm;
+    let page = shm.taskWaitPage[a];
+    if (page === NIL || page < 0 || page >= shm.sizes.pages) {
+      const linked = shm.wqLinked[a] !== 0 ? shm.wqPage[a] : NIL;
+      page = linked >= 0 && linked < shm.sizes.pages ? linked : NIL;
+    }
+    const e = this.waitOn[a];
+    const futex = e ? this.wordName(e.arr, e.index) : '?';
+    if (page === NIL) return { text: `sleeps on ${futex}`, page: -1, owner: -1 };
+    const owner = shm.owner[page] - 1;
+    const flags = shm.flags[page];
+    return {
+      text: `waits on page ${page} [${pageFlagNames(flags)}] (sleeping on ${futex})`,
+      page,
+      owner,
+    };
+  }
+
+  /** DEADLOCK: nothing can run. Lists every blocked actor with its wait-for chain: the page it
+   * waits on, that page's owner, what the owner waits on, until a cycle or a task not blocked. */
+  private deadlockReport(): Violation {
+    const lines: string[] = [];
+    let firstPage = -1;
+    let firstTask = -1;
+    for (let a = 0; a < this.actors; a++) {
+      if (this.state[a] !== BLOCKED) continue;
+      const seen = new Set<number>([a]);
+      let text = this.taskName(a);
+      let x = a;
+      for (;;) {
+        const w = this.waitsOn(x);
+        if (firstTask < 0) {
+          firstTask = a;
+          firstPage = w.page;
+        }
+        text += ` ${w.text}`;
+        if (w.page < 0) break;
+        if (w.owner < 0) {
+          const locked = (this.shm.flags[w.page] & PG_locked) !== 0;
+          text += locked ? ', locked with no recorded owner' : ', which is unlocked: no wake came (lost wakeup)';
+          break;
+        }
+        if (w.owner >= this.actors) {
+          text += `, owned by task ${w.owner}`;
+          break;
+        }
+        text += `, owned by ${this.taskName(w.owner)}`;
+        if (seen.has(w.owner)) {
+          text += w.owner === x ? ': it waits on a lock it holds' : ': a cycle';
+          break;
+        }
+        seen.add(w.owner);
+        const s = this.state[w.owner];
+        if (s !== BLOCKED) {
+          text += s === DONE ? ', which has finished all its operations (the lock leaked)' : ', which is not blocked';
+          break;
+        }
+        text += ', which';
+        x = w.owner;
+      }
+      lines.push(text);
+    }
+    return {
+      id: 'DEADLOCK', task: firstTask, op: firstTask >= 0 ? this.opNo[firstTask] : -1, page: firstPage, values: [],
+      message: `no actor can run, ${lines.length} blocked: ${lines.join('; ')}`,
+    };
+  }
+
+  private livelockReport(maxSteps: number): Violation {
+    const parts: string[] = [];
+    let spinner = -1;
+    for (let a = 0; a < this.actors; a++) {
+      const s = this.state[a];
+      if (s === DONE) continue;
+      if (spinner < 0 || this.spin[a] > this.spin[spinner]) spinner = a;
+      const at = s === BLOCKED ? this.waitsOn(a).text : s === BETWEEN ? 'between operations' : `at '${this.atLabel[a]}' page ${this.atPage[a]}${this.spin[a] ? ` (same point ${this.spin[a]} times running)` : ''}`;
+      parts.push(`${this.taskName(a)} ${at}`);
+    }
+    return {
+      id: 'HUNG', task: spinner, op: spinner >= 0 ? this.opNo[spinner] : -1, page: spinner >= 0 ? this.atPage[spinner] : -1, values: [maxSteps],
+      message: `no end after ${maxSteps} steps (livelock, or a spin nobody ends): ${parts.join('; ')}`,
+    };
+  }
+}

@@ -1,0 +1,128 @@
+// PCT, probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte, ASPLOS 2010):
+// give the n actors random distinct priorities, pick d-1 change points among the k decisions, always
+// run the highest-priority runnable actor, and at the i-th change point drop the running actor's
+// priority to i, below every initial priority. A bug of depth d is then hit with probability at
+// least 1/(n * k^(d-1)) per iteration.
+//
+// k is not known up front: as shuttle's pct.rs does, the first iteration runs oldest-actor-first
+// (no change points) only to measure it, and later iterations use the largest count seen.
+//
+// Two additions keep PCT usable on lock code with spin loops (the bucket spinlock): an actor that
+// keeps yielding the same point while a lower-priority actor holds what it spins on would spin
+// until the step bound, so a spinning actor is demoted below everyone (not counted as a change
+// point); and after many more decisions than k the iteration falls back to a fair random walk
+// (Coyote's fair-prioritization), so a long iteration always ends.
+import type { Rng } from '../rng.ts';
+import type { SchedView, Strategy } from './strategy.ts';
+
+/** spin steps after which a spinning actor is demoted */
+export const SPIN_DEMOTE = 3;
+
+export class PctStrategy implements Strategy {
+  readonly name: string;
+  /** largest number of decisions seen in one iteration (the k of the bound) */
+  k = 0;
+  /** most actors seen in one iteration (the n of the bound) */
+  n = 0;
+  private measured = false;
+  private prio = new Int32Array(0);
+  private readonly changeAt: number[] = [];
+  private nextChange = 0;
+  private decision = 0;
+  private demoted = 0;
+  private fairAfter = Infinity;
+  private view!: SchedView;
+  private r!: Rng;
+
+  constructor(readonly depth: number) {
+    if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer >= 1, got ${depth}`);
+    this.name = `pct(d=${depth})`;
+  }
+
+  begin(view: SchedView, r: Rng): void {
+    this.view = view;
+    this.r = r;
+    const n = view.actors;
+    this.n = Math.max(this.n, n);
+    if (this.prio.length < n) this.prio = new Int32Array(n);
+    const d = this.depth;
+    this.decision = 0;
+    this.nextChange = 0;
+    this.demoted = 0;
+    this.changeAt.length = 0;
+    if (!this.measured) {
+      // oldest actor first: the lowest id has the highest priority
+      for (let i = 0; i < n; i++) this.prio[i] = d + n - 1 - i;
+      this.fairAfter = Infinity;
+      return;
+    }
+    // random distinct priorities d .. d+n-1 (Fisher-Yates)
+    for (let i = 0; i < n; i++) this.prio[i] = d + i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      const x = this.prio[i];
+      this.prio[i] = this.prio[j];
+      this.prio[j] = x;
+    }
+    // min(d-1, k-1) distinct change points in [1, k] (as shuttle does)
+    const k = Math.max(1, this.k);
+    const want = Math.min(d - 1, k - 1);
+    while (this.changeAt.length < want) {
+      const c = 1 + Math.floor(r() * k);
+      if (!this.changeAt.includes(c)) this.changeAt.push(c);
+    }
+    this.changeAt.sort((a, b) => a - b);
+    this.fairAfter = 4 * k + 1000;
+  }
+
+  choose(runnable: Int32Array, n: number): number {
+    const prio = this.prio;
+    const dec = ++this.decision;
+    if (dec > this.fairAfter) return runnable[Math.floor(this.r() * n)];
+    let top = this.highest(runnable, n);
+    if (this.nextChange < this.changeAt.length && dec === this.changeAt[this.nextChange]) {
+      // the i-th change point (1-based) lowers the running actor's priority to i
+      prio[top] = ++this.nextChange;
+      top = this.highest(runnable, n);
+    }
+    if (this.view.spin[top] >= SPIN_DEMOTE) {
+      prio[top] = --this.demoted; // below every other priority, most recent spinner lowest
+      top = this.highest(runnable, n);
+    }
+    return top;
+  }
+
+  private highest(runnable: Int32Array, n: number): number {
+    const prio = this.prio;
+    let top = runnable[0];
+    for (let i = 1; i < n; i++) if (prio[runnable[i]] > prio[top]) top = runnable[i];
+    return top;
+  }
+
+  end(decisions: number): void {
+    this.measured = true;
+    if (decisions > this.k) this.k = decisions;
+  }
+
+  describe(): string {
+    return pctBoundLine(this.depth, this.n, this.k);
+  }
+}
+
+/** PCT's lower bound on the chance that one iteration hits a bug of depth d. */
+export function pctBound(depth: number, n: number, k: number): number {
+  return 1 / (Math.max(1, n) * Math.pow(Math.max(1, k), depth - 1));
+}
+
+/** Iterations for the chance of at least one hit to reach `confidence` (ln(1-c) / ln(1-p)). */
+export function iterationsFor(p: number, confidence = 0.95): number {
+  if (p >= 1) return 1;
+  return Math.ceil(Math.log(1 - confidence) / Math.log1p(-p));
+}
+
+export function pctBoundLine(depth: number, n: number, k: number, confidence = 0.95): string {
+  const p = pctBound(depth, n, k);
+  return `pct(d=${depth}): n=${n} actors, k=${k} decisions (largest seen), bound p >= 1/(n*k^(d-1)) = ${p.toPrecision(3)}`
+    + ` per iteration; ${Math.round(confidence * 100)}% confidence for a depth-${depth} bug needs`
+    + ` ${iterationsFor(p, confidence).toLocaleString('en-US')} iterations`;
+}

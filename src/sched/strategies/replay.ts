@@ -1,0 +1,46 @@
+// Replay: follow a recorded list of choices, one per decision. Where the recorded actor is not
+// runnable, or the list has run out, keep running the current actor if it can run, else the
+// lowest-numbered runnable one. An exact replay never needs that fallback; shrinking relies on it
+// (a shortened list then means fewer context switches, not a different program).
+import type { Rng } from '../rng.ts';
+import type { SchedView, Strategy } from './strategy.ts';
+
+export class ReplayStrategy implements Strategy {
+  readonly name = 'replay';
+  private at = 0;
+  /** decisions where the recorded choice could not be followed (not runnable) */
+  diverged = 0;
+  /** decisions made after the list ran out */
+  beyond = 0;
+
+  constructor(private readonly choices: ArrayLike<number>) {}
+
+  begin(_view: SchedView, _r: Rng): void {
+    this.at = 0;
+    this.diverged = 0;
+    this.beyond = 0;
+  }
+
+  choose(runnable: Int32Array, n: number, current: number): number {
+    if (this.at < this.choices.length) {
+      const want = this.choices[this.at++];
+      for (let i = 0; i < n; i++) if (runnable[i] === want) return want;
+      this.diverged++;
+    } else {
+      this.beyond++;
+    }
+    for (let i = 0; i < n; i++) if (runnable[i] === current) return current;
+    return runnable[0];
+  }
+
+  /** recorded choices not consumed by the run */
+  get unused(): number {
+    return Math.max(0, this.choices.length - this.at);
+  }
+
+  end(): void {}
+
+  describe(): string {
+    return `replay of ${this.choices.length} recorded decisions`;
+  }
+}
