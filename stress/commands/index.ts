@@ -1,0 +1,75 @@
+// The command table and the dispatcher. A command is one file exporting a Command; add it to
+// COMMANDS and it gets `help <command>`, `<command> --help` and the command list for free.
+import { HELP_FLAG, UsageError, flagHelp, parseFlags } from '../../src/run/validate.ts';
+import type { Command, Context } from './types.ts';
+import { runCommand } from './run.ts';
+import { listCommand } from './list.ts';
+
+export const helpCommand: Command = {
+  name: 'help',
+  summary: 'show help for the tool or for one command',
+  help: () => ['usage: pagelock-stress help [command]', '', 'Without a command: the command list. With one: its flags.', '', 'Flags:', ...flagHelp([HELP_FLAG])],
+  async run(argv, ctx) {
+    const p = parseFlags(argv, [HELP_FLAG], 'help');
+    if (p.help) {
+      for (const l of helpCommand.help(ctx)) ctx.io.out(l);
+      return 0;
+    }
+    if (p.positionals.length > 1) throw new UsageError(`'help' takes at most one command (got ${p.positionals.join(' ')})`);
+    const lines = p.positionals.length ? findCommand(p.positionals[0]).help(ctx) : toolHelp();
+    for (const l of lines) ctx.io.out(l);
+    return 0;
+  },
+};
+
+export const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  list: listCommand,
+  help: helpCommand,
+};
+
+export function findCommand(name: string): Command {
+  const c = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!c) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  return c;
+}
+
+export function toolHelp(): string[] {
+  const w = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return [
+    'pagelock-stress: a multithreaded stress tester for the Linux page-cache locking protocols',
+    '',
+    'usage: pagelock-stress <command> [flags]',
+    '       pagelock-stress            (= run the default scenario for 5 s)',
+    '       pagelock-stress --flag...  (= run --flag...)',
+    '',
+    'Commands:',
+    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    "Flags of a command: pagelock-stress help <command>, or <command> --help.",
+    'Exit codes: 0 clean, 1 violation or hang, 2 bad usage or config.',
+  ];
+}
+
+/** Dispatch argv (without node and the script) and return the exit code. Usage errors become
+ * one line on stderr and exit 2; nothing else a user types should produce a stack trace. */
+export async function main(argv: string[], ctx: Context): Promise<number> {
+  try {
+    if (argv.length === 0) return await COMMANDS.run.run([], ctx);
+    const [first, ...rest] = argv;
+    if (first === '--help' || first === '-h') return await COMMANDS.help.run([], ctx);
+    if (first === '--version') {
+      ctx.io.out(ctx.version);
+      return 0;
+    }
+    if (first.startsWith('--')) return await COMMANDS.run.run(argv, ctx);
+    return await findCommand(first).run(rest, ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      ctx.io.err(`pagelock-stress: ${e.message.split('\n')[0]}`);
+      return e.exitCode;
+    }
+    ctx.io.err(`pagelock-stress: internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,214 @@
+// `run`: one free-running stress run. Validates everything and proves the report directory is
+// writable before any work starts; echoes every parameter; prints the stats lines; writes the
+// reports even when stopped by a signal; exits 0 (clean) or 1 (violation, hang, crash).
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { RunConfig } from '../../src/run/config.ts';
+import type { RunResult, StatsSample } from '../../src/run/result.ts';
+import {
+  UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, validateRun,
+} from '../../src/run/validate.ts';
+import { ensureWritableDir } from '../../src/report/atomic.ts';
+import { writeReports } from '../../src/report/write.ts';
+import { violationLine } from '../../src/report/interleaving.ts';
+import type { Command, Context, Io } from './types.ts';
+
+/** UTC timestamp + scenario + seed: `20260127T004158Z-locks-s1` (a suffix makes it unique). */
+export function runIdBase(at: Date, cfg: RunConfig): string {
+  const ts = at.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40);
+  return `${ts}-${safe(cfg.scenario)}-s${safe(cfg.seed)}`;
+}
+
+/** Claim reports/<run-id>/ with a non-recursive mkdir, so two runs started in the same second
+ * with the same scenario and seed get different directories. */
+function claimRunDir(root: string, base: string): { dir: string; runId: string } {
+  mkdirSync(root, { recursive: true });
+  for (let n = 1; ; n++) {
+    const runId = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(join(root, runId));
+      return { dir: join(root, runId), runId };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 1000) throw e;
+    }
+  }
+}
+
+function shown(cwd: string, p: string): string {
+  const r = relative(cwd, p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+}
+
+/** Why a run failed, in one line (the end line and the exit message). */
+export function failureReason(r: RunResult): string {
+  if (r.hung.length) {
+    const h = r.hung[0];
+    return `hung: task ${h.task} (${h.role}) ${h.state}${r.hung.length > 1 ? ` (+${r.hung.length - 1} more)` : ''}`;
+  }
+  if (r.violationCount > 0) {
+    const byId = new Map<string, number>();
+    for (const v of r.violations) byId.set(v.id, (byId.get(v.id) ?? 0) + 1);
+    const ids = [...byId].map(([id, n]) => `${id} x${n}`).join(', ');
+    const roleOf = (t: number) => r.tasks.find((x) => x.task === t)?.role ?? '';
+    const first = r.violations[0] ? `; first: ${violationLine(r.violations[0], roleOf)}` : '';
+    return `${r.violationCount} violation${r.violationCount === 1 ? '' : 's'} (${ids})${first}`;
+  }
+  if (r.endReason === 'crash') {
+    const note = r.notes.find((n) => n.startsWith('crash: '));
+    return note ? note.split('\n')[0] : 'crash';
+  }
+  return r.endReason;
+}
+
+/** A result for a run whose engine threw: the reports still say what was asked and what broke. */
+function crashResult(cfg: RunConfig, ctx: Context, runId: string, startedAt: Date, memoryBytes: number, e: unknown): RunResult {
+  const git = ctx.git();
+  return {
+    tool: { name: 'pagelock-stress', version: ctx.version, commit: git.dirty ? `${git.commit}-dirty` : git.commit, node: process.version },
+    runId, config: cfg, mode: 'free', cores: ctx.cores, oversubscribed: cfg.workers > ctx.cores, memoryBytes,
+    startedAt: startedAt.toISOString(), elapsedMs: ctx.now().getTime() - startedAt.getTime(),
+    endReason: 'crash', outcome: 'FAILURE', invariantsChecked: [], violations: [], violationCount: 0, hung: [],
+    tasks: [], samples: [], notes: [`crash: ${(e as Error)?.stack ?? String(e)}`], extra: {},
+  };
+}
+
+/** The progress bar: stderr only, only on a terminal; stats lines (stdout) are written around it. */
+class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  constructor(private readonly io: Io) {}
+  update(fraction: number, s: StatsSample): void {
+    if (!this.io.errIsTTY || !this.io.errStream) return;
+    const payload = { violations: s.violations, acq: s.acquisitions };
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar({
+        stream: this.io.errStream, clearOnComplete: true, hideCursor: true, forceRedraw: true,
+        format: ' {bar} {percentage}% | {duration_formatted} | acquisitions {acq} | violations {violations}',
+      }, cliProgress.Presets.shades_classic);
+      this.bar.start(1000, 0, payload);
+    }
+    this.bar.update(Math.min(1000, Math.round(fraction * 1000)), payload);
+  }
+  /** Write a stdout line without leaving a half-drawn bar on the terminal. */
+  line(text: string): void {
+    const s = this.io.errStream;
+    if (this.bar && s) {
+      s.clearLine?.(0);
+      s.cursorTo?.(0);
+    }
+    this.io.out(text);
+    if (this.bar) this.bar.render();
+  }
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+export async function runMain(argv: string[], ctx: Context): Promise<number> {
+  const { io } = ctx;
+  const v = validateRun(argv, ctx.registry);
+  if (v.help) {
+    for (const l of runHelp(ctx)) io.out(l);
+    return 0;
+  }
+  const cfg = v.cfg;
+  const startedAt = ctx.now();
+
+  // the report directory must be writable before any work starts
+  let dir: string, runId: string;
+  try {
+    if (cfg.reportDir) {
+      dir = isAbsolute(cfg.reportDir) ? cfg.reportDir : join(ctx.cwd, cfg.reportDir);
+      runId = runIdBase(startedAt, cfg);
+      ensureWritableDir(dir);
+    } else {
+      ({ dir, runId } = claimRunDir(join(ctx.cwd, 'reports'), runIdBase(startedAt, cfg)));
+      ensureWritableDir(dir);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write reports to ${cfg.reportDir ?? join('reports', '<run-id>')}: ${err.code ?? err.message}`);
+  }
+  cfg.reportDir = shown(ctx.cwd, dir);
+
+  const git = ctx.git();
+  io.out(`--- Start of test: ${describeConfig(cfg, v.flags)} commit=${git.label} version=${ctx.version} node=${process.version} run-id=${runId}`);
+  for (const w of v.warnings) io.out(`WARNING: ${w}`);
+  let memoryShown = false;
+  const showMemory = (bytes: number) => {
+    if (memoryShown) return;
+    memoryShown = true;
+    io.out(`--- shared model: ${formatBytes(bytes)} (${bytes} bytes)`);
+  };
+  io.out(`--- workers ${cfg.workers} on ${ctx.cores} cores`);
+  if (cfg.workers > ctx.cores)
+    io.out(`WARNING: ${cfg.workers} workers outnumber ${ctx.cores} cores: threads get preempted mid-step (more interleavings, lower throughput)`);
+
+  const ac = new AbortController();
+  let stoppedBy = '';
+  const uninstall = ctx.onSignal((sig) => {
+    if (!stoppedBy) io.err(`${sig}: stopping the run; the reports will still be written`);
+    stoppedBy = sig;
+    ac.abort(new Error(sig));
+  });
+  const progress = new Progress(io);
+  let result: RunResult;
+  try {
+    result = await ctx.runStress(cfg, {
+      onStart: (info) => showMemory(info.memoryBytes),
+      onStats: (_s, line) => progress.line(line),
+      onProgress: (f, s) => progress.update(f, s),
+    }, ac.signal);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    progress.stop();
+    io.err(`pagelock-stress: the run crashed: ${(e as Error)?.stack ?? String(e)}`);
+    result = crashResult(cfg, ctx, runId, startedAt, v.memoryBytes, e);
+  } finally {
+    progress.stop();
+    uninstall();
+  }
+  showMemory(result.memoryBytes || v.memoryBytes);
+
+  result.runId = runId;
+  if (!result.tool.commit || result.tool.commit === 'unknown')
+    result.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
+  if (stoppedBy && !result.notes.some((n) => n.includes(stoppedBy))) result.notes.push(`stopped by ${stoppedBy}`);
+
+  const { written, errors } = writeReports(dir, result);
+  for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
+
+  const ok = result.outcome === 'SUCCESS';
+  const why = ok ? (stoppedBy ? ` (stopped by ${stoppedBy})` : '') : ` (${failureReason(result)})`;
+  io.out(`End of test: ${result.outcome}${why}`);
+  io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (${written.join(', ') || 'none written'})`);
+  return ok && errors.length === 0 ? 0 : 1;
+}
+
+export function runHelp(ctx: Context): string[] {
+  const { common, byScenario } = allRunFlags(ctx.registry);
+  const out = [
+    'usage: pagelock-stress run [--scenario NAME] [--lock NAME] [flags]',
+    '',
+    'Run one scenario on real worker threads against the shared page model, checking invariants',
+    'as it goes. No arguments at all runs the default scenario for 5 s.',
+    '',
+    'Flags:',
+    ...flagHelp(common),
+  ];
+  for (const [name, flags] of byScenario) {
+    if (!flags.length) continue;
+    out.push('', `Flags of scenario ${name} (with --scenario ${name}):`, ...flagHelp(flags));
+  }
+  out.push('', 'Durations: 500ms, 30s, 5m, 2h, 1d. Exit codes: 0 clean, 1 violation or hang, 2 bad usage.');
+  return out;
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a scenario on real worker threads and write the reports',
+  help: runHelp,
+  run: runMain,
+};
