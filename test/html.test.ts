@@ -31,7 +31,12 @@ describe('html report', () => {
     // the violation with its flight records and the page state
     expect(html).toContain('LOCK-EXCL');
     expect(html).toContain('class="flight-records"');
-    expect((html.match(/<tr class="[^"]*onpage/g) ?? []).length).toBe(8);
+    const shown = html.match(/<table class="flight-records">[\s\S]*?<\/table>/)![0];
+    expect((shown.match(/<tr class="[^"]*onpage/g) ?? []).length).toBe(8);
+    expect(shown).toContain('<tr class="onpage me at">'); // the reporting step
+    expect(shown).toContain('<td class="num">109</td><td>0 (locker)</td>'); // an involved task's later step elsewhere
+    expect(shown).not.toContain('send_sig_kill'); // task 3 never touched page 7: folded away
+    expect(html.match(/<table class="flight-all">[\s\S]*?<\/table>/)![0].match(/<tr/g)!.length).toBe(11);
     expect(html).toContain('PG_locked|PG_waiters');
     expect(html).toContain('wait_on_page_bit_common');
   });
@@ -103,6 +108,7 @@ describe('html report', () => {
     expect(pageFlagsText(0x81)).toBe('PG_locked|PG_waiters');
     expect(pageFlagsText(0)).toBe('0');
     expect(pageFlagsText(1 << 20)).toBe('0x100000');
+    expect(pageFlagsText(1 << 16)).toBe('free');
   });
 });
 

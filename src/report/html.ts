@@ -3,7 +3,7 @@
 import type { HungReport, RunResult, TaskSummary } from '../run/result.ts';
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
 import { INVARIANTS } from '../check/invariants.ts';
-import { PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback } from '../shm/shm.ts';
+import { interleaving, involvedTasks, pageFlagNames, taskName } from './interleaving.ts';
 import { STAT_NAMES } from '../shm/layout.ts';
 import type { RssSummary } from '../run/checkpoint.ts';
 import {
@@ -11,19 +11,8 @@ import {
 } from './html-data.ts';
 import { chartBlock, esc, page } from './html-page.ts';
 
-const FLAG_NAMES: [number, string][] = [
-  [PG_locked, 'PG_locked'], [PG_uptodate, 'PG_uptodate'], [PG_dirty, 'PG_dirty'], [PG_writeback, 'PG_writeback'],
-  [PG_readahead, 'PG_readahead'], [PG_waiters, 'PG_waiters'], [PG_free, 'PG_free'],
-];
-
 /** "PG_locked|PG_waiters" (plus any unnamed bits in hex); "0" when no bit is set. */
-export function pageFlagsText(flags: number): string {
-  const names: string[] = [];
-  let rest = flags;
-  for (const [bit, name] of FLAG_NAMES) if (flags & bit) { names.push(name); rest &= ~bit; }
-  if (rest) names.push(`0x${(rest >>> 0).toString(16)}`);
-  return names.length ? names.join('|') : '0';
-}
+export const pageFlagsText = pageFlagNames;
 
 const num = (v: number): string => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: 3 }) : '∞');
 
@@ -84,22 +73,35 @@ function pageStateTable(v: ViolationRecord): string {
   );
 }
 
-/** The interleaving: every task's last steps, merged in global order, the involved page marked. */
-function flightTable(v: ViolationRecord): string {
-  if (v.flight.length === 0) return `<p class="nodata">No flight records were captured for this report.</p>`;
-  const rows = v.flight.map((f: FlightRecord) => {
+function flightRows(v: ViolationRecord, rows: FlightRecord[], roleOf: (t: number) => string): string {
+  return rows.map((f) => {
     const cls = [f.page === v.page && v.page >= 0 ? 'onpage' : '', f.task === v.task ? 'me' : '', f.seq === v.seq ? 'at' : '']
       .filter(Boolean).join(' ');
-    return `<tr${cls ? ` class="${cls}"` : ''}><td class="num">${esc(f.seq)}</td><td class="num">${esc(f.task)}</td>`
+    return `<tr${cls ? ` class="${cls}"` : ''}><td class="num">${esc(f.seq)}</td><td>${esc(taskName(f.task, roleOf))}</td>`
       + `<td class="num">${esc(f.op)}</td><td><code>${esc(f.label)}</code></td><td class="num">${esc(f.page)}</td><td class="num">${esc(f.aux)}</td></tr>`;
   }).join('\n');
-  return `<div class="flight"><table class="flight-records"><thead><tr><th class="num">seq</th><th class="num">task</th><th class="num">op</th>`
-    + `<th>step</th><th class="num">page</th><th class="num">aux</th></tr></thead><tbody>\n${rows}\n</tbody></table></div>`
-    + `<p class="legend-note">Highlighted: steps on page ${esc(v.page)}; bold: the reporting task ${esc(v.task)}`
-    + `${v.task < 0 ? ' (the checker)' : ''}.</p>`;
 }
 
-function violationBlock(v: ViolationRecord, i: number): string {
+const FLIGHT_HEAD = '<thead><tr><th class="num">seq</th><th>task</th><th class="num">op</th><th>kernel step</th>'
+  + '<th class="num">page</th><th class="num">aux</th></tr></thead>';
+
+/**
+ * The interleaving: the steps every task took on the involved page plus the last steps of each
+ * involved task, in global order (src/report/interleaving.ts chooses them, as in summary.md);
+ * every recorded step of every task below it, folded.
+ */
+function flightTable(v: ViolationRecord, roleOf: (t: number) => string): string {
+  if (v.flight.length === 0) return `<p class="nodata">No flight records were captured for this report.</p>`;
+  const rows = interleaving(v);
+  const involved = involvedTasks(v).map((t) => taskName(t, roleOf)).join(', ');
+  return `<div class="flight"><table class="flight-records">${FLIGHT_HEAD}<tbody>\n${flightRows(v, rows, roleOf)}\n</tbody></table></div>
+<p class="legend-note">Tasks involved: ${esc(involved || 'none')}. Highlighted: steps on page ${esc(v.page)}; red: the reporting step (#${esc(v.seq)});
+bold: the reporting task${v.task < 0 ? ' (the checker)' : ''}.</p>
+<details><summary>All ${v.flight.length} recorded steps of every task</summary>
+<div class="flight"><table class="flight-all">${FLIGHT_HEAD}<tbody>\n${flightRows(v, v.flight, roleOf)}\n</tbody></table></div></details>`;
+}
+
+function violationBlock(v: ViolationRecord, i: number, roleOf: (t: number) => string): string {
   const desc = (INVARIANTS as Record<string, string>)[v.id] ?? '';
   const who = v.task < 0 ? 'the checker' : `task ${esc(v.task)}`;
   return `<section class="violation" id="violation-${i}">
@@ -108,18 +110,19 @@ function violationBlock(v: ViolationRecord, i: number): string {
 <h4>Page state when reported</h4>
 ${pageStateTable(v)}
 <h4>Interleaving (flight records)</h4>
-${flightTable(v)}
+${flightTable(v, roleOf)}
 </section>`;
 }
 
 function violationsSection(r: RunResult): string {
+  const roleOf = (t: number) => r.tasks.find((x) => x.task === t)?.role ?? '';
   if (r.violationCount === 0 && r.violations.length === 0) return `<h2 id="violations">Violations</h2>\n<p class="pass">None.</p>`;
   const more = r.violationCount > r.violations.length
     ? `<p class="legend-note">${num(r.violationCount)} reported; the first ${r.violations.length} are kept with full snapshots.</p>` : '';
   const byId = new Map<string, number>();
   for (const v of r.violations) byId.set(v.id, (byId.get(v.id) ?? 0) + 1);
   const sum = table(['invariant', 'kept reports'], [...byId].map(([id, n]) => [`<code>${esc(id)}</code>`, esc(n)]), [false, true]);
-  return `<h2 id="violations">Violations (${num(r.violationCount)})</h2>\n${more}${sum}\n${r.violations.map(violationBlock).join('\n')}`;
+  return `<h2 id="violations">Violations (${num(r.violationCount)})</h2>\n${more}${sum}\n${r.violations.map((v, i) => violationBlock(v, i, roleOf)).join('\n')}`;
 }
 
 function hungSection(r: RunResult): string {
