@@ -1,0 +1,51 @@
+// Words for what a task or a page is doing, read from shared memory. Used by the watchdog, the
+// wait-for graph and violation messages; works on a stuck or dead worker's slots too.
+import { decodeFlight } from './violations.ts';
+import {
+  PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback,
+  TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, type Shm,
+} from '../shm/shm.ts';
+
+const FLAG_NAMES: [number, string][] = [
+  [PG_locked, 'PG_locked'], [PG_uptodate, 'PG_uptodate'], [PG_dirty, 'PG_dirty'],
+  [PG_writeback, 'PG_writeback'], [PG_readahead, 'PG_readahead'], [PG_waiters, 'PG_waiters'], [PG_free, 'free'],
+];
+
+/** 'PG_locked|PG_waiters', or '0'. */
+export function flagsText(flags: number): string {
+  const names = FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+  return names.length ? names.join('|') : '0';
+}
+
+export const STATE_NAMES: Record<number, string> = {
+  [TASK_RUNNING]: 'running', [TASK_WAITING]: 'waiting', [TASK_PARKED]: 'parked', [TASK_DONE]: 'done',
+};
+
+/** The task's most recent schedule point, from its flight ring. */
+export function lastStep(shm: Shm, task: number): { label: string; page: number; op: number } | null {
+  const rec = decodeFlight(shm, shm.flight, 0, task);
+  const last = rec[rec.length - 1];
+  return last ? { label: last.label, page: last.page, op: last.op } : null;
+}
+
+/** Shadow owner of a page lock: task id, or -1. */
+export function pageOwner(shm: Shm, pfn: number): number {
+  return pfn >= 0 && pfn < shm.sizes.pages ? Atomics.load(shm.owner, pfn) - 1 : -1;
+}
+
+/** 'waiting on page 17 bit 0 (PG_locked|PG_waiters) in op 812, last step 'io_schedule''. */
+export function taskStateText(shm: Shm, task: number): string {
+  const state = Atomics.load(shm.taskState, task);
+  const op = Atomics.load(shm.opNo, task);
+  const step = lastStep(shm, task);
+  const at = step ? `, last step '${step.label}'${step.page >= 0 ? ` on page ${step.page}` : ''}` : '';
+  if (state === TASK_WAITING) {
+    const page = Atomics.load(shm.taskWaitPage, task), bit = Atomics.load(shm.taskWaitBit, task);
+    const what = bit >= 0 && page >= 0 && page < shm.sizes.pages
+      ? `waiting on page ${page} bit ${bit} (${flagsText(Atomics.load(shm.flags, page))})`
+      : `waiting${page >= 0 ? ` (about page ${page})` : ''}`;
+    return `${what} in op ${op}${at}`;
+  }
+  if (state === TASK_RUNNING) return `running op ${op}${at}`;
+  return `${STATE_NAMES[state] ?? `state ${state}`} after op ${op}${at}`;
+}

@@ -1,0 +1,94 @@
+// Hung-task watchdog (khungtaskd): a task whose heartbeat (operations completed) has not moved for
+// the bound while it is neither parked nor done is reported as HUNG with what it is doing: the page
+// it waits on and that page's flags, the page's shadow owner and what the owner is doing, and the
+// wait-for chain from it (a cycle there is a DEADLOCK). The caller then stops the run.
+//
+// The watchdog reads only shared memory, on the main thread, so it works whatever the workers do.
+import { reportViolation } from './violations.ts';
+import { flagsText, pageOwner, taskStateText } from './describe.ts';
+import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
+import type { HungReport } from '../run/result.ts';
+import { BIT_LOCKED, PG_locked, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+
+export interface HungFinding {
+  report: HungReport;
+  /** the wait-for chain from the hung task */
+  chain: string;
+  /** the task is queued on a page that is unlocked and nobody woke it: a lost wake-up */
+  lostWakeup: boolean;
+  message: string;
+}
+
+/** A HungReport for `task` (also used for tasks still stuck when a run is torn down). */
+export function hungFinding(shm: Shm, task: number, role: string, blockedMs: number): HungFinding {
+  const w = waitingOn(shm, task);
+  const waitPage = w ? w.page : -1;
+  const inRange = waitPage >= 0 && waitPage < shm.sizes.pages;
+  const pageFlags = inRange ? Atomics.load(shm.flags, waitPage) : 0;
+  const owner = w && w.bit === BIT_LOCKED ? pageOwner(shm, waitPage) : -1;
+  const ownerState = owner >= 0 ? taskStateText(shm, owner) : 'no owner';
+  const g = waitForGraph(shm, shm.sizes.tasks);
+  const chain = describeChain(shm, g, task);
+  // LOCK-WAKE: queued on a page whose bit is clear, not woken, for the whole hung bound
+  const lostWakeup = w !== null && inRange && w.bit === BIT_LOCKED && (pageFlags & PG_locked) === 0
+    && Atomics.load(shm.wqLinked, task) !== 0 && (Atomics.load(shm.wqFlags, task) & WQ_FLAG_WOKEN) === 0;
+  const state = taskStateText(shm, task)
+    + (inRange ? `; page ${waitPage} ${owner >= 0 ? `is owned by task ${owner} (${ownerState})` : 'has no owner'}` : '');
+  const report: HungReport = {
+    task, role, op: Atomics.load(shm.opNo, task), state, waitPage, pageFlags, owner, ownerState,
+  };
+  const message = `task ${task} (${role}) blocked for more than ${(blockedMs / 1000).toFixed(1)} s: ${state}`
+    + (chain ? `. Wait-for chain: ${chain}` : '')
+    + (lostWakeup ? `. Page ${waitPage} is unlocked (${flagsText(pageFlags)}) but the task is still queued, not woken: lost wake-up` : '');
+  return { report, chain, lostWakeup, message };
+}
+
+export class Watchdog {
+  private readonly beat: number[];
+  private readonly since: number[];
+  private readonly reported: boolean[];
+
+  constructor(
+    private readonly shm: Shm,
+    private readonly roles: readonly string[],
+    private readonly hungMs: number,
+    nowMs: number,
+  ) {
+    this.beat = roles.map((_, t) => Atomics.load(shm.heartbeat, t));
+    this.since = roles.map(() => nowMs);
+    this.reported = roles.map(() => false);
+  }
+
+  /** Restart every task's clock (after the run itself stood still: start barrier, epochs). */
+  reset(nowMs: number): void {
+    for (let t = 0; t < this.roles.length; t++) this.since[t] = nowMs;
+  }
+
+  /** ms since `task` last made progress (0 if parked or done). */
+  blockedMs(task: number, nowMs: number): number {
+    return nowMs - this.since[task];
+  }
+
+  /** One scan: reports (to the ring, once per task) and returns tasks newly found hung. */
+  scan(nowMs: number): HungFinding[] {
+    const out: HungFinding[] = [];
+    const shm = this.shm;
+    for (let t = 0; t < this.roles.length; t++) {
+      const b = Atomics.load(shm.heartbeat, t);
+      const s = Atomics.load(shm.taskState, t);
+      if (b !== this.beat[t] || s === TASK_PARKED || s === TASK_DONE) {
+        this.beat[t] = b;
+        this.since[t] = nowMs;
+        continue;
+      }
+      if (this.reported[t] || nowMs - this.since[t] < this.hungMs) continue;
+      this.reported[t] = true;
+      const f = hungFinding(shm, t, this.roles[t], nowMs - this.since[t]);
+      const r = f.report;
+      reportViolation(shm, 'HUNG', t, r.op, r.waitPage, [Math.round(nowMs - this.since[t]), r.owner, r.pageFlags]);
+      if (f.lostWakeup) reportViolation(shm, 'LOCK-WAKE', t, r.op, r.waitPage, [Math.round(nowMs - this.since[t])]);
+      out.push(f);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,239 @@
+// The free-running driver: runs one actor's operations on a real worker thread.
+//
+// A protocol generator yields schedule points (strings) and effects. Here a schedule point is
+// recorded in the task's flight ring and is where seeded perturbation widens race windows; a wait
+// effect becomes Atomics.wait, a wake Atomics.notify, 'now' the monotonic clock. Between
+// operations the driver checks the task holds no page lock (LOCK-LEAK), beats its heartbeat, and
+// honours the run's control words: STOP, the --ops bound, stutter and quiescent epochs.
+//
+// Perturbation changes timing only: the operations (opRng) and everything the driver does with
+// shared state are the same at every level.
+import type { PerturbLevel, RunConfig } from '../run/config.ts';
+import type { Scenario } from '../run/scenario.ts';
+import { CTL } from '../shm/layout.ts';
+import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
+import { opRng, perturbRng, type Rng } from './rng.ts';
+import type { FutexWait, Step, WaitResult } from './step.ts';
+import type { Task } from './task.ts';
+
+/**
+ * Perturbation at each schedule point, as probabilities per schedule point. At most one kind
+ * fires per point (one draw decides). `hold` applies only while the task holds a page lock: it
+ * stretches a critical section so waiters queue up behind it (locktorture's long_hold).
+ *
+ *              spin            short sleep          long hold (lock held)
+ *   low    1/64, ≤ 200 iter   1/4096, 20–200 us    1/1024, 0.5–2 ms
+ *   high   1/8,  ≤ 2000 iter  1/256,  20–1000 us   1/64,   1–5 ms
+ *
+ * A schedule point costs ~30 ns unperturbed, so `low` adds about 10–15 % to an uncontended
+ * lock/unlock loop and `high` several times that; both keep the run's operation sequence.
+ */
+export interface PerturbRates {
+  spin: number;
+  spinMaxIters: number;
+  sleep: number;
+  sleepUs: [number, number];
+  hold: number;
+  holdUs: [number, number];
+}
+
+export const PERTURB_RATES: Record<PerturbLevel, PerturbRates | null> = {
+  off: null,
+  low: { spin: 1 / 64, spinMaxIters: 200, sleep: 1 / 4096, sleepUs: [20, 200], hold: 1 / 1024, holdUs: [500, 2000] },
+  high: { spin: 1 / 8, spinMaxIters: 2000, sleep: 1 / 256, sleepUs: [20, 1000], hold: 1 / 64, holdUs: [1000, 5000] },
+};
+
+/** Longest single Atomics.wait. A longer wait returns 'timed-out' early (a spurious wake-up the
+ * protocol re-checks), so a blocked task still notices STOP and a terminate() lands quickly. */
+export const WAIT_SLICE_MS = 50;
+
+// ---- quiescent epochs --------------------------------------------------------------------
+// The main thread makes CTL.EPOCH odd to ask every actor to park between operations, and even to
+// release them. CTL.PARKED counts the actors parked for the current epoch, tagged with the epoch
+// (tag << 16 | count), so an actor that saw an epoch that has already ended (it timed out) can
+// never be counted in the next one: its compare-exchange fails on the tag.
+
+export const epochTag = (epoch: number): number => (epoch >>> 1) & 0x7fff;
+
+/** Main thread: reset the count for `epoch` (odd) and request it. */
+export function requestEpoch(ctl: Int32Array, epoch: number): void {
+  Atomics.store(ctl, CTL.PARKED, epochTag(epoch) << 16);
+  Atomics.store(ctl, CTL.EPOCH, epoch);
+}
+
+/** Main thread: actors parked for `epoch`. */
+export function parkedFor(ctl: Int32Array, epoch: number): number {
+  const w = Atomics.load(ctl, CTL.PARKED);
+  return w >>> 16 === epochTag(epoch) ? w & 0xffff : 0;
+}
+
+/** Main thread: end the epoch (even) and wake the parked actors. */
+export function releaseEpoch(ctl: Int32Array, epoch: number): void {
+  Atomics.store(ctl, CTL.EPOCH, epoch + 1);
+  Atomics.notify(ctl, CTL.EPOCH);
+}
+
+/** Actor: count myself in for `epoch`; false if that epoch is no longer the one requested. */
+function joinEpoch(ctl: Int32Array, epoch: number): boolean {
+  for (;;) {
+    const w = Atomics.load(ctl, CTL.PARKED);
+    if (w >>> 16 !== epochTag(epoch) || Atomics.load(ctl, CTL.EPOCH) !== epoch) return false;
+    if (Atomics.compareExchange(ctl, CTL.PARKED, w, w + 1) === w) return true;
+  }
+}
+
+// ---- the driver --------------------------------------------------------------------------
+
+export interface FreeActor {
+  t: Task;
+  scenario: Scenario;
+  role: string;
+  cfg: RunConfig;
+  /** origin of the 'now' clock (process.hrtime.bigint() at run start), shared by all workers */
+  clockBase?: bigint;
+}
+
+export interface FreeActorEnd {
+  ops: number;
+  /** 'stop': the run asked; 'ops': the --ops bound was reached */
+  endedBy: 'stop' | 'ops';
+}
+
+export class FreeDriver {
+  private readonly t: Task;
+  private readonly rates: PerturbRates | null;
+  private readonly prng: Rng;
+  private readonly clockBase: bigint;
+  private readonly nap = new Int32Array(new SharedArrayBuffer(4)); // private word to sleep on
+  private parkedEpoch = 0;
+  private leaked = new Set<number>();
+  spinSink = 0;
+
+  constructor(private readonly a: FreeActor) {
+    this.t = a.t;
+    this.rates = PERTURB_RATES[a.cfg.perturb] ?? null;
+    this.prng = perturbRng(a.cfg.seed, a.t.id);
+    this.clockBase = a.clockBase ?? process.hrtime.bigint();
+  }
+
+  run(): FreeActorEnd {
+    const { t, scenario, role, cfg } = this.a;
+    const shm = t.shm, id = t.id;
+    let opNo = 0;
+    let endedBy: FreeActorEnd['endedBy'] = 'stop';
+    Atomics.store(shm.taskState, id, TASK_RUNNING);
+    for (;; opNo++) {
+      if (!this.betweenOps()) break;
+      if (cfg.ops > 0 && opNo >= cfg.ops) {
+        endedBy = 'ops';
+        break;
+      }
+      const op = scenario.nextOp(role, opRng(cfg.seed, id, opNo), cfg, id);
+      t.op = opNo;
+      t.page = -1;
+      t.aux = 0;
+      Atomics.store(shm.opNo, id, opNo);
+      this.drive(scenario.runOp(t, role, op, cfg));
+      this.checkLeak();
+      Atomics.add(shm.heartbeat, id, 1);
+      t.stat('ops');
+    }
+    Atomics.store(shm.taskState, id, TASK_DONE);
+    return { ops: opNo, endedBy };
+  }
+
+  /** Run one protocol generator to its end on this thread. */
+  drive<T>(gen: Step<T>): T {
+    let send: unknown;
+    for (;;) {
+      const r = gen.next(send);
+      if (r.done) return r.value;
+      const y = r.value;
+      send = undefined;
+      if (typeof y === 'string') {
+        this.t.record(y);
+        if (this.rates) this.perturb(this.rates);
+      } else if (y.kind === 'wait') send = this.wait(y);
+      else if (y.kind === 'wake') Atomics.notify(y.arr, y.index, y.count);
+      else send = Number(process.hrtime.bigint() - this.clockBase);
+    }
+  }
+
+  /** A futex wait, in slices. The task's state words say what it waits on (watchdog, wait-for
+   * graph): a wait on a wait-queue entry's flags is a wait for that entry's page and bit. */
+  private wait(e: FutexWait): WaitResult {
+    const shm = this.t.shm, id = this.t.id;
+    const onEntry = e.arr === shm.wqFlags;
+    Atomics.store(shm.taskWaitPage, id, onEntry ? shm.wqPage[e.index] : this.t.page);
+    Atomics.store(shm.taskWaitBit, id, onEntry ? shm.wqBit[e.index] : -1);
+    Atomics.store(shm.taskState, id, TASK_WAITING);
+    const r = Atomics.wait(e.arr, e.index, e.expected, Math.min(e.timeoutMs, WAIT_SLICE_MS));
+    Atomics.store(shm.taskState, id, TASK_RUNNING);
+    return r;
+  }
+
+  private perturb(R: PerturbRates): void {
+    const r = this.prng;
+    let x = r();
+    if ((x -= R.spin) < 0) {
+      const n = 1 + Math.floor(r() * R.spinMaxIters);
+      let s = 0;
+      for (let i = 0; i < n; i++) s = (s + i) | 0;
+      this.spinSink = s;
+    } else if ((x -= R.sleep) < 0) {
+      this.sleepUs(R.sleepUs[0] + r() * (R.sleepUs[1] - R.sleepUs[0]));
+    } else if ((x -= R.hold) < 0 && Atomics.load(this.t.shm.heldCount, this.t.id) > 0) {
+      this.sleepUs(R.holdUs[0] + r() * (R.holdUs[1] - R.holdUs[0]));
+    }
+  }
+
+  private sleepUs(us: number): void {
+    Atomics.wait(this.nap, 0, 0, us / 1000);
+  }
+
+  /** LOCK-LEAK: an operation must not end holding a page lock (reported once per page). */
+  private checkLeak(): void {
+    const t = this.t;
+    if (Atomics.load(t.shm.heldCount, t.id) === 0) {
+      this.leaked.clear();
+      return;
+    }
+    for (const pfn of t.heldPages()) {
+      if (this.leaked.has(pfn)) continue;
+      this.leaked.add(pfn);
+      t.violation('LOCK-LEAK', pfn);
+    }
+  }
+
+  /** Honour STOP, epochs and stutter. Returns false when the task must stop. */
+  private betweenOps(): boolean {
+    const shm = this.t.shm, ctl = shm.ctl, id = this.t.id;
+    for (;;) {
+      if (Atomics.load(ctl, CTL.STOP) !== 0) return false;
+      const e = Atomics.load(ctl, CTL.EPOCH);
+      if ((e & 1) !== 0 && e !== this.parkedEpoch) {
+        this.parkedEpoch = e; // counted or stale: either way, never again for this epoch
+        if (joinEpoch(ctl, e)) {
+          Atomics.store(shm.taskState, id, TASK_PARKED);
+          Atomics.notify(ctl, CTL.PARKED); // the main thread waits (async) for the count to move
+          while (Atomics.load(ctl, CTL.EPOCH) === e && Atomics.load(ctl, CTL.STOP) === 0)
+            Atomics.wait(ctl, CTL.EPOCH, e, WAIT_SLICE_MS);
+          Atomics.store(shm.taskState, id, TASK_RUNNING);
+        }
+        continue;
+      }
+      if (Atomics.load(ctl, CTL.STUTTER) !== 0) {
+        Atomics.store(shm.taskState, id, TASK_PARKED);
+        // short slices: an epoch request or STOP during a stutter is seen within one slice
+        Atomics.wait(ctl, CTL.STUTTER, 1, WAIT_SLICE_MS / 5);
+        Atomics.store(shm.taskState, id, TASK_RUNNING);
+        continue;
+      }
+      return true;
+    }
+  }
+}
+
+export function runFreeActor(a: FreeActor): FreeActorEnd {
+  return new FreeDriver(a).run();
+}

@@ -1,0 +1,134 @@
+// Scenario `locks`: page-lock torture, in the spirit of kernel/locking/locktorture.c.
+//
+// Every actor is a locker. Each operation picks a page with a Zipf-ish choice (a few pages are
+// hot, so the slow paths, hand-offs and steals all happen) and does one of: lock_page, trylock_page,
+// lock_page_killable, wait_on_page_locked; odd-numbered tasks also send fatal signals to others, so
+// killable waits really return -EINTR. While it holds a page lock a task updates the page's data
+// non-atomically (read, schedule points, write + 1): if two tasks ever hold the lock at once an
+// update is lost, which the quiescent check sees even if the shadow-owner check were blind.
+import type { Finding, Op, Scenario } from '../../src/run/scenario.ts';
+import type { RunConfig } from '../../src/run/config.ts';
+import { below, zipf, type Rng } from '../../src/sched/rng.ts';
+import type { Step } from '../../src/sched/step.ts';
+import type { Task } from '../../src/sched/task.ts';
+import { CTL } from '../../src/shm/layout.ts';
+import { NIL, type Shm } from '../../src/shm/shm.ts';
+import { sendFatalSignal } from '../../src/locks/index.ts';
+
+/** Operation mix, per mille of a task's operations (signal senders only: see nextOp). */
+export const LOCKS_MIX = { lock: 400, killable: 250, trylock: 200, waitlocked: 100, signal: 50 } as const;
+/** Schedule points a holder spends in its critical section: 1..MAX_HOLD. */
+export const MAX_HOLD = 4;
+
+/** Odd-numbered tasks send fatal signals (when there is someone to signal). */
+const sendsSignals = (task: number, cfg: RunConfig) => task % 2 === 1 && cfg.workers > 1;
+
+/**
+ * The page's data, guarded by its lock: `stampGen` is updated non-atomically by the holder and
+ * `stampIndex` counts (atomically) the updates made. In this scenario the page has no file, so
+ * the data-stamp words are free to serve as the protected data.
+ */
+function* updatePageData(t: Task, pfn: number, holdSteps: number): Step {
+  const shm = t.shm;
+  t.page = pfn;
+  const seen = shm.stampGen[pfn];
+  for (let i = 0; i < holdSteps; i++) yield 'hold';
+  shm.stampGen[pfn] = seen + 1;
+  Atomics.add(shm.stampIndex, pfn, 1);
+}
+
+export const locksScenario: Scenario = {
+  name: 'locks',
+  description: 'lockers lock / trylock / killable-lock / wait-on a Zipf-hot set of pages, hold, unlock; some send fatal signals',
+  invariants: ['LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-FAIR', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH'],
+
+  roles(cfg) {
+    return Array.from({ length: cfg.workers }, () => 'locker');
+  },
+
+  sizes(cfg) {
+    return { pages: cfg.pages, buckets: cfg.buckets, files: 0, pagesPerFile: 0, processes: 0, vmasPerProcess: 0, ptesPerVma: 0, ptesPerPtl: 1 };
+  },
+
+  init(shm: Shm) {
+    // every page is in use (refcount 1, unmapped, unlocked, data counter 0): nothing is allocated
+    shm.flags.fill(0);
+    shm.refcount.fill(1);
+    shm.freeNext.fill(NIL);
+    shm.ctl[CTL.FREE_HEAD] = NIL;
+    shm.ctl[CTL.FREE_COUNT] = 0;
+  },
+
+  nextOp(_role: string, r: Rng, cfg: RunConfig, task: number): Op {
+    // a fixed number of draws in a fixed order: the op depends on (seed, task, opNo) only
+    const pick = below(r, 1000);
+    const pfn = zipf(r, cfg.pages);
+    const hold = 1 + below(r, MAX_HOLD);
+    const victimDraw = below(r, Math.max(1, cfg.workers - 1));
+    let p = pick;
+    if ((p -= LOCKS_MIX.lock) < 0) return { kind: 'lock', args: [pfn, hold] };
+    if ((p -= LOCKS_MIX.killable) < 0) return { kind: 'killable', args: [pfn, hold] };
+    if ((p -= LOCKS_MIX.trylock) < 0) return { kind: 'trylock', args: [pfn, hold] };
+    if ((p -= LOCKS_MIX.waitlocked) < 0) return { kind: 'waitlocked', args: [pfn] };
+    if (!sendsSignals(task, cfg)) return { kind: 'lock', args: [pfn, hold] };
+    return { kind: 'signal', args: [(task + 1 + victimDraw) % cfg.workers] }; // never itself
+  },
+
+  *runOp(t: Task, _role: string, op: Op): Step {
+    const L = t.lock;
+    const [a, hold] = op.args;
+    t.page = op.kind === 'signal' ? -1 : a;
+    switch (op.kind) {
+      case 'lock':
+        yield* L.lockPage(t, a);
+        yield* updatePageData(t, a, hold);
+        yield* L.unlockPage(t, a);
+        break;
+      case 'trylock':
+        if (yield* L.trylockPage(t, a)) {
+          yield* updatePageData(t, a, hold);
+          yield* L.unlockPage(t, a);
+        }
+        break;
+      case 'killable':
+        if ((yield* L.lockPageKillable(t, a)) === 0) {
+          yield* updatePageData(t, a, hold);
+          yield* L.unlockPage(t, a);
+        }
+        break;
+      case 'waitlocked':
+        yield* L.waitOnPageLocked(t, a);
+        break;
+      case 'signal':
+        t.aux = a;
+        yield* sendFatalSignal(t, a);
+        break;
+      default:
+        throw new Error(`locks: unknown op '${op.kind}'`);
+    }
+    // A pending fatal signal stays pending until a killable sleep returns -EINTR for it (the lock
+    // code delivers it there), exactly as a kernel task ignores it in non-killable sleeps.
+  },
+
+  quiescentCheck(shm: Shm): Finding[] {
+    const out: Finding[] = [];
+    for (let pfn = 0; pfn < shm.sizes.pages; pfn++) {
+      const data = shm.stampGen[pfn], updates = shm.stampIndex[pfn];
+      if (data !== updates)
+        out.push({
+          id: 'LOCK-EXCL', page: pfn, values: [data, updates],
+          message: `lost update under the page lock: page ${pfn} data counter ${data} after ${updates} locked updates`,
+        });
+    }
+    return out;
+  },
+
+  summary(shm: Shm) {
+    let data = 0, updates = 0;
+    for (let pfn = 0; pfn < shm.sizes.pages; pfn++) {
+      data += shm.stampGen[pfn];
+      updates += shm.stampIndex[pfn];
+    }
+    return { lockedUpdates: updates, dataCounter: data, lostUpdates: updates - data };
+  },
+};

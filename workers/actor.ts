@@ -1,0 +1,42 @@
+// Worker entry: one actor task. Builds its view of the shared model, its Task and its lock, and
+// runs the free driver until STOP or its --ops bound. A thrown exception is a CRASH violation
+// (with the task's flight records), reported before the worker exits.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RunConfig } from '../src/run/config.ts';
+import type { ShmSizes } from '../src/shm/layout.ts';
+import { Shm, TASK_DONE } from '../src/shm/shm.ts';
+import { Task } from '../src/sched/task.ts';
+import { runFreeActor } from '../src/sched/free.ts';
+import { reportViolation } from '../src/check/violations.ts';
+import { makeLock } from '../src/locks/index.ts';
+import { getScenario } from '../stress/scenarios/index.ts';
+
+export interface ActorData {
+  sab: SharedArrayBuffer;
+  sizes: ShmSizes;
+  cfg: RunConfig;
+  task: number;
+  role: string;
+  /** process.hrtime.bigint() at run start, as a decimal string */
+  clockBase: string;
+}
+
+export type ActorMessage =
+  | { type: 'done'; task: number; ops: number; endedBy: 'stop' | 'ops' }
+  | { type: 'crash'; task: number; op: number; stack: string };
+
+const d = workerData as ActorData;
+const shm = new Shm(d.sizes, d.sab);
+let t: Task | undefined;
+try {
+  const lock = makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness });
+  t = new Task({ id: d.task, shm, lock, options: { unfairness: d.cfg.unfairness, ...d.cfg.extra } });
+  const end = runFreeActor({ t, scenario: getScenario(d.cfg.scenario), role: d.role, cfg: d.cfg, clockBase: BigInt(d.clockBase) });
+  parentPort!.postMessage({ type: 'done', task: d.task, ...end } satisfies ActorMessage);
+} catch (e) {
+  const op = t?.op ?? -1;
+  reportViolation(shm, 'CRASH', d.task, op, t?.page ?? -1);
+  Atomics.store(shm.taskState, d.task, TASK_DONE);
+  const stack = e instanceof Error ? e.stack ?? String(e) : String(e);
+  parentPort!.postMessage({ type: 'crash', task: d.task, op, stack } satisfies ActorMessage);
+}
