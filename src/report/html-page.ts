@@ -52,6 +52,8 @@ th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: left; vert
 th { background: #eef1f4; font-weight: 600; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
 pre { background: #fff; border: 1px solid var(--line); padding: 8px; overflow: auto; max-height: 420px; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 12px; }
+.side { display: flex; flex-wrap: wrap; gap: 0 16px; align-items: flex-start; }
 .chart { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px; margin: 10px 0; min-height: 60px; }
 .nodata { color: var(--muted); font-style: italic; background: #fff; border: 1px dashed var(--line); padding: 10px; border-radius: 6px; }
 .violation { background: #fff; border: 1px solid var(--bad); border-left: 6px solid var(--bad); border-radius: 6px; padding: 8px 12px; margin: 12px 0; }

@@ -200,8 +200,8 @@ function parametersSection(r: RunResult): string {
   ];
   const show = (v: unknown) => `<code>${esc(v === null ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v))}</code>`;
   return `<h2 id="parameters">Parameters</h2>
-${table(['parameter', 'value'], rows.map(([k, v]) => [esc(k), show(v)]))}
-${table(['run', 'value'], meta.map(([k, v]) => [esc(k), show(v)]))}`;
+<div class="side">${table(['parameter', 'value'], rows.map(([k, v]) => [esc(k), show(v)]))}
+${table(['run', 'value'], meta.map(([k, v]) => [esc(k), show(v)]))}</div>`;
 }
 
 function notesSection(r: RunResult): string {
@@ -221,7 +221,7 @@ export function renderHtml(r: RunResult): string {
   const time = timeCharts(r);
   charts.push(...time);
   const timeBlocks = time.length
-    ? time.map((c) => chartBlock(c, '')).join('\n')
+    ? `<div class="grid2">${time.map((c) => chartBlock(c, '')).join('\n')}</div>`
     : `<p class="nodata">No stats samples were taken (the run ended before the first stats interval).</p>`;
   const body = `<h1>pagelock-stress — ${esc(r.config.scenario)} / ${esc(r.config.lock)}</h1>
 ${banner(r)}
