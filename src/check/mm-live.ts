@@ -1,0 +1,70 @@
+// Checks of the mm model valid at any instant, run while the actors race. Each looks for a state
+// no legal interleaving of mainline paths can show even transiently, and reads what it relies on
+// twice around the check (the PTE or slot word and the page's allocation generation), so a page
+// that was unmapped, freed and reused under the scan is not reported. The caller still
+// re-validates (runs the check again) before it reports.
+//
+// Why these hold at every instant on mainline:
+//  - counts: _mapcount >= -1 and _refcount >= 0 always;
+//  - a PTE or a page-cache slot is cleared before the reference it held is dropped, so neither
+//    ever points at a free page;
+//  - a page leaves the page cache only when unmapped, under its lock, and a file PTE is installed
+//    only under the page lock with page->mapping re-checked: a file PTE always maps the page the
+//    page cache holds at that file and index.
+import type { Finding } from '../run/scenario.ts';
+import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { describePage } from '../shm/page.ts';
+import { NIL, PG_free, type Shm } from '../shm/shm.ts';
+
+export const MAX_LIVE_FINDINGS = 32;
+
+export function liveCheck(shm: Shm): Finding[] {
+  const out: Finding[] = [];
+  const P = shm.sizes.pages;
+  const full = () => out.length >= MAX_LIVE_FINDINGS;
+
+  for (let pfn = 0; pfn < P && !full(); pfn++) {
+    const mc = Atomics.load(shm.mapcount, pfn), ref = Atomics.load(shm.refcount, pfn);
+    if (mc < -1) out.push({ id: 'MAP-COUNT', page: pfn, message: `negative mapcount ${mc}: ${describePage(shm, pfn)}`, values: [mc] });
+    if (ref < 0) out.push({ id: 'REF-COUNT', page: pfn, message: `negative refcount ${ref}: ${describePage(shm, pfn)}`, values: [ref] });
+  }
+
+  const perVma = shm.sizes.ptesPerVma, ppf = shm.sizes.pagesPerFile;
+  for (let vma = 0, nv = vmaCount(shm); vma < nv && !full(); vma++) {
+    const file = shm.vmaFile[vma], pgoff = shm.vmaPgoff[vma], len = shm.vmaLen[vma];
+    for (let i = 0; i < len && !full(); i++) {
+      const slot = vma * perVma + i, index = pgoff + i;
+      const pte = Atomics.load(shm.ptes, slot);
+      if (pte === 0) continue;
+      const pfn = ptePfn(pte);
+      if (pfn < 0 || pfn >= P) continue;
+      const gen = Atomics.load(shm.stampGen, pfn);
+      const free = (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
+      const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
+      const cached = Atomics.load(shm.slots, file * ppf + index) - 1;
+      if (Atomics.load(shm.stampGen, pfn) !== gen || Atomics.load(shm.ptes, slot) !== pte) continue;
+      const at = `vma ${vma} (file ${file}, ${shm.vmaFlags[vma] & 1 ? 'shared' : 'private'}) index ${index}`;
+      if (free) out.push({ id: 'FREE-BAD', page: pfn, message: `PTE at ${at} maps a free page: ${describePage(shm, pfn)}`, values: [vma, index] });
+      else if (!pteAnon(pte) && (mapping !== file + 1 || pindex !== index || cached !== pfn))
+        out.push({
+          id: 'MAP-CACHE', page: pfn, values: [vma, index, cached],
+          message: `PTE at ${at} maps a page that is not the page cache's page there (slot: ${cached === NIL ? 'empty' : `page ${cached}`}): ${describePage(shm, pfn)}`,
+        });
+    }
+  }
+
+  for (let s = 0, n = shm.sizes.files * ppf; s < n && !full(); s++) {
+    const w = Atomics.load(shm.slots, s);
+    if (w === 0) continue;
+    const pfn = w - 1;
+    if (pfn >= P) continue;
+    const gen = Atomics.load(shm.stampGen, pfn);
+    const free = (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
+    if (!free || Atomics.load(shm.stampGen, pfn) !== gen || Atomics.load(shm.slots, s) !== w) continue;
+    out.push({
+      id: 'FREE-BAD', page: pfn, values: [Math.floor(s / ppf), s % ppf],
+      message: `page cache of file ${Math.floor(s / ppf)} index ${s % ppf} holds a free page: ${describePage(shm, pfn)}`,
+    });
+  }
+  return out;
+}

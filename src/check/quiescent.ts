@@ -1,0 +1,166 @@
+// Whole-state checks of the mm model, valid when every actor is parked between operations: no
+// page lock, PTL or i_pages lock is held, no lookup reference is in flight, nobody waits.
+//
+// At such a point the state must add up exactly: every reference and mapcount is owned by a PTE
+// or the page cache, every file PTE maps the page the page cache has at that file and index, no
+// PTE lies beyond EOF, and a page is free iff nothing refers to it.
+import type { Finding } from '../run/scenario.ts';
+import { freeListPages } from '../shm/alloc.ts';
+import { maxIndex } from '../shm/files.ts';
+import { CTL } from '../shm/layout.ts';
+import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
+import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
+import type { InvariantId } from './invariants.ts';
+
+/** At most this many findings per invariant id (a corrupt million-page state must not flood). */
+export const MAX_FINDINGS_PER_ID = 32;
+
+class Findings {
+  readonly list: Finding[] = [];
+  private readonly perId = new Map<InvariantId, number>();
+  add(id: InvariantId, page: number, message: string, values?: number[]): void {
+    const n = this.perId.get(id) ?? 0;
+    this.perId.set(id, n + 1);
+    if (n < MAX_FINDINGS_PER_ID) this.list.push({ id, page, message, values });
+    else if (n === MAX_FINDINGS_PER_ID) this.list.push({ id, page: -1, message: `${id}: further findings not listed` });
+  }
+}
+
+const where = (shm: Shm, vma: number, index: number) =>
+  `vma ${vma} (file ${shm.vmaFile[vma]}, ${shm.vmaFlags[vma] & 1 ? 'shared' : 'private'}) index ${index}`;
+
+export function quiescentCheck(shm: Shm): Finding[] {
+  const f = new Findings();
+  const P = shm.sizes.pages;
+  const ptesOf = new Int32Array(P); // PTEs mapping each page
+  const cacheOf = new Uint8Array(P); // page-cache slots holding each page
+  const truncating = Atomics.load(shm.ctl, CTL.TRUNCATING);
+  const flags = shm.flags;
+
+  // ---- page tables: MAP-CACHE, MAP-EOF, and PTEs to free pages
+  const perVma = shm.sizes.ptesPerVma;
+  for (let vma = 0, nv = vmaCount(shm); vma < nv; vma++) {
+    const file = shm.vmaFile[vma], pgoff = shm.vmaPgoff[vma], len = shm.vmaLen[vma];
+    const eof = maxIndex(shm.iSize[file]);
+    for (let i = 0; i < len; i++) {
+      const pte = shm.ptes[vma * perVma + i];
+      if (pte === 0) continue;
+      const pfn = ptePfn(pte), index = pgoff + i;
+      if (pfn < 0 || pfn >= P) {
+        f.add('MAP-CACHE', -1, `PTE at ${where(shm, vma, index)} holds pfn ${pfn}, out of range`);
+        continue;
+      }
+      ptesOf[pfn]++;
+      if (flags[pfn] & PG_free) {
+        f.add('FREE-BAD', pfn, `PTE at ${where(shm, vma, index)} maps a free page (use after free): ${describePage(shm, pfn)}`, [vma, index]);
+        continue;
+      }
+      if (pteAnon(pte)) {
+        if (shm.mapping[pfn] !== MAPPING_ANON)
+          f.add('MAP-CACHE', pfn, `COW PTE at ${where(shm, vma, index)} maps a non-anonymous page: ${describePage(shm, pfn)}`, [vma, index]);
+      } else if (shm.mapping[pfn] !== file + 1 || shm.index[pfn] !== index || shm.slots[file * shm.sizes.pagesPerFile + index] !== pfn + 1) {
+        const cached = shm.slots[file * shm.sizes.pagesPerFile + index] - 1;
+        f.add('MAP-CACHE', pfn,
+          `PTE at ${where(shm, vma, index)} maps a page that is not the page cache's page there ` +
+          `(page cache slot: ${cached === NIL ? 'empty' : `page ${cached}`}): ${describePage(shm, pfn)}`, [vma, index, cached]);
+      }
+      if (truncating === 0 && index >= eof)
+        f.add('MAP-EOF', pfn,
+          `${pteAnon(pte) ? 'COW' : 'file'} PTE at ${where(shm, vma, index)} beyond EOF ` +
+          `(i_size ${shm.iSize[file]}, first index beyond EOF ${eof}): ${describePage(shm, pfn)}`, [vma, index, shm.iSize[file]]);
+    }
+  }
+
+  // ---- page cache: slots agree with their pages, nrpages counts them
+  const ppf = shm.sizes.pagesPerFile;
+  for (let file = 0; file < shm.sizes.files; file++) {
+    let n = 0;
+    for (let index = 0; index < ppf; index++) {
+      const pfn = shm.slots[file * ppf + index] - 1;
+      if (pfn === NIL) continue;
+      n++;
+      if (pfn < 0 || pfn >= P) {
+        f.add('MAP-CACHE', -1, `page cache of file ${file} index ${index} holds pfn ${pfn}, out of range`);
+        continue;
+      }
+      cacheOf[pfn]++;
+      if (flags[pfn] & PG_free)
+        f.add('FREE-BAD', pfn, `page cache of file ${file} index ${index} holds a free page: ${describePage(shm, pfn)}`, [file, index]);
+      else if (shm.mapping[pfn] !== file + 1 || shm.index[pfn] !== index)
+        f.add('MAP-CACHE', pfn, `page cache of file ${file} index ${index} holds a page that says otherwise: ${describePage(shm, pfn)}`, [file, index]);
+    }
+    if (n !== shm.nrpages[file])
+      f.add('MAP-CACHE', -1, `file ${file}: nrpages ${shm.nrpages[file]} but ${n} pages in the page cache`, [file, shm.nrpages[file], n]);
+  }
+
+  // ---- the allocator's free list
+  const onFree = new Uint8Array(P);
+  const list = freeListPages(shm);
+  if (typeof list === 'string') f.add('FREE-BAD', -1, `free list corrupt: ${list}`);
+  else {
+    for (const pfn of list) onFree[pfn] = 1;
+    if (list.length !== shm.ctl[CTL.FREE_COUNT])
+      f.add('FREE-BAD', -1, `free list holds ${list.length} pages, free count says ${shm.ctl[CTL.FREE_COUNT]}`);
+  }
+
+  // ---- every page: free iff unreferenced; counts add up; nothing left locked
+  for (let pfn = 0; pfn < P; pfn++) {
+    const fl = flags[pfn], ref = shm.refcount[pfn], mc = shm.mapcount[pfn];
+    const users = ptesOf[pfn] + cacheOf[pfn];
+    if (fl & PG_free) {
+      if (typeof list !== 'string' && !onFree[pfn])
+        f.add('FREE-BAD', pfn, `free page not on the free list (leaked): ${describePage(shm, pfn)}`);
+      if (ref !== 0 || mc !== -1 || (fl & PG_locked) || shm.mapping[pfn] > 0)
+        f.add('FREE-BAD', pfn, `free page not clean: ${describePage(shm, pfn)}`);
+      continue;
+    }
+    if (onFree[pfn]) f.add('FREE-BAD', pfn, `page on the free list is not marked free: ${describePage(shm, pfn)}`);
+    if (fl & PG_locked) {
+      const owner = shm.owner[pfn];
+      f.add('LOCK-LEAK', pfn, `page left locked at a quiescent point (owner ${owner ? `task ${owner - 1}` : 'unknown'}): ${describePage(shm, pfn)}`, [owner - 1]);
+    }
+    if (mc + 1 !== ptesOf[pfn])
+      f.add('MAP-COUNT', pfn, `mapcount ${mc} but ${ptesOf[pfn]} PTE(s) map the page (expected mapcount ${ptesOf[pfn] - 1}): ${describePage(shm, pfn)}`, [mc, ptesOf[pfn]]);
+    if (ref !== users)
+      f.add('REF-COUNT', pfn,
+        `refcount ${ref} but ${cacheOf[pfn]} page-cache + ${ptesOf[pfn]} PTE reference(s)` +
+        `${ref === 0 ? ' (refcount 0 and not freed)' : users === 0 ? ' (unreferenced page not freed: leak)' : ''}: ${describePage(shm, pfn)}`,
+        [ref, cacheOf[pfn], ptesOf[pfn]]);
+    const m = shm.mapping[pfn];
+    if (m > 0 && !cacheOf[pfn])
+      f.add('MAP-CACHE', pfn, `page says it is in ${mappingName(m)} but no page-cache slot holds it: ${describePage(shm, pfn)}`);
+  }
+
+  checkLocksQuiet(shm, f);
+  return f.list;
+}
+
+/** Nobody holds or waits for anything between operations: wait entries unlinked (and, if one
+ * were linked, its page would have to say PG_waiters), held-page lists empty, PTLs, i_pages
+ * locks, the zone lock and i_rwsem free. */
+function checkLocksQuiet(shm: Shm, f: Findings): void {
+  for (let task = 0; task < shm.sizes.tasks; task++) {
+    if (shm.wqLinked[task] !== 0) {
+      const page = shm.wqPage[task];
+      const hasBit = page >= 0 && page < shm.sizes.pages && (shm.flags[page] & PG_waiters) !== 0;
+      f.add('LOCK-WAITERS', page,
+        `task ${task}'s wait entry is still queued at a quiescent point (page ${page}, bit ${shm.wqBit[task]})` +
+        `${hasBit ? '' : ' and the page does not have PG_waiters set'}`, [task]);
+    }
+    const held = shm.heldCount[task];
+    if (held !== 0)
+      f.add('LOCK-LEAK', held > 0 ? shm.held[task * 8] : -1, `task ${task} is between operations holding ${held} page lock(s)`, [task, held]);
+  }
+  for (let b = 0; b < shm.sizes.buckets; b++)
+    if (shm.bucketHead[b] !== NIL)
+      f.add('LOCK-WAITERS', -1, `wait-table bucket ${b} still has queued entries at a quiescent point (first: task ${shm.bucketHead[b]})`, [b]);
+  const spin = (name: string, arr: Int32Array) => {
+    for (let i = 0; i < arr.length; i++)
+      if (arr[i] !== 0) f.add('LOCK-LEAK', -1, `${name} ${i} held at a quiescent point (word ${arr[i]})`, [i, arr[i]]);
+  };
+  spin('PTL', shm.ptl);
+  spin('i_pages lock of file', shm.iPagesLock);
+  spin('i_rwsem of file', shm.iRwsem);
+  if (shm.ctl[CTL.ALLOC_LOCK] !== 0) f.add('LOCK-LEAK', -1, `zone lock held at a quiescent point (word ${shm.ctl[CTL.ALLOC_LOCK]})`);
+}

@@ -1,0 +1,279 @@
+// mm/filemap.c: the page-cache lookup (lockless), add and delete, filemap_map_pages() (the
+// fault-around ->map_pages) and filemap_fault() (the ->fault), in mainline order.
+//
+// The guarantee these paths give truncation (kernel-protocols §4.3): a file PTE is installed only
+// while the page is locked and after its mapping and i_size were re-checked under that lock; a
+// page leaves the cache only while locked and unmapped.
+import { allocPage, putPage } from '../shm/alloc.ts';
+import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
+import { mkPte, pteLock, pteNone, pteRead, pteUnlock, pteWrite, ptlSlot } from '../shm/mm.ts';
+import {
+  __ClearPageLocked, __SetPageLocked, PageLocked, PageReadahead, PageUptodate, SetPageUptodate, getPage, pageTryGet,
+} from '../shm/page.ts';
+import { NIL, PG_locked } from '../shm/shm.ts';
+import { spinLock, spinUnlock } from '../shm/spinlock.ts';
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import { pageAddRmap } from './rmap.ts';
+import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from './fault.ts';
+
+// ---- lookup ------------------------------------------------------------------------------
+
+/**
+ * filemap_get_entry() / find_get_page(): the lockless lookup (comment above filemap_get_entry):
+ * load the slot, folio_try_get() (increment unless zero: a free or frozen page is not pinned),
+ * then xas_reload() — the page may have been deleted and even reused before the pin — else put
+ * and retry. Returns the page with a reference, or NIL.
+ */
+export function* findGetPage(t: Task, file: number, index: number): Step<number> {
+  const shm = t.shm;
+  t.aux = index;
+  for (;;) {
+    t.page = -1;
+    yield 'xas_load';
+    const pfn = xaLoad(shm, file, index);
+    if (pfn === NIL) return NIL;
+    t.page = pfn;
+    yield 'folio_try_get';
+    if (!pageTryGet(shm, pfn)) continue; // frozen by reclaim or freed: "goto repeat"
+    yield 'xas_reload';
+    if (xaLoad(shm, file, index) === pfn) return pfn;
+    yield* putPage(t, pfn);
+  }
+}
+
+// ---- add and delete ----------------------------------------------------------------------
+
+/**
+ * __filemap_add_folio(): insert a locked new page (the caller's reference stays the caller's; the
+ * page cache takes its own). Returns false if the slot is taken (-EEXIST).
+ */
+export function* filemapAddFolio(t: Task, pfn: number, file: number, index: number): Step<boolean> {
+  const shm = t.shm;
+  t.page = pfn;
+  t.aux = index;
+  if (!PageLocked(shm, pfn)) t.violation('FAULT-LOCKED', pfn, file, index); // VM_BUG_ON_FOLIO(!folio_test_locked)
+  getPage(shm, pfn); // folio_ref_add(folio, nr): the page cache's reference
+  Atomics.store(shm.mapping, pfn, file + 1);
+  Atomics.store(shm.index, pfn, index);
+  yield* spinLock(t, shm.iPagesLock, file, 'xa_lock_irq');
+  if (xaLoad(shm, file, index) !== NIL) {
+    spinUnlock(shm.iPagesLock, file);
+    Atomics.store(shm.mapping, pfn, 0);
+    Atomics.sub(shm.refcount, pfn, 1); // folio_put_refs(): the caller still holds one
+    return false;
+  }
+  yield 'xas_store';
+  xaStore(shm, file, index, pfn);
+  Atomics.add(shm.nrpages, file, 1);
+  spinUnlock(shm.iPagesLock, file);
+  return true;
+}
+
+/**
+ * page_cache_delete() with the i_pages lock held: clear the slot, page->mapping = NULL ("Leave
+ * page->index set: truncation lookup relies upon it"), nrpages--. DEL-LOCKED: the kernel's
+ * VM_BUG_ON_FOLIO(!folio_test_locked) and filemap_unaccount_folio()'s "still mapped when deleted".
+ */
+export function pageCacheDelete(t: Task, pfn: number, file: number): void {
+  const shm = t.shm;
+  const flags = Atomics.load(shm.flags, pfn), owner = Atomics.load(shm.owner, pfn);
+  const mapcount = Atomics.load(shm.mapcount, pfn);
+  if ((flags & PG_locked) === 0 || (owner !== 0 && owner !== t.id + 1) || mapcount >= 0)
+    t.violation('DEL-LOCKED', pfn, flags, mapcount, owner);
+  const index = Atomics.load(shm.index, pfn);
+  if (Atomics.load(shm.slots, slotOf(shm, file, index)) === pfn + 1) xaStore(shm, file, index, NIL);
+  else t.violation('MAP-CACHE', pfn, file, index); // deleting a page that is not in the cache
+  Atomics.store(shm.mapping, pfn, 0);
+  Atomics.sub(shm.nrpages, file, 1);
+}
+
+/** filemap_remove_folio(): delete under the i_pages lock. The page cache's reference is the
+ * caller's to drop (filemap_free_folio()). */
+export function* filemapRemoveFolio(t: Task, pfn: number, file: number): Step {
+  t.page = pfn;
+  yield* spinLock(t, t.shm.iPagesLock, file, 'xa_lock_irq');
+  yield 'page_cache_delete';
+  pageCacheDelete(t, pfn, file);
+  spinUnlock(t.shm.iPagesLock, file);
+}
+
+/** delete_from_page_cache(): remove, then drop the page cache's reference. */
+export function* deleteFromPageCache(t: Task, pfn: number, file: number): Step {
+  yield* filemapRemoveFolio(t, pfn, file);
+  yield* putPage(t, pfn); // filemap_free_folio()
+}
+
+// ---- filemap_map_pages -------------------------------------------------------------------
+
+/** A page next_uptodate_page() found worth mapping: referenced, and locked unless `locked` is
+ * false (only a variant that skips the page lock, like patch 4, returns it unlocked). */
+export interface NextPage {
+  pfn: number;
+  index: number;
+  locked: boolean;
+}
+
+/** ->map_pages' page finder: the first page in [from, end) that passes its checks, or null. */
+export type NextPageFn = (t: Task, vmf: VmFault, from: number, end: number) => Step<NextPage | null>;
+
+/**
+ * next_uptodate_page() / next_uptodate_folio() (5.12+, kernel-protocols §3.4 table steps 1-9):
+ * skip if locked -> folio_try_get -> xas_reload -> uptodate && !readahead -> trylock ->
+ * mapping -> uptodate -> i_size. Returns the page locked and referenced.
+ */
+export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
+  const shm = t.shm, file = vmf.file;
+  for (let index = from; index < end; index++) {
+    t.page = -1;
+    t.aux = index;
+    yield 'xas_next_entry';
+    const pfn = xaLoad(shm, file, index);
+    if (pfn === NIL) continue;
+    t.page = pfn;
+    // "Check for a locked page first, as a speculative reference may adversely influence page
+    // migration."
+    yield 'PageLocked';
+    if (PageLocked(shm, pfn)) {
+      t.stat('skippedLocked');
+      continue;
+    }
+    yield 'folio_try_get';
+    if (!pageTryGet(shm, pfn)) continue;
+    yield 'xas_reload'; // "Has the page moved or been split?"
+    if (xaLoad(shm, file, index) === pfn) {
+      yield 'PageUptodate';
+      if (PageUptodate(shm, pfn) && !PageReadahead(shm, pfn)) {
+        if (yield* t.lock.trylockPage(t, pfn)) {
+          t.page = pfn;
+          yield 'page->mapping';
+          const ok = Atomics.load(shm.mapping, pfn) === file + 1 && PageUptodate(shm, pfn);
+          if (ok) {
+            yield 'i_size_read';
+            if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked: true };
+          }
+          yield* t.lock.unlockPage(t, pfn); // unlock:
+        } else t.stat('trylockFail');
+      }
+    }
+    yield* putPage(t, pfn); // skip:
+  }
+  return null;
+}
+
+/**
+ * filemap_map_pages() as of 5.12 (f9ce0be71d1f): find the first page before taking the PTL, then
+ * take the PTL once for the whole range (the caller keeps [start, end) inside one page table) and
+ * map each page whose PTE is still none: mapcount, then the PTE; the lookup reference passes to
+ * the PTE. Returns VM_FAULT_NOPAGE if the faulting index got mapped.
+ */
+export function* filemapMapPages(
+  t: Task, vmf: VmFault, start: number, end: number, next: NextPageFn = nextUptodatePage,
+): Step<number> {
+  const shm = t.shm, vma = vmf.vma;
+  if (end > start && ptlSlot(shm, vma, start) !== ptlSlot(shm, vma, end - 1))
+    throw new Error(`filemapMapPages: [${start}, ${end}) crosses a page table`);
+  let ret = 0;
+  let page: NextPage | null = yield* next(t, vmf, start, end);
+  if (!page) return 0;
+  const ptl = yield* pteLock(t, vma, start);
+  while (page) {
+    const pfn: number = page.pfn, index: number = page.index;
+    t.page = pfn;
+    t.aux = index;
+    yield 'pte_none';
+    if (pteNone(pteRead(shm, vma, index))) {
+      // do_set_pte(): page_add_file_rmap(), then set_pte_at()
+      yield* pageAddRmap(t, pfn);
+      yield 'set_pte_at';
+      pteWrite(shm, vma, index, mkPte(pfn));
+      t.stat('mapped');
+      if (index === vmf.index) ret = VM_FAULT_NOPAGE;
+      if (page.locked) yield* t.lock.unlockPage(t, pfn);
+    } else {
+      if (page.locked) yield* t.lock.unlockPage(t, pfn);
+      yield* putPage(t, pfn);
+    }
+    page = yield* next(t, vmf, index + 1, end);
+  }
+  pteUnlock(t, ptl);
+  return ret;
+}
+
+// ---- filemap_fault -----------------------------------------------------------------------
+
+/** ->read_folio(): fill the page from "disk" — its data stamp says which file and index it holds —
+ * and mark it uptodate. The page is locked and not yet uptodate. */
+export function* readPage(t: Task, pfn: number, file: number, index: number): Step {
+  const shm = t.shm;
+  t.page = pfn;
+  yield 'read_folio';
+  shm.stampFile[pfn] = file;
+  shm.stampIndex[pfn] = index;
+  yield 'folio_mark_uptodate';
+  SetPageUptodate(shm, pfn);
+}
+
+/**
+ * filemap_create_folio() (page_cache_read): allocate a page, born locked, add it to the page
+ * cache, read it, unlock it. Returns the page with the caller's reference, NIL if the slot was
+ * taken meanwhile (look up again), or -2 when out of memory.
+ */
+const CREATE_OOM = -2;
+function* filemapCreatePage(t: Task, file: number, index: number): Step<number> {
+  const pfn = yield* allocPage(t);
+  if (pfn === NIL) return CREATE_OOM;
+  __SetPageLocked(t, pfn);
+  t.aux = index;
+  if (!(yield* filemapAddFolio(t, pfn, file, index))) {
+    __ClearPageLocked(t, pfn);
+    yield* putPage(t, pfn); // frees it
+    return NIL;
+  }
+  yield* readPage(t, pfn, file, index);
+  yield* t.lock.unlockPage(t, pfn); // folio_end_read(): waiters in lock_page may proceed
+  return pfn;
+}
+
+/**
+ * filemap_fault() (kernel-protocols §4.4): early i_size check -> SIGBUS; find the page or create
+ * it; lock_page; "Did it get truncated?" -> retry; not uptodate -> read again under the lock;
+ * i_size re-check under the page lock -> SIGBUS. Returns VM_FAULT_LOCKED with the page locked
+ * and referenced.
+ */
+export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
+  const shm = t.shm, { file, index } = vmf;
+  t.page = -1;
+  t.aux = index;
+  yield 'i_size_read';
+  if (index >= maxIndex(iSizeRead(shm, file))) return { ret: VM_FAULT_SIGBUS, pfn: NIL };
+  for (;;) { // retry_find:
+    let pfn = yield* findGetPage(t, file, index);
+    if (pfn === NIL) {
+      pfn = yield* filemapCreatePage(t, file, index);
+      if (pfn === CREATE_OOM) return { ret: VM_FAULT_OOM, pfn: NIL };
+      if (pfn === NIL) continue;
+    }
+    yield* t.lock.lockPage(t, pfn); // lock_folio_maybe_drop_mmap()
+    t.page = pfn;
+    t.aux = index;
+    yield 'page->mapping';
+    if (Atomics.load(shm.mapping, pfn) !== file + 1) { // "Did it get truncated?"
+      yield* t.lock.unlockPage(t, pfn);
+      yield* putPage(t, pfn);
+      continue;
+    }
+    // VM_BUG_ON_FOLIO(!folio_contains(folio, index)): a page never changes index in the cache
+    if (Atomics.load(shm.index, pfn) !== index) t.violation('MAP-CACHE', pfn, file, index);
+    yield 'PageUptodate';
+    if (!PageUptodate(shm, pfn)) yield* readPage(t, pfn, file, index); // page_not_uptodate
+    // "Found the page and have a reference on it. We must recheck i_size under page lock."
+    yield 'i_size_read';
+    if (index >= maxIndex(iSizeRead(shm, file))) {
+      yield* t.lock.unlockPage(t, pfn);
+      yield* putPage(t, pfn);
+      return { ret: VM_FAULT_SIGBUS, pfn: NIL };
+    }
+    return { ret: VM_FAULT_LOCKED, pfn };
+  }
+}

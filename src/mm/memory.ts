@@ -1,0 +1,243 @@
+// mm/memory.c: the read fault (fault-around first, then ->fault + finish_fault()), the private
+// write fault (COW), zapping PTE ranges (munmap / MADV_DONTNEED / truncation's
+// unmap_mapping_range()), and a user load through a PTE (the reader's data check).
+import { allocPage, putPage } from '../shm/alloc.ts';
+import { pageFile, xaLoad } from '../shm/files.ts';
+import {
+  mkPte, pteAnon, pteLock, pteNone, ptePfn, pteRead, pteUnlock, pteWrite, ptlSpan, vmaEnd, vmaShared,
+} from '../shm/mm.ts';
+import { MAPPING_ANON, PageLocked, SetPageUptodate } from '../shm/page.ts';
+import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import { mapPagesOf } from '../variants/map-pages/index.ts';
+import {
+  VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
+} from './fault.ts';
+import { filemapFault } from './filemap.ts';
+import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
+
+/** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
+ * t.options.faultAround; 1 disables fault-around. */
+export const DEFAULT_FAULT_AROUND_PAGES = 16;
+
+export function faultAroundPages(t: Task): number {
+  const n = Number(t.options.faultAround ?? DEFAULT_FAULT_AROUND_PAGES);
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_FAULT_AROUND_PAGES;
+}
+
+/**
+ * The fault-around window for `vmf`: fault_around_pages aligned (from the VMA start), clamped to
+ * the VMA and to the page table holding the faulting PTE (do_fault_around()).
+ */
+export function faultAroundWindow(t: Task, vmf: VmFault, pages = faultAroundPages(t)): [number, number] {
+  const shm = t.shm, pgoff = shm.vmaPgoff[vmf.vma];
+  const [ptStart, ptEnd] = ptlSpan(shm, vmf.vma, vmf.index);
+  const from = pgoff + Math.floor((vmf.index - pgoff) / pages) * pages;
+  return [Math.max(from, ptStart), Math.min(from + pages, ptEnd, vmaEnd(shm, vmf.vma))];
+}
+
+/** do_fault_around(): vma->vm_ops->map_pages over the window — the variant chosen by
+ * t.options.mapPages (src/variants/map-pages). */
+export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
+  const [start, end] = faultAroundWindow(t, vmf);
+  return yield* mapPagesOf(t).mapPages(t, vmf, start, end);
+}
+
+/** __do_fault(): ->fault, and the page comes back locked (VM_BUG_ON_PAGE(!PageLocked) when the
+ * fault said VM_FAULT_LOCKED; lock it otherwise). */
+export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
+  const r = yield* filemapFault(t, vmf);
+  if (r.ret & VM_FAULT_ERROR) return r;
+  if (r.ret & VM_FAULT_LOCKED) {
+    const owner = Atomics.load(t.shm.owner, r.pfn);
+    if (!PageLocked(t.shm, r.pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('FAULT-LOCKED', r.pfn, owner);
+  } else {
+    yield* t.lock.lockPage(t, r.pfn);
+  }
+  return { ret: r.ret | VM_FAULT_LOCKED, pfn: r.pfn };
+}
+
+/**
+ * finish_fault() -> do_set_pte(): take the PTL, re-check pte_none under it ("Re-check under
+ * ptl"), add the rmap (mapcount) and set the PTE, which takes over the caller's reference.
+ * Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its reference).
+ */
+export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false): Step<number> {
+  const shm = t.shm;
+  t.page = pfn;
+  t.aux = vmf.index;
+  const ptl = yield* pteLock(t, vmf.vma, vmf.index);
+  yield 'pte_none';
+  let ret = VM_FAULT_NOPAGE;
+  if (pteNone(pteRead(shm, vmf.vma, vmf.index))) {
+    yield* pageAddRmap(t, pfn);
+    yield 'set_pte_at';
+    pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn));
+    t.stat('mapped');
+    ret = 0;
+  }
+  pteUnlock(t, ptl);
+  return ret;
+}
+
+/** do_read_fault(): fault-around first; if that mapped the faulting index, done. Else
+ * __do_fault() + finish_fault(), unlock_page(); the reference went to the PTE unless NOPAGE. */
+export function* doReadFault(t: Task, vmf: VmFault): Step<number> {
+  if (faultAroundPages(t) > 1) {
+    const ret = yield* doFaultAround(t, vmf);
+    if (ret) return ret;
+  }
+  const r = yield* __doFault(t, vmf);
+  if (r.ret & VM_FAULT_ERROR) return r.ret;
+  const ret = r.ret | (yield* finishFault(t, vmf, r.pfn));
+  yield* t.lock.unlockPage(t, r.pfn);
+  if (ret & VM_FAULT_NOPAGE) yield* putPage(t, r.pfn);
+  return ret;
+}
+
+/**
+ * do_cow_fault(): a write fault on a private mapping. The anonymous copy is allocated before the
+ * file page is locked (no allocation under a page lock, kernel-protocols §3.3), filled from the
+ * locked file page, and mapped (PTE_ANON | PTE_WRITE) while the file page is still locked.
+ */
+export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
+  const shm = t.shm;
+  const cow = yield* allocPage(t);
+  if (cow === NIL) return VM_FAULT_OOM;
+  const r = yield* __doFault(t, vmf);
+  if (r.ret & VM_FAULT_ERROR) {
+    yield* putPage(t, cow);
+    return r.ret;
+  }
+  t.page = r.pfn;
+  yield 'copy_user_highpage';
+  shm.stampFile[cow] = shm.stampFile[r.pfn];
+  shm.stampIndex[cow] = shm.stampIndex[r.pfn];
+  SetPageUptodate(shm, cow);
+  Atomics.store(shm.index, cow, vmf.index); // page_add_new_anon_rmap(): linear_page_index()
+  Atomics.store(shm.mapping, cow, MAPPING_ANON);
+  const ret = r.ret | (yield* finishFault(t, vmf, cow, true));
+  yield* t.lock.unlockPage(t, r.pfn);
+  yield* putPage(t, r.pfn);
+  if (ret & VM_FAULT_NOPAGE) yield* putPage(t, cow);
+  return ret;
+}
+
+/**
+ * handle_mm_fault() for one access: only a none PTE faults (a present one is simply used); a
+ * write to a private mapping is a COW fault, anything else a read fault (a shared write fault is
+ * modelled as a read fault: the model has no dirty tracking). Counts faults and SIGBUS.
+ */
+export function* handleMmFault(t: Task, vma: number, index: number, write: boolean): Step<number> {
+  const shm = t.shm;
+  const vmf: VmFault = { vma, file: shm.vmaFile[vma], index };
+  t.page = -1;
+  t.aux = index;
+  yield 'handle_pte_fault';
+  if (!pteNone(pteRead(shm, vma, index))) return 0;
+  t.stat('faults');
+  const ret = write && !vmaShared(shm, vma) ? yield* doCowFault(t, vmf) : yield* doReadFault(t, vmf);
+  if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');
+  return ret;
+}
+
+// ---- zap ---------------------------------------------------------------------------------
+
+export interface ZapDetails {
+  /** also zap private COW copies (anonymous pages) */
+  evenCows: boolean;
+  /** only PTEs mapping this page (unmap_mapping_folio), or NIL */
+  single: number;
+}
+const ZAP_ALL: ZapDetails = { evenCows: true, single: NIL };
+
+/**
+ * zap_pte_range() over file indices [start, end) of `vma`, one page table (PTL) at a time:
+ * clear each present PTE the details select, drop its mapcount and page reference.
+ */
+export function* zapPteRange(t: Task, vma: number, start: number, end: number, details: ZapDetails = ZAP_ALL): Step<number> {
+  const shm = t.shm;
+  let zapped = 0;
+  for (let index = start; index < end;) {
+    const [, ptEnd] = ptlSpan(shm, vma, index);
+    t.page = -1;
+    t.aux = index;
+    const ptl = yield* pteLock(t, vma, index);
+    for (; index < Math.min(end, ptEnd); index++) {
+      t.page = -1;
+      t.aux = index;
+      yield 'zap_pte_range';
+      const pte = pteRead(shm, vma, index);
+      if (pteNone(pte)) continue;
+      if (pteAnon(pte) && !details.evenCows) continue;
+      if (details.single !== NIL && ptePfn(pte) !== details.single) continue;
+      yield* zapPte(t, vma, index, pte);
+      zapped++;
+    }
+    pteUnlock(t, ptl);
+  }
+  t.stat('zapped', zapped);
+  return zapped;
+}
+
+/**
+ * unmap_mapping_range() (as unmap_mapping_pages()): zap file indices [start, end) in every VMA
+ * of `file`; `evenCows` also zaps private COW copies (truncation: SIGBUS semantics).
+ */
+export function* unmapMappingRange(t: Task, file: number, start: number, end: number, evenCows: boolean): Step {
+  const shm = t.shm;
+  for (const vma of vmasOfFile(shm, file)) {
+    const from = Math.max(start, shm.vmaPgoff[vma]), to = Math.min(end, vmaEnd(shm, vma));
+    if (from < to) yield* zapPteRange(t, vma, from, to, { evenCows, single: NIL });
+  }
+}
+
+/** unmap_mapping_folio(): unmap one locked page from every VMA of its file (not COW copies). */
+export function* unmapMappingFolio(t: Task, pfn: number): Step {
+  const shm = t.shm;
+  const owner = Atomics.load(shm.owner, pfn);
+  if (!PageLocked(shm, pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('DEL-LOCKED', pfn, owner); // VM_BUG_ON(!folio_test_locked)
+  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
+  if (file < 0) return;
+  for (const vma of vmasOfFile(shm, file)) {
+    if (index >= shm.vmaPgoff[vma] && index < vmaEnd(shm, vma))
+      yield* zapPteRange(t, vma, index, index + 1, { evenCows: false, single: pfn });
+  }
+}
+
+// ---- a user load through the page tables ---------------------------------------------------
+
+/**
+ * Read the data of file indices [start, end) of `vma` through its PTEs, as a user load would
+ * (no lock). DATA-STAMP: what the PTE maps must hold this file's data at this index (a private
+ * COW copy: the data it was copied from), and a file PTE must map the page the page cache has
+ * there now, not a page truncation already removed (stale data). The PTE and the page's
+ * allocation generation are read before and after: a read that raced with a zap or with the
+ * page's reuse proves nothing and is skipped (the user would have faulted and retried).
+ * Returns the pages read.
+ */
+export function* readThroughPtes(t: Task, vma: number, start: number, end: number): Step<number> {
+  const shm = t.shm, file = shm.vmaFile[vma];
+  let read = 0;
+  for (let index = start; index < end; index++) {
+    t.page = -1;
+    t.aux = index;
+    yield 'load';
+    const pte = pteRead(shm, vma, index);
+    if (pteNone(pte)) continue;
+    const pfn = ptePfn(pte);
+    t.page = pfn;
+    const gen = Atomics.load(shm.stampGen, pfn);
+    const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn];
+    const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
+    const cached = xaLoad(shm, file, index);
+    if (Atomics.load(shm.stampGen, pfn) !== gen || pteRead(shm, vma, index) !== pte) continue;
+    read++;
+    if (sf !== file || si !== index) t.violation('DATA-STAMP', pfn, file, index, sf, si);
+    else if (!pteAnon(pte) && (mapping !== file + 1 || pindex !== index || cached !== pfn))
+      t.violation('DATA-STAMP', pfn, file, index, mapping - 1, cached);
+  }
+  t.stat('reads', read);
+  return read;
+}

@@ -1,0 +1,76 @@
+// Reverse mapping (mm/rmap.c): which PTEs may map a file page, adding and removing a mapping's
+// mapcount, and try_to_unmap() for reclaim.
+//
+// The model's i_mmap is static: every VMA is set up at init and never unmapped (zapping clears
+// PTEs, as MADV_DONTNEED does, but keeps the VMA), so walking it needs no i_mmap_rwsem.
+import { putPage } from '../shm/alloc.ts';
+import { pageFile } from '../shm/files.ts';
+import { pageMapped } from '../shm/page.ts';
+import { pteLock, pteAnon, pteNone, ptePfn, pteRead, pteUnlock, pteWrite, vmaContains, vmaCount } from '../shm/mm.ts';
+import type { Shm } from '../shm/shm.ts';
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+
+/** vma_interval_tree_foreach over mapping->i_mmap: the VMAs of `file`. */
+export function vmasOfFile(shm: Shm, file: number): number[] {
+  const out: number[] = [];
+  for (let vma = 0, n = vmaCount(shm); vma < n; vma++) if (shm.vmaFile[vma] === file) out.push(vma);
+  return out;
+}
+
+/** page_add_file_rmap() / page_add_new_anon_rmap(): one more mapping (PTL held). */
+export function* pageAddRmap(t: Task, pfn: number): Step {
+  yield 'page_add_file_rmap';
+  Atomics.add(t.shm.mapcount, pfn, 1); // atomic_inc_and_test(&page->_mapcount): -1 -> 0 is the first
+}
+
+/** page_remove_rmap(): one mapping fewer (PTL held). Below -1 is the kernel's "Bad page map". */
+export function* pageRemoveRmap(t: Task, pfn: number): Step {
+  yield 'page_remove_rmap';
+  const n = Atomics.sub(t.shm.mapcount, pfn, 1) - 1;
+  if (n < -1) t.violation('MAP-COUNT', pfn, n);
+}
+
+/**
+ * Clear one present PTE and drop what it held: mapcount and the page reference (PTL held).
+ * zap_pte_range() also checks the page it unmaps, as print_bad_pte() does: a file PTE must map
+ * the page the page cache has at that file and index (MAP-CACHE). That holds at every instant on
+ * mainline: a page leaves the cache only when unmapped, under its lock, and a file PTE is only
+ * installed under the page lock.
+ */
+export function* zapPte(t: Task, vma: number, index: number, pte: number): Step {
+  const shm = t.shm;
+  const pfn = ptePfn(pte);
+  t.page = pfn;
+  t.aux = index;
+  yield 'ptep_get_and_clear';
+  pteWrite(shm, vma, index, 0);
+  if (!pteAnon(pte)) {
+    const file = shm.vmaFile[vma];
+    if (pageFile(shm, pfn) !== file || Atomics.load(shm.index, pfn) !== index)
+      t.violation('MAP-CACHE', pfn, file, index, vma);
+  }
+  yield* pageRemoveRmap(t, pfn);
+  yield* putPage(t, pfn); // the kernel defers this to the TLB flush (mmu_gather): same order here
+}
+
+/**
+ * try_to_unmap() of a locked file page: walk the VMAs that map its file at its index and clear
+ * every PTE that maps this very page (not COW copies: they are other pages). Returns
+ * !page_mapped() afterwards.
+ */
+export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
+  const shm = t.shm;
+  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
+  if (file < 0) return !pageMapped(shm, pfn);
+  for (const vma of vmasOfFile(shm, file)) {
+    if (!vmaContains(shm, vma, index)) continue;
+    t.page = pfn;
+    t.aux = index;
+    const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
+    const pte = pteRead(shm, vma, index);
+    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* zapPte(t, vma, index, pte);
+    pteUnlock(t, ptl);
+  }
+  return !pageMapped(shm, pfn);
+}

@@ -1,0 +1,72 @@
+// mm: processes x VMAs, each VMA mapping a file at a page offset (VM_SHARED or private), one PTE
+// word per page of the VMA, and split page-table locks: one PTL per `ptesPerPtl` PTEs of a VMA
+// (the model's page table; fault-around never crosses one, as the kernel's never crosses a PMD).
+//
+// PTE word: 0 = pte_none, else pfn + 1 | PTE_WRITE | PTE_ANON. Every present PTE holds one page
+// reference and one mapcount of the page it maps.
+import { PTE_ANON, PTE_PFN_MASK, VM_SHARED, type Shm } from './shm.ts';
+import { spinLock, spinUnlock } from './spinlock.ts';
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+
+export const vmaCount = (shm: Shm): number => shm.sizes.processes * shm.sizes.vmasPerProcess;
+export const vmaOf = (shm: Shm, process: number, v: number): number => process * shm.sizes.vmasPerProcess + v;
+export const ptlsPerVma = (shm: Shm): number => Math.ceil(shm.sizes.ptesPerVma / shm.sizes.ptesPerPtl);
+
+export const vmaFile = (shm: Shm, vma: number): number => shm.vmaFile[vma];
+export const vmaPgoff = (shm: Shm, vma: number): number => shm.vmaPgoff[vma];
+export const vmaLen = (shm: Shm, vma: number): number => shm.vmaLen[vma];
+/** vm_end as a file index: the VMA maps indices [pgoff, pgoff + len). */
+export const vmaEnd = (shm: Shm, vma: number): number => shm.vmaPgoff[vma] + shm.vmaLen[vma];
+export const vmaShared = (shm: Shm, vma: number): boolean => (shm.vmaFlags[vma] & VM_SHARED) !== 0;
+export const vmaContains = (shm: Shm, vma: number, index: number): boolean =>
+  index >= shm.vmaPgoff[vma] && index < vmaEnd(shm, vma);
+
+/** Set up a VMA (scenario init). */
+export function setupVma(shm: Shm, vma: number, file: number, pgoff: number, len: number, flags: number): void {
+  if (len > shm.sizes.ptesPerVma) throw new Error(`vma ${vma}: ${len} pages > ptesPerVma ${shm.sizes.ptesPerVma}`);
+  if (pgoff + len > shm.sizes.pagesPerFile) throw new Error(`vma ${vma}: maps beyond the largest file`);
+  shm.vmaFile[vma] = file;
+  shm.vmaPgoff[vma] = pgoff;
+  shm.vmaLen[vma] = len;
+  shm.vmaFlags[vma] = flags;
+}
+
+/** The PTE word's slot for file index `index` in `vma`. */
+export const pteSlot = (shm: Shm, vma: number, index: number): number =>
+  vma * shm.sizes.ptesPerVma + (index - shm.vmaPgoff[vma]);
+
+/** The PTL guarding that PTE. */
+export const ptlSlot = (shm: Shm, vma: number, index: number): number =>
+  vma * ptlsPerVma(shm) + Math.floor((index - shm.vmaPgoff[vma]) / shm.sizes.ptesPerPtl);
+
+/** The file indices [start, end) whose PTEs share `index`'s PTL (its page table), within the VMA. */
+export function ptlSpan(shm: Shm, vma: number, index: number): [number, number] {
+  const pgoff = shm.vmaPgoff[vma], per = shm.sizes.ptesPerPtl;
+  const start = pgoff + Math.floor((index - pgoff) / per) * per;
+  return [start, Math.min(start + per, vmaEnd(shm, vma))];
+}
+
+export const mkPte = (pfn: number, bits = 0): number => (pfn + 1) | bits;
+export const pteNone = (pte: number): boolean => pte === 0;
+export const ptePfn = (pte: number): number => (pte & PTE_PFN_MASK) - 1;
+export const pteAnon = (pte: number): boolean => (pte & PTE_ANON) !== 0;
+
+export const pteRead = (shm: Shm, vma: number, index: number): number => Atomics.load(shm.ptes, pteSlot(shm, vma, index));
+export function pteWrite(shm: Shm, vma: number, index: number, pte: number): void {
+  Atomics.store(shm.ptes, pteSlot(shm, vma, index), pte);
+}
+
+/** pte_offset_map_lock(): take the PTL covering `index` in `vma`. Returns the PTL slot. */
+export function* pteLock(t: Task, vma: number, index: number): Step<number> {
+  const ptl = ptlSlot(t.shm, vma, index);
+  yield* spinLock(t, t.shm.ptl, ptl, 'pte_offset_map_lock');
+  Atomics.store(t.shm.ptlOwner, ptl, t.id + 1);
+  return ptl;
+}
+
+/** pte_unmap_unlock() */
+export function pteUnlock(t: Task, ptl: number): void {
+  Atomics.store(t.shm.ptlOwner, ptl, 0);
+  spinUnlock(t.shm.ptl, ptl);
+}
