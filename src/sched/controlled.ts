@@ -69,6 +69,8 @@ export interface IterationResult {
   decisions: number;
   /** the choice made at each decision (actor ids); valid until the next iteration */
   schedule: Int32Array;
+  /** the chosen actor's operation number at each decision (shrinking drops an op's decisions) */
+  scheduleOps: Int32Array;
   /** steps taken by a different actor than the step before */
   switches: number;
   /** operations completed per actor */
@@ -146,6 +148,7 @@ export class ControlledDriver implements SchedView {
   private readonly runnable: Int32Array;
   private nRunnable = 0;
   private schedBuf = new Int32Array(1024);
+  private schedOps = new Int32Array(1024);
 
   // per-iteration
   private clock = 0;
@@ -262,11 +265,8 @@ export class ControlledDriver implements SchedView {
       const nr = this.nRunnable;
       if (nr >= 2) {
         a = strategy.choose(runnable, nr, cur);
-        if (decisions === this.schedBuf.length) {
-          const grown = new Int32Array(this.schedBuf.length * 2);
-          grown.set(this.schedBuf);
-          this.schedBuf = grown;
-        }
+        if (decisions === this.schedBuf.length) this.growSchedule();
+        this.schedOps[decisions] = this.opNo[a];
         this.schedBuf[decisions++] = a;
       } else if (nr === 1) {
         a = runnable[0];
@@ -312,11 +312,22 @@ export class ControlledDriver implements SchedView {
       steps,
       decisions,
       schedule: this.schedBuf.subarray(0, decisions),
+      scheduleOps: this.schedOps.subarray(0, decisions),
       switches,
       opsDone: Array.from(this.opNo),
       trace: this.trace,
       clockNs: this.clock,
     };
+  }
+
+  private growSchedule(): void {
+    const n = this.schedBuf.length * 2;
+    const b = new Int32Array(n);
+    b.set(this.schedBuf);
+    this.schedBuf = b;
+    const o = new Int32Array(n);
+    o.set(this.schedOps);
+    this.schedOps = o;
   }
 
   /** One step of actor a. */
