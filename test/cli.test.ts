@@ -101,7 +101,8 @@ describe('list', () => {
     for (const s of ctx.registry.scenarios) expect(text).toContain(s.name);
     expect(text).toContain('alpha *');
     expect(text).toContain('--map-pages mainline|patch4');
-    for (const l of ctx.registry.locks) expect(text).toMatch(new RegExp(`^  ${l.name.replace(/\./g, '\\.')}( \\*)? +${l.description}`, 'm'));
+    expect(text).not.toContain('busted-x');
+    for (const l of ctx.registry.locks.filter((x) => !x.hidden)) expect(text).toMatch(new RegExp(`^  ${l.name.replace(/\./g, '\\.')}( \\*)? +${l.description}`, 'm'));
     for (const id of INVARIANT_IDS) expect(text).toMatch(new RegExp(`^  ${id} +\\S`, 'm'));
   });
 });

@@ -55,6 +55,11 @@ describe('validateRun', () => {
     expect(v.warnings).toEqual(['--unfairness only affects v5.9-rc6, not v4.10']);
   });
 
+  it('accepts a hidden (self-test) lock without listing it', () => {
+    expect(validateRun(['--lock', 'busted-x'], reg).cfg.lock).toBe('busted-x');
+    expect(usage(['--lock', 'nope'])).not.toContain('busted-x');
+  });
+
   it('the scenario may come after its own flags', () => {
     expect(validateRun(['--map-pages', 'patch4', '--scenario', 'alpha'], reg).cfg.extra['map-pages']).toBe('patch4');
   });

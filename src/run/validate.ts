@@ -28,6 +28,8 @@ export interface FlagSpec {
   default: FlagValue | null;
   help: string;
   choices?: readonly string[];
+  /** accepted too, but not shown in help (self-test plug-ins) */
+  hiddenChoices?: readonly string[];
   /** inclusive bounds of an int, or of a duration in ms */
   min?: number;
   max?: number;
@@ -84,7 +86,7 @@ function convert(spec: FlagSpec, raw: string): FlagValue {
       return range(ms, formatDuration);
     }
     case 'enum': {
-      if (!spec.choices?.includes(raw)) throw new UsageError(`${flag}: '${raw}' is not one of ${spec.choices?.join(', ')}`);
+      if (!spec.choices?.includes(raw) && !spec.hiddenChoices?.includes(raw)) throw new UsageError(`${flag}: '${raw}' is not one of ${spec.choices?.join(', ')}`);
       return raw;
     }
     case 'bool': {
@@ -202,6 +204,8 @@ export function flagHelp(specs: readonly FlagSpec[], indent = '  '): string[] {
 export interface LockInfo {
   name: string;
   description: string;
+  /** accepted by --lock but not listed (self-test locks) */
+  hidden?: boolean;
 }
 
 /** What validation needs to know about the plug-ins. The CLI builds it from the real registries;
@@ -229,7 +233,7 @@ interface RunFlag extends FlagSpec {
 function commonRunFlags(reg: Registry): RunFlag[] {
   return [
     { key: 'scenario', name: 'scenario', kind: 'enum', default: reg.defaultScenario, choices: reg.scenarios.map((s) => s.name), help: 'what to run (see: pagelock-stress list)' },
-    { key: 'lock', name: 'lock', kind: 'enum', default: reg.defaultLock, choices: reg.locks.map((l) => l.name), help: 'lock_page algorithm' },
+    { key: 'lock', name: 'lock', kind: 'enum', default: reg.defaultLock, choices: reg.locks.filter((l) => !l.hidden).map((l) => l.name), hiddenChoices: reg.locks.filter((l) => l.hidden).map((l) => l.name), help: 'lock_page algorithm' },
     { key: 'unfairness', name: 'unfairness', kind: 'int', default: DEFAULTS.unfairness, min: 0, max: 1000, value: 'K', help: 'v5.9-rc6 sysctl_page_lock_unfairness: times a waiter may be overtaken before hand-off' },
     { key: 'durationMs', name: 'duration', kind: 'duration', default: DEFAULTS.durationMs, min: 0, max: 30 * 86_400_000, help: 'how long to run; 0 = until --ops are done' },
     { key: 'ops', name: 'ops', kind: 'int', default: DEFAULTS.ops, min: 0, help: 'operations per actor task; 0 = until --duration' },

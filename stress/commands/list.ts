@@ -21,7 +21,7 @@ export function listLines(ctx: Context): string[] {
     if (flags.length) out.push(...flagHelp(flags, '      '));
   }
   out.push('', 'Lock algorithms (--lock; * = default):');
-  out.push(...columns(reg.locks.map((l) => [mark(l.name, reg.defaultLock), l.description])));
+  out.push(...columns(reg.locks.filter((l) => !l.hidden).map((l) => [mark(l.name, reg.defaultLock), l.description])));
   out.push('', 'Invariants (ids used in reports and junit.xml):');
   out.push(...columns(Object.entries(ctx.invariants) as [string, string][]));
   return out;

@@ -37,6 +37,7 @@ export function stubRegistry(): Registry {
       { name: 'v5.9-rc6', description: 'bounded unfairness' },
       { name: 'v5.9', description: 'fair hand-off' },
       { name: 'v4.10', description: 'wake then race' },
+      { name: 'busted-x', description: 'self-test lock', hidden: true },
     ],
     defaultScenario: 'alpha',
     defaultLock: 'v5.9-rc6',
