@@ -4,6 +4,8 @@ import { HELP_FLAG, UsageError, flagHelp, parseFlags } from '../../src/run/valid
 import type { Command, Context } from './types.ts';
 import { runCommand } from './run.ts';
 import { listCommand } from './list.ts';
+import { reportCommand } from './report.ts';
+import { mergeCommand } from './merge.ts';
 
 export const helpCommand: Command = {
   name: 'help',
@@ -25,6 +27,8 @@ export const helpCommand: Command = {
 export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   list: listCommand,
+  report: reportCommand,
+  merge: mergeCommand,
   help: helpCommand,
 };
 
