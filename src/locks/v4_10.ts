@@ -1,0 +1,97 @@
+// lock_page as in 4.10 .. 5.8: "wake one, then race" (kernel-protocols §5.3, mm/filemap.c at
+// 0006ebb4cad2 with a8b169afbf06). Unfair: the woken exclusive waiter is taken off the queue
+// (autoremove_wake_function) and must win test_and_set_bit_lock() against any fast-path locker;
+// if it loses it queues again at the TAIL.
+//
+// Faithful, bugs included: the June 2020 missed wakeup (Oleg, §5.3) is reachable. A killable
+// waiter that did not sleep because the bit looked clear, lost the race, was then woken (it is
+// still queued and still TASK_KILLABLE) and then saw a fatal signal returns -EINTR having eaten
+// the exclusive wakeup: waiters queued behind it sleep on with the page unlocked.
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import { PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
+import { EINTR, PageLockBase } from './common.ts';
+import {
+  WQ_TASK_KILLABLE, addWaitQueueEntryTail, fatalSignalPending, finishWait, initWaitEntry, ioSchedule,
+  pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey,
+} from './waitqueue.ts';
+
+export class PageLockV4_10 extends PageLockBase {
+  readonly name: string = 'v4.10';
+
+  protected *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
+    const shm = t.shm;
+    if (!wakePageMatch(shm, e, key)) return 0;
+    t.aux = e;
+    yield 'wake_page_function';
+    // "Stop walking if it's locked": the new owner's unlock will wake the rest
+    if (Atomics.load(shm.flags, key.pfn) & (1 << key.bitNr)) return -1;
+    // autoremove_wake_function(): try_to_wake_up() fails for a task that is already running,
+    // and then the entry stays queued and the walk goes on. In the model the only queued waiter
+    // that can be running is a TASK_KILLABLE one a fatal signal has woken (signal_wake_up).
+    if ((Atomics.load(shm.wqFlags, e) & WQ_TASK_KILLABLE) && Atomics.load(shm.fatal, e)) return 0;
+    yield* wakeEntry(t, b, e, WQ_FLAG_WOKEN);
+    return 1;
+  }
+
+  protected *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+    const shm = t.shm, e = t.id, mask = 1 << bitNr;
+    const b = pageWaitQueue(shm, pfn);
+    // wait->flags; the task state (TASK_KILLABLE or not) rides along for the wake function
+    const state = (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0);
+    t.page = pfn;
+    initWaitEntry(t, pfn, bitNr, state);
+    shm.wqOvertaken[e] = 0;
+    let ret = 0;
+    for (;;) {
+      yield* spinLock(t, b);
+      if (!Atomics.load(shm.wqLinked, e)) {
+        yield '__add_wait_queue_entry_tail';
+        addWaitQueueEntryTail(shm, b, e);
+        yield 'SetPageWaiters';
+        Atomics.or(shm.flags, pfn, PG_waiters);
+      }
+      // set_current_state(state): from here a wake-up (WOKEN) or, if killable, a fatal signal
+      // makes the task runnable again
+      Atomics.store(shm.wqFlags, e, state);
+      yield* spinUnlock(t, b);
+
+      yield 'test_bit';
+      if (Atomics.load(shm.flags, pfn) & mask) {
+        // io_schedule(): sleep until woken, or until a fatal signal if TASK_KILLABLE
+        for (;;) {
+          const f = Atomics.load(shm.wqFlags, e);
+          if (f & WQ_FLAG_WOKEN) break;
+          if (killable && fatalSignalPending(t)) break;
+          yield* ioSchedule(t, pfn, bitNr, f);
+        }
+      }
+      t.page = pfn;
+      if (exclusive) {
+        yield 'test_and_set_bit_lock';
+        if (!(Atomics.or(shm.flags, pfn, mask) & mask)) {
+          this.acquired(t, pfn, 'slow');
+          break;
+        }
+        // lost the race; if we had been woken (autoremoved) the next pass re-queues at the tail
+        if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_WOKEN) {
+          shm.wqOvertaken[e]++;
+          t.stat('overtaken');
+        }
+      } else {
+        yield 'test_bit';
+        if (!(Atomics.load(shm.flags, pfn) & mask)) break;
+      }
+      // a8b169afbf06: the bit is tested before the signal, so a woken killable waiter that
+      // finds the page unlocked takes it even with a fatal signal pending
+      yield 'signal_pending_state';
+      if (killable && fatalSignalPending(t)) {
+        ret = EINTR;
+        break;
+      }
+    }
+    yield* finishWait(t, b);
+    releaseWaitEntry(t);
+    return ret;
+  }
+}

@@ -1,0 +1,78 @@
+// lock_page as rewritten for 5.9 by 2a9127fcf229 "mm: rewrite wait_on_page_bit_common() logic"
+// (kernel-protocols §5.6): fair hand-off. The waker takes the lock FOR the first queued exclusive
+// waiter (test_and_set_bit in wake_page_function) and the waiter never re-queues: woken == done.
+// A fast-path locker can still win the window between the unlocker's clear and the waker's
+// test_and_set_bit; then the walk stops (-1) and the new owner's unlock continues it.
+import type { Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import { PG_waiters, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
+import { EINTR, PageLockBase } from './common.ts';
+import {
+  WQ_TASK_KILLABLE, addWaitQueueEntryTail, fatalSignalPending, finishWait, initWaitEntry, ioSchedule,
+  pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey,
+} from './waitqueue.ts';
+
+export class PageLockV5_9 extends PageLockBase {
+  readonly name: string = 'v5.9';
+
+  protected *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
+    const shm = t.shm;
+    if (!wakePageMatch(shm, e, key)) return 0;
+    t.aux = e;
+    let ret = 0;
+    let set = WQ_FLAG_WOKEN;
+    if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE) {
+      yield 'test_and_set_bit';
+      if (Atomics.or(shm.flags, key.pfn, 1 << key.bitNr) & (1 << key.bitNr)) return -1;
+      ret = 1;
+      // In 2a9127fcf229 WOKEN on an exclusive entry already means "the lock was taken for you";
+      // DONE is set too only so that every algorithm marks a hand-off in flight the same way.
+      set |= WQ_FLAG_DONE;
+    }
+    yield* wakeEntry(t, b, e, set);
+    return ret;
+  }
+
+  protected *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+    const shm = t.shm, e = t.id, mask = 1 << bitNr;
+    const b = pageWaitQueue(shm, pfn);
+    t.page = pfn;
+    initWaitEntry(t, pfn, bitNr, (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0));
+    shm.wqOvertaken[e] = 0;
+
+    yield* spinLock(t, b);
+    // SetPageWaiters BEFORE the last synchronous test: an unlock after it sees PG_waiters
+    yield 'SetPageWaiters';
+    Atomics.or(shm.flags, pfn, PG_waiters);
+    // trylock_page_bit_common()
+    let got: boolean;
+    if (exclusive) {
+      yield 'test_and_set_bit';
+      got = !(Atomics.or(shm.flags, pfn, mask) & mask);
+    } else {
+      yield 'test_bit';
+      got = !(Atomics.load(shm.flags, pfn) & mask);
+    }
+    if (got) {
+      Atomics.or(shm.wqFlags, e, WQ_FLAG_WOKEN);
+      if (exclusive) this.acquired(t, pfn, 'slow');
+    } else {
+      yield '__add_wait_queue_entry_tail';
+      addWaitQueueEntryTail(shm, b, e);
+    }
+    yield* spinUnlock(t, b);
+
+    for (;;) {
+      const f = Atomics.load(shm.wqFlags, e); // set_current_state(state), then test
+      if (killable && fatalSignalPending(t)) break;
+      if (f & WQ_FLAG_WOKEN) break;
+      yield* ioSchedule(t, pfn, bitNr, f);
+    }
+    yield* finishWait(t, b);
+    // only after finish_wait() are the flags stable: a wake may have come after the signal test
+    const woken = (Atomics.load(shm.wqFlags, e) & WQ_FLAG_WOKEN) !== 0;
+    if (woken && exclusive && !got) this.acquired(t, pfn, 'handoff');
+    releaseWaitEntry(t);
+    return woken ? 0 : EINTR;
+  }
+}

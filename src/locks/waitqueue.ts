@@ -1,0 +1,318 @@
+// The hashed page wait table (kernel-protocols §5.1): buckets with a spinlock and a FIFO of wait
+// entries, the entries themselves (one per task, in the buffer: in the kernel it lives on the
+// waiter's stack), the __wake_up_common() walk, finish_wait(), and the fatal-signal model.
+//
+// Every bucket's list (bucketHead/bucketTail, wqNext/wqPrev) is read and written only under the
+// bucket's lock; the lock's Atomics give the ordering, so the list words are plain accesses.
+// wqLinked is the exception: finish_wait() reads it without the lock (list_empty_careful()), so it
+// is written with Atomics.store, and written LAST when an entry leaves a list: once it reads 0 the
+// waiter may return and reuse its entry (list_del_init_careful(), 5.9).
+import { futexWait, futexWake, type Step } from '../sched/step.ts';
+import type { Task } from '../sched/task.ts';
+import {
+  NIL, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN, WQ_FLAG_DONE, TASK_RUNNING, TASK_WAITING, type Shm,
+} from '../shm/shm.ts';
+import type { Finding } from '../run/scenario.ts';
+
+// ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
+
+/** The waiter sleeps TASK_KILLABLE: a fatal signal wakes it (signal_wake_up), so for v4.10's
+ * autoremove_wake_function a signalled killable waiter is "already running". */
+export const WQ_TASK_KILLABLE = 0x100;
+/** Set by sendFatalSignal() only to change the word the victim sleeps on, so a signal sent
+ * between the victim's signal test and its futex wait cannot be missed (the futex compares the
+ * word). It means nothing else; waiters clear it when they (re)initialise their entry. */
+export const WQ_SIGNAL_KICK = 0x200;
+
+// ---- the hash ----
+
+/** hash_32()'s multiplier (include/linux/hash.h). */
+export const GOLDEN_RATIO_32 = 0x61c88647;
+
+/** page_waitqueue(): the bucket of page pfn. The top bits of the multiplicative hash, scaled to
+ * the bucket count; for 2^bits buckets this is exactly hash_32(pfn, bits). */
+export function pageWaitQueue(shm: Shm, pfn: number): number {
+  const h = Math.imul(pfn, GOLDEN_RATIO_32) >>> 0;
+  return Math.floor((h / 4294967296) * shm.sizes.buckets);
+}
+
+// ---- the bucket spinlock (q->lock) ----
+//
+// A futex-style lock word: 0 free, 1 locked, 2 locked and someone may sleep on it. A few CAS
+// attempts, each a schedule point (under the one-thread controlled driver a spinner that does not
+// yield would never let the holder run); then sleep on the word. Sleeping matters in free mode:
+// with more threads than the 2 cores a pure spin stalls for a scheduler tick (~4 ms) whenever the
+// holder is preempted. The timed wait is only a backstop: every sleeper re-marks the word 2 before
+// sleeping, so the unlocker always sees 2 and wakes one.
+
+export const SPIN_LABEL = 'spin_lock(q)';
+export const SPIN_TRIES = 4;
+export const SPIN_SLEEP_MS = 10;
+const LOCKED = 1;
+const CONTENDED = 2;
+
+export function* spinLock(t: Task, b: number): Step<void> {
+  const w = t.shm.bucketLock;
+  for (let i = 0; i < SPIN_TRIES; i++) {
+    yield SPIN_LABEL;
+    if (Atomics.compareExchange(w, b, 0, LOCKED) === 0) return;
+  }
+  // Drepper's mutex: take it marked contended, or sleep until the holder's unlock wakes us
+  const page = t.page;
+  t.page = -1; // the drivers report a plain futex wait as a wait on t.page: this is no page
+  try {
+    for (;;) {
+      yield SPIN_LABEL;
+      if (Atomics.exchange(w, b, CONTENDED) === 0) return;
+      yield futexWait(w, b, CONTENDED, SPIN_SLEEP_MS);
+    }
+  } finally {
+    t.page = page;
+  }
+}
+
+export function* spinUnlock(t: Task, b: number): Step<void> {
+  yield 'spin_unlock(q)';
+  if (Atomics.exchange(t.shm.bucketLock, b, 0) === CONTENDED) yield futexWake(t.shm.bucketLock, b, 1);
+}
+
+/** The same lock for code that is not a protocol generator (the checker thread): spins, then
+ * blocks in Atomics.wait. Never call it where a protocol generator of the same thread may hold
+ * the lock (controlled mode): use spinTrylockDirect there. */
+export function spinLockDirect(shm: Shm, b: number): void {
+  const w = shm.bucketLock;
+  for (let i = 0; i < 100; i++) if (Atomics.compareExchange(w, b, 0, LOCKED) === 0) return;
+  while (Atomics.exchange(w, b, CONTENDED) !== 0) Atomics.wait(w, b, CONTENDED, SPIN_SLEEP_MS);
+}
+
+export function spinTrylockDirect(shm: Shm, b: number): boolean {
+  return Atomics.compareExchange(shm.bucketLock, b, 0, LOCKED) === 0;
+}
+
+export function spinUnlockDirect(shm: Shm, b: number): void {
+  if (Atomics.exchange(shm.bucketLock, b, 0) === CONTENDED) Atomics.notify(shm.bucketLock, b, 1);
+}
+
+// ---- list operations (caller holds the bucket lock) ----
+
+/** __add_wait_queue_entry_tail(q, wait). */
+export function addWaitQueueEntryTail(shm: Shm, b: number, e: number): void {
+  if (shm.wqLinked[e]) throw new Error(`wait entry ${e} queued twice (bucket ${b})`);
+  const tail = shm.bucketTail[b];
+  shm.wqNext[e] = NIL;
+  shm.wqPrev[e] = tail;
+  if (tail === NIL) shm.bucketHead[b] = e;
+  else shm.wqNext[tail] = e;
+  shm.bucketTail[b] = e;
+  Atomics.store(shm.wqLinked, e, 1);
+}
+
+/** list_del_init_careful(&wait->entry): wqLinked = 0 is the last write. */
+export function listDelInit(shm: Shm, b: number, e: number): void {
+  const p = shm.wqPrev[e], n = shm.wqNext[e];
+  if (p === NIL) shm.bucketHead[b] = n;
+  else shm.wqNext[p] = n;
+  if (n === NIL) shm.bucketTail[b] = p;
+  else shm.wqPrev[n] = p;
+  shm.wqNext[e] = NIL;
+  shm.wqPrev[e] = NIL;
+  Atomics.store(shm.wqLinked, e, 0);
+}
+
+/** The entries queued in bucket b, head first (caller holds the lock, or the model is quiet). */
+export function queuedEntries(shm: Shm, b: number): number[] {
+  const out: number[] = [];
+  for (let e = shm.bucketHead[b]; e !== NIL; e = shm.wqNext[e]) {
+    out.push(e);
+    if (out.length > shm.sizes.tasks) throw new Error(`wait queue ${b} is corrupt (a cycle)`);
+  }
+  return out;
+}
+
+// ---- the wait entry of task t ----
+
+/** init_wait + wait_page->folio/bit_nr: name the page and bit, set the flags. Only while the
+ * entry is on no list (it is after finish_wait()). */
+export function initWaitEntry(t: Task, pfn: number, bitNr: number, flags: number): void {
+  const shm = t.shm;
+  shm.wqPage[t.id] = pfn;
+  shm.wqBit[t.id] = bitNr;
+  Atomics.store(shm.wqFlags, t.id, flags);
+}
+
+/** The wait is over (after finish_wait() and the owner bookkeeping): the entry names no page any
+ * more, so a stale WQ_FLAG_DONE cannot look like a hand-off in flight. */
+export function releaseWaitEntry(t: Task): void {
+  t.shm.wqPage[t.id] = NIL;
+  Atomics.store(t.shm.wqFlags, t.id, 0);
+}
+
+/** A fatal signal is pending for t (signal_pending_state(TASK_KILLABLE, current)). */
+export function fatalSignalPending(t: Task): boolean {
+  return Atomics.load(t.shm.fatal, t.id) !== 0;
+}
+
+/**
+ * The signal has been delivered: the killable operation that saw it returns -EINTR. The model
+ * clears the fatal word there (and only there): a pending signal outlives a killable lock that
+ * returns 0 (a fast-path trylock or a hand-off never looks at signals), and non-killable waits
+ * ignore it, exactly as in the kernel, until the next killable sleep returns -EINTR for it.
+ */
+export function deliverFatalSignal(t: Task): void {
+  Atomics.store(t.shm.fatal, t.id, 0);
+}
+
+/**
+ * Send a fatal signal (SIGKILL) to task `victim`: set its fatal word, then wake it
+ * (signal_wake_up). The victim sleeps on its wait entry's flags word, so the sender changes that
+ * word (WQ_SIGNAL_KICK) AFTER setting the fatal word and then wakes it: a victim that tested the
+ * fatal word too early read its flags before the kick, so its futex wait returns at once.
+ */
+export function* sendFatalSignal(t: Task, victim: number): Step<void> {
+  const shm = t.shm;
+  t.aux = victim;
+  yield 'send_sig(SIGKILL)';
+  Atomics.store(shm.fatal, victim, 1);
+  yield 'signal_wake_up';
+  Atomics.or(shm.wqFlags, victim, WQ_SIGNAL_KICK);
+  yield futexWake(shm.wqFlags, victim, 1);
+  t.stat('signalsSent');
+}
+
+/** One io_schedule(): sleep on our entry's flags word while it still reads `seen`. May return
+ * early (a kick, a timeout slice of the driver): callers re-check in a loop, as the kernel does. */
+export function* ioSchedule(t: Task, pfn: number, bitNr: number, seen: number): Step<void> {
+  const shm = t.shm, id = t.id;
+  t.page = pfn;
+  shm.taskWaitPage[id] = pfn;
+  shm.taskWaitBit[id] = bitNr;
+  Atomics.store(shm.taskState, id, TASK_WAITING);
+  yield 'io_schedule';
+  yield futexWait(shm.wqFlags, id, seen);
+  Atomics.store(shm.taskState, id, TASK_RUNNING);
+}
+
+/** finish_wait(q, wait): if the entry is still queued (list_empty_careful() says no), take it
+ * off under the lock. Once this returns the entry is on no list and no waker will touch it. */
+export function* finishWait(t: Task, b: number): Step<void> {
+  const shm = t.shm;
+  yield 'finish_wait';
+  Atomics.store(shm.taskState, t.id, TASK_RUNNING);
+  if (Atomics.load(shm.wqLinked, t.id) === 0) return;
+  yield* spinLock(t, b);
+  if (shm.wqLinked[t.id]) {
+    yield 'list_del_init';
+    listDelInit(shm, b, t.id);
+  }
+  yield* spinUnlock(t, b);
+}
+
+// ---- the waker ----
+
+/** wait_page_key: what the waker is waking for, and whether any entry was for this page. */
+export interface WakeKey {
+  pfn: number;
+  bitNr: number;
+  pageMatch: boolean;
+}
+
+/** A wait entry's wake function (wake_page_function): 0 = not woken (or not ours), 1 = woken,
+ * -1 = stop the walk. Runs under the bucket lock. */
+export type WakeFunction = (t: Task, b: number, e: number, key: WakeKey) => Step<number>;
+
+/** wake_page_match(): false if the entry is for another page (then page_match stays as it is)
+ * or another bit of this page (page_match = 1). */
+export function wakePageMatch(shm: Shm, e: number, key: WakeKey): boolean {
+  if (shm.wqPage[e] !== key.pfn) return false;
+  key.pageMatch = true;
+  return shm.wqBit[e] === key.bitNr;
+}
+
+/**
+ * Wake one entry: publish the new flags (smp_store_release(&wait->flags, flags | WOKEN...)),
+ * wake the task (wake_up_state), and take the entry off the list absolutely last: after that the
+ * waiter may return and reuse it.
+ */
+export function* wakeEntry(t: Task, b: number, e: number, setFlags: number): Step<void> {
+  const shm = t.shm;
+  t.aux = e;
+  yield 'wake_up_state';
+  Atomics.or(shm.wqFlags, e, setFlags);
+  yield futexWake(shm.wqFlags, e, 1);
+  yield 'list_del_init_careful';
+  listDelInit(shm, b, e);
+}
+
+/**
+ * folio_wake_bit(folio, bit_nr) = wake_up_page_bit(): under the bucket lock, __wake_up_common()
+ * with nr_exclusive = 1 (§5.1): entries in FIFO order; a wake function returning 0 is skipped,
+ * -1 ends the walk, a woken exclusive entry ends it, woken non-exclusive ones let it go on. Then
+ * PG_waiters is cleared if the queue is empty or no entry was for this page: with waiters for
+ * other pages still queued it may stay set ("the next waker will clear it").
+ */
+export function* folioWakeBit(t: Task, pfn: number, bitNr: number, wakeFunction: WakeFunction): Step<void> {
+  const shm = t.shm;
+  const b = pageWaitQueue(shm, pfn);
+  t.page = pfn;
+  yield* spinLock(t, b);
+  const key: WakeKey = { pfn, bitNr, pageMatch: false };
+  let e = shm.bucketHead[b];
+  while (e !== NIL) {
+    const next = shm.wqNext[e]; // list_for_each_entry_safe: e may leave the list below
+    const flags = Atomics.load(shm.wqFlags, e); // read before the wake function, as the kernel does
+    const ret = yield* wakeFunction(t, b, e, key);
+    if (ret < 0) break;
+    if (ret > 0 && (flags & WQ_FLAG_EXCLUSIVE)) break;
+    e = next;
+  }
+  if (shm.bucketHead[b] === NIL || !key.pageMatch) {
+    yield 'ClearPageWaiters';
+    Atomics.and(shm.flags, pfn, ~PG_waiters);
+  }
+  yield* spinUnlock(t, b);
+}
+
+// ---- checks ----
+
+/**
+ * LOCK-WAITERS: PG_waiters clear => no entry for that page is queued. Every bucket is walked under
+ * its lock. `skipLocked`: buckets whose lock is held are skipped instead of waited for (the
+ * one-thread controlled driver, where the holder is a paused generator of the same thread).
+ * PG_waiters may legitimately be set with no waiter (a harmless extra wakeup), never the reverse.
+ */
+export function checkWaiters(shm: Shm, opts: { skipLocked?: boolean } = {}): Finding[] {
+  const out: Finding[] = [];
+  for (let b = 0; b < shm.sizes.buckets; b++) {
+    if (opts.skipLocked) {
+      if (!spinTrylockDirect(shm, b)) continue;
+    } else spinLockDirect(shm, b);
+    try {
+      for (const e of queuedEntries(shm, b)) {
+        const pfn = shm.wqPage[e];
+        const flags = Atomics.load(shm.flags, pfn);
+        if (!(flags & PG_waiters))
+          out.push({
+            id: 'LOCK-WAITERS', page: pfn, values: [e, b, shm.wqFlags[e], flags],
+            message: `task ${e} is queued in wait bucket ${b} for page ${pfn} bit ${shm.wqBit[e]}, but PG_waiters is clear (flags 0x${flags.toString(16)}): its wakeup will be skipped`,
+          });
+      }
+    } finally {
+      spinUnlockDirect(shm, b);
+    }
+  }
+  return out;
+}
+
+/**
+ * A lock hand-off in flight: the waker set PG_locked FOR a waiter (its entry has WQ_FLAG_DONE,
+ * exclusive, for this page's PG_locked) and the waiter has not yet run to record itself as the
+ * shadow owner. During that window PG_locked is set with shadow owner 0; a live checker must not
+ * call that a leak. (A fast-path locker has the same state for the instant between its RMW and
+ * its owner store: re-validate before reporting.)
+ */
+export function lockHandoffPending(shm: Shm, pfn: number): boolean {
+  const want = WQ_FLAG_EXCLUSIVE | WQ_FLAG_WOKEN | WQ_FLAG_DONE;
+  for (let e = 0; e < shm.sizes.tasks; e++)
+    if (shm.wqPage[e] === pfn && shm.wqBit[e] === 0 && (Atomics.load(shm.wqFlags, e) & want) === want) return true;
+  return false;
+}
