@@ -36,6 +36,10 @@ describe('html report', () => {
     expect(shown).toContain('<tr class="onpage me at">'); // the reporting step
     expect(shown).toContain('<td class="num">109</td><td>0 (locker)</td>'); // an involved task's later step elsewhere
     expect(shown).not.toContain('send_sig_kill'); // task 3 never touched page 7: folded away
+    // the diagram: one column per involved task, the reporting step marked
+    const diagram = html.match(/<pre class="diagram">([\s\S]*?)<\/pre>/)![1];
+    expect(diagram).toMatch(/^step  T0 locker +T1 locker +T2 locker$/m);
+    expect(diagram).toMatch(/^ 107 +page_lock_acquired  pfn 7 aux 1 +&lt;== LOCK-EXCL$/m);
     expect(html.match(/<table class="flight-all">[\s\S]*?<\/table>/)![0].match(/<tr/g)!.length).toBe(11);
     expect(html).toContain('PG_locked|PG_waiters');
     expect(html).toContain('wait_on_page_bit_common');

@@ -3,7 +3,8 @@
 import type { HungReport, RunResult, TaskSummary } from '../run/result.ts';
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
 import { INVARIANTS } from '../check/invariants.ts';
-import { interleaving, involvedTasks, pageFlagNames, taskName } from './interleaving.ts';
+import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
+import { diagramText } from './diagram.ts';
 import { STAT_NAMES } from '../shm/layout.ts';
 import type { RssSummary } from '../run/checkpoint.ts';
 import {
@@ -73,9 +74,18 @@ function pageStateTable(v: ViolationRecord): string {
   );
 }
 
+/** The reporting task's own step at the time of the report (the row to mark), if it was recorded. */
+function reportingStep(v: ViolationRecord, rows: readonly FlightRecord[]): number {
+  if (v.task < 0) return -1; // the checker: no step of its own
+  let at = -1;
+  for (const f of rows) if (f.task === v.task && f.seq <= v.seq) at = f.seq;
+  return at;
+}
+
 function flightRows(v: ViolationRecord, rows: FlightRecord[], roleOf: (t: number) => string): string {
+  const at = reportingStep(v, v.flight);
   return rows.map((f) => {
-    const cls = [f.page === v.page && v.page >= 0 ? 'onpage' : '', f.task === v.task ? 'me' : '', f.seq === v.seq ? 'at' : '']
+    const cls = [f.page === v.page && v.page >= 0 ? 'onpage' : '', f.task === v.task ? 'me' : '', f.seq === at ? 'at' : '']
       .filter(Boolean).join(' ');
     return `<tr${cls ? ` class="${cls}"` : ''}><td class="num">${esc(f.seq)}</td><td>${esc(taskName(f.task, roleOf))}</td>`
       + `<td class="num">${esc(f.op)}</td><td><code>${esc(f.label)}</code></td><td class="num">${esc(f.page)}</td><td class="num">${esc(f.aux)}</td></tr>`;
@@ -85,17 +95,34 @@ function flightRows(v: ViolationRecord, rows: FlightRecord[], roleOf: (t: number
 const FLIGHT_HEAD = '<thead><tr><th class="num">seq</th><th>task</th><th class="num">op</th><th>kernel step</th>'
   + '<th class="num">page</th><th class="num">aux</th></tr></thead>';
 
+/** The interleaving as a kernel engineer draws it: one column per task, one row per step (src/report/diagram.ts). */
+function diagramBlock(v: ViolationRecord, rows: FlightRecord[], roleOf: (t: number) => string): string {
+  const tasks = Math.max(-1, ...rows.map((f) => f.task)) + 1;
+  const roles = Array.from({ length: tasks }, (_, t) => roleOf(t) || 'task');
+  const at = reportingStep(v, rows);
+  const lines = diagramText({
+    trace: rows.map((f) => ({ step: f.seq, task: f.task, label: f.label, page: f.page, aux: f.aux, op: f.op, note: '' })),
+    roles,
+    ops: [],
+    violation: { id: v.id, task: v.task, op: v.op, page: v.page, values: v.values, message: v.message || violationLine(v, roleOf) },
+    // a step nobody recorded (the checker's report) goes after the last row
+    violationStep: at >= 0 ? at : Math.max(0, ...rows.map((f) => f.seq)) + 1,
+  });
+  return `<pre class="diagram">${esc(lines.join('\n'))}</pre>`;
+}
+
 /**
  * The interleaving: the steps every task took on the involved page plus the last steps of each
- * involved task, in global order (src/report/interleaving.ts chooses them, as in summary.md);
- * every recorded step of every task below it, folded.
+ * involved task, in global order (src/report/interleaving.ts chooses them, as in summary.md), as a
+ * diagram and as a table; every recorded step of every task below it, folded.
  */
 function flightTable(v: ViolationRecord, roleOf: (t: number) => string): string {
   if (v.flight.length === 0) return `<p class="nodata">No flight records were captured for this report.</p>`;
   const rows = interleaving(v);
   const involved = involvedTasks(v).map((t) => taskName(t, roleOf)).join(', ');
-  return `<div class="flight"><table class="flight-records">${FLIGHT_HEAD}<tbody>\n${flightRows(v, rows, roleOf)}\n</tbody></table></div>
-<p class="legend-note">Tasks involved: ${esc(involved || 'none')}. Highlighted: steps on page ${esc(v.page)}; red: the reporting step (#${esc(v.seq)});
+  return `${diagramBlock(v, rows, roleOf)}
+<div class="flight"><table class="flight-records">${FLIGHT_HEAD}<tbody>\n${flightRows(v, rows, roleOf)}\n</tbody></table></div>
+<p class="legend-note">Tasks involved: ${esc(involved || 'none')}. Highlighted: steps on page ${esc(v.page)}; red: the reporting task's step when it reported;
 bold: the reporting task${v.task < 0 ? ' (the checker)' : ''}.</p>
 <details><summary>All ${v.flight.length} recorded steps of every task</summary>
 <div class="flight"><table class="flight-all">${FLIGHT_HEAD}<tbody>\n${flightRows(v, v.flight, roleOf)}\n</tbody></table></div></details>`;
