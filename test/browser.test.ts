@@ -1,12 +1,14 @@
 // Opens index.html in Debian's headless Chromium: it must load nothing but itself, log no error,
 // draw every chart, and show the violation's interleaving. Saves test-output/report.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderHtml } from '../src/report/html.ts';
+import { mergeReports } from '../src/report/merge.ts';
+import { writeReports } from '../src/report/write.ts';
 import type { RunResult } from '../src/run/result.ts';
 import { fixtureRun } from './helpers/report-fixture.ts';
 
@@ -41,12 +43,16 @@ describe('index.html in a real browser', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Load a report and record everything the page asked for or complained about. */
-  async function open(name: string, r: RunResult): Promise<{ page: Page; url: string; requests: string[]; failed: string[]; errors: string[] }> {
+  /** Write a run's index.html and load it. */
+  async function open(name: string, r: RunResult) {
     const file = join(dir, name, 'index.html');
     mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(file, renderHtml(r));
-    const url = pathToFileURL(file).href;
+    return load(pathToFileURL(file).href);
+  }
+
+  /** Record what a loaded page asks for or complains about. */
+  async function load(url: string) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const requests: string[] = [], failed: string[] = [], errors: string[] = [];
     page.on('request', (q) => requests.push(q.url()));
@@ -107,6 +113,32 @@ describe('index.html in a real browser', () => {
     expect(await page.$$eval('.nodata', (n) => n.length)).toBe(3);
     expect(await page.textContent('#banner')).toContain('SUCCESS');
     expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    await page.close();
+  }, 30_000);
+
+  it('draws the merged report of several shards, and parses its junit.xml', async () => {
+    const shard = (name: string, r: RunResult) => { mkdirSync(join(dir, 'm', name), { recursive: true }); writeReports(join(dir, 'm', name), r); };
+    shard('shard-1/a', fixtureRun({ runId: 'a' }));
+    shard('shard-2/b', fixtureRun({ runId: 'b', outcome: 'SUCCESS', violations: [], violationCount: 0, hung: [], config: { ...fixtureRun().config, lock: 'v4.10' } }));
+    mergeReports([join(dir, 'm/shard-1'), join(dir, 'm/shard-2')], join(dir, 'm/merged'));
+    const { page, url, requests, failed, errors } = await load(pathToFileURL(join(dir, 'm/merged/index.html')).href);
+    await page.waitForFunction(() => (window as unknown as { __reportCharts?: unknown[] }).__reportCharts?.length === 2, null, { timeout: 10_000 })
+      .catch((e: Error) => { throw new Error(`charts not drawn (${e.message.split('\n')[0]}); page said: ${errors.join(' | ') || 'nothing'}`); });
+    for (const c of await canvasInk(page)) expect(c.coloured, c.id).toBeGreaterThan(100);
+    expect(await page.$$eval('#runs tbody tr', (t) => t.length)).toBe(2);
+    expect(await page.textContent('#banner')).toContain('FAILURE');
+    // the browser's own XML parser must accept the merged junit.xml
+    const xml = readFileSync(join(dir, 'm/merged/junit.xml'), 'utf8');
+    const parsed = await page.evaluate((x) => {
+      const d = new DOMParser().parseFromString(x, 'application/xml');
+      return { error: d.querySelector('parsererror')?.textContent ?? null, cases: d.querySelectorAll('testcase').length };
+    }, xml);
+    expect(parsed.error).toBeNull();
+    expect(parsed.cases).toBeGreaterThanOrEqual(10);
+    await page.screenshot({ path: 'test-output/merged.png', fullPage: true });
+    expect(errors).toEqual([]);
+    expect(failed).toEqual([]);
     expect(requests).toEqual([url]);
     await page.close();
   }, 30_000);
