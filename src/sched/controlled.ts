@@ -20,7 +20,8 @@
 // and at the end, DEADLOCK when nothing can run but some actor has not finished (with the wait-for
 // chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends).
 import { CTL, type ShmSizes } from '../shm/layout.ts';
-import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked, PG_waiters, PG_uptodate, PG_dirty, PG_writeback, PG_readahead, PG_free } from '../shm/shm.ts';
+import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked } from '../shm/shm.ts';
+import { flagsText } from '../check/describe.ts';
 import { initShm } from '../shm/init.ts';
 import { LabelTable } from '../shm/labels.ts';
 import { readViolations } from '../check/violations.ts';
@@ -96,15 +97,6 @@ const BETWEEN = 0; // between operations (runnable: its next step starts an op)
 const RUNNING = 1; // inside an operation, runnable
 const BLOCKED = 2; // in futexWait
 const DONE = 3; // all operations done
-
-const FLAG_NAMES: [number, string][] = [
-  [PG_locked, 'PG_locked'], [PG_uptodate, 'PG_uptodate'], [PG_dirty, 'PG_dirty'], [PG_writeback, 'PG_writeback'],
-  [PG_readahead, 'PG_readahead'], [PG_waiters, 'PG_waiters'], [PG_free, 'free'],
-];
-export function pageFlagNames(flags: number): string {
-  const names = FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n);
-  return names.length ? names.join('|') : '0';
-}
 
 export function describeOp(op: Op): string {
   return `${op.kind}(${op.args.join(', ')})`;
@@ -275,7 +267,7 @@ export class ControlledDriver implements SchedView {
       } else {
         if (!this.allDone()) {
           violation = this.deadlockReport();
-          violationStep = steps;
+          violationStep = steps + 1; // after the last step: nothing could run
         }
         break;
       }
@@ -554,7 +546,7 @@ export class ControlledDriver implements SchedView {
     if (!r) return { id: 'CRASH', task: -1, op: -1, page: -1, values: [], message: 'violation counted but not readable' };
     const ps = r.page_state;
     const state = ps
-      ? ` [flags ${pageFlagNames(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, index ${ps.index}, owner ${ps.owner ? `T${ps.owner - 1}` : 'none'}]`
+      ? ` [flags ${flagsText(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, index ${ps.index}, owner ${ps.owner ? `T${ps.owner - 1}` : 'none'}]`
       : '';
     const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? '?'}) op ${r.op}` : 'checker';
     return {
@@ -589,7 +581,7 @@ export class ControlledDriver implements SchedView {
     const owner = shm.owner[page] - 1;
     const flags = shm.flags[page];
     return {
-      text: `waits on page ${page} [${pageFlagNames(flags)}] (sleeping on ${futex})`,
+      text: `waits on page ${page} [${flagsText(flags)}] (sleeping on ${futex})`,
       page,
       owner,
     };

@@ -36,6 +36,14 @@ const MAX_REPRO_BYTES = 1024 ** 3;
 
 export type ModelSizes = Omit<ShmSizes, 'tasks' | 'flightEntries' | 'violationSlots'>;
 
+export type ReproConfig = Pick<RunConfig, 'scenario' | 'lock' | 'unfairness' | 'seed' | 'workers' | 'pages' | 'buckets' | 'extra'>;
+
+export function reproConfig(c: RunConfig): ReproConfig {
+  return {
+    scenario: c.scenario, lock: c.lock, unfairness: c.unfairness, seed: c.seed, workers: c.workers, pages: c.pages, buckets: c.buckets, extra: c.extra,
+  };
+}
+
 export interface ReproActor {
   task: number;
   role: string;
@@ -47,7 +55,9 @@ export interface ReproFile {
   version: typeof REPRO_VERSION;
   tool?: { name: string; version?: string; commit?: string };
   scenario: string;
-  config: RunConfig;
+  /** the run configuration's fields that shape the model and the protocol (the rest are free-mode
+   * settings and take their defaults) */
+  config: ReproConfig;
   sizes: ModelSizes;
   seeds: { master: string; iteration: number | null; ops: string | null };
   strategy: string;
@@ -136,7 +146,7 @@ export function reproFromFind(f: Find, c: ReproContext): ReproFile {
     version: REPRO_VERSION,
     ...(c.tool ? { tool: c.tool } : {}),
     scenario: c.scenario.name,
-    config: { ...c.cfg, reportDir: null },
+    config: reproConfig(c.cfg),
     sizes: c.scenario.sizes(c.cfg),
     seeds: { master: c.seed, iteration: f.iteration, ops: f.opsSeed },
     strategy: f.strategy,
@@ -231,7 +241,10 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need(isObj(c.extra), 'config.extra must be an object');
   for (const [k, v] of Object.entries(c.extra))
     need(['number', 'string', 'boolean'].includes(typeof v), `config.extra.${k} must be a number, string or boolean`);
-  const cfg: RunConfig = { ...DEFAULTS, ...(c as unknown as RunConfig), extra: { ...(c.extra as RunConfig['extra']) }, reportDir: null };
+  const cfg: RunConfig = {
+    ...DEFAULTS, durationMs: 0, ops: 0, reportDir: null,
+    ...reproConfig(c as unknown as RunConfig), extra: { ...(c.extra as RunConfig['extra']) },
+  };
   const optErr = checkScenarioOptions(scenario, cfg);
   need(!optErr, optErr!);
   const why = (() => {

@@ -1,0 +1,278 @@
+// `explore`: controlled mode. Runs iterations of a scenario in one thread per explorer, each
+// schedule chosen by a seeded strategy (PCT, random walk, or a portfolio), until something breaks
+// or the budget is spent. A find is written as a repro file (and shrunk, unless --no-shrink),
+// its interleaving printed, and one line says how to replay it. Exit 0 nothing found, 1 found,
+// 2 bad usage.
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { RunConfig } from '../../src/run/config.ts';
+import {
+  HELP_FLAG, UsageError, allRunFlags, describeConfig, flagHelp, formatDuration, parseFlags, validateRun,
+  type FlagSpec, type FlagValue,
+} from '../../src/run/validate.ts';
+import { ensureWritableDir } from '../../src/report/atomic.ts';
+import { makeLock } from '../../src/locks/index.ts';
+import { DEFAULT_MAX_STEPS } from '../../src/sched/controlled.ts';
+import { explore, type ExploreResult, type ExploreStats, type Find } from '../../src/sched/explore.ts';
+import { exploreParallel } from '../../src/sched/explore-parallel.ts';
+import { STRATEGY_KINDS, strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
+import { reproFileName, reproFromFind, validateRepro, writeRepro, runRepro, type ReproFile } from '../../src/sched/repro.ts';
+import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
+import {
+  absPath, diagramLines, loadedTraced, replayLine, resolverFor, shownPath, violationHeadline, writeMarkdown,
+} from './controlled-io.ts';
+import type { Command, Context, Io } from './types.ts';
+
+export const DEFAULT_ITERATIONS = 10_000;
+export const DEFAULT_OPS_PER_ACTOR = 4;
+export const MAX_THREADS = 16;
+
+export const EXPLORE_FLAGS: FlagSpec[] = [
+  { name: 'strategy', kind: 'enum', default: 'pct', choices: STRATEGY_KINDS, help: 'how each schedule is chosen: PCT, a uniform random walk, or a portfolio of both (iteration i uses entry i mod 4)' },
+  { name: 'depth', kind: 'int', default: 3, min: 1, max: 20, value: 'D', help: 'PCT bug depth d: d-1 priority change points per iteration' },
+  { name: 'iterations', kind: 'int', default: DEFAULT_ITERATIONS, min: 1, help: 'iterations to run (with --duration alone: until the time is up)' },
+  { name: 'duration', kind: 'duration', default: null, min: 1, max: 30 * 86_400_000, help: 'stop after this long' },
+  { name: 'ops-per-actor', kind: 'int', default: DEFAULT_OPS_PER_ACTOR, min: 1, max: 10_000, help: 'operations each actor performs per iteration' },
+  { name: 'threads', kind: 'int', default: 1, min: 1, max: MAX_THREADS, help: 'explorer worker threads over disjoint iterations (keep <= cores)' },
+  { name: 'keep-going', kind: 'bool', default: false, help: 'do not stop at the first find (one repro per invariant id)' },
+  { name: 'shrink', kind: 'bool', default: true, help: 'shrink a find to a minimal repro (*.min.json)' },
+  { name: 'shrink-budget', kind: 'duration', default: 30_000, min: 100, max: 3_600_000, help: 'time limit for shrinking one find' },
+  { name: 'max-steps', kind: 'int', default: DEFAULT_MAX_STEPS, min: 10, max: 100_000_000, help: 'step bound per iteration: beyond it the iteration is a livelock (HUNG)' },
+];
+
+/** Run flags that mean nothing without real threads. */
+const NOT_FOR_EXPLORE: Record<string, string> = {
+  ops: 'use --ops-per-actor',
+  perturb: 'controlled mode chooses the schedule, it does not perturb timing',
+  stutter: 'controlled mode chooses the schedule, it does not perturb timing',
+  hung: 'controlled mode bounds iterations with --max-steps',
+  'stat-interval': 'explore shows a progress bar and a final stats line',
+};
+
+export interface ExploreArgs {
+  cfg: RunConfig;
+  flags: FlagSpec[];
+  strategy: StrategyKind;
+  depth: number;
+  iterations: number;
+  durationMs: number;
+  opsPerActor: number;
+  threads: number;
+  keepGoing: boolean;
+  shrink: boolean;
+  shrinkBudgetMs: number;
+  maxSteps: number;
+  help: boolean;
+}
+
+/** Split argv into explore's own flags and the run flags, then validate both. */
+export function parseExplore(argv: string[], ctx: Context): ExploreArgs {
+  const own = new Map(EXPLORE_FLAGS.map((f) => [f.name, f]));
+  const mine: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--(no-)?([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+    const spec = m ? own.get(m[2]) : undefined;
+    if (m && m[2] in NOT_FOR_EXPLORE) throw new UsageError(`--${m[2]} does not apply to explore: ${NOT_FOR_EXPLORE[m[2]]}`);
+    if (!spec || (m![1] && spec.kind !== 'bool')) {
+      rest.push(a);
+      continue;
+    }
+    mine.push(a);
+    if (spec.kind !== 'bool' && m![3] === undefined && i + 1 < argv.length) mine.push(argv[++i]);
+  }
+  const p = parseFlags(mine, [...EXPLORE_FLAGS, HELP_FLAG], 'explore');
+  let v;
+  try {
+    v = validateRun(rest, ctx.registry);
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(e.message.replace(/'run'/g, "'explore'").replace(/help run\b/g, 'help explore'));
+    throw e;
+  }
+  const get = <T extends FlagValue>(name: string): T => (p.values.get(name) ?? own.get(name)!.default) as T;
+  const durationMs = (p.values.get('duration') as number | undefined) ?? 0;
+  const iterations = p.values.has('iterations') || !durationMs ? get<number>('iterations') : Infinity;
+  const flags = v.flags.filter((f) => !(f.name in NOT_FOR_EXPLORE) && f.name !== 'duration' && f.name !== 'help');
+  const cfg = { ...v.cfg, durationMs, ops: 0 };
+  return {
+    cfg, flags, strategy: get<StrategyKind>('strategy'), depth: get<number>('depth'), iterations, durationMs,
+    opsPerActor: get<number>('ops-per-actor'), threads: get<number>('threads'), keepGoing: get<boolean>('keep-going'),
+    shrink: get<boolean>('shrink'), shrinkBudgetMs: get<number>('shrink-budget'), maxSteps: get<number>('max-steps'),
+    help: p.help || v.help,
+  };
+}
+
+function exploreHelp(ctx: Context): string[] {
+  const { common, byScenario } = allRunFlags(ctx.registry);
+  const runFlags = common.filter((f) => !(f.name in NOT_FOR_EXPLORE) && f.name !== 'duration' && f.name !== 'help');
+  const lines = [
+    'usage: pagelock-stress explore [scenario and variant flags] [--strategy pct|random|portfolio] [--depth D]',
+    '                               [--iterations N | --duration DUR] [--ops-per-actor N] [--seed S] [--threads N]',
+    '',
+    'Controlled mode: every actor of the scenario runs in one thread and a seeded strategy picks, at',
+    'every schedule point, which actor takes the next step. Each iteration starts from a fresh model',
+    'and gives every actor --ops-per-actor operations from the seeded op stream "<seed>.<i>"; the',
+    'same --seed gives the same iterations and schedules, byte for byte. --workers is the number of',
+    'actors (they share one thread per explorer).',
+    '',
+    'On a find: repro-<scenario>-<id>-s<seed>-i<iteration>.json in --report-dir (or the current',
+    'directory), shrunk to *.min.json, the interleaving printed and written as Markdown (*.md), and',
+    'one line saying how to replay it. PCT finds a bug of depth d with probability at least',
+    '1/(n*k^(d-1)) per iteration (n actors, k decisions): the final stats say how many iterations',
+    'give 95% confidence.',
+    '',
+    'Exit codes: 0 nothing found, 1 found, 2 bad usage.',
+    '',
+    'Explore flags:',
+    ...flagHelp([...EXPLORE_FLAGS, HELP_FLAG]),
+    '',
+    'Scenario and variant flags (as for run):',
+    ...flagHelp(runFlags),
+  ];
+  for (const [name, fl] of byScenario) if (fl.length) lines.push('', `Flags of scenario ${name}:`, ...flagHelp(fl));
+  return lines;
+}
+
+/** cli-progress on a terminal only: iterations/s, schedule points/s, finds. */
+class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  private readonly t0 = performance.now();
+  constructor(private readonly io: Io, private readonly a: ExploreArgs) {}
+  update(s: ExploreStats): void {
+    if (!this.io.errIsTTY || !this.io.errStream) return;
+    const secs = Math.max(1e-3, (performance.now() - this.t0) / 1000);
+    const payload = {
+      its: s.iterations, itps: Math.round(s.iterations / secs), pps: fmtRate(s.steps / secs), finds: s.finds,
+    };
+    const frac = this.a.iterations !== Infinity ? s.iterations / this.a.iterations : (secs * 1000) / Math.max(1, this.a.durationMs);
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar({
+        stream: this.io.errStream, clearOnComplete: true, hideCursor: true, forceRedraw: true,
+        format: ' {bar} {percentage}% | {its} iterations | {itps} it/s | {pps} points/s | finds {finds}',
+      }, cliProgress.Presets.shades_classic);
+      this.bar.start(1000, 0, payload);
+    }
+    this.bar.update(Math.min(1000, Math.round(frac * 1000)), payload);
+  }
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+function fmtRate(x: number): string {
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+const int = (n: number) => n.toLocaleString('en-US');
+
+/** Write, shrink and show one find. Returns the repro path to replay. */
+function reportFind(ctx: Context, a: ExploreArgs, f: Find, dir: string): string {
+  const { io } = ctx;
+  const git = ctx.git();
+  const scenario = ctx.registry.scenarios.find((s) => s.name === a.cfg.scenario)!;
+  const repro: ReproFile = reproFromFind(f, {
+    scenario, cfg: a.cfg, seed: a.cfg.seed, tool: { name: 'pagelock-stress', version: ctx.version, commit: git.commit },
+  });
+  const path = join(dir, reproFileName(repro));
+  writeRepro(path, repro);
+  io.out(`!!! FOUND ${violationHeadline(f.violation)}`);
+  io.out(`    in iteration ${f.iteration} (${f.strategy}, ops seed ${f.opsSeed}): ${int(f.steps)} steps, ${int(f.decisions)} decisions, ${int(f.switches)} context switches`);
+  io.out(`repro: ${shownPath(ctx, path)}`);
+  const l = validateRepro(JSON.parse(JSON.stringify(repro)), resolverFor(ctx));
+  let replayPath = path;
+  if (a.shrink) {
+    const s = shrink(l, { budgetMs: a.shrinkBudgetMs });
+    const min = minPathFor(path);
+    writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
+    replayPath = min;
+    io.out(`shrunk: ${s.before.steps} -> ${s.after.steps} steps, ${s.before.switches} -> ${s.after.switches} context switches, `
+      + `${s.before.ops} -> ${s.after.ops} operations (${s.runs} trial runs${s.stoppedBy === 'fixpoint' ? '' : `, stopped by the ${s.stoppedBy} limit`}): ${shownPath(ctx, min)}`);
+    const t = loadedTraced(l, s.result, s.ops);
+    io.out('');
+    for (const line of diagramLines(t, 200)) io.out(line);
+    io.out('');
+    writeMarkdown(min, t, `${f.violation.id} in ${scenario.name} (shrunk)`, replayLine(ctx, min));
+  } else {
+    const r = runRepro(l, { trace: true });
+    const t = loadedTraced(l, r.result);
+    io.out('');
+    for (const line of diagramLines(t, 60)) io.out(line);
+    io.out('');
+    writeMarkdown(path, t, `${f.violation.id} in ${scenario.name}`, replayLine(ctx, path));
+  }
+  io.out(replayLine(ctx, replayPath));
+  return replayPath;
+}
+
+export async function exploreMain(argv: string[], ctx: Context): Promise<number> {
+  const { io } = ctx;
+  const a = parseExplore(argv, ctx);
+  if (a.help) {
+    for (const l of exploreHelp(ctx)) io.out(l);
+    return 0;
+  }
+  const dir = absPath(ctx, a.cfg.reportDir ?? '.');
+  try {
+    ensureWritableDir(dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write repro files to ${a.cfg.reportDir ?? '.'}: ${err.code ?? err.message}`);
+  }
+  const scenario = ctx.registry.scenarios.find((s) => s.name === a.cfg.scenario)!;
+  const specs = strategySpecs(a.strategy, a.depth);
+  const budget = a.iterations === Infinity ? `duration=${formatDuration(a.durationMs)}` : `iterations=${a.iterations}${a.durationMs ? ` duration=${formatDuration(a.durationMs)}` : ''}`;
+  io.out(`--- explore: ${describeConfig(a.cfg, a.flags)} strategy=${a.strategy} depth=${a.depth} ${budget} `
+    + `ops-per-actor=${a.opsPerActor} threads=${a.threads} max-steps=${a.maxSteps} actors=${scenario.roles(a.cfg).length} commit=${ctx.git().label}`);
+  const progress = new Progress(io, a);
+  const t0 = performance.now();
+  let result: ExploreResult;
+  let stopRequested = false;
+  if (a.threads === 1) {
+    const off = ctx.onSignal(() => (stopRequested = true));
+    try {
+      result = explore({
+        scenario, cfg: a.cfg, lock: makeLock(a.cfg.lock, { unfairness: a.cfg.unfairness }), strategies: specs,
+        iterations: a.iterations, durationMs: a.durationMs, opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing,
+        maxSteps: a.maxSteps, onProgress: (s) => progress.update(s), shouldStop: () => stopRequested,
+      });
+    } finally {
+      off();
+    }
+  } else {
+    const px = exploreParallel({
+      scenario: scenario.name, cfg: a.cfg, strategies: specs, iterations: a.iterations, durationMs: a.durationMs,
+      opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing, maxSteps: a.maxSteps, threads: a.threads,
+      onProgress: (s) => progress.update(s),
+    });
+    const off = ctx.onSignal(() => px.stop());
+    try {
+      result = await px.result;
+    } finally {
+      off();
+    }
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  progress.stop();
+  const s = result.stats;
+  for (const f of result.finds) reportFind(ctx, a, f, dir);
+  const byId = Object.entries(s.findsById).map(([id, n]) => `${id} x${n}`).join(', ');
+  io.out(`explore: ${int(s.iterations)} iterations, ${int(s.steps)} schedule points, ${int(s.decisions)} decisions `
+    + `(at most ${int(s.maxDecisions)} in one iteration), ${s.finds} find${s.finds === 1 ? '' : 's'}${byId ? ` (${byId})` : ''}`
+    + `${s.stoppedBy === 'stop' ? ', stopped by a signal' : ''}`);
+  for (const l of s.strategies) io.out(`  ${l}`);
+  io.out(`speed: ${elapsed.toFixed(2)} s, ${int(Math.round(s.iterations / Math.max(elapsed, 1e-6)))} iterations/s, `
+    + `${int(Math.round(s.steps / Math.max(elapsed, 1e-6)))} schedule points/s${a.threads > 1 ? ` on ${a.threads} threads` : ''}`);
+  io.out(`End of exploration: ${result.finds.length ? 'FAILURE' : 'SUCCESS'}`);
+  return result.finds.length ? 1 : 0;
+}
+
+export const exploreCommand: Command = {
+  name: 'explore',
+  summary: 'controlled mode: search schedules (PCT / random / portfolio) for a violation, write a replayable repro',
+  help: exploreHelp,
+  run: exploreMain,
+};

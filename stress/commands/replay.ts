@@ -1,0 +1,82 @@
+// `replay <file>`: run a repro file's iteration again, exactly: the same operations, the same
+// choice at every decision. Exit 1 when a violation happens (REPRODUCED when it is the file's
+// invariant id, DIFFERENT otherwise), 0 when the run is clean (NOT REPRODUCED: e.g. the bug was
+// fixed), 2 for a bad file or bad usage. --trace prints the interleaving.
+import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
+import { readRepro, runRepro } from '../../src/sched/repro.ts';
+import { diagramMarkdown } from '../../src/report/diagram.ts';
+import { absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
+import type { Command, Context } from './types.ts';
+
+export const REPLAY_FLAGS: FlagSpec[] = [
+  { name: 'trace', kind: 'bool', default: false, help: 'print the interleaving: one column per actor, one row per step' },
+  { name: 'markdown', kind: 'bool', default: false, help: 'print the interleaving as a Markdown table (implies --trace)' },
+  HELP_FLAG,
+];
+
+function replayHelp(): string[] {
+  return [
+    'usage: pagelock-stress replay <repro.json> [--trace] [--markdown]',
+    '',
+    'Re-executes a repro file written by explore or shrink: the same scenario, variant, operations',
+    'and the same choice at every scheduling decision, so the same interleaving.',
+    '',
+    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s invariant; DIFFERENT: another one),',
+    '            0 the run was clean (NOT REPRODUCED: the protocol no longer breaks here),',
+    '            2 bad usage or a bad repro file (one line says why).',
+    '',
+    'Flags:',
+    ...flagHelp(REPLAY_FLAGS),
+  ];
+}
+
+export async function replayMain(argv: string[], ctx: Context): Promise<number> {
+  const { io } = ctx;
+  const p = parseFlags(argv, REPLAY_FLAGS, 'replay');
+  if (p.help) {
+    for (const l of replayHelp()) io.out(l);
+    return 0;
+  }
+  if (p.positionals.length !== 1) throw new UsageError(`replay wants one repro file (got ${p.positionals.length ? p.positionals.join(' ') : 'none'})`);
+  const path = absPath(ctx, p.positionals[0]);
+  const l = asUsage(() => readRepro(path, resolverFor(ctx)));
+  const f = l.file;
+  const actors = l.ops.filter((o) => o.length).length;
+  io.out(`--- replay: ${shownPath(ctx, path)}: scenario=${f.scenario} lock=${l.cfg.lock}${Object.entries(l.cfg.extra).map(([k, v]) => ` ${k}=${v}`).join('')} `
+    + `actors=${actors} operations=${l.ops.reduce((n, o) => n + o.length, 0)} decisions=${f.decisions} expect=${f.violation.id}`);
+  const trace = p.values.get('trace') === true || p.values.get('markdown') === true;
+  const r = runRepro(l, { trace });
+  const res = r.result;
+  if (trace) {
+    const t = loadedTraced(l, res);
+    const lines = p.values.get('markdown') === true
+      ? diagramMarkdown({ trace: res.trace ?? [], roles: t.roles, ops: t.ops, violation: res.violation, violationStep: res.violationStep })
+      : diagramLines(t);
+    io.out('');
+    for (const line of lines) io.out(line);
+    io.out('');
+  }
+  if (r.diverged || r.beyond || res.decisions !== f.decisions)
+    io.out(`note: the run did not follow the file exactly (${r.diverged} recorded choices not runnable, ${r.beyond} decisions past the end, `
+      + `${res.decisions} decisions instead of ${f.decisions}): the protocol code or the scenario changed since it was written`);
+  const v = res.violation;
+  if (v && r.reproduced) {
+    io.out(`REPRODUCED ${violationHeadline(v)}`);
+    io.out(`  at step ${res.violationStep} of ${res.steps} (${res.decisions} decisions)`);
+    return 1;
+  }
+  if (v) {
+    io.out(`DIFFERENT violation: ${violationHeadline(v)}`);
+    io.out(`  (the file expects ${f.violation.id}: ${f.violation.message})`);
+    return 1;
+  }
+  io.out(`NOT REPRODUCED: the run ended clean after ${res.steps} steps (the file expects ${f.violation.id}: ${f.violation.message})`);
+  return 0;
+}
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'run a repro file again, exactly; --trace prints the interleaving',
+  help: replayHelp,
+  run: replayMain,
+};

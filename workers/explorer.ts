@@ -1,0 +1,25 @@
+// Worker entry: one explorer of a parallel exploration (src/sched/explore-parallel.ts). It runs
+// its share of the iterations in one thread and reports progress and its result.
+import { parentPort, workerData } from 'node:worker_threads';
+import { makeLock } from '../src/locks/index.ts';
+import { getScenario } from '../stress/scenarios/index.ts';
+import { explore } from '../src/sched/explore.ts';
+import type { ExplorerData, ExplorerMessage } from '../src/sched/explore-parallel.ts';
+
+const d = workerData as ExplorerData;
+const stop = new Int32Array(d.stop);
+const worker = d.start;
+try {
+  const result = explore({
+    scenario: getScenario(d.scenario), cfg: d.cfg, lock: makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness }),
+    strategies: d.strategies, iterations: d.iterations, durationMs: d.durationMs, opsPerActor: d.opsPerActor, seed: d.seed,
+    keepGoing: d.keepGoing, maxSteps: d.maxSteps, start: d.start, stride: d.stride, progressMs: d.progressMs,
+    shouldStop: () => Atomics.load(stop, 0) !== 0,
+    onProgress: (stats) => parentPort!.postMessage({ type: 'progress', worker, stats } satisfies ExplorerMessage),
+  });
+  // tell the others at once: they poll the flag between iterations
+  if (result.finds.length && !d.keepGoing) Atomics.store(stop, 0, 1);
+  parentPort!.postMessage({ type: 'done', worker, result } satisfies ExplorerMessage);
+} catch (e) {
+  parentPort!.postMessage({ type: 'error', worker, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies ExplorerMessage);
+}
