@@ -6,6 +6,9 @@ import { runCommand } from './run.ts';
 import { listCommand } from './list.ts';
 import { reportCommand } from './report.ts';
 import { mergeCommand } from './merge.ts';
+import { exploreCommand } from './explore.ts';
+import { replayCommand } from './replay.ts';
+import { shrinkCommand } from './shrink.ts';
 
 export const helpCommand: Command = {
   name: 'help',
@@ -29,6 +32,9 @@ export const COMMANDS: Record<string, Command> = {
   list: listCommand,
   report: reportCommand,
   merge: mergeCommand,
+  explore: exploreCommand,
+  replay: replayCommand,
+  shrink: shrinkCommand,
   help: helpCommand,
 };
 
