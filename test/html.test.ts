@@ -4,7 +4,8 @@ import { esc, jsonForScript } from '../src/report/html-page.ts';
 import {
   fairness, histChart, histQuantile, jainIndex, ratePerSecond, timeCharts, waitPercentiles,
 } from '../src/report/html-data.ts';
-import { bucketBounds, bucketOf } from '../src/report/html-hist.ts';
+import { bucketBounds, formatUs } from '../src/report/html-hist.ts';
+import { bucketBounds as histBounds, bucketOf } from '../src/run/histogram.ts';
 import { HIST_BUCKETS } from '../src/shm/layout.ts';
 import { fixtureRun } from './helpers/report-fixture.ts';
 
@@ -136,28 +137,31 @@ describe('report figures', () => {
     expect(f[0].jain).toBeCloseTo((12230 ** 2) / (3 * (5100 ** 2 + 4650 ** 2 + 2480 ** 2)), 10);
   });
 
-  it('uses log-linear buckets whose bounds invert bucketOf', () => {
-    expect(bucketBounds(0, HIST_BUCKETS)).toEqual([0, 1]);
-    expect(bucketBounds(4, HIST_BUCKETS)).toEqual([4, 5]);
-    expect(bucketBounds(8, HIST_BUCKETS)).toEqual([8, 10]);
-    expect(bucketBounds(HIST_BUCKETS - 1, HIST_BUCKETS)[1]).toBe(Infinity);
-    for (let i = 0; i < HIST_BUCKETS - 1; i++) {
+  it("uses src/run/histogram.ts's buckets, in µs", () => {
+    const ns = histBounds();
+    for (let i = 0; i < HIST_BUCKETS; i++) {
       const [lo, hi] = bucketBounds(i, HIST_BUCKETS);
-      expect(hi).toBeGreaterThan(lo);
-      expect(bucketOf(lo, HIST_BUCKETS)).toBe(i);
-      expect(bucketOf(hi - 1, HIST_BUCKETS)).toBe(i);
-      expect((hi - lo) / Math.max(1, lo)).toBeLessThanOrEqual(0.25 + 1e-9 + (lo < 4 ? 1 : 0));
+      expect(lo).toBe(ns[i][0] / 1000);
+      expect(hi).toBe(ns[i][1] / 1000);
     }
-    expect(bucketOf(1e12, HIST_BUCKETS)).toBe(HIST_BUCKETS - 1);
+    expect(bucketBounds(0, HIST_BUCKETS)).toEqual([0, 1]);
+    expect(bucketBounds(HIST_BUCKETS - 1, HIST_BUCKETS)[1]).toBe(Infinity);
+    expect(formatUs(0)).toBe('0');
+    expect(formatUs(4 / 3)).toBe('1.33 µs');
+    expect(formatUs(21_333)).toBe('21.3 ms');
+    expect(formatUs(2.5e6)).toBe('2.5 s');
   });
 
   it('reads percentiles off a histogram, capped by the exact max', () => {
     const h = new Array(HIST_BUCKETS).fill(0);
-    h[bucketOf(10, HIST_BUCKETS)] = 98; // [10, 12)
-    h[bucketOf(1000, HIST_BUCKETS)] = 2; // [896, 1024)
-    expect(histQuantile(h, 0.5)).toBe(12);
-    expect(histQuantile(h, 0.99)).toBe(1024);
+    h[bucketOf(10_000)] = 98; // 10 µs
+    h[bucketOf(1_000_000)] = 2; // 1 ms
+    const upper = (ns: number) => bucketBounds(bucketOf(ns), HIST_BUCKETS)[1];
+    expect(histQuantile(h, 0.5)).toBe(upper(10_000));
+    expect(histQuantile(h, 0.99)).toBe(upper(1_000_000));
     expect(histQuantile(h, 0.99, 1000)).toBe(1000);
+    expect(upper(10_000)).toBeGreaterThan(10);
+    expect(upper(10_000)).toBeLessThanOrEqual(10 * (1 + 1 / 3) + 1e-9); // a bucket is at most 1/HIST_SUB wide
     expect(histQuantile(new Array(HIST_BUCKETS).fill(0), 0.5)).toBe(0);
     const p = waitPercentiles(fixtureRun());
     expect(p.map((x) => x.label)).toEqual(['locker', 'signaller', 'all']);

@@ -1,7 +1,7 @@
 // Figures derived from a RunResult for the HTML report: rates over time, latency percentiles,
 // fairness. Pure functions of run.json, so `report <run-dir>` re-renders exactly what the run saw.
 import type { RunResult, StatsSample, TaskSummary } from '../run/result.ts';
-import { bucketBounds } from './html-hist.ts';
+import { bucketBounds, formatUs } from './html-hist.ts';
 
 /** One chart: x values and one or more y series, all the same length. */
 export interface ChartSpec {
@@ -145,12 +145,12 @@ export function waitPercentiles(r: RunResult): Percentiles[] {
   return out;
 }
 
-/** Hover label for a bucket: "<1", "4–5", "64–80", "≥114688" (µs). */
+/** Hover label for a bucket: "<1 µs", "1.33 µs–1.67 µs", "≥1.75 s". */
 export function bucketLabel(i: number, n: number): string {
   const [lo, hi] = bucketBounds(i, n);
-  if (!Number.isFinite(hi)) return `≥${lo}`;
-  if (lo === 0) return `<${hi}`;
-  return `${lo}–${hi}`;
+  if (!Number.isFinite(hi)) return `≥${formatUs(lo)}`;
+  if (lo === 0) return `<${formatUs(hi)}`;
+  return `${formatUs(lo)}–${formatUs(hi)}`;
 }
 
 /**
@@ -174,8 +174,8 @@ export function histChart(r: RunResult): ChartSpec | null {
   last = Math.min(n - 1, last + 1);
   const idx: number[] = [];
   for (let i = first; i <= last; i++) idx.push(i);
-  const xTicks = { first, labels: idx.map((i) => String(bucketBounds(i, n)[0])), hover: idx.map((i) => bucketLabel(i, n)) };
-  const base = { id: 'hist', title: 'Lock wait latency histogram', xLabel: 'wait (µs, bucket lower bound)', yLabel: 'waits', xTicks };
+  const xTicks = { first, labels: idx.map((i) => formatUs(bucketBounds(i, n)[0])), hover: idx.map((i) => bucketLabel(i, n)) };
+  const base = { id: 'hist', title: 'Lock wait latency histogram', xLabel: 'lock wait (bucket lower bound)', yLabel: 'waits', xTicks };
   if (hists.length === 1) {
     return { ...base, kind: 'bars', x: idx, series: [{ label: hists[0].role, values: idx.map((i) => hists[0].h[i] ?? 0) }] };
   }

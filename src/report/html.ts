@@ -11,6 +11,7 @@ import {
   fairness, fairnessChart, histChart, timeCharts, waitPercentiles, type ChartSpec,
 } from './html-data.ts';
 import { chartBlock, esc, page } from './html-page.ts';
+import { HIST_SUB, formatUs } from './html-hist.ts';
 
 /** "PG_locked|PG_waiters" (plus any unnamed bits in hex); "0" when no bit is set. */
 export const pageFlagsText = pageFlagNames;
@@ -55,7 +56,7 @@ function facts(r: RunResult): string {
     ['ops/s', secs > 0 ? num(Math.round(total('ops') / secs)) : '-'],
     ['acquisitions', num(total('acquisitions'))],
     ['contended', num(total('contended'))],
-    ['max wait', `${num(Math.max(0, ...r.tasks.map((t) => t.stats.maxWaitUs ?? 0)))} µs`],
+    ['max wait', formatUs(Math.max(0, ...r.tasks.map((t) => t.stats.maxWaitUs ?? 0)))],
     ['workers / cores', `${r.config.workers} / ${r.cores}${r.oversubscribed ? ' (oversubscribed)' : ''}`],
     ['shared memory', `${num(Math.round(r.memoryBytes / 1024))} KiB`],
   ];
@@ -167,11 +168,11 @@ function latencySection(r: RunResult, charts: ChartSpec[]): string {
   const h = histChart(r);
   if (h) charts.push(h);
   const pct = waitPercentiles(r);
-  const rows = pct.map((p) => [esc(p.label), num(p.count), num(p.p50), num(p.p99), num(p.p999), num(p.max)]);
+  const rows = pct.map((p) => [esc(p.label), num(p.count), esc(formatUs(p.p50)), esc(formatUs(p.p99)), esc(formatUs(p.p999)), esc(formatUs(p.max))]);
   return `<h2 id="latency">Lock wait latency</h2>
 ${chartBlock(h, 'No lock waits were recorded (no task had to sleep for a page lock).')}
-${pct.length ? table(['role', 'waits', 'p50 (µs)', 'p99 (µs)', 'p99.9 (µs)', 'max (µs)'], rows, [false, true, true, true, true, true]) : ''}
-<p class="legend-note">Log-linear buckets (4 per power of two); a percentile is the upper bound of its bucket, capped by the exact maximum.</p>`;
+${pct.length ? table(['role', 'waits', 'p50', 'p99', 'p99.9', 'max'], rows, [false, true, true, true, true, true]) : ''}
+<p class="legend-note">Log-linear buckets (${HIST_SUB} per power of two, src/run/histogram.ts); a percentile is the upper bound of its bucket, capped by the exact maximum.</p>`;
 }
 
 function fairnessSection(r: RunResult, charts: ChartSpec[]): string {
