@@ -4,7 +4,7 @@
 // wait-for chain from it (a cycle there is a DEADLOCK). The caller then stops the run.
 //
 // The watchdog reads only shared memory, on the main thread, so it works whatever the workers do.
-import { reportViolation } from './violations.ts';
+import { decodeFlight, reportViolation } from './violations.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
 import type { HungReport } from '../run/result.ts';
@@ -17,6 +17,22 @@ export interface HungFinding {
   /** the task is queued on a page that is unlocked and nobody woke it: a lost wake-up */
   lostWakeup: boolean;
   message: string;
+  /** the LOCK-WAKE message when lostWakeup */
+  lostWakeupMessage: string;
+}
+
+/** Who last did a step on the page, among the tasks not waiting on it: with no owner left, that
+ * is usually the task that unlocked it, the one that should have woken the waiters. */
+export function lastTouch(shm: Shm, pfn: number, except: number): string {
+  let best: { task: number; seq: number; label: string; op: number } | null = null;
+  for (let t = 0; t < shm.sizes.tasks; t++) {
+    if (t === except || waitingOn(shm, t)?.page === pfn) continue;
+    for (const r of decodeFlight(shm, shm.flight, 0, t))
+      if (r.page === pfn && (!best || r.seq > best.seq)) best = r;
+  }
+  return best
+    ? `the last step on page ${pfn} was task ${best.task}'s '${best.label}' in op ${best.op}`
+    : `no other task's recent steps touch page ${pfn}`;
 }
 
 /** A HungReport for `task` (also used for tasks still stuck when a run is torn down). */
@@ -26,21 +42,24 @@ export function hungFinding(shm: Shm, task: number, role: string, blockedMs: num
   const inRange = waitPage >= 0 && waitPage < shm.sizes.pages;
   const pageFlags = inRange ? Atomics.load(shm.flags, waitPage) : 0;
   const owner = w && w.bit === BIT_LOCKED ? pageOwner(shm, waitPage) : -1;
-  const ownerState = owner >= 0 ? taskStateText(shm, owner) : 'no owner';
+  const ownerState = owner >= 0 ? taskStateText(shm, owner) : inRange ? `no owner; ${lastTouch(shm, waitPage, task)}` : 'no owner';
   const g = waitForGraph(shm, shm.sizes.tasks);
   const chain = describeChain(shm, g, task);
   // LOCK-WAKE: queued on a page whose bit is clear, not woken, for the whole hung bound
   const lostWakeup = w !== null && inRange && w.bit === BIT_LOCKED && (pageFlags & PG_locked) === 0
     && Atomics.load(shm.wqLinked, task) !== 0 && (Atomics.load(shm.wqFlags, task) & WQ_FLAG_WOKEN) === 0;
   const state = taskStateText(shm, task)
-    + (inRange ? `; page ${waitPage} ${owner >= 0 ? `is owned by task ${owner} (${ownerState})` : 'has no owner'}` : '');
+    + (inRange ? `; page ${waitPage} ${owner >= 0 ? `is owned by task ${owner} (${ownerState})` : `has ${ownerState}`}` : '');
   const report: HungReport = {
     task, role, op: Atomics.load(shm.opNo, task), state, waitPage, pageFlags, owner, ownerState,
   };
   const message = `task ${task} (${role}) blocked for more than ${(blockedMs / 1000).toFixed(1)} s: ${state}`
-    + (chain ? `. Wait-for chain: ${chain}` : '')
-    + (lostWakeup ? `. Page ${waitPage} is unlocked (${flagsText(pageFlags)}) but the task is still queued, not woken: lost wake-up` : '');
-  return { report, chain, lostWakeup, message };
+    + (chain ? `. Wait-for chain: ${chain}` : '');
+  const lostWakeupMessage = lostWakeup
+    ? `lost wake-up: task ${task} (${role}) is still queued on page ${waitPage}, which is unlocked (${flagsText(pageFlags)}), `
+      + `and was not woken for ${(blockedMs / 1000).toFixed(1)} s; ${lastTouch(shm, waitPage, task)}`
+    : '';
+  return { report, chain, lostWakeup, message, lostWakeupMessage };
 }
 
 export class Watchdog {

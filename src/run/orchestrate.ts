@@ -127,6 +127,8 @@ interface ActorWorker {
   alive: boolean;
   finished: boolean; // posted 'done' or 'crash'
   terminated: boolean;
+  threadId: number;
+  exitCode: number | null;
 }
 
 class FreeRun {
@@ -189,11 +191,11 @@ class FreeRun {
       if (this.signal?.aborted) this.stop('signal');
       else if (await this.start()) await this.mainLoop();
       await this.shutdown();
-      return this.result();
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
       await this.terminateAll();
     }
+    return this.result();
   }
 
   private announce(): void {
@@ -239,10 +241,14 @@ class FreeRun {
 
   private spawn(task: number, workerData: ActorData): ActorWorker {
     const worker = spawnWorker('actor', { workerData, name: `actor-${task}` });
-    const w: ActorWorker = { task, worker, alive: true, finished: false, terminated: false, exited: Promise.resolve() };
+    const w: ActorWorker = {
+      task, worker, alive: true, finished: false, terminated: false, exited: Promise.resolve(),
+      threadId: worker.threadId, exitCode: null,
+    };
     w.exited = new Promise<void>((resolve) => {
       worker.on('exit', (code) => {
         w.alive = false;
+        w.exitCode = code;
         if (!w.finished && !w.terminated) this.crashed(task, -1, `worker exited with code ${code} before finishing`);
         Atomics.store(this.shm.taskState, task, TASK_DONE);
         this.poke();
@@ -384,7 +390,7 @@ class FreeRun {
     for (const f of this.watchdog.scan(now)) {
       this.hung.push(f.report);
       this.note('HUNG', f.report.task, f.report.op, f.report.waitPage, f.message);
-      if (f.lostWakeup) this.note('LOCK-WAKE', f.report.task, f.report.op, f.report.waitPage, f.message);
+      if (f.lostWakeup) this.note('LOCK-WAKE', f.report.task, f.report.op, f.report.waitPage, f.lostWakeupMessage);
       this.stop('hung');
     }
     for (const d of this.deadlocks.scan(now)) {
@@ -555,6 +561,8 @@ class FreeRun {
         stutter: { enabled: this.cfg.stutter, pauses: this.stutterStats.pauses, runMs: this.tune.stutterRunMs, pauseMs: this.tune.stutterPauseMs },
         perturb: { level: this.cfg.perturb, rates: PERTURB_RATES[this.cfg.perturb] },
         workerStartMs: this.workerStartMs,
+        // exitCode null: the thread had not exited when the run returned (see notes)
+        workers: this.workers.map((w) => ({ task: w.task, threadId: w.threadId, exitCode: w.exitCode, terminated: w.terminated })),
         roles: this.roles,
         ...(this.scenario.summary ? { [this.scenario.name]: this.scenario.summary(shm, this.cfg) } : {}),
       },
