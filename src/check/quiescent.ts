@@ -7,7 +7,7 @@
 import type { Finding } from '../run/scenario.ts';
 import { freeListPages } from '../shm/alloc.ts';
 import { maxIndex } from '../shm/files.ts';
-import { CTL } from '../shm/layout.ts';
+import { CTL, MAX_HELD } from '../shm/layout.ts';
 import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
 import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
@@ -150,7 +150,7 @@ function checkLocksQuiet(shm: Shm, f: Findings): void {
     }
     const held = shm.heldCount[task];
     if (held !== 0)
-      f.add('LOCK-LEAK', held > 0 ? shm.held[task * 8] : -1, `task ${task} is between operations holding ${held} page lock(s)`, [task, held]);
+      f.add('LOCK-LEAK', held > 0 ? shm.held[task * MAX_HELD] : -1, `task ${task} is between operations holding ${held} page lock(s)`, [task, held]);
   }
   for (let b = 0; b < shm.sizes.buckets; b++)
     if (shm.bucketHead[b] !== NIL)

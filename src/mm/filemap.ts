@@ -153,7 +153,7 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
             if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked: true };
           }
           yield* t.lock.unlockPage(t, pfn); // unlock:
-        } else t.stat('trylockFail');
+        }
       }
     }
     yield* putPage(t, pfn); // skip:

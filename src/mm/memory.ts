@@ -18,11 +18,11 @@ import { filemapFault } from './filemap.ts';
 import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
 
 /** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
- * t.options.faultAround; 1 disables fault-around. */
+ * t.options['fault-around'] (or faultAround); 1 disables fault-around. */
 export const DEFAULT_FAULT_AROUND_PAGES = 16;
 
 export function faultAroundPages(t: Task): number {
-  const n = Number(t.options.faultAround ?? DEFAULT_FAULT_AROUND_PAGES);
+  const n = Number(t.options['fault-around'] ?? t.options.faultAround ?? DEFAULT_FAULT_AROUND_PAGES);
   return Number.isInteger(n) && n >= 1 ? n : DEFAULT_FAULT_AROUND_PAGES;
 }
 
@@ -124,8 +124,11 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   return ret;
 }
 
+/** handleMmFault()'s answer when the PTE was present: no fault happened. */
+export const NO_FAULT = -1;
+
 /**
- * handle_mm_fault() for one access: only a none PTE faults (a present one is simply used); a
+ * handle_mm_fault() for one access: only a none PTE faults (a present one is simply used: NO_FAULT); a
  * write to a private mapping is a COW fault, anything else a read fault (a shared write fault is
  * modelled as a read fault: the model has no dirty tracking). Counts faults and SIGBUS.
  */
@@ -135,7 +138,7 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   t.page = -1;
   t.aux = index;
   yield 'handle_pte_fault';
-  if (!pteNone(pteRead(shm, vma, index))) return 0;
+  if (!pteNone(pteRead(shm, vma, index))) return NO_FAULT;
   t.stat('faults');
   const ret = write && !vmaShared(shm, vma) ? yield* doCowFault(t, vmf) : yield* doReadFault(t, vmf);
   if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');

@@ -41,9 +41,10 @@ export function mapPagesNames(): string[] {
   return [...MAP_PAGES.keys()];
 }
 
-/** The variant this task runs: t.options.mapPages, default mainline. */
+/** The variant this task runs: t.options['map-pages'] (the scenario flag --map-pages lands in
+ * cfg.extra, which drivers pass as task options) or t.options.mapPages; default mainline. */
 export function mapPagesOf(t: Task): MapPagesVariant {
-  return mapPagesVariant(String(t.options.mapPages ?? DEFAULT_MAP_PAGES));
+  return mapPagesVariant(String(t.options['map-pages'] ?? t.options.mapPages ?? DEFAULT_MAP_PAGES));
 }
 
 registerMapPages(mainline);

@@ -51,10 +51,7 @@ function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: numbe
       if (!PageUptodate(shm, pfn) || PageReadahead(shm, pfn)) break check;
       // "We only need to be really careful about races with truncate etc for shared mappings."
       if (shared) {
-        if (!(yield* t.lock.trylockPage(t, pfn))) {
-          t.stat('trylockFail');
-          break check;
-        }
+        if (!(yield* t.lock.trylockPage(t, pfn))) break check;
         locked = true;
         t.page = pfn;
       }

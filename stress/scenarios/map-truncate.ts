@@ -1,0 +1,282 @@
+// Scenario `map-truncate`: truncation racing fault-around, read faults, COW faults, zaps,
+// reclaim and user reads over a few small files mapped shared and private by a few processes
+// (kernel-protocols §1.7, §4.3). This is the race patch 4 of the seed thread broke.
+//
+// Roles (--roles, default by --workers):
+//   mapper     filemap_map_pages() (the --map-pages variant) over a random range of one page
+//              table of a random VMA
+//   faulter    a single-page access: read fault (fault-around first), or on a private VMA
+//              sometimes a write (COW) fault; checks FAULT-SIGBUS against a stable i_size
+//   truncator  truncate_setsize(): shrink to a random size, or grow back to full
+//   zapper     zap a random range of a VMA (MADV_DONTNEED)
+//   reader     read the data stamps through the PTEs of a range (DATA-STAMP)
+//   reclaimer  shrink a few page-cache pages (ref freeze)
+// A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
+import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
+import type { RunConfig } from '../../src/run/config.ts';
+import { below, type Rng } from '../../src/sched/rng.ts';
+import type { Step } from '../../src/sched/step.ts';
+import type { Task } from '../../src/sched/task.ts';
+import { CTL } from '../../src/shm/layout.ts';
+import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../../src/shm/shm.ts';
+import { initShm } from '../../src/shm/init.ts';
+import { allocPageInit } from '../../src/shm/alloc.ts';
+import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../../src/shm/files.ts';
+import { pteNone, pteRead, setupVma, vmaCount } from '../../src/shm/mm.ts';
+import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
+import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
+import { truncateSetsize } from '../../src/mm/truncate.ts';
+import { shrinkPage } from '../../src/mm/vmscan.ts';
+import { mapPagesNames, mapPagesOf, DEFAULT_MAP_PAGES } from '../../src/variants/map-pages/index.ts';
+import { quiescentCheck } from '../../src/check/quiescent.ts';
+import { liveCheck } from '../../src/check/live.ts';
+
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer'] as const;
+
+/** Default actors by worker count: the racing pair (mapper, truncator) first, then faulter, then
+ * one actor for the rest. More workers repeat the four. */
+export function defaultRoles(workers: number): string[] {
+  switch (workers) {
+    case 1: return ['mapper+faulter+truncator+reader+zapper+reclaimer'];
+    case 2: return ['mapper+faulter', 'truncator+reader+zapper+reclaimer'];
+    case 3: return ['mapper', 'truncator', 'faulter+reader+zapper+reclaimer'];
+  }
+  const four = ['mapper', 'faulter', 'truncator', 'reader+zapper+reclaimer'];
+  return Array.from({ length: workers }, (_, i) => four[i % 4]);
+}
+
+export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
+  { name: 'map-pages', kind: 'enum', default: DEFAULT_MAP_PAGES, choices: mapPagesNames(), help: 'filemap_map_pages variant: mainline (5.12+, trylock each page) or patch4 (Oct 2020 patch 4: no page lock for private mappings)' },
+  { name: 'files', kind: 'int', default: 2, min: 1, max: 4096, help: 'files (address_spaces)' },
+  { name: 'file-pages', kind: 'int', default: 16, min: 1, max: MAX_FILE_PAGES, help: 'pages per file at full size (truncation grows files back to this)' },
+  { name: 'processes', kind: 'int', default: 2, min: 1, max: 4096, help: 'processes (mm), each mapping the files' },
+  { name: 'vmas', kind: 'int', default: 2, min: 1, max: 4096, help: 'VMAs per process; they alternate shared / private per file' },
+  { name: 'vma-pages', kind: 'int', default: 0, min: 0, max: MAX_FILE_PAGES, help: 'pages per VMA (0 = the whole file)' },
+  { name: 'ptes-per-ptl', kind: 'int', default: 8, min: 1, max: 1 << 20, help: 'PTEs per split page-table lock (a page table)' },
+  { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
+  { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers" },
+];
+
+// ---- configuration ----------------------------------------------------------------------
+
+export interface MapTruncateConfig {
+  files: number;
+  filePages: number;
+  processes: number;
+  vmas: number;
+  vmaPages: number;
+  ptesPerPtl: number;
+  cowPermille: number;
+  pages: number;
+}
+
+const num = (cfg: RunConfig, name: string, def: number): number => {
+  const v = cfg.extra[name];
+  return v === undefined || v === '' ? def : Number(v);
+};
+
+export function mtConfig(cfg: RunConfig): MapTruncateConfig {
+  const filePages = num(cfg, 'file-pages', 16);
+  const vmaPages = num(cfg, 'vma-pages', 0) || filePages;
+  return {
+    files: num(cfg, 'files', 2), filePages, processes: num(cfg, 'processes', 2), vmas: num(cfg, 'vmas', 2),
+    vmaPages, ptesPerPtl: num(cfg, 'ptes-per-ptl', 8), cowPermille: num(cfg, 'cow-permille', 250), pages: cfg.pages,
+  };
+}
+
+/** VMA k (= process * vmas + v): which file, at which offset, shared or private. Files are dealt
+ * round-robin; each file's successive VMAs alternate shared / private, so every file is mapped
+ * both ways as soon as there are two VMAs per file. */
+export function vmaLayout(c: MapTruncateConfig, k: number): { file: number; pgoff: number; flags: number } {
+  const file = k % c.files;
+  const pgoff = (k * 5) % (c.filePages - c.vmaPages + 1);
+  const flags = Math.floor(k / c.files) % 2 === 0 ? VM_SHARED : 0;
+  return { file, pgoff, flags };
+}
+
+/** Parse --roles: 'mapper*2,truncator,reader+zapper'. */
+export function parseRoles(spec: string): string[] {
+  const out: string[] = [];
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z+]+)(?:\*(\d+))?$/.exec(item);
+    if (!m) throw new Error(`--roles: cannot read '${item}'`);
+    for (const r of m[1].split('+'))
+      if (!(ROLES as readonly string[]).includes(r)) throw new Error(`--roles: unknown role '${r}' (roles: ${ROLES.join(', ')})`);
+    for (let i = 0; i < Number(m[2] ?? 1); i++) out.push(m[1]);
+  }
+  return out;
+}
+
+function roles(cfg: RunConfig): string[] {
+  const spec = String(cfg.extra.roles ?? '');
+  return spec ? parseRoles(spec) : defaultRoles(cfg.workers);
+}
+
+// ---- operations -------------------------------------------------------------------------
+
+function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
+  const c = mtConfig(cfg);
+  const parts = role.split('+');
+  const part = parts[below(r, parts.length)];
+  const nvma = c.processes * c.vmas;
+  const vma = below(r, nvma);
+  const { pgoff, flags } = vmaLayout(c, vma);
+  const off = below(r, c.vmaPages);
+  const index = pgoff + off;
+  switch (part) {
+    case 'mapper': {
+      // a range inside the page table holding `index`, starting at `index`
+      const ptEnd = pgoff + Math.min(c.vmaPages, (Math.floor(off / c.ptesPerPtl) + 1) * c.ptesPerPtl);
+      return { kind: 'map_pages', args: [vma, index, Math.min(ptEnd, index + 1 + below(r, c.ptesPerPtl))] };
+    }
+    case 'faulter': {
+      const write = (flags & VM_SHARED) === 0 && below(r, 1000) < c.cowPermille ? 1 : 0;
+      return { kind: 'fault', args: [vma, index, write] };
+    }
+    case 'truncator': {
+      // half the time back to full size, else a random (often not page-aligned) smaller size
+      const file = below(r, c.files);
+      const full = c.filePages * PAGE_SIZE;
+      const size = below(r, 2) === 0 ? full : below(r, full);
+      return { kind: 'truncate', args: [file, size] };
+    }
+    case 'zapper':
+      return { kind: 'zap', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'reader':
+      return { kind: 'read', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'reclaimer':
+      return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+  }
+  throw new Error(`map-truncate: unknown role '${part}'`);
+}
+
+/**
+ * One access through handle_mm_fault(), then FAULT-SIGBUS: if no truncation started or was in
+ * flight from before the fault to after it, i_size did not change, so the fault must have
+ * returned SIGBUS exactly when its index is at or beyond EOF, and a SIGBUS maps nothing.
+ */
+function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
+  const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
+  const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
+  const size = Atomics.load(shm.iSize, file);
+  const ret = yield* handleMmFault(t, vma, index, write);
+  if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
+  const mappedNow = !pteNone(pteRead(shm, vma, index));
+  if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
+  const beyond = index >= maxIndex(size);
+  const sigbus = (ret & VM_FAULT_SIGBUS) !== 0;
+  if (beyond !== sigbus || (sigbus && mappedNow)) t.violation('FAULT-SIGBUS', t.page, file, index, size, ret);
+}
+
+function* runOp(t: Task, _role: string, op: Op): Step {
+  const a = op.args;
+  switch (op.kind) {
+    case 'map_pages': {
+      const [vma, start, end] = a;
+      yield* mapPagesOf(t).mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
+      return;
+    }
+    case 'fault':
+      return yield* faultOp(t, a[0], a[1], a[2] === 1);
+    case 'truncate':
+      return yield* truncateSetsize(t, a[0], a[1]);
+    case 'zap':
+      yield* zapPteRange(t, a[0], a[1], a[2]);
+      return;
+    case 'read':
+      yield* readThroughPtes(t, a[0], a[1], a[2]);
+      return;
+    case 'reclaim':
+      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      return;
+  }
+  throw new Error(`map-truncate: unknown op '${op.kind}'`);
+}
+
+// ---- state ------------------------------------------------------------------------------
+
+/**
+ * Set up the model: VMAs, full-size files, and page-cache pages (filled, uptodate, one page-cache
+ * reference each) for up to half the allocator's pages, so mappers have work from the start and
+ * faults still find free pages. Linear in pages + slots: a million pages start in well under a second.
+ */
+export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
+  // the orchestrator initialises the buffer; a bare caller (tests, tools) may not have
+  if (shm.sizes.pages > 0 && shm.ctl[CTL.FREE_COUNT] === 0 && (shm.flags[0] & PG_free) === 0 && shm.ctl[CTL.FREE_HEAD] === 0) initShm(shm);
+  const c = mtConfig(cfg);
+  for (let k = 0; k < vmaCount(shm); k++) {
+    const { file, pgoff, flags } = vmaLayout(c, k);
+    setupVma(shm, k, file, pgoff, c.vmaPages, flags);
+  }
+  let budget = Math.floor(shm.sizes.pages / 2);
+  for (let file = 0; file < c.files; file++) shm.iSize[file] = c.filePages * PAGE_SIZE;
+  // interleave files so every file gets pages when the budget is short
+  for (let index = 0; index < c.filePages && budget > 0; index++) {
+    for (let file = 0; file < c.files && budget > 0; file++, budget--) {
+      const pfn = allocPageInit(shm);
+      if (pfn === NIL) return;
+      shm.stampFile[pfn] = file;
+      shm.stampIndex[pfn] = index;
+      shm.flags[pfn] = PG_uptodate;
+      shm.mapping[pfn] = file + 1;
+      shm.index[pfn] = index;
+      xaStore(shm, file, index, pfn); // the allocation reference becomes the page cache's
+      shm.nrpages[file]++;
+    }
+  }
+}
+
+function summary(shm: Shm): Record<string, unknown> {
+  let cached = 0, mapped = 0, anon = 0;
+  for (let s = 0; s < shm.slots.length; s++) if (shm.slots[s] !== 0) cached++;
+  for (let i = 0; i < shm.ptes.length; i++) {
+    const pte = shm.ptes[i];
+    if (pte !== 0) (pte & (1 << 25) ? anon++ : mapped++);
+  }
+  return {
+    freePages: shm.ctl[CTL.FREE_COUNT], pageCachePages: cached, filePtes: mapped, cowPtes: anon,
+    iSizePages: Array.from(shm.iSize, (s) => maxIndex(s)).slice(0, 16),
+  };
+}
+
+export const mapTruncateScenario: Scenario = {
+  name: 'map-truncate',
+  description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
+  options: MAP_TRUNCATE_OPTIONS,
+  invariants: [
+    'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
+    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
+  ],
+
+  validate(cfg) {
+    const c = mtConfig(cfg);
+    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
+    let r: string[];
+    try {
+      r = roles(cfg);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
+    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for map-truncate: give at least 2`;
+    return null;
+  },
+
+  roles,
+
+  sizes(cfg) {
+    const c = mtConfig(cfg);
+    return {
+      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
+      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
+    };
+  },
+
+  init: initMapTruncate,
+  nextOp: (role, r, cfg) => nextOp(role, r, cfg),
+  runOp,
+  quiescentCheck: (shm): Finding[] => quiescentCheck(shm),
+  liveCheck: (shm): Finding[] => liveCheck(shm),
+  summary,
+};
