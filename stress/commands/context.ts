@@ -25,10 +25,15 @@ export function buildRegistry(): Registry {
 
 export function realContext(): Context {
   let signals = 0;
+  // `pagelock-stress ... | head`: once the reader is gone, keep running (the reports still get
+  // written) and stop writing to it
+  const closed = { out: false, err: false };
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed.out = true; else throw e; });
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed.err = true; else throw e; });
   return {
     io: {
-      out: (l) => process.stdout.write(`${l}\n`),
-      err: (l) => process.stderr.write(`${l}\n`),
+      out: (l) => { if (!closed.out) process.stdout.write(`${l}\n`); },
+      err: (l) => { if (!closed.err) process.stderr.write(`${l}\n`); },
       errIsTTY: process.stderr.isTTY === true,
       errStream: process.stderr,
     },

@@ -1,0 +1,46 @@
+// The hand-off round trip of one page lock between two workers, next to a raw
+// Atomics.wait/notify ping-pong between two workers. One pass is timed from the start of the
+// holder's unlock_page to the sleeping task's return from lock_page (raw: from the store before
+// the notify to the return from Atomics.wait); a round trip is two passes, so the figures are
+// twice the pass percentiles. The workers coordinate outside the timed window, without spinning
+// (more runnable threads than cores would turn spins into scheduler-tick stalls).
+import { fmt, median, percentile, ratio, type BenchSection } from './common.ts';
+import { runLockWorkers } from './workers.ts';
+
+const TARGET = 1.2;
+
+export const handoff: BenchSection = {
+  name: 'handoff',
+  description: 'one page lock passed back and forth between two workers',
+  async run(o) {
+    const ms = o.quick ? 300 : 1_500;
+    const reps = o.quick ? 1 : 3;
+    const measure = async (mode: 'pingpong' | 'handoff', lock?: string) => {
+      const p50: number[] = [], p99: number[] = [], trips: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const { results } = await runLockWorkers(mode, 2, lock, ms);
+        const g = results.flatMap((x) => x.lat.slice(5)); // skip the warm-up passes
+        if (g.length < 10) throw new Error(`${lock ?? mode}: only ${g.length} passes`);
+        p50.push(2 * percentile(g, 50));
+        p99.push(2 * percentile(g, 99));
+        trips.push(g.length / 2);
+      }
+      return { p50: median(p50) / 1000, p99: median(p99) / 1000, trips: median(trips) };
+    };
+    const raw = await measure('pingpong');
+    const rows: (string | number)[][] = [['raw Atomics.wait/notify ping-pong', fmt(raw.p50), fmt(raw.p99), fmt(raw.trips, 0), '1.00x']];
+    for (const lock of o.locks) {
+      const m = await measure('handoff', lock);
+      rows.push([lock, fmt(m.p50), fmt(m.p99), fmt(m.trips, 0), ratio(m.p50, raw.p50, TARGET)]);
+    }
+    return [{
+      title: `Hand-off round trip between two workers, us (median of ${reps} runs of ${ms} ms)`,
+      head: ['path', 'p50 us', 'p99 us', 'round trips/run', 'p50 vs raw'],
+      rows,
+      notes: [
+        'round trip = 2 x one pass (release -> the sleeper holds the lock / is awake).',
+        'Lock passes go through FreeDriver.drive (--perturb off): a flight record per schedule point, waits in 50 ms slices.',
+      ],
+    }];
+  },
+};
