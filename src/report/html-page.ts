@@ -104,10 +104,12 @@ const CLIENT = `
       xAxis.space = spec.xTicks ? 56 : 30;
     }
     var xScale = { time: false };
+    // every figure here is a count, a rate or a duration: start the y axis at 0 so bars and lines compare honestly
+    var yScale = { range: function (u, min, max) { return [Math.min(0, min), max > 0 ? max * 1.08 : 1]; } };
     if (spec.kind === 'bars') xScale.range = function (u, min, max) { return [min - 0.5, max + 0.5]; };
     var opts = {
       title: spec.title, width: Math.max(320, el.clientWidth - 16), height: 260,
-      scales: { x: xScale }, series: series,
+      scales: { x: xScale, y: yScale }, series: series,
       axes: [xAxis, { label: spec.yLabel, size: 60 }],
       legend: { live: true },
     };

@@ -184,7 +184,7 @@ function fairnessSection(r: RunResult, charts: ChartSpec[]): string {
       f.map((x) => [esc(x.role), num(x.tasks), num(x.min), num(x.max), num(Math.round(x.ratio * 100) / 100), x.jain.toFixed(3)]),
       [false, true, true, true, true, true])
     : '';
-  const used = STAT_NAMES.filter((n) => r.tasks.some((t) => (t.stats[n] ?? 0) !== 0));
+  const used = STAT_NAMES.filter((n) => n !== 'ops' && r.tasks.some((t) => (t.stats[n] ?? 0) !== 0));
   const rows = r.tasks.map((t: TaskSummary) => [esc(t.task), esc(t.role), num(t.ops), ...used.map((n) => num(t.stats[n] ?? 0))]);
   const perTask = r.tasks.length
     ? table(['task', 'role', 'ops', ...used], rows, [true, false, true, ...used.map(() => true)])
