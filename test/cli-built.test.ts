@@ -48,7 +48,7 @@ describe('compiled CLI', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
     expect(existsSync(join(tmp, 'reports'))).toBe(false);
-  });
+  }, 60_000);
 
   it('help and list are generated from the real registries', async () => {
     const [help, list] = await Promise.all([cli(['help', 'run']), cli(['list'])]);
@@ -60,7 +60,7 @@ describe('compiled CLI', () => {
     for (const l of lockNames()) expect(list.stdout).toContain(`  ${l}`);
     for (const id of INVARIANT_IDS) expect(list.stdout).toMatch(new RegExp(`^  ${id} `, 'm'));
     for (const l of lockNames({ hidden: true }).filter((n) => !lockNames().includes(n))) expect(list.stdout).not.toContain(l);
-  });
+  }, 30_000);
 
   it('a short run exits 0 and writes the reports', async () => {
     const r = await cli(['run', '--scenario', 'locks', '--workers', '2', '--ops', '300', '--duration', '20s', '--seed', '7', '--report-dir', 'out']);
