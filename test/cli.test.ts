@@ -174,3 +174,14 @@ describe('run', () => {
     expect(readFileSync(join(ctx.dir, 'r', 'junit.xml'), 'utf8')).toContain('<error type="CRASH"');
   });
 });
+
+describe('the end line names every cause', () => {
+  it('a hang and violations together', async () => {
+    const ctx = testContext(async (cfg) => result(cfg, {
+      outcome: 'FAILURE', endReason: 'hung', violationCount: 2, violations: [violation(), violation({ id: 'LOCK-WAKE', message: 'lost wake' })],
+      hung: [{ task: 0, role: 'locker', op: 3, state: 'waiting on page 1', waitPage: 1, pageFlags: 0x80, owner: -1, ownerState: 'none' }],
+    }));
+    expect(await main(['run', '--report-dir', 'r'], ctx)).toBe(1);
+    expect(ctx.stdout.at(-2)).toMatch(/^End of test: FAILURE \(hung: task 0 \(locker\) waiting on page 1; 2 violations \(LOCK-EXCL x1, LOCK-WAKE x1\); first: LOCK-EXCL/);
+  });
+});

@@ -43,9 +43,10 @@ function shown(cwd: string, p: string): string {
 
 /** Why a run failed, in one line (the end line and the exit message). */
 export function failureReason(r: RunResult): string {
+  const parts: string[] = [];
   if (r.hung.length) {
     const h = r.hung[0];
-    return `hung: task ${h.task} (${h.role}) ${h.state}${r.hung.length > 1 ? ` (+${r.hung.length - 1} more)` : ''}`;
+    parts.push(`hung: task ${h.task} (${h.role}) ${h.state}${r.hung.length > 1 ? ` (+${r.hung.length - 1} more)` : ''}`);
   }
   if (r.violationCount > 0) {
     const byId = new Map<string, number>();
@@ -53,13 +54,13 @@ export function failureReason(r: RunResult): string {
     const ids = [...byId].map(([id, n]) => `${id} x${n}`).join(', ');
     const roleOf = (t: number) => r.tasks.find((x) => x.task === t)?.role ?? '';
     const first = r.violations[0] ? `; first: ${violationLine(r.violations[0], roleOf)}` : '';
-    return `${r.violationCount} violation${r.violationCount === 1 ? '' : 's'} (${ids})${first}`;
+    parts.push(`${r.violationCount} violation${r.violationCount === 1 ? '' : 's'} (${ids})${first}`);
   }
   if (r.endReason === 'crash') {
     const note = r.notes.find((n) => n.startsWith('crash: '));
-    return note ? note.split('\n')[0] : 'crash';
+    parts.push(note ? note.split('\n')[0] : 'crash');
   }
-  return r.endReason;
+  return parts.length ? parts.join('; ') : r.endReason;
 }
 
 /** A result for a run whose engine threw: the reports still say what was asked and what broke. */
