@@ -131,6 +131,21 @@ describe('Checkpointer', () => {
     expect(cp.count).toBe(0);
   });
 
+  it('writes every report file by default, and says so when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pls-ckpt-'));
+    try {
+      const cp = new Checkpointer({ dir, intervalMs: 1000, snapshot: () => fixtureRun() });
+      expect(cp.checkpoint()).not.toBeNull();
+      expect(readdirSync(dir).sort()).toEqual(['index.html', 'junit.xml', 'run.json', 'summary.md']);
+      expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).endReason).toBe('checkpoint');
+      const bad = new Checkpointer({ dir: join(dir, 'run.json'), intervalMs: 1000, snapshot: () => fixtureRun() });
+      expect(bad.checkpoint()).toBeNull();
+      expect(bad.lastError?.message).toMatch(/^cannot write the reports: run\.json: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a non-positive interval', () => {
     expect(() => new Checkpointer({ dir: '.', intervalMs: 0, snapshot: () => fixtureRun(), write: () => {} })).toThrow(RangeError);
   });

@@ -7,6 +7,7 @@
 // - Downsampler: keeps at most N samples of a time series by merging adjacent pairs when full.
 // - RssMonitor: samples the process RSS and warns when it keeps growing.
 import type { RunResult, StatsSample } from './result.ts';
+import { writeReports } from '../report/write.ts';
 
 /**
  * A time series bounded to `capacity` entries at uniform resolution. When the buffer fills, adjacent
@@ -189,6 +190,12 @@ export class RssMonitor {
   }
 }
 
+/** run.json, summary.md, junit.xml, index.html (src/report/write.ts), each atomically; throws on any failure. */
+export function writeAllReports(dir: string, r: RunResult): void {
+  const { errors } = writeReports(dir, r);
+  if (errors.length) throw new Error(`cannot write the reports: ${errors.join('; ')}`);
+}
+
 export interface CheckpointInfo {
   /** checkpoints written so far, this one included */
   n: number;
@@ -201,8 +208,8 @@ export interface CheckpointerOptions {
   intervalMs: number;
   /** the run's current partial result (samples so far, stats so far, violations so far) */
   snapshot: () => RunResult;
-  /** writes every report file of `r` into `dir`, each atomically; see src/report/write.ts */
-  write: (dir: string, r: RunResult) => void;
+  /** writes every report file of `r` into `dir`, each atomically (default: writeAllReports) */
+  write?: (dir: string, r: RunResult) => void;
   /** when given, each checkpoint carries its summary in extra.rss */
   rss?: RssMonitor;
   /** a failed checkpoint does not stop the run; it is reported here (default: ignored) */
@@ -248,7 +255,7 @@ export class Checkpointer {
       const extra: Record<string, unknown> = { ...snap.extra, checkpoint: info };
       if (this.o.rss) extra.rss = this.o.rss.summary();
       const r: RunResult = { ...snap, endReason: 'checkpoint', extra };
-      this.o.write(this.o.dir, r);
+      (this.o.write ?? writeAllReports)(this.o.dir, r);
       this.n++;
       this.lastError = null;
       return r;
