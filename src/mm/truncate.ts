@@ -16,6 +16,7 @@ import type { Step } from '../sched/step.ts';
 import type { Task } from '../sched/task.ts';
 import { filemapRemoveFolio, findGetPage } from './filemap.ts';
 import { unmapMappingFolio, unmapMappingRange } from './memory.ts';
+import { mapPagesOf } from '../variants/map-pages/index.ts';
 
 /**
  * truncate_setsize() as do_truncate() runs it: under i_rwsem, i_size first, then
@@ -48,9 +49,12 @@ export function* truncatePagecache(t: Task, file: number, newsize: number): Step
 /**
  * truncate_cleanup_folio() + truncate_inode_folio() on a locked page that is still in `file`:
  * if a PTE maps it (a faulter that held the lock before us), unmap it; then delete it from the
- * page cache and drop the cache's reference.
+ * page cache and drop the cache's reference. A map_pages protocol with its own truncate side
+ * (MapPagesVariant.truncateFolio, chosen by --map-pages) runs that instead.
  */
 function* truncateInodeFolio(t: Task, pfn: number, file: number): Step {
+  const variant = mapPagesOf(t).truncateFolio;
+  if (variant) return yield* variant(t, pfn, file);
   yield 'folio_mapped';
   if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
   yield* filemapRemoveFolio(t, pfn, file);

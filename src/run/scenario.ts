@@ -32,6 +32,8 @@ export interface ScenarioOption {
   help: string;
   /** allowed values of an 'enum' */
   choices?: readonly string[];
+  /** also accepted by an 'enum', but not listed (self-test variants) */
+  hiddenChoices?: readonly string[];
   /** inclusive bounds of an 'int' (or of a 'duration', in ms) */
   min?: number;
   max?: number;

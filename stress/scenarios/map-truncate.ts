@@ -27,7 +27,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
 import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
 import { truncateSetsize } from '../../src/mm/truncate.ts';
 import { shrinkPage } from '../../src/mm/vmscan.ts';
-import { mapPagesNames, mapPagesOf, DEFAULT_MAP_PAGES } from '../../src/variants/map-pages/index.ts';
+import { mapPagesHiddenNames, mapPagesNames, mapPagesOf, DEFAULT_MAP_PAGES } from '../../src/variants/map-pages/index.ts';
 import { quiescentCheck } from '../../src/check/quiescent.ts';
 import { liveCheck } from '../../src/check/live.ts';
 
@@ -46,7 +46,7 @@ export function defaultRoles(workers: number): string[] {
 }
 
 export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
-  { name: 'map-pages', kind: 'enum', default: DEFAULT_MAP_PAGES, choices: mapPagesNames(), help: 'filemap_map_pages variant: mainline (5.12+, trylock each page) or patch4 (Oct 2020 patch 4: no page lock for private mappings)' },
+  { name: 'map-pages', kind: 'enum', default: DEFAULT_MAP_PAGES, choices: mapPagesNames(), hiddenChoices: mapPagesHiddenNames(), help: 'filemap_map_pages variant (src/variants/map-pages): v5.9, mainline (5.12+), folio, patch4, and the two lockless proposals of 2020, linus-recheck and willy-uptodate' },
   { name: 'files', kind: 'int', default: 2, min: 1, max: 4096, help: 'files (address_spaces)' },
   { name: 'file-pages', kind: 'int', default: 16, min: 1, max: MAX_FILE_PAGES, help: 'pages per file at full size (truncation grows files back to this)' },
   { name: 'processes', kind: 'int', default: 2, min: 1, max: 4096, help: 'processes (mm), each mapping the files' },

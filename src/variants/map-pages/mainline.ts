@@ -8,5 +8,6 @@ export const mainline: MapPagesVariant = {
   summary: 'filemap_map_pages as landed in 5.12+: trylock each page, re-check mapping, uptodate and i_size under the page lock',
   source: 'f9ce0be71d1f "mm: Cleanup faultaround and finish_fault() codepaths"; mm/filemap.c next_uptodate_folio()',
   expected: 'clean',
+  reasoning: 'what runs today: the trylock + mapping/uptodate/i_size re-checks under the page lock serialise every PTE install with truncation (kernel-protocols §4.3)',
   mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end),
 };

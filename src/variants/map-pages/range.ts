@@ -1,0 +1,40 @@
+// The 5.12+ filemap_map_pages() loop (f9ce0be71d1f) with its two halves pluggable, for variants
+// that change how a page is found or how its PTE is installed: find the first page before taking
+// the PTL, take the PTL once for the whole range, then install each page the finder returns.
+// The mainline loop itself is src/mm/filemap.ts filemapMapPages(); this is the same loop with the
+// per-page step (do_set_pte() and what surrounds it) handed in.
+import { pteLock, pteUnlock, ptlSlot } from '../../shm/mm.ts';
+import { nextUptodatePage, type NextPage, type NextPageFn } from '../../mm/filemap.ts';
+import type { VmFault } from '../../mm/fault.ts';
+import { VM_FAULT_NOPAGE } from '../../mm/fault.ts';
+import type { Step } from '../../sched/step.ts';
+import type { Task } from '../../sched/task.ts';
+
+/**
+ * Install one page the finder returned, with the PTL for its PTE held. The step owns the page's
+ * lookup reference (and its lock, if `page.locked`): it passes the reference to the PTE or drops
+ * it, and unlocks. Returns true if it set the PTE.
+ */
+export type InstallFn = (t: Task, vmf: VmFault, page: NextPage) => Step<boolean>;
+
+/** filemap_map_pages() over [start, end) (one page table) with the given finder and install
+ * step. Returns VM_FAULT_NOPAGE if vmf.index got mapped. */
+export function* mapPagesRange(
+  t: Task, vmf: VmFault, start: number, end: number, install: InstallFn, next: NextPageFn = nextUptodatePage,
+): Step<number> {
+  const vma = vmf.vma;
+  if (end > start && ptlSlot(t.shm, vma, start) !== ptlSlot(t.shm, vma, end - 1))
+    throw new Error(`mapPagesRange: [${start}, ${end}) crosses a page table`);
+  let ret = 0;
+  let page: NextPage | null = yield* next(t, vmf, start, end);
+  if (!page) return 0;
+  const ptl = yield* pteLock(t, vma, start);
+  while (page) {
+    t.page = page.pfn;
+    t.aux = page.index;
+    if ((yield* install(t, vmf, page)) && page.index === vmf.index) ret = VM_FAULT_NOPAGE;
+    page = yield* next(t, vmf, page.index + 1, end);
+  }
+  pteUnlock(t, ptl);
+  return ret;
+}

@@ -1,0 +1,87 @@
+// Willy's PG_uptodate handshake (Sept 2020, "Kernel Benchmarking" thread, Msg-ID
+// 20200915033210.GA5449@casper.infradead.org; kernel-protocols §1.9). His patch let filemap_fault()
+// return an uptodate page unlocked (VM_FAULT_UPTODATE) and made alloc_set_pte():
+//     page_add_file_rmap(page); smp_mb__after_atomic();
+//     if (FAULT_FLAG_UPTODATE_ONLY && !PageUptodate(page)) { page_remove_rmap(page); ...; return VM_FAULT_NOPAGE; }
+//     set_pte_at(...)
+// "truncate or invalidate2 may be trying to remove it at the same time. Both paths will check the
+// page's mapcount after clearing the PageUptodate bit, so if we increment the mapcount here before
+// checking the Uptodate bit, the page will be unmapped by the other thread." And on the other side
+//     truncate_cleanup_page(): ClearPageUptodate(page); smp_mb__before_atomic();
+//                              if (page_mapped(page)) unmap_mapping_pages(...);
+// Here the handshake is applied to map_pages (the path the model's mappers run; his patch left
+// map_pages' trylock alone): no trylock_page(), the PTE is installed under the PTL after
+// mapcount++ and an uptodate re-check. The model's filemap_fault() keeps returning the page
+// locked; only map_pages is lockless.
+//
+// What else relies on PG_uptodate in the model, and how it is handled:
+//  - map_pages' own uptodate checks (lookup, and mainline's re-check under the lock): a page whose
+//    bit truncation cleared is one being deleted, so "skip" is the right answer for it. The
+//    lookup's check stays as a cheap filter; the re-check after mapcount++ is the handshake.
+//  - filemap_fault(): it locks the page, checks page->mapping first ("Did it get truncated?") and
+//    only then re-reads a !uptodate page. The bit is cleared only under the page lock by a
+//    truncation that deletes the page before unlocking, so a faulter never finds an in-cache page
+//    truncation has cleared: it finds mapping == NULL and retries.
+//  - a page being created is in the cache locked and !uptodate until read: the mapper skips it,
+//    or backs out if it raised the mapcount first — the same answer as mainline's.
+//  - reclaim (__remove_mapping) does not clear PG_uptodate in Willy's patch: it is not needed,
+//    since the mapper holds its lookup reference across the handshake and reclaim's
+//    page_ref_freeze() fails on it (Linus, Msg-ID CAHk-=wgNooZpC8G4=0dB-OBT5PYuv9d=sqzUXS9Ea_acjrAi_A).
+//    invalidate_inode_pages2 (Willy's other remover) is not in the model.
+// The delete assertion is relaxed as lockless.ts explains (mapcount transiently up in the
+// back-out window).
+//
+// Expected: 'open' (not merged, not proved either way). docs/proposals.md records what the tool
+// showed.
+import { putPage } from '../../shm/alloc.ts';
+import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
+import { PageUptodate, pageMapped } from '../../shm/page.ts';
+import { PG_uptodate } from '../../shm/shm.ts';
+import type { NextPage } from '../../mm/filemap.ts';
+import type { VmFault } from '../../mm/fault.ts';
+import { unmapMappingFolio } from '../../mm/memory.ts';
+import { pageAddRmap } from '../../mm/rmap.ts';
+import type { Step } from '../../sched/step.ts';
+import type { Task } from '../../sched/task.ts';
+import type { MapPagesVariant } from './index.ts';
+import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
+import { mapPagesRange } from './range.ts';
+
+/** alloc_set_pte() with FAULT_FLAG_UPTODATE_ONLY, PTL held, page referenced and not locked. */
+export function* willySetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolean> {
+  const shm = t.shm, { pfn, index } = page;
+  yield 'pte_none';
+  if (!pteNone(pteRead(shm, vmf.vma, index))) {
+    yield* putPage(t, pfn);
+    return false;
+  }
+  yield* pageAddRmap(t, pfn); // then smp_mb__after_atomic()
+  yield 'PageUptodate';
+  if (!PageUptodate(shm, pfn)) return yield* backOut(t, pfn);
+  yield 'set_pte_at';
+  pteWrite(shm, vmf.vma, index, mkPte(pfn));
+  t.stat('mapped');
+  return true;
+}
+
+/** Willy's truncate_cleanup_page(): ClearPageUptodate, then (smp_mb__before_atomic) unmap if
+ * mapped; then filemap_remove_folio() with the relaxed assertion, and filemap_free_folio(). */
+function* truncateFolioWilly(t: Task, pfn: number, file: number): Step {
+  t.page = pfn;
+  yield 'ClearPageUptodate';
+  Atomics.and(t.shm.flags, pfn, ~PG_uptodate);
+  yield 'folio_mapped';
+  if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
+  yield* filemapRemoveFolioRelaxed(t, pfn, file);
+  yield* putPage(t, pfn);
+}
+
+export const willyUptodate: MapPagesVariant = {
+  name: 'willy-uptodate',
+  summary: "Willy's PG_uptodate handshake (Sept 2020): no page lock; mapcount++ then re-check uptodate, else back out; truncate clears uptodate, then unmaps if mapped",
+  source: 'Msg-ID 20200915033210.GA5449@casper.infradead.org (kernel-protocols §1.9); never merged',
+  expected: 'open',
+  reasoning: 'never merged and never proved: the same handshake on PG_uptodate (truncate clears it, then checks page_mapped) with the relaxed delete assertion; reclaim is covered by the refcount freeze (docs/proposals.md)',
+  mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, willySetPte, nextPageNoLock),
+  truncateFolio: truncateFolioWilly,
+};

@@ -1,0 +1,35 @@
+// Self-test mutant: a truncate that deletes a page from the page cache without unmapping it when
+// it is mapped (truncate_cleanup_folio()'s "if (folio_mapped(folio)) unmap_mapping_folio(folio)"
+// left out). The mappers are mainline's.
+//
+// The bug: truncate_pagecache()'s first unmap_mapping_range() runs before the page locks are
+// taken, so a faulter that held the page lock (and read the old i_size) can install its PTE after
+// that unmap passed by. truncate_cleanup_folio() is what catches that PTE (kernel-protocols §4.2,
+// §4.3 case A); without it the page leaves the cache still mapped, and the PTE maps a page the
+// cache no longer has, beyond EOF, until the second unmap_mapping_range() zaps it.
+//
+// Must trip: DEL-LOCKED (filemap_unaccount_folio()'s "still mapped when deleted", the model's
+// pageCacheDelete() assertion), or MAP-CACHE if a zap or a check sees the PTE first. Run it with
+// --map-pages truncate-nounmap.
+import { putPage } from '../../shm/alloc.ts';
+import { filemapMapPages, filemapRemoveFolio } from '../../mm/filemap.ts';
+import type { Step } from '../../sched/step.ts';
+import type { Task } from '../../sched/task.ts';
+import type { MapPagesVariant } from '../map-pages/index.ts';
+
+function* truncateFolioNoUnmap(t: Task, pfn: number, file: number): Step {
+  // BUG: no "if (folio_mapped(folio)) unmap_mapping_folio(folio);"
+  yield* filemapRemoveFolio(t, pfn, file);
+  yield* putPage(t, pfn); // filemap_free_folio()
+}
+
+export const truncateNoUnmap: MapPagesVariant = {
+  name: 'truncate-nounmap',
+  summary: 'self-test: truncate deletes a mapped page from the page cache without unmapping it',
+  source: 'mutant of truncate_cleanup_folio() (kernel-protocols §4.2)',
+  expected: ['DEL-LOCKED', 'MAP-CACHE'],
+  reasoning: 'a PTE installed after the first unmap_mapping_range() survives truncate_cleanup_folio(): the page leaves the cache still mapped',
+  hidden: true,
+  mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end),
+  truncateFolio: truncateFolioNoUnmap,
+};
