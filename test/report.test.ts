@@ -105,7 +105,7 @@ describe('junit.xml', () => {
     const xml = junitXml(r);
     checkXml(xml);
     expect(xml).toMatch(/name="HUNG"[^>]*>\s*<failure type="HUNG" message="task 1 \(locker\) op 9: waiting on page 4/);
-    expect(xml).toContain('owner: task 0: running op 3');
+    expect(xml).toContain('page 4 flags PG_locked|PG_waiters, owner task 0: running op 3');
   });
 
   it('a crash is an error testcase', () => {

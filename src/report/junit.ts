@@ -3,7 +3,7 @@
 // interleaving (up to MAX_DETAILED), so a CI page shows what raced without opening run.json.
 import type { RunResult } from '../run/result.ts';
 import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
-import { interleavingText, violationLine } from './interleaving.ts';
+import { interleavingText, pageFlagNames, violationLine } from './interleaving.ts';
 
 const MAX_DETAILED = 5;
 
@@ -49,7 +49,7 @@ export function junitXml(r: RunResult): string {
       failures++;
       const first = r.hung[0];
       const msg = `task ${first.task} (${first.role}) op ${first.op}: ${first.state}` + (r.hung.length > 1 ? ` (and ${r.hung.length - 1} more)` : '');
-      const text = r.hung.map((h) => `task ${h.task} (${h.role}) op ${h.op}: ${h.state}\n  owner: ${h.owner < 0 ? 'none' : `task ${h.owner}`}: ${h.ownerState}`).join('\n');
+      const text = r.hung.map((h) => `task ${h.task} (${h.role}) op ${h.op}: ${h.state}\n  page ${h.waitPage} flags ${pageFlagNames(h.pageFlags)}, owner ${h.owner < 0 ? 'none' : `task ${h.owner}`}${h.ownerState && !h.state.includes(h.ownerState) ? `: ${h.ownerState}` : ''}`).join('\n');
       body = `      <failure${attrs({ type: 'HUNG', message: msg })}>${xmlText(`${desc}\n\n${text}`)}</failure>\n`;
     } else if (id === 'CRASH' && (r.endReason === 'crash' || vs.length)) {
       errors++;

@@ -64,7 +64,7 @@ export function summaryMarkdown(r: RunResult): string {
   if (r.hung.length) {
     out.push('## Hung tasks', '');
     for (const h of r.hung)
-      out.push(`- task ${h.task} (${h.role}) op ${h.op}: ${h.state}; page ${h.waitPage} flags ${pageFlagNames(h.pageFlags)}; owner ${h.owner < 0 ? 'none' : `task ${h.owner}`}: ${h.ownerState}`);
+      out.push(`- task ${h.task} (${h.role}) op ${h.op}: ${h.state} — page ${h.waitPage} flags ${pageFlagNames(h.pageFlags)}, owner ${h.owner < 0 ? 'none' : `task ${h.owner}`}${h.ownerState && !h.state.includes(h.ownerState) ? `: ${h.ownerState}` : ''}`);
     out.push('');
   }
 
