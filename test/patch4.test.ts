@@ -41,14 +41,26 @@ describe('patch 4: the truncation race', () => {
   it('patch4, private mapping: a PTE to a truncated page beyond EOF (MAP-CACHE, MAP-EOF, DATA-STAMP)', () => {
     const { shm, mapper, trunc, reader, task } = world('patch4');
     const page = xaLoad(shm, 0, INDEX);
-    const il = new Interleaver().add('mapper', mapOne(mapper, PRIVATE0));
+    const il = new Interleaver().add('mapper', mapOne(mapper, PRIVATE0), mapper);
     il.runUntil('mapper', 'pte_offset_map_lock'); // mapping and i_size checked, no page lock taken
     expect(il.labels('mapper')).not.toContain('trylock_page');
-    il.add('truncator', truncateSetsize(trunc, 0, 8 * PAGE_SIZE)).runToEnd('truncator');
+    il.add('truncator', truncateSetsize(trunc, 0, 8 * PAGE_SIZE), trunc).runToEnd('truncator');
     expect(xaLoad(shm, 0, INDEX)).toBe(NIL); // truncation removed it: nothing was mapped yet
     il.runToEnd('mapper');
     expect(ptePfn(pteRead(shm, PRIVATE0, INDEX))).toBe(page);
     expect(shm.mapping[page]).toBe(0); // mapped with page->mapping == NULL (Kirill)
+
+    // caught as it happens: the mapper's check right after set_pte_at(); the record's flight
+    // steps on the page tell the race in order
+    const [v] = readViolations(shm);
+    expect([v.id, v.task, v.page, v.values]).toEqual(['MAP-CACHE', 0, page, [0, INDEX, PRIVATE0]]);
+    expect(v.page_state).toMatchObject({ mapping: 0, mapcount: 0, refcount: 1, index: INDEX });
+    const story = v.flight.filter((f) => f.page === page).map((f) => `${f.task}:${f.label}`);
+    const at = (step: string) => story.indexOf(step);
+    expect(at('0:i_size_read')).toBeGreaterThanOrEqual(0);
+    expect(at('0:i_size_read')).toBeLessThan(at('1:page_cache_delete'));
+    expect(at('1:page_cache_delete')).toBeLessThan(at('0:set_pte_at'));
+    expect(story).not.toContain('0:trylock_page');
 
     const found = quiescentCheck(shm);
     expect(found.map((f) => f.id).sort()).toEqual(['MAP-CACHE', 'MAP-EOF']);
@@ -57,7 +69,7 @@ describe('patch 4: the truncation race', () => {
     expect(found.find((f) => f.id === 'MAP-CACHE')!.message).toMatch(/mapping=NULL index=12 .*stamp=file 0 index 12/);
     expect(liveCheck(shm).map((f) => [f.id, f.page])).toEqual([['MAP-CACHE', page]]);
     run(readThroughPtes(reader, PRIVATE0, INDEX, INDEX + 1));
-    expect(inline(shm)).toEqual(['DATA-STAMP']); // stale data instead of SIGBUS
+    expect(inline(shm)).toEqual(['MAP-CACHE', 'DATA-STAMP']); // stale data instead of SIGBUS
 
     // grown back and faulted in through the shared mapping: the private PTE still shows the old page
     run(truncateSetsize(trunc, 0, 16 * PAGE_SIZE));

@@ -104,6 +104,19 @@ export function* deleteFromPageCache(t: Task, pfn: number, file: number): Step {
   yield* putPage(t, pfn); // filemap_free_folio()
 }
 
+/**
+ * Right after a file PTE is set (PTL held): the page must still be the page cache's page at this
+ * file and index (MAP-CACHE). On mainline this holds by construction — the PTE is set under the
+ * page lock after page->mapping was re-checked, and a page leaves the cache only under its lock —
+ * so a protocol that maps without the lock is caught at the moment it maps a removed page, while
+ * the steps of both sides are still in the flight records.
+ */
+export function checkMappedFilePage(t: Task, vmf: VmFault, pfn: number, index: number): void {
+  const shm = t.shm;
+  if (Atomics.load(shm.mapping, pfn) !== vmf.file + 1 || Atomics.load(shm.index, pfn) !== index || xaLoad(shm, vmf.file, index) !== pfn)
+    t.violation('MAP-CACHE', pfn, vmf.file, index, vmf.vma);
+}
+
 // ---- filemap_map_pages -------------------------------------------------------------------
 
 /** A page next_uptodate_page() found worth mapping: referenced, and locked unless `locked` is
@@ -187,6 +200,7 @@ export function* filemapMapPages(
       yield* pageAddRmap(t, pfn);
       yield 'set_pte_at';
       pteWrite(shm, vma, index, mkPte(pfn));
+      checkMappedFilePage(t, vmf, pfn, index);
       t.stat('mapped');
       if (index === vmf.index) ret = VM_FAULT_NOPAGE;
       if (page.locked) yield* t.lock.unlockPage(t, pfn);

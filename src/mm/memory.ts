@@ -14,7 +14,7 @@ import { mapPagesOf } from '../variants/map-pages/index.ts';
 import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from './fault.ts';
-import { filemapFault } from './filemap.ts';
+import { checkMappedFilePage, filemapFault } from './filemap.ts';
 import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
 
 /** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
@@ -74,6 +74,7 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false): 
     yield* pageAddRmap(t, pfn);
     yield 'set_pte_at';
     pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn));
+    if (!anon) checkMappedFilePage(t, vmf, pfn, vmf.index);
     t.stat('mapped');
     ret = 0;
   }
@@ -167,10 +168,9 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
     t.page = -1;
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index);
+    // every PTE write holds this PTL, so the walk needs a schedule point only where it changes
+    // something (zapPte's ptep_get_and_clear), not at each none PTE
     for (; index < Math.min(end, ptEnd); index++) {
-      t.page = -1;
-      t.aux = index;
-      yield 'zap_pte_range';
       const pte = pteRead(shm, vma, index);
       if (pteNone(pte)) continue;
       if (pteAnon(pte) && !details.evenCows) continue;

@@ -2,6 +2,7 @@
 // by name, so a scenario registered here runs in both drivers.
 import type { Scenario } from '../../src/run/scenario.ts';
 import { locksScenario } from './locks.ts';
+import { mapTruncateScenario } from './map-truncate.ts';
 
 export const SCENARIOS = new Map<string, Scenario>();
 
@@ -21,3 +22,4 @@ export function scenarioNames(): string[] {
 }
 
 registerScenario(locksScenario);
+registerScenario(mapTruncateScenario);

@@ -6,6 +6,7 @@ import type { FutexWait, Step, Yielded } from '../../src/sched/step.ts';
 
 interface Actor {
   gen: Step<unknown>;
+  task?: { record(label: string): void };
   send: unknown;
   blocked: FutexWait | null;
   woken: boolean;
@@ -18,8 +19,9 @@ export class Interleaver {
   private readonly actors = new Map<string, Actor>();
   private clock = 0;
 
-  add(name: string, gen: Step<unknown>): this {
-    this.actors.set(name, { gen, send: undefined, blocked: null, woken: false, done: false, value: undefined, labels: [] });
+  /** `task`: its flight recorder gets every schedule point, as the drivers do. */
+  add(name: string, gen: Step<unknown>, task?: { record(label: string): void }): this {
+    this.actors.set(name, { gen, task, send: undefined, blocked: null, woken: false, done: false, value: undefined, labels: [] });
     return this;
   }
 
@@ -65,6 +67,7 @@ export class Interleaver {
       const y: Yielded = r.value;
       if (typeof y === 'string') {
         a.labels.push(y);
+        a.task?.record(y);
         return y;
       }
       if (y.kind === 'now') a.send = (this.clock += 1000);

@@ -21,9 +21,10 @@ export interface MmWorld {
   task(id: number, options?: Record<string, unknown>): Task;
 }
 
-/** Build the model as the orchestrator does: initShm, then the scenario's init. `tasks` slots. */
+/** Build the model as the orchestrator does (64 flight entries per task, as it has): initShm,
+ * then the scenario's init. `tasks` slots. */
 export function mmWorld(cfg: RunConfig = mmConfig(), tasks = 5): MmWorld {
-  const shm = new Shm({ ...mapTruncateScenario.sizes(cfg), tasks, flightEntries: 32, violationSlots: 16 });
+  const shm = new Shm({ ...mapTruncateScenario.sizes(cfg), tasks, flightEntries: 64, violationSlots: 16 });
   initShm(shm);
   mapTruncateScenario.init(shm, cfg);
   const labels = new LabelTable(shm);
