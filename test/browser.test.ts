@@ -10,7 +10,7 @@ import { renderHtml } from '../src/report/html.ts';
 import { mergeReports } from '../src/report/merge.ts';
 import { writeReports } from '../src/report/write.ts';
 import type { RunResult } from '../src/run/result.ts';
-import { fixtureRun } from './helpers/report-fixture.ts';
+import { fixtureMatrix, fixtureRun } from './helpers/report-fixture.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -137,6 +137,20 @@ describe('index.html in a real browser', () => {
     expect(parsed.error).toBeNull();
     expect(parsed.cases).toBeGreaterThanOrEqual(10);
     await page.screenshot({ path: 'test-output/merged.png', fullPage: true });
+    expect(errors).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(requests).toEqual([url]);
+    await page.close();
+  }, 30_000);
+
+  it("draws a matrix directory's index.html", async () => {
+    const { page, url, requests, failed, errors } = await open('matrix', fixtureMatrix() as unknown as RunResult);
+    await page.waitForFunction(() => (window as unknown as { __reportCharts?: unknown[] }).__reportCharts?.length === 1, null, { timeout: 10_000 })
+      .catch((e: Error) => { throw new Error(`charts not drawn (${e.message.split('\n')[0]}); page said: ${errors.join(' | ') || 'nothing'}`); });
+    const [ink] = await canvasInk(page);
+    expect(ink.coloured).toBeGreaterThan(100);
+    expect(await page.$$eval('#rows tbody tr', (t) => t.length)).toBe(2);
+    await page.screenshot({ path: 'test-output/matrix.png', fullPage: true });
     expect(errors).toEqual([]);
     expect(failed).toEqual([]);
     expect(requests).toEqual([url]);

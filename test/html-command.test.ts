@@ -6,7 +6,7 @@ import { main } from '../stress/commands/index.ts';
 import { readRunResult } from '../src/report/read.ts';
 import { renderHtml } from '../src/report/html.ts';
 import { testContext } from './helpers/cli-context.ts';
-import { fixtureRun } from './helpers/report-fixture.ts';
+import { fixtureMatrix, fixtureRun } from './helpers/report-fixture.ts';
 
 describe('report command', () => {
   it('re-renders every report file from run.json and leaves run.json alone', async () => {
@@ -69,5 +69,23 @@ describe('report command', () => {
     expect(r.violationCount).toBe(0);
     expect(renderHtml(r)).toContain('No stats samples were taken');
     expect(statSync(join(ctx.dir, 'run.json')).isFile()).toBe(true);
+  });
+});
+
+describe('report command on a matrix directory', () => {
+  it("renders the matrix's index.html and leaves its summary.md and junit.xml alone", async () => {
+    const ctx = testContext();
+    mkdirSync(join(ctx.dir, 'mx'));
+    writeFileSync(join(ctx.dir, 'mx/run.json'), JSON.stringify(fixtureMatrix()));
+    writeFileSync(join(ctx.dir, 'mx/summary.md'), 'the matrix summary');
+    expect(await main(['report', 'mx'], ctx)).toBe(0);
+    expect(ctx.stdout).toEqual(['mx: matrix FAILURE -> index.html']);
+    expect(readFileSync(join(ctx.dir, 'mx/summary.md'), 'utf8')).toBe('the matrix summary');
+    const html = readFileSync(join(ctx.dir, 'mx/index.html'), 'utf8');
+    expect(html).toContain('matrix shard 2/4');
+    expect(html).toContain('PASS 1, FAIL 1');
+    expect(html).toContain('clean cell showed MAP-EOF &lt;x&gt;');
+    expect(html).toContain('href="cells/locks_busted-nowake.free/index.html"');
+    expect(html).toContain('id="chart-detect"');
   });
 });

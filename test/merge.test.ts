@@ -6,7 +6,7 @@ import { collectRuns, mergedJunit } from '../src/report/merge.ts';
 import { writeReports } from '../src/report/write.ts';
 import type { RunResult } from '../src/run/result.ts';
 import { testContext } from './helpers/cli-context.ts';
-import { fixtureRun } from './helpers/report-fixture.ts';
+import { fixtureMatrix, fixtureRun } from './helpers/report-fixture.ts';
 
 function clean(over: Partial<RunResult> = {}): RunResult {
   return fixtureRun({ outcome: 'SUCCESS', endReason: 'duration', violations: [], violationCount: 0, hung: [], ...over });
@@ -108,5 +108,40 @@ describe('merge', () => {
     expect(c2.stderr).toHaveLength(1);
     expect(c2.stderr[0]).toMatch(/--out file\/sub: cannot write there \(E(NOTDIR|EXIST)\)/);
     expect(await main(['merge', '.', '--bogus'], ctx)).toBe(2);
+  });
+});
+
+describe('merge of matrix shards', () => {
+  it("takes a matrix directory's graded outcome and its own test cases, not its cells' runs", async () => {
+    const ctx = testContext();
+    const shard = join(ctx.dir, 'reports-shard-2');
+    mkdirSync(join(shard, 'cells/locks_busted-nowake.free'), { recursive: true });
+    writeFileSync(join(shard, 'run.json'), JSON.stringify(fixtureMatrix()));
+    const junit = '<?xml version="1.0"?>\n<testsuites>\n  <testsuite name="pagelock-stress.matrix" tests="2" failures="1" errors="0" time="600">\n'
+      + '    <testcase classname="pagelock-stress.matrix" name="locks/busted-nowake (free)"/>\n'
+      + '    <testcase classname="pagelock-stress.matrix" name="map-truncate/mainline (controlled)"><failure message="clean cell showed MAP-EOF"/></testcase>\n'
+      + '  </testsuite>\n</testsuites>\n';
+    writeFileSync(join(shard, 'junit.xml'), junit);
+    // the known-bad cell's own run FAILED (it was caught): that must not fail the merge by itself
+    writeReports(join(shard, 'cells/locks_busted-nowake.free'), fixtureRun());
+    const ok = join(ctx.dir, 'reports-shard-1');
+    mkdirSync(ok);
+    writeFileSync(join(ok, 'run.json'), JSON.stringify(fixtureMatrix({ outcome: 'SUCCESS', rows: [], counts: { PASS: 0 } })));
+
+    expect(await main(['merge', 'reports-shard-1', 'reports-shard-2', '--out', 'merged'], ctx)).toBe(1);
+    expect(ctx.stdout[0]).toBe('merged 2 runs (1 failed) from 2 directories -> merged/ (summary.md, junit.xml, index.html)');
+    const md = readFileSync(join(ctx.dir, 'merged/summary.md'), 'utf8');
+    expect(md).toContain('| FAILURE | matrix | - | 7 | matrix: PASS 1, FAIL 1 |');
+    expect(md).toContain('map-truncate/mainline (controlled): clean cell showed MAP-EOF <x>');
+    expect(md).not.toContain('LOCK-EXCL'); // the cell's run is the matrix's business
+    const xml = readFileSync(join(ctx.dir, 'merged/junit.xml'), 'utf8');
+    expect(xml).toContain('<testsuite name="../reports-shard-2: pagelock-stress.matrix"');
+    expect(xml).toContain('name="map-truncate/mainline (controlled)"');
+    // the shard without a junit.xml: one case rendered from its run.json
+    expect(xml).toContain('<testsuite name="../reports-shard-1: pagelock-stress.matrix" tests="1" failures="0"');
+    expect(xml).toMatch(/<testsuites [^>]*tests="3" failures="1" errors="0"/);
+    const html = readFileSync(join(ctx.dir, 'merged/index.html'), 'utf8');
+    expect(html).toContain('matrix: PASS 1, FAIL 1');
+    expect(html).toContain('No single runs to compare');
   });
 });

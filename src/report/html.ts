@@ -12,6 +12,7 @@ import {
 } from './html-data.ts';
 import { chartBlock, esc, page } from './html-page.ts';
 import { HIST_SUB, formatUs } from './html-hist.ts';
+import { isMatrixRecord, renderMatrixHtml } from './html-matrix.ts';
 
 /** "PG_locked|PG_waiters" (plus any unnamed bits in hex); "0" when no bit is set. */
 export const pageFlagsText = pageFlagNames;
@@ -245,6 +246,8 @@ function extraSection(r: RunResult): string {
 }
 
 export function renderHtml(r: RunResult): string {
+  // a matrix report directory's run.json is the graded matrix, shaped like a run record
+  if (isMatrixRecord(r)) return renderMatrixHtml(r);
   const charts: ChartSpec[] = [];
   const time = timeCharts(r);
   charts.push(...time);

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { HELP_FLAG, UsageError, flagHelp, parseFlags } from '../../src/run/validate.ts';
 import { REPORT_WRITERS, writeReports } from '../../src/report/write.ts';
 import { RunJsonError, readRunResult } from '../../src/report/read.ts';
+import { isMatrixRecord } from '../../src/report/html-matrix.ts';
 import type { Command } from './types.ts';
 
 export const reportCommand: Command = {
@@ -14,6 +15,7 @@ export const reportCommand: Command = {
     '',
     "Re-renders every report file of each run directory (summary.md, junit.xml, index.html) from",
     'its run.json, which is left as it is. Works on the last checkpoint of a run that was killed.',
+    "For a matrix report directory it renders index.html (summary.md and junit.xml are the matrix's).",
     'Exit 0 when rendered; 2 when a run.json is missing or is not a run record.',
     '',
     'Flags:',
@@ -38,9 +40,11 @@ export const reportCommand: Command = {
     });
     const writers = REPORT_WRITERS.filter((w) => w.file !== 'run.json');
     for (const { arg, dir, run } of runs) {
-      const { written, errors } = writeReports(dir, run, writers);
+      // a matrix directory: its summary.md and junit.xml are the matrix's own (written by `matrix`)
+      const matrix = isMatrixRecord(run);
+      const { written, errors } = writeReports(dir, run, matrix ? writers.filter((w) => w.file === 'index.html') : writers);
       if (errors.length) throw new UsageError(`${arg}: cannot write the reports (${errors[0]})`);
-      ctx.io.out(`${arg}: ${run.outcome}${run.endReason === 'checkpoint' ? ' so far (last checkpoint)' : ''} -> ${written.join(', ')}`);
+      ctx.io.out(`${arg}: ${matrix ? 'matrix ' : ''}${run.outcome}${run.endReason === 'checkpoint' ? ' so far (last checkpoint)' : ''} -> ${written.join(', ')}`);
     }
     return 0;
   },

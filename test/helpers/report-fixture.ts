@@ -67,3 +67,21 @@ export function fixtureRun(over: Partial<RunResult> = {}): RunResult {
     ...over,
   };
 }
+
+/** A graded matrix record (run.json of a `matrix` report directory), two rows failing one. */
+export function fixtureMatrix(over: Record<string, unknown> = {}) {
+  return {
+    format: 'pagelock-stress-matrix', version: 1,
+    tool: { name: 'pagelock-stress', version: '0.1.0', commit: 'abc1234', node: 'v20.20.2' },
+    runId: '20250101T000000Z-matrix-s7-shard2of4', startedAt: '2025-01-01T00:00:00.000Z', elapsedMs: 600_000, outcome: 'FAILURE',
+    config: { scenario: 'matrix', lock: '-', seed: '7', budgetMs: 600_000, modes: ['free', 'controlled'], cells: null, shard: '2/4', plugins: [], maxIterations: 1000, extra: {} },
+    cellsTotal: 12, cellsSelected: 3, counts: { PASS: 1, FAIL: 1, OPEN: 0, SKIPPED: 0 },
+    rows: [
+      { cell: 'locks/busted-nowake', scenario: 'locks', mode: 'free', expected: 'breaks HUNG', verdict: 'PASS', reason: 'caught HUNG', notes: [], found: ['HUNG'], detectMs: 5200, detectIterations: null, budgetMs: 60_000, wallMs: 6000, work: 1000, firstViolation: 'HUNG task 1', command: 'pagelock-stress run --lock busted-nowake', report: 'cells/locks_busted-nowake.free' },
+      { cell: 'map-truncate/mainline', scenario: 'map-truncate', mode: 'controlled', expected: 'clean', verdict: 'FAIL', reason: 'clean cell showed MAP-EOF <x>', notes: [], found: ['MAP-EOF'], detectMs: 800, detectIterations: 42, budgetMs: 60_000, wallMs: 900, work: 42, firstViolation: 'MAP-EOF by task 0', command: 'pagelock-stress replay x.json', report: null },
+    ],
+    notes: [], mode: 'matrix', endReason: 'matrix', violations: [], violationCount: 0, hung: [], tasks: [], samples: [], invariantsChecked: [], extra: {},
+    cores: 2, oversubscribed: false, memoryBytes: 0,
+    ...over,
+  };
+}
