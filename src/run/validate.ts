@@ -185,7 +185,7 @@ function flagDescription(s: FlagSpec): string {
   const show = s.kind === 'duration' ? formatDuration : String;
   if (s.kind === 'int' && s.min !== undefined && s.max !== undefined) bits.push(`${s.min}..${s.max}`);
   else if ((s.kind === 'int' || s.kind === 'duration') && s.min !== undefined && s.min > 0) bits.push(`min ${show(s.min)}`);
-  if (s.default !== null && s.name !== 'help') bits.push(`default ${showValue(s, s.default)}`);
+  if (s.default !== null && s.name !== 'help') bits.push(s.default === '' ? `default ''` : `default ${showValue(s, s.default)}`);
   return bits.length ? `${s.help} (${bits.join(', ')})` : s.help;
 }
 
