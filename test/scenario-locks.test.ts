@@ -7,7 +7,7 @@ import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
 import type { RunResult } from '../src/run/result.ts';
 
-const OPS = 2000;
+const OPS = 1500;
 
 const cfg = (lock: string): RunConfig => ({
   ...DEFAULTS, scenario: 'locks', lock, workers: 4, pages: 4, durationMs: 0, ops: OPS, seed: '1',
@@ -41,7 +41,8 @@ describe('locks scenario with real workers: mutual exclusion', () => {
   }
 
   it('busted-noexcl (trylock is check-then-set) fails the same test', async () => {
-    const r = await runStress(cfg('busted-noexcl'));
+    // it stops at the first violation; high perturbation finds one within a few thousand operations
+    const r = await runStress({ ...cfg('busted-noexcl'), ops: 25_000 });
     expect(r.outcome).toBe('FAILURE');
     expect(r.endReason).toBe('violation');
     const s = summary(r);

@@ -7,7 +7,7 @@
 // task got less than half the acquisitions (or operations) of the busiest task of its role, or a
 // task made no progress during the interval. Scenarios with several roles get their per-role
 // rates (`[mapper 1200/s truncator 40/s]`) and their non-zero counters (`Faults: 9 SIGBUS: 2`).
-import { STAT, STAT_NAMES, type StatName } from '../shm/layout.ts';
+import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, type Shm } from '../shm/shm.ts';
 import { violationCount } from '../check/violations.ts';
 import type { StatsSample } from './result.ts';
@@ -28,6 +28,7 @@ const EXTRA_COUNTERS: [StatName, string][] = [
 
 export class StatsSampler {
   private prev: StatsSample | null = null;
+  private readonly maxMin = new WeakMap<StatsSample, [number, number]>();
   private prevBeat: number[];
 
   constructor(private readonly shm: Shm, private readonly roles: readonly string[]) {
@@ -49,15 +50,19 @@ export class StatsSampler {
     });
     counters.maxWaitUs = maxWaitUs;
     const suspicions = this.suspicions(perTask);
+    // Max/Min over the tasks: acquisitions where tasks take locks, else operations
+    const key: StatName = perTask.some((x) => x.acquisitions > 0) ? 'acquisitions' : 'ops';
+    const vals = perTask.map((x) => x[key]);
     const sample: StatsSample = {
       t: Math.round(tMs), opsByRole,
       acquisitions: counters.acquisitions ?? 0, contended: counters.contended ?? 0, maxWaitUs,
       overtaken: counters.overtaken ?? 0, violations: violationCount(shm), counters, suspicions,
     };
+    this.maxMin.set(sample, [Math.max(...vals), Math.min(...vals)]);
     return sample;
   }
 
-  /** The stats line for `s`, with rates since the previous call. */
+  /** The stats line for sample `s` (from this sampler), with rates since the previous line. */
   line(scenario: string, s: StatsSample): string {
     const p = this.prev;
     this.prev = s;
@@ -72,7 +77,7 @@ export class StatsSampler {
       `Acq: ${s.acquisitions} (${rate(s.acquisitions, p?.acquisitions ?? 0)}/s)`,
       `Contended: ${s.contended}`, `MaxWait: ${s.maxWaitUs}us`, `Overtaken: ${s.overtaken}`,
     );
-    const mm = this.maxMin(s);
+    const mm = this.maxMin.get(s);
     if (mm) parts.push(`Max/Min: ${mm[0]}/${mm[1]}`);
     for (const [n, label] of EXTRA_COUNTERS) if (s.counters?.[n]) parts.push(`${label}: ${s.counters[n]}`);
     parts.push(`Violations: ${s.violations}`);
@@ -82,19 +87,7 @@ export class StatsSampler {
     return line;
   }
 
-  private lastPerTask: Record<StatName, number>[] = [];
-
-  /** Max/min acquisitions over tasks that acquire (ops when nobody does). */
-  private maxMin(_s: StatsSample): [number, number] | null {
-    const per = this.lastPerTask;
-    if (per.length === 0) return null;
-    const key: StatName = per.some((x) => x.acquisitions > 0) ? 'acquisitions' : 'ops';
-    const vals = per.map((x) => x[key]);
-    return [Math.max(...vals), Math.min(...vals)];
-  }
-
   private suspicions(perTask: Record<StatName, number>[]): string[] {
-    this.lastPerTask = perTask;
     const out: string[] = [];
     const shm = this.shm;
     // fairness within each role, on acquisitions when the role takes locks, else on operations
@@ -128,4 +121,3 @@ function fmtSeconds(ms: number): string {
   return s >= 10 || Number.isInteger(s) ? `${Math.round(s)}s` : `${s.toFixed(1)}s`;
 }
 
-export { STAT };

@@ -19,14 +19,16 @@ import type { Task } from './task.ts';
 /**
  * Perturbation at each schedule point, as probabilities per schedule point. At most one kind
  * fires per point (one draw decides). `hold` applies only while the task holds a page lock: it
- * stretches a critical section so waiters queue up behind it (locktorture's long_hold).
+ * stretches a critical section so waiters queue up behind it (locktorture's long_hold); a sleep
+ * anywhere else lets another task run into the middle of a protocol step (a preemption).
  *
- *              spin            short sleep          long hold (lock held)
- *   low    1/64, ≤ 200 iter   1/4096, 20–200 us    1/1024, 0.5–2 ms
- *   high   1/8,  ≤ 2000 iter  1/256,  20–1000 us   1/64,   1–5 ms
+ *              spin             short sleep          long hold (lock held)
+ *   low    1/64, <= 200 iter   1/4096, 20-200 us    1/4096, 0.2-1 ms
+ *   high   1/8,  <= 2000 iter  1/256,  20-1000 us   1/256,  1-5 ms
  *
- * A schedule point costs ~30 ns unperturbed, so `low` adds about 10–15 % to an uncontended
- * lock/unlock loop and `high` several times that; both keep the run's operation sequence.
+ * In expectation `low` costs about 0.1 us per schedule point (~10-20 % of a short operation) and
+ * `high` about 10 us per point in a critical section; `off` costs one branch. What each level
+ * does to detection is measured in the run reports (time and operations to the first violation).
  */
 export interface PerturbRates {
   spin: number;
@@ -39,8 +41,8 @@ export interface PerturbRates {
 
 export const PERTURB_RATES: Record<PerturbLevel, PerturbRates | null> = {
   off: null,
-  low: { spin: 1 / 64, spinMaxIters: 200, sleep: 1 / 4096, sleepUs: [20, 200], hold: 1 / 1024, holdUs: [500, 2000] },
-  high: { spin: 1 / 8, spinMaxIters: 2000, sleep: 1 / 256, sleepUs: [20, 1000], hold: 1 / 64, holdUs: [1000, 5000] },
+  low: { spin: 1 / 64, spinMaxIters: 200, sleep: 1 / 4096, sleepUs: [20, 200], hold: 1 / 4096, holdUs: [200, 1000] },
+  high: { spin: 1 / 8, spinMaxIters: 2000, sleep: 1 / 256, sleepUs: [20, 1000], hold: 1 / 256, holdUs: [1000, 5000] },
 };
 
 /** Longest single Atomics.wait. A longer wait returns 'timed-out' early (a spurious wake-up the
