@@ -11,11 +11,13 @@ import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../sched/step.ts';
 import type { Task } from '../sched/task.ts';
 import { mapPagesOf } from '../variants/map-pages/index.ts';
+import { faultPathOf } from '../variants/fault/index.ts';
 import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from './fault.ts';
 import { checkMappedFilePage, filemapFault } from './filemap.ts';
 import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
+import { doWpPageShared } from './writeback.ts';
 
 /** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
  * t.options['fault-around'] (or faultAround); 1 disables fault-around. */
@@ -63,7 +65,7 @@ export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
  * ptl"), add the rmap (mapcount) and set the PTE, which takes over the caller's reference.
  * Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its reference).
  */
-export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false): Step<number> {
+export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
   const shm = t.shm;
   t.page = pfn;
   t.aux = vmf.index;
@@ -73,7 +75,7 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false): 
   if (pteNone(pteRead(shm, vmf.vma, vmf.index))) {
     yield* pageAddRmap(t, pfn);
     yield 'set_pte_at';
-    pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn));
+    pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
     if (!anon) checkMappedFilePage(t, vmf, pfn, vmf.index);
     t.stat('mapped');
     ret = 0;
@@ -129,9 +131,11 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
 export const NO_FAULT = -1;
 
 /**
- * handle_mm_fault() for one access: only a none PTE faults (a present one is simply used: NO_FAULT); a
- * write to a private mapping is a COW fault, anything else a read fault (a shared write fault is
- * modelled as a read fault: the model has no dirty tracking). Counts faults and SIGBUS.
+ * handle_mm_fault() for one access: a none PTE faults through the --fault-path variant
+ * (src/variants/fault): a read is do_read_fault(), a write to a private mapping do_cow_fault(), a
+ * write to a shared mapping do_shared_fault(). A present PTE is simply used (NO_FAULT), except a
+ * write to a read-only PTE of a shared mapping: do_wp_page() -> wp_page_shared()
+ * (src/mm/writeback.ts). Counts faults and SIGBUS.
  */
 export function* handleMmFault(t: Task, vma: number, index: number, write: boolean): Step<number> {
   const shm = t.shm;
@@ -139,9 +143,15 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   t.page = -1;
   t.aux = index;
   yield 'handle_pte_fault';
-  if (!pteNone(pteRead(shm, vma, index))) return NO_FAULT;
+  const pte = pteRead(shm, vma, index);
+  if (!pteNone(pte)) {
+    if (!write || !vmaShared(shm, vma) || (pte & PTE_WRITE) !== 0) return NO_FAULT;
+    t.stat('faults');
+    return yield* doWpPageShared(t, vmf);
+  }
   t.stat('faults');
-  const ret = write && !vmaShared(shm, vma) ? yield* doCowFault(t, vmf) : yield* doReadFault(t, vmf);
+  const fp = faultPathOf(t);
+  const ret = !write ? yield* fp.doReadFault(t, vmf) : vmaShared(shm, vma) ? yield* fp.doSharedFault(t, vmf) : yield* fp.doCowFault(t, vmf);
   if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');
   return ret;
 }

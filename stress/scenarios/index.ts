@@ -3,6 +3,9 @@
 import type { Scenario } from '../../src/run/scenario.ts';
 import { locksScenario } from './locks.ts';
 import { mapTruncateScenario } from './map-truncate.ts';
+import { writebackScenario } from './writeback.ts';
+// the hidden self-test locks of src/variants/mutants/ (registered wherever scenarios are)
+import '../../src/variants/mutants/lock-mutants.ts';
 
 export const SCENARIOS = new Map<string, Scenario>();
 
@@ -23,3 +26,4 @@ export function scenarioNames(): string[] {
 
 registerScenario(locksScenario);
 registerScenario(mapTruncateScenario);
+registerScenario(writebackScenario);

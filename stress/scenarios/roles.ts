@@ -1,0 +1,34 @@
+// --roles for the mm scenarios: 'writer*2,truncator,reader+zapper'. Each comma-separated item is
+// one actor; '+' joins roles the actor alternates (one part per operation, chosen by the op
+// stream); '*N' repeats the item. Shared by the scenarios that take a role list.
+import type { RunConfig } from '../../src/run/config.ts';
+
+export function parseRoleList(spec: string, known: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z+-]+)(?:\*(\d+))?$/.exec(item);
+    if (!m) throw new Error(`--roles: cannot read '${item}'`);
+    for (const r of m[1].split('+'))
+      if (!known.includes(r)) throw new Error(`--roles: unknown role '${r}' (roles: ${known.join(', ')})`);
+    for (let i = 0; i < Number(m[2] ?? 1); i++) out.push(m[1]);
+  }
+  return out;
+}
+
+/** The actors' roles: --roles if given, else the scenario's default mix for --workers. */
+export function rolesOf(cfg: RunConfig, known: readonly string[], byWorkers: (workers: number) => string[]): string[] {
+  const spec = String(cfg.extra.roles ?? '');
+  return spec ? parseRoleList(spec, known) : byWorkers(cfg.workers);
+}
+
+/** validate(): --roles must name as many actors as --workers. */
+export function checkRoles(cfg: RunConfig, known: readonly string[], byWorkers: (workers: number) => string[]): string | null {
+  let r: string[];
+  try {
+    r = rolesOf(cfg, known, byWorkers);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
+  return null;
+}

@@ -1,0 +1,181 @@
+// Scenario `writeback`: the write side of file mappings racing truncation, writeback and reclaim —
+// and the fault paths before and after patches 1-3 of the seed thread (--fault-path).
+//
+// The model is map-truncate's (same files, VMAs shared and private, page cache, flags; see
+// map-truncate.ts); the roles add writes:
+//   writer     a store through a random VMA: a none PTE of a shared VMA is do_shared_fault()
+//              (page_mkwrite: lock, re-check mapping, dirty; finish_fault maps it writable), a
+//              read-only one is wp_page_shared(), a none PTE of a private VMA is do_cow_fault();
+//              FAULT-SIGBUS is checked as map-truncate's faulter does
+//   faulter    a read access (do_read_fault, fault-around first)
+//   truncator  truncate_setsize(): shrink, or grow back to full (truncate waits for writeback)
+//   writeback  write_cache_pages() over a range: lock, write-protect PTEs, clear dirty, set
+//              PG_writeback, unlock, "write", end_page_writeback (wakes writeback waiters)
+//   reclaimer  shrink pages (skips dirty and writeback pages)
+//   zapper     MADV_DONTNEED a range
+//   reader     user loads through the PTEs (DATA-STAMP)
+// page_mkwrite waits for writeback under the page lock (wait_for_stable_page, --stable-pages).
+import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
+import type { RunConfig } from '../../src/run/config.ts';
+import { below, type Rng } from '../../src/sched/rng.ts';
+import type { Step } from '../../src/sched/step.ts';
+import type { Task } from '../../src/sched/task.ts';
+import { CTL } from '../../src/shm/layout.ts';
+import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../../src/shm/shm.ts';
+import { PAGE_SIZE, maxIndex } from '../../src/shm/files.ts';
+import { pteNone, pteRead } from '../../src/shm/mm.ts';
+import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
+import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
+import { truncateSetsize } from '../../src/mm/truncate.ts';
+import { shrinkPage } from '../../src/mm/vmscan.ts';
+import { writebackPage } from '../../src/mm/writeback.ts';
+import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../../src/variants/fault/index.ts';
+import { quiescentCheck } from '../../src/check/quiescent.ts';
+import { liveCheck } from '../../src/check/live.ts';
+import { MAP_TRUNCATE_OPTIONS, initMapTruncate, mtConfig, vmaLayout } from './map-truncate.ts';
+import { checkRoles, rolesOf } from './roles.ts';
+
+export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader'] as const;
+
+/** Default actors by worker count: the writer and the truncator first (the race patch 3 opens),
+ * then writeback, then one actor for the rest. */
+export function writebackDefaultRoles(workers: number): string[] {
+  switch (workers) {
+    case 1: return ['writer+faulter+truncator+writeback+reader+zapper+reclaimer'];
+    case 2: return ['writer+faulter', 'truncator+writeback+reader+zapper+reclaimer'];
+    case 3: return ['writer', 'truncator', 'writeback+faulter+reader+zapper+reclaimer'];
+  }
+  const four = ['writer', 'truncator', 'writeback', 'faulter+reader+zapper+reclaimer'];
+  return Array.from({ length: workers }, (_, i) => four[i % 4]);
+}
+
+const roles = (cfg: RunConfig) => rolesOf(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
+
+type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
+
+export const WRITEBACK_OPTIONS: readonly Opt[] = [
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
+  {
+    name: 'fault-path', kind: 'enum', default: DEFAULT_FAULT_PATH, choices: faultPathNames(), hiddenChoices: faultPathHiddenNames(),
+    help: 'do_read/cow/shared_fault variant: mainline, or patch1 / patch1-2 / patch1-3 of the Oct 2020 series (src/variants/fault)',
+  },
+  { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
+  { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
+];
+
+function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
+  const c = mtConfig(cfg);
+  const parts = role.split('+');
+  const part = parts[below(r, parts.length)];
+  const vma = below(r, c.processes * c.vmas);
+  const { pgoff } = vmaLayout(c, vma);
+  const index = pgoff + below(r, c.vmaPages);
+  const end = (n: number) => Math.min(pgoff + c.vmaPages, index + n);
+  switch (part) {
+    case 'writer': return { kind: 'write', args: [vma, index, end(1 + below(r, 3))] };
+    case 'faulter': return { kind: 'fault', args: [vma, index] };
+    case 'truncator': {
+      const full = c.filePages * PAGE_SIZE;
+      return { kind: 'truncate', args: [below(r, c.files), below(r, 2) === 0 ? full : below(r, full)] };
+    }
+    case 'writeback': {
+      const file = below(r, c.files), start = below(r, c.filePages);
+      return { kind: 'writeback', args: [file, start, Math.min(c.filePages, start + 1 + below(r, c.ptesPerPtl))] };
+    }
+    case 'reclaimer': return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+    case 'zapper': return { kind: 'zap', args: [vma, index, end(1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'reader': return { kind: 'read', args: [vma, index, end(1 + below(r, 2 * c.ptesPerPtl))] };
+  }
+  throw new Error(`writeback: unknown role '${part}'`);
+}
+
+/**
+ * One access through handle_mm_fault(), then FAULT-SIGBUS as map-truncate's faulter checks it:
+ * with no truncation started or in flight from before to after the fault, i_size was stable, so
+ * the fault returned SIGBUS exactly when the index is beyond EOF, and a SIGBUS mapped nothing.
+ */
+export function* accessOp(t: Task, vma: number, index: number, write: boolean): Step {
+  const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
+  const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
+  const size = Atomics.load(shm.iSize, file);
+  const ret = yield* handleMmFault(t, vma, index, write);
+  if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
+  const mappedNow = !pteNone(pteRead(shm, vma, index));
+  if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
+  const beyond = index >= maxIndex(size);
+  const sigbus = (ret & VM_FAULT_SIGBUS) !== 0;
+  if (beyond !== sigbus || (sigbus && mappedNow)) t.violation('FAULT-SIGBUS', t.page, file, index, size, ret);
+}
+
+function* runOp(t: Task, _role: string, op: Op): Step {
+  const a = op.args;
+  switch (op.kind) {
+    case 'write':
+      for (let index = a[1]; index < a[2]; index++) yield* accessOp(t, a[0], index, true);
+      return;
+    case 'fault':
+      return yield* accessOp(t, a[0], a[1], false);
+    case 'truncate':
+      return yield* truncateSetsize(t, a[0], a[1]);
+    case 'writeback':
+      for (let index = a[1]; index < a[2]; index++) yield* writebackPage(t, a[0], index);
+      return;
+    case 'reclaim':
+      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      return;
+    case 'zap':
+      yield* zapPteRange(t, a[0], a[1], a[2]);
+      return;
+    case 'read':
+      yield* readThroughPtes(t, a[0], a[1], a[2]);
+      return;
+  }
+  throw new Error(`writeback: unknown op '${op.kind}'`);
+}
+
+function summary(shm: Shm): Record<string, unknown> {
+  let dirty = 0, writeback = 0, writablePtes = 0, cowPtes = 0;
+  for (let s = 0; s < shm.slots.length; s++) {
+    const pfn = shm.slots[s] - 1;
+    if (pfn < 0) continue;
+    if (shm.flags[pfn] & PG_dirty) dirty++;
+    if (shm.flags[pfn] & PG_writeback) writeback++;
+  }
+  for (let i = 0; i < shm.ptes.length; i++) {
+    const pte = shm.ptes[i];
+    if (pte === 0) continue;
+    if (pte & PTE_ANON) cowPtes++;
+    else if (pte & PTE_WRITE) writablePtes++;
+  }
+  return { dirtyPages: dirty, writebackPages: writeback, writableFilePtes: writablePtes, cowPtes, freePages: shm.ctl[CTL.FREE_COUNT] };
+}
+
+export const writebackScenario: Scenario = {
+  name: 'writeback',
+  description: 'shared and private write faults (do_shared_fault + page_mkwrite, wp_page_shared, do_cow_fault; --fault-path) racing writeback, truncation and reclaim',
+  options: WRITEBACK_OPTIONS,
+  invariants: [
+    'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
+    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
+  ],
+  validate(cfg) {
+    const c = mtConfig(cfg);
+    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
+    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for writeback: give at least 2`;
+    return checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
+  },
+  roles,
+  sizes(cfg) {
+    const c = mtConfig(cfg);
+    return {
+      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
+      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
+    };
+  },
+  init: initMapTruncate,
+  nextOp: (role, r, cfg) => nextOp(role, r, cfg),
+  runOp,
+  quiescentCheck: (shm): Finding[] => quiescentCheck(shm),
+  liveCheck: (shm): Finding[] => liveCheck(shm),
+  summary,
+};
