@@ -12,12 +12,10 @@ const cfg: RunConfig = {
 
 describe('watchdog', () => {
   it('busted-nowake: the run stops itself with a HUNG report and no worker left', async () => {
-    const t0 = performance.now();
     const r = await runStress(cfg);
-    const wall = performance.now() - t0;
     expect(r.outcome).toBe('FAILURE');
     expect(r.endReason).toBe('hung');
-    expect(wall).toBeLessThan(15_000); // far below the 60 s duration: it stopped by itself
+    expect(r.elapsedMs).toBeLessThan(20_000); // far below the 60 s duration: it stopped by itself
 
     expect(r.hung.length).toBeGreaterThan(0);
     const h = r.hung[0];

@@ -59,9 +59,10 @@ export interface RunHooks {
 
 /**
  * Timing knobs of the orchestration, read from `cfg.extra` (all in ms; the defaults suit 2 cores):
- * - `epochMs` (1000): interval between quiescent epochs; 0 = none (the start and final checks run)
+ * - `epochMs` (1000): interval between quiescent epochs; 0 = none (the start and final checks run);
+ *   stretched to 20x the last epoch's pause when the check is slow (huge models)
  * - `epochTimeoutMs` (1000): how long an epoch waits for every actor to park before it gives up
- * - `liveCheckMs` (100): interval between live-check scans
+ * - `liveCheckMs` (100): interval between live-check scans (also at least 20x the last scan)
  * - `stutterRunMs` (2000) / `stutterPauseMs` (50): with `stutter`, run this long, then pause all
  *   actors this long (load suddenly removed and re-applied, as kernel/torture.c does)
  * - `startTimeoutMs` (60000): how long the workers may take to load
@@ -95,6 +96,9 @@ export const VIOLATION_SLOTS = 32;
 /** Main-loop tick, and how long to keep collecting after the first violation. */
 const TICK_MS = 10;
 const COLLECT_AFTER_VIOLATION_MS = 200;
+/** An epoch (or live scan) interval is at least this many times the last one's duration, so the
+ * actors stand still (and the main thread is busy checking) at most ~5 % of the run. */
+const CHECK_SPACING = 20;
 /** Grace for workers to exit after terminate(). */
 const TERMINATE_GRACE_MS = 2_000;
 
@@ -153,6 +157,7 @@ class FreeRun {
   private watchdog!: Watchdog;
 
   private t0 = 0; // the run's clock starts after the start barrier
+  private stoppedAt = 0; // ... and stops when every actor has stopped
   private endReason = '';
   private stopAt = Infinity;
   private epoch = -1; // last requested epoch number (odd)
@@ -311,17 +316,21 @@ class FreeRun {
         this.stutterStats.pauses++;
       }
 
+      // checks keep to a bounded share of the run: an interval is at least CHECK_SPACING times what
+      // the last check took (a million-page model's whole-state check takes about a second)
       if (!stutterUntil && now >= nextEpoch) {
-        await this.quiescentEpoch();
-        nextEpoch = nowMs() + tune.epochMs;
+        const pause = await this.quiescentEpoch();
+        nextEpoch = nowMs() + Math.max(tune.epochMs, CHECK_SPACING * pause);
       } else if (now >= nextLive) {
         this.liveScan(now);
-        nextLive = now + tune.liveCheckMs;
+        const took = nowMs() - now;
+        nextLive = nowMs() + Math.max(tune.liveCheckMs, CHECK_SPACING * took);
       }
 
       if (nowMs() >= nextStats) {
         this.emitStats();
-        nextStats += cfg.statIntervalMs * Math.max(1, Math.ceil((nowMs() - nextStats) / cfg.statIntervalMs));
+        // stay on the grid, skipping slots a slow check made us miss
+        while (nextStats <= nowMs() + cfg.statIntervalMs / 2) nextStats += cfg.statIntervalMs;
       }
     }
     if (Atomics.load(this.shm.ctl, CTL.STUTTER)) {
@@ -359,9 +368,11 @@ class FreeRun {
       this.hung.push(f.report);
       this.notes.push(`still blocked when the run stopped: ${f.message}`);
     }
-    if (this.t0 > 0 && stuck.length === 0 && this.crashes.size === 0) this.checkQuiescent('final');
-    else if (this.t0 > 0) this.notes.push('final quiescent check skipped: not every actor finished its operation');
-    if (this.t0 > 0) this.emitStats();
+    if (this.t0 === 0) return; // never started
+    this.stoppedAt = nowMs();
+    this.emitStats(); // the last sample: the actors have stopped
+    if (stuck.length === 0 && this.crashes.size === 0) this.checkQuiescent('final');
+    else this.notes.push('final quiescent check skipped: not every actor finished its operation');
   }
 
   /** terminate() every worker still alive and wait (bounded) for each to exit. */
@@ -410,8 +421,8 @@ class FreeRun {
     for (const f of this.live.scan(found, now)) this.reportFinding(f);
   }
 
-  /** One periodic quiescent epoch: park everyone (bounded), check, release. */
-  private async quiescentEpoch(): Promise<void> {
+  /** One periodic quiescent epoch: park everyone (bounded), check, release. Returns the pause (ms). */
+  private async quiescentEpoch(): Promise<number> {
     const t = nowMs();
     this.epoch += 2;
     requestEpoch(this.shm.ctl, this.epoch);
@@ -423,6 +434,7 @@ class FreeRun {
     this.epochStats.count++;
     this.epochStats.totalPauseMs += pause;
     this.epochStats.maxPauseMs = Math.max(this.epochStats.maxPauseMs, pause);
+    return pause;
   }
 
   /**
@@ -542,7 +554,7 @@ class FreeRun {
       oversubscribed: this.actors > this.cores,
       memoryBytes: shm.layout.bytes,
       startedAt: this.startedAt.toISOString(),
-      elapsedMs: this.t0 > 0 ? Math.round(nowMs() - this.t0) : 0,
+      elapsedMs: this.t0 > 0 ? Math.round((this.stoppedAt || nowMs()) - this.t0) : 0,
       endReason: this.endReason || 'duration',
       outcome: failed ? 'FAILURE' : 'SUCCESS',
       invariantsChecked: [...invariants],

@@ -5,8 +5,9 @@
 //
 // ` !!!` ends the line once any violation was reported, ` ???` when something is suspicious: one
 // task got less than half the acquisitions (or operations) of the busiest task of its role, or a
-// task made no progress during the interval. Scenarios with several roles get their per-role
-// rates (`[mapper 1200/s truncator 40/s]`) and their non-zero counters (`Faults: 9 SIGBUS: 2`).
+// task made no progress during the interval. Max/Min is shown when every task plays one role;
+// scenarios with several roles get their per-role rates (`[mapper 1200/s truncator 40/s]`)
+// instead. Non-zero scenario counters follow (`Faults: 9 SIGBUS: 2 Trunc: 5`).
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, type Shm } from '../shm/shm.ts';
 import { violationCount } from '../check/violations.ts';
@@ -50,15 +51,16 @@ export class StatsSampler {
     });
     counters.maxWaitUs = maxWaitUs;
     const suspicions = this.suspicions(perTask);
-    // Max/Min over the tasks: acquisitions where tasks take locks, else operations
+    // Max/Min over the tasks (when they all play one role): acquisitions if they take locks, else ops
     const key: StatName = perTask.some((x) => x.acquisitions > 0) ? 'acquisitions' : 'ops';
     const vals = perTask.map((x) => x[key]);
+    const oneRole = this.roles.every((r) => r === this.roles[0]);
     const sample: StatsSample = {
       t: Math.round(tMs), opsByRole,
       acquisitions: counters.acquisitions ?? 0, contended: counters.contended ?? 0, maxWaitUs,
       overtaken: counters.overtaken ?? 0, violations: violationCount(shm), counters, suspicions,
     };
-    this.maxMin.set(sample, [Math.max(...vals), Math.min(...vals)]);
+    if (oneRole) this.maxMin.set(sample, [Math.max(...vals), Math.min(...vals)]);
     return sample;
   }
 
