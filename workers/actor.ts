@@ -10,6 +10,7 @@ import { runFreeActor } from '../src/sched/free.ts';
 import { reportViolation } from '../src/check/violations.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../stress/scenarios/index.ts';
+import { loadWorkerPlugins } from '../src/variants/plugin.ts';
 
 export interface ActorData {
   sab: SharedArrayBuffer;
@@ -29,6 +30,7 @@ const d = workerData as ActorData;
 const shm = new Shm(d.sizes, d.sab);
 let t: Task | undefined;
 try {
+  await loadWorkerPlugins(workerData); // --plugin variants, before anything is looked up by name
   const lock = makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness });
   t = new Task({ id: d.task, shm, lock, options: { unfairness: d.cfg.unfairness, ...d.cfg.extra } });
   const end = runFreeActor({ t, scenario: getScenario(d.cfg.scenario), role: d.role, cfg: d.cfg, clockBase: BigInt(d.clockBase) });

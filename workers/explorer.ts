@@ -5,11 +5,13 @@ import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../stress/scenarios/index.ts';
 import { explore } from '../src/sched/explore.ts';
 import type { ExplorerData, ExplorerMessage } from '../src/sched/explore-parallel.ts';
+import { loadWorkerPlugins } from '../src/variants/plugin.ts';
 
 const d = workerData as ExplorerData;
 const stop = new Int32Array(d.stop);
 const worker = d.start;
 try {
+  await loadWorkerPlugins(workerData); // --plugin variants, before anything is looked up by name
   const result = explore({
     scenario: getScenario(d.scenario), cfg: d.cfg, lock: makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness }),
     strategies: d.strategies, iterations: d.iterations, durationMs: d.durationMs, opsPerActor: d.opsPerActor, seed: d.seed,

@@ -9,6 +9,7 @@ import { mergeCommand } from './merge.ts';
 import { exploreCommand } from './explore.ts';
 import { replayCommand } from './replay.ts';
 import { shrinkCommand } from './shrink.ts';
+import { matrixCommand } from './matrix.ts';
 
 export const helpCommand: Command = {
   name: 'help',
@@ -35,6 +36,7 @@ export const COMMANDS: Record<string, Command> = {
   explore: exploreCommand,
   replay: replayCommand,
   shrink: shrinkCommand,
+  matrix: matrixCommand,
   help: helpCommand,
 };
 
@@ -57,6 +59,7 @@ export function toolHelp(): string[] {
     ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
     "Flags of a command: pagelock-stress help <command>, or <command> --help.",
+    'Any command: --plugin FILE (repeatable) loads your own variants (docs/writing-a-variant.md).',
     'Exit codes: 0 clean, 1 violation or hang, 2 bad usage or config.',
   ];
 }

@@ -2,6 +2,7 @@
 // read from the registries the parser uses, so the list cannot drift from what `run` accepts.
 import { HELP_FLAG, UsageError, allRunFlags, flagHelp, parseFlags } from '../../src/run/validate.ts';
 import type { Command, Context } from './types.ts';
+import { pluginListLines } from '../../src/variants/cells.ts';
 
 function columns(rows: [string, string][], indent = '  '): string[] {
   const w = Math.max(0, ...rows.map(([a]) => a.length));
@@ -22,6 +23,8 @@ export function listLines(ctx: Context): string[] {
   }
   out.push('', 'Lock algorithms (--lock; * = default):');
   out.push(...columns(reg.locks.filter((l) => !l.hidden).map((l) => [mark(l.name, reg.defaultLock), l.description])));
+  const plugged = pluginListLines();
+  if (plugged.length) out.push('', ...plugged);
   out.push('', 'Invariants (ids used in reports and junit.xml):');
   out.push(...columns(Object.entries(ctx.invariants) as [string, string][]));
   return out;

@@ -1,0 +1,149 @@
+// Planning a matrix: which cells (--cells, --shard), in which order, and how one time budget is
+// split across them. Pure functions; the matrix command does the running.
+import type { Cell, CellMode } from './registry.ts';
+import { isBreaks } from './registry.ts';
+
+// ---- --shard i/N -------------------------------------------------------------------------------
+
+/** FNV-1a, 32 bits: a stable hash of a cell name (the same on every machine and Node version). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  const bytes = new TextEncoder().encode(s);
+  for (const b of bytes) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export interface Shard {
+  /** 1-based */
+  index: number;
+  count: number;
+}
+
+/** '2/4' → { index: 2, count: 4 }; null when malformed. */
+export function parseShard(text: string): Shard | null {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) return null;
+  const index = Number(m[1]), count = Number(m[2]);
+  if (count < 1 || count > 1000 || index < 1 || index > count) return null;
+  return { index, count };
+}
+
+/** The shard a cell belongs to (1-based): a function of its name only, so adding or removing
+ * other cells never moves it, and N machines running shards 1..N cover every cell once. */
+export const shardOf = (name: string, count: number): number => (fnv1a(name) % count) + 1;
+
+export function inShard<T extends { name: string }>(cells: readonly T[], s: Shard): T[] {
+  return cells.filter((c) => shardOf(c.name, s.count) === s.index);
+}
+
+// ---- --cells filter -------------------------------------------------------------------------------
+
+/** Comma-separated globs ('*' matches any run of characters, the rest literally) over cell names.
+ * Returns the matching cells and the patterns that matched none (a typo must not pass silently). */
+export function filterCells<T extends { name: string }>(cells: readonly T[], spec: string): { cells: T[]; unmatched: string[] } {
+  const pats = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  const res = pats.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const used = new Set<number>();
+  const out = cells.filter((c) => {
+    let hit = false;
+    res.forEach((re, i) => {
+      if (re.test(c.name)) {
+        used.add(i);
+        hit = true;
+      }
+    });
+    return hit;
+  });
+  return { cells: out, unmatched: pats.filter((_, i) => !used.has(i)) };
+}
+
+// ---- order and rows ---------------------------------------------------------------------------------
+
+/** One (cell, mode) run of the matrix. */
+export interface Row {
+  cell: Cell;
+  mode: CellMode;
+}
+
+/** Known-bad cells first (they stop at their first find, so the time they leave flows to the
+ * rest), then clean ones, then open ones (the proposals to run long, so they get the leftovers);
+ * by name inside each group, free before controlled. */
+export function orderRows(cells: readonly Cell[], modes: readonly CellMode[]): Row[] {
+  const rank = (c: Cell) => (isBreaks(c.expected) ? 0 : c.expected === 'clean' ? 1 : 2);
+  const rows: Row[] = [];
+  for (const cell of cells) for (const mode of modes) if (cell.modes.includes(mode)) rows.push({ cell, mode });
+  return rows.sort((a, b) => rank(a.cell) - rank(b.cell) || (a.cell.name < b.cell.name ? -1 : a.cell.name > b.cell.name ? 1 : 0)
+    || modes.indexOf(a.mode) - modes.indexOf(b.mode));
+}
+
+// ---- the budget -------------------------------------------------------------------------------------
+
+/**
+ * How one time budget is split (jcstress TimeBudget: timeLeft / testsLeft, clamped; here weighted):
+ *
+ *   share = clamp((timeLeft - overhead x rowsLeft) x weight / weightLeft, floor, ceiling)
+ *
+ * recomputed before every row from the wall clock, so a row that ends early (a known-bad cell
+ * stops at its first find) or late (worker start-up) changes what the rows after it get.
+ * `overhead` is the measured mean of (wall time - granted share) of the rows so far: worker
+ * start-up, the final checks, writing reports. A budget of 0 gives every row the floor (a sanity
+ * pass, like jcstress -tb 0); the floor means a large matrix on a small budget overruns it rather
+ * than running cells too briefly to mean anything.
+ */
+export interface BudgetLimits {
+  floorMs: number;
+  ceilingMs: number;
+}
+
+export const BUDGET_LIMITS: Record<CellMode, BudgetLimits> = {
+  free: { floorMs: 1_000, ceilingMs: 60_000 },
+  controlled: { floorMs: 250, ceilingMs: 60_000 },
+};
+
+export function shareMs(o: {
+  timeLeftMs: number; weight: number; weightLeft: number; rowsLeft: number; overheadMs: number; limits: BudgetLimits;
+}): number {
+  const usable = Math.max(0, o.timeLeftMs - o.overheadMs * o.rowsLeft);
+  const raw = o.weightLeft > 0 ? (usable * o.weight) / o.weightLeft : 0;
+  return Math.round(Math.min(o.limits.ceilingMs, Math.max(o.limits.floorMs, raw)));
+}
+
+/** Running bookkeeping of the split: call next() before a row and done() after it. */
+export class BudgetSplitter {
+  private readonly weights: number[];
+  private i = 0;
+  private overheadSum = 0;
+  private overheadRuns = 0;
+
+  constructor(private readonly budgetMs: number, private readonly rows: readonly Row[], private readonly initialOverheadMs = 500) {
+    this.weights = rows.map((r) => r.cell.weight);
+  }
+
+  /** The share of the next row, given the time already spent. */
+  next(spentMs: number): number {
+    const r = this.rows[this.i];
+    const weightLeft = this.weights.slice(this.i).reduce((a, b) => a + b, 0);
+    return shareMs({
+      timeLeftMs: this.budgetMs - spentMs, weight: r.cell.weight, weightLeft, rowsLeft: this.rows.length - this.i,
+      overheadMs: this.overheadMs(), limits: BUDGET_LIMITS[r.mode],
+    });
+  }
+
+  /** Mean (wall time - time actually running the protocol) of the rows so far. */
+  overheadMs(): number {
+    return this.overheadRuns ? this.overheadSum / this.overheadRuns : this.initialOverheadMs;
+  }
+
+  /** The row took `wallMs`, of which `activeMs` ran the protocol (a row that stopped at its first
+   * find ran less than its share; the rest is start-up, checks and reports). */
+  done(wallMs: number, activeMs: number): void {
+    if (wallMs > 0) {
+      this.overheadSum += Math.max(0, wallMs - activeMs);
+      this.overheadRuns++;
+    }
+    this.i++;
+  }
+}

@@ -1,0 +1,362 @@
+// Plug-ins: users' own variants without forking the tool.
+//
+//   pagelock-stress <command> --plugin path/to/my-variant.ts [--plugin other.js] ...
+//
+// A plug-in is an ES module whose default export (or named export `register`) is a function
+// taking the PluginApi below. It registers variants through the same registries the tool's own
+// variants use (a lock algorithm, a ->map_pages, a scenario, a matrix cell), each with a name and
+// an expected outcome, and gets the kernel building blocks (api.mm, api.locks) to write them
+// with. Because everything it needs comes through `api`, a plug-in imports nothing from the tool
+// at run time (type-only imports are fine: they vanish when the file is compiled), so it works
+// the same from the sources and from the compiled dist/.
+//
+// The CLI loads plug-ins before it reads the registries (so `list` and flag validation see them),
+// remembers their paths, and spawnWorker passes the paths to every worker it starts (actors,
+// explorers): each worker imports them before it builds its task, so the registries in every
+// thread hold the same variants. TypeScript plug-ins are loaded through tsx (`tsx/esm/api`
+// register()), a devDependency of this package; without it, compile the plug-in to .js first.
+//
+// A bad plug-in never hangs the tool and is always named: a missing file, a syntax error, no
+// register function, a name that is already registered, a register() that throws or never
+// returns are a PluginError (one line, exit 2). Code a plug-in registers is wrapped so that an
+// exception it throws while running says which plug-in and which variant threw (a CRASH finding).
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UsageError } from '../run/validate.ts';
+import type { Scenario } from '../run/scenario.ts';
+import type { PageLock, LockFactory } from '../locks/types.ts';
+import type { InvariantId } from '../check/invariants.ts';
+import { INVARIANTS } from '../check/invariants.ts';
+import { SCENARIOS, registerScenario } from '../../stress/scenarios/index.ts';
+import * as locksIndex from '../locks/index.ts';
+import { PageLockBase, holds } from '../locks/common.ts';
+import { PageLockV4_10 } from '../locks/v4_10.ts';
+import { PageLockV5_9 } from '../locks/v5_9.ts';
+import { PageLockV5_9_rc6 } from '../locks/v5_9_rc6.ts';
+import { registerMapPages, type MapPagesVariant } from './map-pages/index.ts';
+import { registerCell, type CellSpec, type Expected } from './registry.ts';
+import { addLoadedPlugin, loadedPlugins, PLUGINS_KEY } from './plugin-paths.ts';
+import * as page from '../shm/page.ts';
+import * as files from '../shm/files.ts';
+import * as shmMm from '../shm/mm.ts';
+import * as alloc from '../shm/alloc.ts';
+import * as spinlock from '../shm/spinlock.ts';
+import * as shmConsts from '../shm/shm.ts';
+import * as filemap from '../mm/filemap.ts';
+import * as memory from '../mm/memory.ts';
+import * as truncate from '../mm/truncate.ts';
+import * as vmscan from '../mm/vmscan.ts';
+import * as rmap from '../mm/rmap.ts';
+import * as fault from '../mm/fault.ts';
+import * as step from '../sched/step.ts';
+
+export type { Task } from '../sched/task.ts';
+export type { Step } from '../sched/step.ts';
+export type { VmFault } from '../mm/fault.ts';
+export type { NextPage, NextPageFn } from '../mm/filemap.ts';
+export type { MapPagesVariant } from './map-pages/index.ts';
+export type { PageLock, LockFactory, LockOptions } from '../locks/types.ts';
+export type { Scenario, Op, Finding } from '../run/scenario.ts';
+export type { CellSpec, Expected } from './registry.ts';
+export type { InvariantId } from '../check/invariants.ts';
+
+/** A plug-in that cannot be loaded or registered: one line naming it, exit 2. */
+export class PluginError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginError';
+  }
+}
+
+/** How long a plug-in may take to import and register (a top-level await that never ends). */
+export const PLUGIN_LOAD_TIMEOUT_MS = 20_000;
+
+// ---- the building blocks a plug-in writes kernel paths with ------------------------------------
+
+/** Names two of the modules below export with different values (the first one wins); a test
+ * keeps this empty, so a plug-in never gets a helper other than the one its name promises. */
+export const API_NAME_CLASHES: string[] = [];
+
+/** Spread module namespaces into one object. */
+function flat(...mods: object[]): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const m of mods) {
+    for (const [k, v] of Object.entries(m)) {
+      if (k === 'default') continue;
+      if (k in out) {
+        if (out[k] !== v) API_NAME_CLASHES.push(k);
+        continue;
+      }
+      out[k] = v;
+    }
+  }
+  return Object.freeze(out);
+}
+
+/** src/shm (page, files, mm, alloc, spinlock, flags), src/mm (filemap, memory, truncate, vmscan,
+ * rmap, fault) and the step effects: `const { PageLocked, xaLoad, filemapMapPages } = api.mm`. */
+const MM = flat(shmConsts, page, files, shmMm, alloc, spinlock, filemap, memory, truncate, vmscan, rmap, fault, step);
+type Mod<T> = Omit<T, 'default'>;
+export type MmHelpers = Mod<typeof shmConsts> & Mod<typeof page> & Mod<typeof files> & Mod<typeof shmMm> & Mod<typeof alloc>
+  & Mod<typeof spinlock> & Mod<typeof filemap> & Mod<typeof memory> & Mod<typeof truncate> & Mod<typeof vmscan>
+  & Mod<typeof rmap> & Mod<typeof fault> & Mod<typeof step>;
+
+/** The lock algorithms as classes to extend, and their helpers (wait queue, fatal signals). */
+const LOCKS_API = Object.freeze({ ...locksIndex, PageLockBase, PageLockV4_10, PageLockV5_9, PageLockV5_9_rc6, holds });
+export type LockHelpers = typeof LOCKS_API;
+
+export interface LockRegistration {
+  description: string;
+  /** not listed by `list` / --help; still accepted by --lock and run by the matrix */
+  hidden?: boolean;
+  /** what the locks scenario must show with it (default: clean if public, open if hidden) */
+  expected?: Expected;
+  /** why (needed with `expected`) */
+  reasoning?: string;
+  source?: string;
+}
+
+export interface PluginApi {
+  /** the plug-in's own path, as loaded */
+  readonly file: string;
+  /** a lock_page algorithm: `--lock NAME`, and a matrix cell `locks/NAME` */
+  registerLock(name: string, factory: LockFactory, o: LockRegistration): void;
+  /** a ->map_pages variant: `--map-pages NAME` (scenario map-truncate), and a cell `map-truncate/NAME`
+   * graded by its `expected` ('clean', 'open' or the invariant ids it must break) */
+  registerMapPages(v: MapPagesVariant & { hidden?: boolean }): void;
+  /** a whole scenario (its own roles, ops and checks): `--scenario NAME` */
+  registerScenario(s: Scenario): void;
+  /** an explicit matrix cell: a scenario with flags and an expected outcome */
+  registerCell(c: CellSpec): void;
+  readonly mm: MmHelpers;
+  readonly locks: LockHelpers;
+  /** the invariant ids and what each means */
+  readonly invariants: Readonly<Record<InvariantId, string>>;
+}
+
+// ---- who registered what (list, matrix --list) ----------------------------------------------------
+
+const registeredBy = new Map<string, string>();
+
+/** The plug-in that registered `kind:name` ('lock:x', 'map-pages:x', 'scenario:x', 'cell:x'), if any. */
+export function pluginOf(kind: string, name: string): string | undefined {
+  return registeredBy.get(`${kind}:${name}`);
+}
+
+export function pluginRegistrations(): { kind: string; name: string; file: string }[] {
+  return [...registeredBy].map(([k, file]) => {
+    const i = k.indexOf(':');
+    return { kind: k.slice(0, i), name: k.slice(i + 1), file };
+  });
+}
+
+// ---- errors from plug-in code name the plug-in ------------------------------------------------------
+
+const ANNOTATED = Symbol('pluginAnnotated');
+
+function annotate(e: unknown, who: string): unknown {
+  if (e && typeof e === 'object' && (e as Record<symbol, unknown>)[ANNOTATED]) return e;
+  const inner = e instanceof Error ? e : new Error(String(e));
+  const err = new Error(`${who} threw: ${inner.message}`, { cause: inner });
+  err.stack = `Error: ${err.message}\n${(inner.stack ?? '').split('\n').slice(1).join('\n')}`;
+  (err as unknown as Record<symbol, unknown>)[ANNOTATED] = true;
+  return err;
+}
+
+function isGenerator(x: unknown): x is Generator {
+  return !!x && typeof (x as Generator).next === 'function' && typeof (x as Generator).throw === 'function'
+    && typeof (x as Generator)[Symbol.iterator] === 'function';
+}
+
+function* guardGen<T>(g: Generator<unknown, T, unknown>, who: string): Generator<unknown, T, unknown> {
+  try {
+    return yield* g;
+  } catch (e) {
+    throw annotate(e, who);
+  }
+}
+
+/** Wrap a function so what it throws (or what the generator it returns throws) names `who`. */
+function guard<F extends (...a: any[]) => any>(f: F, who: string, self?: unknown): F {
+  return function (this: unknown, ...args: unknown[]) {
+    let r: unknown;
+    try {
+      r = f.apply(self ?? this, args);
+    } catch (e) {
+      throw annotate(e, who);
+    }
+    return isGenerator(r) ? guardGen(r, who) : r;
+  } as F;
+}
+
+function guardLock(lock: PageLock, who: string): PageLock {
+  return new Proxy(lock, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' && prop !== 'constructor' ? guard(v, `${who}.${String(prop)}`, target) : v;
+    },
+  });
+}
+
+// ---- the api one plug-in gets ---------------------------------------------------------------------
+
+/** A scenario option listing the map-pages variants was built when its module loaded: offer the
+ * plug-in's variant there too, so `--map-pages NAME` validates. */
+function offerChoice(optionName: string, value: string): void {
+  for (const s of SCENARIOS.values())
+    for (const o of s.options ?? [])
+      if (o.name === optionName && o.kind === 'enum' && o.choices && !o.choices.includes(value))
+        (o as { choices?: readonly string[] }).choices = [...o.choices, value];
+}
+
+function apiFor(file: string, shown: string): PluginApi {
+  const who = `plug-in ${shown}`;
+  const note = (kind: string, name: string) => registeredBy.set(`${kind}:${name}`, shown);
+  return Object.freeze({
+    file,
+    registerLock(name: string, factory: LockFactory, o: LockRegistration) {
+      if (typeof factory !== 'function') throw new Error(`registerLock('${name}'): the factory must be a function returning a PageLock`);
+      const lockWho = `${who}: lock '${name}'`;
+      locksIndex.registerLock(name, (opts) => guardLock(guard(factory, `${lockWho} factory`)(opts), lockWho), {
+        description: o?.description ?? `plug-in lock (${shown})`, hidden: o?.hidden,
+      });
+      note('lock', name);
+      if (o?.expected !== undefined) {
+        registerCell({
+          name: `locks/${name}`, scenario: 'locks', cfg: { lock: name }, controlled: { workers: 3, opsPerActor: 4 },
+          expected: o.expected, reasoning: o.reasoning ?? o.description, source: o.source ?? shown, hidden: o.hidden,
+        }, `plugin:${shown}`);
+        note('cell', `locks/${name}`);
+      }
+    },
+    registerMapPages(v: MapPagesVariant & { hidden?: boolean }) {
+      if (!v || typeof v.mapPages !== 'function') throw new Error('registerMapPages: a variant needs a name and a mapPages(t, vmf, start, end) generator');
+      registerMapPages({ ...v, mapPages: guard(v.mapPages, `${who}: map-pages '${v.name}'`) });
+      note('map-pages', v.name);
+      offerChoice('map-pages', v.name);
+    },
+    registerScenario(s: Scenario) {
+      const sw = `${who}: scenario '${s?.name}'`;
+      registerScenario({ ...s, runOp: guard(s.runOp, `${sw} runOp`), nextOp: guard(s.nextOp, `${sw} nextOp`) });
+      note('scenario', s.name);
+    },
+    registerCell(c: CellSpec) {
+      registerCell(c, `plugin:${shown}`);
+      note('cell', c.name);
+    },
+    mm: MM as unknown as MmHelpers,
+    locks: LOCKS_API,
+    invariants: INVARIANTS,
+  });
+}
+
+// ---- loading ----------------------------------------------------------------------------------------
+
+/** Take every `--plugin FILE` / `--plugin=FILE` out of argv (before a `--`), in order. */
+export function extractPluginArgs(argv: readonly string[]): { plugins: string[]; argv: string[] } {
+  const plugins: string[] = [], rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--plugin') {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new PluginError('--plugin needs a file (a .ts or .js module)');
+      plugins.push(v);
+      i++;
+    } else if (a.startsWith('--plugin=')) {
+      const v = a.slice('--plugin='.length);
+      if (!v) throw new PluginError('--plugin needs a file (a .ts or .js module)');
+      plugins.push(v);
+    } else rest.push(a);
+  }
+  return { plugins, argv: rest };
+}
+
+let tsLoader = import.meta.url.endsWith('.ts'); // running from sources: a TypeScript loader is active
+
+async function ensureTsLoader(shown: string): Promise<void> {
+  if (tsLoader) return;
+  let api: { register(): unknown };
+  try {
+    api = await import('tsx/esm/api');
+  } catch {
+    throw new PluginError(`plug-in ${shown}: a TypeScript plug-in needs tsx, a devDependency of pagelock-stress that is not installed here; `
+      + 'install the devDependencies, or compile the plug-in to .js first and pass the .js (see docs/writing-a-variant.md)');
+  }
+  api.register();
+  tsLoader = true;
+}
+
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PluginError(what())), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Load one plug-in: import it, find its register function, call it with its api. */
+async function loadOne(file: string, shown: string, timeoutMs: number): Promise<void> {
+  if (!existsSync(file)) throw new PluginError(`plug-in ${shown}: no such file`);
+  if (!statSync(file).isFile()) throw new PluginError(`plug-in ${shown}: not a file`);
+  if (!/\.(m|c)?(t|j)s$/.test(file)) throw new PluginError(`plug-in ${shown}: want a .ts or .js module`);
+  if (/\.(m|c)?ts$/.test(file)) await ensureTsLoader(shown);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await withTimeout(import(pathToFileURL(file).href) as Promise<Record<string, unknown>>, timeoutMs,
+      () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`);
+  } catch (e) {
+    if (e instanceof PluginError) throw e;
+    throw new PluginError(`plug-in ${shown}: cannot load it: ${firstLine(e)}`);
+  }
+  const def = mod.default as unknown;
+  const register = typeof def === 'function' ? def
+    : typeof mod.register === 'function' ? mod.register
+      : def && typeof (def as { register?: unknown }).register === 'function' ? (def as { register: unknown }).register : null;
+  if (typeof register !== 'function')
+    throw new PluginError(`plug-in ${shown}: exports no register function (want \`export default function register(api) {...}\` or \`export function register(api)\`)`);
+  try {
+    await withTimeout(Promise.resolve().then(() => (register as (api: PluginApi) => unknown)(apiFor(file, shown))), timeoutMs,
+      () => `plug-in ${shown}: register() did not return within ${timeoutMs / 1000} s`);
+  } catch (e) {
+    if (e instanceof PluginError) throw e;
+    throw new PluginError(`plug-in ${shown}: register() failed: ${firstLine(e)}`);
+  }
+}
+
+/**
+ * Load plug-ins in order (each file once per thread). Paths are taken relative to `cwd`.
+ * Throws PluginError naming the first one that fails.
+ */
+export async function loadPlugins(paths: readonly string[], o: { cwd?: string; timeoutMs?: number } = {}): Promise<string[]> {
+  const cwd = o.cwd ?? process.cwd();
+  const done: string[] = [];
+  for (const p of paths) {
+    const file = isAbsolute(p) ? p : resolve(cwd, p);
+    if (loadedPlugins().includes(file)) continue;
+    const rel = relative(cwd, file);
+    const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+    await loadOne(file, shown, o.timeoutMs ?? PLUGIN_LOAD_TIMEOUT_MS);
+    addLoadedPlugin(file);
+    done.push(file);
+  }
+  return done;
+}
+
+/** In a worker entry, before building the task: load what the spawning thread had loaded. */
+export async function loadWorkerPlugins(workerData: unknown): Promise<void> {
+  const paths = (workerData as Record<string, unknown> | null)?.[PLUGINS_KEY];
+  if (Array.isArray(paths) && paths.length) await loadPlugins(paths as string[]);
+}
+
+export { loadedPlugins };
