@@ -348,11 +348,11 @@ export interface ReplayRun {
 }
 
 /** Run a loaded repro (or a variation of it: other ops, other choices) once. */
-export function runRepro(l: LoadedRepro, o: { ops?: Op[][]; choices?: ArrayLike<number>; trace?: boolean; driver?: ControlledDriver } = {}): ReplayRun {
+export function runRepro(l: LoadedRepro, o: { ops?: Op[][]; choices?: ArrayLike<number>; trace?: boolean; driver?: ControlledDriver; maxSteps?: number } = {}): ReplayRun {
   const driver = o.driver ?? new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
   const strategy = new ReplayStrategy(o.choices ?? l.choices);
   const result = driver.runIteration({
-    ops: o.ops ?? l.ops, strategy, rng: rng('replay'), maxSteps: l.file.maxSteps, trace: o.trace,
+    ops: o.ops ?? l.ops, strategy, rng: rng('replay'), maxSteps: o.maxSteps ?? l.file.maxSteps, trace: o.trace,
   });
   return { result, reproduced: result.violation?.id === l.file.violation.id, diverged: strategy.diverged, beyond: strategy.beyond, driver };
 }

@@ -1,16 +1,28 @@
 // Shrinking a failing schedule to the few steps that matter. Starting from a repro file, try
-// smaller variations and keep one whenever the SAME invariant id still fails and the run is no
-// bigger in any of: steps, context switches, operations (and smaller in one):
+// smaller variations and keep one whenever the SAME invariant id still fails, the run has no more
+// steps and no more operations, and it is smaller in one of steps, operations, context switches:
 //   1. drop a whole actor (it keeps its task id, with no operations);
-//   2. drop operations: an actor's tail, then each operation on its own;
+//   2. drop operations, delta-debugging style (chunks of all operations, halving the chunk size);
+//      where the recorded schedule no longer lines up, a few seeded schedules over what is left
+//      are tried (search-based shrinking) and the smallest that still fails is kept;
 //   3. drop context switches: cut the tail of the choice list (the replay then keeps running the
-//      current actor), remove one run of choices (its neighbours merge), halve a run.
+//      current actor), remove one run of choices (its neighbours merge), halve a run;
+//   4. preempt earlier: follow the schedule to some decision, switch actor there, then run
+//      without preemption, when that makes the violation come sooner (one more switch allowed);
+//   5. with a handful of operations left, try other operations the same actor's role could have
+//      drawn from the scenario's op stream (another truncation size), kept when the trace gets
+//      shorter.
 // Each kept variation is re-recorded (the choices actually made), so the result replays exactly.
 // The search is deterministic (a fixed order of tries, no randomness) and bounded by a number of
 // runs and a time budget.
 import type { Op } from '../run/scenario.ts';
 import type { IterationResult } from './controlled.ts';
 import { ControlledDriver } from './controlled.ts';
+import { opRng, rng } from './rng.ts';
+import { PctStrategy } from './strategies/pct.ts';
+import { RandomStrategy } from './strategies/random.ts';
+import { BoundedStrategy } from './strategies/bounded.ts';
+import type { Strategy } from './strategies/strategy.ts';
 import { runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
 
 export interface Shape {
@@ -21,7 +33,7 @@ export interface Shape {
 }
 
 export interface ShrinkOptions {
-  /** at most this many trial runs (default 5000) */
+  /** at most this many trial runs (default 20000) */
   maxRuns?: number;
   /** at most this long, ms (default 30 s) */
   budgetMs?: number;
@@ -62,103 +74,246 @@ function runsOf(choices: number[]): [number, number][] {
   return out;
 }
 
+/** Seeded schedules tried per operation set when the recorded one no longer lines up and no
+ * schedule with at most one preemption breaks it. */
+export const SEARCH_TRIES = 32;
+/** ... and only when at most this many operations are left (random schedules rarely hit a
+ * narrow window among many operations). */
+export const SEARCH_MAX_OPS = 12;
+/** Alternative operations tried per operation, when at most SUBSTITUTE_MAX_OPS are left. */
+export const SUBSTITUTES = 48;
+/** At most this many one-preemption schedules are enumerated per operation set. */
+export const ENUMERATE_MAX = 600;
+export const SUBSTITUTE_MAX_OPS = 4;
+
 export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const now = o.now ?? (() => performance.now());
   const t0 = now();
-  const maxRuns = o.maxRuns ?? 5000;
+  const maxRuns = o.maxRuns ?? 20_000;
   const budgetMs = o.budgetMs ?? 30_000;
   const driver = new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
+  const target = l.file.violation.id;
   let runs = 0;
+  let searches = 0;
   let stoppedBy: ShrinkResult['stoppedBy'] = 'fixpoint';
 
-  const trial = (ops: Op[][], choices: number[]): Candidate | null => {
+  const candidate = (ops: Op[][], res: IterationResult): Candidate => ({
+    ops, choices: Array.from(res.schedule), choiceOps: Array.from(res.scheduleOps),
+    shape: { steps: res.steps, decisions: res.decisions, switches: res.switches, ops: totalOps(ops) },
+  });
+  // A trial longer than the best so far cannot be kept: stop it there (unless the violation is
+  // the step bound itself).
+  const bound = () => (target === 'HUNG' ? l.file.maxSteps : Math.min(l.file.maxSteps, best.shape.steps + 1));
+  const replay = (ops: Op[][], choices: number[]): Candidate | null => {
     runs++;
-    const r = runRepro(l, { ops, choices, driver });
-    if (!r.reproduced) return null;
-    const res = r.result;
-    return {
-      ops, choices: Array.from(res.schedule), choiceOps: Array.from(res.scheduleOps),
-      shape: { steps: res.steps, decisions: res.decisions, switches: res.switches, ops: totalOps(ops) },
+    const r = runRepro(l, { ops, choices, driver, maxSteps: first ? bound() : l.file.maxSteps });
+    return r.reproduced ? candidate(ops, r.result) : null;
+  };
+  /** A few seeded schedules over `ops` (PCT at depths 2 and 3, random walks); the smallest that
+   * still fails with the same id. Deterministic: the seeds depend only on how many searches ran. */
+  const search = (ops: Op[][], maxSteps = bound(), pct = true): Candidate | null => {
+    const id = searches++;
+    let found: Candidate | null = null;
+    const tryOne = (strategy: Strategy, k: number): number => {
+      runs++;
+      const res = driver.runIteration({ ops, strategy, rng: rng('shrink', id, k), maxSteps });
+      if (res.violation?.id === target) {
+        const c = candidate(ops, res);
+        if (!found || smaller(c.shape, found.shape)) found = c;
+      }
+      return res.decisions;
     };
+    // the simplest schedules first (CHESS): no preemption from each starting actor, then one
+    // preemption at every decision of those runs (before the best trace's length: the kept
+    // trace contains it), to every other actor, while that is a few hundred runs
+    const actors = ops.map((o, a) => (o.length ? a : -1)).filter((a) => a >= 0);
+    const plain = actors.map((a) => Math.min(tryOne(new BoundedStrategy(a), 0), best.shape.steps));
+    if (plain.reduce((x, y) => x + y, 0) * (actors.length - 1) <= ENUMERATE_MAX) {
+      actors.forEach((a, i) => {
+        for (let d = 0; d < plain[i] && !out(); d++)
+          for (const b of actors) if (b !== a) tryOne(new BoundedStrategy(a, [[d, b]]), 0);
+      });
+    }
+    if (found || !pct) return found;
+    if (found) return found;
+    // then seeded PCT (depth 2 is the likeliest to hit one narrow window; each new instance first
+    // measures k with one oldest-first run) and random walks
+    const strategies: Strategy[] = [new PctStrategy(2), new PctStrategy(3), new PctStrategy(2), new RandomStrategy()];
+    for (let k = 0; k < SEARCH_TRIES && !out(); k++) tryOne(strategies[k % 4], k);
+    return found;
   };
 
-  const first = trial(l.ops, l.choices);
-  if (!first) throw new ReproError(`the file does not reproduce its ${l.file.violation.id} violation, so there is nothing to shrink (replay it to see what happens)`);
+  let first: Candidate | null = null;
+  first = replay(l.ops, l.choices);
+  if (!first) throw new ReproError(`the file does not reproduce its ${target} violation, so there is nothing to shrink (replay it to see what happens)`);
   let best = first;
   const before = first.shape;
 
-  const out = (): boolean => {
+  function out(): boolean {
     if (stoppedBy !== 'fixpoint') return true;
     if (runs >= maxRuns) stoppedBy = 'runs';
     else if (now() - t0 >= budgetMs) stoppedBy = 'time';
     return stoppedBy !== 'fixpoint';
-  };
-  const better = (c: Shape, b: Shape) =>
-    c.steps <= b.steps && c.switches <= b.switches && c.ops <= b.ops
-    && (c.steps < b.steps || c.switches < b.switches || c.ops < b.ops);
-  const attempt = (ops: Op[][], choices: number[]): boolean => {
+  }
+  /** no more operations, and fewer steps, or as many steps and fewer context switches */
+  const fewerSwitches = (c: Shape, b: Shape) =>
+    c.ops <= b.ops && (c.steps < b.steps || (c.steps === b.steps && c.switches < b.switches));
+  /** fewer operations, no more steps (switches are dealt with afterwards) */
+  const fewerOps = (c: Shape, b: Shape) => c.ops < b.ops && c.steps <= b.steps;
+
+  /** Drop the operations `drop` says (actor, op index): first keep the recorded schedule minus the
+   * dropped operations' choices (the rest still lines up with the steps it was made for), else
+   * search a few schedules over what is left. */
+  const dropOps = (drop: (a: number, k: number) => boolean): boolean => {
     if (out()) return false;
-    const c = trial(ops, choices);
-    if (c && better(c.shape, best.shape)) {
+    const ops = best.ops.map((list, a) => list.filter((_, k) => !drop(a, k)));
+    const n = totalOps(ops);
+    if (n === best.shape.ops || n === 0) return false;
+    const choices = best.choices.filter((c, i) => !drop(c, best.choiceOps[i]));
+    let c = replay(ops, choices);
+    if ((!c || !fewerOps(c.shape, best.shape)) && n <= SEARCH_MAX_OPS) c = search(ops);
+    if (c && fewerOps(c.shape, best.shape)) {
       best = c;
       return true;
     }
     return false;
   };
-  const withOps = (a: number, list: Op[]) => best.ops.map((x, i) => (i === a ? list : x));
-  // The choices that belong to the dropped operations go with them, so the rest of the schedule
-  // still lines up with the steps it was made for.
-  const dropOps = (a: number, drop: (op: number) => boolean): boolean => {
-    const keep = best.ops[a].filter((_, k) => !drop(k));
-    if (keep.length === best.ops[a].length) return false;
-    const choices = best.choices.filter((c, i) => c !== a || !drop(best.choiceOps[i]));
-    return attempt(withOps(a, keep), choices) || attempt(withOps(a, keep), best.choices);
+  const tryChoices = (choices: number[]): boolean => {
+    if (out()) return false;
+    const c = replay(best.ops, choices);
+    if (c && fewerSwitches(c.shape, best.shape)) {
+      best = c;
+      return true;
+    }
+    return false;
+  };
+  /** Follow a schedule up to decision d, switch to actor b there, then run without preemption:
+   * the violation may come sooner (after the damage, not at the end of a long op). Returns the
+   * variation with the fewest steps, even at the cost of one more context switch, or null. */
+  const preemptEarlier = (base: Candidate): Candidate | null => {
+    let pick: Candidate | null = null;
+    const actors = base.ops.map((o, a) => (o.length ? a : -1)).filter((a) => a >= 0);
+    // a switch at decision d comes after at least d steps: past the best trace it cannot help
+    const limit = Math.min(base.choices.length, best.shape.steps);
+    for (let d = 0; d < limit && !out(); d++) {
+      for (const b of actors) {
+        if (b === base.choices[d]) continue;
+        const c = replay(base.ops, [...base.choices.slice(0, d), b]);
+        if (c && c.shape.steps < (pick ?? base).shape.steps && c.shape.ops <= base.shape.ops) pick = c;
+      }
+    }
+    return pick;
+  };
+  const improve = (c: Candidate): Candidate => {
+    for (let better = preemptEarlier(c); better; better = preemptEarlier(c)) c = better;
+    return c;
+  };
+  /** Other operations the same actor could have drawn (the scenario's op stream under another
+   * seed), in place of one of its operations: a truncation to another size may reach the page
+   * sooner. Kept when, searched and preempted as above, the trace gets shorter. */
+  const substitute = (): boolean => {
+    const roles = l.scenario.roles(l.cfg);
+    for (let a = 0; a < best.ops.length; a++) {
+      for (let k = 0; k < best.ops[a].length; k++) {
+        const seen = new Set(best.ops[a].map((op) => JSON.stringify(op)));
+        for (let j = 0; j < SUBSTITUTES && !out(); j++) {
+          const op = l.scenario.nextOp(roles[a], opRng(`${l.file.seeds.master}~shrink`, a, j), l.cfg, a);
+          const key = JSON.stringify(op);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const ops = best.ops.map((list, x) => (x === a ? list.map((o, i) => (i === k ? op : o)) : list));
+          // searched without the best-so-far bound: a long run here may still shorten below
+          const found = search(ops, Math.min(l.file.maxSteps, 2 * before.steps + 100), false);
+          if (!found) continue;
+          const c = improve(found);
+          if (c.shape.steps < best.shape.steps && c.shape.ops <= best.shape.ops) {
+            best = c;
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  };
+
+  /** Drop every operation that was over before decision d (in the best run so far) and every
+   * operation that had not started when the violation came. The order of what remains is kept,
+   * so for a model whose state between operations does not matter the schedule still fits. */
+  const dropBefore = (d: number): boolean => {
+    const last = new Map<string, number>();
+    const lastOp = best.ops.map(() => -1);
+    best.choices.forEach((a, i) => {
+      const k = best.choiceOps[i];
+      last.set(`${a}:${k}`, i);
+      if (i >= d) lastOp[a] = Math.max(lastOp[a], k);
+    });
+    const ran = best.ops.map((_, a) => Math.max(-1, ...best.choices.flatMap((c, i) => (c === a ? [best.choiceOps[i]] : []))));
+    return dropOps((a, k) => (k < lastOp[a] && (last.get(`${a}:${k}`) ?? -1) < d) || k > ran[a] + 1);
   };
 
   for (let changed = true; changed && !out();) {
     changed = false;
-    // 1. whole actors
-    for (let a = 0; a < best.ops.length; a++)
-      if (best.ops[a].length && dropOps(a, () => true)) changed = true;
-    // 2. operations: tails (halving), then one at a time from the end
-    for (let a = 0; a < best.ops.length; a++) {
-      for (let chunk = Math.ceil(best.ops[a].length / 2); chunk >= 1 && best.ops[a].length > 0;) {
-        const from = best.ops[a].length - Math.min(chunk, best.ops[a].length);
-        if (dropOps(a, (k) => k >= from)) changed = true;
-        else chunk >>= 1;
-      }
-      for (let j = best.ops[a].length - 1; j >= 0; j--) {
-        if (j >= best.ops[a].length) continue;
-        if (dropOps(a, (k) => k === j)) changed = true;
+    // 0. a window in time: everything over before decision d goes, for the largest d that works
+    for (const f of [15 / 16, 7 / 8, 3 / 4, 1 / 2, 1 / 4]) {
+      if (dropBefore(Math.floor(best.choices.length * f))) {
+        changed = true;
+        break;
       }
     }
-    // 3. context switches
-    for (let cut = best.choices.length >> 1; cut < best.choices.length;) {
-      if (attempt(best.ops, best.choices.slice(0, cut))) {
+    // 1. whole actors
+    for (let a = 0; a < best.ops.length; a++) if (best.ops[a].length && dropOps((x) => x === a)) changed = true;
+    // 2. operations, delta-debugging style: chunks of all the operations, halving the chunk size
+    //    when no chunk can go; the last operations first (they are the likeliest to be unneeded)
+    for (let parts = 2; !out();) {
+      const all: [number, number][] = [];
+      best.ops.forEach((list, a) => list.forEach((_, k) => all.push([a, k])));
+      all.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+      if (all.length <= 1) break;
+      const size = Math.ceil(all.length / Math.min(parts, all.length));
+      let progress = false;
+      for (let from = 0; from < all.length && !progress; from += size) {
+        const chunk = new Set(all.slice(from, from + size).map(([a, k]) => `${a}:${k}`));
+        progress = dropOps((a, k) => chunk.has(`${a}:${k}`));
+      }
+      if (progress) {
+        changed = true;
+        parts = Math.max(2, parts - 1);
+      } else if (size === 1) break;
+      else parts *= 2;
+    }
+    // 3. context switches: cut the tail of the choices (the replay keeps running the current
+    //    actor), remove one run of choices, halve a run
+    for (let cut = best.choices.length >> 1; cut < best.choices.length && !out();) {
+      if (tryChoices(best.choices.slice(0, cut))) {
         changed = true;
         cut = best.choices.length >> 1;
       } else {
-        const next = (cut + best.choices.length) >> 1;
-        if (next === cut) break;
+        const next = (cut + best.choices.length + 1) >> 1;
+        if (next === cut || next >= best.choices.length) break;
         cut = next;
       }
     }
     let rs = runsOf(best.choices);
-    for (let k = rs.length - 1; k >= 0; k--) {
+    for (let k = rs.length - 1; k >= 0 && !out(); k--) {
       if (k >= rs.length) continue;
       const [at, n] = rs[k];
       const c = best.choices;
-      if (attempt(best.ops, [...c.slice(0, at), ...c.slice(at + n)])) {
+      if (tryChoices([...c.slice(0, at), ...c.slice(at + n)])) {
         changed = true;
         rs = runsOf(best.choices);
         continue;
       }
-      if (n > 1 && attempt(best.ops, [...c.slice(0, at + (n >> 1)), ...c.slice(at + n)])) {
+      if (n > 1 && tryChoices([...c.slice(0, at + (n >> 1)), ...c.slice(at + n)])) {
         changed = true;
         rs = runsOf(best.choices);
       }
     }
   }
+
+  // 4. a preemption right after the damage, while it shortens the trace
+  best = improve(best);
+  // 5. with a handful of operations left: other operations of the same roles
+  if (best.shape.ops <= SUBSTITUTE_MAX_OPS) while (!out() && substitute());
 
   // the final, traced run of the smallest variation
   const final = runRepro(l, { ops: best.ops, choices: best.choices, driver, trace: true });
@@ -167,6 +322,8 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     ops: best.ops, choices: best.choices, result: final.result, before, after: best.shape, runs, elapsedMs: now() - t0, stoppedBy,
   };
 }
+
+const smaller = (c: Shape, b: Shape) => c.steps < b.steps || (c.steps === b.steps && c.switches < b.switches);
 
 /** The shrunk repro file, next to the original as *.min.json. */
 export function shrunkRepro(l: LoadedRepro, s: ShrinkResult, from: string): ReproFile {

@@ -12,7 +12,7 @@ import type { Command, Context } from './types.ts';
 
 export const SHRINK_FLAGS: FlagSpec[] = [
   { name: 'budget', kind: 'duration', default: 30_000, min: 100, max: 3_600_000, help: 'time limit' },
-  { name: 'runs', kind: 'int', default: 5000, min: 1, max: 10_000_000, help: 'at most this many trial runs' },
+  { name: 'runs', kind: 'int', default: 20_000, min: 1, max: 10_000_000, help: 'at most this many trial runs' },
   HELP_FLAG,
 ];
 
@@ -47,7 +47,7 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
     io.out(`NOT REPRODUCED (${v ? `got ${v.id} instead` : 'the run was clean'}; the file expects ${l.file.violation.id}): nothing to shrink`);
     return v ? 1 : 0;
   }
-  const s = shrink(l, { budgetMs: (p.values.get('budget') as number | undefined) ?? 30_000, maxRuns: (p.values.get('runs') as number | undefined) ?? 5000 });
+  const s = shrink(l, { budgetMs: (p.values.get('budget') as number | undefined) ?? 30_000, maxRuns: (p.values.get('runs') as number | undefined) ?? 20_000 });
   const min = minPathFor(path);
   writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
   io.out(`shrunk ${l.file.violation.id}: ${s.before.steps} -> ${s.after.steps} steps, ${s.before.decisions} -> ${s.after.decisions} decisions, `

@@ -8,6 +8,7 @@ export { specName } from './strategy.ts';
 export { PctStrategy, pctBound, pctBoundLine, iterationsFor } from './pct.ts';
 export { RandomStrategy } from './random.ts';
 export { ReplayStrategy } from './replay.ts';
+export { BoundedStrategy } from './bounded.ts';
 
 export const STRATEGY_KINDS = ['pct', 'random', 'portfolio'] as const;
 export type StrategyKind = (typeof STRATEGY_KINDS)[number];

@@ -1,9 +1,11 @@
 // Replay: follow a recorded list of choices, one per decision. Where the recorded actor is not
-// runnable, or the list has run out, keep running the current actor if it can run, else the
-// lowest-numbered runnable one. An exact replay never needs that fallback; shrinking relies on it
-// (a shortened list then means fewer context switches, not a different program).
+// runnable, or the list has run out, keep running the current actor if it can run and is not
+// spinning, else the next runnable actor after it. An exact replay never needs that fallback;
+// shrinking relies on it (a shortened list then means fewer context switches, not a different
+// program, and a spinner hands over to the actor it waits for instead of spinning forever).
 import type { Rng } from '../rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
+import { SPIN_DEMOTE } from './pct.ts';
 
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
@@ -15,7 +17,10 @@ export class ReplayStrategy implements Strategy {
 
   constructor(private readonly choices: ArrayLike<number>) {}
 
-  begin(_view: SchedView, _r: Rng): void {
+  private view!: SchedView;
+
+  begin(view: SchedView, _r: Rng): void {
+    this.view = view;
     this.at = 0;
     this.diverged = 0;
     this.beyond = 0;
@@ -29,7 +34,8 @@ export class ReplayStrategy implements Strategy {
     } else {
       this.beyond++;
     }
-    for (let i = 0; i < n; i++) if (runnable[i] === current) return current;
+    if (this.view.spin[current] < SPIN_DEMOTE) for (let i = 0; i < n; i++) if (runnable[i] === current) return current;
+    for (let i = 0; i < n; i++) if (runnable[i] > current) return runnable[i];
     return runnable[0];
   }
 
