@@ -7,12 +7,25 @@
 import { futexWait, futexWake, type Step } from '../sched/step.ts';
 import type { Task } from '../sched/task.ts';
 
-/** spin_lock(): the lock word holds the owner's task id + 1 (0 = unlocked). */
+/** How long a spinner naps between attempts (ms of driver time). */
+export const SPIN_NAP_MS = 0.02;
+
+/**
+ * spin_lock(): the lock word holds the owner's task id + 1 (0 = unlocked). One schedule point,
+ * then, while the lock is held, short timed naps on the lock word instead of a schedule point per
+ * attempt: spinning threads outnumber the 2 cores (a preempted holder stalls spinners for ms), and
+ * a labelled retry loop would fill the flight records with one step name, pushing out the steps
+ * a violation report needs. The nap is a futexWait effect, so the controlled driver lets the
+ * holder run meanwhile; the unlock (a plain store) wakes nobody, the nap's timeout ends it.
+ */
 export function* spinLock(t: Task, word: Int32Array, i: number, label: string): Step {
   const me = t.id + 1;
-  for (;;) {
-    yield label;
-    if (Atomics.compareExchange(word, i, 0, me) === 0) return;
+  yield label;
+  for (let owner = Atomics.compareExchange(word, i, 0, me); owner !== 0; owner = Atomics.compareExchange(word, i, 0, me)) {
+    const page = t.page;
+    t.page = -1; // a driver reports a plain futex wait as a wait on t.page: this is no page lock
+    yield futexWait(word, i, owner, SPIN_NAP_MS);
+    t.page = page;
   }
 }
 

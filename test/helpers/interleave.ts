@@ -1,6 +1,6 @@
 // Interleave several protocol generators by hand in one thread, with blocking: a task whose
-// futexWait would sleep is parked until its word changes or a futexWake on that word arrives;
-// stepping a parked task does nothing. For tests that need "A holds the lock, B blocks on it,
+// futexWait would sleep (timed or not) is parked until its word changes or a futexWake on that
+// word arrives; stepping a parked task does nothing. For tests that need "A holds the lock, B blocks on it,
 // A finishes, B goes on" (test/helpers/stepper.ts throws on a blocking wait instead).
 import type { FutexWait, Step, Yielded } from '../../src/sched/step.ts';
 
@@ -79,8 +79,8 @@ export class Interleaver {
             n--;
           }
       } else if (Atomics.load(y.arr, y.index) !== y.expected) a.send = 'not-equal';
-      else if (y.timeoutMs !== Infinity) a.send = 'timed-out';
       else {
+        // a timed wait too (a spinlock's nap): by hand, time passes only when the word changes
         a.blocked = y;
         return 'blocked';
       }
