@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CTL, MAX_HELD, STAT, STAT_NAMES } from '../src/shm/layout.ts';
 import { PG_locked, PG_waiters, Shm, TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, WQ_FLAG_EXCLUSIVE } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
-import { DeadlockDetector, findDeadlocks } from '../src/check/waitfor.ts';
+import { DeadlockDetector, describeChain, findDeadlocks, waitForGraph } from '../src/check/waitfor.ts';
 import { Watchdog } from '../src/check/watchdog.ts';
 import { LiveRevalidator } from '../src/check/revalidate.ts';
 import { quiescentLockFindings } from '../src/check/lockstate.ts';
@@ -69,6 +69,10 @@ describe('wait-for graph', () => {
     waits(shm, 2, 3, 3, 4); // PG_writeback (bit 4) has no owner to follow
     waits(shm, 3, 6, 2);
     expect(findDeadlocks(shm, 4)).toEqual([]);
+    expect(describeChain(shm, waitForGraph(shm, 4), 3)).toBe(
+      'task 3 waits on the lock of page 6 (PG_locked|PG_waiters) held by task 2; '
+      + 'task 2 waits on bit 4 of page 3 (PG_locked|PG_waiters) (a bit wait: no owner to follow)',
+    );
   });
 
   it('the detector confirms a cycle only after it persisted with no progress', () => {

@@ -68,7 +68,11 @@ export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number):
   const parts: string[] = [];
   const seen = new Set<number>();
   let cur = task;
-  while (!seen.has(cur)) {
+  for (;;) {
+    if (seen.has(cur)) {
+      if (cur !== task) parts.push(`task ${cur} is already in the chain`); // a cycle not through `task`
+      break;
+    }
     seen.add(cur);
     const e = g.get(cur);
     if (!e) {
@@ -77,12 +81,12 @@ export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number):
     }
     const flags = e.page < shm.sizes.pages ? flagsText(Atomics.load(shm.flags, e.page)) : '?';
     const what = e.bit === BIT_LOCKED ? 'the lock of page' : `bit ${e.bit} of page`;
-    const by = e.owner < 0 ? 'with no owner' : e.owner === cur ? 'held by itself' : `held by task ${e.owner}`;
+    const by = e.owner >= 0 ? (e.owner === cur ? 'held by itself' : `held by task ${e.owner}`)
+      : e.bit === BIT_LOCKED ? 'with no owner' : '(a bit wait: no owner to follow)';
     parts.push(`task ${cur} waits on ${what} ${e.page} (${flags}) ${by}`);
     if (e.owner < 0 || e.owner === cur) break;
     cur = e.owner;
   }
-  if (seen.has(cur) && cur !== task && g.get(cur)) parts.push(`task ${cur} is already in the chain`);
   return parts.join('; ');
 }
 
