@@ -147,6 +147,5 @@ describe('repro files, replay, shrink', () => {
     expect(text.join('\n')).toMatch(/<== LOCK-EXCL \(whole-state check/);
     const md = diagramMarkdown({ trace: r.result.trace!, roles: lm.scenario.roles(lm.cfg), ops: lm.ops, violation: r.result.violation, violationStep: r.result.violationStep });
     expect(md[0]).toMatch(/^\| step \| T\d inc \| T\d inc \|$/);
-    console.log(text.join('\n'));
   });
 });

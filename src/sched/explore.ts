@@ -66,6 +66,8 @@ export interface ExploreStats {
   finds: number;
   findsById: Record<string, number>;
   elapsedMs: number;
+  /** time inside the driver's iterations (without generating operations and seeds), ms */
+  driverMs: number;
   stoppedBy: 'iterations' | 'duration' | 'find' | 'stop';
   /** one line per strategy: its parameters and, for PCT, the bound */
   strategies: string[];
@@ -94,7 +96,7 @@ export function explore(o: ExploreOptions): ExploreResult {
   const stride = o.stride ?? 1;
   const maxSteps = o.maxSteps ?? DEFAULT_MAX_STEPS;
   const stats: ExploreStats = {
-    iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, stoppedBy: 'iterations', strategies: [],
+    iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'iterations', strategies: [],
   };
   const finds: Find[] = [];
   const progressMs = o.progressMs ?? 200;
@@ -104,7 +106,10 @@ export function explore(o: ExploreOptions): ExploreResult {
     const s = strategies[i % strategies.length];
     const opsSeed = o.ops ? null : opsSeedFor(o.seed, i);
     const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);
-    const r = driver.runIteration({ ops, strategy: s, rng: scheduleRngFor(o.seed, i), maxSteps });
+    const sched = scheduleRngFor(o.seed, i);
+    const d0 = now();
+    const r = driver.runIteration({ ops, strategy: s, rng: sched, maxSteps });
+    stats.driverMs += now() - d0;
     stats.iterations++;
     stats.steps += r.steps;
     stats.decisions += r.decisions;
@@ -146,9 +151,10 @@ export function explore(o: ExploreOptions): ExploreResult {
 /** Several explorers' results as one (parallel exploration). */
 export function mergeStats(parts: ExploreStats[]): ExploreStats {
   const out: ExploreStats = {
-    iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, stoppedBy: 'iterations', strategies: [],
+    iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'iterations', strategies: [],
   };
   for (const p of parts) {
+    out.driverMs += p.driverMs;
     out.iterations += p.iterations;
     out.steps += p.steps;
     out.decisions += p.decisions;

@@ -265,7 +265,8 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
     + `${s.stoppedBy === 'stop' ? ', stopped by a signal' : ''}`);
   for (const l of s.strategies) io.out(`  ${l}`);
   io.out(`speed: ${elapsed.toFixed(2)} s, ${int(Math.round(s.iterations / Math.max(elapsed, 1e-6)))} iterations/s, `
-    + `${int(Math.round(s.steps / Math.max(elapsed, 1e-6)))} schedule points/s${a.threads > 1 ? ` on ${a.threads} threads` : ''}`);
+    + `${int(Math.round(s.steps / Math.max(elapsed, 1e-6)))} schedule points/s${a.threads > 1 ? ` on ${a.threads} threads` : ''} `
+    + `(${int(Math.round(s.steps / Math.max(s.driverMs / 1000, 1e-6)))} per second of driver time, without generating operations)`);
   io.out(`End of exploration: ${result.finds.length ? 'FAILURE' : 'SUCCESS'}`);
   return result.finds.length ? 1 : 0;
 }
