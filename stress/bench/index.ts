@@ -8,8 +8,9 @@ import { uncontended } from './uncontended.ts';
 import { handoff } from './handoff.ts';
 import { hotpage } from './hotpage.ts';
 import { scenarioBench } from './scenario.ts';
+import { controlledBench } from './controlled.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
