@@ -4,6 +4,9 @@ import type { Scenario } from '../../src/run/scenario.ts';
 import { locksScenario } from './locks.ts';
 import { mapTruncateScenario } from './map-truncate.ts';
 import { writebackScenario } from './writeback.ts';
+import { lockOrderScenario } from './lock-order.ts';
+import { collapseScenario } from './collapse.ts';
+import { fuseWriteScenario } from './fuse-write.ts';
 // the hidden self-test locks of src/variants/mutants/ (registered wherever scenarios are)
 import '../../src/variants/mutants/lock-mutants.ts';
 
@@ -27,3 +30,6 @@ export function scenarioNames(): string[] {
 registerScenario(locksScenario);
 registerScenario(mapTruncateScenario);
 registerScenario(writebackScenario);
+registerScenario(lockOrderScenario);
+registerScenario(collapseScenario);
+registerScenario(fuseWriteScenario);

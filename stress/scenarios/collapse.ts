@@ -1,0 +1,163 @@
+// Scenario `collapse`: khugepaged's collapse_file() (src/mm/khugepaged.ts, 5.9) racing
+// filemap_map_pages (--map-pages), read and COW faults, zaps, reclaim and user reads over
+// map-truncate's files and mappings (shared and private VMAs). No truncation: the cell is about
+// the invariant Hugh's run tripped under patch 4, "a locked page that was unmapped stays unmapped
+// while locked" — collapse_file()'s VM_BUG_ON_PAGE(page_mapped(page)) (COLLAPSE-MAPPED).
+//   collapser  collapse_file() over an aligned range of --collapse-pages pages of a file
+//   mapper     filemap_map_pages() over a range of one page table of a VMA
+//   faulter    a single access: read fault, or on a private VMA sometimes a COW fault
+//   zapper     MADV_DONTNEED a range (so the collapser often finds pages mapped, and mappers
+//              find PTEs to fill)
+//   reader     user loads through the PTEs (DATA-STAMP)
+//   reclaimer  shrink a few pages (ref freeze)
+import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
+import type { RunConfig } from '../../src/run/config.ts';
+import { below, type Rng } from '../../src/sched/rng.ts';
+import type { Step } from '../../src/sched/step.ts';
+import type { Task } from '../../src/sched/task.ts';
+import { VM_SHARED } from '../../src/shm/shm.ts';
+import { readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
+import { shrinkPage } from '../../src/mm/vmscan.ts';
+import { collapseFile } from '../../src/mm/khugepaged.ts';
+import { mapPagesOf } from '../../src/variants/map-pages/index.ts';
+import { quiescentCheck } from '../../src/check/quiescent.ts';
+import { liveCheck } from '../../src/check/live.ts';
+import { MAP_TRUNCATE_OPTIONS, initMapTruncate, mtConfig, vmaLayout } from './map-truncate.ts';
+import { checkRoles, rolesOf } from './roles.ts';
+import { accessOp } from './writeback.ts';
+import { registerCell } from '../../src/variants/registry.ts';
+
+export const COLLAPSE_ROLES = ['collapser', 'mapper', 'faulter', 'zapper', 'reader', 'reclaimer'] as const;
+
+export function collapseDefaultRoles(workers: number): string[] {
+  switch (workers) {
+    case 1: return ['collapser+mapper+faulter+zapper+reader+reclaimer'];
+    case 2: return ['collapser', 'mapper+faulter+zapper'];
+    case 3: return ['collapser', 'mapper', 'zapper+faulter+reader+reclaimer'];
+  }
+  const four = ['collapser', 'mapper', 'zapper', 'faulter+reader+reclaimer'];
+  return Array.from({ length: workers }, (_, i) => four[i % 4]);
+}
+
+const roles = (cfg: RunConfig) => rolesOf(cfg, COLLAPSE_ROLES, collapseDefaultRoles);
+
+export const COLLAPSE_OPTIONS: readonly ScenarioOption[] = [
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles'),
+  { name: 'collapse-pages', kind: 'int', default: 4, min: 1, max: 512, help: 'small pages per collapse (HPAGE_PMD_NR is 512 on x86; the model takes fewer)' },
+  { name: 'roles', kind: 'string', default: '', help: `actor roles (${COLLAPSE_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
+];
+
+const collapsePages = (cfg: RunConfig): number => Number(cfg.extra['collapse-pages'] ?? 4) || 4;
+
+function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
+  const c = mtConfig(cfg);
+  const parts = role.split('+');
+  const part = parts[below(r, parts.length)];
+  const vma = below(r, c.processes * c.vmas);
+  const { pgoff, flags } = vmaLayout(c, vma);
+  const off = below(r, c.vmaPages);
+  const index = pgoff + off;
+  switch (part) {
+    case 'collapser': {
+      const nr = Math.min(collapsePages(cfg), c.filePages);
+      const start = below(r, Math.floor(c.filePages / nr)) * nr; // aligned, as a huge page is
+      return { kind: 'collapse', args: [below(r, c.files), start, nr] };
+    }
+    case 'mapper': {
+      const ptEnd = pgoff + Math.min(c.vmaPages, (Math.floor(off / c.ptesPerPtl) + 1) * c.ptesPerPtl);
+      return { kind: 'map_pages', args: [vma, index, Math.min(ptEnd, index + 1 + below(r, c.ptesPerPtl))] };
+    }
+    case 'faulter': {
+      const write = (flags & VM_SHARED) === 0 && below(r, 1000) < c.cowPermille ? 1 : 0;
+      return { kind: 'fault', args: [vma, index, write] };
+    }
+    case 'zapper':
+      return { kind: 'zap', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'reader':
+      return { kind: 'read', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'reclaimer':
+      return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+  }
+  throw new Error(`collapse: unknown role '${part}'`);
+}
+
+function* runOp(t: Task, _role: string, op: Op): Step {
+  const a = op.args;
+  switch (op.kind) {
+    case 'collapse':
+      yield* collapseFile(t, a[0], a[1], a[2]);
+      return;
+    case 'map_pages': {
+      const [vma, start, end] = a;
+      yield* mapPagesOf(t).mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
+      return;
+    }
+    case 'fault':
+      return yield* accessOp(t, a[0], a[1], a[2] === 1);
+    case 'zap':
+      yield* zapPteRange(t, a[0], a[1], a[2]);
+      return;
+    case 'read':
+      yield* readThroughPtes(t, a[0], a[1], a[2]);
+      return;
+    case 'reclaim':
+      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      return;
+  }
+  throw new Error(`collapse: unknown op '${op.kind}'`);
+}
+
+export const collapseScenario: Scenario = {
+  name: 'collapse',
+  description: "khugepaged collapse_file() (lock, unmap, VM_BUG_ON_PAGE(page_mapped), ref freeze) racing map_pages, faults, zaps and reclaim (Hugh's patch-4 hit)",
+  options: COLLAPSE_OPTIONS,
+  invariants: [
+    'COLLAPSE-MAPPED', 'MAP-CACHE', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
+    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
+  ],
+  validate(cfg) {
+    const c = mtConfig(cfg);
+    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
+    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for collapse: give at least 2`;
+    return checkRoles(cfg, COLLAPSE_ROLES, collapseDefaultRoles);
+  },
+  roles,
+  sizes(cfg) {
+    const c = mtConfig(cfg);
+    return {
+      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
+      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
+    };
+  },
+  init: initMapTruncate,
+  nextOp: (role, r, cfg) => nextOp(role, r, cfg),
+  runOp,
+  quiescentCheck: (shm): Finding[] => quiescentCheck(shm),
+  liveCheck: (shm): Finding[] => liveCheck(shm),
+};
+
+// ---- matrix cells -------------------------------------------------------------------------------
+// Controlled mode: the collapser, a mapper and a zapper on one file of 8 pages, mapped shared and
+// private (patch 4 only skips the lock for private mappings).
+const COLLAPSE_CONTROLLED = { workers: 3, opsPerActor: 4, extra: { roles: 'collapser,mapper,zapper', files: 1, 'file-pages': 8, processes: 1, vmas: 2 } };
+const HUGH = 'Hugh Dickins, Msg-ID alpine.LSU.2.11.2010132230060.2516@eggly.anvils; kernel-protocols §1.7';
+
+for (const [variant, expected, reasoning] of [
+  ['mainline', 'clean', 'every path that maps a page-cache page takes its lock first (map_pages trylocks, filemap_fault locks), and '
+    + 'collapse_file() holds it from the unmap to the assertion: an unmapped locked page stays unmapped'],
+  ['v5.9', 'clean', 'the 5.9 map_pages trylocks each page before mapping it, like mainline'],
+  ['folio', 'clean', 'the folio map_pages trylocks each folio before mapping it, like mainline'],
+  ['patch4', { breaks: ['COLLAPSE-MAPPED'] }, 'patch 4 maps private-VMA pages without the page lock: a fault-around that passed its '
+    + 'PageLocked re-check before collapse_file() locked the page installs its PTE between the unmap and '
+    + 'VM_BUG_ON_PAGE(page_mapped(page)) — the assertion Hugh had to comment out'],
+  ['linus-recheck', 'open', "Linus's mapcount-then-recheck (§1.4, §1.8) raises the mapcount of a page collapse holds locked before it "
+    + 'backs out: the assertion can see the transient mapping (kernel-protocols §1.8 predicts it); whether that is a real PTE or '
+    + 'only the window before the back-out is what the run shows'],
+  ['willy-uptodate', 'open', "Willy's PG_uptodate handshake (§1.9) adapted truncate and invalidate (clear uptodate, then check "
+    + 'mapped) but not collapse_file(), which leaves the page uptodate: nothing stops a mapper between the unmap and the assertion'],
+] as const) {
+  registerCell({
+    name: `collapse/${variant}`, scenario: 'collapse', cfg: { extra: { 'map-pages': variant } }, controlled: COLLAPSE_CONTROLLED,
+    expected, reasoning, source: HUGH,
+  });
+}
