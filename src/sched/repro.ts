@@ -329,7 +329,7 @@ function checkScenarioOptions(s: Scenario, cfg: RunConfig): string | null {
     if (typeof v !== kind) return `config.extra.${o.name} must be a ${kind}`;
     if (typeof v === 'number' && ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max) || !Number.isFinite(v)))
       return `config.extra.${o.name} = ${v} is out of range`;
-    if (o.kind === 'enum' && !o.choices?.includes(v as string)) return `config.extra.${o.name} '${v}' is not one of ${o.choices?.join(', ')}`;
+    if (o.kind === 'enum' && !o.choices?.includes(v as string) && !o.hiddenChoices?.includes(v as string)) return `config.extra.${o.name} '${v}' is not one of ${o.choices?.join(', ')}`;
   }
   return null;
 }
