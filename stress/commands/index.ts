@@ -59,6 +59,7 @@ export function toolHelp(): string[] {
     ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
     "Flags of a command: pagelock-stress help <command>, or <command> --help.",
+    'Global flag, any command: --plugin FILE (repeatable) loads a plug-in module (.ts or .js) first.',
     'Any command: --plugin FILE (repeatable) loads your own variants (docs/writing-a-variant.md).',
     'Exit codes: 0 clean, 1 violation or hang, 2 bad usage or config.',
   ];
