@@ -23,6 +23,9 @@ import { willyUptodate } from './willy-uptodate.ts';
 import { mapNoRecheckMapping } from '../mutants/map-norecheck-mapping.ts';
 import { mapNoPteRecheck } from '../mutants/map-nopte-recheck.ts';
 import { truncateNoUnmap } from '../mutants/truncate-nounmap.ts';
+import { linusRecheckStrictDel, willyUptodateStrictDel } from './strict-del.ts';
+import { mapLinusRecheckFirst } from '../mutants/map-linus-recheck-first.ts';
+import { truncateWillyMappedFirst } from '../mutants/truncate-willy-mapped-first.ts';
 
 export interface MapPagesVariant {
   name: string;
@@ -40,7 +43,7 @@ export interface MapPagesVariant {
    * filemap_remove_folio() + dropping the page cache's reference, for a page `t` holds locked
    * that is still in `file` (src/mm/truncate.ts truncateInodeFolio() calls it). */
   truncateFolio?(t: Task, pfn: number, file: number): Step;
-  /** a self-test mutant: accepted by --map-pages, not listed */
+  /** a self-test mutant or an experiment: accepted by --map-pages, not listed */
   hidden?: boolean;
 }
 
@@ -74,12 +77,18 @@ export function mapPagesOf(t: Task): MapPagesVariant {
   return mapPagesVariant(String(t.options['map-pages'] ?? t.options.mapPages ?? DEFAULT_MAP_PAGES));
 }
 
+// (the variants whose modules sit in the import cycle through src/mm/memory.ts are functions:
+// see linus-recheck.ts)
 registerMapPages(mainline);
 registerMapPages(patch4);
 registerMapPages(v5_9);
 registerMapPages(folio);
-registerMapPages(linusRecheck);
-registerMapPages(willyUptodate);
+registerMapPages(linusRecheck());
+registerMapPages(willyUptodate());
 registerMapPages(mapNoRecheckMapping);
 registerMapPages(mapNoPteRecheck);
 registerMapPages(truncateNoUnmap);
+registerMapPages(mapLinusRecheckFirst());
+registerMapPages(truncateWillyMappedFirst());
+registerMapPages(linusRecheckStrictDel());
+registerMapPages(willyUptodateStrictDel());

@@ -76,19 +76,29 @@ export function* linusSetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
 
 /** truncate_cleanup_folio() + filemap_remove_folio() as mainline, with the delete assertion
  * relaxed as lockless.ts explains; then filemap_free_folio(). */
-function* truncateFolioLinus(t: Task, pfn: number, file: number): Step {
+export function* truncateFolioLinus(t: Task, pfn: number, file: number): Step {
   yield 'folio_mapped';
   if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
   yield* filemapRemoveFolioRelaxed(t, pfn, file);
   yield* putPage(t, pfn);
 }
 
-export const linusRecheck: MapPagesVariant = {
-  name: 'linus-recheck',
-  summary: "Linus's proposal (14 Oct 2020): no page lock; under the PTL check !locked, mapcount++, re-check !locked and still in the xarray, else back out",
-  source: 'Msg-ID CAHk-=wjXBv0ZKqH4muuo2j4bH2km=7wedrEeQJxY6g2JcdOZSQ@mail.gmail.com (kernel-protocols §1.4, §1.8); never merged',
-  expected: 'open',
-  reasoning: 'never merged and never proved: a Dekker handshake on PG_locked and the mapcount that should close the patch-4 race; the truncate side deletes with the relaxed "no PTE maps it" assertion because the mapcount is transiently up in the back-out window (docs/proposals.md)',
-  mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, linusSetPte, nextPageNoLock),
-  truncateFolio: truncateFolioLinus,
-};
+export function linusMapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
+  return mapPagesRange(t, vmf, start, end, linusSetPte, nextPageNoLock);
+}
+
+/** A function, not a const: this module imports src/mm/memory.ts, which imports the variant
+ * registry, which imports this module (a cycle). A hoisted function can be called whichever of
+ * them loads first; a const read while this module is still loading could not. No function
+ * expressions inside it either: a loader may wrap those in a helper not yet initialised then. */
+export function linusRecheck(): MapPagesVariant {
+  return {
+    name: 'linus-recheck',
+    summary: "Linus's proposal (14 Oct 2020): no page lock; under the PTL check !locked, mapcount++, re-check !locked and still in the xarray, else back out",
+    source: 'Msg-ID CAHk-=wjXBv0ZKqH4muuo2j4bH2km=7wedrEeQJxY6g2JcdOZSQ@mail.gmail.com (kernel-protocols §1.4, §1.8); never merged',
+    expected: 'open',
+    reasoning: 'never merged and never proved: a Dekker handshake on PG_locked and the mapcount that should close the patch-4 race; the truncate side deletes with the relaxed "no PTE maps it" assertion because the mapcount is transiently up in the back-out window (docs/proposals.md)',
+    mapPages: linusMapPages,
+    truncateFolio: truncateFolioLinus,
+  };
+}

@@ -64,24 +64,41 @@ export function* willySetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
   return true;
 }
 
-/** Willy's truncate_cleanup_page(): ClearPageUptodate, then (smp_mb__before_atomic) unmap if
- * mapped; then filemap_remove_folio() with the relaxed assertion, and filemap_free_folio(). */
-function* truncateFolioWilly(t: Task, pfn: number, file: number): Step {
+export type RemoveFolioFn = (t: Task, pfn: number, file: number) => Step;
+
+export function* clearPageUptodate(t: Task, pfn: number): Step {
   t.page = pfn;
   yield 'ClearPageUptodate';
   Atomics.and(t.shm.flags, pfn, ~PG_uptodate);
+}
+
+/** Willy's truncate_cleanup_page(): ClearPageUptodate, then (smp_mb__before_atomic) unmap if
+ * mapped; then filemap_remove_folio() — by default with the relaxed assertion — and
+ * filemap_free_folio(). */
+export function* truncateFolioWilly(t: Task, pfn: number, file: number, remove: RemoveFolioFn = filemapRemoveFolioRelaxed): Step {
+  yield* clearPageUptodate(t, pfn);
   yield 'folio_mapped';
   if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
-  yield* filemapRemoveFolioRelaxed(t, pfn, file);
+  yield* remove(t, pfn, file);
   yield* putPage(t, pfn);
 }
 
-export const willyUptodate: MapPagesVariant = {
-  name: 'willy-uptodate',
-  summary: "Willy's PG_uptodate handshake (Sept 2020): no page lock; mapcount++ then re-check uptodate, else back out; truncate clears uptodate, then unmaps if mapped",
-  source: 'Msg-ID 20200915033210.GA5449@casper.infradead.org (kernel-protocols §1.9); never merged',
-  expected: 'open',
-  reasoning: 'never merged and never proved: the same handshake on PG_uptodate (truncate clears it, then checks page_mapped) with the relaxed delete assertion; reclaim is covered by the refcount freeze (docs/proposals.md)',
-  mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, willySetPte, nextPageNoLock),
-  truncateFolio: truncateFolioWilly,
-};
+export function willyMapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
+  return mapPagesRange(t, vmf, start, end, willySetPte, nextPageNoLock);
+}
+
+/** A function, not a const: this module imports src/mm/memory.ts, which imports the variant
+ * registry, which imports this module (a cycle). A hoisted function can be called whichever of
+ * them loads first; a const read while this module is still loading could not. No function
+ * expressions inside it either: a loader may wrap those in a helper not yet initialised then. */
+export function willyUptodate(): MapPagesVariant {
+  return {
+    name: 'willy-uptodate',
+    summary: "Willy's PG_uptodate handshake (Sept 2020): no page lock; mapcount++ then re-check uptodate, else back out; truncate clears uptodate, then unmaps if mapped",
+    source: 'Msg-ID 20200915033210.GA5449@casper.infradead.org (kernel-protocols §1.9); never merged',
+    expected: 'open',
+    reasoning: 'never merged and never proved: the same handshake on PG_uptodate (truncate clears it, then checks page_mapped) with the relaxed delete assertion; reclaim is covered by the refcount freeze (docs/proposals.md)',
+    mapPages: willyMapPages,
+    truncateFolio: truncateFolioWilly,
+  };
+}
