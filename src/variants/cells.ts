@@ -4,7 +4,8 @@
 import { SCENARIOS } from '../../stress/scenarios/index.ts';
 import { lockInfo, lockNames } from '../locks/index.ts';
 import { MAP_PAGES } from './map-pages/index.ts';
-import { LOCKS, MAP_TRUNCATE, deriveCells, expectedText, explicitCells, type Cell } from './registry.ts';
+import { FAULT_PATHS } from './fault/index.ts';
+import { LOCKS, MAP_TRUNCATE, WRITEBACK, deriveCells, expectedText, explicitCells, type Cell } from './registry.ts';
 import { pluginRegistrations } from './plugin.ts';
 
 export function matrixCells(): Cell[] {
@@ -15,6 +16,7 @@ export function matrixCells(): Cell[] {
       const l = lockInfo(name)!;
       return { name, description: l.description, hidden: l.hidden };
     }),
+    faultPaths: [...FAULT_PATHS.values()],
     explicit: explicitCells(),
   });
 }
@@ -25,7 +27,8 @@ export function pluginListLines(): string[] {
   if (!regs.length) return [];
   const cells = new Map(matrixCells().map((c) => [c.name, c]));
   const cellOf = (kind: string, name: string) =>
-    kind === 'cell' ? cells.get(name) : kind === 'map-pages' ? cells.get(`${MAP_TRUNCATE}/${name}`) : kind === 'lock' ? cells.get(`${LOCKS}/${name}`) : undefined;
+    kind === 'cell' ? cells.get(name) : kind === 'map-pages' ? cells.get(`${MAP_TRUNCATE}/${name}`) : kind === 'lock' ? cells.get(`${LOCKS}/${name}`)
+      : kind === 'fault-path' ? cells.get(`${WRITEBACK}/${name}`) : undefined;
   const rows = regs.filter((r) => r.kind !== 'cell' || !regs.some((x) => x.kind !== 'cell' && cellOf(x.kind, x.name)?.name === r.name))
     .map((r) => {
       const c = cellOf(r.kind, r.name);

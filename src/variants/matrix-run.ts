@@ -24,7 +24,7 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { REPORT_WRITERS, writeReports } from '../report/write.ts';
 import { violationLine } from '../report/interleaving.ts';
 import { grade, runFound, type Grade, type Verdict } from './grade.ts';
-import { BudgetSplitter, orderRows, type Row } from './plan.ts';
+import { BUDGET_LIMITS, BudgetSplitter, orderRows } from './plan.ts';
 import { expectedText, isBreaks, type Cell, type CellMode } from './registry.ts';
 
 /** Free mode keeps collecting this long after the first violation (orchestrate.ts): the time to
@@ -316,7 +316,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       budget.done(0, 0);
       continue;
     }
-    const share = o.budgetMs === 0 ? (mode === 'free' ? 1_000 : 250) : budget.next(now() - tCells);
+    const share = o.budgetMs === 0 ? BUDGET_LIMITS[mode].floorMs : budget.next(now() - tCells);
     const ts = now();
     const dir = join(o.reportDir, 'cells', `${cellSlug(cell.name)}.${mode}`);
     let row: RowResult;

@@ -100,7 +100,7 @@ export interface BudgetLimits {
 
 export const BUDGET_LIMITS: Record<CellMode, BudgetLimits> = {
   free: { floorMs: 1_000, ceilingMs: 60_000 },
-  controlled: { floorMs: 250, ceilingMs: 60_000 },
+  controlled: { floorMs: 1_000, ceilingMs: 60_000 },
 };
 
 export function shareMs(o: {

@@ -14,7 +14,9 @@
 // remembers their paths, and spawnWorker passes the paths to every worker it starts (actors,
 // explorers): each worker imports them before it builds its task, so the registries in every
 // thread hold the same variants. TypeScript plug-ins are loaded through tsx (`tsx/esm/api`
-// register()), a devDependency of this package; without it, compile the plug-in to .js first.
+// tsImport(): a global register() followed by import() fails on Node 20 for a .ts file whose
+// directory is not an ESM package, ERR_REQUIRE_CYCLE_MODULE); tsx is a devDependency of this
+// package: without it, compile the plug-in to .js first.
 //
 // A bad plug-in never hangs the tool and is always named: a missing file, a syntax error, no
 // register function, a name that is already registered, a register() that throws or never
@@ -35,6 +37,7 @@ import { PageLockV4_10 } from '../locks/v4_10.ts';
 import { PageLockV5_9 } from '../locks/v5_9.ts';
 import { PageLockV5_9_rc6 } from '../locks/v5_9_rc6.ts';
 import { registerMapPages, type MapPagesVariant } from './map-pages/index.ts';
+import { registerFaultPath, type FaultPathVariant } from './fault/index.ts';
 import { registerCell, type CellSpec, type Expected } from './registry.ts';
 import { addLoadedPlugin, loadedPlugins, PLUGINS_KEY } from './plugin-paths.ts';
 import * as page from '../shm/page.ts';
@@ -56,6 +59,7 @@ export type { Step } from '../sched/step.ts';
 export type { VmFault } from '../mm/fault.ts';
 export type { NextPage, NextPageFn } from '../mm/filemap.ts';
 export type { MapPagesVariant } from './map-pages/index.ts';
+export type { FaultPathVariant } from './fault/index.ts';
 export type { PageLock, LockFactory, LockOptions } from '../locks/types.ts';
 export type { Scenario, Op, Finding } from '../run/scenario.ts';
 export type { CellSpec, Expected } from './registry.ts';
@@ -125,6 +129,9 @@ export interface PluginApi {
   /** a ->map_pages variant: `--map-pages NAME` (scenario map-truncate), and a cell `map-truncate/NAME`
    * graded by its `expected` ('clean', 'open' or the invariant ids it must break) */
   registerMapPages(v: MapPagesVariant & { hidden?: boolean }): void;
+  /** a fault path (do_read_fault / do_cow_fault / do_shared_fault): `--fault-path NAME` (scenario
+   * writeback), and a cell `writeback/NAME` graded by its `expected` */
+  registerFaultPath(v: FaultPathVariant): void;
   /** a whole scenario (its own roles, ops and checks): `--scenario NAME` */
   registerScenario(s: Scenario): void;
   /** an explicit matrix cell: a scenario with flags and an expected outcome */
@@ -201,13 +208,16 @@ function guardLock(lock: PageLock, who: string): PageLock {
 
 // ---- the api one plug-in gets ---------------------------------------------------------------------
 
-/** A scenario option listing the map-pages variants was built when its module loaded: offer the
- * plug-in's variant there too, so `--map-pages NAME` validates. */
-function offerChoice(optionName: string, value: string): void {
-  for (const s of SCENARIOS.values())
-    for (const o of s.options ?? [])
-      if (o.name === optionName && o.kind === 'enum' && o.choices && !o.choices.includes(value))
-        (o as { choices?: readonly string[] }).choices = [...o.choices, value];
+/** Scenario options listing a registry's names (--map-pages, --fault-path) were built when their
+ * module loaded: offer the plug-in's variant there too, so the flag validates. */
+function offerChoice(optionName: string, value: string, hidden: boolean): void {
+  for (const s of SCENARIOS.values()) {
+    for (const o of (s.options ?? []) as readonly { name: string; kind: string; choices?: readonly string[]; hiddenChoices?: readonly string[] }[]) {
+      if (o.name !== optionName || o.kind !== 'enum' || o.choices?.includes(value) || o.hiddenChoices?.includes(value)) continue;
+      if (hidden) o.hiddenChoices = [...(o.hiddenChoices ?? []), value];
+      else o.choices = [...(o.choices ?? []), value];
+    }
+  }
 }
 
 function apiFor(file: string, shown: string): PluginApi {
@@ -234,7 +244,18 @@ function apiFor(file: string, shown: string): PluginApi {
       if (!v || typeof v.mapPages !== 'function') throw new Error('registerMapPages: a variant needs a name and a mapPages(t, vmf, start, end) generator');
       registerMapPages({ ...v, mapPages: guard(v.mapPages, `${who}: map-pages '${v.name}'`) });
       note('map-pages', v.name);
-      offerChoice('map-pages', v.name);
+      offerChoice('map-pages', v.name, !!v.hidden);
+    },
+    registerFaultPath(v: FaultPathVariant) {
+      if (!v || typeof v.doReadFault !== 'function' || typeof v.doCowFault !== 'function' || typeof v.doSharedFault !== 'function')
+        throw new Error('registerFaultPath: a fault path needs a name and doReadFault, doCowFault and doSharedFault generators');
+      const fw = `${who}: fault-path '${v.name}'`;
+      registerFaultPath({
+        ...v, doReadFault: guard(v.doReadFault, `${fw} doReadFault`), doCowFault: guard(v.doCowFault, `${fw} doCowFault`),
+        doSharedFault: guard(v.doSharedFault, `${fw} doSharedFault`),
+      });
+      note('fault-path', v.name);
+      offerChoice('fault-path', v.name, !!v.hidden);
     },
     registerScenario(s: Scenario) {
       const sw = `${who}: scenario '${s?.name}'`;
@@ -276,19 +297,30 @@ export function extractPluginArgs(argv: readonly string[]): { plugins: string[];
   return { plugins, argv: rest };
 }
 
-let tsLoader = import.meta.url.endsWith('.ts'); // running from sources: a TypeScript loader is active
+/** tsx's tsImport(): loads one TypeScript file (and what it imports) through tsx without changing
+ * how anything else is loaded. Unlike a global register(), it works whether the plug-in's
+ * directory says ESM or CommonJS ("type" in the nearest package.json), from the compiled CLI and
+ * from the sources alike. */
+type TsImport = (specifier: string, parentURL: string) => Promise<Record<string, unknown>>;
+let tsImport: TsImport | null = null;
 
-async function ensureTsLoader(shown: string): Promise<void> {
-  if (tsLoader) return;
-  let api: { register(): unknown };
+async function tsLoader(shown: string): Promise<TsImport> {
+  if (tsImport) return tsImport;
   try {
-    api = await import('tsx/esm/api');
+    tsImport = ((await import('tsx/esm/api')) as { tsImport: TsImport }).tsImport;
   } catch {
     throw new PluginError(`plug-in ${shown}: a TypeScript plug-in needs tsx, a devDependency of pagelock-stress that is not installed here; `
       + 'install the devDependencies, or compile the plug-in to .js first and pass the .js (see docs/writing-a-variant.md)');
   }
-  api.register();
-  tsLoader = true;
+  return tsImport;
+}
+
+/** The register function of a module namespace: `export default`, `export function register`, or
+ * the same reached through a CommonJS wrapper (a .ts plug-in in a directory that is not ESM). */
+function registerOf(ns: Record<string, unknown>): unknown {
+  const d = ns.default as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
+  const inner = d && typeof d === 'object' ? d : undefined;
+  return [d, ns.register, inner?.default, inner?.register].find((f) => typeof f === 'function') ?? null;
 }
 
 function firstLine(e: unknown): string {
@@ -310,19 +342,16 @@ async function loadOne(file: string, shown: string, timeoutMs: number): Promise<
   if (!existsSync(file)) throw new PluginError(`plug-in ${shown}: no such file`);
   if (!statSync(file).isFile()) throw new PluginError(`plug-in ${shown}: not a file`);
   if (!/\.(m|c)?(t|j)s$/.test(file)) throw new PluginError(`plug-in ${shown}: want a .ts or .js module`);
-  if (/\.(m|c)?ts$/.test(file)) await ensureTsLoader(shown);
+  const url = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    mod = await withTimeout(import(pathToFileURL(file).href) as Promise<Record<string, unknown>>, timeoutMs,
-      () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`);
+    const loading = /\.(m|c)?ts$/.test(file) ? (await tsLoader(shown))(url, import.meta.url) : (import(url) as Promise<Record<string, unknown>>);
+    mod = await withTimeout(loading, timeoutMs, () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`);
   } catch (e) {
     if (e instanceof PluginError) throw e;
     throw new PluginError(`plug-in ${shown}: cannot load it: ${firstLine(e)}`);
   }
-  const def = mod.default as unknown;
-  const register = typeof def === 'function' ? def
-    : typeof mod.register === 'function' ? mod.register
-      : def && typeof (def as { register?: unknown }).register === 'function' ? (def as { register: unknown }).register : null;
+  const register = registerOf(mod);
   if (typeof register !== 'function')
     throw new PluginError(`plug-in ${shown}: exports no register function (want \`export default function register(api) {...}\` or \`export function register(api)\`)`);
   try {

@@ -11,8 +11,8 @@
 // Nobody keeps a central list of cells by hand. They are derived from the per-kind registries at
 // the moment the matrix asks for them, so a variant registered anywhere (a file in the tree or a
 // --plugin) becomes a cell:
-//   - every ->map_pages variant (registerMapPages)  x  the map-truncate scenario, expected = the
-//     variant's own `expected`;
+//   - every ->map_pages variant (registerMapPages)  x  the map-truncate scenario, and every fault
+//     path (registerFaultPath)  x  the writeback scenario, expected = the variant's own `expected`;
 //   - every lock algorithm (registerLock, hidden self-test locks included)  x  the locks scenario:
 //     public algorithms model kernel history and must be clean; a hidden lock says nothing about
 //     what it must show, so it is 'open' until a cell declares it (below);
@@ -157,16 +157,38 @@ export interface CellSources {
   scenarios: readonly { name: string }[];
   mapPages: readonly { name: string; summary: string; source: string; expected: unknown; hidden?: boolean; weight?: number }[];
   locks: readonly { name: string; description: string; hidden: boolean }[];
+  /** fault-path variants (--fault-path of the writeback scenario) */
+  faultPaths?: readonly { name: string; summary: string; source: string; reasoning?: string; expected: unknown; hidden?: boolean; weight?: number }[];
   explicit: readonly Cell[];
 }
 
 export const MAP_TRUNCATE = 'map-truncate';
 export const LOCKS = 'locks';
+export const WRITEBACK = 'writeback';
 
 /** Controlled mode for map-truncate: one mapper, one truncator, one faulter/reader/zapper/
  * reclaimer (the racing pair first, as defaultRoles(3) lays them out). */
 const MAP_TRUNCATE_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
 const LOCKS_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
+const WRITEBACK_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
+
+/** A variant's own declaration as a cell; a declaration that is not a valid outcome becomes a
+ * cell carrying the error (the matrix fails it without running it: one bad declaration must not
+ * stop the other cells). */
+function variantCell(kind: string, v: { name: string; summary: string; source: string; reasoning?: string; expected: unknown; hidden?: boolean; weight?: number },
+  scenario: string, flag: string, controlled: ControlledCellCfg): Cell {
+  let expected: Expected = 'open', error: string | undefined;
+  try {
+    expected = toExpected(v.expected, `${kind} variant '${v.name}'`);
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const c = makeCell({
+    name: `${scenario}/${v.name}`, scenario, cfg: { extra: { [flag]: v.name } }, controlled, expected,
+    reasoning: v.reasoning || v.summary || `${kind} variant ${v.name}`, source: v.source, hidden: v.hidden ?? false, weight: v.weight,
+  }, `derived:${kind}`);
+  return error ? { ...c, error } : c;
+}
 
 /**
  * Every cell, in a stable order (by name). Derived cells come from the registries; an explicit
@@ -175,22 +197,10 @@ const LOCKS_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
 export function deriveCells(src: CellSources): Cell[] {
   const out = new Map<string, Cell>();
   const scenarioNames = new Set(src.scenarios.map((s) => s.name));
-  if (scenarioNames.has(MAP_TRUNCATE)) {
-    for (const v of src.mapPages) {
-      let expected: Expected = 'open', error: string | undefined;
-      try {
-        expected = toExpected(v.expected, `map-pages variant '${v.name}'`);
-      } catch (e) {
-        error = (e as Error).message;
-      }
-      const c = makeCell({
-        name: `${MAP_TRUNCATE}/${v.name}`, scenario: MAP_TRUNCATE, cfg: { extra: { 'map-pages': v.name } },
-        controlled: MAP_TRUNCATE_CONTROLLED, expected, reasoning: v.summary || `map-pages variant ${v.name}`, source: v.source,
-        hidden: v.hidden ?? false, weight: v.weight,
-      }, 'derived:map-pages');
-      out.set(c.name, error ? { ...c, error } : c);
-    }
-  }
+  if (scenarioNames.has(MAP_TRUNCATE))
+    for (const v of src.mapPages) out.set(`${MAP_TRUNCATE}/${v.name}`, variantCell('map-pages', v, MAP_TRUNCATE, 'map-pages', MAP_TRUNCATE_CONTROLLED));
+  if (scenarioNames.has(WRITEBACK))
+    for (const v of src.faultPaths ?? []) out.set(`${WRITEBACK}/${v.name}`, variantCell('fault-path', v, WRITEBACK, 'fault-path', WRITEBACK_CONTROLLED));
   if (scenarioNames.has(LOCKS)) {
     for (const l of src.locks) {
       out.set(`${LOCKS}/${l.name}`, makeCell({
