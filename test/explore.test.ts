@@ -38,7 +38,7 @@ describe('explore', () => {
     const b = exploreCounter('7');
     expect(a.res.finds.length).toBe(1);
     expect(a.res.finds[0].violation.id).toBe('LOCK-EXCL');
-    const strip = (x: typeof a.res) => ({ ...x, stats: { ...x.stats, elapsedMs: 0 } });
+    const strip = (x: typeof a.res) => ({ ...x, stats: { ...x.stats, elapsedMs: 0, driverMs: 0 } });
     expect(strip(b.res)).toEqual(strip(a.res));
     // PCT's first iteration only measures k; the bound line says how many iterations to run
     expect(a.res.stats.strategies[0]).toMatch(/^pct\(d=2\): n=3 actors, k=\d+ decisions .* 95% confidence/);

@@ -80,8 +80,10 @@ export const SEARCH_TRIES = 32;
 /** ... and only when at most this many operations are left (random schedules rarely hit a
  * narrow window among many operations). */
 export const SEARCH_MAX_OPS = 12;
-/** Alternative operations tried per operation, when at most SUBSTITUTE_MAX_OPS are left. */
-export const SUBSTITUTES = 48;
+/** Alternative operations drawn per operation, when at most SUBSTITUTE_MAX_OPS are left ... */
+export const SUBSTITUTES = 160;
+/** ... of which this many are also searched (when the kept schedule does not fit them). */
+export const SEARCHED_SUBSTITUTES = 32;
 /** At most this many one-preemption schedules are enumerated per operation set. */
 export const ENUMERATE_MAX = 600;
 export const SUBSTITUTE_MAX_OPS = 4;
@@ -209,27 +211,44 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     return c;
   };
   /** Other operations the same actor could have drawn (the scenario's op stream under another
-   * seed), in place of one of its operations: a truncation to another size may reach the page
-   * sooner. Kept when, searched and preempted as above, the trace gets shorter. */
+   * seed) in place of one of its operations: a truncation to another size may reach the page
+   * sooner. First every alternative of the same kind under the kept schedule (one run each),
+   * then a few alternatives of any kind with a search; kept when, preempted as above, the trace
+   * gets shorter. */
   const substitute = (): boolean => {
     const roles = l.scenario.roles(l.cfg);
+    const loose = Math.min(l.file.maxSteps, 2 * before.steps + 100);
+    const keep = (found: Candidate | null): boolean => {
+      if (!found) return false;
+      const c = improve(found);
+      if (c.shape.steps < best.shape.steps && c.shape.ops <= best.shape.ops) {
+        best = c;
+        return true;
+      }
+      return false;
+    };
     for (let a = 0; a < best.ops.length; a++) {
       for (let k = 0; k < best.ops[a].length; k++) {
+        const alternatives: Op[] = [];
         const seen = new Set(best.ops[a].map((op) => JSON.stringify(op)));
-        for (let j = 0; j < SUBSTITUTES && !out(); j++) {
+        for (let j = 0; j < SUBSTITUTES; j++) {
           const op = l.scenario.nextOp(roles[a], opRng(`${l.file.seeds.master}~shrink`, a, j), l.cfg, a);
           const key = JSON.stringify(op);
-          if (seen.has(key)) continue;
+          if (!seen.has(key)) alternatives.push(op);
           seen.add(key);
-          const ops = best.ops.map((list, x) => (x === a ? list.map((o, i) => (i === k ? op : o)) : list));
-          // searched without the best-so-far bound: a long run here may still shorten below
-          const found = search(ops, Math.min(l.file.maxSteps, 2 * before.steps + 100), false);
-          if (!found) continue;
-          const c = improve(found);
-          if (c.shape.steps < best.shape.steps && c.shape.ops <= best.shape.ops) {
-            best = c;
-            return true;
-          }
+        }
+        const withOp = (op: Op) => best.ops.map((list, x) => (x === a ? list.map((o, i) => (i === k ? op : o)) : list));
+        const sameKind = alternatives.filter((op) => op.kind === best.ops[a][k].kind);
+        for (const op of sameKind) {
+          if (out()) return false;
+          runs++;
+          const ops = withOp(op);
+          const r = runRepro(l, { ops, choices: best.choices, driver, maxSteps: loose });
+          if (r.reproduced && keep(candidate(ops, r.result))) return true;
+        }
+        for (const op of alternatives.slice(0, SEARCHED_SUBSTITUTES)) {
+          if (out()) return false;
+          if (keep(search(withOp(op), loose, false))) return true;
         }
       }
     }
