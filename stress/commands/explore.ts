@@ -40,13 +40,21 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
   { name: 'max-steps', kind: 'int', default: DEFAULT_MAX_STEPS, min: 10, max: 100_000_000, help: 'step bound per iteration: beyond it the iteration is a livelock (HUNG)' },
 ];
 
-/** Run flags that mean nothing without real threads. */
+/** The run flags explore takes: what shapes the model and the protocol. Scenario flags too. */
+const RUN_FLAGS_FOR_EXPLORE = new Set(['scenario', 'lock', 'unfairness', 'seed', 'workers', 'pages', 'buckets', 'report-dir']);
+/** Why the other run flags do not apply (they are about real threads, time and reports). */
 const NOT_FOR_EXPLORE: Record<string, string> = {
+  duration: 'explore has its own --duration',
   ops: 'use --ops-per-actor',
   perturb: 'controlled mode chooses the schedule, it does not perturb timing',
   stutter: 'controlled mode chooses the schedule, it does not perturb timing',
-  hung: 'controlled mode bounds iterations with --max-steps',
-  'stat-interval': 'explore shows a progress bar and a final stats line',
+  hung: 'controlled mode bounds iterations with --max-steps and reports DEADLOCK when nothing can run',
+  'lost-wake': 'controlled mode reports a lost wake-up as DEADLOCK when nothing can run',
+};
+const notForExplore = (name: string, common: readonly FlagSpec[]): string | null => {
+  if (name === 'help' || RUN_FLAGS_FOR_EXPLORE.has(name) || EXPLORE_FLAGS.some((f) => f.name === name)) return null;
+  if (name in NOT_FOR_EXPLORE) return NOT_FOR_EXPLORE[name];
+  return common.some((f) => f.name === name) ? 'it is a flag of free-running stress runs (run)' : null;
 };
 
 export interface ExploreArgs {
@@ -68,13 +76,15 @@ export interface ExploreArgs {
 /** Split argv into explore's own flags and the run flags, then validate both. */
 export function parseExplore(argv: string[], ctx: Context): ExploreArgs {
   const own = new Map(EXPLORE_FLAGS.map((f) => [f.name, f]));
+  const { common } = allRunFlags(ctx.registry);
   const mine: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const m = /^--(no-)?([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
     const spec = m ? own.get(m[2]) : undefined;
-    if (m && m[2] in NOT_FOR_EXPLORE) throw new UsageError(`--${m[2]} does not apply to explore: ${NOT_FOR_EXPLORE[m[2]]}`);
+    const why = m ? notForExplore(m[2], common) : null;
+    if (why) throw new UsageError(`--${m![2]} does not apply to explore: ${why}`);
     if (!spec || (m![1] && spec.kind !== 'bool')) {
       rest.push(a);
       continue;
@@ -93,7 +103,7 @@ export function parseExplore(argv: string[], ctx: Context): ExploreArgs {
   const get = <T extends FlagValue>(name: string): T => (p.values.get(name) ?? own.get(name)!.default) as T;
   const durationMs = (p.values.get('duration') as number | undefined) ?? 0;
   const iterations = p.values.has('iterations') || !durationMs ? get<number>('iterations') : Infinity;
-  const flags = v.flags.filter((f) => !(f.name in NOT_FOR_EXPLORE) && f.name !== 'duration' && f.name !== 'help');
+  const flags = v.flags.filter((f) => f.name !== 'help' && f.name !== 'duration' && !notForExplore(f.name, common));
   const cfg = { ...v.cfg, durationMs, ops: 0 };
   return {
     cfg, flags, strategy: get<StrategyKind>('strategy'), depth: get<number>('depth'), iterations, durationMs,
@@ -105,7 +115,7 @@ export function parseExplore(argv: string[], ctx: Context): ExploreArgs {
 
 function exploreHelp(ctx: Context): string[] {
   const { common, byScenario } = allRunFlags(ctx.registry);
-  const runFlags = common.filter((f) => !(f.name in NOT_FOR_EXPLORE) && f.name !== 'duration' && f.name !== 'help');
+  const runFlags = common.filter((f) => f.name !== 'help' && f.name !== 'duration' && !notForExplore(f.name, common));
   const lines = [
     'usage: pagelock-stress explore [scenario and variant flags] [--strategy pct|random|portfolio] [--depth D]',
     '                               [--iterations N | --duration DUR] [--ops-per-actor N] [--seed S] [--threads N]',
