@@ -19,7 +19,7 @@
 // of every operation, the scenario's whole-state checks whenever every actor is between operations
 // and at the end, DEADLOCK when nothing can run but some actor has not finished (with the wait-for
 // chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends).
-import { CTL, type ShmSizes } from '../shm/layout.ts';
+import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
 import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked } from '../shm/shm.ts';
 import { flagsText } from '../check/describe.ts';
 import { initShm } from '../shm/init.ts';
@@ -98,6 +98,12 @@ const RUNNING = 1; // inside an operation, runnable
 const BLOCKED = 2; // in futexWait
 const DONE = 3; // all operations done
 
+function usedLabelSlots(labels: Int32Array): number {
+  let n = 0;
+  for (let at = 0; at < labels.length; at += LABEL_WORDS) if (labels[at] !== 0) n++;
+  return n;
+}
+
 export function describeOp(op: Op): string {
   return `${op.kind}(${op.args.join(', ')})`;
 }
@@ -121,6 +127,7 @@ export class ControlledDriver implements SchedView {
 
   private readonly labelTable: LabelTable;
   private readonly labelSnapshot: Int32Array;
+  private labelsSaved = 0;
 
   // per-actor state, reused across iterations
   private readonly state: Int8Array;
@@ -203,9 +210,15 @@ export class ControlledDriver implements SchedView {
   /** Fresh model for a new iteration: initShm + the scenario's init, label table kept. */
   private reset(): void {
     const shm = this.shm;
-    this.labelSnapshot.set(shm.labels);
+    // the label table outlives iterations (the tasks' LabelTable caches its ids): keep a copy,
+    // refreshed only when a label was added (a slot's hash word is never 0 once used)
+    const n = usedLabelSlots(shm.labels);
+    if (n !== this.labelsSaved) {
+      this.labelSnapshot.set(shm.labels);
+      this.labelsSaved = n;
+    }
     initShm(shm);
-    shm.labels.set(this.labelSnapshot);
+    if (n) shm.labels.set(this.labelSnapshot);
     this.scenario.init(shm, this.cfg);
   }
 
