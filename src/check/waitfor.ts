@@ -9,7 +9,7 @@
 // same edges in consecutive scans over a bound of time while none of its tasks made progress (a
 // task in a real deadlock never finishes its operation): a legal race is never reported.
 import { MAX_HELD } from '../shm/layout.ts';
-import { BIT_LOCKED, TASK_WAITING, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+import { BIT_LOCKED, BIT_WRITEBACK, TASK_WAITING, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 
 export interface WaitEdge {
@@ -34,6 +34,11 @@ export function waitingOn(shm: Shm, task: number): { page: number; bit: number }
   return null;
 }
 
+/** The task that started the page's writeback and will end it, or -1. */
+export function writebackOwner(shm: Shm, pfn: number): number {
+  return pfn >= 0 && pfn < shm.sizes.pages ? Atomics.load(shm.wbOwner, pfn) - 1 : -1;
+}
+
 export function holds(shm: Shm, task: number, pfn: number): boolean {
   const n = Math.min(Atomics.load(shm.heldCount, task), MAX_HELD);
   for (let i = 0; i < n; i++) if (shm.held[task * MAX_HELD + i] === pfn) return true;
@@ -46,8 +51,9 @@ export function waitForGraph(shm: Shm, tasks: number): Map<number, WaitEdge> {
   for (let task = 0; task < tasks; task++) {
     const w = waitingOn(shm, task);
     if (!w) continue;
-    // only PG_locked has an owner; a writeback (or other bit) wait has no edge to follow
-    const owner = w.bit === BIT_LOCKED ? pageOwner(shm, w.page) : -1;
+    // PG_locked has an owner; PG_writeback has one when a task started the I/O and will end it
+    // itself (Task.writebackStarted()); another bit wait has no edge to follow
+    const owner = w.bit === BIT_LOCKED ? pageOwner(shm, w.page) : w.bit === BIT_WRITEBACK ? writebackOwner(shm, w.page) : -1;
     g.set(task, { task, page: w.page, bit: w.bit, owner });
   }
   return g;
@@ -80,8 +86,9 @@ export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number):
       break;
     }
     const flags = e.page < shm.sizes.pages ? flagsText(Atomics.load(shm.flags, e.page)) : '?';
-    const what = e.bit === BIT_LOCKED ? 'the lock of page' : `bit ${e.bit} of page`;
-    const by = e.owner >= 0 ? (e.owner === cur ? 'held by itself' : `held by task ${e.owner}`)
+    const what = e.bit === BIT_LOCKED ? 'the lock of page' : e.bit === BIT_WRITEBACK && e.owner >= 0 ? 'the writeback of page' : `bit ${e.bit} of page`;
+    const held = e.bit === BIT_WRITEBACK ? 'started by' : 'held by';
+    const by = e.owner >= 0 ? (e.owner === cur ? `${held} itself` : `${held} task ${e.owner}`)
       : e.bit === BIT_LOCKED ? 'with no owner' : '(a bit wait: no owner to follow)';
     parts.push(`task ${cur} waits on ${what} ${e.page} (${flags}) ${by}`);
     if (e.owner < 0 || e.owner === cur) break;

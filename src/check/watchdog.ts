@@ -66,6 +66,8 @@ export class Watchdog {
   private readonly beat: number[];
   private readonly since: number[];
   private readonly reported: boolean[];
+  /** tasks whose lost wake-up was already reported (src/check/lostwake.ts): not reported again */
+  lostWakeReported: (task: number) => boolean = () => false;
 
   constructor(
     private readonly shm: Shm,
@@ -105,7 +107,7 @@ export class Watchdog {
       const f = hungFinding(shm, t, this.roles[t], nowMs - this.since[t]);
       const r = f.report;
       reportViolation(shm, 'HUNG', t, r.op, r.waitPage, [Math.round(nowMs - this.since[t]), r.owner, r.pageFlags]);
-      if (f.lostWakeup) reportViolation(shm, 'LOCK-WAKE', t, r.op, r.waitPage, [Math.round(nowMs - this.since[t])]);
+      if (f.lostWakeup && !this.lostWakeReported(t)) reportViolation(shm, 'LOCK-WAKE', t, r.op, r.waitPage, [Math.round(nowMs - this.since[t])]);
       out.push(f);
     }
     return out;

@@ -8,6 +8,7 @@ import { BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writebac
 import { histRecord } from '../run/histogram.ts';
 import { EINTR, type PageLock } from './types.ts';
 import { deliverFatalSignal, folioWakeBit, type WakeKey } from './waitqueue.ts';
+import { LD_PAGE, LD_WB } from '../check/lockdep.ts';
 
 export { EINTR };
 
@@ -55,6 +56,7 @@ export abstract class PageLockBase implements PageLock {
       Atomics.store(shm.owner, pfn, me);
     }
     t.heldAdd(pfn);
+    if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
     t.stat('acquisitions');
     if (how === 'steal') t.stat('steals');
     else if (how === 'handoff') t.stat('handoffs');
@@ -89,12 +91,14 @@ export abstract class PageLockBase implements PageLock {
   }
 
   *lockPage(t: Task, pfn: number): Step<void> {
+    if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn); // a blocking acquisition, whatever path it takes
     if (yield* this.trylockFast(t, pfn)) return;
     const r = yield* this.lockSlow(t, pfn, false);
     if (r !== 0) throw new Error(`${this.name}: __lock_page returned ${r}`);
   }
 
   *lockPageKillable(t: Task, pfn: number): Step<number> {
+    if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn);
     if (yield* this.trylockFast(t, pfn)) return 0;
     return yield* this.lockSlow(t, pfn, true);
   }
@@ -149,6 +153,7 @@ export abstract class PageLockBase implements PageLock {
 
   /** wait_on_page_locked(): if (PageLocked(page)) wait_on_page_bit(page, PG_locked). */
   *waitOnPageLocked(t: Task, pfn: number): Step<void> {
+    if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn);
     t.page = pfn;
     yield 'PageLocked';
     if (!(Atomics.load(t.shm.flags, pfn) & PG_locked)) return;
@@ -158,6 +163,7 @@ export abstract class PageLockBase implements PageLock {
   /** wait_on_page_writeback(): while (PageWriteback(page)) wait_on_page_bit(page, PG_writeback)
    * (c2407cf7d22d: since 5.9 a shared wait returns after one wake, and the bit may be set again). */
   *waitOnPageWriteback(t: Task, pfn: number): Step<void> {
+    if (t.lockdep !== null) t.lockdep.check(t, LD_WB, pfn); // a dependency whether or not it waits
     t.page = pfn;
     for (;;) {
       yield 'PageWriteback';
@@ -174,6 +180,8 @@ export abstract class PageLockBase implements PageLock {
     yield 'test_clear_page_writeback';
     const old = Atomics.and(shm.flags, pfn, ~PG_writeback);
     if (!(old & PG_writeback)) throw new Error(`end_page_writeback: page ${pfn} is not under writeback`);
+    Atomics.store(shm.wbOwner, pfn, 0); // nobody's I/O any more (see Task.writebackStarted())
+    if (t.lockdep !== null) t.lockdep.writebackEnded(pfn);
     yield 'PageWaiters';
     if (!(Atomics.load(shm.flags, pfn) & PG_waiters)) return;
     yield* this.wakeUpPageBit(t, pfn, BIT_WRITEBACK);

@@ -22,6 +22,13 @@ export interface RunConfig {
   /** hung-task bound in ms */
   hungMs: number;
   statIntervalMs: number;
+  /** lockdep for page locks (src/check/lockdep.ts): LOCK-ORDER at the first inversion seen */
+  lockdep?: boolean;
+  /** LOCK-WAKE bound in ms: a waiter queued on an unlocked page, not woken, this long (0 = only
+   * when the hung-task bound fires) */
+  lostWakeMs?: number;
+  /** rewrite the report files every this many ms while running (0 = only at the end) */
+  checkpointMs?: number;
   /** scenario-specific knobs (role counts, sizes, variant choices) */
   extra: Record<string, number | string | boolean>;
 }
@@ -41,5 +48,8 @@ export const DEFAULTS: RunConfig = {
   reportDir: null,
   hungMs: 5_000,
   statIntervalMs: 1_000,
+  lockdep: false,
+  lostWakeMs: 1_000,
+  checkpointMs: 0,
   extra: {},
 };

@@ -27,6 +27,9 @@ import { readViolations, reportViolation, violationCount, type ViolationRecord }
 import { hungFinding, Watchdog } from '../check/watchdog.ts';
 import { DeadlockDetector } from '../check/waitfor.ts';
 import { LiveRevalidator } from '../check/revalidate.ts';
+import { LostWakeDetector } from '../check/lostwake.ts';
+import { lockdepSummary, lockOrderMessage } from '../check/lockdep.ts';
+import { RssMonitor, statsDownsampler } from './checkpoint.ts';
 import { quiescentLockFindings } from '../check/lockstate.ts';
 import { checkWaiters } from '../locks/waitqueue.ts';
 import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/free.ts';
@@ -47,6 +50,9 @@ export interface StartInfo {
   /** bytes per shared-memory region, largest first */
   memory: { name: string; bytes: number }[];
   startedAt: string;
+  /** The run so far, as the result would say if it ended now (checkpoints: src/run/checkpoint.ts).
+   * Valid from now until the run returns. */
+  partialRunResult: () => RunResult;
 }
 
 export interface RunHooks {
@@ -146,7 +152,10 @@ class FreeRun {
   private readonly cores = os.availableParallelism();
   private readonly workers: ActorWorker[] = [];
   private readonly sampler: StatsSampler;
-  private readonly samples: StatsSample[] = [];
+  /** stats samples, down-sampled past DEFAULT_MAX_SAMPLES so a day-long run stays bounded */
+  private readonly samples = statsDownsampler();
+  /** process RSS, sampled every second (run.json extra.rss; a warning when it keeps growing) */
+  private readonly rss = new RssMonitor();
   private readonly notes: string[] = [];
   private readonly hung: HungReport[] = [];
   /** messages of violations the main thread reported, by id:task:op:page */
@@ -154,11 +163,14 @@ class FreeRun {
   private readonly crashes = new Map<number, string>();
   private readonly live: LiveRevalidator;
   private readonly deadlocks: DeadlockDetector;
+  private readonly lostWake: LostWakeDetector;
   private watchdog!: Watchdog;
 
   private t0 = 0; // the run's clock starts after the start barrier
   private stoppedAt = 0; // ... and stops when every actor has stopped
   private deadlocked = false;
+  /** a task is known not to finish its operation (a lost wake-up): do not wait long for it */
+  private knownStuck = false;
   private endReason = '';
   private stopAt = Infinity;
   private epoch = -1; // last requested epoch number (odd)
@@ -185,6 +197,7 @@ class FreeRun {
     this.sampler = new StatsSampler(this.shm, this.roles);
     this.live = new LiveRevalidator(this.shm, this.actors);
     this.deadlocks = new DeadlockDetector(this.shm, this.actors);
+    this.lostWake = new LostWakeDetector(this.shm, this.roles, cfg.lostWakeMs ?? 0);
   }
 
   // ---- the run ------------------------------------------------------------------------------
@@ -192,6 +205,7 @@ class FreeRun {
   async execute(): Promise<RunResult> {
     const onAbort = () => this.stop('signal');
     this.signal?.addEventListener('abort', onAbort);
+    this.rss.start();
     try {
       this.announce();
       if (this.signal?.aborted) this.stop('signal');
@@ -200,6 +214,7 @@ class FreeRun {
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
       await this.terminateAll();
+      this.rss.stop();
     }
     return this.result();
   }
@@ -212,7 +227,7 @@ class FreeRun {
     this.hooks.onStart?.({
       runId: this.runId, config: this.cfg, mode: 'free', roles: [...this.roles], tasks: this.shm.sizes.tasks,
       cores: this.cores, oversubscribed: this.actors > this.cores, memoryBytes: layout.bytes, memory,
-      startedAt: this.startedAt.toISOString(),
+      startedAt: this.startedAt.toISOString(), partialRunResult: () => this.result(),
     });
   }
 
@@ -242,6 +257,7 @@ class FreeRun {
     releaseEpoch(this.shm.ctl, this.epoch);
     this.t0 = nowMs();
     this.watchdog = new Watchdog(this.shm, this.roles, this.cfg.hungMs, this.t0);
+    this.watchdog.lostWakeReported = (task) => this.lostWake.has(task);
     return true;
   }
 
@@ -356,7 +372,7 @@ class FreeRun {
     for (const w of [CTL.EPOCH, CTL.STUTTER]) Atomics.notify(ctl, w);
     // a task that cannot finish its operation is hung: give it the hung bound (shorter when the
     // run already stops for a hang or a deadlock), with the watchdog still looking
-    const bound = this.endReason === 'hung' || this.deadlocked || !this.watchdog ? 300 : this.cfg.hungMs + 500;
+    const bound = this.endReason === 'hung' || this.deadlocked || this.knownStuck || !this.watchdog ? 300 : this.cfg.hungMs + 500;
     const until = nowMs() + bound;
     while (this.workers.some((w) => w.alive && !w.finished) && nowMs() < until) {
       await this.sleep(TICK_MS);
@@ -402,8 +418,13 @@ class FreeRun {
     for (const f of this.watchdog.scan(now)) {
       this.hung.push(f.report);
       this.note('HUNG', f.report.task, f.report.op, f.report.waitPage, f.message);
-      if (f.lostWakeup) this.note('LOCK-WAKE', f.report.task, f.report.op, f.report.waitPage, f.lostWakeupMessage);
+      if (f.lostWakeup && !this.lostWake.has(f.report.task)) this.note('LOCK-WAKE', f.report.task, f.report.op, f.report.waitPage, f.lostWakeupMessage);
       this.stop('hung');
+    }
+    for (const w of this.lostWake.scan(now)) {
+      this.report('LOCK-WAKE', w.task, w.op, w.page, [w.stuckMs, w.bit], w.message);
+      this.knownStuck = true;
+      this.stop('violation', COLLECT_AFTER_VIOLATION_MS);
     }
     for (const d of this.deadlocks.scan(now)) {
       const first = d.edges[0];
@@ -520,11 +541,24 @@ class FreeRun {
     return Math.min(1, f);
   }
 
+  /** Messages for the violation records of one result() (each queued message used once per call:
+   * a checkpoint reads them again later). */
+  private describer(): (r: ViolationRecord) => string {
+    const used = new Map<string, number>();
+    return (r) => {
+      const k = `${r.id}:${r.task}:${r.op}:${r.page}`;
+      const queued = this.messages.get(k), n = used.get(k) ?? 0;
+      if (queued && n < queued.length) {
+        used.set(k, n + 1);
+        return queued[n];
+      }
+      return this.describe(r);
+    };
+  }
+
   private describe = (r: ViolationRecord): string => {
-    const k = `${r.id}:${r.task}:${r.op}:${r.page}`;
-    const queued = this.messages.get(k);
-    if (queued?.length) return queued.shift()!;
     if (r.id === 'CRASH' && this.crashes.has(r.task)) return `task ${r.task} crashed: ${this.crashes.get(r.task)}`;
+    if (r.id === 'LOCK-ORDER') return lockOrderMessage(this.shm, r.values, (t) => this.roles[t] ?? 'checker');
     const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? 'checker'}) op ${r.op}` : 'checker';
     const where = r.page >= 0 ? ` on page ${r.page}` : '';
     const vals = r.values.length ? ` [${r.values.join(', ')}]` : '';
@@ -534,7 +568,7 @@ class FreeRun {
   private result(): RunResult {
     const shm = this.shm;
     const git = gitInfo();
-    const violations = readViolations(shm, this.describe);
+    const violations = readViolations(shm, this.describer());
     const tasks: TaskSummary[] = this.roles.map((role, task) => {
       const stats = taskStats(shm, task);
       return {
@@ -543,7 +577,10 @@ class FreeRun {
       };
     });
     const count = violationCount(shm);
-    if (count > VIOLATION_SLOTS) this.notes.push(`${count} violations reported; the first ${VIOLATION_SLOTS} are kept in full`);
+    const notes = [...this.notes];
+    if (count > VIOLATION_SLOTS) notes.push(`${count} violations reported; the first ${VIOLATION_SLOTS} are kept in full`);
+    const rss = this.rss.summary();
+    if (rss.warning) notes.push(rss.warning);
     const failed = count > 0 || this.hung.length > 0 || this.crashes.size > 0 || this.endReason === 'crash';
     const invariants = new Set<string>([...(this.scenario.invariants ?? []), ...ALWAYS_CHECKED]);
     // LOCK-FAIR is a bound of the bounded-unfairness algorithm: the others have nothing to check
@@ -566,8 +603,8 @@ class FreeRun {
       violationCount: count,
       hung: this.hung,
       tasks,
-      samples: this.samples,
-      notes: this.notes,
+      samples: this.samples.values(),
+      notes,
       extra: {
         epochs: {
           intervalMs: this.tune.epochMs, count: e.count, timedOut: e.timedOut,
@@ -580,6 +617,8 @@ class FreeRun {
         // exitCode null: the thread had not exited when the run returned (see notes)
         workers: this.workers.map((w) => ({ task: w.task, threadId: w.threadId, exitCode: w.exitCode, terminated: w.terminated })),
         roles: this.roles,
+        rss,
+        ...(this.cfg.lockdep ? { lockdep: lockdepSummary(shm, (t) => this.roles[t] ?? 'checker') } : {}),
         ...(this.scenario.summary ? { [this.scenario.name]: this.scenario.summary(shm, this.cfg) } : {}),
       },
     };

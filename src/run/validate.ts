@@ -245,6 +245,9 @@ function commonRunFlags(reg: Registry): RunFlag[] {
     { key: 'stutter', name: 'stutter', kind: 'bool', default: DEFAULTS.stutter, help: 'pause all actors now and then, then release them at once' },
     { key: 'hungMs', name: 'hung', kind: 'duration', default: DEFAULTS.hungMs, min: 100, max: 3_600_000, help: 'hung-task bound: no progress for this long stops the run' },
     { key: 'statIntervalMs', name: 'stat-interval', kind: 'duration', default: DEFAULTS.statIntervalMs, min: 100, max: 3_600_000, help: 'time between stats lines' },
+    { key: 'lockdep', name: 'lockdep', kind: 'bool', default: DEFAULTS.lockdep ?? false, help: 'lockdep for page locks, the PTL and writeback waits: LOCK-ORDER the first time an order that can deadlock is seen' },
+    { key: 'lostWakeMs', name: 'lost-wake', kind: 'duration', default: DEFAULTS.lostWakeMs ?? 1_000, min: 0, max: 3_600_000, help: 'LOCK-WAKE: a waiter still queued, not woken, on an unlocked page this long; 0 = only at the hung bound' },
+    { key: 'checkpointMs', name: 'checkpoint', kind: 'duration', default: DEFAULTS.checkpointMs ?? 0, min: 0, max: 86_400_000, help: 'rewrite the report files this often while running (a killed run leaves the last one); 0 = at the end only' },
     { key: 'reportDir', name: 'report-dir', kind: 'string', default: null, value: 'DIR', help: 'write the reports here instead of reports/<run-id>/' },
   ];
 }
@@ -334,6 +337,7 @@ export function validateRun(argv: readonly string[], reg: Registry, limitBytes =
 
   const warnings: string[] = [];
   if (cfg.durationMs === 0 && cfg.ops === 0) throw new UsageError('nothing bounds the run: give --duration or --ops (not both 0)');
+  if (cfg.checkpointMs && cfg.checkpointMs < 100) throw new UsageError(`--checkpoint must be 0 or at least 100ms (got ${cfg.checkpointMs}ms)`);
   if (parsed.values.has('unfairness') && cfg.lock !== 'v5.9-rc6') warnings.push(`--unfairness only affects v5.9-rc6, not ${cfg.lock}`);
   const why = scenario.validate?.(cfg);
   if (why) throw new UsageError(why);

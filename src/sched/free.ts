@@ -15,6 +15,7 @@ import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.t
 import { opRng, perturbRng, type Rng } from './rng.ts';
 import type { FutexWait, Step, WaitResult } from './step.ts';
 import type { Task } from './task.ts';
+import { attachLockdep } from '../check/lockdep.ts';
 
 /**
  * Perturbation at each schedule point, as probabilities per schedule point. At most one kind
@@ -116,6 +117,7 @@ export class FreeDriver {
     this.rates = PERTURB_RATES[a.cfg.perturb] ?? null;
     this.prng = perturbRng(a.cfg.seed, a.t.id);
     this.clockBase = a.clockBase ?? process.hrtime.bigint();
+    if (a.cfg.lockdep) attachLockdep(a.t);
   }
 
   run(): FreeActorEnd {

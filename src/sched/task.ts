@@ -6,6 +6,7 @@ import type { Shm } from '../shm/shm.ts';
 import type { InvariantId } from '../check/invariants.ts';
 import { reportViolation } from '../check/violations.ts';
 import type { PageLock } from '../locks/types.ts';
+import type { Lockdep } from '../check/lockdep.ts';
 
 export interface TaskOptions {
   id: number;
@@ -26,6 +27,8 @@ export class Task {
   page = -1;
   aux = 0;
   op = 0;
+  /** lock-order tracking (src/check/lockdep.ts), when the run has --lockdep; null otherwise */
+  lockdep: Lockdep | null = null;
   private readonly flightBase: number;
   private readonly statBase: number;
 
@@ -50,6 +53,19 @@ export class Task {
     f[e + 3] = this.aux;
     f[e + 4] = this.op;
     f[this.flightBase] = w + 1;
+    if (label === 'set_page_writeback') this.writebackStarted();
+  }
+
+  /**
+   * The task is about to set PG_writeback on t.page (every path yields 'set_page_writeback' right
+   * before test_set_page_writeback) and will end that I/O itself: the page's writeback owner, so
+   * the wait-for graph can follow a writeback wait to it (end_page_writeback clears it).
+   */
+  private writebackStarted(): void {
+    const pfn = this.page;
+    if (pfn < 0 || pfn >= this.shm.sizes.pages) return;
+    Atomics.store(this.shm.wbOwner, pfn, this.id + 1);
+    if (this.lockdep !== null) this.lockdep.writebackStarted(this, pfn);
   }
 
   violation(id: InvariantId, page: number, ...values: number[]): void {

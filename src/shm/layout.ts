@@ -35,6 +35,8 @@ export const LABEL_SLOTS = 1024;
 export const LABEL_WORDS = 16; // 1 hash word + up to 60 bytes of ASCII
 export const HIST_BUCKETS = 64;
 export const MAX_HELD = 8;
+/** Words of lockdep's lock-order graph (src/check/lockdep.ts): first-seen records per class pair. */
+export const LOCKDEP_WORDS = 512;
 
 /** Named per-task counters (stats). Append only: reports index them by name. */
 export const STAT_NAMES = [
@@ -140,6 +142,10 @@ export function computeLayout(s: ShmSizes): Layout {
   add('ptlOwner', ptls);
   // appended: i_rwsem per file (a futex mutex; truncators hold it across truncate_setsize)
   add('iRwsem', F);
+  // appended: lockdep's lock-order graph (src/check/lockdep.ts), and per page the task that
+  // started its writeback I/O (task id + 1: the wait-for graph's owner of a writeback wait)
+  add('lockdep', LOCKDEP_WORDS);
+  add('wbOwner', P);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

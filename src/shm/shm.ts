@@ -92,6 +92,11 @@ export class Shm {
   readonly ptlOwner!: Int32Array;
   /** i_rwsem per file: 0 free, 1 held, 2 held with sleepers (src/shm/spinlock.ts mutexLock) */
   readonly iRwsem!: Int32Array;
+  /** lockdep's lock-order graph (src/check/lockdep.ts) */
+  readonly lockdep!: Int32Array;
+  /** the task that started the page's writeback and will end it: task id + 1, 0 = none (the
+   * wait-for graph follows a writeback wait to it; see Task.writebackStarted()) */
+  readonly wbOwner!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

@@ -1,0 +1,326 @@
+// Lockdep for page locks (--lockdep; off by default).
+//
+// "the page lock ... has never worked with lockdep" (Linus, Msg-ID
+// CAHk-=wgZEUoiGoKh92stUh3sBA-7D24i6XqQN2UMm3u4=XkQkg@mail.gmail.com, kernel-protocols §5.7): every
+// page lock is one lock class, so the kernel's lockdep cannot tell a correct nesting of two page
+// locks from an ABBA. Here each task records, as it goes, which locks it holds when it blocks on
+// another one, and a LOCK-ORDER violation is reported the first time an order is seen that,
+// together with an order seen before (by any task), could deadlock — usually long before it does.
+//
+// Lock classes:
+//   page lock   lock_page / lock_page_killable / wait_on_page_locked (a blocking wait for the bit)
+//   PTL         pte_offset_map_lock (a spinning acquisition)
+//   writeback   held: the writeback I/O of a page this task started (it yields the kernel step
+//               'set_page_writeback' right before test_set_page_writeback) and has not ended
+//               (end_page_writeback); acquired: wait_on_page_writeback
+// Rules:
+//   1. A dependency A -> B is recorded when a task blocks on B (or waits for it) while holding A.
+//      Trylocks never create a dependency (they cannot deadlock), but what they take is held.
+//   2. Between classes: a cycle in the class graph (A -> B seen and now B -> A, or a cycle through
+//      the third class) is LOCK-ORDER, reported once with the chains of both orders: which task
+//      held what when it blocked on what, at which operation, with its last kernel steps. §7: the
+//      PTL nests inside the page lock (map_pages only trylocks under the PTL); a writeback wait
+//      nests inside the page lock (truncate, write_cache_pages): page lock -> PTL and page lock ->
+//      writeback are the orders every mm scenario shows, so their reverse is reported as soon as
+//      a task takes it.
+//   3. Page lock -> page lock (one class, as in the kernel): the order is the page's key, file then
+//      index ("lock pages in index order": truncate_inode_pages_range, write_cache_pages,
+//      collapse_file); pages with no file (mapping NULL or anonymous) are ordered by pfn, and a
+//      file page and a fileless page have no order between them. Blocking on a page whose key is
+//      not above every page lock held is LOCK-ORDER at once: the rule is the other half of the
+//      inversion (the ascending order first seen is shown with it when there is one).
+//   4. Blocking on a lock the task already holds (a page lock, a PTL, a writeback it started
+//      itself) is LOCK-ORDER at once (lockdep's "possible recursive locking detected"); the wait-
+//      for graph reports the DEADLOCK when it happens.
+//
+// The graph lives in shared memory (shm.lockdep): one record per class pair, written once by the
+// first task that shows the order (claim with a CAS, fill, publish). Each task caches which
+// records it has seen published, so in the steady state a check reads no shared memory at all.
+// The main thread turns a violation's values (the record slots) into the message.
+import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS } from '../shm/layout.ts';
+import { labelText } from '../shm/labels.ts';
+import { PG_writeback, type Shm } from '../shm/shm.ts';
+import type { Task } from '../sched/task.ts';
+
+export const LD_PAGE = 0;
+export const LD_PTL = 1;
+export const LD_WB = 2;
+const NCLASS = 3;
+export const LD_CLASS_NAMES = ['page lock', 'PTL', 'writeback'] as const;
+
+// record slots: 0..8 class pair from * 3 + to (slot 0 = page lock -> page lock in ascending
+// order), 9 page lock -> page lock against the order, 10..12 recursion per class
+export const SLOT_PAGE_DESC = 9;
+export const SLOT_RECURSE = 10;
+export const LOCKDEP_SLOTS = 13;
+const NLABELS = 8;
+const R = {
+  STATE: 0, // 0 free, 1 being written, 2 published
+  TASK: 1, OP: 2,
+  HELD_ID: 3, HELD_MAPPING: 4, HELD_INDEX: 5, HELD_SEQ: 6, HELD_OP: 7,
+  NEW_ID: 8, NEW_MAPPING: 9, NEW_INDEX: 10, SEQ: 11,
+  NLABELS: 12, LABELS: 13,
+} as const;
+const RECORD_WORDS = 24;
+const REPORTED = LOCKDEP_SLOTS * RECORD_WORDS; // dedupe words for class cycles
+if (REPORTED + 32 > LOCKDEP_WORDS) throw new Error('LOCKDEP_WORDS is too small for the lockdep records');
+
+/** The classes (from, to) of a record slot. */
+export function slotClasses(slot: number): [number, number] {
+  if (slot < NCLASS * NCLASS) return [Math.floor(slot / NCLASS), slot % NCLASS];
+  if (slot === SLOT_PAGE_DESC) return [LD_PAGE, LD_PAGE];
+  const c = slot - SLOT_RECURSE;
+  return [c, c];
+}
+
+interface Held {
+  cls: number;
+  id: number;
+  seq: number;
+  op: number;
+}
+
+const NO_CTX = { seq: -1, op: -1 };
+
+/**
+ * A task's lockdep: what it holds beyond the page locks in shm.held (PTLs, writebacks in flight)
+ * and where it took each lock. One per Task (t.lockdep), so it lives in the task's own thread.
+ */
+export class Lockdep {
+  private readonly ptls: Held[] = [];
+  private readonly wbs: Held[] = [];
+  private readonly pageCtx = new Map<number, { seq: number; op: number }>();
+  /** record slots this task knows are taken (they never become free again) */
+  private known = 0;
+  /** dependency checks made (a blocking acquisition or wait with something held) */
+  checks = 0;
+
+  // ---- what the task holds ----------------------------------------------------------------
+
+  /** A page lock was taken (any way: fast path, slow path, hand-off, trylock). */
+  pageAcquired(t: Task, pfn: number): void {
+    this.pageCtx.set(pfn, { seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+  }
+
+  ptlAcquired(t: Task, ptl: number): void {
+    this.ptls.push({ cls: LD_PTL, id: ptl, seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+  }
+
+  ptlReleased(ptl: number): void {
+    const i = this.ptls.findIndex((h) => h.id === ptl);
+    if (i >= 0) this.ptls.splice(i, 1);
+  }
+
+  /** The task is about to start page `pfn`'s writeback I/O, which it will end itself
+   * (Task.writebackStarted(), at the kernel step 'set_page_writeback'). */
+  writebackStarted(t: Task, pfn: number): void {
+    this.wbs.push({ cls: LD_WB, id: pfn, seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+  }
+
+  writebackEnded(pfn: number): void {
+    const i = this.wbs.findIndex((h) => h.id === pfn);
+    if (i >= 0) this.wbs.splice(i, 1);
+  }
+
+  // ---- the check ------------------------------------------------------------------------------
+
+  /**
+   * The task is about to block on (or wait for) lock `id` of class `cls`: record a dependency from
+   * every lock it holds and report what breaks the order. Called BEFORE the attempt, so an order
+   * that deadlocks this very time is still reported.
+   */
+  check(t: Task, cls: number, id: number): void {
+    const shm = t.shm;
+    const nPages = Atomics.load(shm.heldCount, t.id);
+    if (nPages === 0 && this.ptls.length === 0 && this.wbs.length === 0) return;
+    this.checks++;
+    if (nPages > 0) {
+      for (const pfn of t.heldPages()) {
+        const ctx = this.pageCtx.get(pfn) ?? NO_CTX; // none: born locked (__SetPageLocked)
+        this.dependency(t, { cls: LD_PAGE, id: pfn, seq: ctx.seq, op: ctx.op }, cls, id);
+      }
+    }
+    for (const h of this.ptls) this.dependency(t, h, cls, id);
+    for (let i = this.wbs.length - 1; i >= 0; i--) {
+      const h = this.wbs[i];
+      // a writeback we did not end ourselves (or that never started) is not ours to hold
+      if (!(Atomics.load(shm.flags, h.id) & PG_writeback) || Atomics.load(shm.wbOwner, h.id) !== t.id + 1) {
+        this.wbs.splice(i, 1);
+        continue;
+      }
+      this.dependency(t, h, cls, id);
+    }
+  }
+
+  private dependency(t: Task, h: Held, cls: number, id: number): void {
+    if (h.cls === cls && h.id === id) {
+      // recursion: blocking on what we hold ourselves
+      if (this.record(t, SLOT_RECURSE + cls, h, id)) t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, SLOT_RECURSE + cls);
+      return;
+    }
+    if (h.cls === LD_PAGE && cls === LD_PAGE) {
+      const order = comparePages(t.shm, h.id, id);
+      if (order === 0) return; // no order defined between these two pages
+      if (order < 0) {
+        this.record(t, 0, h, id);
+        return;
+      }
+      if (this.record(t, SLOT_PAGE_DESC, h, id)) t.violation('LOCK-ORDER', id, SLOT_PAGE_DESC, this.taken(t.shm, 0) ? 0 : -1);
+      return;
+    }
+    const slot = h.cls * NCLASS + cls;
+    if (!this.record(t, slot, h, id) || h.cls === cls) return;
+    // a new order between two classes: does it close a cycle?
+    const shm = t.shm, a = h.cls, b = cls, c = NCLASS - a - b;
+    if (this.taken(shm, b * NCLASS + a)) {
+      const key = REPORTED + Math.min(a, b) * NCLASS + Math.max(a, b);
+      if (Atomics.compareExchange(shm.lockdep, key, 0, 1) === 0)
+        t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, slot, b * NCLASS + a);
+    } else if (this.taken(shm, b * NCLASS + c) && this.taken(shm, c * NCLASS + a)) {
+      const key = REPORTED + NCLASS * NCLASS + ((b - a + NCLASS) % NCLASS);
+      if (Atomics.compareExchange(shm.lockdep, key, 0, 1) === 0)
+        t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, slot, b * NCLASS + c, c * NCLASS + a);
+    }
+  }
+
+  /** Is record `slot` taken (being written or published)? */
+  private taken(shm: Shm, slot: number): boolean {
+    if (this.known & (1 << slot)) return true;
+    if (Atomics.load(shm.lockdep, slot * RECORD_WORDS + R.STATE) === 0) return false;
+    this.known |= 1 << slot;
+    return true;
+  }
+
+  /** Write record `slot` if it is still free; true if this call wrote it (the order is new). */
+  private record(t: Task, slot: number, h: Held, id: number): boolean {
+    if (this.known & (1 << slot)) return false;
+    const shm = t.shm, L = shm.lockdep, base = slot * RECORD_WORDS;
+    this.known |= 1 << slot;
+    if (Atomics.compareExchange(L, base + R.STATE, 0, 1) !== 0) return false;
+    L[base + R.TASK] = t.id;
+    L[base + R.OP] = t.op;
+    L[base + R.HELD_ID] = h.id;
+    L[base + R.HELD_SEQ] = h.seq;
+    L[base + R.HELD_OP] = h.op;
+    const hasPage = (c: number) => c === LD_PAGE || c === LD_WB;
+    const [from, to] = slotClasses(slot);
+    L[base + R.HELD_MAPPING] = hasPage(from) ? Atomics.load(shm.mapping, h.id) : 0;
+    L[base + R.HELD_INDEX] = hasPage(from) ? Atomics.load(shm.index, h.id) : 0;
+    L[base + R.NEW_ID] = id;
+    L[base + R.NEW_MAPPING] = hasPage(to) ? Atomics.load(shm.mapping, id) : 0;
+    L[base + R.NEW_INDEX] = hasPage(to) ? Atomics.load(shm.index, id) : 0;
+    L[base + R.SEQ] = Atomics.load(shm.ctl, CTL.SEQ);
+    // the task's last kernel steps, oldest first: how it got here
+    const f = shm.flight, fb = t.id * shm.layout.flightStride, written = f[fb];
+    const n = Math.min(NLABELS, written, shm.sizes.flightEntries);
+    L[base + R.NLABELS] = n;
+    for (let k = 0; k < n; k++) {
+      const e = fb + 1 + ((written - n + k) % shm.sizes.flightEntries) * FLIGHT_WORDS;
+      L[base + R.LABELS + k] = f[e + 1];
+    }
+    Atomics.store(L, base + R.STATE, 2);
+    return true;
+  }
+}
+
+/**
+ * The order rule 3 between two page locks: < 0 when `a` comes before `b` (holding a, blocking on
+ * b is fine), > 0 when it does not (b before a, or the same key), 0 when they have no order.
+ */
+export function comparePages(shm: Shm, a: number, b: number): number {
+  const ma = Atomics.load(shm.mapping, a), mb = Atomics.load(shm.mapping, b);
+  if (ma > 0 && mb > 0) {
+    if (ma !== mb) return ma < mb ? -1 : 1;
+    const ia = Atomics.load(shm.index, a), ib = Atomics.load(shm.index, b);
+    return ia < ib ? -1 : 1;
+  }
+  if (ma > 0 || mb > 0) return 0;
+  return a < b ? -1 : 1;
+}
+
+/** Attach lockdep to a task (free driver with --lockdep; a controlled driver may do the same). */
+export function attachLockdep(t: Task): Lockdep {
+  const l = new Lockdep();
+  t.lockdep = l;
+  return l;
+}
+
+// ---- reading the graph back (main thread) -------------------------------------------------------
+
+export interface LockdepRecord {
+  slot: number;
+  from: string;
+  to: string;
+  task: number;
+  op: number;
+  heldId: number;
+  heldOp: number;
+  heldSeq: number;
+  newId: number;
+  seq: number;
+  steps: string[];
+  text: string;
+}
+
+function lockText(shm: Shm, cls: number, id: number, mapping: number, index: number): string {
+  if (cls === LD_PTL) return `the PTL ${id}`;
+  const where = mapping > 0 ? `file ${mapping - 1} index ${index}` : mapping < 0 ? 'anonymous' : 'no file';
+  return `${cls === LD_WB ? 'the writeback of page' : 'the page lock of page'} ${id} (${where})`;
+}
+
+/** One published record, with a sentence saying what the task did; null if not (yet) written. */
+export function readLockdepRecord(shm: Shm, slot: number, roleOf: (task: number) => string = () => ''): LockdepRecord | null {
+  if (slot < 0 || slot >= LOCKDEP_SLOTS) return null;
+  const L = shm.lockdep, base = slot * RECORD_WORDS;
+  if (Atomics.load(L, base + R.STATE) !== 2) return null;
+  const [from, to] = slotClasses(slot);
+  const steps: string[] = [];
+  for (let k = 0; k < L[base + R.NLABELS]; k++) steps.push(labelText(shm, L[base + R.LABELS + k]));
+  const task = L[base + R.TASK], op = L[base + R.OP], heldOp = L[base + R.HELD_OP], heldSeq = L[base + R.HELD_SEQ];
+  const role = roleOf(task);
+  const held = lockText(shm, from, L[base + R.HELD_ID], L[base + R.HELD_MAPPING], L[base + R.HELD_INDEX]);
+  const target = lockText(shm, to, L[base + R.NEW_ID], L[base + R.NEW_MAPPING], L[base + R.NEW_INDEX]);
+  const how = from === LD_WB ? 'with' : 'holding';
+  const since = from === LD_WB ? 'started' : 'taken';
+  const heldAt = heldSeq < 0 ? ' (born locked: a new page)' : ` (${since} in op ${heldOp} at seq ${heldSeq})`;
+  const verb = to === LD_WB ? 'waited on' : to === LD_PTL ? 'took' : 'blocked on';
+  const text = `task ${task}${role ? ` (${role})` : ''} op ${op}, ${how} ${held}${from === LD_WB ? ' in flight' : ''}${heldAt}, `
+    + `${verb} ${target} at seq ${L[base + R.SEQ]}${steps.length ? ` [its last steps: ${steps.join(' > ')}]` : ''}`;
+  return {
+    slot, from: LD_CLASS_NAMES[from], to: LD_CLASS_NAMES[to], task, op, heldId: L[base + R.HELD_ID], heldOp, heldSeq,
+    newId: L[base + R.NEW_ID], seq: L[base + R.SEQ], steps, text,
+  };
+}
+
+/** The message of a LOCK-ORDER violation from its values (the record slots it names). */
+export function lockOrderMessage(shm: Shm, values: readonly number[], roleOf: (task: number) => string = () => ''): string {
+  const [slot, ...others] = values;
+  const rec = readLockdepRecord(shm, slot, roleOf);
+  const first = rec?.text ?? `(record ${slot} not readable)`;
+  if (slot >= SLOT_RECURSE) {
+    const cls = slot - SLOT_RECURSE;
+    const what = cls === LD_WB ? 'waits on a writeback it started itself and has not ended' : `blocks on a ${LD_CLASS_NAMES[cls]} it already holds`;
+    return `lock order: recursive locking — a task ${what} (a self-deadlock): ${first}`;
+  }
+  if (slot === SLOT_PAGE_DESC) {
+    const asc = others[0] >= 0 ? readLockdepRecord(shm, others[0], roleOf) : null;
+    return `lock order: a page lock taken against the page order (file, then index; pfn for pages with no file — `
+      + `"lock pages in index order", as truncate_inode_pages_range and write_cache_pages do): ${first}. `
+      + (asc ? `The ascending order, first seen: ${asc.text}` : 'No ascending order was seen yet: the rule is the other half');
+  }
+  const [a, b] = slotClasses(slot);
+  const chain = others.map((s) => readLockdepRecord(shm, s, roleOf));
+  const cycle = [a, b, ...others.map((s) => slotClasses(s)[1])].map((c) => LD_CLASS_NAMES[c]).join(' -> ');
+  return `lock order inversion (possible deadlock, ${cycle}): ${first}; `
+    + chain.map((r, i) => (r ? `earlier, ${r.text}` : `(record ${others[i]} not readable)`)).join('; ');
+}
+
+/** Every order seen (run.json extra.lockdep). */
+export function lockdepSummary(shm: Shm, roleOf: (task: number) => string = () => ''): { orders: LockdepRecord[] } {
+  const orders: LockdepRecord[] = [];
+  for (let s = 0; s < LOCKDEP_SLOTS; s++) {
+    const r = readLockdepRecord(shm, s, roleOf);
+    if (r) orders.push(r);
+  }
+  return { orders };
+}
