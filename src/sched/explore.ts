@@ -26,6 +26,8 @@ export interface ExploreOptions {
   seed: string;
   /** keep exploring after a find (the first find of each invariant id is kept) */
   keepGoing?: boolean;
+  /** with keepGoing: stop at the first find this accepts */
+  until?: (f: Find) => boolean;
   maxSteps?: number;
   /** this explorer's share of the iterations: start, start + stride, ... (parallel explorers) */
   start?: number;
@@ -118,12 +120,12 @@ export function explore(o: ExploreOptions): ExploreResult {
       stats.finds++;
       const id = r.violation.id;
       stats.findsById[id] = (stats.findsById[id] ?? 0) + 1;
-      if (stats.findsById[id] === 1)
-        finds.push({
-          iteration: i, strategy: s.name, opsSeed, ops, schedule: Array.from(r.schedule),
-          steps: r.steps, decisions: r.decisions, switches: r.switches, maxSteps, violation: r.violation,
-        });
-      if (!o.keepGoing) {
+      const f: Find = {
+        iteration: i, strategy: s.name, opsSeed, ops, schedule: Array.from(r.schedule),
+        steps: r.steps, decisions: r.decisions, switches: r.switches, maxSteps, violation: r.violation,
+      };
+      if (stats.findsById[id] === 1) finds.push(f);
+      if (!o.keepGoing || o.until?.(f)) {
         stats.stoppedBy = 'find';
         break;
       }
