@@ -13,6 +13,10 @@ import { rng } from '../src/sched/rng.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { involvedTasks, reproduceFree } from '../src/sched/reproduce.ts';
 import { getScenario } from '../stress/scenarios/index.ts';
+import { reproduceFreeFailure } from '../stress/commands/controlled-io.ts';
+import { buildRegistry } from '../stress/commands/context.ts';
+import { main } from '../stress/commands/index.ts';
+import { testContext } from './helpers/cli-context.ts';
 
 const scenario = getScenario('map-truncate');
 const cfg: RunConfig = {
@@ -21,7 +25,7 @@ const cfg: RunConfig = {
 };
 
 describe('reproducing a free-mode violation', () => {
-  it('rebuilds the involved tasks\' operations from the seed and finds the same invariant', () => {
+  it('rebuilds the involved tasks\' operations from the seed and finds the same invariant', async () => {
     // what the free run's tasks did first: operations 0..5 of each task's op stream
     const ops = opsFor(scenario, cfg, cfg.seed, 6);
     const lock = makeLock(cfg.lock, { unfairness: cfg.unfairness });
@@ -46,5 +50,16 @@ describe('reproducing a free-mode violation', () => {
     const busy = r.find!.ops.map((o, t) => (o.length ? t : -1)).filter((t) => t >= 0);
     expect(busy.every((t) => r.involved.some((i) => i.task === t))).toBe(true);
     for (const i of r.involved) expect(r.find!.ops[i.task]).toEqual(i.ops.map((n) => ops[i.task][n]));
-  }, 60_000);
+
+    // what `run --reproduce` prints and writes: a repro file and the replay line (shrinking is
+    // tested on its own)
+    const ctx = testContext();
+    ctx.registry = buildRegistry();
+    const out = reproduceFreeFailure(ctx, cfg, rec, ctx.dir, { budgetMs: 60_000, shrink: false });
+    expect(out.path).toMatch(/repro-free-map-truncate-MAP-CACHE-s3-i\d+\.json$/);
+    expect(out.lines[0]).toMatch(/^reproduce: MAP-CACHE reproduced under the controlled driver in [\d.]+ s \(task \d+ op/);
+    expect(out.lines.at(-1)).toMatch(/^replay: npm run stress -- replay repro-free-.*\.json$/);
+    expect(await main(['replay', out.path!], ctx)).toBe(1);
+    expect(ctx.stdout.some((l) => l.startsWith('REPRODUCED MAP-CACHE'))).toBe(true);
+  }, 120_000);
 });

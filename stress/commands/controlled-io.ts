@@ -6,7 +6,13 @@ import { makeLock } from '../../src/locks/index.ts';
 import type { Op } from '../../src/run/scenario.ts';
 import type { IterationResult, Violation } from '../../src/sched/controlled.ts';
 import { diagramMarkdown, diagramText } from '../../src/report/diagram.ts';
-import { ReproError, type LoadedRepro, type Resolver } from '../../src/sched/repro.ts';
+import {
+  ReproError, reproFileName, reproFromFind, validateRepro, writeRepro, type LoadedRepro, type Resolver,
+} from '../../src/sched/repro.ts';
+import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
+import { reproduceFree } from '../../src/sched/reproduce.ts';
+import type { RunConfig } from '../../src/run/config.ts';
+import type { ViolationRecord } from '../../src/check/violations.ts';
 import { UsageError } from '../../src/run/validate.ts';
 import type { Context } from './types.ts';
 
@@ -78,4 +84,50 @@ export function violationHeadline(v: Violation): string {
 
 export function loadedTraced(l: LoadedRepro, result: IterationResult, ops: Op[][] = l.ops): Traced {
   return { roles: l.scenario.roles(l.cfg), ops, result };
+}
+
+export interface FreeReproduction {
+  /** the repro file (the shrunk one when shrinking worked), or null */
+  path: string | null;
+  /** what to print: the outcome, then the replay line */
+  lines: string[];
+  elapsedMs: number;
+}
+
+/**
+ * `run --reproduce`: turn a free-mode violation into a repro file. The involved tasks' operations
+ * are rebuilt from the run's seed (src/sched/reproduce.ts) and explored under the controlled
+ * driver for up to `budgetMs`; a find is written to `dir` (and shrunk), with one line saying how
+ * to replay it.
+ */
+export function reproduceFreeFailure(
+  ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: string, o: { budgetMs: number; shrink?: boolean } = { budgetMs: 30_000 },
+): FreeReproduction {
+  const t0 = performance.now();
+  const scenario = ctx.registry.scenarios.find((s) => s.name === cfg.scenario);
+  if (!scenario) return { path: null, lines: [`reproduce: no scenario '${cfg.scenario}'`], elapsedMs: 0 };
+  const lock = resolverFor(ctx).lock(cfg);
+  if (!lock) return { path: null, lines: [`reproduce: no lock '${cfg.lock}'`], elapsedMs: 0 };
+  const r = reproduceFree({ scenario, cfg, lock, violation: v, iterations: 20_000, durationMs: o.budgetMs });
+  const took = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  const who = r.involved.map((i) => `task ${i.task} op${i.ops.length > 1 ? 's' : ''} ${i.ops.length > 1 ? `${i.ops[0]}-${i.ops[i.ops.length - 1]}` : i.ops[0]}`).join(', ');
+  if (!r.find)
+    return { path: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${who})`], elapsedMs: performance.now() - t0 };
+  const git = ctx.git();
+  const repro = reproFromFind(r.find, { scenario, cfg, seed: cfg.seed, tool: { name: 'pagelock-stress', version: ctx.version, commit: git.commit } });
+  const path = join(dir, reproFileName(repro).replace(/^repro-/, 'repro-free-'));
+  writeRepro(path, repro);
+  let replay = path;
+  const lines = [`reproduce: ${v.id} reproduced under the controlled driver in ${took()} (${who}): ${shownPath(ctx, path)}`];
+  if (o.shrink !== false) {
+    const l = validateRepro(JSON.parse(JSON.stringify(repro)), resolverFor(ctx));
+    const s = shrink(l, { budgetMs: Math.max(1000, o.budgetMs / 2) });
+    const min = minPathFor(path);
+    writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
+    writeMarkdown(min, loadedTraced(l, s.result, s.ops), `${v.id} in ${scenario.name} (from a free run, shrunk)`, replayLine(ctx, min));
+    lines.push(`reproduce: shrunk to ${s.after.steps} steps, ${s.after.ops} operations: ${shownPath(ctx, min)}`);
+    replay = min;
+  }
+  lines.push(replayLine(ctx, replay));
+  return { path: replay, lines, elapsedMs: performance.now() - t0 };
 }
