@@ -32,7 +32,7 @@ interface Speed {
 
 function speedOf(cfg: RunConfig, kind: StrategyKind, iterations: number, opsPerActor: number, reps: number): Speed {
   const s: Speed[] = [];
-  for (let r = 0; r < reps; r++) {
+  for (let r = -1; r < reps; r++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const res = explore({
@@ -41,6 +41,7 @@ function speedOf(cfg: RunConfig, kind: StrategyKind, iterations: number, opsPerA
     });
     const wall = performance.now() - t0;
     const cpu = cpuMs(process.cpuUsage(c0));
+    if (r < 0) continue; // the first exploration warms the JIT up
     s.push({
       driverPps: res.stats.steps / (res.stats.driverMs / 1000), wallPps: res.stats.steps / (wall / 1000),
       cpuPps: res.stats.steps / (cpu / 1000), itps: res.stats.iterations / (wall / 1000),
