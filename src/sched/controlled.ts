@@ -22,6 +22,7 @@
 import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
 import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked } from '../shm/shm.ts';
 import { flagsText } from '../check/describe.ts';
+import { attachLockdep, lockOrderMessage } from '../check/lockdep.ts';
 import { initShm } from '../shm/init.ts';
 import { LabelTable } from '../shm/labels.ts';
 import { readViolations } from '../check/violations.ts';
@@ -250,6 +251,8 @@ export class ControlledDriver implements SchedView {
       t.page = -1;
       t.aux = 0;
       t.op = 0;
+      // lockdep's per-task state caches what it saw in the (now wiped) graph: a fresh one
+      if (this.cfg.lockdep) attachLockdep(t);
       this.shm.role[a] = a;
     }
     this.rebuildRunnable();
@@ -561,6 +564,8 @@ export class ControlledDriver implements SchedView {
     const state = ps
       ? ` [flags ${flagsText(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, index ${ps.index}, owner ${ps.owner ? `T${ps.owner - 1}` : 'none'}]`
       : '';
+    if (r.id === 'LOCK-ORDER')
+      return { id: r.id, task: r.task, op: r.op, page: r.page, values: r.values, message: lockOrderMessage(this.shm, r.values, (t) => this.roles[t] ?? 'checker') };
     const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? '?'}) op ${r.op}` : 'checker';
     return {
       id: r.id, task: r.task, op: r.op, page: r.page, values: r.values,

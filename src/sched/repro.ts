@@ -36,11 +36,12 @@ const MAX_REPRO_BYTES = 1024 ** 3;
 
 export type ModelSizes = Omit<ShmSizes, 'tasks' | 'flightEntries' | 'violationSlots'>;
 
-export type ReproConfig = Pick<RunConfig, 'scenario' | 'lock' | 'unfairness' | 'seed' | 'workers' | 'pages' | 'buckets' | 'extra'>;
+export type ReproConfig = Pick<RunConfig, 'scenario' | 'lock' | 'unfairness' | 'seed' | 'workers' | 'pages' | 'buckets' | 'extra' | 'lockdep'>;
 
 export function reproConfig(c: RunConfig): ReproConfig {
   return {
     scenario: c.scenario, lock: c.lock, unfairness: c.unfairness, seed: c.seed, workers: c.workers, pages: c.pages, buckets: c.buckets, extra: c.extra,
+    ...(c.lockdep ? { lockdep: true } : {}),
   };
 }
 
@@ -238,6 +239,7 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
     need(isInt(c[k]) && (c[k] as number) >= (k === 'unfairness' ? 0 : 1), `config.${k} must be a whole number >= ${k === 'unfairness' ? 0 : 1} (got ${JSON.stringify(c[k])})`);
   need((c.buckets as number) <= 4096, `config.buckets must be at most 4096 (got ${c.buckets})`);
   need((c.workers as number) <= 256, `config.workers must be at most 256 (got ${c.workers})`);
+  need(c.lockdep === undefined || typeof c.lockdep === 'boolean', 'config.lockdep must be true or false');
   need(isObj(c.extra), 'config.extra must be an object');
   for (const [k, v] of Object.entries(c.extra))
     need(['number', 'string', 'boolean'].includes(typeof v), `config.extra.${k} must be a number, string or boolean`);
