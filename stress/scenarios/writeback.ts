@@ -23,7 +23,7 @@ import type { Task } from '../../src/sched/task.ts';
 import { CTL } from '../../src/shm/layout.ts';
 import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../../src/shm/shm.ts';
 import { PAGE_SIZE, maxIndex } from '../../src/shm/files.ts';
-import { pteNone, pteRead } from '../../src/shm/mm.ts';
+import { pteNone, ptePfn, pteRead } from '../../src/shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
 import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
 import { truncateSetsize } from '../../src/mm/truncate.ts';
@@ -90,9 +90,14 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
 }
 
 /**
- * One access through handle_mm_fault(), then FAULT-SIGBUS as map-truncate's faulter checks it:
- * with no truncation started or in flight from before to after the fault, i_size was stable, so
- * the fault returned SIGBUS exactly when the index is beyond EOF, and a SIGBUS mapped nothing.
+ * One access through handle_mm_fault(), then two checks of what it left at that index:
+ *  - FAULT-SIGBUS as map-truncate's faulter checks it: with no truncation started or in flight
+ *    from before to after the fault, i_size was stable, so the fault returned SIGBUS exactly when
+ *    the index is beyond EOF, and a SIGBUS mapped nothing;
+ *  - MAP-EOF right away, not only at the next quiescent point: if no truncation started or was
+ *    in flight while we read the PTE and i_size, a PTE (file or COW) at an index beyond EOF is a
+ *    state truncation promised never to leave. (A quiescent check may come too late: the next
+ *    truncation that grows the file back hides it.)
  */
 export function* accessOp(t: Task, vma: number, index: number, write: boolean): Step {
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
@@ -100,11 +105,24 @@ export function* accessOp(t: Task, vma: number, index: number, write: boolean): 
   const size = Atomics.load(shm.iSize, file);
   const ret = yield* handleMmFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
+  checkMapEof(t, vma, index);
   const mappedNow = !pteNone(pteRead(shm, vma, index));
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
   const beyond = index >= maxIndex(size);
   const sigbus = (ret & VM_FAULT_SIGBUS) !== 0;
   if (beyond !== sigbus || (sigbus && mappedNow)) t.violation('FAULT-SIGBUS', t.page, file, index, size, ret);
+}
+
+/** MAP-EOF at one PTE, valid at any instant: the PTE and i_size are read between two readings of
+ * the truncation counters that show no truncation started or in flight (i_size stable, and every
+ * truncation that shrank it has finished both of its unmaps). */
+export function checkMapEof(t: Task, vma: number, index: number): void {
+  const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
+  const seq = Atomics.load(ctl, CTL.TRUNC_SEQ);
+  if (Atomics.load(ctl, CTL.TRUNCATING) !== 0) return;
+  const pte = pteRead(shm, vma, index), size = Atomics.load(shm.iSize, file);
+  if (Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
+  if (!pteNone(pte) && index >= maxIndex(size)) t.violation('MAP-EOF', ptePfn(pte), file, index, size, pte & PTE_ANON ? 1 : 0);
 }
 
 function* runOp(t: Task, _role: string, op: Op): Step {
