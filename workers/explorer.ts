@@ -15,7 +15,7 @@ try {
   const result = explore({
     scenario: getScenario(d.scenario), cfg: d.cfg, lock: makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness }),
     strategies: d.strategies, iterations: d.iterations, durationMs: d.durationMs, opsPerActor: d.opsPerActor, seed: d.seed,
-    keepGoing: d.keepGoing, maxSteps: d.maxSteps, start: d.start, stride: d.stride, progressMs: d.progressMs,
+    keepGoing: d.keepGoing, maxSteps: d.maxSteps, confidence: d.confidence, start: d.start, stride: d.stride, progressMs: d.progressMs,
     shouldStop: () => Atomics.load(stop, 0) !== 0,
     onProgress: (stats) => parentPort!.postMessage({ type: 'progress', worker, stats } satisfies ExplorerMessage),
   });

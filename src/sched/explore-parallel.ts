@@ -18,6 +18,7 @@ export interface ExplorerData {
   seed: string;
   keepGoing: boolean;
   maxSteps: number;
+  confidence?: number;
   start: number;
   stride: number;
   progressMs: number;
@@ -40,6 +41,7 @@ export interface ParallelOptions {
   seed: string;
   keepGoing: boolean;
   maxSteps: number;
+  confidence?: number;
   threads: number;
   progressMs?: number;
   onProgress?: (s: ExploreStats) => void;
@@ -75,7 +77,7 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
       const data: ExplorerData = {
         scenario: o.scenario, cfg: o.cfg, strategies: o.strategies, iterations: shareOf(o.iterations, w, n),
         durationMs: o.durationMs, opsPerActor: o.opsPerActor, seed: o.seed, keepGoing: o.keepGoing, maxSteps: o.maxSteps,
-        start: w, stride: n, progressMs: o.progressMs ?? 250, stop,
+        confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop,
       };
       const worker = spawnWorker('explorer', { workerData: data });
       workers.push(worker);

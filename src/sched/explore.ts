@@ -26,6 +26,8 @@ export interface ExploreOptions {
   seed: string;
   /** keep exploring after a find (the first find of each invariant id is kept) */
   keepGoing?: boolean;
+  /** PCT's bound line states the iterations needed for this confidence (default 0.95) */
+  confidence?: number;
   /** with keepGoing: stop at the first find this accepts */
   until?: (f: Find) => boolean;
   maxSteps?: number;
@@ -146,7 +148,7 @@ export function explore(o: ExploreOptions): ExploreResult {
     }
   }
   stats.elapsedMs = now() - t0;
-  stats.strategies = strategies.map((s) => s.describe());
+  stats.strategies = strategies.map((s) => s.describe(o.confidence));
   return { stats, finds };
 }
 

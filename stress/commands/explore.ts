@@ -37,6 +37,7 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
   { name: 'keep-going', kind: 'bool', default: false, help: 'do not stop at the first find (one repro per invariant id)' },
   { name: 'shrink', kind: 'bool', default: true, help: 'shrink a find to a minimal repro (*.min.json)' },
   { name: 'shrink-budget', kind: 'duration', default: 30_000, min: 100, max: 3_600_000, help: 'time limit for shrinking one find' },
+  { name: 'confidence', kind: 'int', default: 95, min: 1, max: 99, value: 'PCT', help: 'the final stats say how many iterations PCT needs for this confidence, in percent' },
   { name: 'max-steps', kind: 'int', default: DEFAULT_MAX_STEPS, min: 10, max: 100_000_000, help: 'step bound per iteration: beyond it the iteration is a livelock (HUNG)' },
 ];
 
@@ -70,6 +71,7 @@ export interface ExploreArgs {
   shrink: boolean;
   shrinkBudgetMs: number;
   maxSteps: number;
+  confidence: number;
   help: boolean;
 }
 
@@ -109,6 +111,7 @@ export function parseExplore(argv: string[], ctx: Context): ExploreArgs {
     cfg, flags, strategy: get<StrategyKind>('strategy'), depth: get<number>('depth'), iterations, durationMs,
     opsPerActor: get<number>('ops-per-actor'), threads: get<number>('threads'), keepGoing: get<boolean>('keep-going'),
     shrink: get<boolean>('shrink'), shrinkBudgetMs: get<number>('shrink-budget'), maxSteps: get<number>('max-steps'),
+    confidence: get<number>('confidence') / 100,
     help: p.help || v.help,
   };
 }
@@ -130,7 +133,7 @@ function exploreHelp(ctx: Context): string[] {
     'directory), shrunk to *.min.json, the interleaving printed and written as Markdown (*.md), and',
     'one line saying how to replay it. PCT finds a bug of depth d with probability at least',
     '1/(n*k^(d-1)) per iteration (n actors, k decisions): the final stats say how many iterations',
-    'give 95% confidence.',
+    'give 95% (--confidence) confidence.',
     '',
     'Exit codes: 0 nothing found, 1 found, 2 bad usage.',
     '',
@@ -247,7 +250,7 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
       result = explore({
         scenario, cfg: a.cfg, lock: makeLock(a.cfg.lock, { unfairness: a.cfg.unfairness }), strategies: specs,
         iterations: a.iterations, durationMs: a.durationMs, opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing,
-        maxSteps: a.maxSteps, onProgress: (s) => progress.update(s), shouldStop: () => stopRequested,
+        maxSteps: a.maxSteps, confidence: a.confidence, onProgress: (s) => progress.update(s), shouldStop: () => stopRequested,
       });
     } finally {
       off();
@@ -255,7 +258,7 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
   } else {
     const px = exploreParallel({
       scenario: scenario.name, cfg: a.cfg, strategies: specs, iterations: a.iterations, durationMs: a.durationMs,
-      opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing, maxSteps: a.maxSteps, threads: a.threads,
+      opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing, maxSteps: a.maxSteps, confidence: a.confidence, threads: a.threads,
       onProgress: (s) => progress.update(s),
     });
     const off = ctx.onSignal(() => px.stop());

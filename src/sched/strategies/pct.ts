@@ -104,8 +104,8 @@ export class PctStrategy implements Strategy {
     if (decisions > this.k) this.k = decisions;
   }
 
-  describe(): string {
-    return pctBoundLine(this.depth, this.n, this.k);
+  describe(confidence = 0.95): string {
+    return pctBoundLine(this.depth, this.n, this.k, confidence);
   }
 }
 
@@ -123,6 +123,6 @@ export function iterationsFor(p: number, confidence = 0.95): number {
 export function pctBoundLine(depth: number, n: number, k: number, confidence = 0.95): string {
   const p = pctBound(depth, n, k);
   return `pct(d=${depth}): n=${n} actors, k=${k} decisions (largest seen), bound p >= 1/(n*k^(d-1)) = ${p.toPrecision(3)}`
-    + ` per iteration; ${Math.round(confidence * 100)}% confidence for a depth-${depth} bug needs`
+    + ` per iteration; ${+(confidence * 100).toFixed(4)}% confidence for a depth-${depth} bug needs`
     + ` ${iterationsFor(p, confidence).toLocaleString('en-US')} iterations`;
 }

@@ -20,8 +20,9 @@ export interface Strategy {
   choose(runnable: Int32Array, n: number, current: number): number;
   /** The iteration ended after `decisions` decisions. */
   end(decisions: number): void;
-  /** One line about the strategy's parameters and guarantee, for the final stats. */
-  describe(): string;
+  /** One line about the strategy's parameters and guarantee, for the final stats (PCT: the
+   * iterations needed for `confidence`, default 0.95). */
+  describe(confidence?: number): string;
 }
 
 /** How `explore` names strategies on the command line and in repro files. */
