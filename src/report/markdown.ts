@@ -1,6 +1,7 @@
 // summary.md: what a person reads first. Outcome, every parameter, stats per task and role,
 // then each violation with the interleaving of the involved tasks' kernel steps.
 import type { RunResult, TaskSummary } from '../run/result.ts';
+import type { RssSummary } from '../run/checkpoint.ts';
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
 import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
@@ -86,7 +87,15 @@ export function summaryMarkdown(r: RunResult): string {
   }
 
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
-  const extra = Object.entries(r.extra ?? {});
+  const rss = r.extra?.rss as RssSummary | undefined;
+  if (rss && Array.isArray(rss.samples)) {
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+    out.push('## Memory', '', `Process RSS: first ${mib(rss.firstBytes)}, min ${mib(rss.minBytes)}, max ${mib(rss.maxBytes)}, last ${mib(rss.lastBytes)}; `
+      + (rss.samples.length < 9 ? `growth not judged (${rss.samples.length} samples).`
+        : `growth ${rss.growthPct.toFixed(1)} % (the last third's lowest vs the first third's highest, ${rss.samples.length} samples).`)
+      + (rss.warning ? ` **${rss.warning}**` : ''), '');
+  }
+  const extra = Object.entries(r.extra ?? {}).filter(([k]) => k !== 'rss');
   if (extra.length) {
     out.push('## Extra', '');
     for (const [k, v] of extra) out.push(`### ${k}`, '', '```json', JSON.stringify(v, null, 2), '```', '');

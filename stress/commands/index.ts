@@ -10,6 +10,8 @@ import { exploreCommand } from './explore.ts';
 import { replayCommand } from './replay.ts';
 import { shrinkCommand } from './shrink.ts';
 import { matrixCommand } from './matrix.ts';
+import { soakCommand } from './soak.ts';
+import { compareCommand } from './compare.ts';
 
 export const helpCommand: Command = {
   name: 'help',
@@ -30,6 +32,8 @@ export const helpCommand: Command = {
 
 export const COMMANDS: Record<string, Command> = {
   run: runCommand,
+  soak: soakCommand,
+  compare: compareCommand,
   list: listCommand,
   report: reportCommand,
   merge: mergeCommand,

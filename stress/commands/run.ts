@@ -7,10 +7,11 @@ import cliProgress from 'cli-progress';
 import type { RunConfig } from '../../src/run/config.ts';
 import type { RunResult, StatsSample } from '../../src/run/result.ts';
 import {
-  UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, validateRun,
+  UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, formatDuration, validateRun,
 } from '../../src/run/validate.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
 import { writeReports } from '../../src/report/write.ts';
+import { Checkpointer, type RssSummary } from '../../src/run/checkpoint.ts';
 import { violationLine } from '../../src/report/interleaving.ts';
 import type { Command, Context, Io } from './types.ts';
 
@@ -107,11 +108,31 @@ class Progress {
   }
 }
 
-export async function runMain(argv: string[], ctx: Context): Promise<number> {
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+/** RssMonitor's default: fewer samples than this and growth is not judged. */
+const RSS_MIN_SAMPLES = 9;
+
+/** One line on the process's memory over the run (soak runs print it; any run warns on growth). */
+export function rssLine(rss: RssSummary): string {
+  return `--- RSS: first ${mib(rss.firstBytes)}, min ${mib(rss.minBytes)}, max ${mib(rss.maxBytes)}, last ${mib(rss.lastBytes)}; `
+    + (rss.samples.length < RSS_MIN_SAMPLES ? `growth not judged (${rss.samples.length} samples)`
+      : `growth ${rss.growthPct.toFixed(1)} % (last third's low vs first third's peak, ${rss.samples.length} samples)`);
+}
+
+export interface RunOptions {
+  /** the command's name in help and messages */
+  command?: string;
+  /** help text (default: run's) */
+  help?: (ctx: Context) => string[];
+  /** print the RSS line at the end (soak) */
+  showRss?: boolean;
+}
+
+export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}): Promise<number> {
   const { io } = ctx;
   const v = validateRun(argv, ctx.registry);
   if (v.help) {
-    for (const l of runHelp(ctx)) io.out(l);
+    for (const l of (o.help ?? runHelp)(ctx)) io.out(l);
     return 0;
   }
   const cfg = v.cfg;
@@ -155,10 +176,33 @@ export async function runMain(argv: string[], ctx: Context): Promise<number> {
     ac.abort(new Error(sig));
   });
   const progress = new Progress(io);
+  // checkpoints: every --checkpoint interval the report files are rewritten (each atomically)
+  // from the run so far, the first one as soon as the run starts
+  let checkpoints: Checkpointer | null = null;
+  if (cfg.checkpointMs) io.out(`--- checkpoint every ${formatDuration(cfg.checkpointMs)}: ${shown(ctx.cwd, dir)}/ is rewritten from the run so far`);
   let result: RunResult;
   try {
     result = await ctx.runStress(cfg, {
-      onStart: (info) => showMemory(info.memoryBytes),
+      onStart: (info) => {
+        showMemory(info.memoryBytes);
+        if (!cfg.checkpointMs) return;
+        let failed = false;
+        checkpoints = new Checkpointer({
+          dir, intervalMs: cfg.checkpointMs,
+          snapshot: () => {
+            const r = info.partialRunResult();
+            r.runId = runId;
+            if (!r.tool.commit || r.tool.commit === 'unknown') r.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
+            return r;
+          },
+          onError: (e) => {
+            if (!failed) io.err(`pagelock-stress: a checkpoint could not be written (the run goes on): ${e.message}`);
+            failed = true;
+          },
+        });
+        checkpoints.checkpoint();
+        checkpoints.start();
+      },
       onStats: (_s, line) => progress.line(line),
       onProgress: (f, s) => progress.update(f, s),
     }, ac.signal);
@@ -168,6 +212,7 @@ export async function runMain(argv: string[], ctx: Context): Promise<number> {
     io.err(`pagelock-stress: the run crashed: ${(e as Error)?.stack ?? String(e)}`);
     result = crashResult(cfg, ctx, runId, startedAt, v.memoryBytes, e);
   } finally {
+    (checkpoints as Checkpointer | null)?.stop(); // no checkpoint may land after the final report
     progress.stop();
     uninstall();
   }
@@ -181,6 +226,13 @@ export async function runMain(argv: string[], ctx: Context): Promise<number> {
   const { written, errors } = writeReports(dir, result);
   for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
 
+  const rss = result.extra?.rss as RssSummary | undefined;
+  if (rss && Array.isArray(rss.samples)) {
+    if (o.showRss) io.out(rssLine(rss));
+    if (rss.warning) io.out(`WARNING: ${rss.warning.replace(/^\?\?\? /, '')}`);
+  }
+  const cps = (checkpoints as Checkpointer | null)?.count ?? 0;
+  if (cps) io.out(`--- ${cps} checkpoint${cps === 1 ? '' : 's'} written during the run`);
   const ok = result.outcome === 'SUCCESS';
   const why = ok ? (stoppedBy ? ` (stopped by ${stoppedBy})` : '') : ` (${failureReason(result)})`;
   io.out(`End of test: ${result.outcome}${why}`);
