@@ -557,7 +557,8 @@ class FreeRun {
   }
 
   private describe = (r: ViolationRecord): string => {
-    if (r.id === 'CRASH' && this.crashes.has(r.task)) return `task ${r.task} crashed: ${this.crashes.get(r.task)}`;
+    if (r.id === 'CRASH' && this.crashes.has(r.task))
+      return `task ${r.task} (${this.roles[r.task] ?? 'checker'}) crashed in op ${r.op}: ${this.crashes.get(r.task)}`;
     if (r.id === 'LOCK-ORDER') return lockOrderMessage(this.shm, r.values, (t) => this.roles[t] ?? 'checker');
     const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? 'checker'}) op ${r.op}` : 'checker';
     const where = r.page >= 0 ? ` on page ${r.page}` : '';
