@@ -19,6 +19,9 @@ import { strategySpecs } from '../src/sched/strategies/index.ts';
 import { reproFromFind } from '../src/sched/repro.ts';
 import { validateRun } from '../src/run/validate.ts';
 import { makeLock } from '../src/locks/index.ts';
+import { result } from './helpers/cli-context.ts';
+import type { RunConfig } from '../src/run/config.ts';
+import type { RunResult } from '../src/run/result.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pls-matrix-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -163,6 +166,52 @@ describe('the regression corpus', () => {
       cellsFilter: null, shard: '1/1', plugins: [],
     });
     for (const r of m.rows) expect(`${r.cell} ${r.verdict}: ${r.reason}`).toMatch(/ (PASS|OPEN): /);
+  });
+});
+
+describe('second tries', () => {
+  const all = matrixCells();
+  const bad = all.find((c) => c.name === 'locks/busted-noexcl')!;
+  const clean = all.find((c) => c.name === 'locks/v5.9')!;
+  const violation = { id: 'LOCK-EXCL', task: 1, op: 3, page: 0, seq: 9, values: [], message: 'two owners', flight: [] };
+  async function withEngine(engine: (cfg: RunConfig, call: number) => Partial<RunResult>, budgetMs: number) {
+    let call = 0;
+    const durations: number[] = [];
+    const m = await runMatrix({
+      cells: [bad, clean], cellsTotal: all.length, allCells: all, modes: ['free'], budgetMs, seed: '1', maxIterations: 1,
+      reportDir: join(tmp, `retry-${budgetMs}-${Math.random().toString(36).slice(2)}`), corpus: [], registry: buildRegistry(),
+      engines: {
+        runStress: async (cfg) => {
+          durations.push(cfg.durationMs);
+          return result(cfg, { elapsedMs: cfg.durationMs, endReason: 'duration', ...engine(cfg, call++) });
+        },
+        exploreParallel: () => { throw new Error('unused'); },
+      },
+      tool: { name: 'pagelock-stress', version: 't', commit: 't', node: process.version }, runId: 'r', startedAt: new Date(0),
+      cellsFilter: null, shard: '1/1', plugins: [],
+    });
+    return { m, durations };
+  }
+
+  it('a known-bad row not caught in its share is tried again after the others, and PASSES if caught then', async () => {
+    const { m, durations } = await withEngine((cfg, call) => (call === 2 && cfg.lock === 'busted-noexcl'
+      ? { violations: [violation as any], violationCount: 1, endReason: 'violation', outcome: 'FAILURE' } : {}), 20_000);
+    expect(durations).toHaveLength(3); // bad, clean, bad again
+    expect(m.rows.map((r) => `${r.cell} ${r.verdict}`)).toEqual(['locks/busted-noexcl PASS', 'locks/v5.9 PASS']);
+    const r = m.rows[0];
+    expect(r.notes[0]).toMatch(/caught on its second try/);
+    expect(r.budgetMs).toBe(durations[0] + durations[2]);
+    expect(r.detectMs).toBeGreaterThanOrEqual(durations[0]); // counts the first try's time
+  });
+
+  it('FAILS when the second try does not catch it either, or when no time is left for one', async () => {
+    const never = await withEngine(() => ({}), 20_000);
+    expect(never.durations).toHaveLength(3);
+    expect(never.m.rows[0]).toMatchObject({ verdict: 'FAIL', reason: expect.stringMatching(/not caught in its share .* nor on a second try .*: the detector regressed/) });
+    const tight = await withEngine(() => ({}), 1);
+    expect(tight.durations).toHaveLength(2);
+    expect(tight.m.rows[0].reason).toMatch(/no time was left for a second try/);
+    expect(tight.m.outcome).toBe('FAILURE');
   });
 });
 

@@ -12,7 +12,7 @@ import type { runStress as RunStressFn } from '../run/orchestrate.ts';
 import type { InvariantId } from '../check/invariants.ts';
 import { makeLock } from '../locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../sched/controlled.ts';
-import type { ExploreResult } from '../sched/explore.ts';
+import { explore, type ExploreResult } from '../sched/explore.ts';
 import type { ParallelExplore, ParallelOptions } from '../sched/explore-parallel.ts';
 import { portfolio } from '../sched/strategies/index.ts';
 import {
@@ -231,6 +231,8 @@ export interface MatrixOptions {
   signal?: AbortSignal;
   now?: () => number;
   onRow?: (r: RowResult, index: number, total: number) => void;
+  /** a known-bad row not caught in its share, to be tried again at the end */
+  onRetry?: (r: RowResult) => void;
 }
 
 const resolverOf = (reg: Registry): Resolver => ({
@@ -310,6 +312,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   // 2. the cells: one share of the budget each, recomputed as time goes
   const budget = new BudgetSplitter(Math.max(0, o.budgetMs - (now() - t0)), plan);
   const tCells = now();
+  const pending: Retry[] = [];
   for (const { cell, mode } of plan) {
     if (o.signal?.aborted) {
       emit(baseRow(cell, cell.name, mode, { verdict: 'SKIPPED', reason: 'the matrix was interrupted', caught: [], unexpected: [], notes: [] }, {}));
@@ -321,6 +324,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
     const dir = join(o.reportDir, 'cells', `${cellSlug(cell.name)}.${mode}`);
     let row: RowResult;
     let activeMs = 0;
+    let setup: Setup | null = null;
     try {
       if (cell.error) throw new Error(cell.error);
       const argv = cellArgv(cell, mode, o.seed, share);
@@ -332,18 +336,47 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         throw new Error(`the cell's configuration is not valid: ${e.message} (flags: ${argv.join(' ')})`);
       }
       mkdirSync(dir, { recursive: true });
-      if (mode === 'free') {
-        ({ row, activeMs } = await freeRow(cell, v.cfg, argv, share, dir, o, now, rel, cli));
-      } else {
-        ({ row, activeMs } = await controlledRow(cell, v.cfg, v.scenario, argv, share, dir, o, now, rel, cli));
-      }
+      setup = { cell, mode, cfg: v.cfg, scenario: v.scenario, argv, dir };
+      ({ row, activeMs } = await runRow(setup, share, o, rel, cli, null));
     } catch (e) {
       row = baseRow(cell, cell.name, mode, errorGrade((e as Error)?.message ?? String(e)), {});
     }
     row.budgetMs = share;
     row.wallMs = Math.round(now() - ts);
     budget.done(row.wallMs, activeMs);
-    emit(row);
+    if (setup && notCaughtYet(cell, row) && o.budgetMs > 0 && !o.signal?.aborted) {
+      // not caught in its share: graded after a second try with what the other rows left
+      pending.push({ setup, index: rows.length, first: row, activeMs });
+      rows.push(row);
+      o.onRetry?.(row);
+    } else emit(row);
+  }
+
+  // 3. second tries for the known-bad rows not caught yet, sharing the time left
+  for (let k = 0; k < pending.length; k++) {
+    const p = pending[k];
+    const left = pending.length - k;
+    const usable = o.budgetMs - (now() - t0) - budget.overheadMs() * left;
+    const limits = BUDGET_LIMITS[p.setup.mode];
+    let row = p.first;
+    if (!o.signal?.aborted && usable / left >= limits.floorMs) {
+      const share = Math.round(Math.min(limits.ceilingMs, usable / left));
+      const ts = now();
+      try {
+        p.setup.argv = cellArgv(p.setup.cell, p.setup.mode, o.seed, share);
+        ({ row } = await runRow(p.setup, share, o, rel, cli, { activeMs: p.activeMs, work: p.first.work }));
+      } catch (e) {
+        row = baseRow(p.setup.cell, p.setup.cell.name, p.setup.mode, errorGrade((e as Error)?.message ?? String(e)), {});
+      }
+      row.budgetMs = p.first.budgetMs + share;
+      row.wallMs = p.first.wallMs + Math.round(now() - ts);
+      if (row.found.length) row.notes.unshift(`caught on its second try (${secs(share)} of the time the other rows left, after ${secs(p.first.budgetMs)} of its own share)`);
+      else if (notCaughtYet(p.setup.cell, row)) row.reason = `${expectedText(p.setup.cell.expected)} was not caught in its share (${secs(p.first.budgetMs)}) nor on a second try (${secs(share)}): the detector regressed`;
+    } else {
+      row.reason = `${expectedText(p.setup.cell.expected)} was not caught in its share (${secs(p.first.budgetMs)}), and no time was left for a second try: the detector regressed, or the budget is too small`;
+    }
+    rows[p.index] = row;
+    o.onRow?.(row, p.index + 1, total);
   }
 
   const counts: Record<Verdict, number> = { PASS: 0, FAIL: 0, OPEN: 0, SKIPPED: 0 };
@@ -365,8 +398,47 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
 
 type Rel = (p: string) => string;
 
-async function freeRow(cell: Cell, cfg: RunConfig, argv: string[], share: number, dir: string, o: MatrixOptions, now: () => number, rel: Rel, cli: string): Promise<{ row: RowResult; activeMs: number }> {
+/** What a row needs to run (again). */
+interface Setup {
+  cell: Cell;
+  mode: CellMode;
+  cfg: RunConfig;
+  scenario: Scenario;
+  argv: string[];
+  dir: string;
+}
+
+/** A known-bad row waiting for its second try. */
+interface Retry {
+  setup: Setup;
+  /** its slot in the rows */
+  index: number;
+  first: RowResult;
+  activeMs: number;
+}
+
+/** Time and work spent on a row before this try. */
+interface Prior {
+  activeMs: number;
+  work: number;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A known-bad row that ran normally and caught nothing (not an error, not interrupted). */
+function notCaughtYet(cell: Cell, row: RowResult): boolean {
+  return isBreaks(cell.expected) && row.verdict === 'FAIL' && row.found.length === 0 && !row.reason.startsWith('error:');
+}
+
+function runRow(s: Setup, share: number, o: MatrixOptions, rel: Rel, cli: string, prior: Prior | null): Promise<{ row: RowResult; activeMs: number }> {
+  return s.mode === 'free'
+    ? freeRow(s.cell, s.cfg, s.argv, share, s.dir, o, rel, cli, prior)
+    : controlledRow(s.cell, s.cfg, s.scenario, s.argv, share, s.dir, o, rel, cli, prior);
+}
+
+async function freeRow(cell: Cell, cfg: RunConfig, argv: string[], share: number, dir: string, o: MatrixOptions, rel: Rel, cli: string, prior: Prior | null): Promise<{ row: RowResult; activeMs: number }> {
   cfg.reportDir = rel(dir);
+  cfg.durationMs = share;
   let r: RunResult;
   try {
     r = await o.engines.runStress(cfg, {}, o.signal);
@@ -377,7 +449,7 @@ async function freeRow(cell: Cell, cfg: RunConfig, argv: string[], share: number
   const interrupted = r.endReason === 'signal';
   const g = grade(cell.expected, { found, interrupted });
   const roleOf = (t: number) => r.tasks.find((x) => x.task === t)?.role ?? '';
-  const detectMs = found.length ? Math.max(0, r.elapsedMs - (r.endReason === 'violation' ? COLLECT_AFTER_VIOLATION_MS : 0)) : null;
+  const detectMs = found.length ? (prior?.activeMs ?? 0) + Math.max(0, r.elapsedMs - (r.endReason === 'violation' ? COLLECT_AFTER_VIOLATION_MS : 0)) : null;
   // every row keeps its run's record; the HTML page only where there is something to look at
   const writers = found.length ? REPORT_WRITERS : REPORT_WRITERS.filter((w) => w.file !== 'index.html');
   const { errors } = writeReports(dir, { ...r, runId: `${o.runId}/${cellSlug(cell.name)}.free` }, writers);
@@ -386,40 +458,55 @@ async function freeRow(cell: Cell, cfg: RunConfig, argv: string[], share: number
   const first = r.violations[0] ? violationLine(r.violations[0], roleOf) : r.hung[0] ? `HUNG: task ${r.hung[0].task} (${r.hung[0].role}) ${r.hung[0].state}` : null;
   return {
     row: baseRow(cell, cell.name, 'free', g, {
-      found, detectMs, work: r.tasks.reduce((a, t) => a + t.ops, 0), firstViolation: first,
+      found, detectMs, work: (prior?.work ?? 0) + r.tasks.reduce((a, t) => a + t.ops, 0), firstViolation: first,
       command: `${cli} run ${argv.map(quote).join(' ')}`, report: rel(dir),
     }),
     activeMs: r.elapsedMs,
   };
 }
 
-async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, argv: string[], share: number, dir: string, o: MatrixOptions, now: () => number, rel: Rel, cli: string): Promise<{ row: RowResult; activeMs: number }> {
+async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, argv: string[], share: number, dir: string, o: MatrixOptions, rel: Rel, cli: string, prior: Prior | null): Promise<{ row: RowResult; activeMs: number }> {
   const depth = cell.controlled.depth ?? 3;
   const opsPerActor = cell.controlled.opsPerActor ?? 4;
   const command = `${cli} explore ${argv.map(quote).join(' ')} --strategy portfolio --depth ${depth} --ops-per-actor ${opsPerActor}`
     + ` --iterations ${o.maxIterations} --duration ${formatDuration(Math.max(1, share))}`;
-  const px = o.engines.exploreParallel({
-    scenario: cell.scenario, cfg, strategies: portfolio(depth), iterations: o.maxIterations, durationMs: share,
-    opsPerActor, seed: cfg.seed, keepGoing: false, maxSteps: DEFAULT_MAX_STEPS, threads: 1,
-  });
-  const onAbort = () => px.stop();
-  o.signal?.addEventListener('abort', onAbort);
   let res: ExploreResult;
-  let stopTimer: NodeJS.Timeout | undefined, failTimer: NodeJS.Timeout | undefined;
-  try {
-    res = await Promise.race([
-      px.result,
-      new Promise<never>((_, reject) => {
-        stopTimer = setTimeout(() => px.stop(), share + EXPLORE_GRACE_MS);
-        failTimer = setTimeout(() => reject(new Error(`the explorer did not finish within ${formatDuration(share + 2 * EXPLORE_GRACE_MS)}`)), share + 2 * EXPLORE_GRACE_MS);
-      }),
-    ]);
-  } catch (e) {
-    return { row: baseRow(cell, cell.name, 'controlled', errorGrade((e as Error)?.message?.split('\n')[0] ?? String(e)), { command }), activeMs: 0 };
-  } finally {
-    clearTimeout(stopTimer);
-    clearTimeout(failTimer);
-    o.signal?.removeEventListener('abort', onAbort);
+  if (prior) {
+    // a second try goes on from the iteration the first one stopped at (iteration i is a function
+    // of the seed and i only), in this thread
+    const rest = o.maxIterations - prior.work;
+    if (rest <= 0) return { row: baseRow(cell, cell.name, 'controlled', grade(cell.expected, { found: [] }), { command, work: prior.work }), activeMs: 0 };
+    try {
+      res = explore({
+        scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }), strategies: portfolio(depth), iterations: rest,
+        durationMs: share, opsPerActor, seed: cfg.seed, maxSteps: DEFAULT_MAX_STEPS, start: prior.work, shouldStop: () => !!o.signal?.aborted,
+      });
+    } catch (e) {
+      return { row: baseRow(cell, cell.name, 'controlled', errorGrade((e as Error)?.message?.split('\n')[0] ?? String(e)), { command }), activeMs: 0 };
+    }
+  } else {
+    const px = o.engines.exploreParallel({
+      scenario: cell.scenario, cfg, strategies: portfolio(depth), iterations: o.maxIterations, durationMs: share,
+      opsPerActor, seed: cfg.seed, keepGoing: false, maxSteps: DEFAULT_MAX_STEPS, threads: 1,
+    });
+    const onAbort = () => px.stop();
+    o.signal?.addEventListener('abort', onAbort);
+    let stopTimer: NodeJS.Timeout | undefined, failTimer: NodeJS.Timeout | undefined;
+    try {
+      res = await Promise.race([
+        px.result,
+        new Promise<never>((_, reject) => {
+          stopTimer = setTimeout(() => px.stop(), share + EXPLORE_GRACE_MS);
+          failTimer = setTimeout(() => reject(new Error(`the explorer did not finish within ${formatDuration(share + 2 * EXPLORE_GRACE_MS)}`)), share + 2 * EXPLORE_GRACE_MS);
+        }),
+      ]);
+    } catch (e) {
+      return { row: baseRow(cell, cell.name, 'controlled', errorGrade((e as Error)?.message?.split('\n')[0] ?? String(e)), { command }), activeMs: 0 };
+    } finally {
+      clearTimeout(stopTimer);
+      clearTimeout(failTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
   }
   const find = res.finds[0];
   const found: InvariantId[] = find ? [find.violation.id] : [];
@@ -454,8 +541,8 @@ async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, arg
   }
   return {
     row: baseRow(cell, cell.name, 'controlled', g, {
-      found, detectMs: find ? Math.round(res.stats.elapsedMs) : null, detectIterations: find ? find.iteration + 1 : null,
-      work: res.stats.iterations, firstViolation: find ? `${find.violation.id}: ${find.violation.message}` : null,
+      found, detectMs: find ? Math.round((prior?.activeMs ?? 0) + res.stats.elapsedMs) : null, detectIterations: find ? find.iteration + 1 : null,
+      work: (prior?.work ?? 0) + res.stats.iterations, firstViolation: find ? `${find.violation.id}: ${find.violation.message}` : null,
       command, report, corpus,
     }),
     activeMs: res.stats.elapsedMs,

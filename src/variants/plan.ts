@@ -91,7 +91,8 @@ export function orderRows(cells: readonly Cell[], modes: readonly CellMode[]): R
  * `overhead` is the measured mean of (wall time - granted share) of the rows so far: worker
  * start-up, the final checks, writing reports. A budget of 0 gives every row the floor (a sanity
  * pass, like jcstress -tb 0); the floor means a large matrix on a small budget overruns it rather
- * than running cells too briefly to mean anything.
+ * than running cells too briefly to mean anything. A known-bad row not caught within its share
+ * gets a second try after all the other rows, sharing what time is left (matrix-run.ts).
  */
 export interface BudgetLimits {
   floorMs: number;

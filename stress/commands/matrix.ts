@@ -161,6 +161,7 @@ export async function matrixMain(argv: string[], ctx: Context): Promise<number> 
       runId, startedAt, cellsFilter: cellsSpec, shard: `${sel.shard.index}/${sel.shard.count}`,
       plugins: loadedPlugins().map((x) => shown(ctx.cwd, x)), signal: ac.signal,
       onRow: (r, i, n) => io.out(`${String(i).padStart(String(n).length)}/${n} ${rowLine(r)}`),
+      onRetry: (r) => io.out(`    [....] ${r.cell} (${r.mode}): not caught in its ${(r.budgetMs / 1000).toFixed(1)} s share; a second try follows the other rows`),
     });
   } finally {
     uninstall();
