@@ -379,13 +379,17 @@ class FreeRun {
       if (this.watchdog && this.endReason !== 'hung') this.scanHangs(nowMs());
     }
     const stuck = this.workers.filter((w) => w.alive && !w.finished);
+    if (this.t0 === 0) {
+      // stopped (a signal) before every worker had loaded: nothing ran, so nothing is hung
+      if (stuck.length) this.notes.push(`the run was stopped before it started: ${stuck.length} worker(s) still loading`);
+      return;
+    }
     for (const w of stuck) {
       if (this.hung.some((h) => h.task === w.task)) continue;
       const f = hungFinding(this.shm, w.task, this.roles[w.task], this.watchdog ? this.watchdog.blockedMs(w.task, nowMs()) : 0);
       this.hung.push(f.report);
       this.notes.push(`still blocked when the run stopped: ${f.message}`);
     }
-    if (this.t0 === 0) return; // never started
     this.stoppedAt = nowMs();
     this.emitStats(); // the last sample: the actors have stopped
     if (stuck.length === 0 && this.crashes.size === 0) this.checkQuiescent('final');
