@@ -61,7 +61,8 @@ function driverCpuPps(cfg: RunConfig, kind: StrategyKind, iterations: number, op
   const d = new ControlledDriver({ scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }) });
   const strategy = makeStrategy({ kind: kind === 'portfolio' ? 'pct' : kind, depth: 3 });
   const work = Array.from({ length: iterations }, (_, i) => opsFor(scenario, cfg, opsSeedFor('bench', i), opsPerActor));
-  for (let i = 0; i < Math.min(50, iterations); i++) d.runIteration({ ops: work[i], strategy, rng: scheduleRngFor('warm', i) });
+  // warm the JIT up on the same work (the first few hundred iterations run much slower)
+  for (let i = 0; i < iterations; i++) d.runIteration({ ops: work[i], strategy, rng: scheduleRngFor('warm', i) });
   let steps = 0;
   const c0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) steps += d.runIteration({ ops: work[i], strategy, rng: scheduleRngFor('bench', i) }).steps;
