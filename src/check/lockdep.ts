@@ -37,7 +37,7 @@
 // first task that shows the order (claim with a CAS, fill, publish). Each task caches which
 // records it has seen published, so in the steady state a check reads no shared memory at all.
 // The main thread turns a violation's values (the record slots) into the message.
-import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS } from '../shm/layout.ts';
+import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
 import type { Task } from '../sched/task.ts';
@@ -80,7 +80,9 @@ interface Held {
   op: number;
 }
 
-const NO_CTX = { seq: -1, op: -1 };
+/** Where the task took its most recent page locks: MAX_HELD entries of (pfn, seq, op), newest
+ * overwriting the oldest (a task holds at most MAX_HELD page locks). No allocation per lock. */
+const CTX_WORDS = 3;
 
 /**
  * A task's lockdep: what it holds beyond the page locks in shm.held (PTLs, writebacks in flight)
@@ -89,7 +91,8 @@ const NO_CTX = { seq: -1, op: -1 };
 export class Lockdep {
   private readonly ptls: Held[] = [];
   private readonly wbs: Held[] = [];
-  private readonly pageCtx = new Map<number, { seq: number; op: number }>();
+  private readonly pageCtx = new Int32Array(MAX_HELD * CTX_WORDS).fill(-1);
+  private ctxNext = 0;
   /** record slots this task knows are taken (they never become free again) */
   private known = 0;
   /** dependency checks made (a blocking acquisition or wait with something held) */
@@ -99,7 +102,21 @@ export class Lockdep {
 
   /** A page lock was taken (any way: fast path, slow path, hand-off, trylock). */
   pageAcquired(t: Task, pfn: number): void {
-    this.pageCtx.set(pfn, { seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+    const c = this.pageCtx, i = this.ctxNext * CTX_WORDS;
+    c[i] = pfn;
+    c[i + 1] = Atomics.load(t.shm.ctl, CTL.SEQ);
+    c[i + 2] = t.op;
+    this.ctxNext = (this.ctxNext + 1) % MAX_HELD;
+  }
+
+  /** The entry of page `pfn` in pageCtx, or -1 (born locked: __SetPageLocked). */
+  private ctxOf(pfn: number): number {
+    const c = this.pageCtx;
+    for (let k = 1; k <= MAX_HELD; k++) {
+      const i = ((this.ctxNext - k + MAX_HELD) % MAX_HELD) * CTX_WORDS;
+      if (c[i] === pfn) return i;
+    }
+    return -1;
   }
 
   ptlAcquired(t: Task, ptl: number): void {
@@ -131,16 +148,15 @@ export class Lockdep {
    */
   check(t: Task, cls: number, id: number): void {
     const shm = t.shm;
-    const nPages = Atomics.load(shm.heldCount, t.id);
+    const nPages = Math.min(Atomics.load(shm.heldCount, t.id), MAX_HELD);
     if (nPages === 0 && this.ptls.length === 0 && this.wbs.length === 0) return;
     this.checks++;
-    if (nPages > 0) {
-      for (const pfn of t.heldPages()) {
-        const ctx = this.pageCtx.get(pfn) ?? NO_CTX; // none: born locked (__SetPageLocked)
-        this.dependency(t, { cls: LD_PAGE, id: pfn, seq: ctx.seq, op: ctx.op }, cls, id);
-      }
+    for (let k = 0; k < nPages; k++) {
+      const pfn = shm.held[t.id * MAX_HELD + k];
+      const c = this.ctxOf(pfn);
+      this.dependency(t, LD_PAGE, pfn, c < 0 ? -1 : this.pageCtx[c + 1], c < 0 ? -1 : this.pageCtx[c + 2], cls, id);
     }
-    for (const h of this.ptls) this.dependency(t, h, cls, id);
+    for (const h of this.ptls) this.dependency(t, h.cls, h.id, h.seq, h.op, cls, id);
     for (let i = this.wbs.length - 1; i >= 0; i--) {
       const h = this.wbs[i];
       // a writeback we did not end ourselves (or that never started) is not ours to hold
@@ -148,30 +164,31 @@ export class Lockdep {
         this.wbs.splice(i, 1);
         continue;
       }
-      this.dependency(t, h, cls, id);
+      this.dependency(t, h.cls, h.id, h.seq, h.op, cls, id);
     }
   }
 
-  private dependency(t: Task, h: Held, cls: number, id: number): void {
-    if (h.cls === cls && h.id === id) {
+  /** Held lock (hcls, hid), taken at seq hseq in op hop; the task blocks on (cls, id). */
+  private dependency(t: Task, hcls: number, hid: number, hseq: number, hop: number, cls: number, id: number): void {
+    if (hcls === cls && hid === id) {
       // recursion: blocking on what we hold ourselves
-      if (this.record(t, SLOT_RECURSE + cls, h, id)) t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, SLOT_RECURSE + cls);
+      if (this.record(t, SLOT_RECURSE + cls, hid, hseq, hop, id)) t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, SLOT_RECURSE + cls);
       return;
     }
-    if (h.cls === LD_PAGE && cls === LD_PAGE) {
-      const order = comparePages(t.shm, h.id, id);
+    if (hcls === LD_PAGE && cls === LD_PAGE) {
+      const order = comparePages(t.shm, hid, id);
       if (order === 0) return; // no order defined between these two pages
       if (order < 0) {
-        this.record(t, 0, h, id);
+        if (!(this.known & 1)) this.record(t, 0, hid, hseq, hop, id);
         return;
       }
-      if (this.record(t, SLOT_PAGE_DESC, h, id)) t.violation('LOCK-ORDER', id, SLOT_PAGE_DESC, this.taken(t.shm, 0) ? 0 : -1);
+      if (this.record(t, SLOT_PAGE_DESC, hid, hseq, hop, id)) t.violation('LOCK-ORDER', id, SLOT_PAGE_DESC, this.taken(t.shm, 0) ? 0 : -1);
       return;
     }
-    const slot = h.cls * NCLASS + cls;
-    if (!this.record(t, slot, h, id) || h.cls === cls) return;
+    const slot = hcls * NCLASS + cls;
+    if (!this.record(t, slot, hid, hseq, hop, id) || hcls === cls) return;
     // a new order between two classes: does it close a cycle?
-    const shm = t.shm, a = h.cls, b = cls, c = NCLASS - a - b;
+    const shm = t.shm, a = hcls, b = cls, c = NCLASS - a - b;
     if (this.taken(shm, b * NCLASS + a)) {
       const key = REPORTED + Math.min(a, b) * NCLASS + Math.max(a, b);
       if (Atomics.compareExchange(shm.lockdep, key, 0, 1) === 0)
@@ -192,20 +209,20 @@ export class Lockdep {
   }
 
   /** Write record `slot` if it is still free; true if this call wrote it (the order is new). */
-  private record(t: Task, slot: number, h: Held, id: number): boolean {
+  private record(t: Task, slot: number, hid: number, hseq: number, hop: number, id: number): boolean {
     if (this.known & (1 << slot)) return false;
     const shm = t.shm, L = shm.lockdep, base = slot * RECORD_WORDS;
     this.known |= 1 << slot;
     if (Atomics.compareExchange(L, base + R.STATE, 0, 1) !== 0) return false;
     L[base + R.TASK] = t.id;
     L[base + R.OP] = t.op;
-    L[base + R.HELD_ID] = h.id;
-    L[base + R.HELD_SEQ] = h.seq;
-    L[base + R.HELD_OP] = h.op;
+    L[base + R.HELD_ID] = hid;
+    L[base + R.HELD_SEQ] = hseq;
+    L[base + R.HELD_OP] = hop;
     const hasPage = (c: number) => c === LD_PAGE || c === LD_WB;
     const [from, to] = slotClasses(slot);
-    L[base + R.HELD_MAPPING] = hasPage(from) ? Atomics.load(shm.mapping, h.id) : 0;
-    L[base + R.HELD_INDEX] = hasPage(from) ? Atomics.load(shm.index, h.id) : 0;
+    L[base + R.HELD_MAPPING] = hasPage(from) ? Atomics.load(shm.mapping, hid) : 0;
+    L[base + R.HELD_INDEX] = hasPage(from) ? Atomics.load(shm.index, hid) : 0;
     L[base + R.NEW_ID] = id;
     L[base + R.NEW_MAPPING] = hasPage(to) ? Atomics.load(shm.mapping, id) : 0;
     L[base + R.NEW_INDEX] = hasPage(to) ? Atomics.load(shm.index, id) : 0;

@@ -28,6 +28,8 @@ export interface BenchOptions {
 export interface BenchSection {
   name: string;
   description: string;
+  /** long: runs only when named (`npm run bench -- NAME`), not with the others */
+  optIn?: boolean;
   run(o: BenchOptions): Promise<BenchTable[]>;
 }
 
