@@ -97,6 +97,12 @@ describe('the budget', () => {
     o.done(6_000, 2_000);
     expect(o.overheadMs()).toBe(4_000);
     expect(o.next(6_000)).toBe(Math.round((44_000 - 2 * 4_000) / 2));
+    // a row promised a second try keeps its claim: the rows after it leave it its part
+    const r = new BudgetSplitter(50_000, rows, 0);
+    r.next(0);
+    r.done(30_000, 30_000);
+    r.reserve(3);
+    expect(r.next(30_000)).toBe(Math.round(20_000 / 5));
   });
 
   it('orders known-bad, then clean, then open; a cell runs only in its modes', () => {

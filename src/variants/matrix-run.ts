@@ -347,20 +347,22 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
     if (setup && notCaughtYet(cell, row) && o.budgetMs > 0 && !o.signal?.aborted) {
       // not caught in its share: graded after a second try with what the other rows left
       pending.push({ setup, index: rows.length, first: row, activeMs });
+      budget.reserve(cell.weight);
       rows.push(row);
       o.onRetry?.(row);
     } else emit(row);
   }
 
-  // 3. second tries for the known-bad rows not caught yet, sharing the time left
+  // 3. second tries for the known-bad rows not caught yet, sharing the time left by weight
   for (let k = 0; k < pending.length; k++) {
     const p = pending[k];
-    const left = pending.length - k;
-    const usable = o.budgetMs - (now() - t0) - budget.overheadMs() * left;
+    const weightLeft = pending.slice(k).reduce((a, x) => a + x.setup.cell.weight, 0);
+    const usable = o.budgetMs - (now() - t0) - budget.overheadMs() * (pending.length - k);
     const limits = BUDGET_LIMITS[p.setup.mode];
+    const want = (usable * p.setup.cell.weight) / weightLeft;
     let row = p.first;
-    if (!o.signal?.aborted && usable / left >= limits.floorMs) {
-      const share = Math.round(Math.min(limits.ceilingMs, usable / left));
+    if (!o.signal?.aborted && want >= limits.floorMs) {
+      const share = Math.round(Math.min(limits.ceilingMs, want));
       const ts = now();
       try {
         p.setup.argv = cellArgv(p.setup.cell, p.setup.mode, o.seed, share);

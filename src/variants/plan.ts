@@ -92,7 +92,8 @@ export function orderRows(cells: readonly Cell[], modes: readonly CellMode[]): R
  * start-up, the final checks, writing reports. A budget of 0 gives every row the floor (a sanity
  * pass, like jcstress -tb 0); the floor means a large matrix on a small budget overruns it rather
  * than running cells too briefly to mean anything. A known-bad row not caught within its share
- * gets a second try after all the other rows, sharing what time is left (matrix-run.ts).
+ * gets a second try after all the other rows (matrix-run.ts); from then on it counts as a row left
+ * (reserve()), so the rows after it leave it its part of the time.
  */
 export interface BudgetLimits {
   floorMs: number;
@@ -118,6 +119,9 @@ export class BudgetSplitter {
   private i = 0;
   private overheadSum = 0;
   private overheadRuns = 0;
+  /** rows promised a second try at the end: they keep a claim on the time left */
+  private reservedWeight = 0;
+  private reservedRows = 0;
 
   constructor(private readonly budgetMs: number, private readonly rows: readonly Row[], private readonly initialOverheadMs = 500) {
     this.weights = rows.map((r) => r.cell.weight);
@@ -126,11 +130,17 @@ export class BudgetSplitter {
   /** The share of the next row, given the time already spent. */
   next(spentMs: number): number {
     const r = this.rows[this.i];
-    const weightLeft = this.weights.slice(this.i).reduce((a, b) => a + b, 0);
+    const weightLeft = this.weights.slice(this.i).reduce((a, b) => a + b, 0) + this.reservedWeight;
     return shareMs({
-      timeLeftMs: this.budgetMs - spentMs, weight: r.cell.weight, weightLeft, rowsLeft: this.rows.length - this.i,
+      timeLeftMs: this.budgetMs - spentMs, weight: r.cell.weight, weightLeft, rowsLeft: this.rows.length - this.i + this.reservedRows,
       overheadMs: this.overheadMs(), limits: BUDGET_LIMITS[r.mode],
     });
+  }
+
+  /** The row just done will run again at the end: the rows after it leave it its part. */
+  reserve(weight: number): void {
+    this.reservedWeight += weight;
+    this.reservedRows++;
   }
 
   /** Mean (wall time - time actually running the protocol) of the rows so far. */
