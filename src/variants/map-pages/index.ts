@@ -26,6 +26,8 @@ import { truncateNoUnmap } from '../mutants/truncate-nounmap.ts';
 import { linusRecheckStrictDel, willyUptodateStrictDel } from './strict-del.ts';
 import { mapLinusRecheckFirst } from '../mutants/map-linus-recheck-first.ts';
 import { truncateWillyMappedFirst } from '../mutants/truncate-willy-mapped-first.ts';
+// matrix cells the derived ones do not cover well (the handshake window, the grow-back race)
+import './cells.ts';
 
 export interface MapPagesVariant {
   name: string;
