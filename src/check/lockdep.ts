@@ -95,8 +95,16 @@ export class Lockdep {
   private ctxNext = 0;
   /** record slots this task knows are taken (they never become free again) */
   private known = 0;
-  /** dependency checks made (a blocking acquisition or wait with something held) */
-  checks = 0;
+
+  /** Forget everything (a driver that re-initialises the model between iterations calls this:
+   * initShm clears the shared graph too). */
+  reset(): void {
+    this.ptls.length = 0;
+    this.wbs.length = 0;
+    this.pageCtx.fill(-1);
+    this.ctxNext = 0;
+    this.known = 0;
+  }
 
   // ---- what the task holds ----------------------------------------------------------------
 
@@ -150,7 +158,6 @@ export class Lockdep {
     const shm = t.shm;
     const nPages = Math.min(Atomics.load(shm.heldCount, t.id), MAX_HELD);
     if (nPages === 0 && this.ptls.length === 0 && this.wbs.length === 0) return;
-    this.checks++;
     for (let k = 0; k < nPages; k++) {
       const pfn = shm.held[t.id * MAX_HELD + k];
       const c = this.ctxOf(pfn);
