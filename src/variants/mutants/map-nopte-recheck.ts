@@ -8,7 +8,9 @@
 // one page carries two mapcounts for one PTE.
 //
 // Must trip: MAP-COUNT (mapcount != PTEs mapping the page) or REF-COUNT (a reference no PTE or
-// page-cache slot accounts for), at the next quiescent check. Run it with
+// page-cache slot accounts for) at the next quiescent check, or — when a truncation gets to the
+// page first, as it usually does in free mode — DEL-LOCKED: the leaked mapcount makes page_mapped()
+// true with no PTE left to zap, so the page is deleted "still mapped". Run it with
 // --map-pages map-nopte-recheck.
 import { mkPte, pteWrite } from '../../shm/mm.ts';
 import type { NextPage } from '../../mm/filemap.ts';
@@ -35,8 +37,8 @@ export const mapNoPteRecheck: MapPagesVariant = {
   name: 'map-nopte-recheck',
   summary: 'self-test: map_pages without the pte_none re-check under the PTL',
   source: 'mutant of filemap_map_pages() (kernel-protocols §3.4 step 10)',
-  expected: ['MAP-COUNT', 'REF-COUNT'],
-  reasoning: 'set_pte_at() overwrites a PTE another fault installed: its mapcount and reference are never dropped',
+  expected: ['MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED'],
+  reasoning: 'set_pte_at() overwrites a PTE another fault installed: its mapcount and reference are never dropped (a truncation then deletes a page whose mapcount says mapped: DEL-LOCKED)',
   hidden: true,
   mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, doSetPteNoRecheck),
 };
