@@ -80,6 +80,13 @@ interface Held {
   op: number;
 }
 
+/** The sequence number of the task's latest schedule point, from its own flight ring (CTL.SEQ
+ * itself is the hottest word of the run: reading it on every acquisition would cost a cache miss). */
+function lastSeq(t: Task): number {
+  const shm = t.shm, f = shm.flight, fb = t.id * shm.layout.flightStride, w = f[fb];
+  return w > 0 ? f[fb + 1 + ((w - 1) % shm.sizes.flightEntries) * FLIGHT_WORDS] : 0;
+}
+
 /** Where the task took its most recent page locks: MAX_HELD entries of (pfn, seq, op), newest
  * overwriting the oldest (a task holds at most MAX_HELD page locks). No allocation per lock. */
 const CTX_WORDS = 3;
@@ -112,7 +119,7 @@ export class Lockdep {
   pageAcquired(t: Task, pfn: number): void {
     const c = this.pageCtx, i = this.ctxNext * CTX_WORDS;
     c[i] = pfn;
-    c[i + 1] = Atomics.load(t.shm.ctl, CTL.SEQ);
+    c[i + 1] = lastSeq(t);
     c[i + 2] = t.op;
     this.ctxNext = (this.ctxNext + 1) % MAX_HELD;
   }
@@ -128,7 +135,7 @@ export class Lockdep {
   }
 
   ptlAcquired(t: Task, ptl: number): void {
-    this.ptls.push({ cls: LD_PTL, id: ptl, seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+    this.ptls.push({ cls: LD_PTL, id: ptl, seq: lastSeq(t), op: t.op });
   }
 
   ptlReleased(ptl: number): void {
@@ -139,7 +146,7 @@ export class Lockdep {
   /** The task is about to start page `pfn`'s writeback I/O, which it will end itself
    * (Task.writebackStarted(), at the kernel step 'set_page_writeback'). */
   writebackStarted(t: Task, pfn: number): void {
-    this.wbs.push({ cls: LD_WB, id: pfn, seq: Atomics.load(t.shm.ctl, CTL.SEQ), op: t.op });
+    this.wbs.push({ cls: LD_WB, id: pfn, seq: lastSeq(t), op: t.op });
   }
 
   writebackEnded(pfn: number): void {
