@@ -29,6 +29,10 @@ export interface RunConfig {
   lostWakeMs?: number;
   /** rewrite the report files every this many ms while running (0 = only at the end) */
   checkpointMs?: number;
+  /** after a free-mode violation, rebuild the involved tasks' operations from the seed and search
+   * controlled schedules for the same invariant, for at most reproduceBudgetMs */
+  reproduce?: boolean;
+  reproduceBudgetMs?: number;
   /** scenario-specific knobs (role counts, sizes, variant choices) */
   extra: Record<string, number | string | boolean>;
 }
@@ -51,5 +55,7 @@ export const DEFAULTS: RunConfig = {
   lockdep: false,
   lostWakeMs: 1_000,
   checkpointMs: 0,
+  reproduce: true,
+  reproduceBudgetMs: 30_000,
   extra: {},
 };

@@ -248,6 +248,8 @@ function commonRunFlags(reg: Registry): RunFlag[] {
     { key: 'lockdep', name: 'lockdep', kind: 'bool', default: DEFAULTS.lockdep ?? false, help: 'lockdep for page locks, the PTL and writeback waits: LOCK-ORDER the first time an order that can deadlock is seen' },
     { key: 'lostWakeMs', name: 'lost-wake', kind: 'duration', default: DEFAULTS.lostWakeMs ?? 1_000, min: 0, max: 3_600_000, help: 'LOCK-WAKE: a waiter still queued, not woken, on an unlocked page this long; 0 = only at the hung bound' },
     { key: 'checkpointMs', name: 'checkpoint', kind: 'duration', default: DEFAULTS.checkpointMs ?? 0, min: 0, max: 86_400_000, help: 'rewrite the report files this often while running (a killed run leaves the last one); 0 = at the end only' },
+    { key: 'reproduce', name: 'reproduce', kind: 'bool', default: DEFAULTS.reproduce ?? true, help: 'after a violation, rebuild the involved tasks\' operations from the seed, search controlled schedules for the same invariant and write a repro file' },
+    { key: 'reproduceBudgetMs', name: 'reproduce-budget', kind: 'duration', default: DEFAULTS.reproduceBudgetMs ?? 30_000, min: 100, max: 3_600_000, help: 'how long --reproduce may search' },
     { key: 'reportDir', name: 'report-dir', kind: 'string', default: null, value: 'DIR', help: 'write the reports here instead of reports/<run-id>/' },
   ];
 }

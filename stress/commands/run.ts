@@ -14,6 +14,7 @@ import { writeReports } from '../../src/report/write.ts';
 import { Checkpointer, type RssSummary } from '../../src/run/checkpoint.ts';
 import { violationLine } from '../../src/report/interleaving.ts';
 import type { Command, Context, Io } from './types.ts';
+import { reproduceFreeFailure } from './controlled-io.ts';
 
 /** UTC timestamp + scenario + seed: `20260127T004158Z-locks-s1` (a suffix makes it unique). */
 export function runIdBase(at: Date, cfg: RunConfig): string {
@@ -222,6 +223,24 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
   if (!result.tool.commit || result.tool.commit === 'unknown')
     result.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
   if (stoppedBy && !result.notes.some((n) => n.includes(stoppedBy))) result.notes.push(`stopped by ${stoppedBy}`);
+
+  // Free mode cannot replay what it found: rebuild the involved tasks' operations from the seed and
+  // search controlled schedules for the same invariant, so the report carries an exact repro.
+  const target = result.violations.find((x) => x.id !== 'HUNG' && x.id !== 'CRASH');
+  if (cfg.reproduce && target) {
+    io.out(`--- reproducing ${target.id} under the controlled driver (at most ${formatDuration(cfg.reproduceBudgetMs ?? 30_000)}; --no-reproduce skips this)`);
+    try {
+      const rep = reproduceFreeFailure(ctx, cfg, target, dir, { budgetMs: cfg.reproduceBudgetMs ?? 30_000 });
+      for (const l of rep.lines) io.out(l);
+      result.extra.reproduction = { violation: target.id, reproduced: rep.path !== null, repro: rep.path && shown(ctx.cwd, rep.path), elapsedMs: Math.round(rep.elapsedMs), lines: rep.lines };
+      result.notes.push(rep.lines[0]);
+    } catch (e) {
+      const msg = `reproduce: failed: ${(e as Error)?.message ?? String(e)}`;
+      io.out(msg);
+      result.extra.reproduction = { violation: target.id, reproduced: false, error: msg };
+      result.notes.push(msg);
+    }
+  }
 
   const { written, errors } = writeReports(dir, result);
   for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
