@@ -47,11 +47,11 @@ describe('validateRun', () => {
     const v = validateRun(['--scenario', 'alpha', '--lock=v4.10', '--unfairness', '3', '--duration', '2m', '--ops', '100',
       '--seed', 'abc', '--workers', '3', '--pages', '17', '--buckets', '1', '--perturb', 'off', '--no-stutter',
       '--hung', '500ms', '--stat-interval', '2s', '--report-dir', '/tmp/x', '--map-pages', 'patch4', '--truncators', '0', '--no-reclaim',
-      '--lockdep', '--lost-wake', '250ms', '--checkpoint', '1m'], reg);
+      '--lockdep', '--lost-wake', '250ms', '--checkpoint', '1m', '--no-reproduce', '--reproduce-budget', '5s'], reg);
     expect(v.cfg).toEqual({
       scenario: 'alpha', lock: 'v4.10', unfairness: 3, durationMs: 120_000, ops: 100, seed: 'abc', workers: 3, pages: 17,
       buckets: 1, perturb: 'off', stutter: false, reportDir: '/tmp/x', hungMs: 500, statIntervalMs: 2_000,
-      lockdep: true, lostWakeMs: 250, checkpointMs: 60_000,
+      lockdep: true, lostWakeMs: 250, checkpointMs: 60_000, reproduce: false, reproduceBudgetMs: 5_000,
       extra: { 'map-pages': 'patch4', truncators: 0, reclaim: false },
     });
     expect(v.warnings).toEqual(['--unfairness only affects v5.9-rc6, not v4.10']);
