@@ -85,7 +85,10 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
   const budget = get<number>('budget'), soak = get<number>('soak'), seed = get<string>('seed'), shard = get<string>('shard');
   const outArg = get<string>('out');
   const out = isAbsolute(outArg) ? outArg : join(ctx.cwd, outArg);
-  const shown = (d: string) => relative(ctx.cwd, d) || '.';
+  const shown = (d: string) => {
+    const r = relative(ctx.cwd, d);
+    return r && !r.startsWith('..') && !isAbsolute(r) ? r : d;
+  };
   const t0 = performance.now();
   io.out(`=== nightly: matrix budget ${formatDuration(budget)}, soak ${formatDuration(soak)}, seed ${seed}, shard ${shard} -> ${shown(out)}/`);
 

@@ -313,11 +313,11 @@ export function estimateShmBytes(cfg: RunConfig, s: Scenario): number {
 }
 
 /** Parse and validate `run`'s arguments. Throws UsageError on anything wrong. */
-export function validateRun(argv: readonly string[], reg: Registry, limitBytes = memoryLimit()): Validated {
+export function validateRun(argv: readonly string[], reg: Registry, limitBytes = memoryLimit(), command = 'run'): Validated {
   const scenarioName = scenarioFromArgv(argv, reg);
   const flags = runFlagTable(reg, scenarioName);
   const { common, byScenario } = allRunFlags(reg);
-  const parsed = parseFlags(argv, flags, 'run', (name) => {
+  const parsed = parseFlags(argv, flags, command, (name) => {
     for (const [sc, fl] of byScenario)
       if (fl.some((f) => f.name === name)) return `--${name} is a flag of scenario ${sc}, not of ${scenarioName}`;
     return undefined;
@@ -327,7 +327,7 @@ export function validateRun(argv: readonly string[], reg: Registry, limitBytes =
     if (!parsed.help) throw new UsageError(`--scenario: '${scenarioName}' is not one of ${reg.scenarios.map((s) => s.name).join(', ')}`);
     return { cfg: { ...DEFAULTS, extra: {} }, scenario: scenario ?? reg.scenarios[0], flags, memoryBytes: 0, warnings: [], help: true };
   }
-  if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}' for 'run' (flags start with --)`);
+  if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}' for '${command}' (flags start with --)`);
 
   const cfg: RunConfig = { ...DEFAULTS, scenario: reg.defaultScenario, lock: reg.defaultLock, extra: {} };
   for (const f of common as RunFlag[]) {

@@ -233,7 +233,7 @@ export async function compareMain(argv: string[], ctx: Context): Promise<number>
   if (locks.length < 2) throw new UsageError(`--locks wants at least two algorithms (got '${locks.join(',')}')`);
   if (new Set(locks).size !== locks.length) throw new UsageError(`--locks names an algorithm twice ('${locks.join(',')}')`);
   // validate every configuration before any work starts
-  const runs: Validated[] = locks.map((lock) => validateRun([...rest, '--lock', lock], ctx.registry));
+  const runs: Validated[] = locks.map((lock) => validateRun([...rest, '--lock', lock], ctx.registry, undefined, 'compare'));
   const base = runs[0].cfg;
   const startedAt = ctx.now();
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');

@@ -131,7 +131,7 @@ export interface RunOptions {
 
 export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}): Promise<number> {
   const { io } = ctx;
-  const v = validateRun(argv, ctx.registry);
+  const v = validateRun(argv, ctx.registry, undefined, o.command ?? 'run');
   if (v.help) {
     for (const l of (o.help ?? runHelp)(ctx)) io.out(l);
     return 0;
