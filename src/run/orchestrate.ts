@@ -590,6 +590,7 @@ class FreeRun {
     const invariants = new Set<string>([...(this.scenario.invariants ?? []), ...ALWAYS_CHECKED]);
     // LOCK-FAIR is a bound of the bounded-unfairness algorithm: the others have nothing to check
     if (this.cfg.lock === 'v4.10' || this.cfg.lock === 'v5.9') invariants.delete('LOCK-FAIR');
+    if (this.cfg.lockdep) invariants.add('LOCK-ORDER');
     const e = this.epochStats;
     return {
       tool: { name: 'pagelock-stress', version: toolVersion(), commit: git.dirty ? `${git.commit}-dirty` : git.commit, node: process.version },
