@@ -7,8 +7,8 @@
 // truncation's first unmap_mapping_range() must take too. The mapper must read the old i_size,
 // the truncator write the new one and pass its first unmap before the mapper takes the PTL, and
 // then the two handshake steps must interleave: 4-5 context switches at the right points. PCT at
-// depth 3-5 did not reach it in 20,000 iterations per seed; a random walk over a 2-actor,
-// 1-operation workload does, about once in 1,500-20,000 iterations (docs/proposals.md).
+// depth 3 did not reach it in 20,000 iterations per seed (nor depths 4-6 in 3,000-5,000); a random
+// walk over a 2-actor, 1-operation workload does, once in ~400-20,000 iterations (docs/proposals.md).
 import { registerCell, type ControlledCellCfg } from '../registry.ts';
 
 const MAP_TRUNCATE = 'map-truncate';
