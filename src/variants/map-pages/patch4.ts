@@ -74,5 +74,6 @@ export const patch4: MapPagesVariant = {
   summary: "Linus's patch 4 (Oct 2020): no trylock_page() in map_pages for private mappings, PageLocked re-checked after the speculative ref",
   source: 'Msg-ID CAHk-=wicH=FaLOeum9_f7Vyyz9Fe4MWmELT7WKR_UbfY37yX-Q@mail.gmail.com (0004-mm-make-filemap_map_pages-avoid-the-page-lock-if-pos.patch); rejected (Kirill, 20201014130555.kdbxyavqoyfnpos3@box)',
   expected: ['MAP-CACHE', 'MAP-EOF', 'DATA-STAMP', 'DEL-LOCKED'],
+  reasoning: "Kirill's objection: for a private mapping nothing serialises the unlocked checks with truncation, so a PTE is installed for a page truncation already removed (mapping == NULL) beyond the new EOF; a 2-context-switch race",
   mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end, nextUptodatePagePatch4),
 };
