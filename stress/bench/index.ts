@@ -11,8 +11,9 @@ import { scenarioBench } from './scenario.ts';
 import { controlledBench } from './controlled.ts';
 import { lockdepBench } from './lockdep.ts';
 import { soakRss } from './soak-rss.ts';
+import { mapTruncateBench } from './map-truncate.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, soakRss];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, soakRss];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
