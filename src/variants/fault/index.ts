@@ -24,6 +24,8 @@ export interface FaultPathVariant {
   /** where it comes from: commit, Msg-ID */
   source: string;
   expected: 'clean' | 'open' | readonly InvariantId[];
+  /** share of the matrix budget (default by expectation, see src/variants/registry.ts) */
+  weight?: number;
   /** why that is the expected outcome */
   reasoning: string;
   /** do_read_fault(): a read access (or a write to a private mapping's present PTE) */

@@ -23,6 +23,8 @@ export const patch1to3: FaultPathVariant = {
   summary: 'patches 1-3: do_cow_fault() unlocks the source page after the copy, before finish_fault() maps the copy',
   source: 'Msg-ID CAHk-=wicH=FaLOeum9_f7Vyyz9Fe4MWmELT7WKR_UbfY37yX-Q@mail.gmail.com (0003-mm-do_cow_fault-does-not-need-the-source-page-to-be-.patch)',
   expected: ['MAP-EOF'],
+  // free mode needs 8-26 s (seeds 1-3): a bigger share of the matrix budget than the default 3
+  weight: 12,
   reasoning: '[derived] the source page lock ordered the COW PTE before truncation removed the source page, so truncation\'s '
     + 'second unmap_mapping_range(even_cows) zapped it; unlocked before finish_fault(), the copy can be mapped after truncate '
     + 'returned, beyond the new EOF (MAP-EOF: a load reads stale data instead of SIGBUS). See patch1-3.ts',
