@@ -109,6 +109,8 @@ export interface RssMonitorOptions {
   thresholdPct?: number;
   /** fewest samples before judging growth; default 9 */
   minSamples?: number;
+  /** samples taken before this (ms since the start) are not judged: start-up heap growth; default 0 */
+  warmupMs?: number;
   read?: () => number;
   clock?: () => number;
 }
@@ -128,6 +130,7 @@ export class RssMonitor {
   private readonly thresholdPct: number;
   private readonly minSamples: number;
   private readonly intervalMs: number;
+  private readonly warmupMs: number;
   private timer: NodeJS.Timeout | null = null;
   private first = -1;
   private min = Infinity;
@@ -144,6 +147,7 @@ export class RssMonitor {
     this.thresholdPct = o.thresholdPct ?? 5;
     this.minSamples = Math.max(3, o.minSamples ?? 9);
     this.intervalMs = o.intervalMs ?? 1000;
+    this.warmupMs = o.warmupMs ?? 0;
   }
 
   sample(): number {
@@ -171,11 +175,13 @@ export class RssMonitor {
 
   summary(): RssSummary {
     const samples = this.series.values();
+    // the heaps of a fresh process grow to their working size first: that is not a leak
+    const judged = samples.filter((s) => s.t >= this.warmupMs);
     let growthPct = 0, growing = false, warning: string | null = null;
-    if (samples.length >= this.minSamples) {
-      const third = Math.floor(samples.length / 3);
-      const firstMax = Math.max(...samples.slice(0, third).map((s) => s.max));
-      const lastMin = Math.min(...samples.slice(samples.length - third).map((s) => s.min));
+    if (judged.length >= this.minSamples) {
+      const third = Math.floor(judged.length / 3);
+      const firstMax = Math.max(...judged.slice(0, third).map((s) => s.max));
+      const lastMin = Math.min(...judged.slice(judged.length - third).map((s) => s.min));
       growthPct = (lastMin / firstMax - 1) * 100;
       growing = growthPct > this.thresholdPct;
       if (growing) {

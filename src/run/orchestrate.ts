@@ -36,6 +36,9 @@ import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/f
 import { getScenario } from '../../stress/scenarios/index.ts';
 import type { ActorData, ActorMessage } from '../../workers/actor.ts';
 
+/** RSS growth is judged only after the first minute: worker heaps reach their working size first. */
+const RSS_WARMUP_MS = 60_000;
+
 /** What runStress tells its caller before the first operation. */
 export interface StartInfo {
   runId: string;
@@ -155,7 +158,7 @@ class FreeRun {
   /** stats samples, down-sampled past DEFAULT_MAX_SAMPLES so a day-long run stays bounded */
   private readonly samples = statsDownsampler();
   /** process RSS, sampled every second (run.json extra.rss; a warning when it keeps growing) */
-  private readonly rss = new RssMonitor();
+  private readonly rss = new RssMonitor({ warmupMs: RSS_WARMUP_MS });
   private readonly notes: string[] = [];
   private readonly hung: HungReport[] = [];
   /** messages of violations the main thread reported, by id:task:op:page */
