@@ -236,19 +236,19 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Ran> {
 describe('matrix command (compiled)', () => {
   it('two cells, both modes: the clean lock PASSES, the busted lock is caught; reports have one test case per row', async () => {
     const dir = join(tmp, 'tiny');
-    const r = await cli(['matrix', '--cells', 'locks/v5.9-rc6,locks/busted-noexcl', '--budget', '10s', '--regressions', 'none', '--report-dir', dir]);
+    const r = await cli(['matrix', '--cells', 'locks/v5.9-rc6-nosignals,locks/busted-noexcl', '--budget', '10s', '--regressions', 'none', '--report-dir', dir]);
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^--- Start of matrix: budget=10s mode=both seed=1 shard=1\/1 cells=2\/\d+ /m);
     expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(free\): caught LOCK-EXCL/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(controlled\): caught LOCK-EXCL.*detect .*\(it \d+\)/);
-    expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6 \(free\): clean: nothing seen/);
-    expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6 \(controlled\): clean: nothing seen/);
+    expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(free\): clean: nothing seen/);
+    expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(controlled\): clean: nothing seen/);
     expect(r.stdout).toMatch(/^End of matrix: SUCCESS \(4 PASS, 0 OPEN, 0 FAIL\)/m);
     const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     expect(m.format).toBe('pagelock-stress-matrix');
     expect(m.rows.map((x: any) => `${x.cell} ${x.mode} ${x.verdict}`)).toEqual([
-      'locks/busted-noexcl free PASS', 'locks/busted-noexcl controlled PASS', 'locks/v5.9-rc6 free PASS', 'locks/v5.9-rc6 controlled PASS',
+      'locks/busted-noexcl free PASS', 'locks/busted-noexcl controlled PASS', 'locks/v5.9-rc6-nosignals free PASS', 'locks/v5.9-rc6-nosignals controlled PASS',
     ]);
     // the known-bad rows stopped at their find: their time-to-detect is inside their share
     for (const x of m.rows.slice(0, 2)) expect(x.detectMs).toBeLessThanOrEqual(x.budgetMs + 1_000);

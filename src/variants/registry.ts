@@ -225,6 +225,41 @@ export function deriveCells(src: CellSources): Cell[] {
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+// ---- the three kernel algorithms with fatal signals ----------------------------------------------
+// The derived cell locks/<lock> is the locks scenario as it runs by default. Killable waits that
+// race a wake-up are where the kernel's page lock has lost wake-ups before, so each algorithm also
+// gets a cell that says what is known of it with signals and one that must be clean without them.
+
+for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+  registerCell({
+    name: `locks/${lock}-nosignals`, scenario: LOCKS, cfg: { lock, extra: { signals: false } }, controlled: LOCKS_CONTROLLED,
+    expected: 'clean',
+    reasoning: 'lock, trylock, killable lock and wait_on_page_locked without fatal signals: every lock algorithm that '
+      + 'modelled kernel history must keep every lock invariant and lose no wake-up',
+    source: 'kernel-protocols §5.3, §5.6, §5.8',
+  });
+}
+registerCell({
+  name: 'locks/v5.9', scenario: LOCKS, cfg: { lock: 'v5.9' }, controlled: LOCKS_CONTROLLED, expected: 'clean',
+  reasoning: 'the fair hand-off decides the outcome in the wake function, under the queue lock: a killable waiter is '
+    + 'either handed the lock (WQ_FLAG_DONE, returns 0) or never woken, so no wake-up is consumed by a waiter that leaves',
+  source: '2a9127fcf229 "mm: rewrite wait_on_page_bit_common() logic" (stable backport 20230626180739.640524541@linuxfoundation.org)',
+});
+registerCell({
+  name: 'locks/v4.10', scenario: LOCKS, cfg: { lock: 'v4.10' }, controlled: LOCKS_CONTROLLED, expected: 'open',
+  reasoning: "the pre-5.9 loop has Oleg's missed wake-up (a killable waiter woken on the queue sees its signal and leaves "
+    + 'without passing the wake on); the model reproduces it in a unit test, but how often a run hits it is what the cell reports',
+  source: 'Oleg Nesterov 20200624161142.GA12184@redhat.com, Linus CAHk-=wjJA2Z3kUFb-5s=6+n0qbTs8ELqKFt9B3pH85a8fGD73w@mail.gmail.com',
+});
+registerCell({
+  name: 'locks/v5.9-rc6', scenario: LOCKS, cfg: { lock: 'v5.9-rc6' }, controlled: LOCKS_CONTROLLED, expected: 'open',
+  reasoning: '[derived] a killable waiter that saw its signal and is then woken (WQ_FLAG_WOKEN, not DONE: a non-hand-off '
+    + 'wake) before finish_wait() returns -EINTR, and the exclusive wake-up it consumed is not passed on: the waiter behind it '
+    + 'sleeps on an unlocked page until the page is locked again. Controlled exploration finds it (DEADLOCK when no one '
+    + 'locks the page again); nobody in the thread discussed it, so the cell reports what it sees (src/locks/v5_9_rc6.ts)',
+  source: '5ef64cc8987a "mm: allow a controlled amount of unfairness in the page lock"; mainline folio_wait_bit_common()',
+});
+
 // ---- the self-test locks of src/locks/ ---------------------------------------------------------
 // Their registry (registerLock) has no field for an expected outcome, so they are declared here.
 

@@ -20,8 +20,8 @@ export const LOCKS_MIX = { lock: 400, killable: 250, trylock: 200, waitlocked: 1
 /** Schedule points a holder spends in its critical section: 1..MAX_HOLD. */
 export const MAX_HOLD = 4;
 
-/** Odd-numbered tasks send fatal signals (when there is someone to signal). */
-const sendsSignals = (task: number, cfg: RunConfig) => task % 2 === 1 && cfg.workers > 1;
+/** Odd-numbered tasks send fatal signals (when there is someone to signal and --signals is on). */
+const sendsSignals = (task: number, cfg: RunConfig) => task % 2 === 1 && cfg.workers > 1 && cfg.extra.signals !== false;
 
 /**
  * The page's data, guarded by its lock: `stampGen` is updated non-atomically by the holder and
@@ -40,6 +40,9 @@ function* updatePageData(t: Task, pfn: number, holdSteps: number): Step {
 export const locksScenario: Scenario = {
   name: 'locks',
   description: 'lockers lock / trylock / killable-lock / wait-on a Zipf-hot set of pages, hold, unlock; some send fatal signals',
+  options: [
+    { name: 'signals', kind: 'bool', default: true, help: 'odd-numbered tasks send fatal signals, so killable waits return -EINTR' },
+  ],
   invariants: ['LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-FAIR', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH'],
 
   roles(cfg) {
