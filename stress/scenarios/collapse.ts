@@ -22,7 +22,7 @@ import { collapseFile } from '../../src/mm/khugepaged.ts';
 import { mapPagesOf } from '../../src/variants/map-pages/index.ts';
 import { quiescentCheck } from '../../src/check/quiescent.ts';
 import { liveCheck } from '../../src/check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, initMapTruncate, mtConfig, vmaLayout } from './map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 import { accessOp } from './writeback.ts';
 import { registerCell } from '../../src/variants/registry.ts';
@@ -116,19 +116,12 @@ export const collapseScenario: Scenario = {
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
   ],
   validate(cfg) {
-    const c = mtConfig(cfg);
-    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
-    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for collapse: give at least 2`;
+    const bad = checkMmSizes(cfg, 'collapse');
+    if (bad) return bad;
     return checkRoles(cfg, COLLAPSE_ROLES, collapseDefaultRoles);
   },
   roles,
-  sizes(cfg) {
-    const c = mtConfig(cfg);
-    return {
-      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
-      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
-    };
-  },
+  sizes: mmSizes,
   init: initMapTruncate,
   nextOp: (role, r, cfg) => nextOp(role, r, cfg),
   runOp,

@@ -246,6 +246,23 @@ function summary(shm: Shm): Record<string, unknown> {
   };
 }
 
+/** The model's sizes for the scenarios built on map-truncate's files, processes and VMAs. */
+export function mmSizes(cfg: RunConfig): ReturnType<Scenario['sizes']> {
+  const c = mtConfig(cfg);
+  return {
+    pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
+    processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
+  };
+}
+
+/** Size flags that cannot work together, as a usage error (null when they fit). */
+export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
+  const c = mtConfig(cfg);
+  if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
+  if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for ${scenario}: give at least 2`;
+  return null;
+}
+
 export const mapTruncateScenario: Scenario = {
   name: 'map-truncate',
   description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
@@ -256,8 +273,8 @@ export const mapTruncateScenario: Scenario = {
   ],
 
   validate(cfg) {
-    const c = mtConfig(cfg);
-    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
+    const bad = checkMmSizes(cfg, 'map-truncate');
+    if (bad) return bad;
     let r: string[];
     try {
       r = roles(cfg);
@@ -265,19 +282,12 @@ export const mapTruncateScenario: Scenario = {
       return (e as Error).message;
     }
     if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
-    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for map-truncate: give at least 2`;
     return null;
   },
 
   roles,
 
-  sizes(cfg) {
-    const c = mtConfig(cfg);
-    return {
-      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
-      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
-    };
-  },
+  sizes: mmSizes,
 
   init: initMapTruncate,
   nextOp: (role, r, cfg) => nextOp(role, r, cfg),

@@ -32,7 +32,7 @@ import { writebackPage } from '../../src/mm/writeback.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../../src/variants/fault/index.ts';
 import { quiescentCheck } from '../../src/check/quiescent.ts';
 import { liveCheck } from '../../src/check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, initMapTruncate, mtConfig, vmaLayout } from './map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 
 export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader'] as const;
@@ -177,19 +177,12 @@ export const writebackScenario: Scenario = {
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
   ],
   validate(cfg) {
-    const c = mtConfig(cfg);
-    if (c.vmaPages > c.filePages) return `--vma-pages ${c.vmaPages} is more than --file-pages ${c.filePages}`;
-    if (cfg.pages < 2) return `--pages ${cfg.pages} is too small for writeback: give at least 2`;
+    const bad = checkMmSizes(cfg, 'writeback');
+    if (bad) return bad;
     return checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
   },
   roles,
-  sizes(cfg) {
-    const c = mtConfig(cfg);
-    return {
-      pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
-      processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
-    };
-  },
+  sizes: mmSizes,
   init: initMapTruncate,
   nextOp: (role, r, cfg) => nextOp(role, r, cfg),
   runOp,
