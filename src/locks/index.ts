@@ -10,7 +10,7 @@ import { PageLockBustedUnfair } from './busted-unfair.ts';
 
 export type { LockFactory, LockOptions, PageLock } from './types.ts';
 export { EINTR } from './types.ts';
-export { sendFatalSignal, checkWaiters, lockHandoffPending, spinLockDirect, spinUnlockDirect, spinTrylockDirect, pageWaitQueue } from './waitqueue.ts';
+export { sendFatalSignal, checkWaiters, lockHandoffPending, spinUnlockDirect, spinTrylockDirect, pageWaitQueue } from './waitqueue.ts';
 export { DEFAULT_UNFAIRNESS } from './v5_9_rc6.ts';
 
 export interface LockInfo {

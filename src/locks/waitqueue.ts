@@ -76,15 +76,9 @@ export function* spinUnlock(t: Task, b: number): Step<void> {
   if (Atomics.exchange(t.shm.bucketLock, b, 0) === CONTENDED) yield futexWake(t.shm.bucketLock, b, 1);
 }
 
-/** The same lock for code that is not a protocol generator (the checker thread): spins, then
- * blocks in Atomics.wait. Never call it where a protocol generator of the same thread may hold
- * the lock (controlled mode): use spinTrylockDirect there. */
-export function spinLockDirect(shm: Shm, b: number): void {
-  const w = shm.bucketLock;
-  for (let i = 0; i < 100; i++) if (Atomics.compareExchange(w, b, 0, LOCKED) === 0) return;
-  while (Atomics.exchange(w, b, CONTENDED) !== 0) Atomics.wait(w, b, CONTENDED, SPIN_SLEEP_MS);
-}
-
+/** The bucket lock for code that is not a protocol generator (the checkers): try once, never wait.
+ * The main thread must not block, and in controlled mode the holder is a paused generator of the
+ * same thread. */
 export function spinTrylockDirect(shm: Shm, b: number): boolean {
   return Atomics.compareExchange(shm.bucketLock, b, 0, LOCKED) === 0;
 }
@@ -276,16 +270,14 @@ export function* folioWakeBit(t: Task, pfn: number, bitNr: number, wakeFunction:
 
 /**
  * LOCK-WAITERS: PG_waiters clear => no entry for that page is queued. Every bucket is walked under
- * its lock. `skipLocked`: buckets whose lock is held are skipped instead of waited for (the
- * one-thread controlled driver, where the holder is a paused generator of the same thread).
- * PG_waiters may legitimately be set with no waiter (a harmless extra wakeup), never the reverse.
+ * its lock; a bucket whose lock is held is skipped (its holder is changing it right now; the next
+ * check sees it). PG_waiters may legitimately be set with no waiter (a harmless extra wakeup),
+ * never the reverse.
  */
-export function checkWaiters(shm: Shm, opts: { skipLocked?: boolean } = {}): Finding[] {
+export function checkWaiters(shm: Shm): Finding[] {
   const out: Finding[] = [];
   for (let b = 0; b < shm.sizes.buckets; b++) {
-    if (opts.skipLocked) {
-      if (!spinTrylockDirect(shm, b)) continue;
-    } else spinLockDirect(shm, b);
+    if (!spinTrylockDirect(shm, b)) continue;
     try {
       for (const e of queuedEntries(shm, b)) {
         const pfn = shm.wqPage[e];

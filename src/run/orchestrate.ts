@@ -446,7 +446,7 @@ class FreeRun {
   private liveScan(now: number): void {
     // LOCK-WAITERS walks each bucket under its lock (buckets held right now are skipped, never
     // waited for): what it finds is exact, no re-validation needed
-    for (const f of checkWaiters(this.shm, { skipLocked: true })) this.reportFinding(f);
+    for (const f of checkWaiters(this.shm)) this.reportFinding(f);
     const found = this.scenario.liveCheck?.(this.shm, this.cfg) ?? [];
     for (const f of this.live.scan(found, now)) this.reportFinding(f);
   }
