@@ -2,7 +2,7 @@
 // pagelock-stress: the command line. Commands live in stress/commands/ (see index.ts).
 import { main } from './commands/index.ts';
 import { realContext } from './commands/context.ts';
-import { PluginError, extractPluginArgs, loadPlugins } from '../src/variants/plugin.ts';
+import { PluginError, extractPluginArgs, loadPlugins } from '../src/plugin/plugin.ts';
 
 // --plugin FILE (any command, repeatable) is loaded before the registries are read, so every
 // command, its flag validation and `list` see the plug-in's variants.

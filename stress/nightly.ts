@@ -14,7 +14,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { main } from './commands/index.ts';
 import { realContext } from './commands/context.ts';
 import { HELP_FLAG, UsageError, flagHelp, formatDuration, parseFlags, type FlagSpec } from '../src/run/validate.ts';
-import { PluginError, extractPluginArgs, loadPlugins } from '../src/variants/plugin.ts';
+import { PluginError, extractPluginArgs, loadPlugins } from '../src/plugin/plugin.ts';
 
 interface NightlyFlag extends FlagSpec {
   env: string;

@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderHtml } from '../src/report/html.ts';
 import { mergeReports } from '../src/report/merge.ts';
 import { writeReports } from '../src/report/write.ts';
-import type { RunResult } from '../src/run/result.ts';
+import type { RunResult } from '../src/report/result.ts';
 import { fixtureMatrix, fixtureRun } from './helpers/report-fixture.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

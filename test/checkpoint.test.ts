@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import {
   Checkpointer, Downsampler, RssMonitor, mergeStatsSamples, statsDownsampler,
 } from '../src/run/checkpoint.ts';
-import type { RunResult, StatsSample } from '../src/run/result.ts';
+import type { RunResult, StatsSample } from '../src/report/result.ts';
 import { ratePerSecond } from '../src/report/html-data.ts';
 import { fixtureRun } from './helpers/report-fixture.ts';
 

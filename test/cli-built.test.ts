@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRegistry } from '../stress/commands/context.ts';
 import { allRunFlags } from '../src/run/validate.ts';
-import { INVARIANT_IDS } from '../src/check/invariants.ts';
-import { SCENARIOS } from '../stress/scenarios/index.ts';
+import { INVARIANT_IDS } from '../src/kernel/invariants.ts';
+import { SCENARIOS } from '../src/scenarios/index.ts';
 import { lockNames } from '../src/locks/index.ts';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'stress', 'cli.js');

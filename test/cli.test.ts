@@ -7,7 +7,7 @@ import { main, COMMANDS } from '../stress/commands/index.ts';
 import { runHelp } from '../stress/commands/run.ts';
 import { listLines } from '../stress/commands/list.ts';
 import { allRunFlags } from '../src/run/validate.ts';
-import { INVARIANT_IDS } from '../src/check/invariants.ts';
+import { INVARIANT_IDS } from '../src/kernel/invariants.ts';
 import { result, testContext, violation } from './helpers/cli-context.ts';
 
 function oneUsageLine(ctx: ReturnType<typeof testContext>) {

@@ -7,10 +7,10 @@ import { buildRegistry } from '../stress/commands/context.ts';
 import { compareFigures, compareRows, extractLocks } from '../stress/commands/compare.ts';
 import { runStress } from '../src/run/orchestrate.ts';
 import { HIST_BUCKETS } from '../src/shm/layout.ts';
-import { bucketOf } from '../src/run/histogram.ts';
-import type { RunResult } from '../src/run/result.ts';
+import { bucketOf } from '../src/shm/histogram.ts';
+import type { RunResult } from '../src/report/result.ts';
 import { result, testContext } from './helpers/cli-context.ts';
-import { DEFAULTS } from '../src/run/config.ts';
+import { DEFAULTS } from '../src/kernel/config.ts';
 
 describe('compare: figures', () => {
   it('throughput, contention, hand-offs vs steals, wait percentiles, fairness', () => {

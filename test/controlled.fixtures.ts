@@ -1,10 +1,10 @@
 // Small scenarios and locks for the controlled-mode tests: they depend on nothing but the
 // contract (src/sched/step.ts, src/run/scenario.ts), so the driver can be tested on its own.
-import type { Finding, Op, Scenario } from '../src/run/scenario.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
-import { below, type Rng } from '../src/sched/rng.ts';
-import { futexWait, futexWake, type Step } from '../src/sched/step.ts';
-import type { Task } from '../src/sched/task.ts';
+import type { Finding, Op, Scenario } from '../src/kernel/scenario.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
+import { below, type Rng } from '../src/kernel/rng.ts';
+import { futexWait, futexWake, type Step } from '../src/kernel/step.ts';
+import type { Task } from '../src/kernel/task.ts';
 import type { PageLock } from '../src/locks/types.ts';
 import { CTL } from '../src/shm/layout.ts';
 import { NIL, PG_locked, PG_waiters, type Shm } from '../src/shm/shm.ts';
@@ -104,9 +104,9 @@ export const miniLocksScenario: Scenario = {
   nextOp: (_role: string, r: Rng, cfg: RunConfig): Op => ({ kind: 'lock', args: [below(r, cfg.pages), 1 + below(r, 2)] }),
   *runOp(t: Task, _role: string, op: Op): Step {
     const [pfn, hold] = op.args;
-    yield* t.lock.lockPage(t, pfn);
+    yield* t.ops.lock.lockPage(t, pfn);
     for (let i = 0; i < hold; i++) yield 'hold';
-    if (op.kind !== 'leak') yield* t.lock.unlockPage(t, pfn);
+    if (op.kind !== 'leak') yield* t.ops.lock.unlockPage(t, pfn);
   },
 };
 

@@ -4,8 +4,8 @@ import { ControlledDriver } from '../src/sched/controlled.ts';
 import { RandomStrategy } from '../src/sched/strategies/random.ts';
 import { PctStrategy } from '../src/sched/strategies/pct.ts';
 import { ReplayStrategy } from '../src/sched/strategies/replay.ts';
-import { rng } from '../src/sched/rng.ts';
-import type { Op } from '../src/run/scenario.ts';
+import { rng } from '../src/kernel/rng.ts';
+import type { Op } from '../src/kernel/scenario.ts';
 import { cfgFor, counterScenario, miniLocksScenario, testLock, timedScenario } from './controlled.fixtures.ts';
 
 const inc = (n: number): Op[] => Array.from({ length: n }, () => ({ kind: 'inc', args: [0] }));
@@ -72,10 +72,10 @@ describe('controlled driver', () => {
       ...miniLocksScenario,
       *runOp(t: any, _role: string, op: Op) {
         const [a, b] = op.args;
-        yield* t.lock.lockPage(t, a);
-        yield* t.lock.lockPage(t, b);
-        yield* t.lock.unlockPage(t, b);
-        yield* t.lock.unlockPage(t, a);
+        yield* t.ops.lock.lockPage(t, a);
+        yield* t.ops.lock.lockPage(t, b);
+        yield* t.ops.lock.unlockPage(t, b);
+        yield* t.ops.lock.unlockPage(t, a);
       },
     };
     const d = new ControlledDriver({ scenario: abba, cfg: cfgFor('test-locks', { pages: 2 }), lock: testLock() });

@@ -4,14 +4,14 @@
 // trace is the race of kernel-protocols §1.7. Mainline: nothing in a bounded exploration.
 // Budgets are iteration counts, never times.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { explore } from '../src/sched/explore.ts';
 import { strategySpecs } from '../src/sched/strategies/index.ts';
 import { reproFromFind, runRepro, validateRepro, type Resolver } from '../src/sched/repro.ts';
 import { shrink } from '../src/sched/shrink.ts';
 import { diagramText } from '../src/report/diagram.ts';
-import { getScenario, scenarioNames } from '../stress/scenarios/index.ts';
+import { getScenario, scenarioNames } from '../src/scenarios/index.ts';
 import { lockNames } from '../src/locks/index.ts';
 
 /** what `explore` builds from `--map-pages V --seed S` and no other flag */

@@ -10,7 +10,7 @@ import {
 } from '../src/sched/repro.ts';
 import { shrink, shrunkRepro } from '../src/sched/shrink.ts';
 import { diagramMarkdown, diagramText } from '../src/report/diagram.ts';
-import type { Scenario } from '../src/run/scenario.ts';
+import type { Scenario } from '../src/kernel/scenario.ts';
 import { cfgFor, counterScenario, miniLocksScenario, testLock } from './controlled.fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'explore-test-'));

@@ -1,18 +1,19 @@
 // The free driver: a task's operations are a pure function of (seed, task, opNo), whatever the
 // outcomes (trylock results, EINTR) and whatever the perturbation level.
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
-import type { Op, Scenario } from '../src/run/scenario.ts';
-import { opRng } from '../src/sched/rng.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
+import type { Op, Scenario } from '../src/kernel/scenario.ts';
+import { opRng } from '../src/kernel/rng.ts';
 import { FreeDriver, WAIT_SLICE_MS } from '../src/sched/free.ts';
-import { futexWait, type Step } from '../src/sched/step.ts';
-import { Task } from '../src/sched/task.ts';
+import { futexWait, type Step } from '../src/kernel/step.ts';
+import { Task } from '../src/kernel/task.ts';
 import type { PageLock } from '../src/locks/types.ts';
 import { CTL, type ShmSizes } from '../src/shm/layout.ts';
 import { Shm, TASK_DONE } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
-import { rng } from '../src/sched/rng.ts';
-import { locksScenario } from '../stress/scenarios/locks.ts';
+import { rng } from '../src/kernel/rng.ts';
+import { locksScenario } from '../src/scenarios/locks.ts';
 
 const cfg = (over: Partial<RunConfig> = {}): RunConfig => ({ ...DEFAULTS, scenario: 'locks', workers: 4, pages: 16, ...over });
 
@@ -56,7 +57,7 @@ function runRecorded(c: RunConfig, task: number, lock: PageLock): Op[] {
     },
   };
   const shm = shmFor(c, recording);
-  const t = new Task({ id: task, shm, lock });
+  const t = new Task({ id: task, shm, ops: kernelOps({ lock }) });
   const end = new FreeDriver({ t, scenario: recording, role: 'locker', cfg: c }).run();
   expect(end).toEqual({ ops: c.ops, endedBy: 'ops' });
   expect(shm.taskState[task]).toBe(TASK_DONE);
@@ -107,7 +108,7 @@ describe('free driver', () => {
       *runOp(t, _r, op) { yield 'lock'; if (t.op === 0) t.heldAdd(op.args[0]); },
     };
     const shm = shmFor(c, leaky);
-    const t = new Task({ id: 0, shm, lock: chaoticLock('x') });
+    const t = new Task({ id: 0, shm, ops: kernelOps({ lock: chaoticLock('x') }) });
     new FreeDriver({ t, scenario: leaky, role: 'locker', cfg: c }).run();
     expect(shm.ctl[CTL.VIOLATIONS]).toBe(1);
   });
@@ -126,7 +127,7 @@ describe('free driver', () => {
       },
     };
     const shm = shmFor(c, waiting);
-    const t = new Task({ id: 0, shm, lock: chaoticLock('x') });
+    const t = new Task({ id: 0, shm, ops: kernelOps({ lock: chaoticLock('x') }) });
     const t0 = performance.now();
     const end = new FreeDriver({ t, scenario: waiting, role: 'locker', cfg: c }).run();
     expect(end).toEqual({ ops: 1, endedBy: 'stop' });

@@ -1,10 +1,10 @@
 // Grading: the jcstress-style truth table, and the cells derived from the registries.
 import { describe, expect, it } from 'vitest';
-import { grade, runFound, type Observation } from '../src/variants/grade.ts';
-import { defaultWeight, deriveCells, expectedText, makeCell, toExpected, type CellSources, type Expected } from '../src/variants/registry.ts';
+import { grade, runFound, type Observation } from '../src/matrix/grade.ts';
+import { defaultWeight, deriveCells, expectedText, makeCell, toExpected, type CellSources, type Expected } from '../src/matrix/cells.ts';
 import { result } from './helpers/cli-context.ts';
-import { DEFAULTS } from '../src/run/config.ts';
-import type { InvariantId } from '../src/check/invariants.ts';
+import { DEFAULTS } from '../src/kernel/config.ts';
+import type { InvariantId } from '../src/kernel/invariants.ts';
 
 const obs = (found: InvariantId[], o: Partial<Observation> = {}): Observation => ({ found, ...o });
 const BAD: Expected = { breaks: ['LOCK-EXCL', 'LOCK-UNLOCK'] };
@@ -118,7 +118,7 @@ describe('cells derived from the registries', () => {
   });
 
   it('the live registries: every map-pages variant and lock has a cell, none invalid, names unique', async () => {
-    const { matrixCells } = await import('../src/variants/cells.ts');
+    const { matrixCells } = await import('../src/matrix/extra-cells.ts');
     const { mapPagesNames } = await import('../src/variants/map-pages/index.ts');
     const { lockNames } = await import('../src/locks/index.ts');
     const live = matrixCells();

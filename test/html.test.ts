@@ -5,7 +5,7 @@ import {
   fairness, histChart, histQuantile, jainIndex, ratePerSecond, timeCharts, waitPercentiles,
 } from '../src/report/html-data.ts';
 import { bucketBounds, formatUs } from '../src/report/html-hist.ts';
-import { bucketBounds as histBounds, bucketOf } from '../src/run/histogram.ts';
+import { bucketBounds as histBounds, bucketOf } from '../src/shm/histogram.ts';
 import { HIST_BUCKETS } from '../src/shm/layout.ts';
 import { fixtureRun } from './helpers/report-fixture.ts';
 

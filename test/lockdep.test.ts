@@ -2,21 +2,23 @@
 // ABBA of the lock-order scenario (kernel-protocols §5.7) reported as LOCK-ORDER before it ever
 // deadlocks — in a controlled schedule that never deadlocks and in free mode — and, when it does
 // deadlock, as DEADLOCK with the whole chain (the writeback wait followed to its submitter).
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import { Shm, PG_writeback } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
 import type { ShmSizes } from '../src/shm/layout.ts';
-import { Task } from '../src/sched/task.ts';
-import type { Step } from '../src/sched/step.ts';
+import { Task } from '../src/kernel/task.ts';
+import type { Step } from '../src/kernel/step.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { pteLock, pteUnlock } from '../src/shm/mm.ts';
+import { pteUnlock } from '../src/mm/pgtable.ts';
+import { pteLock } from '../src/mm/pgtable.ts';
 import { attachLockdep, comparePages, lockdepSummary, lockOrderMessage } from '../src/check/lockdep.ts';
 import { readViolations, violationCount } from '../src/check/violations.ts';
 import { ControlledDriver } from '../src/sched/controlled.ts';
 import type { SchedView, Strategy } from '../src/sched/strategies/strategy.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
-import { lockOrderScenario, pairPages } from '../stress/scenarios/lock-order.ts';
+import { lockOrderScenario, pairPages } from '../src/scenarios/lock-order.ts';
 
 // ---- hand-driven tasks ----------------------------------------------------------------------
 
@@ -42,7 +44,7 @@ function model(): Shm {
 function tasks(shm: Shm, lockdep = true): Task[] {
   const lock = makeLock('v5.9');
   return [0, 1].map((id) => {
-    const t = new Task({ id, shm, lock });
+    const t = new Task({ id, shm, ops: kernelOps({ lock }) });
     if (lockdep) attachLockdep(t);
     return t;
   });

@@ -3,19 +3,20 @@
 // until a wake on that word; a changed word returns 'not-equal'; a timed wait times out only when
 // nothing else can run), so a test can script an exact interleaving step by step, or run all
 // actors round-robin or in a seeded random order.
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import { Shm, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_CUSTOM, WQ_FLAG_DONE, WQ_FLAG_WOKEN, NIL } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
 import { HIST_BUCKETS, STAT, STAT_NAMES, type StatName } from '../src/shm/layout.ts';
-import { Task } from '../src/sched/task.ts';
-import { rng, type Rng } from '../src/sched/rng.ts';
-import type { FutexWait, Step, Yielded } from '../src/sched/step.ts';
+import { Task } from '../src/kernel/task.ts';
+import { rng, type Rng } from '../src/kernel/rng.ts';
+import type { FutexWait, Step, Yielded } from '../src/kernel/step.ts';
 import { readViolations } from '../src/check/violations.ts';
-import type { InvariantId } from '../src/check/invariants.ts';
+import type { InvariantId } from '../src/kernel/invariants.ts';
 import { EINTR, LOCKS, checkWaiters, lockNames, makeLock, registerLock, sendFatalSignal, type PageLock } from '../src/locks/index.ts';
 import { PageLockV5_9_rc6 } from '../src/locks/v5_9_rc6.ts';
 import { lockHandoffPending, pageWaitQueue, queuedEntries, spinLock, spinUnlock } from '../src/locks/waitqueue.ts';
-import { bucketBounds, bucketOf, percentile, summarizeHist } from '../src/run/histogram.ts';
+import { bucketBounds, bucketOf, percentile, summarizeHist } from '../src/shm/histogram.ts';
 
 // ---------------------------------------------------------------------------------------------
 // the scheduler
@@ -51,7 +52,7 @@ class Sim {
     });
     initShm(this.shm);
     this.shm.flags.fill(0); // every page in use, unlocked
-    this.tasks = Array.from({ length: n }, (_, id) => new Task({ id, shm: this.shm, lock }));
+    this.tasks = Array.from({ length: n }, (_, id) => new Task({ id, shm: this.shm, ops: kernelOps({ lock }) }));
     this.actors = this.tasks.map((t) => ({ t, gen: null, state: 'idle' as ActorState, wait: null, blockSeq: 0, send: undefined, result: undefined, label: '' }));
   }
 
@@ -198,22 +199,22 @@ class Sim {
 const PUBLIC = ['v4.10', 'v5.9', 'v5.9-rc6'] as const;
 
 function* lockIt(t: Task, pfn = 0): Step<void> {
-  yield* t.lock.lockPage(t, pfn);
+  yield* t.ops.lock.lockPage(t, pfn);
 }
 function* unlockIt(t: Task, pfn = 0): Step<void> {
-  yield* t.lock.unlockPage(t, pfn);
+  yield* t.ops.lock.unlockPage(t, pfn);
 }
 /** lock, record, hold for a few steps, unlock */
 function lockHoldUnlock(order: number[], pfn = 0, hold = 2) {
   return function* (t: Task): Step<void> {
-    yield* t.lock.lockPage(t, pfn);
+    yield* t.ops.lock.lockPage(t, pfn);
     order.push(t.id);
     for (let i = 0; i < hold; i++) yield 'hold';
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
   };
 }
 function* killable(t: Task): Step<number> {
-  return yield* t.lock.lockPageKillable(t, 0);
+  return yield* t.ops.lock.lockPageKillable(t, 0);
 }
 const signal = (victim: number) => function* (t: Task): Step<void> {
   yield* sendFatalSignal(t, victim);
@@ -246,12 +247,12 @@ describe('registry', () => {
 describe.each(PUBLIC)('%s basics', (name) => {
   it('trylock, a failing trylock, unlock', () => {
     const s = new Sim(makeLock(name), 2);
-    s.start(0, (t) => t.lock.trylockPage(t, 1));
+    s.start(0, (t) => t.ops.lock.trylockPage(t, 1));
     expect(s.runToEnd(0)).toBe(true);
     expect(flags(s, 1) & PG_locked).toBe(PG_locked);
     expect(owner(s, 1)).toBe(0);
     expect(s.tasks[0].heldPages()).toEqual([1]);
-    s.start(1, (t) => t.lock.trylockPage(t, 1));
+    s.start(1, (t) => t.ops.lock.trylockPage(t, 1));
     expect(s.runToEnd(1)).toBe(false);
     expect(s.stat(1, 'trylockFail')).toBe(1);
     s.start(0, (t) => unlockIt(t, 1)).runToEnd(0);
@@ -298,8 +299,8 @@ describe.each(PUBLIC)('%s basics', (name) => {
   it('wait_on_page_locked waits for the unlock and does not take the lock', () => {
     const s = new Sim(makeLock(name), 3);
     s.start(0, lockIt).runToEnd(0);
-    s.start(1, (t) => t.lock.waitOnPageLocked(t, 0)).runUntilBlocked(1);
-    s.start(2, (t) => t.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
+    s.start(1, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(1);
+    s.start(2, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
     s.start(0, unlockIt).runToEnd(0);
     s.runToEnd(1);
     s.runToEnd(2); // shared waiters are all woken: the walk goes on past them
@@ -310,13 +311,13 @@ describe.each(PUBLIC)('%s basics', (name) => {
   it('wait_on_page_writeback waits for end_page_writeback', () => {
     const s = new Sim(makeLock(name), 3);
     s.shm.flags[0] = PG_writeback;
-    s.start(1, (t) => t.lock.waitOnPageWriteback(t, 0)).runUntilBlocked(1);
-    s.start(2, (t) => t.lock.waitOnPageWriteback(t, 0)).runUntilBlocked(2);
-    s.start(0, (t) => t.lock.endPageWriteback(t, 0)).runToEnd(0);
+    s.start(1, (t) => t.ops.lock.waitOnPageWriteback(t, 0)).runUntilBlocked(1);
+    s.start(2, (t) => t.ops.lock.waitOnPageWriteback(t, 0)).runUntilBlocked(2);
+    s.start(0, (t) => t.ops.lock.endPageWriteback(t, 0)).runToEnd(0);
     s.runToEnd(1);
     s.runToEnd(2);
     expect(flags(s) & PG_writeback).toBe(0);
-    s.start(0, (t) => t.lock.endPageWriteback(t, 0));
+    s.start(0, (t) => t.ops.lock.endPageWriteback(t, 0));
     expect(() => s.runToEnd(0)).toThrow(/not under writeback/);
   });
 
@@ -393,10 +394,10 @@ describe('fair hand-off is FIFO (the required proof)', () => {
     for (const st of [4, 5])
       s.start(st, function* (t) {
         for (let k = 0; k < 4; k++) {
-          if (yield* t.lock.trylockPage(t, 0)) {
+          if (yield* t.ops.lock.trylockPage(t, 0)) {
             order.push(t.id);
             yield 'hold';
-            yield* t.lock.unlockPage(t, 0);
+            yield* t.ops.lock.unlockPage(t, 0);
           }
           yield 'think';
         }
@@ -453,7 +454,7 @@ describe('v4.10 wake-then-race', () => {
     const s = new Sim(makeLock('v4.10'), 4);
     s.start(0, lockIt).runToEnd(0);
     s.start(1, lockIt).runUntilBlocked(1);
-    s.start(2, (t) => t.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
+    s.start(2, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
     s.start(0, unlockIt).runUntil(0, 'wake_page_function');
     s.start(3, lockIt).runToEnd(3); // re-locked before the waker tests the bit
     s.runToEnd(0);
@@ -630,7 +631,7 @@ describe('v5.9-rc6 bounded unfairness', () => {
     let steals = 0;
     for (let round = 0; round < maxRounds; round++) {
       s.start(0, unlockIt).runToEnd(0);
-      s.start(0, (t) => t.lock.trylockPage(t, 0));
+      s.start(0, (t) => t.ops.lock.trylockPage(t, 0));
       if (!s.runToEnd<boolean>(0)) break; // handed off: nothing left to steal
       steals++;
       s.runUntilBlocked(1); // T1 was woken, lost test_and_set_bit, re-queued at the tail
@@ -662,7 +663,7 @@ describe('v5.9-rc6 bounded unfairness', () => {
   it('a shared waiter re-tests nothing: woken == done, even if the page is locked again', () => {
     const s = new Sim(makeLock('v5.9-rc6'), 3);
     s.start(0, lockIt).runToEnd(0);
-    s.start(1, (t) => t.lock.waitOnPageLocked(t, 0)).runUntilBlocked(1);
+    s.start(1, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(1);
     s.start(0, unlockIt).runToEnd(0);
     s.start(2, lockIt).runToEnd(2);
     s.runToEnd(1);
@@ -721,7 +722,7 @@ describe('wait-entry hygiene', () => {
         s.start(i, function* (t) {
           for (let k = 0; k < 3; k++) {
             yield* lockHoldUnlock([])(t);
-            yield* t.lock.waitOnPageLocked(t, 0);
+            yield* t.ops.lock.waitOnPageLocked(t, 0);
           }
         });
       s.runAll(rng('hygiene', name));

@@ -8,7 +8,7 @@ import { initShm } from '../src/shm/init.ts';
 import type { ShmSizes } from '../src/shm/layout.ts';
 import { LostWakeDetector } from '../src/check/lostwake.ts';
 import { pageWaitQueue } from '../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
 
 const SIZES: ShmSizes = {

@@ -5,13 +5,13 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { matrixCells } from '../src/variants/cells.ts';
-import { makeCell, type Cell, type Expected } from '../src/variants/registry.ts';
+import { matrixCells } from '../src/matrix/extra-cells.ts';
+import { makeCell, type Cell, type Expected } from '../src/matrix/cells.ts';
 import {
   BUDGET_LIMITS, BudgetSplitter, filterCells, fnv1a, inShard, orderRows, parseShard, shardOf, shareMs,
-} from '../src/variants/plan.ts';
-import { CORPUS_FORMAT, corpusEntryFor, entryMismatch, readCorpus, runMatrix, type CorpusFile } from '../src/variants/matrix-run.ts';
-import { matrixJunit } from '../src/variants/matrix-report.ts';
+} from '../src/matrix/plan.ts';
+import { CORPUS_FORMAT, corpusEntryFor, entryMismatch, readCorpus, runMatrix, type CorpusFile } from '../src/matrix/matrix-run.ts';
+import { matrixJunit } from '../src/matrix/matrix-report.ts';
 import { buildRegistry } from '../stress/commands/context.ts';
 import { DEFAULT_CORPUS } from '../stress/commands/matrix.ts';
 import { explore } from '../src/sched/explore.ts';
@@ -20,8 +20,8 @@ import { reproFromFind } from '../src/sched/repro.ts';
 import { validateRun } from '../src/run/validate.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { result } from './helpers/cli-context.ts';
-import type { RunConfig } from '../src/run/config.ts';
-import type { RunResult } from '../src/run/result.ts';
+import type { RunConfig } from '../src/kernel/config.ts';
+import type { RunResult } from '../src/report/result.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pls-matrix-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

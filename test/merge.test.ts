@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { main } from '../stress/commands/index.ts';
 import { collectRuns, mergedJunit } from '../src/report/merge.ts';
 import { writeReports } from '../src/report/write.ts';
-import type { RunResult } from '../src/run/result.ts';
+import type { RunResult } from '../src/report/result.ts';
 import { testContext } from './helpers/cli-context.ts';
 import { fixtureMatrix, fixtureRun } from './helpers/report-fixture.ts';
 

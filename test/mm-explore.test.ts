@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { mapTruncateScenario } from '../stress/scenarios/map-truncate.ts';
+import { mapTruncateScenario } from '../src/scenarios/map-truncate.ts';
 import { mapPagesVariant } from '../src/variants/map-pages/index.ts';
 import { mmConfig } from './helpers/mm-fixture.ts';
 

@@ -2,7 +2,7 @@
 // truncate, reclaim, reads. After every path the whole-state checks must find nothing.
 import { describe, expect, it } from 'vitest';
 import { mmConfig, mmWorld, run } from './helpers/mm-fixture.ts';
-import { allocPage, putPage } from '../src/shm/alloc.ts';
+import { allocPage, putPage } from '../src/mm/page_alloc.ts';
 import { CTL } from '../src/shm/layout.ts';
 import { NIL, PG_free, PTE_ANON, PTE_WRITE } from '../src/shm/shm.ts';
 import { PAGE_SIZE, maxIndex, xaLoad } from '../src/shm/files.ts';
@@ -10,7 +10,7 @@ import { MAPPING_ANON } from '../src/shm/page.ts';
 import { pteRead, ptePfn } from '../src/shm/mm.ts';
 import { filemapMapPages, findGetPage } from '../src/mm/filemap.ts';
 import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../src/mm/memory.ts';
-import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from '../src/mm/fault.ts';
+import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from '../src/kernel/fault.ts';
 import { truncateSetsize } from '../src/mm/truncate.ts';
 import { shrinkPage } from '../src/mm/vmscan.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';

@@ -1,7 +1,7 @@
 // runStress end to end with real workers: an aborted run (SIGINT/SIGTERM reach it as an
 // AbortSignal) still returns a complete result, with quiescent epochs that ran and found nothing.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
 
 const cfg: RunConfig = {

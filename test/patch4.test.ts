@@ -14,7 +14,7 @@ import { handleMmFault, readThroughPtes } from '../src/mm/memory.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
 import { liveCheck } from '../src/check/live.ts';
 import { readViolations } from '../src/check/violations.ts';
-import type { Task } from '../src/sched/task.ts';
+import type { Task } from '../src/kernel/task.ts';
 import type { Shm } from '../src/shm/shm.ts';
 
 const SHARED0 = 0, PRIVATE0 = 2;

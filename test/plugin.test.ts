@@ -6,12 +6,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_NAME_CLASHES, PluginError, extractPluginArgs, loadPlugins, loadedPlugins, pluginOf } from '../src/variants/plugin.ts';
+import { API_NAME_CLASHES, PluginError, extractPluginArgs, loadPlugins, loadedPlugins, pluginOf } from '../src/plugin/plugin.ts';
 import { MAP_PAGES } from '../src/variants/map-pages/index.ts';
 import { lockInfo, makeLock } from '../src/locks/index.ts';
-import { matrixCells } from '../src/variants/cells.ts';
-import { SCENARIOS } from '../stress/scenarios/index.ts';
-import { Task } from '../src/sched/task.ts';
+import { matrixCells } from '../src/matrix/extra-cells.ts';
+import { SCENARIOS } from '../src/scenarios/index.ts';
+import { Task } from '../src/kernel/task.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pls-plugin-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

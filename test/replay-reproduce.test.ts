@@ -3,16 +3,16 @@
 // breaks. The record here comes from a controlled run of the free run's first operations (the
 // same op stream), so the test does not depend on real-thread timing.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { explore, opsFor } from '../src/sched/explore.ts';
 import { strategySpecs } from '../src/sched/strategies/index.ts';
 import { ControlledDriver } from '../src/sched/controlled.ts';
 import { ReplayStrategy } from '../src/sched/strategies/replay.ts';
-import { rng } from '../src/sched/rng.ts';
+import { rng } from '../src/kernel/rng.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { involvedTasks, reproduceFree } from '../src/sched/reproduce.ts';
-import { getScenario } from '../stress/scenarios/index.ts';
+import { getScenario } from '../src/scenarios/index.ts';
 import { reproduceFreeFailure } from '../stress/commands/controlled-io.ts';
 import { buildRegistry } from '../stress/commands/context.ts';
 import { main } from '../stress/commands/index.ts';

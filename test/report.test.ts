@@ -7,7 +7,7 @@ import { junitXml, xmlAttr, xmlText } from '../src/report/junit.ts';
 import { summaryMarkdown } from '../src/report/markdown.ts';
 import { interleaving, involvedTasks, pageFlagNames } from '../src/report/interleaving.ts';
 import { writeReports } from '../src/report/write.ts';
-import { DEFAULTS } from '../src/run/config.ts';
+import { DEFAULTS } from '../src/kernel/config.ts';
 import { result, violation } from './helpers/cli-context.ts';
 
 /** A strict well-formedness check for the XML we write: one root, balanced tags, quoted

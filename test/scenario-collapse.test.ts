@@ -15,9 +15,9 @@ import { readViolations } from '../src/check/violations.ts';
 import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
-import { collapseScenario } from '../stress/scenarios/collapse.ts';
-import type { Task } from '../src/sched/task.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
+import { collapseScenario } from '../src/scenarios/collapse.ts';
+import type { Task } from '../src/kernel/task.ts';
 
 const SHARED0 = 0, PRIVATE0 = 2;
 const START = 4, NR = 4, INDEX = 4; // collapse [4, 8) of file 0; the race is on its first page

@@ -1,14 +1,15 @@
 // The fuse write path (src/mm/fuse.ts) before and after 4f06dd92b5d0, with the source buffer a
 // shared mmap of the written files: Vivek's reproducer (self-deadlock) and two writers crossing
 // (ABBA) by hand, then controlled exploration of the fuse-write scenario.
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import { Interleaver } from './helpers/interleave.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { Shm, PG_locked, PG_uptodate } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
 import { LabelTable } from '../src/shm/labels.ts';
 import { PAGE_SIZE, xaLoad } from '../src/shm/files.ts';
-import { Task } from '../src/sched/task.ts';
+import { Task } from '../src/kernel/task.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { fusePerformWrite, type FuseWritePath } from '../src/mm/fuse.ts';
 import { shrinkPage } from '../src/mm/vmscan.ts';
@@ -17,7 +18,7 @@ import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
-import { fuseWriteScenario } from '../stress/scenarios/fuse-write.ts';
+import { fuseWriteScenario } from '../src/scenarios/fuse-write.ts';
 import { run } from './helpers/mm-fixture.ts';
 
 function fuseWorld(extra: Record<string, string | number> = {}) {
@@ -26,7 +27,7 @@ function fuseWorld(extra: Record<string, string | number> = {}) {
   initShm(shm);
   fuseWriteScenario.init(shm, cfg);
   const labels = new LabelTable(shm), lock = makeLock('v5.9-rc6');
-  const task = (id: number) => new Task({ id, shm, lock, labels, options: cfg.extra });
+  const task = (id: number) => new Task({ id, shm, ops: kernelOps({ lock }), labels, options: cfg.extra });
   return { shm, task };
 }
 

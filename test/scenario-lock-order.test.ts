@@ -7,9 +7,9 @@ import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import type { SchedView, Strategy } from '../src/sched/strategies/strategy.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { PG_writeback, type Shm } from '../src/shm/shm.ts';
-import { lockOrderScenario, pairPages } from '../stress/scenarios/lock-order.ts';
+import { lockOrderScenario, pairPages } from '../src/scenarios/lock-order.ts';
 
 const A = 0, B = 1;
 const { x: X, y: Y } = pairPages(A);

@@ -3,9 +3,9 @@
 // increments non-atomically (read, schedule points, write + 1). The same test with a lock that does
 // not exclude (busted-noexcl) must fail, so the test can fail.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
-import type { RunResult } from '../src/run/result.ts';
+import type { RunResult } from '../src/report/result.ts';
 
 const OPS = 1500;
 

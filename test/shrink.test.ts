@@ -2,13 +2,13 @@
 // the DEADLOCK stays a DEADLOCK, the schedule gets no longer, the result is the same every time
 // and replays exactly.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { makeLock, lockNames } from '../src/locks/index.ts';
 import { explore } from '../src/sched/explore.ts';
 import { strategySpecs } from '../src/sched/strategies/index.ts';
 import { reproFromFind, runRepro, validateRepro, type Resolver } from '../src/sched/repro.ts';
 import { shrink, shrunkRepro } from '../src/sched/shrink.ts';
-import { getScenario, scenarioNames } from '../stress/scenarios/index.ts';
+import { getScenario, scenarioNames } from '../src/scenarios/index.ts';
 
 const resolver: Resolver = {
   scenario: (n) => (scenarioNames().includes(n) ? getScenario(n) : undefined),

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../stress/commands/index.ts';
 import { nightly } from '../stress/nightly.ts';
-import type { RunResult } from '../src/run/result.ts';
+import type { RunResult } from '../src/report/result.ts';
 import { testContext } from './helpers/cli-context.ts';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'stress', 'cli.js');
@@ -114,9 +114,9 @@ export default function register(api: PluginApi): void {
     init: (shm) => { shm.flags.fill(0); shm.refcount.fill(1); },
     nextOp: () => ({ kind: 'lock', args: [0] }),
     *runOp(t) {
-      yield* t.lock.lockPage(t, 0);
+      yield* t.ops.lock.lockPage(t, 0);
       if (t.id === 1 && t.op === 5) throw new Error('boom at op 5');
-      yield* t.lock.unlockPage(t, 0);
+      yield* t.ops.lock.unlockPage(t, 0);
     },
   });
 }

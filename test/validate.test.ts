@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   UsageError, allRunFlags, describeConfig, formatDuration, parseDuration, parseFlags, runFlagTable, validateRun,
 } from '../src/run/validate.ts';
-import { DEFAULTS } from '../src/run/config.ts';
+import { DEFAULTS } from '../src/kernel/config.ts';
 import { stubRegistry } from './helpers/cli-context.ts';
 
 const reg = stubRegistry();

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
-import { writebackScenario } from '../stress/scenarios/writeback.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
+import { writebackScenario } from '../src/scenarios/writeback.ts';
 
 const WRITER_VS_TRUNCATOR = { roles: 'writer,truncator', files: 1, 'file-pages': 8, processes: 1, vmas: 2 };
 

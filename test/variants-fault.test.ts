@@ -9,7 +9,7 @@ import { PAGE_SIZE, xaLoad } from '../src/shm/files.ts';
 import { NIL, PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE } from '../src/shm/shm.ts';
 import { pteNone, pteRead, ptePfn } from '../src/shm/mm.ts';
 import { PageLocked } from '../src/shm/page.ts';
-import { VM_FAULT_NOPAGE } from '../src/mm/fault.ts';
+import { VM_FAULT_NOPAGE } from '../src/kernel/fault.ts';
 import { handleMmFault } from '../src/mm/memory.ts';
 import { truncateSetsize } from '../src/mm/truncate.ts';
 import { shrinkPage } from '../src/mm/vmscan.ts';

@@ -2,16 +2,17 @@
 // the locks scenario on one hot page, for seeds 1-5 within a bounded number of iterations, as the
 // invariant its file names; the real v5.9 lock they are built from shows nothing on the same
 // exploration. The killable mutant's window is also stepped by hand.
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import '../src/variants/mutants/lock-mutants.ts';
 import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import { EINTR, lockInfo, lockNames, makeLock, sendFatalSignal } from '../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { Shm, PG_locked } from '../src/shm/shm.ts';
 import { initShm } from '../src/shm/init.ts';
-import { Task } from '../src/sched/task.ts';
-import { locksScenario } from '../stress/scenarios/locks.ts';
+import { Task } from '../src/kernel/task.ts';
+import { locksScenario } from '../src/scenarios/locks.ts';
 import { Interleaver } from './helpers/interleave.ts';
 
 const cfgFor = (lock: string): RunConfig => ({ ...DEFAULTS, scenario: 'locks', lock, workers: 3, pages: 1, buckets: 4, extra: {} });
@@ -62,7 +63,7 @@ describe('lock-killable-eintr by hand: the hand-off lands between the signal tes
     initShm(shm);
     shm.flags.fill(0);
     const lock = makeLock(lockName);
-    const [holder, waiter, killer] = [0, 1, 2].map((id) => new Task({ id, shm, lock }));
+    const [holder, waiter, killer] = [0, 1, 2].map((id) => new Task({ id, shm, ops: kernelOps({ lock }) }));
     const il = new Interleaver();
     il.add('holder', lock.lockPage(holder, 0), holder).runToEnd('holder');
     il.add('waiter', lock.lockPageKillable(waiter, 0), waiter);

@@ -4,7 +4,7 @@
 // (and a checker that stops seeing the bug fails the test).
 import { describe, expect, it } from 'vitest';
 import type { explore } from '../src/sched/explore.ts';
-import type { Op } from '../src/run/scenario.ts';
+import type { Op } from '../src/kernel/scenario.ts';
 import { mapPagesVariant } from '../src/variants/map-pages/index.ts';
 import { HANDSHAKE_OPS, SEEDS, exploreDefault, exploreHandshake } from './helpers/variants-map.ts';
 

@@ -2,12 +2,12 @@
 // lockless proposals of 2020 stepped by hand through their back-out path (kernel-protocols §1.8,
 // §1.9) and explored through the window where it matters.
 import { describe, expect, it } from 'vitest';
-import { MAP_TRUNCATE_OPTIONS } from '../stress/scenarios/map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS } from '../src/scenarios/map-truncate.ts';
 import { ControlledDriver } from '../src/sched/controlled.ts';
 import { makeStrategy } from '../src/sched/strategies/index.ts';
 import { scheduleRngFor } from '../src/sched/explore.ts';
 import { makeLock } from '../src/locks/index.ts';
-import { mapTruncateScenario } from '../stress/scenarios/map-truncate.ts';
+import { mapTruncateScenario } from '../src/scenarios/map-truncate.ts';
 import { PAGE_SIZE, xaLoad } from '../src/shm/files.ts';
 import { STAT, STAT_NAMES } from '../src/shm/layout.ts';
 import { NIL, PG_free, PG_uptodate, type Shm } from '../src/shm/shm.ts';
@@ -15,8 +15,8 @@ import { pteRead } from '../src/shm/mm.ts';
 import { truncateSetsize } from '../src/mm/truncate.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
-import { INVARIANT_IDS } from '../src/check/invariants.ts';
-import type { Task } from '../src/sched/task.ts';
+import { INVARIANT_IDS } from '../src/kernel/invariants.ts';
+import type { Task } from '../src/kernel/task.ts';
 import {
   MAP_PAGES, mapPagesHiddenNames, mapPagesNames, mapPagesOf, mapPagesVariant,
 } from '../src/variants/map-pages/index.ts';

@@ -1,7 +1,7 @@
 // The tool never hangs: with a lock whose unlock never wakes its waiters, the run ends by itself
 // with a HUNG report naming the waiter, the page and who last unlocked it, and every worker gone.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type RunConfig } from '../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { runStress } from '../src/run/orchestrate.ts';
 import { PG_locked } from '../src/shm/shm.ts';
 

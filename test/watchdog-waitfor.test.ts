@@ -1,5 +1,6 @@
 // The wait-for graph, the deadlock detector, the hung-task watchdog and live-finding
 // re-validation, on hand-built shared states (no workers).
+import { kernelOps } from '../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import { CTL, MAX_HELD, STAT, STAT_NAMES } from '../src/shm/layout.ts';
 import { PG_locked, PG_waiters, Shm, TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, WQ_FLAG_EXCLUSIVE } from '../src/shm/shm.ts';
@@ -9,7 +10,7 @@ import { Watchdog } from '../src/check/watchdog.ts';
 import { LiveRevalidator } from '../src/check/revalidate.ts';
 import { quiescentLockFindings } from '../src/check/lockstate.ts';
 import { StatsSampler } from '../src/run/stats.ts';
-import { Task } from '../src/sched/task.ts';
+import { Task } from '../src/kernel/task.ts';
 import { readViolations } from '../src/check/violations.ts';
 import type { PageLock } from '../src/locks/types.ts';
 
@@ -101,7 +102,7 @@ describe('watchdog', () => {
     shm.taskState[1] = TASK_PARKED; // parked and done tasks are never hung
     shm.taskState[3] = TASK_DONE;
     shm.opNo[2] = 7;
-    new Task({ id: 2, shm, lock: {} as PageLock }).record('hold');
+    new Task({ id: 2, shm, ops: kernelOps({ lock: {} as PageLock }) }).record('hold');
     expect(dog.scan(500)).toEqual([]);
     Atomics.add(shm.heartbeat, 2, 1); // task 2 is running: it makes progress
     const hung = dog.scan(1200);

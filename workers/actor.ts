@@ -2,15 +2,15 @@
 // runs the free driver until STOP or its --ops bound. A thrown exception is a CRASH violation
 // (with the task's flight records), reported before the worker exits.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RunConfig } from '../src/run/config.ts';
+import type { RunConfig } from '../src/kernel/config.ts';
 import type { ShmSizes } from '../src/shm/layout.ts';
 import { Shm, TASK_DONE } from '../src/shm/shm.ts';
-import { Task } from '../src/sched/task.ts';
+import { Task } from '../src/kernel/task.ts';
 import { runFreeActor } from '../src/sched/free.ts';
 import { reportViolation } from '../src/check/violations.ts';
-import { makeLock } from '../src/locks/index.ts';
-import { getScenario } from '../stress/scenarios/index.ts';
-import { loadWorkerPlugins } from '../src/variants/plugin.ts';
+import { configOps } from '../src/variants/index.ts';
+import { getScenario } from '../src/scenarios/index.ts';
+import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
 
 export interface ActorData {
   sab: SharedArrayBuffer;
@@ -31,8 +31,7 @@ const shm = new Shm(d.sizes, d.sab);
 let t: Task | undefined;
 try {
   await loadWorkerPlugins(workerData); // --plugin variants, before anything is looked up by name
-  const lock = makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness });
-  t = new Task({ id: d.task, shm, lock, options: { unfairness: d.cfg.unfairness, ...d.cfg.extra } });
+  t = new Task({ id: d.task, shm, ops: configOps(d.cfg), options: { unfairness: d.cfg.unfairness, ...d.cfg.extra } });
   const end = runFreeActor({ t, scenario: getScenario(d.cfg.scenario), role: d.role, cfg: d.cfg, clockBase: BigInt(d.clockBase) });
   parentPort!.postMessage({ type: 'done', task: d.task, ...end } satisfies ActorMessage);
 } catch (e) {

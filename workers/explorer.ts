@@ -2,10 +2,10 @@
 // its share of the iterations in one thread and reports progress and its result.
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../src/locks/index.ts';
-import { getScenario } from '../stress/scenarios/index.ts';
+import { getScenario } from '../src/scenarios/index.ts';
 import { explore } from '../src/sched/explore.ts';
 import type { ExplorerData, ExplorerMessage } from '../src/sched/explore-parallel.ts';
-import { loadWorkerPlugins } from '../src/variants/plugin.ts';
+import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
 
 const d = workerData as ExplorerData;
 const stop = new Int32Array(d.stop);

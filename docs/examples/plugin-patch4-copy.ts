@@ -6,7 +6,7 @@
 //   pagelock-stress run --plugin docs/examples/plugin-patch4-copy.ts --scenario map-truncate --map-pages patch4-copy
 //   pagelock-stress explore --plugin docs/examples/plugin-patch4-copy.ts --scenario map-truncate --map-pages patch4-copy --workers 3
 //   pagelock-stress matrix --plugin docs/examples/plugin-patch4-copy.ts --cells map-truncate/patch4-copy
-import type { NextPage, PluginApi, Step, Task, VmFault } from '../../src/variants/plugin.ts';
+import type { NextPage, PluginApi, Step, Task, VmFault } from '../../src/plugin/plugin.ts';
 
 export default function register(api: PluginApi): void {
   const {
@@ -42,7 +42,7 @@ export default function register(api: PluginApi): void {
         // +	if (shared || PageTransCompound(page)) { if (!trylock_page(page)) goto skip; locked = true; }
         // (the model has no compound pages)
         if (shared) {
-          if (!(yield* t.lock.trylockPage(t, pfn))) break check;
+          if (!(yield* t.ops.lock.trylockPage(t, pfn))) break check;
           locked = true;
           t.page = pfn;
         }
@@ -53,7 +53,7 @@ export default function register(api: PluginApi): void {
           if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked };
         }
         // +	if (locked) unlock_page(page);
-        if (locked) yield* t.lock.unlockPage(t, pfn);
+        if (locked) yield* t.ops.lock.unlockPage(t, pfn);
       }
       yield* putPage(t, pfn); // skip: put_page(page)
     }

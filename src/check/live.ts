@@ -11,7 +11,7 @@
 //  - a page leaves the page cache only when unmapped, under its lock, and a file PTE is installed
 //    only under the page lock with page->mapping re-checked: a file PTE always maps the page the
 //    page cache holds at that file and index.
-import type { Finding } from '../run/scenario.ts';
+import type { Finding } from '../kernel/scenario.ts';
 import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
 import { describePage } from '../shm/page.ts';
 import { NIL, PG_free, type Shm } from '../shm/shm.ts';

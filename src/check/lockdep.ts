@@ -40,11 +40,11 @@
 import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
-import type { Task } from '../sched/task.ts';
+import type { Task } from '../kernel/task.ts';
 
-export const LD_PAGE = 0;
-export const LD_PTL = 1;
-export const LD_WB = 2;
+import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks } from '../kernel/lockdep.ts';
+
+export { LD_PAGE, LD_PTL, LD_WB };
 const NCLASS = 3;
 export const LD_CLASS_NAMES = ['page lock', 'PTL', 'writeback'] as const;
 
@@ -95,7 +95,7 @@ const CTX_WORDS = 3;
  * A task's lockdep: what it holds beyond the page locks in shm.held (PTLs, writebacks in flight)
  * and where it took each lock. One per Task (t.lockdep), so it lives in the task's own thread.
  */
-export class Lockdep {
+export class Lockdep implements LockdepHooks {
   private readonly ptls: Held[] = [];
   private readonly wbs: Held[] = [];
   private readonly pageCtx = new Int32Array(MAX_HELD * CTX_WORDS).fill(-1);

@@ -7,7 +7,7 @@
 //
 // The live LOCK-WAITERS check (a queued entry's page has PG_waiters) is checkWaiters() in
 // src/locks/waitqueue.ts: it walks each bucket under the bucket's lock, so it needs no re-validation.
-import type { Finding } from '../run/scenario.ts';
+import type { Finding } from '../kernel/scenario.ts';
 import { NIL, PG_locked, type Shm } from '../shm/shm.ts';
 import { flagsText } from './describe.ts';
 

@@ -4,14 +4,14 @@
 // At such a point the state must add up exactly: every reference and mapcount is owned by a PTE
 // or the page cache, every file PTE maps the page the page cache has at that file and index, no
 // PTE lies beyond EOF, and a page is free iff nothing refers to it.
-import type { Finding } from '../run/scenario.ts';
-import { freeListPages } from '../shm/alloc.ts';
+import type { Finding } from '../kernel/scenario.ts';
+import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
 import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
 import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
-import type { InvariantId } from './invariants.ts';
+import type { InvariantId } from '../kernel/invariants.ts';
 
 /** At most this many findings per invariant id (a corrupt million-page state must not flood). */
 export const MAX_FINDINGS_PER_ID = 32;

@@ -5,7 +5,7 @@
 // an operation or is parked or done: no update that was in flight at the first sighting can still
 // be in flight (a task asleep in a wait may be in the middle of one, so it must finish too; if it
 // never does, the watchdog reports it). A legal race is never reported.
-import type { Finding } from '../run/scenario.ts';
+import type { Finding } from '../kernel/scenario.ts';
 import { TASK_DONE, TASK_PARKED, type Shm } from '../shm/shm.ts';
 
 interface Pending {

@@ -7,7 +7,7 @@
 import { decodeFlight, reportViolation } from './violations.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
-import type { HungReport } from '../run/result.ts';
+import type { HungReport } from '../report/result.ts';
 import { BIT_LOCKED, PG_locked, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 
 export interface HungFinding {

@@ -1,14 +1,14 @@
 // What the three lock_page algorithms share (kernel-protocols §5.2): the fast paths, unlock_page,
 // the PG_writeback waits, and the inline checks and stats around every acquisition and release.
 // An algorithm supplies its wake function and its wait_on_page_bit_common().
-import { NOW, type Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { NOW, type Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { MAX_HELD, STAT, STAT_NAMES, HIST_BUCKETS } from '../shm/layout.ts';
 import { BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback } from '../shm/shm.ts';
-import { histRecord } from '../run/histogram.ts';
+import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLock } from './types.ts';
 import { deliverFatalSignal, folioWakeBit, type WakeKey } from './waitqueue.ts';
-import { LD_PAGE, LD_WB } from '../check/lockdep.ts';
+import { LD_PAGE, LD_WB } from '../kernel/lockdep.ts';
 
 export { EINTR };
 
@@ -24,6 +24,26 @@ export function holds(t: Task, pfn: number): boolean {
   const n = Math.min(shm.heldCount[t.id], MAX_HELD);
   for (let i = 0; i < n; i++) if (shm.held[base + i] === pfn) return true;
   return false;
+}
+
+// ---- page locks of pages nobody else can see ----
+
+/** __SetPageLocked / __folio_set_locked: lock a page nobody else can see yet (a new page before it
+ * enters the page cache: "new page-cache pages are born locked"). Keeps the shadow owner and the
+ * held list as lock_page would, so unlock_page's checks hold. */
+export function __SetPageLocked(t: Task, pfn: number): void {
+  Atomics.or(t.shm.flags, pfn, PG_locked);
+  Atomics.store(t.shm.owner, pfn, t.id + 1);
+  t.heldAdd(pfn);
+}
+
+/** __ClearPageLocked: unlock a page nobody else can reach any more (reclaim after the refcount
+ * freeze and deletion: "we obviously don't have to worry about waking up a process waiting on the
+ * page lock, because there are no references"), or a new page that failed to enter the cache. */
+export function __ClearPageLocked(t: Task, pfn: number): void {
+  Atomics.store(t.shm.owner, pfn, 0);
+  Atomics.and(t.shm.flags, pfn, ~PG_locked);
+  t.heldRemove(pfn);
 }
 
 export abstract class PageLockBase implements PageLock {

@@ -4,9 +4,9 @@ import type { LockFactory, LockOptions, PageLock } from './types.ts';
 import { PageLockV4_10 } from './v4_10.ts';
 import { PageLockV5_9 } from './v5_9.ts';
 import { PageLockV5_9_rc6 } from './v5_9_rc6.ts';
-import { PageLockBustedNowake } from './busted-nowake.ts';
-import { PageLockBustedNoexcl } from './busted-noexcl.ts';
-import { PageLockBustedUnfair } from './busted-unfair.ts';
+import { PageLockBustedNowake } from '../variants/mutants/lock-busted-nowake.ts';
+import { PageLockBustedNoexcl } from '../variants/mutants/lock-busted-noexcl.ts';
+import { PageLockBustedUnfair } from '../variants/mutants/lock-busted-unfair.ts';
 
 export type { LockFactory, LockOptions, PageLock } from './types.ts';
 export { EINTR } from './types.ts';

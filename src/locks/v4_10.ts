@@ -7,8 +7,8 @@
 // waiter that did not sleep because the bit looked clear, lost the race, was then woken (it is
 // still queued and still TASK_KILLABLE) and then saw a fatal signal returns -EINTR having eaten
 // the exclusive wakeup: waiters queued behind it sleep on with the page unlocked.
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
 import { EINTR, PageLockBase } from './common.ts';
 import {

@@ -3,8 +3,8 @@
 // waiter (test_and_set_bit in wake_page_function) and the waiter never re-queues: woken == done.
 // A fast-path locker can still win the window between the unlocker's clear and the waker's
 // test_and_set_bit; then the walk stops (-1) and the new owner's unlock continues it.
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { PG_waiters, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
 import { EINTR, PageLockBase } from './common.ts';
 import {

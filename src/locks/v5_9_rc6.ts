@@ -10,8 +10,8 @@
 // fatal signal and is woken (WOKEN without DONE) before its finish_wait() returns -EINTR, and the
 // exclusive wakeup it consumed is not passed on: a waiter queued behind it sleeps with the page
 // unlocked until somebody else locks and unlocks the page.
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { PG_waiters, WQ_FLAG_CUSTOM, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
 import { EINTR, PageLockBase } from './common.ts';
 import type { LockOptions } from './types.ts';

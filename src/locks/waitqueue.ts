@@ -7,12 +7,12 @@
 // wqLinked is the exception: finish_wait() reads it without the lock (list_empty_careful()), so it
 // is written with Atomics.store, and written LAST when an entry leaves a list: once it reads 0 the
 // waiter may return and reuse its entry (list_del_init_careful(), 5.9).
-import { futexWait, futexWake, type Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { futexWait, futexWake, type Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import {
   NIL, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN, WQ_FLAG_DONE, TASK_RUNNING, TASK_WAITING, type Shm,
 } from '../shm/shm.ts';
-import type { Finding } from '../run/scenario.ts';
+import type { Finding } from '../kernel/scenario.ts';
 
 // ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
 

@@ -4,18 +4,20 @@
 // The guarantee these paths give truncation (kernel-protocols §4.3): a file PTE is installed only
 // while the page is locked and after its mapping and i_size were re-checked under that lock; a
 // page leaves the cache only while locked and unmapped.
-import { allocPage, putPage } from '../shm/alloc.ts';
+import { allocPage, putPage } from './page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
-import { mkPte, pteLock, pteNone, pteRead, pteUnlock, pteWrite, ptlSlot } from '../shm/mm.ts';
-import {
-  __ClearPageLocked, __SetPageLocked, PageLocked, PageReadahead, PageUptodate, SetPageUptodate, getPage, pageTryGet,
-} from '../shm/page.ts';
+import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
+import { pteUnlock } from './pgtable.ts';
+import { pteLock } from './pgtable.ts';
+import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, getPage, pageTryGet } from '../shm/page.ts';
+import { __ClearPageLocked } from '../locks/common.ts';
+import { __SetPageLocked } from '../locks/common.ts';
 import { NIL, PG_locked } from '../shm/shm.ts';
-import { spinLock, spinUnlock } from '../shm/spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { spinLock, spinUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { pageAddRmap } from './rmap.ts';
-import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from './fault.ts';
+import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
 
 // ---- lookup ------------------------------------------------------------------------------
 
@@ -157,7 +159,7 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
     if (xaLoad(shm, file, index) === pfn) {
       yield 'PageUptodate';
       if (PageUptodate(shm, pfn) && !PageReadahead(shm, pfn)) {
-        if (yield* t.lock.trylockPage(t, pfn)) {
+        if (yield* t.ops.lock.trylockPage(t, pfn)) {
           t.page = pfn;
           yield 'page->mapping';
           const ok = Atomics.load(shm.mapping, pfn) === file + 1 && PageUptodate(shm, pfn);
@@ -165,7 +167,7 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
             yield 'i_size_read';
             if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked: true };
           }
-          yield* t.lock.unlockPage(t, pfn); // unlock:
+          yield* t.ops.lock.unlockPage(t, pfn); // unlock:
         }
       }
     }
@@ -203,9 +205,9 @@ export function* filemapMapPages(
       checkMappedFilePage(t, vmf, pfn, index);
       t.stat('mapped');
       if (index === vmf.index) ret = VM_FAULT_NOPAGE;
-      if (page.locked) yield* t.lock.unlockPage(t, pfn);
+      if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
     } else {
-      if (page.locked) yield* t.lock.unlockPage(t, pfn);
+      if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
     }
     page = yield* next(t, vmf, index + 1, end);
@@ -245,7 +247,7 @@ function* filemapCreatePage(t: Task, file: number, index: number): Step<number> 
     return NIL;
   }
   yield* readPage(t, pfn, file, index);
-  yield* t.lock.unlockPage(t, pfn); // folio_end_read(): waiters in lock_page may proceed
+  yield* t.ops.lock.unlockPage(t, pfn); // folio_end_read(): waiters in lock_page may proceed
   return pfn;
 }
 
@@ -268,12 +270,12 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
       if (pfn === CREATE_OOM) return { ret: VM_FAULT_OOM, pfn: NIL };
       if (pfn === NIL) continue;
     }
-    yield* t.lock.lockPage(t, pfn); // lock_folio_maybe_drop_mmap()
+    yield* t.ops.lock.lockPage(t, pfn); // lock_folio_maybe_drop_mmap()
     t.page = pfn;
     t.aux = index;
     yield 'page->mapping';
     if (Atomics.load(shm.mapping, pfn) !== file + 1) { // "Did it get truncated?"
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
       continue;
     }
@@ -284,7 +286,7 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
     // "Found the page and have a reference on it. We must recheck i_size under page lock."
     yield 'i_size_read';
     if (index >= maxIndex(iSizeRead(shm, file))) {
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
       return { ret: VM_FAULT_SIGBUS, pfn: NIL };
     }

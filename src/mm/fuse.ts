@@ -19,15 +19,17 @@
 // as soon as it is filled if it is (or becomes, by a full-page copy) uptodate; only a partial
 // write to a not-uptodate page keeps its lock, and that page ends the WRITE: "Keeping more than
 // one page locked is deadlock prone."
-import { allocPage, putPage } from '../shm/alloc.ts';
+import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE } from '../shm/files.ts';
 import { pteNone, pteRead } from '../shm/mm.ts';
-import { __ClearPageLocked, __SetPageLocked, PageUptodate, SetPageUptodate } from '../shm/page.ts';
+import { PageUptodate, SetPageUptodate } from '../shm/page.ts';
+import { __ClearPageLocked } from '../locks/common.ts';
+import { __SetPageLocked } from '../locks/common.ts';
 import { NIL } from '../shm/shm.ts';
-import { mutexLock, mutexUnlock } from '../shm/spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { VM_FAULT_ERROR } from './fault.ts';
+import { mutexLock, mutexUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { VM_FAULT_ERROR } from '../kernel/fault.ts';
 import { filemapAddFolio, findGetPage } from './filemap.ts';
 import { NO_FAULT, handleMmFault, readThroughPtes } from './memory.ts';
 
@@ -110,12 +112,12 @@ export function* grabCachePageWriteBegin(t: Task, file: number, index: number): 
   for (;;) {
     let pfn = yield* findGetPage(t, file, index);
     if (pfn !== NIL) {
-      yield* t.lock.lockPage(t, pfn);
+      yield* t.ops.lock.lockPage(t, pfn);
       t.page = pfn;
       t.aux = index;
       yield 'page->mapping';
       if (Atomics.load(shm.mapping, pfn) === file + 1) return pfn;
-      yield* t.lock.unlockPage(t, pfn); // truncated: look again
+      yield* t.ops.lock.unlockPage(t, pfn); // truncated: look again
       yield* putPage(t, pfn);
       continue;
     }
@@ -168,7 +170,7 @@ export function* fuseFillWritePages(t: Task, path: FuseWritePath, file: number, 
       tmp = yield* iovIterCopyFromUserAtomic(t, pfn, file, index, ii, bytes);
       iovIterAdvance(ii, tmp);
       if (tmp) break;
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
       bytes = Math.min(bytes, ii.count); // iov_iter_single_seg_count(): one segment here
     }
@@ -183,7 +185,7 @@ export function* fuseFillWritePages(t: Task, path: FuseWritePath, file: number, 
       yield 'PageUptodate';
       if (tmp === PAGE_SIZE) SetPageUptodate(t.shm, pfn); // "If we copied full page, mark it uptodate"
       if (PageUptodate(t.shm, pfn)) {
-        yield* t.lock.unlockPage(t, pfn);
+        yield* t.ops.lock.unlockPage(t, pfn);
       } else {
         out.pageLocked = true; // only this page, the last of the request
         break;
@@ -209,9 +211,9 @@ export function* fuseSendWritePages(t: Task, path: FuseWritePath, wp: WritePages
     t.page = pfn;
     if (path === 'pre-fix') {
       if (!offset && count >= PAGE_SIZE) SetPageUptodate(t.shm, pfn);
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
     } else if (wp.pageLocked && i === wp.pages.length - 1) {
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
     }
     count = count > PAGE_SIZE - offset ? count - (PAGE_SIZE - offset) : 0;
     offset = 0;

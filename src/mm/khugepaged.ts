@@ -33,13 +33,13 @@
 // assertion (Hugh Dickins, Msg-ID alpine.LSU.2.11.2010132230060.2516@eggly.anvils). Data stays
 // safe: that mapper's reference makes the freeze fail; Hugh later deleted the assertion for that
 // reason ("the page_ref_freeze() just below already handles the case adequately", 2021).
-import { putPage } from '../shm/alloc.ts';
+import { putPage } from './page_alloc.ts';
 import { xaLoad } from '../shm/files.ts';
 import { PageDirty, PageUptodate, PageWriteback, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
-import { spinLock, spinUnlock } from '../shm/spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { spinLock, spinUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { unmapMappingRange } from './memory.ts';
 
 /** collapse_file()'s result codes (enum scan_result), the ones the model can produce. */
@@ -54,7 +54,7 @@ export const COLLAPSE_FREEZE_REFS = 2;
  * 'SCAN_SUCCEED' if every small page was locked, unmapped, checked and frozen.
  */
 export function* collapseFile(t: Task, file: number, start: number, nr: number): Step<ScanResult> {
-  const shm = t.shm, L = t.lock;
+  const shm = t.shm, L = t.ops.lock;
   const frozen: number[] = []; // the kernel's pagelist
   let result: ScanResult = 'SCAN_SUCCEED';
   for (let index = start; index < start + nr && result === 'SCAN_SUCCEED'; index++) {

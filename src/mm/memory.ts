@@ -1,20 +1,19 @@
 // mm/memory.c: the read fault (fault-around first, then ->fault + finish_fault()), the private
 // write fault (COW), zapping PTE ranges (munmap / MADV_DONTNEED / truncation's
 // unmap_mapping_range()), and a user load through a PTE (the reader's data check).
-import { allocPage, putPage } from '../shm/alloc.ts';
+import { allocPage, putPage } from './page_alloc.ts';
 import { pageFile, xaLoad } from '../shm/files.ts';
-import {
-  mkPte, pteAnon, pteLock, pteNone, ptePfn, pteRead, pteUnlock, pteWrite, ptlSpan, vmaEnd, vmaShared,
-} from '../shm/mm.ts';
+import { mkPte, pteAnon, pteNone, ptePfn, pteRead, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
+import { pteUnlock } from './pgtable.ts';
+import { pteLock } from './pgtable.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { mapPagesOf } from '../variants/map-pages/index.ts';
-import { faultPathOf } from '../variants/fault/index.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import {
-  VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
-} from './fault.ts';
+  VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
+} from '../kernel/fault.ts';
+import type { ZapDetails } from '../kernel/ops.ts';
 import { checkMappedFilePage, filemapFault } from './filemap.ts';
 import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
 import { doWpPageShared } from './writeback.ts';
@@ -39,31 +38,30 @@ export function faultAroundWindow(t: Task, vmf: VmFault, pages = faultAroundPage
   return [Math.max(from, ptStart), Math.min(from + pages, ptEnd, vmaEnd(shm, vmf.vma))];
 }
 
-/** do_fault_around(): vma->vm_ops->map_pages over the window — the variant chosen by
- * t.options.mapPages (src/variants/map-pages). */
+/** do_fault_around(): vma->vm_ops->map_pages over the window. */
 export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
   const [start, end] = faultAroundWindow(t, vmf);
-  return yield* mapPagesOf(t).mapPages(t, vmf, start, end);
+  return yield* t.ops.vmOps.mapPages(t, vmf, start, end);
 }
 
 /** __do_fault(): ->fault, and the page comes back locked (VM_BUG_ON_PAGE(!PageLocked) when the
  * fault said VM_FAULT_LOCKED; lock it otherwise). */
 export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
-  const r = yield* filemapFault(t, vmf);
+  const r = yield* t.ops.vmOps.fault(t, vmf);
   if (r.ret & VM_FAULT_ERROR) return r;
   if (r.ret & VM_FAULT_LOCKED) {
     const owner = Atomics.load(t.shm.owner, r.pfn);
     if (!PageLocked(t.shm, r.pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('FAULT-LOCKED', r.pfn, owner);
   } else {
-    yield* t.lock.lockPage(t, r.pfn);
+    yield* t.ops.lock.lockPage(t, r.pfn);
   }
   return { ret: r.ret | VM_FAULT_LOCKED, pfn: r.pfn };
 }
 
 /**
- * finish_fault() -> do_set_pte(): take the PTL, re-check pte_none under it ("Re-check under
- * ptl"), add the rmap (mapcount) and set the PTE, which takes over the caller's reference.
- * Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its reference).
+ * finish_fault(): take the PTL, re-check pte_none under it ("Re-check under ptl"), then
+ * do_set_pte(). Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its
+ * reference).
  */
 export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
   const shm = t.shm;
@@ -73,28 +71,35 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
   yield 'pte_none';
   let ret = VM_FAULT_NOPAGE;
   if (pteNone(pteRead(shm, vmf.vma, vmf.index))) {
-    yield* pageAddRmap(t, pfn);
-    yield 'set_pte_at';
-    pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
-    if (!anon) checkMappedFilePage(t, vmf, pfn, vmf.index);
-    t.stat('mapped');
+    yield* t.ops.fault.doSetPte(t, vmf, pfn, anon, write);
     ret = 0;
   }
   pteUnlock(t, ptl);
   return ret;
 }
 
+/** do_set_pte(): add the rmap (mapcount) and set the PTE, which takes over the caller's
+ * reference (PTL held, PTE none). */
+export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, write: boolean): Step {
+  const shm = t.shm;
+  yield* t.ops.rmap.pageAddRmap(t, pfn);
+  yield 'set_pte_at';
+  pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
+  if (!anon) checkMappedFilePage(t, vmf, pfn, vmf.index);
+  t.stat('mapped');
+}
+
 /** do_read_fault(): fault-around first; if that mapped the faulting index, done. Else
  * __do_fault() + finish_fault(), unlock_page(); the reference went to the PTE unless NOPAGE. */
 export function* doReadFault(t: Task, vmf: VmFault): Step<number> {
   if (faultAroundPages(t) > 1) {
-    const ret = yield* doFaultAround(t, vmf);
+    const ret = yield* t.ops.fault.doFaultAround(t, vmf);
     if (ret) return ret;
   }
-  const r = yield* __doFault(t, vmf);
+  const r = yield* t.ops.fault.__doFault(t, vmf);
   if (r.ret & VM_FAULT_ERROR) return r.ret;
-  const ret = r.ret | (yield* finishFault(t, vmf, r.pfn));
-  yield* t.lock.unlockPage(t, r.pfn);
+  const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, r.pfn));
+  yield* t.ops.lock.unlockPage(t, r.pfn);
   if (ret & VM_FAULT_NOPAGE) yield* putPage(t, r.pfn);
   return ret;
 }
@@ -108,7 +113,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   const shm = t.shm;
   const cow = yield* allocPage(t);
   if (cow === NIL) return VM_FAULT_OOM;
-  const r = yield* __doFault(t, vmf);
+  const r = yield* t.ops.fault.__doFault(t, vmf);
   if (r.ret & VM_FAULT_ERROR) {
     yield* putPage(t, cow);
     return r.ret;
@@ -120,10 +125,38 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   SetPageUptodate(shm, cow);
   Atomics.store(shm.index, cow, vmf.index); // page_add_new_anon_rmap(): linear_page_index()
   Atomics.store(shm.mapping, cow, MAPPING_ANON);
-  const ret = r.ret | (yield* finishFault(t, vmf, cow, true));
-  yield* t.lock.unlockPage(t, r.pfn);
+  const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, cow, true));
+  yield* t.ops.lock.unlockPage(t, r.pfn);
   yield* putPage(t, r.pfn);
   if (ret & VM_FAULT_NOPAGE) yield* putPage(t, cow);
+  return ret;
+}
+
+/**
+ * do_shared_fault(): a write fault on a shared mapping. __do_fault() returns the page locked;
+ * ->page_mkwrite (filemap_page_mkwrite: lock, check page->mapping is still the file's, set
+ * dirty, return locked) wants it unlocked; finish_fault() maps it writable under the page lock;
+ * fault_dirty_shared_page() dirties and unlocks.
+ */
+export function* doSharedFault(t: Task, vmf: VmFault): Step<number> {
+  const F = t.ops.fault;
+  const r = yield* F.__doFault(t, vmf);
+  let ret = r.ret;
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) return ret;
+  const pfn = r.pfn;
+  yield* t.ops.lock.unlockPage(t, pfn); // "do_page_mkwrite() wants the page unlocked"
+  const tmp = yield* F.doPageMkwrite(t, vmf, pfn);
+  if (!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
+    yield* putPage(t, pfn);
+    return tmp;
+  }
+  ret |= yield* F.finishFault(t, vmf, pfn, false, true);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) {
+    yield* t.ops.lock.unlockPage(t, pfn);
+    yield* putPage(t, pfn);
+    return ret;
+  }
+  ret |= yield* F.faultDirtySharedPage(t, pfn);
   return ret;
 }
 
@@ -131,8 +164,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
 export const NO_FAULT = -1;
 
 /**
- * handle_mm_fault() for one access: a none PTE faults through the --fault-path variant
- * (src/variants/fault): a read is do_read_fault(), a write to a private mapping do_cow_fault(), a
+ * handle_mm_fault() for one access: a none PTE faults: a read is do_read_fault(), a write to a private mapping do_cow_fault(), a
  * write to a shared mapping do_shared_fault(). A present PTE is simply used (NO_FAULT), except a
  * write to a read-only PTE of a shared mapping: do_wp_page() -> wp_page_shared()
  * (src/mm/writeback.ts). Counts faults and SIGBUS.
@@ -147,23 +179,17 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   if (!pteNone(pte)) {
     if (!write || !vmaShared(shm, vma) || (pte & PTE_WRITE) !== 0) return NO_FAULT;
     t.stat('faults');
-    return yield* doWpPageShared(t, vmf);
+    return yield* t.ops.fault.doWpPageShared(t, vmf);
   }
   t.stat('faults');
-  const fp = faultPathOf(t);
-  const ret = !write ? yield* fp.doReadFault(t, vmf) : vmaShared(shm, vma) ? yield* fp.doSharedFault(t, vmf) : yield* fp.doCowFault(t, vmf);
+  const F = t.ops.fault;
+  const ret = !write ? yield* F.doReadFault(t, vmf) : vmaShared(shm, vma) ? yield* F.doSharedFault(t, vmf) : yield* F.doCowFault(t, vmf);
   if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');
   return ret;
 }
 
 // ---- zap ---------------------------------------------------------------------------------
 
-export interface ZapDetails {
-  /** also zap private COW copies (anonymous pages) */
-  evenCows: boolean;
-  /** only PTEs mapping this page (unmap_mapping_folio), or NIL */
-  single: number;
-}
 const ZAP_ALL: ZapDetails = { evenCows: true, single: NIL };
 
 /**

@@ -3,13 +3,15 @@
 //
 // The model's i_mmap is static: every VMA is set up at init and never unmapped (zapping clears
 // PTEs, as MADV_DONTNEED does, but keeps the VMA), so walking it needs no i_mmap_rwsem.
-import { putPage } from '../shm/alloc.ts';
+import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
 import { pageMapped } from '../shm/page.ts';
-import { pteLock, pteAnon, pteNone, ptePfn, pteRead, pteUnlock, pteWrite, vmaContains, vmaCount } from '../shm/mm.ts';
+import { pteAnon, pteNone, ptePfn, pteRead, pteWrite, vmaContains, vmaCount } from '../shm/mm.ts';
+import { pteUnlock } from './pgtable.ts';
+import { pteLock } from './pgtable.ts';
 import type { Shm } from '../shm/shm.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 
 /** vma_interval_tree_foreach over mapping->i_mmap: the VMAs of `file`. */
 export function vmasOfFile(shm: Shm, file: number): number[] {

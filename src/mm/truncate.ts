@@ -6,17 +6,14 @@
 // before has its PTE seen (page_mapped) and zapped by truncate_cleanup_folio(). The second
 // unmap_mapping_range() catches private COW copies made meanwhile: they are other pages, not
 // covered by the file page's lock.
-import { putPage } from '../shm/alloc.ts';
+import { putPage } from './page_alloc.ts';
 import { PAGE_SIZE, maxIndex } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
 import { PageWriteback, pageMapped } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
-import { mutexLock, mutexUnlock } from '../shm/spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { filemapRemoveFolio, findGetPage } from './filemap.ts';
-import { unmapMappingFolio, unmapMappingRange } from './memory.ts';
-import { mapPagesOf } from '../variants/map-pages/index.ts';
+import { mutexLock, mutexUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 
 /**
  * truncate_setsize() as do_truncate() runs it: under i_rwsem, i_size first, then
@@ -32,7 +29,7 @@ export function* truncateSetsize(t: Task, file: number, newsize: number): Step {
   Atomics.add(ctl, CTL.TRUNC_SEQ, 1);
   yield 'i_size_write';
   Atomics.store(shm.iSize, file, newsize);
-  yield* truncatePagecache(t, file, newsize);
+  yield* t.ops.truncate.truncatePagecache(t, file, newsize);
   Atomics.sub(ctl, CTL.TRUNCATING, 1);
   yield* mutexUnlock(shm.iRwsem, file);
   t.stat('truncations');
@@ -41,24 +38,35 @@ export function* truncateSetsize(t: Task, file: number, newsize: number): Step {
 /** truncate_pagecache(): unmap, truncate, unmap again ("for correctness": COWed private pages). */
 export function* truncatePagecache(t: Task, file: number, newsize: number): Step {
   const holebegin = maxIndex(newsize), end = t.shm.sizes.pagesPerFile;
-  yield* unmapMappingRange(t, file, holebegin, end, true);
-  yield* truncateInodePagesRange(t, file, newsize);
-  yield* unmapMappingRange(t, file, holebegin, end, true);
+  const R = t.ops.rmap;
+  yield* R.unmapMappingRange(t, file, holebegin, end, true);
+  yield* t.ops.truncate.truncateInodePagesRange(t, file, newsize);
+  yield* R.unmapMappingRange(t, file, holebegin, end, true);
+}
+
+/** page->mapping and page->index still say `file` and `index` (the re-check after the lock). */
+export function pageInFile(t: Task, pfn: number, file: number, index: number): boolean {
+  return Atomics.load(t.shm.mapping, pfn) === file + 1 && Atomics.load(t.shm.index, pfn) === index;
+}
+
+/** truncate_cleanup_folio(): if a PTE maps the locked page (a faulter that held the lock before
+ * us), unmap it. */
+export function* truncateCleanupFolio(t: Task, pfn: number): Step {
+  yield 'folio_mapped';
+  if (pageMapped(t.shm, pfn)) yield* t.ops.rmap.unmapMappingFolio(t, pfn);
 }
 
 /**
- * truncate_cleanup_folio() + truncate_inode_folio() on a locked page that is still in `file`:
- * if a PTE maps it (a faulter that held the lock before us), unmap it; then delete it from the
- * page cache and drop the cache's reference. A map_pages protocol with its own truncate side
- * (MapPagesVariant.truncateFolio, chosen by --map-pages) runs that instead.
+ * truncate_inode_folio() on a locked page, after the caller's 'page->mapping' step: if truncation
+ * took it meanwhile (folio->mapping != mapping) nothing to do (-EIO); else
+ * truncate_cleanup_folio(), filemap_remove_folio(), and drop the page cache's reference
+ * (filemap_free_folio()).
  */
-function* truncateInodeFolio(t: Task, pfn: number, file: number): Step {
-  const variant = mapPagesOf(t).truncateFolio;
-  if (variant) return yield* variant(t, pfn, file);
-  yield 'folio_mapped';
-  if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
-  yield* filemapRemoveFolio(t, pfn, file);
-  yield* putPage(t, pfn); // filemap_free_folio(): the page cache's reference
+export function* truncateInodeFolio(t: Task, pfn: number, file: number, index: number): Step {
+  if (!pageInFile(t, pfn, file, index)) return;
+  yield* t.ops.truncate.truncateCleanupFolio(t, pfn);
+  yield* t.ops.pagecache.filemapRemoveFolio(t, pfn, file);
+  yield* putPage(t, pfn);
 }
 
 /**
@@ -70,19 +78,18 @@ function* truncateInodeFolio(t: Task, pfn: number, file: number): Step {
  *    start until a walk finds nothing ("Otherwise restart to make sure all gone").
  */
 export function* truncateInodePagesRange(t: Task, file: number, lstart: number): Step {
-  const shm = t.shm, L = t.lock;
+  const shm = t.shm, L = t.ops.lock, T = t.ops.truncate, pc = t.ops.pagecache;
   const start = maxIndex(lstart), end = shm.sizes.pagesPerFile;
-  const inFile = (pfn: number, index: number) =>
-    Atomics.load(shm.mapping, pfn) === file + 1 && Atomics.load(shm.index, pfn) === index;
 
   for (let index = start; index < end; index++) {
-    const pfn = yield* findGetPage(t, file, index);
+    const pfn = yield* pc.findGetPage(t, file, index);
     if (pfn === NIL) continue;
     if (yield* L.trylockPage(t, pfn)) {
       t.page = pfn;
       t.aux = index;
       yield 'page->mapping';
-      if (inFile(pfn, index) && !PageWriteback(shm, pfn)) yield* truncateInodeFolio(t, pfn, file);
+      // find_lock_entries() skips a page under writeback
+      if (!PageWriteback(shm, pfn)) yield* T.truncateInodeFolio(t, pfn, file, index);
       yield* L.unlockPage(t, pfn);
     }
     yield* putPage(t, pfn);
@@ -90,7 +97,7 @@ export function* truncateInodePagesRange(t: Task, file: number, lstart: number):
 
   if (lstart % PAGE_SIZE !== 0) {
     const index = Math.floor(lstart / PAGE_SIZE);
-    const pfn = yield* findGetPage(t, file, index);
+    const pfn = yield* pc.findGetPage(t, file, index);
     if (pfn !== NIL) {
       yield* L.lockPage(t, pfn); // truncate_inode_partial_folio()
       yield* L.waitOnPageWriteback(t, pfn);
@@ -102,7 +109,7 @@ export function* truncateInodePagesRange(t: Task, file: number, lstart: number):
   for (let found = true; found;) {
     found = false;
     for (let index = start; index < end; index++) {
-      const pfn = yield* findGetPage(t, file, index);
+      const pfn = yield* pc.findGetPage(t, file, index);
       if (pfn === NIL) continue;
       found = true;
       yield* L.lockPage(t, pfn);
@@ -110,7 +117,7 @@ export function* truncateInodePagesRange(t: Task, file: number, lstart: number):
       t.page = pfn;
       t.aux = index;
       yield 'page->mapping';
-      if (inFile(pfn, index)) yield* truncateInodeFolio(t, pfn, file); // else -EIO: already gone
+      yield* T.truncateInodeFolio(t, pfn, file, index);
       yield* L.unlockPage(t, pfn);
       yield* putPage(t, pfn);
     }

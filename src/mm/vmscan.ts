@@ -5,12 +5,13 @@
 // makes the freeze fail, and a lookup that comes after the freeze fails its try_get. This is
 // what Linus pointed at as the real guard against map_pages (Msg-ID
 // CAHk-=wgNooZpC8G4=0dB-OBT5PYuv9d=sqzUXS9Ea_acjrAi_A@mail.gmail.com).
-import { freePage, putPage } from '../shm/alloc.ts';
-import { __ClearPageLocked, PageDirty, PageWriteback, pageMapped, pageRefFreeze } from '../shm/page.ts';
+import { freePage, putPage } from './page_alloc.ts';
+import { PageDirty, PageWriteback, pageMapped, pageRefFreeze } from '../shm/page.ts';
+import { __ClearPageLocked } from '../locks/common.ts';
 import { NIL } from '../shm/shm.ts';
-import { spinLock, spinUnlock } from '../shm/spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { spinLock, spinUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { findGetPage, pageCacheDelete } from './filemap.ts';
 import { tryToUnmap } from './rmap.ts';
 
@@ -31,7 +32,7 @@ export function* shrinkPage(t: Task, file: number, index: number): Step<boolean>
   const pfn = yield* findGetPage(t, file, index);
   if (pfn === NIL) return false;
   let freed = false;
-  if (yield* t.lock.trylockPage(t, pfn)) {
+  if (yield* t.ops.lock.trylockPage(t, pfn)) {
     t.page = pfn;
     t.aux = index;
     yield 'page->mapping';
@@ -46,7 +47,7 @@ export function* shrinkPage(t: Task, file: number, index: number): Step<boolean>
       t.stat('reclaimed');
       return true;
     }
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
   }
   yield* putPage(t, pfn);
   return false;
@@ -54,7 +55,7 @@ export function* shrinkPage(t: Task, file: number, index: number): Step<boolean>
 
 /** __remove_mapping(): under the i_pages lock, page_ref_freeze(page, 2) or give up
  * ("cannot_free"); then delete from the page cache. The page's refcount is left at 0. */
-function* removeMapping(t: Task, pfn: number, file: number): Step<boolean> {
+export function* removeMapping(t: Task, pfn: number, file: number): Step<boolean> {
   const shm = t.shm;
   yield* spinLock(t, shm.iPagesLock, file, 'xa_lock_irq');
   yield 'page_ref_freeze';

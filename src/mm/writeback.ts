@@ -15,14 +15,16 @@
 // (truncate_inode_pages_range pass 2) and reclaim skips pages under writeback, so the page cannot
 // be freed before end_page_writeback ("Writeback does not hold a folio reference of its own,
 // relying on truncation to wait for the clearing of PG_writeback", mm/filemap.c).
-import { putPage } from '../shm/alloc.ts';
+import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { pteLock, pteNone, ptePfn, pteRead, pteUnlock, pteWrite, pteAnon, vmaContains } from '../shm/mm.ts';
+import { pteNone, ptePfn, pteRead, pteWrite, pteAnon, vmaContains } from '../shm/mm.ts';
+import { pteUnlock } from './pgtable.ts';
+import { pteLock } from './pgtable.ts';
 import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_WRITE } from '../shm/shm.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from './fault.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../kernel/fault.ts';
 import { findGetPage } from './filemap.ts';
 import { vmasOfFile } from './rmap.ts';
 
@@ -57,19 +59,19 @@ export function setPageDirty(t: Task, pfn: number): boolean {
  */
 export function* filemapPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number> {
   const shm = t.shm;
-  yield* t.lock.lockPage(t, pfn);
+  yield* t.ops.lock.lockPage(t, pfn);
   t.page = pfn;
   t.aux = vmf.index;
   yield 'page->mapping';
   if (Atomics.load(shm.mapping, pfn) !== vmf.file + 1) {
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
     return VM_FAULT_NOPAGE;
   }
   // "We mark the page dirty already here so that when freeze is in progress, we are guaranteed
   // that writeback during freezing will see the dirty page and writeprotect it again."
   yield 'set_page_dirty';
   setPageDirty(t, pfn);
-  if (t.options['stable-pages'] !== false) yield* t.lock.waitOnPageWriteback(t, pfn); // wait_for_stable_page()
+  if (t.options['stable-pages'] !== false) yield* t.ops.lock.waitOnPageWriteback(t, pfn); // wait_for_stable_page()
   return VM_FAULT_LOCKED;
 }
 
@@ -82,11 +84,11 @@ export function* doPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number>
   let ret = yield* filemapPageMkwrite(t, vmf, pfn);
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret;
   if (!(ret & VM_FAULT_LOCKED)) {
-    yield* t.lock.lockPage(t, pfn);
+    yield* t.ops.lock.lockPage(t, pfn);
     t.page = pfn;
     yield 'page->mapping';
     if (Atomics.load(t.shm.mapping, pfn) === 0) {
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       return 0; // retry
     }
     ret |= VM_FAULT_LOCKED;
@@ -102,7 +104,7 @@ export function* faultDirtySharedPage(t: Task, pfn: number): Step<number> {
   t.page = pfn;
   yield 'set_page_dirty';
   setPageDirty(t, pfn);
-  yield* t.lock.unlockPage(t, pfn);
+  yield* t.ops.lock.unlockPage(t, pfn);
   return 0;
 }
 
@@ -140,7 +142,7 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   yield 'pte_same';
   if (pteRead(shm, vma, index) !== orig) {
     pteUnlock(t, ptl);
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
     yield* putPage(t, pfn);
     return VM_FAULT_NOPAGE;
   }
@@ -205,7 +207,7 @@ export type WritebackResult = 'written' | 'clean' | 'gone';
  * the free list) is the kernel's "Bad page state" for PG_writeback at free: FREE-BAD.
  */
 export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2): Step<WritebackResult> {
-  const shm = t.shm, L = t.lock;
+  const shm = t.shm, L = t.ops.lock;
   const pfn = yield* findGetPage(t, file, index);
   if (pfn === NIL) return 'gone';
   t.page = pfn;
@@ -231,6 +233,7 @@ export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2
   }
   t.page = pfn;
   yield 'set_page_writeback';
+  t.writebackStarted(pfn);
   const old = Atomics.or(shm.flags, pfn, PG_writeback);
   if (old & PG_writeback) throw new Error(`set_page_writeback: page ${pfn} is already under writeback`);
   const gen = Atomics.load(shm.stampGen, pfn);

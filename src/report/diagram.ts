@@ -2,7 +2,7 @@
 // 20201015094344.pmvg2jxrb2bsoanr@box): one column per actor, one row per step, the kernel step
 // name and the values that matter, the violating step marked. Plain text for the terminal,
 // Markdown for reports. Built from a controlled run's trace (src/sched/controlled.ts).
-import type { Op } from '../run/scenario.ts';
+import type { Op } from '../kernel/scenario.ts';
 import { describeOp, type TraceEvent, type Violation } from '../sched/controlled.ts';
 
 export interface DiagramInput {

@@ -1,6 +1,6 @@
 // Figures derived from a RunResult for the HTML report: rates over time, latency percentiles,
 // fairness. Pure functions of run.json, so `report <run-dir>` re-renders exactly what the run saw.
-import type { RunResult, StatsSample, TaskSummary } from '../run/result.ts';
+import type { RunResult, StatsSample, TaskSummary } from './result.ts';
 import { bucketBounds, formatUs } from './html-hist.ts';
 
 /** One chart: x values and one or more y series, all the same length. */

@@ -1,8 +1,8 @@
 // index.html of a run directory: one self-contained page (uPlot and the data inlined, nothing
 // fetched) rendered from the RunResult alone, so `report <run-dir>` can re-render it from run.json.
-import type { HungReport, RunResult, TaskSummary } from '../run/result.ts';
+import type { HungReport, RunResult, TaskSummary } from './result.ts';
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
-import { INVARIANTS } from '../check/invariants.ts';
+import { INVARIANTS } from '../kernel/invariants.ts';
 import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
 import { diagramText } from './diagram.ts';
 import { STAT_NAMES } from '../shm/layout.ts';

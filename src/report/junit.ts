@@ -1,8 +1,8 @@
 // junit.xml: one testcase per invariant the run checked, plus HUNG (the watchdog always runs).
 // A testcase fails with the first violation's message; its body holds each violation's
 // interleaving (up to MAX_DETAILED), so a CI page shows what raced without opening run.json.
-import type { RunResult } from '../run/result.ts';
-import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
+import type { RunResult } from './result.ts';
+import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { interleavingText, pageFlagNames, violationLine } from './interleaving.ts';
 
 const MAX_DETAILED = 5;

@@ -3,7 +3,7 @@
 // run failed, did not finish (its last record is a checkpoint), or a directory held no readable run.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import type { RunResult } from '../run/result.ts';
+import type { RunResult } from './result.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { junitXml, xmlAttr, xmlText } from './junit.ts';
 import { violationLine } from './interleaving.ts';

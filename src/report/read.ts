@@ -2,7 +2,7 @@
 // line saying what is wrong, never a stack trace.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult } from '../run/result.ts';
+import type { RunResult } from './result.ts';
 
 export class RunJsonError extends Error {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 // Write a run's report files into its directory, each atomically. Other report formats add
 // themselves to REPORT_WRITERS (file name + renderer) and get written the same way.
 import { join } from 'node:path';
-import type { RunResult } from '../run/result.ts';
+import type { RunResult } from './result.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { junitXml } from './junit.ts';
 import { summaryMarkdown } from './markdown.ts';

@@ -6,7 +6,7 @@
 //   SIGKILLed run leaves the last complete checkpoint, which `report <run-dir>` re-renders.
 // - Downsampler: keeps at most N samples of a time series by merging adjacent pairs when full.
 // - RssMonitor: samples the process RSS and warns when it keeps growing.
-import type { RunResult, StatsSample } from './result.ts';
+import type { RunResult, StatsSample } from '../report/result.ts';
 import { writeReports } from '../report/write.ts';
 
 /**

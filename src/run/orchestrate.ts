@@ -13,16 +13,16 @@
 // starts when every actor is ready and the initial state is checked once before any operation.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { RunConfig } from './config.ts';
-import type { HungReport, RunResult, StatsSample, TaskSummary } from './result.ts';
-import type { Finding, Scenario } from './scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import type { HungReport, RunResult, StatsSample, TaskSummary } from '../report/result.ts';
+import type { Finding, Scenario } from '../kernel/scenario.ts';
 import { spawnWorker } from './spawn.ts';
 import { StatsSampler, taskStats } from './stats.ts';
 import { gitInfo, toolVersion } from './gitinfo.ts';
 import { CTL, HIST_BUCKETS, type ShmSizes } from '../shm/layout.ts';
 import { Shm, TASK_DONE, TASK_PARKED } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
-import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
+import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { readViolations, reportViolation, violationCount, type ViolationRecord } from '../check/violations.ts';
 import { hungFinding, Watchdog } from '../check/watchdog.ts';
 import { DeadlockDetector } from '../check/waitfor.ts';
@@ -33,7 +33,7 @@ import { RssMonitor, statsDownsampler } from './checkpoint.ts';
 import { quiescentLockFindings } from '../check/lockstate.ts';
 import { checkWaiters } from '../locks/waitqueue.ts';
 import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/free.ts';
-import { getScenario } from '../../stress/scenarios/index.ts';
+import { getScenario } from '../scenarios/index.ts';
 import type { ActorData, ActorMessage } from '../../workers/actor.ts';
 
 /** RSS growth is judged only after the first minute: worker heaps reach their working size first. */

@@ -3,7 +3,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
-import { loadedPlugins, PLUGINS_KEY } from '../variants/plugin-paths.ts';
+import { loadedPlugins, PLUGINS_KEY } from './plugin-paths.ts';
 
 const here = dirname(fileURLToPath(import.meta.url)); // src/run in sources, dist/src/run compiled
 const fromSources = import.meta.url.endsWith('.ts');

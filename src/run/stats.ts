@@ -11,7 +11,7 @@
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, type Shm } from '../shm/shm.ts';
 import { violationCount } from '../check/violations.ts';
-import type { StatsSample } from './result.ts';
+import type { StatsSample } from '../report/result.ts';
 
 /** One task's counters. */
 export function taskStats(shm: Shm, task: number): Record<StatName, number> {

@@ -4,8 +4,8 @@
 // Every mistake a user can make is a UsageError: one line saying what is wrong, exit code 2,
 // raised before any work starts (no workers, no shared memory, no report directory).
 import os from 'node:os';
-import { DEFAULTS, type RunConfig } from './config.ts';
-import type { Scenario, ScenarioOption } from './scenario.ts';
+import { DEFAULTS, type RunConfig } from '../kernel/config.ts';
+import type { Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import { computeLayout } from '../shm/layout.ts';
 import { PTE_PFN_MASK } from '../shm/shm.ts';
 

@@ -26,13 +26,14 @@ import { attachLockdep, lockOrderMessage } from '../check/lockdep.ts';
 import { initShm } from '../shm/init.ts';
 import { LabelTable } from '../shm/labels.ts';
 import { readViolations } from '../check/violations.ts';
-import { INVARIANTS, type InvariantId } from '../check/invariants.ts';
-import type { Op, Scenario } from '../run/scenario.ts';
-import type { RunConfig } from '../run/config.ts';
+import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
+import type { Op, Scenario } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
-import type { Rng } from './rng.ts';
-import type { Effect, FutexWait, Step, Yielded } from './step.ts';
-import { Task } from './task.ts';
+import { configVariants, kernelOps } from '../variants/index.ts';
+import type { Rng } from '../kernel/rng.ts';
+import type { Effect, FutexWait, Step, Yielded } from '../kernel/step.ts';
+import { Task } from '../kernel/task.ts';
 import type { SchedView, Strategy } from './strategies/strategy.ts';
 
 /** Virtual nanoseconds per step. */
@@ -178,7 +179,8 @@ export class ControlledDriver implements SchedView {
     this.labelSnapshot = new Int32Array(this.shm.labels.length);
     const options = { ...cfg.extra, unfairness: cfg.unfairness };
     this.tasks = [];
-    for (let id = 0; id < n; id++) this.tasks.push(new Task({ id, shm: this.shm, lock, options, labels: this.labelTable }));
+    const ops = kernelOps({ lock, variants: configVariants(cfg) });
+    for (let id = 0; id < n; id++) this.tasks.push(new Task({ id, shm: this.shm, ops, options, labels: this.labelTable }));
     this.spin = new Int32Array(n);
     this.state = new Int8Array(n);
     this.opNo = new Int32Array(n);

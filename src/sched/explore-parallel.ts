@@ -3,7 +3,7 @@
 // explorer would, with the portfolio's strategies spread over the workers. The first find stops
 // every worker (unless keepGoing); statistics are merged.
 import type { Worker } from 'node:worker_threads';
-import type { RunConfig } from '../run/config.ts';
+import type { RunConfig } from '../kernel/config.ts';
 import { spawnWorker } from '../run/spawn.ts';
 import { mergeStats, type ExploreResult, type ExploreStats, type Find } from './explore.ts';
 import type { StrategySpec } from './strategies/strategy.ts';

@@ -4,10 +4,10 @@
 // under strategy number i mod (portfolio size). Everything is a function of the master seed and i:
 // the same seed gives the same iterations and schedules, byte for byte, and parallel explorers
 // over disjoint sets of i explore exactly what one explorer would.
-import type { Op, Scenario } from '../run/scenario.ts';
-import type { RunConfig } from '../run/config.ts';
+import type { Op, Scenario } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
-import { opRng, rng } from './rng.ts';
+import { opRng, rng } from '../kernel/rng.ts';
 import { ControlledDriver, DEFAULT_MAX_STEPS, type Violation } from './controlled.ts';
 import { makeStrategy, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
 

@@ -8,13 +8,13 @@
 //
 // Perturbation changes timing only: the operations (opRng) and everything the driver does with
 // shared state are the same at every level.
-import type { PerturbLevel, RunConfig } from '../run/config.ts';
-import type { Scenario } from '../run/scenario.ts';
+import type { PerturbLevel, RunConfig } from '../kernel/config.ts';
+import type { Scenario } from '../kernel/scenario.ts';
 import { CTL } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
-import { opRng, perturbRng, type Rng } from './rng.ts';
-import type { FutexWait, Step, WaitResult } from './step.ts';
-import type { Task } from './task.ts';
+import { opRng, perturbRng, type Rng } from '../kernel/rng.ts';
+import type { FutexWait, Step, WaitResult } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 import { attachLockdep } from '../check/lockdep.ts';
 
 /**

@@ -19,14 +19,14 @@
 // removed) still replays, and the seeds say where the workload came from.
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Op, Scenario } from '../run/scenario.ts';
-import { DEFAULTS, type RunConfig } from '../run/config.ts';
+import type { Op, Scenario } from '../kernel/scenario.ts';
+import { DEFAULTS, type RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
-import { INVARIANT_IDS, type InvariantId } from '../check/invariants.ts';
+import { INVARIANT_IDS, type InvariantId } from '../kernel/invariants.ts';
 import { computeLayout, type ShmSizes } from '../shm/layout.ts';
 import { ControlledDriver, type IterationResult, type Violation } from './controlled.ts';
 import { ReplayStrategy } from './strategies/replay.ts';
-import { rng } from './rng.ts';
+import { rng } from '../kernel/rng.ts';
 import type { Find } from './explore.ts';
 
 export const REPRO_FORMAT = 'pagelock-stress-repro';

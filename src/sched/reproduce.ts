@@ -5,11 +5,11 @@
 // every other actor idle, until a schedule breaks the same invariant: that schedule is a repro
 // file. A flight ring holds a task's last steps only: when the window is longer than that, the
 // earlier operations come in on later attempts (one more operation per task each).
-import type { Op, Scenario } from '../run/scenario.ts';
-import type { RunConfig } from '../run/config.ts';
+import type { Op, Scenario } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
 import type { ViolationRecord } from '../check/violations.ts';
-import { opRng } from './rng.ts';
+import { opRng } from '../kernel/rng.ts';
 import { explore, type ExploreStats, type Find } from './explore.ts';
 import { portfolio } from './strategies/index.ts';
 

@@ -15,10 +15,10 @@
 // Each kept variation is re-recorded (the choices actually made), so the result replays exactly.
 // The search is deterministic (a fixed order of tries, no randomness) and bounded by a number of
 // runs and a time budget.
-import type { Op } from '../run/scenario.ts';
+import type { Op } from '../kernel/scenario.ts';
 import type { IterationResult } from './controlled.ts';
 import { ControlledDriver } from './controlled.ts';
-import { opRng, rng } from './rng.ts';
+import { opRng, rng } from '../kernel/rng.ts';
 import { PctStrategy } from './strategies/pct.ts';
 import { RandomStrategy } from './strategies/random.ts';
 import { BoundedStrategy } from './strategies/bounded.ts';

@@ -5,10 +5,6 @@
 // PTE word: 0 = pte_none, else pfn + 1 | PTE_WRITE | PTE_ANON. Every present PTE holds one page
 // reference and one mapcount of the page it maps.
 import { PTE_ANON, PTE_PFN_MASK, VM_SHARED, type Shm } from './shm.ts';
-import { spinLock, spinUnlock } from './spinlock.ts';
-import { LD_PTL } from '../check/lockdep.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
 
 export const vmaCount = (shm: Shm): number => shm.sizes.processes * shm.sizes.vmasPerProcess;
 export const vmaOf = (shm: Shm, process: number, v: number): number => process * shm.sizes.vmasPerProcess + v;
@@ -56,21 +52,4 @@ export const pteAnon = (pte: number): boolean => (pte & PTE_ANON) !== 0;
 export const pteRead = (shm: Shm, vma: number, index: number): number => Atomics.load(shm.ptes, pteSlot(shm, vma, index));
 export function pteWrite(shm: Shm, vma: number, index: number, pte: number): void {
   Atomics.store(shm.ptes, pteSlot(shm, vma, index), pte);
-}
-
-/** pte_offset_map_lock(): take the PTL covering `index` in `vma`. Returns the PTL slot. */
-export function* pteLock(t: Task, vma: number, index: number): Step<number> {
-  const ptl = ptlSlot(t.shm, vma, index);
-  if (t.lockdep !== null) t.lockdep.check(t, LD_PTL, ptl);
-  yield* spinLock(t, t.shm.ptl, ptl, 'pte_offset_map_lock');
-  Atomics.store(t.shm.ptlOwner, ptl, t.id + 1);
-  if (t.lockdep !== null) t.lockdep.ptlAcquired(t, ptl);
-  return ptl;
-}
-
-/** pte_unmap_unlock() */
-export function pteUnlock(t: Task, ptl: number): void {
-  if (t.lockdep !== null) t.lockdep.ptlReleased(ptl);
-  Atomics.store(t.shm.ptlOwner, ptl, 0);
-  spinUnlock(t.shm.ptl, ptl);
 }

@@ -4,7 +4,6 @@
 // `mapping` holds file id + 1 for a page-cache page, 0 for NULL, MAPPING_ANON for an anonymous
 // page (a private COW copy; the kernel's PAGE_MAPPING_ANON pointer).
 import { PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback, type Shm } from './shm.ts';
-import type { Task } from '../sched/task.ts';
 
 export const MAPPING_ANON = -1;
 
@@ -41,24 +40,6 @@ export function pageRefFreeze(shm: Shm, pfn: number, count: number): boolean {
 
 export function pageRefUnfreeze(shm: Shm, pfn: number, count: number): void {
   Atomics.store(shm.refcount, pfn, count);
-}
-
-/** __SetPageLocked / __folio_set_locked: lock a page nobody else can see yet (a new page before it
- * enters the page cache: "new page-cache pages are born locked"). Keeps the shadow owner and the
- * held list as lock_page would, so unlock_page's checks hold. */
-export function __SetPageLocked(t: Task, pfn: number): void {
-  Atomics.or(t.shm.flags, pfn, PG_locked);
-  Atomics.store(t.shm.owner, pfn, t.id + 1);
-  t.heldAdd(pfn);
-}
-
-/** __ClearPageLocked: unlock a page nobody else can reach any more (reclaim after the refcount
- * freeze and deletion: "we obviously don't have to worry about waking up a process waiting on the
- * page lock, because there are no references"), or a new page that failed to enter the cache. */
-export function __ClearPageLocked(t: Task, pfn: number): void {
-  Atomics.store(t.shm.owner, pfn, 0);
-  Atomics.and(t.shm.flags, pfn, ~PG_locked);
-  t.heldRemove(pfn);
 }
 
 const FLAG_NAMES: [number, string][] = [

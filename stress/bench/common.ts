@@ -1,15 +1,16 @@
 // Benchmark plumbing: a section is one file exporting a BenchSection; index.ts runs them in one
 // process and prints their tables. Figures are medians of several repetitions: the machines are
 // noisy, so compare ratios measured in the same run, not absolute numbers across runs.
+import { kernelOps } from '../../src/variants/index.ts';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { Shm } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
 import type { ShmSizes } from '../../src/shm/layout.ts';
-import { Task } from '../../src/sched/task.ts';
+import { Task } from '../../src/kernel/task.ts';
 import type { PageLock } from '../../src/locks/types.ts';
-import type { Step } from '../../src/sched/step.ts';
+import type { Step } from '../../src/kernel/step.ts';
 
 export interface BenchTable {
   title: string;
@@ -74,7 +75,7 @@ export function benchShm(tasks: number, pages = 1, buckets = 256): Shm {
 }
 
 export function benchTask(shm: Shm, id: number, lock: PageLock): Task {
-  return new Task({ id, shm, lock });
+  return new Task({ id, shm, ops: kernelOps({ lock }) });
 }
 
 /** Run a generator to its end with nothing around it: schedule points are skipped, 'now' is

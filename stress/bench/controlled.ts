@@ -6,14 +6,14 @@
 // generator per operation). "iterations/s" is the whole exploration loop. CPU time is shown next to
 // wall time: on a busy machine the wall figure mostly measures the other processes.
 import os from 'node:os';
-import { DEFAULTS, type RunConfig } from '../../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { explore, opsFor, opsSeedFor, scheduleRngFor } from '../../src/sched/explore.ts';
 import { ControlledDriver } from '../../src/sched/controlled.ts';
 import { makeStrategy } from '../../src/sched/strategies/index.ts';
 import { exploreParallel } from '../../src/sched/explore-parallel.ts';
 import { strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
-import { getScenario } from '../scenarios/index.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
 import { fmt, median, type BenchSection, type BenchTable } from './common.ts';
 
 const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;

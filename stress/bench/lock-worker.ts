@@ -1,12 +1,13 @@
 // A benchmark worker: runs one task's lock loop on page 0 through the free-mode driver (with
 // --perturb off), or the raw Atomics.wait/notify ping-pong it is compared with. Posts what it
 // measured when the main thread sets STOP.
+import { kernelOps } from '../../src/variants/index.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../../src/locks/index.ts';
-import { DEFAULTS } from '../../src/run/config.ts';
-import type { Scenario } from '../../src/run/scenario.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
-import { Task } from '../../src/sched/task.ts';
+import { Task } from '../../src/kernel/task.ts';
 import { Shm } from '../../src/shm/shm.ts';
 import { BC, type LockWorkerData, type LockWorkerResult } from './lock-worker-api.ts';
 
@@ -50,7 +51,7 @@ if (d.mode === 'pingpong') {
 } else {
   const shm = new Shm(d.sizes, d.sab);
   const lock = makeLock(d.lock!, { unfairness: DEFAULTS.unfairness });
-  const t = new Task({ id: d.id, shm, lock });
+  const t = new Task({ id: d.id, shm, ops: kernelOps({ lock }) });
   const drv = new FreeDriver({ t, scenario: {} as Scenario, role: 'bench', cfg: { ...DEFAULTS, perturb: 'off' } });
   if (d.mode === 'hot') {
     while (!stop()) {

@@ -13,14 +13,14 @@
 //    from the contended acquisitions/s of the runs in 2.
 import os from 'node:os';
 import { makeLock } from '../../src/locks/index.ts';
-import { DEFAULTS, type RunConfig } from '../../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
-import type { RunResult } from '../../src/run/result.ts';
+import type { RunResult } from '../../src/report/result.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
-import { NOW, type Step } from '../../src/sched/step.ts';
-import type { Scenario } from '../../src/run/scenario.ts';
+import { NOW, type Step } from '../../src/kernel/step.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
 import { attachLockdep } from '../../src/check/lockdep.ts';
-import { histRecord } from '../../src/run/histogram.ts';
+import { histRecord } from '../../src/shm/histogram.ts';
 import { CTL, HIST_BUCKETS } from '../../src/shm/layout.ts';
 import { benchShm, benchTask, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
 

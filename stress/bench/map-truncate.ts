@@ -12,10 +12,10 @@
 //    samples (every 200 ms here) bracket it independently: the first sample that counts a
 //    violation is an upper bound, the one before it a lower bound.
 import os from 'node:os';
-import { DEFAULTS, type RunConfig } from '../../src/run/config.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { runStress, TUNING_DEFAULTS } from '../../src/run/orchestrate.ts';
-import type { RunResult } from '../../src/run/result.ts';
-import { COLLECT_AFTER_VIOLATION_MS } from '../../src/variants/matrix-run.ts';
+import type { RunResult } from '../../src/report/result.ts';
+import { COLLECT_AFTER_VIOLATION_MS } from '../../src/matrix/matrix-run.ts';
 import { fmt, median, type BenchSection, type BenchTable } from './common.ts';
 
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');

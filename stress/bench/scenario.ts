@@ -3,7 +3,7 @@
 // trylock, killable lock, wait_on_page_locked, fatal signals), critical sections, the checker,
 // quiescent epochs. --perturb off, no stutter.
 import os from 'node:os';
-import { DEFAULTS } from '../../src/run/config.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import { fmt, median, type BenchSection } from './common.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import os from 'node:os';
-import { DEFAULTS } from '../../src/run/config.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import { Checkpointer, type RssSummary } from '../../src/run/checkpoint.ts';
 import { fmt, median, type BenchSection } from './common.ts';

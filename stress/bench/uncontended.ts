@@ -2,11 +2,11 @@
 // (its schedule points, the shadow-owner and held-list checks, the stats) against the bare
 // minimum a lock needs, one Atomics.compareExchange + one Atomics.store.
 import { makeLock } from '../../src/locks/index.ts';
-import { DEFAULTS } from '../../src/run/config.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
 import { CTL } from '../../src/shm/layout.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Scenario } from '../../src/run/scenario.ts';
+import type { Step } from '../../src/kernel/step.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
 import { benchShm, benchTask, drain, fmt, median, nowNs, ratio, type BenchSection } from './common.ts';
 
 const TARGET = 2;

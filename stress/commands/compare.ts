@@ -10,10 +10,10 @@
 // index.html, as `run` writes them), and summary.md, compare.json and index.html with the table.
 // Exit 0 when every run was clean, 1 when one was not (the table is printed anyway), 2 bad usage.
 import { basename, isAbsolute, join, relative } from 'node:path';
-import type { RunConfig } from '../../src/run/config.ts';
-import type { RunResult } from '../../src/run/result.ts';
+import type { RunConfig } from '../../src/kernel/config.ts';
+import type { RunResult } from '../../src/report/result.ts';
 import { UsageError, allRunFlags, describeConfig, flagHelp, validateRun, type Validated } from '../../src/run/validate.ts';
-import { summarizeHist, type HistSummary } from '../../src/run/histogram.ts';
+import { summarizeHist, type HistSummary } from '../../src/shm/histogram.ts';
 import { ensureWritableDir, writeFileAtomic } from '../../src/report/atomic.ts';
 import { writeReports } from '../../src/report/write.ts';
 import { fairness, jainIndex, sumHist, type ChartSpec } from '../../src/report/html-data.ts';

@@ -1,11 +1,11 @@
 // The real environment of a command: the process's streams and signals, the scenario and lock
 // registries, the free-mode engine, git.
 import os from 'node:os';
-import { SCENARIOS } from '../scenarios/index.ts';
+import { SCENARIOS } from '../../src/scenarios/index.ts';
 import { DEFAULT_LOCK, lockInfo, lockNames } from '../../src/locks/index.ts';
-import { DEFAULTS } from '../../src/run/config.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
-import { INVARIANTS } from '../../src/check/invariants.ts';
+import { INVARIANTS } from '../../src/kernel/invariants.ts';
 import { gitInfo, toolVersion } from '../../src/run/gitinfo.ts';
 import type { Registry } from '../../src/run/validate.ts';
 import type { Context } from './types.ts';

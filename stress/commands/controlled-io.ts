@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { makeLock } from '../../src/locks/index.ts';
-import type { Op } from '../../src/run/scenario.ts';
+import type { Op } from '../../src/kernel/scenario.ts';
 import type { IterationResult, Violation } from '../../src/sched/controlled.ts';
 import { diagramMarkdown, diagramText } from '../../src/report/diagram.ts';
 import {
@@ -11,7 +11,7 @@ import {
 } from '../../src/sched/repro.ts';
 import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
 import { reproduceFree } from '../../src/sched/reproduce.ts';
-import type { RunConfig } from '../../src/run/config.ts';
+import type { RunConfig } from '../../src/kernel/config.ts';
 import type { ViolationRecord } from '../../src/check/violations.ts';
 import { UsageError } from '../../src/run/validate.ts';
 import type { Context } from './types.ts';

@@ -5,7 +5,7 @@
 // 2 bad usage.
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { RunConfig } from '../../src/run/config.ts';
+import type { RunConfig } from '../../src/kernel/config.ts';
 import {
   HELP_FLAG, UsageError, allRunFlags, describeConfig, flagHelp, formatDuration, parseFlags, validateRun,
   type FlagSpec, type FlagValue,

@@ -1,5 +1,5 @@
 // `matrix`: the nightly job. Every cell (scenario x variant, with its expected outcome:
-// src/variants/registry.ts) is run and graded, jcstress-style: the checked-in regression corpus
+// src/variants/index.ts) is run and graded, jcstress-style: the checked-in regression corpus
 // is replayed first, then each cell in free and/or controlled mode with its share of ONE time
 // budget. Prints a line per row as it finishes and a table at the end; writes run.json,
 // summary.md, junit.xml (one test case per row) and each row's own report under cells/.
@@ -10,12 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { HELP_FLAG, UsageError, flagHelp, formatDuration, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
 import { exploreParallel } from '../../src/sched/explore-parallel.ts';
-import { matrixCells } from '../../src/variants/cells.ts';
-import { expectedText, type Cell, type CellMode } from '../../src/variants/registry.ts';
-import { filterCells, inShard, orderRows, parseShard, shardOf, type Shard } from '../../src/variants/plan.ts';
-import { readCorpus, runMatrix, type CorpusFile } from '../../src/variants/matrix-run.ts';
-import { countsText, matrixTable, rowLine, writeMatrixReports } from '../../src/variants/matrix-report.ts';
-import { loadedPlugins, pluginOf } from '../../src/variants/plugin.ts';
+import { matrixCells } from '../../src/matrix/extra-cells.ts';
+import { expectedText, type Cell, type CellMode } from '../../src/matrix/cells.ts';
+import { filterCells, inShard, orderRows, parseShard, shardOf, type Shard } from '../../src/matrix/plan.ts';
+import { readCorpus, runMatrix, type CorpusFile } from '../../src/matrix/matrix-run.ts';
+import { countsText, matrixTable, rowLine, writeMatrixReports } from '../../src/matrix/matrix-report.ts';
+import { loadedPlugins, pluginOf } from '../../src/plugin/plugin.ts';
 import type { Command, Context } from './types.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

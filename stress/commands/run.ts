@@ -4,8 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { RunConfig } from '../../src/run/config.ts';
-import type { RunResult, StatsSample } from '../../src/run/result.ts';
+import type { RunConfig } from '../../src/kernel/config.ts';
+import type { RunResult, StatsSample } from '../../src/report/result.ts';
 import {
   UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, formatDuration, validateRun,
 } from '../../src/run/validate.ts';

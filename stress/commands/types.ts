@@ -3,7 +3,7 @@
 import type { runStress } from '../../src/run/orchestrate.ts';
 import type { Registry } from '../../src/run/validate.ts';
 import type { GitInfo } from '../../src/run/gitinfo.ts';
-import type { InvariantId } from '../../src/check/invariants.ts';
+import type { InvariantId } from '../../src/kernel/invariants.ts';
 
 export interface Io {
   /** one line to stdout */

@@ -4,7 +4,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checkpointer, RssMonitor, statsDownsampler } from '../../src/run/checkpoint.ts';
 import { renderHtml } from '../../src/report/html.ts';
-import type { RunResult } from '../../src/run/result.ts';
+import type { RunResult } from '../../src/report/result.ts';
 import { fixtureRun } from './report-fixture.ts';
 
 const dir = process.argv[2];

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../../stress/commands/types.ts';
 import type { Registry } from '../../src/run/validate.ts';
-import type { Scenario } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import type { RunResult } from '../../src/run/result.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
+import type { RunConfig } from '../../src/kernel/config.ts';
+import type { RunResult } from '../../src/report/result.ts';
 import type { ViolationRecord } from '../../src/check/violations.ts';
-import { INVARIANTS } from '../../src/check/invariants.ts';
+import { INVARIANTS } from '../../src/kernel/invariants.ts';
 
 function stubScenario(name: string, options: Scenario['options'] = []): Scenario {
   return {

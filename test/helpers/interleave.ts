@@ -2,7 +2,7 @@
 // futexWait would sleep (timed or not) is parked until its word changes or a futexWake on that
 // word arrives; stepping a parked task does nothing. For tests that need "A holds the lock, B blocks on it,
 // A finishes, B goes on" (test/helpers/stepper.ts throws on a blocking wait instead).
-import type { FutexWait, Step, Yielded } from '../../src/sched/step.ts';
+import type { FutexWait, Step, Yielded } from '../../src/kernel/step.ts';
 
 interface Actor {
   gen: Step<unknown>;

@@ -1,14 +1,15 @@
 // A small map-truncate world for the mm tests: the shared model from the scenario's sizes and
 // init, and tasks with the default page lock. Everything runs in the test's thread.
-import { DEFAULTS, type RunConfig } from '../../src/run/config.ts';
+import { kernelOps } from '../../src/variants/index.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { Shm } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
-import { Task } from '../../src/sched/task.ts';
+import { Task } from '../../src/kernel/task.ts';
 import { LabelTable } from '../../src/shm/labels.ts';
 import { makeLock } from '../../src/locks/index.ts';
-import { mapTruncateScenario } from '../../stress/scenarios/map-truncate.ts';
+import { mapTruncateScenario } from '../../src/scenarios/map-truncate.ts';
 import { Stepper } from './stepper.ts';
-import type { Step } from '../../src/sched/step.ts';
+import type { Step } from '../../src/kernel/step.ts';
 
 export function mmConfig(extra: Record<string, number | string | boolean> = {}, over: Partial<RunConfig> = {}): RunConfig {
   return { ...DEFAULTS, scenario: 'map-truncate', workers: 4, pages: 64, buckets: 16, extra: { ...extra }, ...over };
@@ -31,7 +32,7 @@ export function mmWorld(cfg: RunConfig = mmConfig(), tasks = 5): MmWorld {
   const lock = makeLock('v5.9-rc6', { unfairness: 5 });
   return {
     shm, cfg,
-    task: (id, options) => new Task({ id, shm, lock, labels, options: { ...cfg.extra, ...options } }),
+    task: (id, options) => new Task({ id, shm, ops: kernelOps({ lock }), labels, options: { ...cfg.extra, ...options } }),
   };
 }
 

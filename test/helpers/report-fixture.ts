@@ -1,7 +1,7 @@
 // A RunResult with non-trivial data for report tests: samples over time, wait histograms, several
 // tasks and roles, one violation with flight records, one hung task.
-import { DEFAULTS } from '../../src/run/config.ts';
-import type { RunResult, StatsSample, TaskSummary } from '../../src/run/result.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
+import type { RunResult, StatsSample, TaskSummary } from '../../src/report/result.ts';
 import { STAT_NAMES, HIST_BUCKETS, type StatName } from '../../src/shm/layout.ts';
 import type { FlightRecord } from '../../src/check/violations.ts';
 

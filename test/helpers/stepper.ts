@@ -2,7 +2,7 @@
 // end. Effects are handled the simplest way that keeps a single-threaded test honest: a wait on a
 // word that has already changed returns 'not-equal'; a wait that would really block throws (the
 // test interleaved wrongly); wakes are no-ops; the clock advances by 1 us per call.
-import type { Step, Yielded } from '../../src/sched/step.ts';
+import type { Step, Yielded } from '../../src/kernel/step.ts';
 
 export class Stepper<T> {
   done = false;

@@ -2,8 +2,8 @@
 import { explore } from '../../src/sched/explore.ts';
 import { strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
-import type { Op } from '../../src/run/scenario.ts';
-import { mapTruncateScenario } from '../../stress/scenarios/map-truncate.ts';
+import type { Op } from '../../src/kernel/scenario.ts';
+import { mapTruncateScenario } from '../../src/scenarios/map-truncate.ts';
 import { mmConfig } from './mm-fixture.ts';
 
 export const SEEDS = ['1', '2', '3', '4', '5'];

@@ -3,7 +3,7 @@
 // few given decisions, where a given actor takes over. Enumerating every schedule with 0, then 1
 // preemption over a small set of operations finds the simplest interleaving that breaks an
 // invariant: the shrinker uses it to turn a long random schedule into one a person can read.
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 import { SPIN_DEMOTE } from './pct.ts';
 

@@ -12,7 +12,7 @@
 // until the step bound, so a spinning actor is demoted below everyone (not counted as a change
 // point); and after many more decisions than k the iteration falls back to a fair random walk
 // (Coyote's fair-prioritization), so a long iteration always ends.
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 
 /** spin steps after which a spinning actor is demoted */

@@ -1,5 +1,5 @@
 // Uniform random walk: at every decision each runnable actor is equally likely.
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 
 export class RandomStrategy implements Strategy {

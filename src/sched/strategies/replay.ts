@@ -3,7 +3,7 @@
 // spinning, else the next runnable actor after it. An exact replay never needs that fallback;
 // shrinking relies on it (a shortened list then means fewer context switches, not a different
 // program, and a spinner hands over to the actor it waits for instead of spinning forever).
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 import { SPIN_DEMOTE } from './pct.ts';
 

@@ -1,6 +1,6 @@
 // One interface for every controlled-mode scheduling strategy. The driver asks a strategy only at
 // real decisions (two or more actors runnable); a point where one actor can run is not a choice.
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../kernel/rng.ts';
 
 /** What the driver shows a strategy about the iteration in progress. Arrays are indexed by actor. */
 export interface SchedView {

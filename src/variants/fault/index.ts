@@ -7,11 +7,11 @@
 // the code is in paths.ts). Each says what the tester must show for it (DESIGN.md "Variants and
 // expected outcomes"): 'clean', the invariant ids a known-bad protocol must break, or 'open'.
 // Self-test mutants register here as hidden variants: accepted by --fault-path, not listed.
-import type { InvariantId } from '../../check/invariants.ts';
-import type { VmFault } from '../../mm/fault.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
-import { mainline } from './mainline.ts';
+import type { InvariantId } from '../../kernel/invariants.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+import { registerVariant, variantNames, variants, type Variant } from '../registry.ts';
 import { patch1 } from './patch1.ts';
 import { patch1to2 } from './patch1-2.ts';
 import { patch1to3 } from './patch1-3.ts';
@@ -39,35 +39,44 @@ export interface FaultPathVariant {
 }
 
 export const DEFAULT_FAULT_PATH = 'mainline';
-export const FAULT_PATHS = new Map<string, FaultPathVariant>();
+
+/** `--fault-path mainline`: the fault paths of src/mm/memory.ts, as in 5.9 and, for what the seed
+ * thread touched, still in mainline (patches 1-3 were not merged in that form, kernel-protocols
+ * §0.2). It replaces nothing. */
+export const MAINLINE_FAULT_PATH: Variant = {
+  name: DEFAULT_FAULT_PATH,
+  kind: 'fault-path',
+  summary: '5.9 / mainline fault paths: __do_fault() returns the page locked; the COW source is locked across the copy and finish_fault()',
+  source: 'mm/memory.c (5.9): __do_fault, do_read_fault, do_cow_fault, do_shared_fault',
+  expected: 'clean',
+  reasoning: 'the shipped protocol: a file PTE (and a COW copy of a file page) is installed only under the page lock, after the '
+    + 'mapping and i_size were checked under it, which is what truncation relies on (kernel-protocols §4.3)',
+  ops: () => ({}),
+};
+
+/** A fault-path variant as a partial table: do_read_fault(), do_cow_fault(), do_shared_fault(). */
+export function faultPathOps(v: FaultPathVariant): Variant {
+  const { doReadFault, doCowFault, doSharedFault } = v;
+  return {
+    name: v.name, kind: 'fault-path', summary: v.summary, source: v.source, expected: v.expected, reasoning: v.reasoning,
+    weight: v.weight, hidden: v.hidden,
+    ops: () => ({ fault: { doReadFault, doCowFault, doSharedFault } }),
+  };
+}
 
 export function registerFaultPath(v: FaultPathVariant): void {
-  if (FAULT_PATHS.has(v.name)) throw new Error(`fault-path variant '${v.name}' registered twice`);
-  FAULT_PATHS.set(v.name, v);
+  registerVariant(faultPathOps(v));
 }
 
-export function faultPathVariant(name: string): FaultPathVariant {
-  const v = FAULT_PATHS.get(name);
-  if (!v) throw new Error(`unknown --fault-path '${name}' (known: ${faultPathNames({ hidden: true }).join(', ')})`);
-  return v;
-}
-
-/** Registered names; hidden ones (mutants) only when asked. */
+/** Registered names, mainline first; hidden ones (mutants) only when asked. */
 export function faultPathNames(o: { hidden?: boolean } = {}): string[] {
-  return [...FAULT_PATHS.values()].filter((v) => o.hidden || !v.hidden).map((v) => v.name);
+  return [DEFAULT_FAULT_PATH, ...variantNames({ kind: 'fault-path', hidden: o.hidden })];
 }
 
 export function faultPathHiddenNames(): string[] {
-  return [...FAULT_PATHS.values()].filter((v) => v.hidden).map((v) => v.name);
+  return variants({ kind: 'fault-path', hidden: true }).filter((v) => v.hidden).map((v) => v.name);
 }
 
-/** The variant this task runs: t.options['fault-path'] (the scenario flag lands in cfg.extra,
- * which the drivers pass as task options); default mainline. */
-export function faultPathOf(t: Task): FaultPathVariant {
-  return faultPathVariant(String(t.options['fault-path'] ?? DEFAULT_FAULT_PATH));
-}
-
-registerFaultPath(mainline);
 registerFaultPath(patch1);
 registerFaultPath(patch1to2);
 registerFaultPath(patch1to3);

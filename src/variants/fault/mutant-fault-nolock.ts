@@ -3,16 +3,16 @@
 // unlock_page()). The fault path is otherwise mainline's. MUST TRIP: FAULT-LOCKED, at
 // __do_fault()'s VM_BUG_ON_PAGE(!PageLocked(vmf->page)) — the hand-over assertion, not some later
 // consequence (the caller's unlock_page of a page it does not hold would be LOCK-UNLOCK).
-import { VM_FAULT_LOCKED, type FaultResult, type VmFault } from '../../mm/fault.ts';
+import { VM_FAULT_LOCKED, type FaultResult, type VmFault } from '../../kernel/fault.ts';
 import { filemapFault } from '../../mm/filemap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
 import type { FaultPathVariant } from './index.ts';
 
 function* filemapFaultEarlyUnlock(t: Task, vmf: VmFault): Step<FaultResult> {
   const r = yield* filemapFault(t, vmf);
-  if (r.ret & VM_FAULT_LOCKED) yield* t.lock.unlockPage(t, r.pfn); // BUG (deliberate): still returns VM_FAULT_LOCKED
+  if (r.ret & VM_FAULT_LOCKED) yield* t.ops.lock.unlockPage(t, r.pfn); // BUG (deliberate): still returns VM_FAULT_LOCKED
   return r;
 }
 

@@ -15,14 +15,14 @@
 // Every VM_FAULT_LOCKED hand-over asserts VM_BUG_ON_PAGE(!PageLocked) (FAULT-LOCKED). The mainline
 // handlers (no patch) of read and COW faults are src/mm/memory.ts's; this file has the patched
 // ones and do_shared_fault() in both forms.
-import { allocPage, putPage } from '../../shm/alloc.ts';
+import { allocPage, putPage } from '../../mm/page_alloc.ts';
 import { MAPPING_ANON, SetPageUptodate } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, type FaultResult, type VmFault,
-} from '../../mm/fault.ts';
+} from '../../kernel/fault.ts';
 import { doFaultAround, faultAroundPages, finishFault } from '../../mm/memory.ts';
 import { doPageMkwrite, faultDirtySharedPage, vmFaultLockedCheck } from '../../mm/writeback.ts';
 
@@ -44,7 +44,7 @@ const FAILED = VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY;
  * and then it must be (VM_BUG_ON_PAGE(!PageLocked(vmf->page), vmf->page)). */
 function* lockFaultPage(t: Task, r: FaultResult): Step<void> {
   t.page = r.pfn;
-  if (!(r.ret & VM_FAULT_LOCKED)) yield* t.lock.lockPage(t, r.pfn);
+  if (!(r.ret & VM_FAULT_LOCKED)) yield* t.ops.lock.lockPage(t, r.pfn);
   else vmFaultLockedCheck(t, r.pfn);
 }
 
@@ -67,7 +67,7 @@ export function* doReadFault(t: Task, vmf: VmFault, p: FaultPatches): Step<numbe
   if (r.ret & FAILED) return r.ret;
   if (p.patch1) yield* lockFaultPage(t, r);
   const ret = r.ret | (yield* finishFault(t, vmf, r.pfn));
-  yield* t.lock.unlockPage(t, r.pfn);
+  yield* t.ops.lock.unlockPage(t, r.pfn);
   if (ret & FAILED) yield* putPage(t, r.pfn);
   return ret;
 }
@@ -103,11 +103,11 @@ export function* doCowFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number
   yield* copyUserHighpage(t, cow, r.pfn, vmf.index);
   let ret = r.ret;
   if (p.patch3) {
-    if (ret & VM_FAULT_LOCKED) yield* t.lock.unlockPage(t, r.pfn); // "unlock if it was locked"
+    if (ret & VM_FAULT_LOCKED) yield* t.ops.lock.unlockPage(t, r.pfn); // "unlock if it was locked"
     ret |= yield* finishFault(t, vmf, cow, true);
   } else {
     ret |= yield* finishFault(t, vmf, cow, true);
-    yield* t.lock.unlockPage(t, r.pfn);
+    yield* t.ops.lock.unlockPage(t, r.pfn);
   }
   yield* putPage(t, r.pfn);
   if (ret & FAILED) yield* putPage(t, cow); // uncharge_out:
@@ -131,11 +131,11 @@ export function* doSharedFault(t: Task, vmf: VmFault, p: FaultPatches): Step<num
   if (p.patch2) {
     // "do_page_mkwrite() wants the page unlocked"
     if (ret & VM_FAULT_LOCKED) {
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       ret &= ~VM_FAULT_LOCKED;
     }
   } else {
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
   }
   const tmp = yield* doPageMkwrite(t, vmf, pfn);
   if (!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
@@ -148,7 +148,7 @@ export function* doSharedFault(t: Task, vmf: VmFault, p: FaultPatches): Step<num
   }
   ret |= yield* finishFault(t, vmf, pfn, false, true);
   if (ret & FAILED) {
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
     yield* putPage(t, pfn);
     return ret;
   }

@@ -9,14 +9,14 @@
 // Expected: 'clean'. The PTE still appears only under the page lock after the §3.4 checks; the
 // difference from 5.12 is only whose reference the PTE holds, and the refcount never drops to the
 // PTE's alone while the folio is locked (the lookup reference is put after the unlock).
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { getPage } from '../../shm/page.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 import { mapPagesRange } from './range.ts';
 
@@ -36,7 +36,7 @@ function* filemapMapOrder0Folio(t: Task, vmf: VmFault, page: NextPage): Step<boo
     getPage(shm, pfn);
     mapped = true;
   }
-  yield* t.lock.unlockPage(t, pfn); // folio_unlock()
+  yield* t.ops.lock.unlockPage(t, pfn); // folio_unlock()
   yield* putPage(t, pfn); // folio_put(): the lookup reference
   return mapped;
 }

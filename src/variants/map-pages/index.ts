@@ -1,20 +1,22 @@
 // ->map_pages variants: `--map-pages NAME` picks how fault-around maps page-cache pages. Each
-// variant is one small file registered here; protocol code finds it through t.options['map-pages'].
+// variant is one small file registered here as a partial table (src/variants/index.ts):
+// vma->vm_ops->map_pages, and truncate_inode_folio() where it brings its own truncate side.
 //
 // A map_pages protocol that changes the handshake with truncation (Linus's and Willy's proposals)
-// also brings its truncate side: `truncateFolio`, which src/mm/truncate.ts runs instead of the
-// mainline truncate_cleanup_folio() + filemap_remove_folio() when this variant is chosen.
+// also brings its truncate side: `truncateFolio`, which replaces truncate_inode_folio()'s
+// truncate_cleanup_folio() + filemap_remove_folio() when this variant is chosen.
 // Self-test mutants (src/variants/mutants/) register here as hidden variants: `--map-pages NAME`
 // runs them, listings do not show them.
 //
 // A variant says what the tester must show for it (DESIGN.md "Variants and expected outcomes"):
 // 'clean' (no violation allowed), the invariant ids a known-bad protocol is expected to break
 // (the run fails if none of them is caught), or 'open'.
-import type { InvariantId } from '../../check/invariants.ts';
-import type { VmFault } from '../../mm/fault.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
-import { mainline } from './mainline.ts';
+import type { InvariantId } from '../../kernel/invariants.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+import { pageInFile } from '../../mm/truncate.ts';
+import { registerVariant, variantNames, variants, type Variant } from '../registry.ts';
 import { patch4 } from './patch4.ts';
 import { v5_9 } from './v5_9.ts';
 import { folio } from './folio.ts';
@@ -27,7 +29,7 @@ import { linusRecheckStrictDel, willyUptodateStrictDel } from './strict-del.ts';
 import { mapLinusRecheckFirst } from '../mutants/map-linus-recheck-first.ts';
 import { truncateWillyMappedFirst } from '../mutants/truncate-willy-mapped-first.ts';
 // matrix cells the derived ones do not cover well (the handshake window, the grow-back race)
-import './cells.ts';
+import '../../matrix/map-pages-cells.ts';
 
 export interface MapPagesVariant {
   name: string;
@@ -50,38 +52,58 @@ export interface MapPagesVariant {
 }
 
 export const DEFAULT_MAP_PAGES = 'mainline';
-export const MAP_PAGES = new Map<string, MapPagesVariant>();
+
+/** `--map-pages mainline`: the landed filemap_map_pages() (5.12+, f9ce0be71d1f; current
+ * next_uptodate_folio() order): every page is trylocked, and mapping / uptodate / i_size are
+ * re-checked under the page lock. It replaces nothing. */
+export const MAINLINE_MAP_PAGES: Variant = {
+  name: DEFAULT_MAP_PAGES,
+  kind: 'map-pages',
+  summary: 'filemap_map_pages as landed in 5.12+: trylock each page, re-check mapping, uptodate and i_size under the page lock',
+  source: 'f9ce0be71d1f "mm: Cleanup faultaround and finish_fault() codepaths"; mm/filemap.c next_uptodate_folio()',
+  expected: 'clean',
+  reasoning: 'what runs today: the trylock + mapping/uptodate/i_size re-checks under the page lock serialise every PTE install with truncation (kernel-protocols §4.3)',
+  ops: () => ({}),
+};
+
+/** A ->map_pages variant as a partial table: its mapPages, and its truncate side in place of
+ * truncate_inode_folio()'s tail (after the mapping re-check). */
+export function mapPagesOps(v: MapPagesVariant): Variant {
+  const { mapPages, truncateFolio } = v;
+  return {
+    name: v.name, kind: 'map-pages', summary: v.summary, source: v.source, expected: v.expected, reasoning: v.reasoning,
+    hidden: v.hidden,
+    ops: () => ({
+      vmOps: { mapPages },
+      ...(truncateFolio
+        ? {
+          truncate: {
+            *truncateInodeFolio(t: Task, pfn: number, file: number, index: number): Step {
+              if (pageInFile(t, pfn, file, index)) yield* truncateFolio(t, pfn, file);
+            },
+          },
+        }
+        : {}),
+    }),
+  };
+}
 
 export function registerMapPages(v: MapPagesVariant): void {
-  if (MAP_PAGES.has(v.name)) throw new Error(`map-pages variant '${v.name}' registered twice`);
-  MAP_PAGES.set(v.name, v);
+  registerVariant(mapPagesOps(v));
 }
 
-export function mapPagesVariant(name: string): MapPagesVariant {
-  const v = MAP_PAGES.get(name);
-  if (!v) throw new Error(`unknown --map-pages '${name}' (known: ${mapPagesNames().join(', ')})`);
-  return v;
-}
-
-/** Registered variant names; hidden ones (mutants) only when asked. */
+/** Registered variant names, mainline first; hidden ones (mutants) only when asked. */
 export function mapPagesNames(o: { hidden?: boolean } = {}): string[] {
-  return [...MAP_PAGES.values()].filter((v) => o.hidden || !v.hidden).map((v) => v.name);
+  return [DEFAULT_MAP_PAGES, ...variantNames({ kind: 'map-pages', hidden: o.hidden })];
 }
 
 /** Only the hidden ones (a scenario option's hiddenChoices). */
 export function mapPagesHiddenNames(): string[] {
-  return [...MAP_PAGES.values()].filter((v) => v.hidden).map((v) => v.name);
-}
-
-/** The variant this task runs: t.options['map-pages'] (the scenario flag --map-pages lands in
- * cfg.extra, which drivers pass as task options) or t.options.mapPages; default mainline. */
-export function mapPagesOf(t: Task): MapPagesVariant {
-  return mapPagesVariant(String(t.options['map-pages'] ?? t.options.mapPages ?? DEFAULT_MAP_PAGES));
+  return variants({ kind: 'map-pages', hidden: true }).filter((v) => v.hidden).map((v) => v.name);
 }
 
 // (the variants whose modules sit in the import cycle through src/mm/memory.ts are functions:
 // see linus-recheck.ts)
-registerMapPages(mainline);
 registerMapPages(patch4);
 registerMapPages(v5_9);
 registerMapPages(folio);

@@ -29,16 +29,16 @@
 // (try_to_unmap()'s rwc->done() early exit, Msg-ID 20201015094344.pmvg2jxrb2bsoanr@box) concerns an
 // rmap walker the model does not have (its try_to_unmap walks every VMA, and reclaim freezes the
 // refcount), and Linus answered it. docs/proposals.md records what the tool showed.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { xaLoad } from '../../shm/files.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { PageLocked, pageMapped } from '../../shm/page.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { unmapMappingFolio } from '../../mm/memory.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
 import { mapPagesRange } from './range.ts';

@@ -18,17 +18,17 @@
 // deletion the page is locked and no PTE of the file's VMAs maps it (a walk of the page tables
 // at that index, as rmap would do). A real "deleted while mapped" — a PTE set for a page the
 // remover did not see mapped — still trips DEL-LOCKED here, and MAP-CACHE / DATA-STAMP after.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../../shm/files.ts';
 import { pteAnon, pteNone, ptePfn, pteRead, vmaContains } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL, PG_locked, type Shm } from '../../shm/shm.ts';
-import { spinLock, spinUnlock } from '../../shm/spinlock.ts';
+import { spinLock, spinUnlock } from '../../locks/spinlock.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { pageRemoveRmap, vmasOfFile } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 
 /**
  * next_uptodate_page() without trylock_page(): skip if locked -> try_get -> xas_reload ->

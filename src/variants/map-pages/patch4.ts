@@ -11,15 +11,15 @@
 // Kirill's objection (Msg-ID 20201014130555.kdbxyavqoyfnpos3@box, kernel-protocols §1.3, §1.7):
 // for a private mapping nothing serialises the checks with truncation any more, so a PTE can be
 // installed for a page truncation has already removed (mapping == NULL) beyond the new EOF.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { vmaShared } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
 import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 
 function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
@@ -51,7 +51,7 @@ function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: numbe
       if (!PageUptodate(shm, pfn) || PageReadahead(shm, pfn)) break check;
       // "We only need to be really careful about races with truncate etc for shared mappings."
       if (shared) {
-        if (!(yield* t.lock.trylockPage(t, pfn))) break check;
+        if (!(yield* t.ops.lock.trylockPage(t, pfn))) break check;
         locked = true;
         t.page = pfn;
       }
@@ -62,7 +62,7 @@ function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: numbe
         yield 'i_size_read';
         if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked };
       }
-      if (locked) yield* t.lock.unlockPage(t, pfn); // unlock:
+      if (locked) yield* t.ops.lock.unlockPage(t, pfn); // unlock:
     }
     yield* putPage(t, pfn); // skip:
   }

@@ -3,12 +3,14 @@
 // the PTL, take the PTL once for the whole range, then install each page the finder returns.
 // The mainline loop itself is src/mm/filemap.ts filemapMapPages(); this is the same loop with the
 // per-page step (do_set_pte() and what surrounds it) handed in.
-import { pteLock, pteUnlock, ptlSlot } from '../../shm/mm.ts';
+import { ptlSlot } from '../../shm/mm.ts';
+import { pteUnlock } from '../../mm/pgtable.ts';
+import { pteLock } from '../../mm/pgtable.ts';
 import { nextUptodatePage, type NextPage, type NextPageFn } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
-import { VM_FAULT_NOPAGE } from '../../mm/fault.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 
 /**
  * Install one page the finder returned, with the PTL for its PTE held. The step owns the page's

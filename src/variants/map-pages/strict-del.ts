@@ -11,8 +11,8 @@
 // Expected: DEL-LOCKED, the assertion artefact, and nothing else (no MAP-CACHE, MAP-EOF or
 // DATA-STAMP: the mapper backs out).
 import { filemapRemoveFolio } from '../../mm/filemap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 import { linusMapPages } from './linus-recheck.ts';
 import { truncateFolioWilly, willyMapPages } from './willy-uptodate.ts';

@@ -11,13 +11,15 @@
 // with the remover — so the expectation is the same as mainline's.
 // Expected: 'clean' (shipped in 5.9/5.10; the truncation guarantee of §4.3 holds because every
 // PTE is installed under the page lock after mapping and i_size were re-checked under it).
-import { putPage } from '../../shm/alloc.ts';
-import { mkPte, pteLock, pteNone, pteRead, pteUnlock, pteWrite, ptlSlot } from '../../shm/mm.ts';
+import { putPage } from '../../mm/page_alloc.ts';
+import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../../shm/mm.ts';
+import { pteUnlock } from '../../mm/pgtable.ts';
+import { pteLock } from '../../mm/pgtable.ts';
 import { nextUptodatePage } from '../../mm/filemap.ts';
-import { VM_FAULT_NOPAGE, type VmFault } from '../../mm/fault.ts';
+import { VM_FAULT_NOPAGE, type VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 
 function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
@@ -34,7 +36,7 @@ function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): 
     yield 'pte_none'; // "Re-check under ptl"
     if (!pteNone(pteRead(shm, vma, index))) {
       // VM_FAULT_NOPAGE -> goto unlock: unlock_page(); put_page()
-      yield* t.lock.unlockPage(t, pfn);
+      yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
       continue;
     }
@@ -42,7 +44,7 @@ function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): 
     yield 'set_pte_at';
     pteWrite(shm, vma, index, mkPte(pfn));
     t.stat('mapped');
-    yield* t.lock.unlockPage(t, pfn);
+    yield* t.ops.lock.unlockPage(t, pfn);
   }
   if (ptl < 0) return 0; // "->map_pages() haven't done anything useful. Cold page cache?"
   // do_fault_around(): "check if the page fault is solved", then pte_unmap_unlock()

@@ -33,16 +33,16 @@
 //
 // Expected: 'open' (not merged, not proved either way). docs/proposals.md records what the tool
 // showed.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { PageUptodate, pageMapped } from '../../shm/page.ts';
 import { PG_uptodate } from '../../shm/shm.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { unmapMappingFolio } from '../../mm/memory.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from './index.ts';
 import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
 import { mapPagesRange } from './range.ts';

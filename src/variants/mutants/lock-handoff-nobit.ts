@@ -6,8 +6,8 @@
 //
 // MUST TRIP: LOCK-EXCL (the woken waiter and a fast-path locker both record themselves as the
 // owner), or LOCK-UNLOCK (the waiter's unlock_page() finds PG_locked already clear).
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import { WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../shm/shm.ts';
 import { PageLockV5_9 } from '../../locks/v5_9.ts';
 import { wakeEntry, wakePageMatch, type WakeKey } from '../../locks/waitqueue.ts';

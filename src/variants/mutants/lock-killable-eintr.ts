@@ -11,8 +11,8 @@
 // LOCK-LEAK (a whole-state check that finds the page locked between operations). It needs a fatal
 // signal to land while the killable waiter is queued and a hand-off to come between its signal
 // test and its finish_wait(): rare per operation, so it needs signals and contention.
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import { PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../shm/shm.ts';
 import { EINTR } from '../../locks/types.ts';
 import { PageLockV5_9 } from '../../locks/v5_9.ts';

@@ -3,7 +3,7 @@
 // what it must trip (the lock registry has no field for an expected outcome). Built from the real algorithms with one deliberate change each; the checker
 // knows nothing about them (never special-case a mutant in the checker).
 import { registerLock } from '../../locks/index.ts';
-import { registerCell } from '../registry.ts';
+import { registerCell } from '../../matrix/cells.ts';
 import { PageLockNowake } from './lock-nowake.ts';
 import { PageLockKillableEintr } from './lock-killable-eintr.ts';
 import { PageLockHandoffNobit } from './lock-handoff-nobit.ts';

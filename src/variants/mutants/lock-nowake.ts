@@ -7,8 +7,8 @@
 // MUST TRIP: LOCK-WAKE (free mode: a waiter queued on an unlocked page, not woken, for the hung
 // bound), HUNG (the watchdog), DEADLOCK (controlled mode: no actor can run; the chain ends at an
 // unlocked page — "no wake came").
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import { PageLockV5_9 } from '../../locks/v5_9.ts';
 
 export class PageLockNowake extends PageLockV5_9 {

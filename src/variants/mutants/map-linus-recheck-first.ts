@@ -13,15 +13,15 @@
 // deletion) or MAP-CACHE (the PTE maps a page the cache no longer has). This is what the
 // relaxed assertion still catches: it shows linus-recheck's silence is not a blind checker.
 // Run it with --map-pages map-linus-recheck-first.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { xaLoad } from '../../shm/files.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { PageLocked } from '../../shm/page.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from '../map-pages/index.ts';
 import { truncateFolioLinus } from '../map-pages/linus-recheck.ts';
 import { nextPageNoLock } from '../map-pages/lockless.ts';

@@ -14,10 +14,10 @@
 // --map-pages map-nopte-recheck.
 import { mkPte, pteWrite } from '../../shm/mm.ts';
 import type { NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
+import type { VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from '../map-pages/index.ts';
 import { mapPagesRange } from '../map-pages/range.ts';
 
@@ -29,7 +29,7 @@ function* doSetPteNoRecheck(t: Task, vmf: VmFault, page: NextPage): Step<boolean
   yield 'set_pte_at';
   pteWrite(t.shm, vmf.vma, index, mkPte(pfn));
   t.stat('mapped');
-  yield* t.lock.unlockPage(t, pfn);
+  yield* t.ops.lock.unlockPage(t, pfn);
   return true;
 }
 

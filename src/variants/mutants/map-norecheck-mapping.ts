@@ -10,14 +10,14 @@
 // Must trip: MAP-CACHE (zap_pte_range's check, the live and quiescent checks: the PTE maps a page
 // that is not the page cache's page there) or DATA-STAMP (a reader through that PTE sees a page
 // the page cache no longer has at that index). Run it with --map-pages map-norecheck-mapping.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
 import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
-import type { VmFault } from '../../mm/fault.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from '../map-pages/index.ts';
 
 /** nextUptodatePage() (src/mm/filemap.ts) with the mapping re-check left out. */
@@ -38,7 +38,7 @@ function* nextUptodatePageNoMappingCheck(t: Task, vmf: VmFault, from: number, en
     if (xaLoad(shm, file, index) === pfn) {
       yield 'PageUptodate';
       if (PageUptodate(shm, pfn) && !PageReadahead(shm, pfn)) {
-        if (yield* t.lock.trylockPage(t, pfn)) {
+        if (yield* t.ops.lock.trylockPage(t, pfn)) {
           t.page = pfn;
           // BUG: no "if (folio->mapping != mapping) goto unlock;"
           yield 'PageUptodate';
@@ -46,7 +46,7 @@ function* nextUptodatePageNoMappingCheck(t: Task, vmf: VmFault, from: number, en
             yield 'i_size_read';
             if (index < maxIndex(iSizeRead(shm, file))) return { pfn, index, locked: true };
           }
-          yield* t.lock.unlockPage(t, pfn);
+          yield* t.ops.lock.unlockPage(t, pfn);
         }
       }
     }

@@ -11,10 +11,10 @@
 // Must trip: DEL-LOCKED (filemap_unaccount_folio()'s "still mapped when deleted", the model's
 // pageCacheDelete() assertion), or MAP-CACHE if a zap or a check sees the PTE first. Run it with
 // --map-pages truncate-nounmap.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { filemapMapPages, filemapRemoveFolio } from '../../mm/filemap.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from '../map-pages/index.ts';
 
 function* truncateFolioNoUnmap(t: Task, pfn: number, file: number): Step {

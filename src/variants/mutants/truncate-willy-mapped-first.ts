@@ -9,11 +9,11 @@
 // Must trip: DEL-LOCKED (willy-uptodate's relaxed delete assertion: a PTE maps the page at
 // deletion) or MAP-CACHE. It shows that willy-uptodate's silence is not a blind checker.
 // Run it with --map-pages truncate-willy-mapped-first.
-import { putPage } from '../../shm/alloc.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import { pageMapped } from '../../shm/page.ts';
 import { unmapMappingFolio } from '../../mm/memory.ts';
-import type { Step } from '../../sched/step.ts';
-import type { Task } from '../../sched/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
 import type { MapPagesVariant } from '../map-pages/index.ts';
 import { filemapRemoveFolioRelaxed } from '../map-pages/lockless.ts';
 import { clearPageUptodate, willyMapPages } from '../map-pages/willy-uptodate.ts';

@@ -15,23 +15,23 @@
 //   zapper     MADV_DONTNEED a range
 //   reader     user loads through the PTEs (DATA-STAMP)
 // page_mkwrite waits for writeback under the page lock (wait_for_stable_page, --stable-pages).
-import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { CTL } from '../../src/shm/layout.ts';
-import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../../src/shm/shm.ts';
-import { PAGE_SIZE, maxIndex } from '../../src/shm/files.ts';
-import { pteNone, ptePfn, pteRead } from '../../src/shm/mm.ts';
-import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
-import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
-import { truncateSetsize } from '../../src/mm/truncate.ts';
-import { shrinkPage } from '../../src/mm/vmscan.ts';
-import { writebackPage } from '../../src/mm/writeback.ts';
-import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../../src/variants/fault/index.ts';
-import { quiescentCheck } from '../../src/check/quiescent.ts';
-import { liveCheck } from '../../src/check/live.ts';
+import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { CTL } from '../shm/layout.ts';
+import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../shm/shm.ts';
+import { PAGE_SIZE, maxIndex } from '../shm/files.ts';
+import { pteNone, ptePfn, pteRead } from '../shm/mm.ts';
+import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
+import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/memory.ts';
+import { truncateSetsize } from '../mm/truncate.ts';
+import { shrinkPage } from '../mm/vmscan.ts';
+import { writebackPage } from '../mm/writeback.ts';
+import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
+import { quiescentCheck } from '../check/quiescent.ts';
+import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 

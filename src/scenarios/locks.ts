@@ -6,14 +6,14 @@
 // killable waits really return -EINTR. While it holds a page lock a task updates the page's data
 // non-atomically (read, schedule points, write + 1): if two tasks ever hold the lock at once an
 // update is lost, which the quiescent check sees even if the shadow-owner check were blind.
-import type { Finding, Op, Scenario } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, zipf, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { CTL } from '../../src/shm/layout.ts';
-import { NIL, type Shm } from '../../src/shm/shm.ts';
-import { sendFatalSignal } from '../../src/locks/index.ts';
+import type { Finding, Op, Scenario } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, zipf, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { CTL } from '../shm/layout.ts';
+import { NIL, type Shm } from '../shm/shm.ts';
+import { sendFatalSignal } from '../locks/index.ts';
 
 /** Operation mix, per mille of a task's operations (signal senders only: see nextOp). */
 export const LOCKS_MIX = { lock: 400, killable: 250, trylock: 200, waitlocked: 100, signal: 50 } as const;
@@ -78,7 +78,7 @@ export const locksScenario: Scenario = {
   },
 
   *runOp(t: Task, _role: string, op: Op): Step {
-    const L = t.lock;
+    const L = t.ops.lock;
     const [a, hold] = op.args;
     t.page = op.kind === 'signal' ? -1 : a;
     switch (op.kind) {

@@ -12,24 +12,24 @@
 //   reader     read the data stamps through the PTEs of a range (DATA-STAMP)
 //   reclaimer  shrink a few page-cache pages (ref freeze)
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
-import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { CTL } from '../../src/shm/layout.ts';
-import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../../src/shm/shm.ts';
-import { initShm } from '../../src/shm/init.ts';
-import { allocPageInit } from '../../src/shm/alloc.ts';
-import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../../src/shm/files.ts';
-import { pteNone, pteRead, setupVma, vmaCount } from '../../src/shm/mm.ts';
-import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../../src/mm/fault.ts';
-import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
-import { truncateSetsize } from '../../src/mm/truncate.ts';
-import { shrinkPage } from '../../src/mm/vmscan.ts';
-import { mapPagesHiddenNames, mapPagesNames, mapPagesOf, DEFAULT_MAP_PAGES } from '../../src/variants/map-pages/index.ts';
-import { quiescentCheck } from '../../src/check/quiescent.ts';
-import { liveCheck } from '../../src/check/live.ts';
+import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { CTL } from '../shm/layout.ts';
+import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../shm/shm.ts';
+import { initShm } from '../shm/init.ts';
+import { allocPageInit } from '../mm/page_alloc.ts';
+import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
+import { pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
+import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
+import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/memory.ts';
+import { truncateSetsize } from '../mm/truncate.ts';
+import { shrinkPage } from '../mm/vmscan.ts';
+import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
+import { quiescentCheck } from '../check/quiescent.ts';
+import { liveCheck } from '../check/live.ts';
 
 export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer'] as const;
 
@@ -180,7 +180,7 @@ function* runOp(t: Task, _role: string, op: Op): Step {
   switch (op.kind) {
     case 'map_pages': {
       const [vma, start, end] = a;
-      yield* mapPagesOf(t).mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
+      yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
       return;
     }
     case 'fault':

@@ -1,7 +1,7 @@
 // --roles for the mm scenarios: 'writer*2,truncator,reader+zapper'. Each comma-separated item is
 // one actor; '+' joins roles the actor alternates (one part per operation, chosen by the op
 // stream); '*N' repeats the item. Shared by the scenarios that take a role list.
-import type { RunConfig } from '../../src/run/config.ts';
+import type { RunConfig } from '../kernel/config.ts';
 
 export function parseRoleList(spec: string, known: readonly string[]): string[] {
   const out: string[] = [];

@@ -1,22 +1,23 @@
 // The matrix's cells from the live registries (see registry.ts for the rules). Kept apart from
 // registry.ts so that variant files can import registerCell without an import cycle through the
 // registries they register into.
-import { SCENARIOS } from '../../stress/scenarios/index.ts';
+import { SCENARIOS } from '../scenarios/index.ts';
 import { lockInfo, lockNames } from '../locks/index.ts';
-import { MAP_PAGES } from './map-pages/index.ts';
-import { FAULT_PATHS } from './fault/index.ts';
-import { LOCKS, MAP_TRUNCATE, WRITEBACK, deriveCells, expectedText, explicitCells, type Cell } from './registry.ts';
-import { pluginRegistrations } from './plugin.ts';
+import { MAINLINE_MAP_PAGES } from '../variants/map-pages/index.ts';
+import { MAINLINE_FAULT_PATH } from '../variants/fault/index.ts';
+import { variants } from '../variants/index.ts';
+import { LOCKS, MAP_TRUNCATE, WRITEBACK, deriveCells, expectedText, explicitCells, type Cell } from './cells.ts';
+import { pluginRegistrations } from '../plugin/plugin.ts';
 
 export function matrixCells(): Cell[] {
   return deriveCells({
     scenarios: [...SCENARIOS.values()],
-    mapPages: [...MAP_PAGES.values()],
+    mapPages: [MAINLINE_MAP_PAGES, ...variants({ kind: 'map-pages', hidden: true })],
     locks: lockNames({ hidden: true }).map((name) => {
       const l = lockInfo(name)!;
       return { name, description: l.description, hidden: l.hidden };
     }),
-    faultPaths: [...FAULT_PATHS.values()],
+    faultPaths: [MAINLINE_FAULT_PATH, ...variants({ kind: 'fault-path', hidden: true })],
     explicit: explicitCells(),
   });
 }

@@ -1,6 +1,6 @@
 // The scenario registry: `--scenario NAME` and `list` read it; workers look their scenario up here
 // by name, so a scenario registered here runs in both drivers.
-import type { Scenario } from '../../src/run/scenario.ts';
+import type { Scenario } from '../kernel/scenario.ts';
 import { locksScenario } from './locks.ts';
 import { mapTruncateScenario } from './map-truncate.ts';
 import { writebackScenario } from './writeback.ts';
@@ -8,7 +8,7 @@ import { lockOrderScenario } from './lock-order.ts';
 import { collapseScenario } from './collapse.ts';
 import { fuseWriteScenario } from './fuse-write.ts';
 // the hidden self-test locks of src/variants/mutants/ (registered wherever scenarios are)
-import '../../src/variants/mutants/lock-mutants.ts';
+import '../variants/mutants/lock-mutants.ts';
 
 export const SCENARIOS = new Map<string, Scenario>();
 

@@ -3,15 +3,16 @@
 import { CTL, FLIGHT_WORDS, MAX_HELD, STAT, STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { LabelTable } from '../shm/labels.ts';
 import type { Shm } from '../shm/shm.ts';
-import type { InvariantId } from '../check/invariants.ts';
-import { reportViolation } from '../check/violations.ts';
-import type { PageLock } from '../locks/types.ts';
-import type { Lockdep } from '../check/lockdep.ts';
+import { writeViolation } from '../shm/violations.ts';
+import { invariantCode, type InvariantId } from './invariants.ts';
+import type { KernelOps } from './ops.ts';
+import type { LockdepHooks } from './lockdep.ts';
 
 export interface TaskOptions {
   id: number;
   shm: Shm;
-  lock: PageLock;
+  /** the configuration's operation tables (src/variants composes them) */
+  ops: KernelOps;
   /** protocol options: unfairness, variant choices (read by protocol code, never by drivers) */
   options?: Record<string, unknown>;
   labels?: LabelTable;
@@ -20,7 +21,7 @@ export interface TaskOptions {
 export class Task {
   readonly id: number;
   readonly shm: Shm;
-  readonly lock: PageLock;
+  readonly ops: KernelOps;
   readonly options: Record<string, unknown>;
   readonly labels: LabelTable;
   /** What the next schedule point is about (flight records, diagrams). Protocol code sets them. */
@@ -28,14 +29,14 @@ export class Task {
   aux = 0;
   op = 0;
   /** lock-order tracking (src/check/lockdep.ts), when the run has --lockdep; null otherwise */
-  lockdep: Lockdep | null = null;
+  lockdep: LockdepHooks | null = null;
   private readonly flightBase: number;
   private readonly statBase: number;
 
   constructor(o: TaskOptions) {
     this.id = o.id;
     this.shm = o.shm;
-    this.lock = o.lock;
+    this.ops = o.ops;
     this.options = o.options ?? {};
     this.labels = o.labels ?? new LabelTable(o.shm);
     this.flightBase = o.id * o.shm.layout.flightStride;
@@ -53,23 +54,21 @@ export class Task {
     f[e + 3] = this.aux;
     f[e + 4] = this.op;
     f[this.flightBase] = w + 1;
-    if (label === 'set_page_writeback') this.writebackStarted();
   }
 
   /**
-   * The task is about to set PG_writeback on t.page (every path yields 'set_page_writeback' right
-   * before test_set_page_writeback) and will end that I/O itself: the page's writeback owner, so
-   * the wait-for graph can follow a writeback wait to it (end_page_writeback clears it).
+   * The task is about to set PG_writeback on `pfn` (test_set_page_writeback, right after its
+   * 'set_page_writeback' step) and will end that I/O itself: the page's writeback owner, so the
+   * wait-for graph can follow a writeback wait to it (end_page_writeback clears it).
    */
-  private writebackStarted(): void {
-    const pfn = this.page;
+  writebackStarted(pfn: number): void {
     if (pfn < 0 || pfn >= this.shm.sizes.pages) return;
     Atomics.store(this.shm.wbOwner, pfn, this.id + 1);
     if (this.lockdep !== null) this.lockdep.writebackStarted(this, pfn);
   }
 
   violation(id: InvariantId, page: number, ...values: number[]): void {
-    reportViolation(this.shm, id, this.id, this.op, page, values);
+    writeViolation(this.shm, invariantCode(id), this.id, this.op, page, values);
   }
 
   stat(name: StatName, n = 1): void {

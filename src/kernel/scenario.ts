@@ -2,11 +2,11 @@
 // when everything is quiet. Both drivers run scenarios through this interface.
 import type { ShmSizes } from '../shm/layout.ts';
 import type { Shm } from '../shm/shm.ts';
-import type { Rng } from '../sched/rng.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import type { Rng } from './rng.ts';
+import type { Step } from './step.ts';
+import type { Task } from './task.ts';
 import type { RunConfig } from './config.ts';
-import type { InvariantId } from '../check/invariants.ts';
+import type { InvariantId } from './invariants.ts';
 
 /** One operation of an actor: plain data, so repro files can list it and shrinking can drop it. */
 export interface Op {

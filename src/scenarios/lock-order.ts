@@ -27,14 +27,14 @@
 //
 // Detection: the controlled driver reports DEADLOCK (no actor can run); in free mode the watchdog
 // reports HUNG (B's wait is on a bit with no owner, so the wait-for graph has no cycle to see).
-import type { Op, Scenario } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { CTL } from '../../src/shm/layout.ts';
-import { NIL, PG_writeback, type Shm } from '../../src/shm/shm.ts';
-import { registerCell } from '../../src/variants/registry.ts';
+import type { Op, Scenario } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { CTL } from '../shm/layout.ts';
+import { NIL, PG_writeback, type Shm } from '../shm/shm.ts';
+import { registerCell } from '../matrix/cells.ts';
 
 export const LOCK_ORDER_ROLES = ['submitter', 'waiter'] as const;
 /** Schedule points A spends in "do something" while holding X: 1..MAX_HOLD. */
@@ -47,6 +47,7 @@ export const pairPages = (task: number): { x: number; y: number } => ({ x: 2 * (
 function* setPageWriteback(t: Task, pfn: number): Step {
   t.page = pfn;
   yield 'set_page_writeback';
+  t.writebackStarted(pfn);
   Atomics.or(t.shm.flags, pfn, PG_writeback);
 }
 
@@ -84,7 +85,7 @@ export const lockOrderScenario: Scenario = {
   },
 
   *runOp(t: Task, _role: string, op: Op): Step {
-    const L = t.lock;
+    const L = t.ops.lock;
     const [x, y, hold] = op.args;
     t.page = x;
     if (op.kind === 'submit') {

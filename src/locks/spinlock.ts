@@ -4,8 +4,8 @@
 // Protocol code runs under two drivers (src/sched/step.ts): a spinner yields a schedule point on
 // every failed attempt, so under the one-thread controlled driver the holder gets to run, and a
 // sleeper blocks only through a futexWait effect.
-import { futexWait, futexWake, type Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { futexWait, futexWake, type Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 
 /** How long a spinner naps between attempts (ms of driver time). */
 export const SPIN_NAP_MS = 0.02;

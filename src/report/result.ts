@@ -1,5 +1,5 @@
 // What a run produces: everything the reports need, as plain JSON-able data (run.json is this).
-import type { RunConfig } from './config.ts';
+import type { RunConfig } from '../kernel/config.ts';
 import type { ViolationRecord } from '../check/violations.ts';
 import type { StatName } from '../shm/layout.ts';
 

@@ -1,5 +1,5 @@
 // Matrix cells for map_pages variants whose race the derived cell (map-truncate with 3 actors x 4
-// operations, a PCT-led portfolio: src/variants/registry.ts) does not reach within a cell's share
+// operations, a PCT-led portfolio: src/variants/index.ts) does not reach within a cell's share
 // of the budget. Each replaces the derived cell of the same name and says why.
 //
 // The lockless handshakes (linus-recheck, willy-uptodate and their reordered mutants) can only
@@ -9,7 +9,7 @@
 // then the two handshake steps must interleave: 4-5 context switches at the right points. PCT at
 // depth 3 did not reach it in 20,000 iterations per seed (nor depths 4-6 in 3,000-5,000); a random
 // walk over a 2-actor, 1-operation workload does, once in ~400-20,000 iterations (docs/proposals.md).
-import { registerCell, type ControlledCellCfg } from '../registry.ts';
+import { registerCell, type ControlledCellCfg } from './cells.ts';
 
 const MAP_TRUNCATE = 'map-truncate';
 

@@ -2,9 +2,9 @@
 // wakes the waiters. A waiter that queued sleeps forever (PG_waiters stays set, nobody walks the
 // queue): the watchdog (HUNG), the lost-wakeup check (LOCK-WAKE) and the controlled driver's
 // DEADLOCK report must all see it.
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { PageLockV5_9_rc6 } from './v5_9_rc6.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+import { PageLockV5_9_rc6 } from '../../locks/v5_9_rc6.ts';
 
 export class PageLockBustedNowake extends PageLockV5_9_rc6 {
   override readonly name: string = 'busted-nowake';

@@ -10,22 +10,22 @@
 //   reader     user loads through the mmaps (DATA-STAMP)
 // --fuse pre-fix | fixed picks fuse_fill_write_pages() before or after 4f06dd92b5d0.
 // Every process maps every file shared (MAP_SHARED, as in the reproducer), one VMA per file.
-import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { MAX_FILE_PAGES, PAGE_SIZE } from '../../src/shm/files.ts';
-import { VM_SHARED, type Shm } from '../../src/shm/shm.ts';
-import { vmaCount } from '../../src/shm/mm.ts';
-import { readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
-import { shrinkPage } from '../../src/mm/vmscan.ts';
-import { FUSE_WRITE_PATHS, fusePerformWrite, type FuseWritePath } from '../../src/mm/fuse.ts';
-import { quiescentCheck } from '../../src/check/quiescent.ts';
-import { liveCheck } from '../../src/check/live.ts';
+import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { MAX_FILE_PAGES, PAGE_SIZE } from '../shm/files.ts';
+import { VM_SHARED, type Shm } from '../shm/shm.ts';
+import { vmaCount } from '../shm/mm.ts';
+import { readThroughPtes, zapPteRange } from '../mm/memory.ts';
+import { shrinkPage } from '../mm/vmscan.ts';
+import { FUSE_WRITE_PATHS, fusePerformWrite, type FuseWritePath } from '../mm/fuse.ts';
+import { quiescentCheck } from '../check/quiescent.ts';
+import { liveCheck } from '../check/live.ts';
 import { initMapTruncate } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
-import { registerCell } from '../../src/variants/registry.ts';
+import { registerCell } from '../matrix/cells.ts';
 
 export const FUSE_ROLES = ['writer', 'zapper', 'reclaimer', 'reader'] as const;
 

@@ -3,10 +3,10 @@
 // that both see the page unlocked both "take" it. The mutual-exclusion checks (LOCK-EXCL inline,
 // the locks scenario's lost-update check) must catch it; LOCK-UNLOCK follows as a consequence
 // (the first owner's unlock finds the second one recorded as the owner).
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
-import { PG_locked, PG_waiters } from '../shm/shm.ts';
-import { PageLockV5_9_rc6 } from './v5_9_rc6.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+import { PG_locked, PG_waiters } from '../../shm/shm.ts';
+import { PageLockV5_9_rc6 } from '../../locks/v5_9_rc6.ts';
 
 export class PageLockBustedNoexcl extends PageLockV5_9_rc6 {
   override readonly name: string = 'busted-noexcl';

@@ -4,12 +4,12 @@
 // them; the matrix command passes the real ones.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { RunConfig } from '../run/config.ts';
-import type { RunResult } from '../run/result.ts';
-import type { Scenario } from '../run/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import type { RunResult } from '../report/result.ts';
+import type { Scenario } from '../kernel/scenario.ts';
 import { UsageError, formatDuration, validateRun, type Registry } from '../run/validate.ts';
 import type { runStress as RunStressFn } from '../run/orchestrate.ts';
-import type { InvariantId } from '../check/invariants.ts';
+import type { InvariantId } from '../kernel/invariants.ts';
 import { makeLock } from '../locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../sched/controlled.ts';
 import { explore, type ExploreResult } from '../sched/explore.ts';
@@ -25,7 +25,7 @@ import { REPORT_WRITERS, writeReports } from '../report/write.ts';
 import { violationLine } from '../report/interleaving.ts';
 import { grade, runFound, type Grade, type Verdict } from './grade.ts';
 import { BUDGET_LIMITS, BudgetSplitter, orderRows } from './plan.ts';
-import { expectedText, isBreaks, type Cell, type CellMode } from './registry.ts';
+import { expectedText, isBreaks, type Cell, type CellMode } from './cells.ts';
 
 /** Free mode keeps collecting this long after the first violation (orchestrate.ts): the time to
  * detect is the run's elapsed time less this window. */

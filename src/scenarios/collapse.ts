@@ -10,22 +10,21 @@
 //              find PTEs to fill)
 //   reader     user loads through the PTEs (DATA-STAMP)
 //   reclaimer  shrink a few pages (ref freeze)
-import type { Finding, Op, Scenario, ScenarioOption } from '../../src/run/scenario.ts';
-import type { RunConfig } from '../../src/run/config.ts';
-import { below, type Rng } from '../../src/sched/rng.ts';
-import type { Step } from '../../src/sched/step.ts';
-import type { Task } from '../../src/sched/task.ts';
-import { VM_SHARED } from '../../src/shm/shm.ts';
-import { readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
-import { shrinkPage } from '../../src/mm/vmscan.ts';
-import { collapseFile } from '../../src/mm/khugepaged.ts';
-import { mapPagesOf } from '../../src/variants/map-pages/index.ts';
-import { quiescentCheck } from '../../src/check/quiescent.ts';
-import { liveCheck } from '../../src/check/live.ts';
+import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
+import type { RunConfig } from '../kernel/config.ts';
+import { below, type Rng } from '../kernel/rng.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
+import { VM_SHARED } from '../shm/shm.ts';
+import { readThroughPtes, zapPteRange } from '../mm/memory.ts';
+import { shrinkPage } from '../mm/vmscan.ts';
+import { collapseFile } from '../mm/khugepaged.ts';
+import { quiescentCheck } from '../check/quiescent.ts';
+import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 import { accessOp } from './writeback.ts';
-import { registerCell } from '../../src/variants/registry.ts';
+import { registerCell } from '../matrix/cells.ts';
 
 export const COLLAPSE_ROLES = ['collapser', 'mapper', 'faulter', 'zapper', 'reader', 'reclaimer'] as const;
 
@@ -89,7 +88,7 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       return;
     case 'map_pages': {
       const [vma, start, end] = a;
-      yield* mapPagesOf(t).mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
+      yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
       return;
     }
     case 'fault':

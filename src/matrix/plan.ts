@@ -1,7 +1,7 @@
 // Planning a matrix: which cells (--cells, --shard), in which order, and how one time budget is
 // split across them. Pure functions; the matrix command does the running.
-import type { Cell, CellMode } from './registry.ts';
-import { isBreaks } from './registry.ts';
+import type { Cell, CellMode } from './cells.ts';
+import { isBreaks } from './cells.ts';
 
 // ---- --shard i/N -------------------------------------------------------------------------------
 

@@ -3,12 +3,12 @@
 // Freed pages really go back and get handed out again, so a path that keeps using a page after
 // dropping its reference (use-after-free) or trusts a stale pfn (ABA) meets a page that now
 // belongs to someone else: the data stamps and the free-time checks see it.
-import { CTL } from './layout.ts';
-import { NIL, PG_free, PG_locked, type Shm } from './shm.ts';
-import { MAPPING_ANON } from './page.ts';
-import { spinLock, spinUnlock } from './spinlock.ts';
-import type { Step } from '../sched/step.ts';
-import type { Task } from '../sched/task.ts';
+import { CTL } from '../shm/layout.ts';
+import { NIL, PG_free, PG_locked, type Shm } from '../shm/shm.ts';
+import { MAPPING_ANON } from '../shm/page.ts';
+import { spinLock, spinUnlock } from '../locks/spinlock.ts';
+import type { Step } from '../kernel/step.ts';
+import type { Task } from '../kernel/task.ts';
 
 /** Set a fresh page's fields (prep_new_page): refcount 1, unmapped, clean flags, no mapping, an
  * unfilled data stamp with a new generation. The refcount is published last: until then a stale

@@ -6,7 +6,7 @@
 // us, so a bucket is at most 1/HIST_SUB (25 %) wide relative to its lower bound. With 64 buckets
 // the last one starts at 114.688 ms and is open-ended (it also counts overflow); the exact maximum
 // is kept separately (the maxWaitUs stat). src/report/html-hist.ts draws the same buckets.
-import { HIST_BUCKETS } from '../shm/layout.ts';
+import { HIST_BUCKETS } from './layout.ts';
 
 /** Linear sub-buckets per power of two. */
 export const HIST_SUB = 4;

@@ -23,9 +23,9 @@
 // race usually arrive together). When an expected id IS caught, extra ids are consequences of
 // the same bug in the same run and only get a note: failing on them would make the grade depend
 // on which check happened to fire first.
-import type { InvariantId } from '../check/invariants.ts';
-import type { RunResult } from '../run/result.ts';
-import { expectedText, isBreaks, type Expected } from './registry.ts';
+import type { InvariantId } from '../kernel/invariants.ts';
+import type { RunResult } from '../report/result.ts';
+import { expectedText, isBreaks, type Expected } from './cells.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'OPEN' | 'SKIPPED';
 

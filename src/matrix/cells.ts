@@ -1,0 +1,287 @@
+// Matrix cells: what the nightly matrix runs and what each run must show.
+//
+// A cell is one (scenario, configuration) pair with an expected outcome, graded the way jcstress
+// grades outcomes and locktorture's busted lock proves the checker works (DESIGN.md "Variants and
+// expected outcomes"):
+//   'clean'              no violation is allowed;
+//   { breaks: [ids] }    a known-bad protocol: the run must catch one of these invariants within
+//                        its budget, else the detector regressed;
+//   'open'               nobody proved it either way: the run reports what it showed.
+//
+// Nobody keeps a central list of cells by hand. They are derived from the per-kind registries at
+// the moment the matrix asks for them, so a variant registered anywhere (a file in the tree or a
+// --plugin) becomes a cell:
+//   - every ->map_pages variant (registerMapPages)  x  the map-truncate scenario, and every fault
+//     path (registerFaultPath)  x  the writeback scenario, expected = the variant's own `expected`;
+//   - every lock algorithm (registerLock, hidden self-test locks included)  x  the locks scenario:
+//     public algorithms model kernel history and must be clean; a hidden lock says nothing about
+//     what it must show, so it is 'open' until a cell declares it (below);
+//   - every scenario no other cell covers: one 'open' cell with its defaults, so a new scenario
+//     shows up in the matrix the day it is registered.
+// A variant file adds cells the derivation cannot know with registerCell() (another scenario, a
+// lock x unfairness pair, a combination). A cell registered under a derived cell's name replaces
+// it: that is how a lock, whose registry carries no expected outcome, declares what it must show.
+import type { InvariantId } from '../kernel/invariants.ts';
+import { INVARIANT_IDS } from '../kernel/invariants.ts';
+import type { PerturbLevel } from '../kernel/config.ts';
+
+export type Expected = 'clean' | 'open' | { readonly breaks: readonly InvariantId[] };
+export type CellMode = 'free' | 'controlled';
+export const CELL_MODES: readonly CellMode[] = ['free', 'controlled'];
+
+/** Run-configuration overrides of a cell; unset fields keep the run defaults (src/run/config.ts). */
+export interface CellCfg {
+  lock?: string;
+  unfairness?: number;
+  workers?: number;
+  pages?: number;
+  buckets?: number;
+  perturb?: PerturbLevel;
+  stutter?: boolean;
+  hungMs?: number;
+  /** the scenario's own flags by name, as on the command line: { 'map-pages': 'patch4' } */
+  extra?: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** Controlled-mode knobs (explore): fewer actors and operations keep the schedule space small. */
+export interface ControlledCellCfg {
+  /** actors (--workers) in controlled mode; default the cell's workers, at most 3 */
+  workers?: number;
+  opsPerActor?: number;
+  /** PCT depth of the portfolio */
+  depth?: number;
+  /** scenario flags for controlled mode only (merged over CellCfg.extra) */
+  extra?: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** What registerCell takes. */
+export interface CellSpec {
+  /** 'scenario/variant', unique; --cells filters and --shard assignment use it */
+  name: string;
+  scenario: string;
+  cfg?: CellCfg;
+  controlled?: ControlledCellCfg;
+  expected: Expected;
+  /** why this is the expected outcome, in a sentence or two */
+  reasoning: string;
+  /** where it comes from: Msg-ID, commit */
+  source?: string;
+  /** share of the time budget relative to other cells (default: defaultWeight()) */
+  weight?: number;
+  /** self-test cell (a mutant): run by the matrix, listed only by `matrix --list` */
+  hidden?: boolean;
+  /** modes where the cell means something (default both) */
+  modes?: readonly CellMode[];
+}
+
+export interface Cell extends Required<Omit<CellSpec, 'cfg' | 'controlled' | 'source' | 'modes'>> {
+  cfg: CellCfg;
+  controlled: ControlledCellCfg;
+  source: string;
+  modes: readonly CellMode[];
+  /** 'derived:map-pages', 'derived:lock', 'derived:scenario', 'cell', or 'plugin:<file>' */
+  origin: string;
+  /** a derived cell whose variant declares no valid expected outcome: the matrix fails it
+   * without running it (one bad declaration must not stop the other cells) */
+  error?: string;
+}
+
+// ---- expectations --------------------------------------------------------------------------
+
+export const isBreaks = (e: Expected): e is Exclude<Expected, string> => typeof e === 'object';
+
+/** 'clean' | 'open' | 'breaks LOCK-EXCL,HUNG' */
+export function expectedText(e: Expected): string {
+  return isBreaks(e) ? `breaks ${e.breaks.join(',')}` : e;
+}
+
+/** The map-pages registry's form (a list of ids) or a cell's form, checked. */
+export function toExpected(e: unknown, what: string): Expected {
+  if (e === 'clean' || e === 'open') return e;
+  const ids = Array.isArray(e) ? e : (typeof e === 'object' && e !== null && Array.isArray((e as { breaks?: unknown }).breaks) ? (e as { breaks: unknown[] }).breaks : null);
+  if (!ids) throw new Error(`${what}: expected outcome must be 'clean', 'open' or { breaks: [invariant ids] } (got ${JSON.stringify(e)})`);
+  if (ids.length === 0) throw new Error(`${what}: { breaks: [] } names no invariant: say which ones the bug must trip`);
+  for (const id of ids)
+    if (!(INVARIANT_IDS as readonly unknown[]).includes(id)) throw new Error(`${what}: '${String(id)}' is not an invariant id (known: ${INVARIANT_IDS.join(', ')})`);
+  return { breaks: [...new Set(ids as InvariantId[])] };
+}
+
+/**
+ * Default budget weights. A known-bad cell gets 3: it stops at its first find, so the extra share
+ * costs nothing while the detector works, and when it does not fire the cell has searched three
+ * times as long before the matrix calls it a regression. Open cells get 2 (the proposals to run
+ * long); clean cells 1.
+ */
+export function defaultWeight(e: unknown): number {
+  return e === 'clean' ? 1 : e === 'open' ? 2 : 3;
+}
+
+// ---- explicit cells ------------------------------------------------------------------------
+
+const explicit = new Map<string, Cell>();
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+=,-]*(\/[A-Za-z0-9][A-Za-z0-9._+=,-]*)*$/;
+
+export function makeCell(s: CellSpec, origin: string): Cell {
+  const what = `cell '${s?.name}'`;
+  if (!s || typeof s.name !== 'string' || !NAME_RE.test(s.name)) throw new Error(`${what}: a cell name is 'scenario/variant' (letters, digits, . _ + = , -)`);
+  if (typeof s.scenario !== 'string' || !s.scenario) throw new Error(`${what}: needs a scenario`);
+  if (typeof s.reasoning !== 'string' || !s.reasoning.trim()) throw new Error(`${what}: say why it is expected to be ${JSON.stringify(s.expected)} (reasoning)`);
+  const weight = s.weight ?? defaultWeight(s.expected);
+  if (!(weight > 0 && weight <= 100)) throw new Error(`${what}: weight must be in (0, 100]`);
+  const modes = s.modes ?? CELL_MODES;
+  if (modes.length === 0 || modes.some((m) => !CELL_MODES.includes(m))) throw new Error(`${what}: modes must be a non-empty list of ${CELL_MODES.join(', ')}`);
+  return {
+    name: s.name, scenario: s.scenario, cfg: s.cfg ?? {}, controlled: s.controlled ?? {},
+    expected: toExpected(s.expected, what), reasoning: s.reasoning.trim(), source: s.source ?? '',
+    weight, hidden: s.hidden ?? false, modes: [...modes], origin,
+  };
+}
+
+/** Add a cell. Throws if a cell of that name was registered already (derived names may be
+ * replaced: see the file comment). */
+export function registerCell(s: CellSpec, origin = 'cell'): void {
+  const c = makeCell(s, origin);
+  if (explicit.has(c.name)) throw new Error(`cell '${c.name}' is already registered (by ${explicit.get(c.name)!.origin})`);
+  explicit.set(c.name, c);
+}
+
+export function explicitCells(): Cell[] {
+  return [...explicit.values()];
+}
+
+// ---- derivation ------------------------------------------------------------------------------
+
+/** What derivation reads from each registry (plain data, so tests can pass their own). */
+export interface CellSources {
+  scenarios: readonly { name: string }[];
+  mapPages: readonly { name: string; summary: string; source: string; expected: unknown; hidden?: boolean; weight?: number }[];
+  locks: readonly { name: string; description: string; hidden: boolean }[];
+  /** fault-path variants (--fault-path of the writeback scenario) */
+  faultPaths?: readonly { name: string; summary: string; source: string; reasoning?: string; expected: unknown; hidden?: boolean; weight?: number }[];
+  explicit: readonly Cell[];
+}
+
+export const MAP_TRUNCATE = 'map-truncate';
+export const LOCKS = 'locks';
+export const WRITEBACK = 'writeback';
+
+/** Controlled mode for map-truncate: one mapper, one truncator, one faulter/reader/zapper/
+ * reclaimer (the racing pair first, as defaultRoles(3) lays them out). */
+const MAP_TRUNCATE_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
+const LOCKS_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
+const WRITEBACK_CONTROLLED: ControlledCellCfg = { workers: 3, opsPerActor: 4 };
+
+/** A variant's own declaration as a cell; a declaration that is not a valid outcome becomes a
+ * cell carrying the error (the matrix fails it without running it: one bad declaration must not
+ * stop the other cells). */
+function variantCell(kind: string, v: { name: string; summary: string; source: string; reasoning?: string; expected: unknown; hidden?: boolean; weight?: number },
+  scenario: string, flag: string, controlled: ControlledCellCfg): Cell {
+  let expected: Expected = 'open', error: string | undefined;
+  try {
+    expected = toExpected(v.expected, `${kind} variant '${v.name}'`);
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const c = makeCell({
+    name: `${scenario}/${v.name}`, scenario, cfg: { extra: { [flag]: v.name } }, controlled, expected,
+    reasoning: v.reasoning || v.summary || `${kind} variant ${v.name}`, source: v.source, hidden: v.hidden ?? false, weight: v.weight,
+  }, `derived:${kind}`);
+  return error ? { ...c, error } : c;
+}
+
+/**
+ * Every cell, in a stable order (by name). Derived cells come from the registries; an explicit
+ * cell of the same name replaces the derived one; scenarios nothing covers get an 'open' cell.
+ */
+export function deriveCells(src: CellSources): Cell[] {
+  const out = new Map<string, Cell>();
+  const scenarioNames = new Set(src.scenarios.map((s) => s.name));
+  if (scenarioNames.has(MAP_TRUNCATE))
+    for (const v of src.mapPages) out.set(`${MAP_TRUNCATE}/${v.name}`, variantCell('map-pages', v, MAP_TRUNCATE, 'map-pages', MAP_TRUNCATE_CONTROLLED));
+  if (scenarioNames.has(WRITEBACK))
+    for (const v of src.faultPaths ?? []) out.set(`${WRITEBACK}/${v.name}`, variantCell('fault-path', v, WRITEBACK, 'fault-path', WRITEBACK_CONTROLLED));
+  if (scenarioNames.has(LOCKS)) {
+    for (const l of src.locks) {
+      out.set(`${LOCKS}/${l.name}`, makeCell({
+        name: `${LOCKS}/${l.name}`, scenario: LOCKS, cfg: { lock: l.name }, controlled: LOCKS_CONTROLLED,
+        expected: l.hidden ? 'open' : 'clean',
+        reasoning: l.hidden
+          ? `${l.description} (a hidden lock with no declared outcome: register a cell '${LOCKS}/${l.name}' saying what it must show)`
+          : `${l.description}; a lock algorithm that modelled kernel history must keep every lock invariant`,
+        hidden: l.hidden,
+      }, 'derived:lock'));
+    }
+  }
+  for (const c of src.explicit) out.set(c.name, c);
+  const covered = new Set([...out.values()].map((c) => c.scenario));
+  for (const s of scenarioNames) {
+    if (covered.has(s)) continue;
+    out.set(`${s}/default`, makeCell({
+      name: `${s}/default`, scenario: s, expected: 'open',
+      reasoning: `no cell declares what scenario ${s} must show; it runs with its defaults and reports what it saw`,
+    }, 'derived:scenario'));
+  }
+  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+// ---- the three kernel algorithms with fatal signals ----------------------------------------------
+// The derived cell locks/<lock> is the locks scenario as it runs by default. Killable waits that
+// race a wake-up are where the kernel's page lock has lost wake-ups before, so each algorithm also
+// gets a cell that says what is known of it with signals and one that must be clean without them.
+
+for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+  registerCell({
+    name: `locks/${lock}-nosignals`, scenario: LOCKS, cfg: { lock, extra: { signals: false } }, controlled: LOCKS_CONTROLLED,
+    expected: 'clean',
+    reasoning: 'lock, trylock, killable lock and wait_on_page_locked without fatal signals: every lock algorithm that '
+      + 'modelled kernel history must keep every lock invariant and lose no wake-up',
+    source: 'kernel-protocols §5.3, §5.6, §5.8',
+  });
+}
+registerCell({
+  name: 'locks/v5.9', scenario: LOCKS, cfg: { lock: 'v5.9' }, controlled: LOCKS_CONTROLLED, expected: 'clean',
+  reasoning: 'the fair hand-off decides the outcome in the wake function, under the queue lock: a killable waiter is '
+    + 'either handed the lock (WQ_FLAG_DONE, returns 0) or never woken, so no wake-up is consumed by a waiter that leaves',
+  source: '2a9127fcf229 "mm: rewrite wait_on_page_bit_common() logic" (stable backport 20230626180739.640524541@linuxfoundation.org)',
+});
+registerCell({
+  name: 'locks/v4.10', scenario: LOCKS, cfg: { lock: 'v4.10' }, controlled: LOCKS_CONTROLLED, expected: 'open',
+  reasoning: "the pre-5.9 loop has Oleg's missed wake-up (a killable waiter woken on the queue sees its signal and leaves "
+    + 'without passing the wake on); the model reproduces it in a unit test, but how often a run hits it is what the cell reports',
+  source: 'Oleg Nesterov 20200624161142.GA12184@redhat.com, Linus CAHk-=wjJA2Z3kUFb-5s=6+n0qbTs8ELqKFt9B3pH85a8fGD73w@mail.gmail.com',
+});
+registerCell({
+  name: 'locks/v5.9-rc6', scenario: LOCKS, cfg: { lock: 'v5.9-rc6' }, controlled: LOCKS_CONTROLLED, expected: 'open',
+  reasoning: '[derived] a killable waiter that saw its signal and is then woken (WQ_FLAG_WOKEN, not DONE: a non-hand-off '
+    + 'wake) before finish_wait() returns -EINTR, and the exclusive wake-up it consumed is not passed on: the waiter behind it '
+    + 'sleeps on an unlocked page until the page is locked again. Controlled exploration finds it (DEADLOCK when no one '
+    + 'locks the page again); nobody in the thread discussed it, so the cell reports what it sees (src/locks/v5_9_rc6.ts)',
+  source: '5ef64cc8987a "mm: allow a controlled amount of unfairness in the page lock"; mainline folio_wait_bit_common()',
+});
+
+// ---- the self-test locks of src/locks/ ---------------------------------------------------------
+// Their registry (registerLock) has no field for an expected outcome, so they are declared here.
+
+registerCell({
+  name: 'locks/busted-nowake', scenario: LOCKS, cfg: { lock: 'busted-nowake' }, controlled: LOCKS_CONTROLLED,
+  expected: { breaks: ['HUNG', 'LOCK-WAKE', 'DEADLOCK'] }, hidden: true,
+  reasoning: 'unlock clears PG_locked but never wakes the queue: a waiter sleeps forever. Free mode sees the '
+    + 'watchdog fire (HUNG, LOCK-WAKE when the page is unlocked); controlled mode sees no runnable actor (DEADLOCK)',
+  source: "locktorture's lock_busted; kernel-protocols §5.2 (unlock_page must wake when PG_waiters)",
+});
+registerCell({
+  name: 'locks/busted-noexcl', scenario: LOCKS, cfg: { lock: 'busted-noexcl' }, controlled: LOCKS_CONTROLLED,
+  expected: { breaks: ['LOCK-EXCL', 'LOCK-UNLOCK'] }, hidden: true,
+  reasoning: 'trylock is a non-atomic test-then-set: two tasks can both see PG_locked clear and both own the '
+    + 'page; the shadow owner (LOCK-EXCL) or the owner check at unlock (LOCK-UNLOCK) trips',
+  source: 'kernel-protocols §5.2 (test_and_set_bit_lock is one atomic RMW)',
+});
+registerCell({
+  name: 'locks/busted-unfair', scenario: LOCKS, cfg: { lock: 'busted-unfair', unfairness: 0, workers: 4, pages: 2 }, controlled: LOCKS_CONTROLLED,
+  expected: { breaks: ['LOCK-FAIR'] }, hidden: true,
+  reasoning: 'v5.9-rc6 without the hand-off after k steals: a woken waiter can lose the race more than k+1 '
+    + 'times (LOCK-FAIR). Run with k = 0 on two hot pages: the bound is then two steals of one waiter, which '
+    + 'free mode reaches in a few hundred operations (k = 5 needs seven in a row and can take minutes)',
+  source: '5ef64cc8987a "mm: allow a controlled amount of unfairness in the page lock"',
+});

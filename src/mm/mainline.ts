@@ -1,0 +1,48 @@
+// The mainline operation tables: every replaceable kernel function of src/mm, as the kernel has it
+// (mm/filemap.c, mm/memory.c, mm/rmap.c, mm/truncate.c, mm/vmscan.c, mm/page-writeback.c,
+// mm/khugepaged.c, fs/fuse/file.c). The lock table is chosen by name (src/locks); variants
+// replace entries (src/variants).
+import type { KernelOps, PageLockOps } from '../kernel/ops.ts';
+import {
+  deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapRemoveFolio, findGetPage, nextUptodatePage,
+  pageCacheDelete, readPage,
+} from './filemap.ts';
+import {
+  __doFault, doCowFault, doFaultAround, doReadFault, doSetPte, doSharedFault, finishFault, handleMmFault,
+  unmapMappingFolio, unmapMappingRange, zapPteRange,
+} from './memory.ts';
+import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
+import { truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncatePagecache, truncateSetsize } from './truncate.ts';
+import { removeMapping, shrinkPage } from './vmscan.ts';
+import {
+  clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
+  writebackPage,
+} from './writeback.ts';
+import { collapseFile } from './khugepaged.ts';
+import {
+  fuseFillWritePages, fusePerformWrite, fuseSendWritePages, grabCachePageWriteBegin, iovIterCopyFromUserAtomic,
+  iovIterFaultInReadable,
+} from './fuse.ts';
+
+/** The tables of src/mm, frozen: a variant never edits them, it composes over them. */
+export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
+  pagecache: Object.freeze({ findGetPage, filemapAddFolio, pageCacheDelete, filemapRemoveFolio, deleteFromPageCache, readPage }),
+  vmOps: Object.freeze({ fault: filemapFault, mapPages: filemapMapPages, nextUptodatePage, pageMkwrite: filemapPageMkwrite }),
+  fault: Object.freeze({
+    handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
+    faultDirtySharedPage, doWpPageShared,
+  }),
+  rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
+  truncate: Object.freeze({ truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio }),
+  reclaim: Object.freeze({ shrinkPage, removeMapping }),
+  writeback: Object.freeze({ setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage }),
+  collapse: Object.freeze({ collapseFile }),
+  fuse: Object.freeze({
+    fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,
+  }),
+});
+
+/** Mainline with lock algorithm `lock`. */
+export function mainlineOps(lock: PageLockOps): KernelOps {
+  return { ...MAINLINE_MM, lock };
+}

@@ -1,0 +1,8 @@
+// Every built-in variant, registered: importing this module fills the registry that
+// src/variants/registry.ts composes tables from (map_pages variants, fault paths, self-test
+// mutants, the lock mutants).
+import './map-pages/index.ts';
+import './fault/index.ts';
+import './mutants/lock-mutants.ts';
+
+export * from './registry.ts';
