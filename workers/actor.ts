@@ -2,8 +2,7 @@
 // runs the free driver until STOP or its --ops bound. A thrown exception is a CRASH violation
 // (with the task's flight records), reported before the worker exits.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RunConfig } from '../src/kernel/config.ts';
-import type { ShmSizes } from '../src/shm/layout.ts';
+import type { ActorData, ActorMessage } from '../src/run/actor-protocol.ts';
 import { Shm, TASK_DONE } from '../src/shm/shm.ts';
 import { Task } from '../src/kernel/task.ts';
 import { runFreeActor } from '../src/sched/free.ts';
@@ -11,20 +10,6 @@ import { reportViolation } from '../src/check/violations.ts';
 import { configOps } from '../src/variants/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
-
-export interface ActorData {
-  sab: SharedArrayBuffer;
-  sizes: ShmSizes;
-  cfg: RunConfig;
-  task: number;
-  role: string;
-  /** process.hrtime.bigint() at run start, as a decimal string */
-  clockBase: string;
-}
-
-export type ActorMessage =
-  | { type: 'done'; task: number; ops: number; endedBy: 'stop' | 'ops' }
-  | { type: 'crash'; task: number; op: number; stack: string };
 
 const d = workerData as ActorData;
 const shm = new Shm(d.sizes, d.sab);

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { explore } from '../src/sched/explore.ts';
-import type { ExplorerData, ExplorerMessage } from '../src/sched/explore-parallel.ts';
+import type { ExplorerData, ExplorerMessage } from '../src/run/explore-parallel.ts';
 import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
 
 const d = workerData as ExplorerData;

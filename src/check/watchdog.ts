@@ -7,8 +7,18 @@
 import { decodeFlight, reportViolation } from './violations.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
-import type { HungReport } from '../report/result.ts';
 import { BIT_LOCKED, PG_locked, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+
+export interface HungReport {
+  task: number;
+  role: string;
+  op: number;
+  state: string; // 'waiting on page 17 (PG_locked|PG_waiters), owner task 3 (running op 812)'
+  waitPage: number;
+  pageFlags: number;
+  owner: number; // task id, -1 none
+  ownerState: string;
+}
 
 export interface HungFinding {
   report: HungReport;

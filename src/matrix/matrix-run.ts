@@ -13,7 +13,7 @@ import type { InvariantId } from '../kernel/invariants.ts';
 import { makeLock } from '../locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../sched/controlled.ts';
 import { explore, type ExploreResult } from '../sched/explore.ts';
-import type { ParallelExplore, ParallelOptions } from '../sched/explore-parallel.ts';
+import type { ParallelExplore, ParallelOptions } from '../run/explore-parallel.ts';
 import { portfolio } from '../sched/strategies/index.ts';
 import {
   REPRO_FORMAT, formatJson, reproFromFind, runRepro, validateRepro, writeRepro, ReproError, type ReproFile, type Resolver,

@@ -6,7 +6,7 @@ import { INVARIANTS } from '../kernel/invariants.ts';
 import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
 import { diagramText } from './diagram.ts';
 import { STAT_NAMES } from '../shm/layout.ts';
-import type { RssSummary } from '../run/checkpoint.ts';
+import type { RssSummary } from './result.ts';
 import {
   fairness, fairnessChart, histChart, timeCharts, waitPercentiles, type ChartSpec,
 } from './html-data.ts';

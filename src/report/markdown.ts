@@ -1,7 +1,7 @@
 // summary.md: what a person reads first. Outcome, every parameter, stats per task and role,
 // then each violation with the interleaving of the involved tasks' kernel steps.
 import type { RunResult, TaskSummary } from './result.ts';
-import type { RssSummary } from '../run/checkpoint.ts';
+import type { RssSummary } from './result.ts';
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';

@@ -1,5 +1,6 @@
 // What a run produces: everything the reports need, as plain JSON-able data (run.json is this).
 import type { RunConfig } from '../kernel/config.ts';
+import type { HungReport } from '../check/watchdog.ts';
 import type { ViolationRecord } from '../check/violations.ts';
 import type { StatName } from '../shm/layout.ts';
 
@@ -28,16 +29,6 @@ export interface StatsSample {
   suspicions?: string[];
 }
 
-export interface HungReport {
-  task: number;
-  role: string;
-  op: number;
-  state: string; // 'waiting on page 17 (PG_locked|PG_waiters), owner task 3 (running op 812)'
-  waitPage: number;
-  pageFlags: number;
-  owner: number; // task id, -1 none
-  ownerState: string;
-}
 
 export interface RunResult {
   tool: { name: string; version: string; commit: string; node: string };
@@ -63,4 +54,26 @@ export interface RunResult {
   notes: string[];
   /** scenario- or feature-specific extra data (reproduction, lockdep, fairness) */
   extra: Record<string, unknown>;
+}
+
+export interface RssSummary {
+  samples: RssSample[];
+  firstBytes: number;
+  minBytes: number;
+  maxBytes: number;
+  lastBytes: number;
+  /** (min of the last third) / (max of the first third) - 1, in %; 0 with too few samples */
+  growthPct: number;
+  growing: boolean;
+  warning: string | null;
+}
+
+export type { HungReport };
+
+export interface RssSample {
+  /** ms since the monitor started (of the newest raw sample merged in) */
+  t: number;
+  min: number;
+  max: number;
+  last: number;
 }

@@ -6,7 +6,9 @@
 //   SIGKILLed run leaves the last complete checkpoint, which `report <run-dir>` re-renders.
 // - Downsampler: keeps at most N samples of a time series by merging adjacent pairs when full.
 // - RssMonitor: samples the process RSS and warns when it keeps growing.
-import type { RunResult, StatsSample } from '../report/result.ts';
+import type { RssSample, RssSummary, RunResult, StatsSample } from '../report/result.ts';
+
+export type { RssSample, RssSummary };
 import { writeReports } from '../report/write.ts';
 
 /**
@@ -80,25 +82,6 @@ export const DEFAULT_MAX_SAMPLES = 1024;
 
 export const statsDownsampler = (capacity = DEFAULT_MAX_SAMPLES) => new Downsampler<StatsSample>(capacity, mergeStatsSamples);
 
-export interface RssSample {
-  /** ms since the monitor started (of the newest raw sample merged in) */
-  t: number;
-  min: number;
-  max: number;
-  last: number;
-}
-
-export interface RssSummary {
-  samples: RssSample[];
-  firstBytes: number;
-  minBytes: number;
-  maxBytes: number;
-  lastBytes: number;
-  /** (min of the last third) / (max of the first third) - 1, in %; 0 with too few samples */
-  growthPct: number;
-  growing: boolean;
-  warning: string | null;
-}
 
 export interface RssMonitorOptions {
   /** kept samples (down-sampled beyond that); default 512 */

@@ -34,7 +34,7 @@ import { quiescentLockFindings } from '../check/lockstate.ts';
 import { checkWaiters } from '../locks/waitqueue.ts';
 import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/free.ts';
 import { getScenario } from '../scenarios/index.ts';
-import type { ActorData, ActorMessage } from '../../workers/actor.ts';
+import type { ActorData, ActorMessage } from './actor-protocol.ts';
 
 /** RSS growth is judged only after the first minute: worker heaps reach their working size first. */
 const RSS_WARMUP_MS = 60_000;

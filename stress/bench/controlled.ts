@@ -11,7 +11,7 @@ import { makeLock } from '../../src/locks/index.ts';
 import { explore, opsFor, opsSeedFor, scheduleRngFor } from '../../src/sched/explore.ts';
 import { ControlledDriver } from '../../src/sched/controlled.ts';
 import { makeStrategy } from '../../src/sched/strategies/index.ts';
-import { exploreParallel } from '../../src/sched/explore-parallel.ts';
+import { exploreParallel } from '../../src/run/explore-parallel.ts';
 import { strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { fmt, median, type BenchSection, type BenchTable } from './common.ts';

@@ -14,7 +14,7 @@ import { ensureWritableDir } from '../../src/report/atomic.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../src/sched/controlled.ts';
 import { explore, type ExploreResult, type ExploreStats, type Find } from '../../src/sched/explore.ts';
-import { exploreParallel } from '../../src/sched/explore-parallel.ts';
+import { exploreParallel } from '../../src/run/explore-parallel.ts';
 import { STRATEGY_KINDS, strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
 import { reproFileName, reproFromFind, validateRepro, writeRepro, runRepro, type ReproFile } from '../../src/sched/repro.ts';
 import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { HELP_FLAG, UsageError, flagHelp, formatDuration, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
-import { exploreParallel } from '../../src/sched/explore-parallel.ts';
+import { exploreParallel } from '../../src/run/explore-parallel.ts';
 import { matrixCells } from '../../src/matrix/extra-cells.ts';
 import { expectedText, type Cell, type CellMode } from '../../src/matrix/cells.ts';
 import { filterCells, inShard, orderRows, parseShard, shardOf, type Shard } from '../../src/matrix/plan.ts';

@@ -4,9 +4,9 @@
 // every worker (unless keepGoing); statistics are merged.
 import type { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../kernel/config.ts';
-import { spawnWorker } from '../run/spawn.ts';
-import { mergeStats, type ExploreResult, type ExploreStats, type Find } from './explore.ts';
-import type { StrategySpec } from './strategies/strategy.ts';
+import { spawnWorker } from './spawn.ts';
+import { mergeStats, type ExploreResult, type ExploreStats, type Find } from '../sched/explore.ts';
+import type { StrategySpec } from '../sched/strategies/strategy.ts';
 
 export interface ExplorerData {
   scenario: string;

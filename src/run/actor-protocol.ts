@@ -1,0 +1,17 @@
+// What the orchestrator sends an actor worker (workers/actor.ts) and what the worker answers.
+import type { RunConfig } from '../kernel/config.ts';
+import type { ShmSizes } from '../shm/layout.ts';
+
+export interface ActorData {
+  sab: SharedArrayBuffer;
+  sizes: ShmSizes;
+  cfg: RunConfig;
+  task: number;
+  role: string;
+  /** process.hrtime.bigint() at run start, as a decimal string */
+  clockBase: string;
+}
+
+export type ActorMessage =
+  | { type: 'done'; task: number; ops: number; endedBy: 'stop' | 'ops' }
+  | { type: 'crash'; task: number; op: number; stack: string };
