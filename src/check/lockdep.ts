@@ -42,7 +42,7 @@ import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
 import type { Task } from '../kernel/task.ts';
 
-import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks } from '../kernel/lockdep.ts';
+import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks } from '../kernel/task.ts';
 
 export { LD_PAGE, LD_PTL, LD_WB };
 const NCLASS = 3;

@@ -8,7 +8,7 @@ import { BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writebac
 import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLock } from './types.ts';
 import { deliverFatalSignal, folioWakeBit, type WakeKey } from './waitqueue.ts';
-import { LD_PAGE, LD_WB } from '../kernel/lockdep.ts';
+import { LD_PAGE, LD_WB } from '../kernel/task.ts';
 
 export { EINTR };
 

@@ -6,8 +6,16 @@ import { lockInfo, lockNames } from '../locks/index.ts';
 import { MAINLINE_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { MAINLINE_FAULT_PATH } from '../variants/fault/index.ts';
 import { variants } from '../variants/index.ts';
-import { LOCKS, MAP_TRUNCATE, WRITEBACK, deriveCells, expectedText, explicitCells, type Cell } from './cells.ts';
-import { pluginRegistrations } from '../plugin/plugin.ts';
+import { LOCKS, MAP_TRUNCATE, WRITEBACK, deriveCells, expectedText, explicitCells, registerCell, type Cell } from './cells.ts';
+import { COLLAPSE_CELLS } from '../scenarios/collapse.ts';
+import { FUSE_WRITE_CELLS } from '../scenarios/fuse-write.ts';
+import { LOCK_ORDER_CELLS } from '../scenarios/lock-order.ts';
+import { LOCK_MUTANT_CELLS } from '../variants/mutants/lock-mutants.ts';
+// the map-pages cells the derived ones do not cover well (the handshake window, the grow-back race)
+import './map-pages-cells.ts';
+
+// cells the built-in scenarios and mutants declare next to their code
+for (const c of [...COLLAPSE_CELLS, ...FUSE_WRITE_CELLS, ...LOCK_ORDER_CELLS, ...LOCK_MUTANT_CELLS]) registerCell(c);
 
 export function matrixCells(): Cell[] {
   return deriveCells({
@@ -20,21 +28,4 @@ export function matrixCells(): Cell[] {
     faultPaths: [MAINLINE_FAULT_PATH, ...variants({ kind: 'fault-path', hidden: true })],
     explicit: explicitCells(),
   });
-}
-
-/** `list`'s lines for what plug-ins registered: kind, name, the matrix cell's expected outcome. */
-export function pluginListLines(): string[] {
-  const regs = pluginRegistrations();
-  if (!regs.length) return [];
-  const cells = new Map(matrixCells().map((c) => [c.name, c]));
-  const cellOf = (kind: string, name: string) =>
-    kind === 'cell' ? cells.get(name) : kind === 'map-pages' ? cells.get(`${MAP_TRUNCATE}/${name}`) : kind === 'lock' ? cells.get(`${LOCKS}/${name}`)
-      : kind === 'fault-path' ? cells.get(`${WRITEBACK}/${name}`) : undefined;
-  const rows = regs.filter((r) => r.kind !== 'cell' || !regs.some((x) => x.kind !== 'cell' && cellOf(x.kind, x.name)?.name === r.name))
-    .map((r) => {
-      const c = cellOf(r.kind, r.name);
-      return [`${r.kind} ${r.name}`, c ? `cell ${c.name}: ${expectedText(c.expected)}` : '', r.file];
-    });
-  const w = [0, 1].map((i) => Math.max(...rows.map((x) => x[i].length)));
-  return ['Registered by plug-ins (--plugin):', ...rows.map((x) => `  ${x[0].padEnd(w[0])}  ${x[1].padEnd(w[1])}  ${x[2]}`.trimEnd())];
 }

@@ -1,7 +1,7 @@
 // The page-table lock (split PTLs: one per group of PTEs, src/shm/mm.ts ptlSlot()).
 import { ptlSlot } from '../shm/mm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
-import { LD_PTL } from '../kernel/lockdep.ts';
+import { LD_PTL } from '../kernel/task.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 

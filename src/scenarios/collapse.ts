@@ -24,7 +24,7 @@ import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 import { accessOp } from './writeback.ts';
-import { registerCell } from '../matrix/cells.ts';
+import type { CellSpec } from '../kernel/cells.ts';
 
 export const COLLAPSE_ROLES = ['collapser', 'mapper', 'faulter', 'zapper', 'reader', 'reclaimer'] as const;
 
@@ -134,7 +134,7 @@ export const collapseScenario: Scenario = {
 const COLLAPSE_CONTROLLED = { workers: 3, opsPerActor: 4, extra: { roles: 'collapser,mapper,zapper', files: 1, 'file-pages': 8, processes: 1, vmas: 2 } };
 const HUGH = 'Hugh Dickins, Msg-ID alpine.LSU.2.11.2010132230060.2516@eggly.anvils; kernel-protocols §1.7';
 
-for (const [variant, expected, reasoning] of [
+export const COLLAPSE_CELLS: readonly CellSpec[] = ([
   ['mainline', 'clean', 'every path that maps a page-cache page takes its lock first (map_pages trylocks, filemap_fault locks), and '
     + 'collapse_file() holds it from the unmap to the assertion: an unmapped locked page stays unmapped'],
   ['v5.9', 'clean', 'the 5.9 map_pages trylocks each page before mapping it, like mainline'],
@@ -147,11 +147,9 @@ for (const [variant, expected, reasoning] of [
     + 'only the window before the back-out is what the run shows'],
   ['willy-uptodate', 'open', "Willy's PG_uptodate handshake (§1.9) adapted truncate and invalidate (clear uptodate, then check "
     + 'mapped) but not collapse_file(), which leaves the page uptodate: nothing stops a mapper between the unmap and the assertion'],
-] as const) {
-  registerCell({
-    name: `collapse/${variant}`, scenario: 'collapse', cfg: { extra: { 'map-pages': variant } }, controlled: COLLAPSE_CONTROLLED,
-    expected, reasoning, source: HUGH,
-    // patch 4's hit needs 2-5 s in free mode (seeds 1-3): twice the default known-bad share
-    ...(variant === 'patch4' ? { weight: 6 } : {}),
-  });
-}
+] as const).map(([variant, expected, reasoning]) => ({
+  name: `collapse/${variant}`, scenario: 'collapse', cfg: { extra: { 'map-pages': variant } }, controlled: COLLAPSE_CONTROLLED,
+  expected, reasoning, source: HUGH,
+  // patch 4's hit needs 2-5 s in free mode (seeds 1-3): twice the default known-bad share
+  ...(variant === 'patch4' ? { weight: 6 } : {}),
+}));

@@ -25,7 +25,7 @@ import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { initMapTruncate } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
-import { registerCell } from '../matrix/cells.ts';
+import type { CellSpec } from '../kernel/cells.ts';
 
 export const FUSE_ROLES = ['writer', 'zapper', 'reclaimer', 'reader'] as const;
 
@@ -167,17 +167,19 @@ export const fuseWriteScenario: Scenario = {
 
 // ---- matrix cells -------------------------------------------------------------------------------
 
-registerCell({
-  name: 'fuse-write/pre-fix', scenario: 'fuse-write', cfg: { extra: { fuse: 'pre-fix' }, workers: 3 }, controlled: { workers: 3, opsPerActor: 3 },
-  expected: { breaks: ['DEADLOCK', 'HUNG'] },
-  reasoning: 'fuse_fill_write_pages() keeps every page of a WRITE locked while faulting in the next source page: a source '
-    + 'page this WRITE holds (self-deadlock, Vivek\'s reproducer) or one another writer holds while faulting on ours (ABBA)',
-  source: 'Linus, Msg-ID CAHk-=wh9Eu-gNHzqgfvUAAiO=vJ+pWnzxkv+tX55xhGPFy+cOw@mail.gmail.com; Vivek, Msg-ID 20201015151606.GA226448@redhat.com; kernel-protocols §2.3',
-});
-registerCell({
-  name: 'fuse-write/fixed', scenario: 'fuse-write', cfg: { extra: { fuse: 'fixed' }, workers: 3 }, controlled: { workers: 3, opsPerActor: 3 },
-  expected: 'clean',
-  reasoning: 'after 4f06dd92b5d0 at most one page is locked per WRITE — a partial write to a not-uptodate page, which ends the '
-    + 'request — and the source is never faulted in with it held',
-  source: '4f06dd92b5d0 "fuse: fix write deadlock" (Miklos, Msg-ID 20210209100115.GB1208880@miu.piliscsaba.redhat.com)',
-});
+export const FUSE_WRITE_CELLS: readonly CellSpec[] = [
+  {
+    name: 'fuse-write/pre-fix', scenario: 'fuse-write', cfg: { extra: { fuse: 'pre-fix' }, workers: 3 }, controlled: { workers: 3, opsPerActor: 3 },
+    expected: { breaks: ['DEADLOCK', 'HUNG'] },
+    reasoning: 'fuse_fill_write_pages() keeps every page of a WRITE locked while faulting in the next source page: a source '
+      + 'page this WRITE holds (self-deadlock, Vivek\'s reproducer) or one another writer holds while faulting on ours (ABBA)',
+    source: 'Linus, Msg-ID CAHk-=wh9Eu-gNHzqgfvUAAiO=vJ+pWnzxkv+tX55xhGPFy+cOw@mail.gmail.com; Vivek, Msg-ID 20201015151606.GA226448@redhat.com; kernel-protocols §2.3',
+  },
+  {
+    name: 'fuse-write/fixed', scenario: 'fuse-write', cfg: { extra: { fuse: 'fixed' }, workers: 3 }, controlled: { workers: 3, opsPerActor: 3 },
+    expected: 'clean',
+    reasoning: 'after 4f06dd92b5d0 at most one page is locked per WRITE — a partial write to a not-uptodate page, which ends the '
+      + 'request — and the source is never faulted in with it held',
+    source: '4f06dd92b5d0 "fuse: fix write deadlock" (Miklos, Msg-ID 20210209100115.GB1208880@miu.piliscsaba.redhat.com)',
+  },
+];

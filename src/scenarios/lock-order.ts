@@ -34,7 +34,7 @@ import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_writeback, type Shm } from '../shm/shm.ts';
-import { registerCell } from '../matrix/cells.ts';
+import type { CellSpec } from '../kernel/cells.ts';
 
 export const LOCK_ORDER_ROLES = ['submitter', 'waiter'] as const;
 /** Schedule points A spends in "do something" while holding X: 1..MAX_HOLD. */
@@ -122,26 +122,28 @@ const MPTCP = 'Linus, Msg-ID CAHk-=wgZEUoiGoKh92stUh3sBA-7D24i6XqQN2UMm3u4=XkQkg
 const PAIR = { workers: 2 } as const;
 const PAIR_CONTROLLED = { workers: 2, opsPerActor: 3 } as const;
 
-registerCell({
-  name: 'lock-order/v5.9', scenario: 'lock-order', cfg: { lock: 'v5.9', ...PAIR }, controlled: PAIR_CONTROLLED,
-  expected: { breaks: ['DEADLOCK', 'HUNG'] }, source: MPTCP,
-  reasoning: 'fair hand-off: when A unlocks X with B queued, X goes to B; A blocks in its immediate re-lock and B waits for the '
-    + 'writeback A ends only after that re-lock — the MPTCP hang',
-});
-registerCell({
-  name: 'lock-order/v5.9-rc6-k0', scenario: 'lock-order', cfg: { lock: 'v5.9-rc6', unfairness: 0, ...PAIR }, controlled: PAIR_CONTROLLED,
-  expected: { breaks: ['DEADLOCK', 'HUNG'] }, source: MPTCP,
-  reasoning: 'sysctl_page_lock_unfairness = 0 makes every exclusive wait a hand-off wait: the v5.9 behaviour',
-});
-registerCell({
-  name: 'lock-order/v5.9-rc6', scenario: 'lock-order', cfg: { lock: 'v5.9-rc6', ...PAIR }, controlled: PAIR_CONTROLLED,
-  expected: 'open', source: MPTCP,
-  reasoning: "bounded unfairness (k = 5): B's first waits are not hand-off waits, so A's immediate re-lock usually wins, as with "
-    + 'v4.10; the ABBA is still there whenever B wins the race (report how soon it shows)',
-});
-registerCell({
-  name: 'lock-order/v4.10', scenario: 'lock-order', cfg: { lock: 'v4.10', ...PAIR }, controlled: PAIR_CONTROLLED,
-  expected: 'open', source: MPTCP,
-  reasoning: '"with the unfair locks, thread A would get the page lock and finish whatever it did": wake-then-race lets A\'s '
-    + 'immediate re-lock win unless B runs in between; the latent ABBA is reachable but rare (report how soon it shows)',
-});
+export const LOCK_ORDER_CELLS: readonly CellSpec[] = [
+  {
+    name: 'lock-order/v5.9', scenario: 'lock-order', cfg: { lock: 'v5.9', ...PAIR }, controlled: PAIR_CONTROLLED,
+    expected: { breaks: ['DEADLOCK', 'HUNG'] }, source: MPTCP,
+    reasoning: 'fair hand-off: when A unlocks X with B queued, X goes to B; A blocks in its immediate re-lock and B waits for the '
+      + 'writeback A ends only after that re-lock — the MPTCP hang',
+  },
+  {
+    name: 'lock-order/v5.9-rc6-k0', scenario: 'lock-order', cfg: { lock: 'v5.9-rc6', unfairness: 0, ...PAIR }, controlled: PAIR_CONTROLLED,
+    expected: { breaks: ['DEADLOCK', 'HUNG'] }, source: MPTCP,
+    reasoning: 'sysctl_page_lock_unfairness = 0 makes every exclusive wait a hand-off wait: the v5.9 behaviour',
+  },
+  {
+    name: 'lock-order/v5.9-rc6', scenario: 'lock-order', cfg: { lock: 'v5.9-rc6', ...PAIR }, controlled: PAIR_CONTROLLED,
+    expected: 'open', source: MPTCP,
+    reasoning: "bounded unfairness (k = 5): B's first waits are not hand-off waits, so A's immediate re-lock usually wins, as with "
+      + 'v4.10; the ABBA is still there whenever B wins the race (report how soon it shows)',
+  },
+  {
+    name: 'lock-order/v4.10', scenario: 'lock-order', cfg: { lock: 'v4.10', ...PAIR }, controlled: PAIR_CONTROLLED,
+    expected: 'open', source: MPTCP,
+    reasoning: '"with the unfair locks, thread A would get the page lock and finish whatever it did": wake-then-race lets A\'s '
+      + 'immediate re-lock win unless B runs in between; the latent ABBA is reachable but rare (report how soon it shows)',
+  },
+];

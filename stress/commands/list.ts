@@ -2,7 +2,7 @@
 // read from the registries the parser uses, so the list cannot drift from what `run` accepts.
 import { HELP_FLAG, UsageError, allRunFlags, flagHelp, parseFlags } from '../../src/run/validate.ts';
 import type { Command, Context } from './types.ts';
-import { pluginListLines } from '../../src/matrix/extra-cells.ts';
+import { pluginListLines } from '../../src/plugin/list.ts';
 
 function columns(rows: [string, string][], indent = '  '): string[] {
   const w = Math.max(0, ...rows.map(([a]) => a.length));

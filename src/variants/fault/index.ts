@@ -7,6 +7,7 @@
 // the code is in paths.ts). Each says what the tester must show for it (DESIGN.md "Variants and
 // expected outcomes"): 'clean', the invariant ids a known-bad protocol must break, or 'open'.
 // Self-test mutants register here as hidden variants: accepted by --fault-path, not listed.
+import type { FaultPathVariant } from './variant.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
@@ -17,26 +18,7 @@ import { patch1to2 } from './patch1-2.ts';
 import { patch1to3 } from './patch1-3.ts';
 import { faultNolock } from './mutant-fault-nolock.ts';
 
-export interface FaultPathVariant {
-  name: string;
-  /** one line for `list` and reports */
-  summary: string;
-  /** where it comes from: commit, Msg-ID */
-  source: string;
-  expected: 'clean' | 'open' | readonly InvariantId[];
-  /** share of the matrix budget (default by expectation, see src/variants/registry.ts) */
-  weight?: number;
-  /** why that is the expected outcome */
-  reasoning: string;
-  /** do_read_fault(): a read access (or a write to a private mapping's present PTE) */
-  doReadFault(t: Task, vmf: VmFault): Step<number>;
-  /** do_cow_fault(): a write to a private mapping */
-  doCowFault(t: Task, vmf: VmFault): Step<number>;
-  /** do_shared_fault(): a write to a shared mapping */
-  doSharedFault(t: Task, vmf: VmFault): Step<number>;
-  /** a self-test mutant: accepted by --fault-path, not listed */
-  hidden?: boolean;
-}
+export type { FaultPathVariant } from './variant.ts';
 
 export const DEFAULT_FAULT_PATH = 'mainline';
 

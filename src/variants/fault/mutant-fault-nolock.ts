@@ -8,7 +8,7 @@ import { filemapFault } from '../../mm/filemap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
 import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
-import type { FaultPathVariant } from './index.ts';
+import type { FaultPathVariant } from './variant.ts';
 
 function* filemapFaultEarlyUnlock(t: Task, vmf: VmFault): Step<FaultResult> {
   const r = yield* filemapFault(t, vmf);

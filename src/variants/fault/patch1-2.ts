@@ -3,7 +3,7 @@
 // after do_page_mkwrite() locks only if that did not ("Did do_page_mkwrite() lock the page again?").
 import { filemapFault } from '../../mm/filemap.ts';
 import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
-import type { FaultPathVariant } from './index.ts';
+import type { FaultPathVariant } from './variant.ts';
 
 const P: FaultPatches = { patch1: true, patch2: true, patch3: false, fault: filemapFault };
 

@@ -14,7 +14,7 @@
 // returns the page locked, but the unlock in patch 3 happens before finish_fault() regardless.
 import { filemapFault } from '../../mm/filemap.ts';
 import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
-import type { FaultPathVariant } from './index.ts';
+import type { FaultPathVariant } from './variant.ts';
 
 const P: FaultPatches = { patch1: true, patch2: true, patch3: true, fault: filemapFault };
 

@@ -3,7 +3,7 @@
 // intentionally does not actually change any of the locking semantics" (the patch's message).
 import { filemapFault } from '../../mm/filemap.ts';
 import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
-import type { FaultPathVariant } from './index.ts';
+import type { FaultPathVariant } from './variant.ts';
 
 const P: FaultPatches = { patch1: true, patch2: false, patch3: false, fault: filemapFault };
 

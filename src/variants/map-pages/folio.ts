@@ -17,7 +17,7 @@ import type { VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './index.ts';
+import type { MapPagesVariant } from './variant.ts';
 import { mapPagesRange } from './range.ts';
 
 /** filemap_map_order0_folio(), then the loop's folio_unlock(); folio_put(). PTL held; the folio

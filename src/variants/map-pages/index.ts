@@ -11,6 +11,7 @@
 // A variant says what the tester must show for it (DESIGN.md "Variants and expected outcomes"):
 // 'clean' (no violation allowed), the invariant ids a known-bad protocol is expected to break
 // (the run fails if none of them is caught), or 'open'.
+import type { MapPagesVariant } from './variant.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
@@ -29,27 +30,8 @@ import { linusRecheckStrictDel, willyUptodateStrictDel } from './strict-del.ts';
 import { mapLinusRecheckFirst } from '../mutants/map-linus-recheck-first.ts';
 import { truncateWillyMappedFirst } from '../mutants/truncate-willy-mapped-first.ts';
 // matrix cells the derived ones do not cover well (the handshake window, the grow-back race)
-import '../../matrix/map-pages-cells.ts';
 
-export interface MapPagesVariant {
-  name: string;
-  /** one line for `list` and reports */
-  summary: string;
-  /** where it comes from: commit, Msg-ID */
-  source: string;
-  expected: 'clean' | 'open' | readonly InvariantId[];
-  /** why that is the expected outcome, in a sentence or two (matrix cells, reports) */
-  reasoning?: string;
-  /** vma->vm_ops->map_pages over file indices [start, end), inside one page table. Returns
-   * VM_FAULT_NOPAGE if vmf.index got mapped. */
-  mapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number>;
-  /** The truncate side of the protocol, if it differs from mainline: truncate_cleanup_folio() +
-   * filemap_remove_folio() + dropping the page cache's reference, for a page `t` holds locked
-   * that is still in `file` (src/mm/truncate.ts truncateInodeFolio() calls it). */
-  truncateFolio?(t: Task, pfn: number, file: number): Step;
-  /** a self-test mutant or an experiment: accepted by --map-pages, not listed */
-  hidden?: boolean;
-}
+export type { MapPagesVariant } from './variant.ts';
 
 export const DEFAULT_MAP_PAGES = 'mainline';
 

@@ -39,7 +39,7 @@ import { unmapMappingFolio } from '../../mm/memory.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './index.ts';
+import type { MapPagesVariant } from './variant.ts';
 import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
 import { mapPagesRange } from './range.ts';
 

@@ -20,7 +20,7 @@ import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './index.ts';
+import type { MapPagesVariant } from './variant.ts';
 
 function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
   const shm = t.shm, file = vmf.file;

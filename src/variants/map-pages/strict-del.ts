@@ -13,7 +13,7 @@
 import { filemapRemoveFolio } from '../../mm/filemap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './index.ts';
+import type { MapPagesVariant } from './variant.ts';
 import { linusMapPages } from './linus-recheck.ts';
 import { truncateFolioWilly, willyMapPages } from './willy-uptodate.ts';
 

@@ -20,7 +20,7 @@ import { VM_FAULT_NOPAGE, type VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './index.ts';
+import type { MapPagesVariant } from './variant.ts';
 
 function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
   const shm = t.shm, vma = vmf.vma;

@@ -1,9 +1,9 @@
 // The self-test lock mutants of this directory, registered hidden in the lock registry
 // (`--lock NAME` accepts them; listings do not show them), each with the matrix cell that says
-// what it must trip (the lock registry has no field for an expected outcome). Built from the real algorithms with one deliberate change each; the checker
+// what it must trip (LOCK_MUTANT_CELLS, registered by src/matrix). Built from the real algorithms with one deliberate change each; the checker
 // knows nothing about them (never special-case a mutant in the checker).
 import { registerLock } from '../../locks/index.ts';
-import { registerCell } from '../../matrix/cells.ts';
+import type { CellSpec } from '../../kernel/cells.ts';
 import { PageLockNowake } from './lock-nowake.ts';
 import { PageLockKillableEintr } from './lock-killable-eintr.ts';
 import { PageLockHandoffNobit } from './lock-handoff-nobit.ts';
@@ -22,25 +22,27 @@ registerLock('lock-handoff-nobit', () => new PageLockHandoffNobit(), {
 const ONE_PAGE = { workers: 4, pages: 1 } as const;
 const CONTROLLED = { workers: 3, opsPerActor: 4 } as const;
 
-registerCell({
+export const LOCK_MUTANT_CELLS: readonly CellSpec[] = [
+{
   name: 'locks/lock-nowake', scenario: 'locks', cfg: { lock: 'lock-nowake', ...ONE_PAGE }, controlled: CONTROLLED,
   expected: { breaks: ['LOCK-WAKE', 'HUNG', 'DEADLOCK'] }, hidden: true,
   reasoning: 'unlock_page() never wakes: the first waiter that queues sleeps forever on an unlocked page (free: LOCK-WAKE and '
     + 'HUNG from the watchdog; controlled: no runnable actor, DEADLOCK)',
   source: 'src/variants/mutants/lock-nowake.ts; kernel-protocols §5.2, §5.6',
-});
-registerCell({
+},
+{
   name: 'locks/lock-handoff-nobit', scenario: 'locks', cfg: { lock: 'lock-handoff-nobit', ...ONE_PAGE }, controlled: CONTROLLED,
   expected: { breaks: ['LOCK-EXCL', 'LOCK-UNLOCK'] }, hidden: true,
   reasoning: 'the hand-off marks the waiter as owner without setting PG_locked: a fast-path locker takes the page too '
     + '(LOCK-EXCL), or the waiter unlocks a page that is not locked (LOCK-UNLOCK)',
   source: 'src/variants/mutants/lock-handoff-nobit.ts; 2a9127fcf229 wake_page_function(), kernel-protocols §5.6',
-});
-registerCell({
+},
+{
   name: 'locks/lock-killable-eintr', scenario: 'locks', cfg: { lock: 'lock-killable-eintr', ...ONE_PAGE }, controlled: CONTROLLED,
   expected: { breaks: ['DEADLOCK', 'HUNG', 'LOCK-LEAK'] }, hidden: true,
   reasoning: 'a killable waiter handed the lock between its signal test and finish_wait() returns -EINTR: PG_locked stays set '
     + 'with no owner, and the next locker of the page sleeps forever (controlled: DEADLOCK; free: HUNG). Needs a signal to '
     + 'land on a queued killable waiter just before a hand-off: controlled mode finds it in a few hundred iterations',
   source: 'src/variants/mutants/lock-killable-eintr.ts; kernel-protocols §5.8 ("only after the finish_wait() can we reliably determine if we got woken up or not")',
-});
+},
+];

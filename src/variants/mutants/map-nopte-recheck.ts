@@ -18,7 +18,7 @@ import type { VmFault } from '../../kernel/fault.ts';
 import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/index.ts';
+import type { MapPagesVariant } from '../map-pages/variant.ts';
 import { mapPagesRange } from '../map-pages/range.ts';
 
 /** do_set_pte() without the pte_none re-check. */

@@ -18,7 +18,7 @@ import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/index.ts';
+import type { MapPagesVariant } from '../map-pages/variant.ts';
 
 /** nextUptodatePage() (src/mm/filemap.ts) with the mapping re-check left out. */
 function* nextUptodatePageNoMappingCheck(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {

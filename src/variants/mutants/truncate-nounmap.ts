@@ -15,7 +15,7 @@ import { putPage } from '../../mm/page_alloc.ts';
 import { filemapMapPages, filemapRemoveFolio } from '../../mm/filemap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/index.ts';
+import type { MapPagesVariant } from '../map-pages/variant.ts';
 
 function* truncateFolioNoUnmap(t: Task, pfn: number, file: number): Step {
   // BUG: no "if (folio_mapped(folio)) unmap_mapping_folio(folio);"

@@ -14,7 +14,7 @@ import { pageMapped } from '../../shm/page.ts';
 import { unmapMappingFolio } from '../../mm/memory.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/index.ts';
+import type { MapPagesVariant } from '../map-pages/variant.ts';
 import { filemapRemoveFolioRelaxed } from '../map-pages/lockless.ts';
 import { clearPageUptodate, willyMapPages } from '../map-pages/willy-uptodate.ts';
 
