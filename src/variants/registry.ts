@@ -81,7 +81,9 @@ export function composeOps(base: KernelOps, over: OpsOverride): KernelOps {
     const entries = over[k];
     if (entries === undefined) continue;
     if (!(k in base)) throw new Error(`no table '${k}' (tables: ${Object.keys(base).join(', ')})`);
-    (out as Record<TableName, unknown>)[k] = Object.freeze(Object.assign(Object.create(base[k]), entries));
+    // defined, not assigned: the base table is frozen, and assigning a name its prototype holds
+    // read-only throws in strict code
+    (out as Record<TableName, unknown>)[k] = Object.freeze(Object.create(base[k], Object.getOwnPropertyDescriptors(entries)));
   }
   return Object.freeze(out);
 }
