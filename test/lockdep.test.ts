@@ -106,17 +106,17 @@ describe('lockdep rules', () => {
   it('trylocks create no dependency; without lockdep nothing is recorded at all', () => {
     const shm = model();
     const [a] = tasks(shm);
-    run(a, a.lock.lockPage(a, 2));
-    expect(run(a, a.lock.trylockPage(a, 1))).toBe(true); // trylock against the order: fine
-    run(a, a.lock.unlockPage(a, 1));
-    run(a, a.lock.unlockPage(a, 2));
+    run(a, a.ops.lock.lockPage(a, 2));
+    expect(run(a, a.ops.lock.trylockPage(a, 1))).toBe(true); // trylock against the order: fine
+    run(a, a.ops.lock.unlockPage(a, 1));
+    run(a, a.ops.lock.unlockPage(a, 2));
     expect(violationCount(shm)).toBe(0);
     expect(lockdepSummary(shm).orders).toEqual([]);
 
     const shm2 = model();
     const [c] = tasks(shm2, false);
-    run(c, c.lock.lockPage(c, 2));
-    run(c, c.lock.lockPage(c, 1));
+    run(c, c.ops.lock.lockPage(c, 2));
+    run(c, c.ops.lock.lockPage(c, 1));
     expect(violationCount(shm2)).toBe(0);
     expect(lockdepSummary(shm2).orders).toEqual([]);
   });
@@ -124,8 +124,8 @@ describe('lockdep rules', () => {
   it('blocking on a page lock the task holds is recursive locking, reported before the wait', () => {
     const shm = model();
     const [a] = tasks(shm);
-    run(a, a.lock.lockPage(a, 3));
-    a.lock.lockPage(a, 3).next(); // the check runs before the first step: the wait never has to happen
+    run(a, a.ops.lock.lockPage(a, 3));
+    a.ops.lock.lockPage(a, 3).next(); // the check runs before the first step: the wait never has to happen
     expect(ids(shm)).toEqual(['LOCK-ORDER']);
     expect(message(shm)).toMatch(/recursive locking — a task blocks on a page lock it already holds.*page 3 \(file 0 index 3\)/);
   });
@@ -133,15 +133,15 @@ describe('lockdep rules', () => {
   it('page lock -> PTL, then a blocking lock_page under the PTL: an inversion, with both chains', () => {
     const shm = model();
     const [a, b] = tasks(shm);
-    run(a, a.lock.lockPage(a, 1));
+    run(a, a.ops.lock.lockPage(a, 1));
     const ptl = run(a, pteLock(a, 0, 0)); // the PTL nests inside the page lock (§7)
     pteUnlock(a, ptl);
-    run(a, a.lock.unlockPage(a, 1));
+    run(a, a.ops.lock.unlockPage(a, 1));
     run(b, pteLock(b, 0, 1));
-    expect(run(b, b.lock.trylockPage(b, 2))).toBe(true); // map_pages: trylock under the PTL is fine
-    run(b, b.lock.unlockPage(b, 2));
+    expect(run(b, b.ops.lock.trylockPage(b, 2))).toBe(true); // map_pages: trylock under the PTL is fine
+    run(b, b.ops.lock.unlockPage(b, 2));
     expect(violationCount(shm)).toBe(0);
-    run(b, b.lock.lockPage(b, 2)); // ... a sleeping lock_page under the PTL is not
+    run(b, b.ops.lock.lockPage(b, 2)); // ... a sleeping lock_page under the PTL is not
     expect(ids(shm)).toEqual(['LOCK-ORDER']);
     const m = message(shm);
     expect(m).toMatch(/lock order inversion \(possible deadlock, PTL -> page lock -> PTL\)/);
@@ -153,18 +153,18 @@ describe('lockdep rules', () => {
     const shm = model();
     const [a, b] = tasks(shm);
     // b: lock page 6, wait on page 7's writeback (not under writeback: still a dependency)
-    run(b, b.lock.lockPage(b, 6));
-    run(b, b.lock.waitOnPageWriteback(b, 7));
-    run(b, b.lock.unlockPage(b, 6));
+    run(b, b.ops.lock.lockPage(b, 6));
+    run(b, b.ops.lock.waitOnPageWriteback(b, 7));
+    run(b, b.ops.lock.unlockPage(b, 6));
     // a: start page 7's I/O, then block on page 6 with it in flight
     a.page = 7;
     a.record('set_page_writeback');
     Atomics.or(shm.flags, 7, PG_writeback);
     expect(shm.wbOwner[7]).toBe(1);
-    run(a, a.lock.lockPage(a, 6));
+    run(a, a.ops.lock.lockPage(a, 6));
     expect(ids(shm)).toEqual(['LOCK-ORDER']);
     expect(message(shm)).toMatch(/writeback -> page lock -> writeback.*task 0 \(role0\) op 0, with the writeback of page 7 \(no file\) in flight .*blocked on the page lock of page 6.*earlier, task 1 \(role1\) op 0, holding the page lock of page 6 .*waited on the writeback of page 7/);
-    run(a, a.lock.endPageWriteback(a, 7));
+    run(a, a.ops.lock.endPageWriteback(a, 7));
     expect(shm.wbOwner[7]).toBe(0);
   });
 });

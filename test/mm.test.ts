@@ -153,10 +153,10 @@ describe('mm model: map_pages, zap, truncate, reclaim, reads', () => {
     const { shm, task } = mmWorld();
     const holder = task(1), mapper = task(0);
     const locked = xaLoad(shm, 0, 2);
-    expect(run(holder.lock.trylockPage(holder, locked))).toBe(true);
+    expect(run(holder.ops.lock.trylockPage(holder, locked))).toBe(true);
     run(filemapMapPages(mapper, { vma: PRIVATE0, file: 0, index: 0 }, 0, 8));
     expect(mappedIndices(shm, PRIVATE0)).toEqual([0, 1, 3, 4, 5, 6, 7]);
-    run(holder.lock.unlockPage(holder, locked));
+    run(holder.ops.lock.unlockPage(holder, locked));
     expectClean(shm);
   });
 

@@ -6,7 +6,7 @@
 // page leaves the cache only while locked and unmapped.
 import { allocPage, putPage } from './page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
-import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
+import { pteNone, pteRead, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, getPage, pageTryGet } from '../shm/page.ts';
@@ -16,8 +16,11 @@ import { NIL, PG_locked } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
-import { pageAddRmap } from './rmap.ts';
+import type { NextPage, VmOps } from '../kernel/ops.ts';
 import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
+
+// (the type lives with the tables; re-exported for the modules and plug-ins that import it here)
+export type { NextPage } from '../kernel/ops.ts';
 
 // ---- lookup ------------------------------------------------------------------------------
 
@@ -96,13 +99,13 @@ export function* filemapRemoveFolio(t: Task, pfn: number, file: number): Step {
   t.page = pfn;
   yield* spinLock(t, t.shm.iPagesLock, file, 'xa_lock_irq');
   yield 'page_cache_delete';
-  pageCacheDelete(t, pfn, file);
+  t.ops.pagecache.pageCacheDelete(t, pfn, file);
   spinUnlock(t.shm.iPagesLock, file);
 }
 
 /** delete_from_page_cache(): remove, then drop the page cache's reference. */
 export function* deleteFromPageCache(t: Task, pfn: number, file: number): Step {
-  yield* filemapRemoveFolio(t, pfn, file);
+  yield* t.ops.pagecache.filemapRemoveFolio(t, pfn, file);
   yield* putPage(t, pfn); // filemap_free_folio()
 }
 
@@ -121,16 +124,9 @@ export function checkMappedFilePage(t: Task, vmf: VmFault, pfn: number, index: n
 
 // ---- filemap_map_pages -------------------------------------------------------------------
 
-/** A page next_uptodate_page() found worth mapping: referenced, and locked unless `locked` is
- * false (only a variant that skips the page lock, like patch 4, returns it unlocked). */
-export interface NextPage {
-  pfn: number;
-  index: number;
-  locked: boolean;
-}
-
-/** ->map_pages' page finder: the first page in [from, end) that passes its checks, or null. */
-export type NextPageFn = (t: Task, vmf: VmFault, from: number, end: number) => Step<NextPage | null>;
+/** ->map_pages' page finder: the first page in [from, end) that passes its checks, or null
+ * (the type of the vmOps.nextUptodatePage entry). */
+export type NextPageFn = VmOps['nextUptodatePage'];
 
 /**
  * next_uptodate_page() / next_uptodate_folio() (5.12+, kernel-protocols §3.4 table steps 1-9):
@@ -179,17 +175,18 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
 /**
  * filemap_map_pages() as of 5.12 (f9ce0be71d1f): find the first page before taking the PTL, then
  * take the PTL once for the whole range (the caller keeps [start, end) inside one page table) and
- * map each page whose PTE is still none: mapcount, then the PTE; the lookup reference passes to
- * the PTE. Returns VM_FAULT_NOPAGE if the faulting index got mapped.
+ * map each page whose PTE is still none: do_set_pte() (mapcount, then the PTE); the lookup
+ * reference passes to the PTE. Returns VM_FAULT_NOPAGE if the faulting index got mapped.
+ * The pages come from the running configuration's next_uptodate_page() (vmOps.nextUptodatePage),
+ * unless `next` names another finder.
  */
-export function* filemapMapPages(
-  t: Task, vmf: VmFault, start: number, end: number, next: NextPageFn = nextUptodatePage,
-): Step<number> {
+export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: number, next?: NextPageFn): Step<number> {
+  const find: NextPageFn = next ?? t.ops.vmOps.nextUptodatePage;
   const shm = t.shm, vma = vmf.vma;
   if (end > start && ptlSlot(shm, vma, start) !== ptlSlot(shm, vma, end - 1))
     throw new Error(`filemapMapPages: [${start}, ${end}) crosses a page table`);
   let ret = 0;
-  let page: NextPage | null = yield* next(t, vmf, start, end);
+  let page: NextPage | null = yield* find(t, vmf, start, end);
   if (!page) return 0;
   const ptl = yield* pteLock(t, vma, start);
   while (page) {
@@ -198,19 +195,15 @@ export function* filemapMapPages(
     t.aux = index;
     yield 'pte_none';
     if (pteNone(pteRead(shm, vma, index))) {
-      // do_set_pte(): page_add_file_rmap(), then set_pte_at()
-      yield* pageAddRmap(t, pfn);
-      yield 'set_pte_at';
-      pteWrite(shm, vma, index, mkPte(pfn));
-      checkMappedFilePage(t, vmf, pfn, index);
-      t.stat('mapped');
+      // do_set_pte(vmf, page, addr): page_add_file_rmap(), then set_pte_at() (read-only)
+      yield* t.ops.fault.doSetPte(t, index === vmf.index ? vmf : { ...vmf, index }, pfn, false, false);
       if (index === vmf.index) ret = VM_FAULT_NOPAGE;
       if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
     } else {
       if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
       yield* putPage(t, pfn);
     }
-    page = yield* next(t, vmf, index + 1, end);
+    page = yield* find(t, vmf, index + 1, end);
   }
   pteUnlock(t, ptl);
   return ret;
@@ -241,12 +234,12 @@ function* filemapCreatePage(t: Task, file: number, index: number): Step<number> 
   if (pfn === NIL) return CREATE_OOM;
   __SetPageLocked(t, pfn);
   t.aux = index;
-  if (!(yield* filemapAddFolio(t, pfn, file, index))) {
+  if (!(yield* t.ops.pagecache.filemapAddFolio(t, pfn, file, index))) {
     __ClearPageLocked(t, pfn);
     yield* putPage(t, pfn); // frees it
     return NIL;
   }
-  yield* readPage(t, pfn, file, index);
+  yield* t.ops.pagecache.readPage(t, pfn, file, index);
   yield* t.ops.lock.unlockPage(t, pfn); // folio_end_read(): waiters in lock_page may proceed
   return pfn;
 }
@@ -264,7 +257,7 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
   yield 'i_size_read';
   if (index >= maxIndex(iSizeRead(shm, file))) return { ret: VM_FAULT_SIGBUS, pfn: NIL };
   for (;;) { // retry_find:
-    let pfn = yield* findGetPage(t, file, index);
+    let pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
     if (pfn === NIL) {
       pfn = yield* filemapCreatePage(t, file, index);
       if (pfn === CREATE_OOM) return { ret: VM_FAULT_OOM, pfn: NIL };
@@ -282,7 +275,7 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
     // VM_BUG_ON_FOLIO(!folio_contains(folio, index)): a page never changes index in the cache
     if (Atomics.load(shm.index, pfn) !== index) t.violation('MAP-CACHE', pfn, file, index);
     yield 'PageUptodate';
-    if (!PageUptodate(shm, pfn)) yield* readPage(t, pfn, file, index); // page_not_uptodate
+    if (!PageUptodate(shm, pfn)) yield* t.ops.pagecache.readPage(t, pfn, file, index); // page_not_uptodate
     // "Found the page and have a reference on it. We must recheck i_size under page lock."
     yield 'i_size_read';
     if (index >= maxIndex(iSizeRead(shm, file))) {

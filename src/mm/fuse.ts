@@ -30,19 +30,14 @@ import { mutexLock, mutexUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { VM_FAULT_ERROR } from '../kernel/fault.ts';
-import { filemapAddFolio, findGetPage } from './filemap.ts';
-import { NO_FAULT, handleMmFault, readThroughPtes } from './memory.ts';
+import type { FuseWritePath, IovIter, WritePages } from '../kernel/ops.ts';
+import { NO_FAULT, readThroughPtes } from './memory.ts';
+
+// (the types live with the tables; re-exported for the modules that import them here)
+export type { FuseWritePath, IovIter, WritePages } from '../kernel/ops.ts';
 
 /** The write path: 'pre-fix' (v2.6.26 .. v5.12) or 'fixed' (4f06dd92b5d0, v5.13). */
-export type FuseWritePath = 'pre-fix' | 'fixed';
 export const FUSE_WRITE_PATHS: readonly FuseWritePath[] = ['pre-fix', 'fixed'];
-
-/** One user buffer segment: `count` bytes at byte offset `off` of VMA `vma`. Advanced in place. */
-export interface IovIter {
-  vma: number;
-  off: number;
-  count: number;
-}
 
 const EFAULT = -14;
 const ENOMEM = -12;
@@ -64,7 +59,7 @@ export function* iovIterFaultInReadable(t: Task, ii: IovIter, bytes: number): St
     t.aux = index;
     yield 'fault_in_pages_readable';
     if (!pteNone(pteRead(shm, ii.vma, index))) continue;
-    const ret = yield* handleMmFault(t, ii.vma, index, false);
+    const ret = yield* t.ops.fault.handleMmFault(t, ii.vma, index, false);
     if (ret !== NO_FAULT && (ret & VM_FAULT_ERROR)) return false;
   }
   return true;
@@ -110,7 +105,7 @@ function iovIterAdvance(ii: IovIter, n: number): void {
 export function* grabCachePageWriteBegin(t: Task, file: number, index: number): Step<number> {
   const shm = t.shm;
   for (;;) {
-    let pfn = yield* findGetPage(t, file, index);
+    let pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
     if (pfn !== NIL) {
       yield* t.ops.lock.lockPage(t, pfn);
       t.page = pfn;
@@ -124,20 +119,10 @@ export function* grabCachePageWriteBegin(t: Task, file: number, index: number): 
     pfn = yield* allocPage(t);
     if (pfn === NIL) return NIL;
     __SetPageLocked(t, pfn);
-    if (yield* filemapAddFolio(t, pfn, file, index)) return pfn;
+    if (yield* t.ops.pagecache.filemapAddFolio(t, pfn, file, index)) return pfn;
     __ClearPageLocked(t, pfn); // somebody added one first
     yield* putPage(t, pfn);
   }
-}
-
-/** What fuse_fill_write_pages() gathered for one WRITE request. */
-export interface WritePages {
-  /** bytes copied (> 0), or a negative errno */
-  count: number;
-  /** the destination pages, referenced; locked as the variant leaves them */
-  pages: number[];
-  /** 4f06dd92b5d0's ia->write.page_locked: the last page is still locked */
-  pageLocked: boolean;
 }
 
 /**
@@ -153,21 +138,22 @@ export function* fuseFillWritePages(t: Task, path: FuseWritePath, file: number, 
   const out: WritePages = { count: 0, pages: [], pageLocked: false };
   let offset = pos % PAGE_SIZE;
   let err = 0;
+  const F = t.ops.fuse;
   do {
     const index = Math.floor(pos / PAGE_SIZE);
     let bytes = Math.min(PAGE_SIZE - offset, ii.count);
     let pfn = NIL, tmp = 0;
     for (;;) { // again:
-      if (!(yield* iovIterFaultInReadable(t, ii, bytes))) {
+      if (!(yield* F.iovIterFaultInReadable(t, ii, bytes))) {
         err = EFAULT;
         break;
       }
-      pfn = yield* grabCachePageWriteBegin(t, file, index);
+      pfn = yield* F.grabCachePageWriteBegin(t, file, index);
       if (pfn === NIL) {
         err = ENOMEM;
         break;
       }
-      tmp = yield* iovIterCopyFromUserAtomic(t, pfn, file, index, ii, bytes);
+      tmp = yield* F.iovIterCopyFromUserAtomic(t, pfn, file, index, ii, bytes);
       iovIterAdvance(ii, tmp);
       if (tmp) break;
       yield* t.ops.lock.unlockPage(t, pfn);
@@ -232,12 +218,12 @@ export function* fusePerformWrite(t: Task, path: FuseWritePath, file: number, po
   yield* mutexLock(t, shm.iRwsem, file, 'inode_lock');
   let written = 0, err = 0;
   do {
-    const wp = yield* fuseFillWritePages(t, path, file, ii, pos, maxPages);
+    const wp = yield* t.ops.fuse.fuseFillWritePages(t, path, file, ii, pos, maxPages);
     if (wp.count <= 0) {
       err = wp.count;
       // pages gathered before an error (none here: count 0 means the first page failed)
     } else {
-      yield* fuseSendWritePages(t, path, wp, pos);
+      yield* t.ops.fuse.fuseSendWritePages(t, path, wp, pos);
       pos += wp.count;
       written += wp.count;
     }

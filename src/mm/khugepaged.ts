@@ -40,10 +40,7 @@ import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
-import { unmapMappingRange } from './memory.ts';
-
-/** collapse_file()'s result codes (enum scan_result), the ones the model can produce. */
-export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT';
+import type { ScanResult } from '../kernel/ops.ts';
 
 /** page_ref_freeze(page, 3) in the kernel: pin + page cache + isolate_lru_page; no LRU here. */
 export const COLLAPSE_FREEZE_REFS = 2;
@@ -97,7 +94,7 @@ export function* collapseFile(t: Task, file: number, start: number, nr: number):
     }
 
     yield 'page_mapped';
-    if (pageMapped(shm, pfn)) yield* unmapMappingRange(t, file, index, index + 1, false); // unmap_mapping_pages(mapping, index, 1, false)
+    if (pageMapped(shm, pfn)) yield* t.ops.rmap.unmapMappingRange(t, file, index, index + 1, false); // unmap_mapping_pages(mapping, index, 1, false)
 
     t.page = pfn;
     t.aux = index;

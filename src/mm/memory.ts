@@ -1,6 +1,8 @@
-// mm/memory.c: the read fault (fault-around first, then ->fault + finish_fault()), the private
-// write fault (COW), zapping PTE ranges (munmap / MADV_DONTNEED / truncation's
-// unmap_mapping_range()), and a user load through a PTE (the reader's data check).
+// mm/memory.c: the fault paths of handle_mm_fault() — the read fault (fault-around first, then
+// ->fault + finish_fault()), the private write fault (COW), the shared write fault —, zapping PTE
+// ranges (munmap / MADV_DONTNEED / truncation's unmap_mapping_range()), and a user load through a
+// PTE (the reader's data check). Each call to another replaceable kernel function goes through the
+// running configuration's tables (t.ops), so a variant that replaces an entry is reached from here.
 import { allocPage, putPage } from './page_alloc.ts';
 import { pageFile, xaLoad } from '../shm/files.ts';
 import { mkPte, pteAnon, pteNone, ptePfn, pteRead, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
@@ -14,9 +16,9 @@ import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from '../kernel/fault.ts';
 import type { ZapDetails } from '../kernel/ops.ts';
-import { checkMappedFilePage, filemapFault } from './filemap.ts';
-import { pageAddRmap, vmasOfFile, zapPte } from './rmap.ts';
-import { doWpPageShared } from './writeback.ts';
+import { checkMappedFilePage } from './filemap.ts';
+import { vmasOfFile } from './rmap.ts';
+import { vmFaultLockedCheck } from './writeback.ts';
 
 /** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
  * t.options['fault-around'] (or faultAround); 1 disables fault-around. */
@@ -50,8 +52,7 @@ export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
   const r = yield* t.ops.vmOps.fault(t, vmf);
   if (r.ret & VM_FAULT_ERROR) return r;
   if (r.ret & VM_FAULT_LOCKED) {
-    const owner = Atomics.load(t.shm.owner, r.pfn);
-    if (!PageLocked(t.shm, r.pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('FAULT-LOCKED', r.pfn, owner);
+    vmFaultLockedCheck(t, r.pfn);
   } else {
     yield* t.ops.lock.lockPage(t, r.pfn);
   }
@@ -190,7 +191,8 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
 
 // ---- zap ---------------------------------------------------------------------------------
 
-const ZAP_ALL: ZapDetails = { evenCows: true, single: NIL };
+/** zap_details of a plain zap (munmap, MADV_DONTNEED): every PTE, COW copies too. */
+export const ZAP_ALL: ZapDetails = Object.freeze({ evenCows: true, single: NIL });
 
 /**
  * zap_pte_range() over file indices [start, end) of `vma`, one page table (PTL) at a time:
@@ -211,7 +213,7 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
       if (pteNone(pte)) continue;
       if (pteAnon(pte) && !details.evenCows) continue;
       if (details.single !== NIL && ptePfn(pte) !== details.single) continue;
-      yield* zapPte(t, vma, index, pte);
+      yield* t.ops.rmap.zapPte(t, vma, index, pte);
       zapped++;
     }
     pteUnlock(t, ptl);
@@ -228,7 +230,7 @@ export function* unmapMappingRange(t: Task, file: number, start: number, end: nu
   const shm = t.shm;
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(start, shm.vmaPgoff[vma]), to = Math.min(end, vmaEnd(shm, vma));
-    if (from < to) yield* zapPteRange(t, vma, from, to, { evenCows, single: NIL });
+    if (from < to) yield* t.ops.rmap.zapPteRange(t, vma, from, to, { evenCows, single: NIL });
   }
 }
 
@@ -241,7 +243,7 @@ export function* unmapMappingFolio(t: Task, pfn: number): Step {
   if (file < 0) return;
   for (const vma of vmasOfFile(shm, file)) {
     if (index >= shm.vmaPgoff[vma] && index < vmaEnd(shm, vma))
-      yield* zapPteRange(t, vma, index, index + 1, { evenCows: false, single: pfn });
+      yield* t.ops.rmap.zapPteRange(t, vma, index, index + 1, { evenCows: false, single: pfn });
   }
 }
 

@@ -52,7 +52,7 @@ export function* zapPte(t: Task, vma: number, index: number, pte: number): Step 
     if (pageFile(shm, pfn) !== file || Atomics.load(shm.index, pfn) !== index)
       t.violation('MAP-CACHE', pfn, file, index, vma);
   }
-  yield* pageRemoveRmap(t, pfn);
+  yield* t.ops.rmap.pageRemoveRmap(t, pfn);
   yield* putPage(t, pfn); // the kernel defers this to the TLB flush (mmu_gather): same order here
 }
 
@@ -71,7 +71,7 @@ export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
     const pte = pteRead(shm, vma, index);
-    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* zapPte(t, vma, index, pte);
+    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
     pteUnlock(t, ptl);
   }
   return !pageMapped(shm, pfn);

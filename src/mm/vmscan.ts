@@ -12,8 +12,6 @@ import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
-import { findGetPage, pageCacheDelete } from './filemap.ts';
-import { tryToUnmap } from './rmap.ts';
 
 /**
  * The refcount __remove_mapping() freezes: 1 for the page cache + 1 for the reclaimer's own
@@ -29,7 +27,7 @@ export const RECLAIM_FREEZE_REFS = 2;
  */
 export function* shrinkPage(t: Task, file: number, index: number): Step<boolean> {
   const shm = t.shm;
-  const pfn = yield* findGetPage(t, file, index);
+  const pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
   if (pfn === NIL) return false;
   let freed = false;
   if (yield* t.ops.lock.trylockPage(t, pfn)) {
@@ -38,8 +36,8 @@ export function* shrinkPage(t: Task, file: number, index: number): Step<boolean>
     yield 'page->mapping';
     if (Atomics.load(shm.mapping, pfn) === file + 1 && !PageWriteback(shm, pfn) && !PageDirty(shm, pfn)) {
       yield 'page_mapped';
-      const unmapped = !pageMapped(shm, pfn) || (yield* tryToUnmap(t, pfn));
-      if (unmapped) freed = yield* removeMapping(t, pfn, file);
+      const unmapped = !pageMapped(shm, pfn) || (yield* t.ops.rmap.tryToUnmap(t, pfn));
+      if (unmapped) freed = yield* t.ops.reclaim.removeMapping(t, pfn, file);
     }
     if (freed) {
       __ClearPageLocked(t, pfn);
@@ -63,7 +61,7 @@ export function* removeMapping(t: Task, pfn: number, file: number): Step<boolean
     spinUnlock(shm.iPagesLock, file);
     return false;
   }
-  pageCacheDelete(t, pfn, file); // __filemap_remove_folio()
+  t.ops.pagecache.pageCacheDelete(t, pfn, file); // __filemap_remove_folio()
   spinUnlock(shm.iPagesLock, file);
   return true;
 }

@@ -25,7 +25,7 @@ import { NIL, PG_dirty, PG_free, PG_writeback, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../kernel/fault.ts';
-import { findGetPage } from './filemap.ts';
+import type { WritebackResult } from '../kernel/ops.ts';
 import { vmasOfFile } from './rmap.ts';
 
 /** do_wp_page()'s code for a write fault that made the PTE writable (VM_FAULT_WRITE). */
@@ -70,7 +70,7 @@ export function* filemapPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<nu
   // "We mark the page dirty already here so that when freeze is in progress, we are guaranteed
   // that writeback during freezing will see the dirty page and writeprotect it again."
   yield 'set_page_dirty';
-  setPageDirty(t, pfn);
+  t.ops.writeback.setPageDirty(t, pfn);
   if (t.options['stable-pages'] !== false) yield* t.ops.lock.waitOnPageWriteback(t, pfn); // wait_for_stable_page()
   return VM_FAULT_LOCKED;
 }
@@ -81,7 +81,7 @@ export function* filemapPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<nu
  * VM_BUG_ON_PAGE(!PageLocked). Returns with VM_FAULT_LOCKED and the page locked, or the failure.
  */
 export function* doPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number> {
-  let ret = yield* filemapPageMkwrite(t, vmf, pfn);
+  let ret = yield* t.ops.vmOps.pageMkwrite(t, vmf, pfn);
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret;
   if (!(ret & VM_FAULT_LOCKED)) {
     yield* t.ops.lock.lockPage(t, pfn);
@@ -103,7 +103,7 @@ export function* doPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number>
 export function* faultDirtySharedPage(t: Task, pfn: number): Step<number> {
   t.page = pfn;
   yield 'set_page_dirty';
-  setPageDirty(t, pfn);
+  t.ops.writeback.setPageDirty(t, pfn);
   yield* t.ops.lock.unlockPage(t, pfn);
   return 0;
 }
@@ -130,7 +130,7 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   t.page = pfn;
   getPage(shm, pfn); // get_page(vmf->page): the PTE's reference keeps it alive until here
   pteUnlock(t, ptl);
-  const tmp = yield* doPageMkwrite(t, vmf, pfn);
+  const tmp = yield* t.ops.fault.doPageMkwrite(t, vmf, pfn);
   if (!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
     yield* putPage(t, pfn);
     return tmp;
@@ -149,7 +149,7 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   yield 'wp_page_reuse';
   pteWrite(shm, vma, index, orig | PTE_WRITE);
   pteUnlock(t, ptl);
-  yield* faultDirtySharedPage(t, pfn);
+  yield* t.ops.fault.faultDirtySharedPage(t, pfn);
   yield* putPage(t, pfn);
   return VM_FAULT_WRITE;
 }
@@ -184,14 +184,11 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
  * in the kernel; the model has no PTE dirty bit, so the page's PG_dirty already says it.)
  * Returns true if the page was dirty. */
 export function* clearPageDirtyForIo(t: Task, pfn: number): Step<boolean> {
-  yield* pageMkclean(t, pfn);
+  yield* t.ops.writeback.pageMkclean(t, pfn);
   t.page = pfn;
   yield 'TestClearPageDirty';
   return (Atomics.and(t.shm.flags, pfn, ~PG_dirty) & PG_dirty) !== 0;
 }
-
-/** What writing one page back did. */
-export type WritebackResult = 'written' | 'clean' | 'gone';
 
 /**
  * write_cache_pages() for one index, WB_SYNC_ALL, with the I/O completed before the next page
@@ -208,7 +205,7 @@ export type WritebackResult = 'written' | 'clean' | 'gone';
  */
 export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2): Step<WritebackResult> {
   const shm = t.shm, L = t.ops.lock;
-  const pfn = yield* findGetPage(t, file, index);
+  const pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
   if (pfn === NIL) return 'gone';
   t.page = pfn;
   yield 'PageDirty'; // the DIRTY tag lookup
@@ -226,7 +223,7 @@ export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2
     return Atomics.load(shm.mapping, pfn) !== file + 1 ? 'gone' : 'clean';
   }
   yield* L.waitOnPageWriteback(t, pfn);
-  if (!(yield* clearPageDirtyForIo(t, pfn))) {
+  if (!(yield* t.ops.writeback.clearPageDirtyForIo(t, pfn))) {
     yield* L.unlockPage(t, pfn);
     yield* putPage(t, pfn);
     return 'clean';

@@ -1,6 +1,6 @@
 // A small map-truncate world for the mm tests: the shared model from the scenario's sizes and
 // init, and tasks with the default page lock. Everything runs in the test's thread.
-import { kernelOps } from '../../src/variants/index.ts';
+import { configVariants, kernelOps } from '../../src/variants/index.ts';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { Shm } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
@@ -18,7 +18,8 @@ export function mmConfig(extra: Record<string, number | string | boolean> = {}, 
 export interface MmWorld {
   shm: Shm;
   cfg: RunConfig;
-  /** a task; options default to cfg.extra (as the drivers do) */
+  /** a task; options default to cfg.extra (as the drivers do), and its tables are mainline with the
+   * variants those options choose (--map-pages, --fault-path), as the drivers compose them */
   task(id: number, options?: Record<string, unknown>): Task;
 }
 
@@ -32,7 +33,10 @@ export function mmWorld(cfg: RunConfig = mmConfig(), tasks = 5): MmWorld {
   const lock = makeLock('v5.9-rc6', { unfairness: 5 });
   return {
     shm, cfg,
-    task: (id, options) => new Task({ id, shm, ops: kernelOps({ lock }), labels, options: { ...cfg.extra, ...options } }),
+    task: (id, options) => {
+      const extra = { ...cfg.extra, ...options } as RunConfig['extra'];
+      return new Task({ id, shm, ops: kernelOps({ lock, variants: configVariants({ extra }) }), labels, options: extra });
+    },
   };
 }
 
