@@ -28,6 +28,7 @@ import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/mem
 import { truncateSetsize } from '../mm/truncate.ts';
 import { shrinkPage } from '../mm/vmscan.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
+import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
@@ -51,8 +52,18 @@ export function defaultRoles(workers: number): string[] {
   return Array.from({ length: workers }, (_, i) => four[i % 4]);
 }
 
-export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
+/** The kernel-path choices every scenario that faults accepts (src/variants): which ->map_pages
+ * fault-around runs, which do_read/cow/shared_fault() a none PTE takes. */
+export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
   { name: 'map-pages', kind: 'enum', default: DEFAULT_MAP_PAGES, choices: mapPagesNames(), hiddenChoices: mapPagesHiddenNames(), help: 'filemap_map_pages variant (src/variants/map-pages): v5.9, mainline (5.12+), folio, patch4, and the two lockless proposals of 2020, linus-recheck and willy-uptodate' },
+  {
+    name: 'fault-path', kind: 'enum', default: DEFAULT_FAULT_PATH, choices: faultPathNames(), hiddenChoices: faultPathHiddenNames(),
+    help: 'do_read/cow/shared_fault variant: mainline, or patch1 / patch1-2 / patch1-3 of the Oct 2020 series (src/variants/fault)',
+  },
+];
+
+export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
+  ...FAULT_VARIANT_OPTIONS,
   { name: 'files', kind: 'int', default: 2, min: 1, max: 4096, help: 'files (address_spaces)' },
   { name: 'file-pages', kind: 'int', default: 16, min: 1, max: MAX_FILE_PAGES, help: 'pages per file at full size (truncation grows files back to this)' },
   { name: 'processes', kind: 'int', default: 2, min: 1, max: 4096, help: 'processes (mm), each mapping the files' },

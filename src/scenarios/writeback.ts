@@ -29,7 +29,6 @@ import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/mem
 import { truncateSetsize } from '../mm/truncate.ts';
 import { shrinkPage } from '../mm/vmscan.ts';
 import { writebackPage } from '../mm/writeback.ts';
-import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
@@ -55,10 +54,6 @@ type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
 
 export const WRITEBACK_OPTIONS: readonly Opt[] = [
   ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
-  {
-    name: 'fault-path', kind: 'enum', default: DEFAULT_FAULT_PATH, choices: faultPathNames(), hiddenChoices: faultPathHiddenNames(),
-    help: 'do_read/cow/shared_fault variant: mainline, or patch1 / patch1-2 / patch1-3 of the Oct 2020 series (src/variants/fault)',
-  },
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
 ];
