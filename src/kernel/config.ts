@@ -33,6 +33,11 @@ export interface RunConfig {
    * controlled schedules for the same invariant, for at most reproduceBudgetMs */
   reproduce?: boolean;
   reproduceBudgetMs?: number;
+  /** --variant NAME (repeatable): registered variants (src/variants/registry.ts) composed over
+   * mainline, after the scenario's --map-pages / --fault-path, in this order (configVariants).
+   * Absent means none (validateRun sets it only when --variant is given, so configurations and
+   * repro files without variants keep their shape). */
+  variants?: string[];
   /** scenario-specific knobs (role counts, sizes, variant choices) */
   extra: Record<string, number | string | boolean>;
 }

@@ -8,6 +8,7 @@ import { DEFAULTS, type RunConfig } from '../kernel/config.ts';
 import type { Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import { computeLayout } from '../shm/layout.ts';
 import { PTE_PFN_MASK } from '../shm/shm.ts';
+import { VARIANT_KINDS, variants as registeredVariants } from '../variants/registry.ts';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -37,6 +38,8 @@ export interface FlagSpec {
   value?: string;
   /** set when the flag is a scenario's own option */
   scenario?: string;
+  /** may be given more than once: every value is kept, in order (Parsed.lists) */
+  repeatable?: boolean;
 }
 
 // ---- values ------------------------------------------------------------------------------
@@ -115,6 +118,8 @@ export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', default: false,
 export interface Parsed {
   /** values of the flags that were given, by flag name */
   values: Map<string, FlagValue>;
+  /** every value of a repeatable flag, in the order given */
+  lists: Map<string, string[]>;
   positionals: string[];
   help: boolean;
 }
@@ -126,7 +131,7 @@ export function parseFlags(
   unknown: (name: string) => string | undefined = () => undefined,
 ): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const out: Parsed = { values: new Map(), positionals: [], help: false };
+  const out: Parsed = { values: new Map(), lists: new Map(), positionals: [], help: false };
   if (argv.some((a) => a === '--help' || a === '-h')) return { ...out, help: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -167,7 +172,9 @@ export function parseFlags(
       inline = next;
       i++;
     }
-    out.values.set(name, convert(spec, inline));
+    const value = convert(spec, inline);
+    out.values.set(name, value);
+    if (spec.repeatable) out.lists.set(name, [...(out.lists.get(name) ?? []), String(value)]);
   }
   return out;
 }
@@ -176,6 +183,7 @@ export function parseFlags(
 
 function flagLabel(s: FlagSpec): string {
   if (s.kind === 'bool') return s.name === 'help' ? '--help, -h' : `--${s.name}, --no-${s.name}`;
+  if (s.repeatable) return `--${s.name} ${s.value ?? 'S'} ...`;
   const v = s.kind === 'enum' ? (s.choices ?? []).join('|') : (s.value ?? (s.kind === 'duration' ? 'DUR' : s.kind === 'int' ? 'N' : 'S'));
   return `--${s.name} ${v}`;
 }
@@ -215,6 +223,46 @@ export interface Registry {
   locks: readonly LockInfo[];
   defaultScenario: string;
   defaultLock: string;
+  /** the variants --variant accepts (default: the live registry, src/variants/registry.ts) */
+  variants?: readonly VariantInfo[];
+}
+
+export interface VariantInfo {
+  name: string;
+  kind: string;
+  summary?: string;
+  hidden?: boolean;
+}
+
+function variantsOf(reg: Registry): readonly VariantInfo[] {
+  return reg.variants ?? registeredVariants({ hidden: true });
+}
+
+/** --variant: every name must be registered (hidden ones too: self-test mutants). One line, exit 2. */
+export function checkVariants(names: readonly string[], reg: Registry): void {
+  const known = variantsOf(reg);
+  for (const name of names) {
+    if (known.some((v) => v.name === name)) continue;
+    const shown = known.filter((v) => !v.hidden).map((v) => v.name);
+    throw new UsageError(`--variant: unknown variant '${name}' (known: ${shown.join(', ') || 'none'}; see: pagelock-stress list)`);
+  }
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`--variant: '${dup}' given twice`);
+}
+
+/** `list`'s lines for the registered variants, by kind (hidden ones are not listed). */
+export function variantListLines(reg: Registry): string[] {
+  const vs = variantsOf(reg).filter((v) => !v.hidden);
+  if (!vs.length) return [];
+  const out = ['Variants (--variant NAME, repeatable; map-pages and fault-path ones also by their scenario flag):'];
+  for (const kind of VARIANT_KINDS) {
+    const of = vs.filter((v) => v.kind === kind);
+    if (!of.length) continue;
+    out.push(`  ${kind}:`);
+    const w = Math.max(...of.map((v) => v.name.length));
+    out.push(...of.map((v) => `    ${v.name.padEnd(w)}  ${v.summary ?? ''}`.trimEnd()));
+  }
+  return out;
 }
 
 export const MAX_BUCKETS = 4096;
@@ -250,6 +298,7 @@ function commonRunFlags(reg: Registry): RunFlag[] {
     { key: 'checkpointMs', name: 'checkpoint', kind: 'duration', default: DEFAULTS.checkpointMs ?? 0, min: 0, max: 86_400_000, help: 'rewrite the report files this often while running (a killed run leaves the last one); 0 = at the end only' },
     { key: 'reproduce', name: 'reproduce', kind: 'bool', default: DEFAULTS.reproduce ?? true, help: 'after a violation, rebuild the involved tasks\' operations from the seed, search controlled schedules for the same invariant and write a repro file' },
     { key: 'reproduceBudgetMs', name: 'reproduce-budget', kind: 'duration', default: DEFAULTS.reproduceBudgetMs ?? 30_000, min: 100, max: 3_600_000, help: 'how long --reproduce may search' },
+    { key: 'variants', name: 'variant', kind: 'string', default: null, value: 'NAME', repeatable: true, help: 'compose this registered variant (see: pagelock-stress list) over mainline, after --map-pages / --fault-path; repeatable, applied in order' },
     { key: 'reportDir', name: 'report-dir', kind: 'string', default: null, value: 'DIR', help: 'write the reports here instead of reports/<run-id>/' },
   ];
 }
@@ -331,12 +380,15 @@ export function validateRun(argv: readonly string[], reg: Registry, limitBytes =
 
   const cfg: RunConfig = { ...DEFAULTS, scenario: reg.defaultScenario, lock: reg.defaultLock, extra: {} };
   for (const f of common as RunFlag[]) {
-    if (!('key' in f)) continue;
+    if (!('key' in f) || f.repeatable) continue;
     const v = parsed.values.get(f.name) ?? f.default;
     (cfg as any)[f.key] = v;
   }
   for (const f of byScenario.get(scenarioName) ?? []) cfg.extra[f.name] = parsed.values.get(f.name) ?? (f.default as FlagValue);
 
+  const chosen = parsed.lists.get('variant') ?? [];
+  checkVariants(chosen, reg);
+  if (chosen.length) cfg.variants = [...chosen];
   const warnings: string[] = [];
   if (cfg.durationMs === 0 && cfg.ops === 0) throw new UsageError('nothing bounds the run: give --duration or --ops (not both 0)');
   if (cfg.checkpointMs && cfg.checkpointMs < 100) throw new UsageError(`--checkpoint must be 0 or at least 100ms (got ${cfg.checkpointMs}ms)`);
@@ -362,7 +414,8 @@ export function describeConfig(cfg: RunConfig, flags: readonly FlagSpec[]): stri
   for (const f of flags) {
     if (f.name === 'help') continue;
     const key = common.get(f.name);
-    const v = key ? (cfg[key] as FlagValue | null) : (cfg.extra[f.name] ?? null);
+    const raw = key ? (cfg[key] as FlagValue | readonly string[] | null | undefined) : (cfg.extra[f.name] ?? null);
+    const v = Array.isArray(raw) ? (raw.length ? raw.join(',') : null) : ((raw ?? null) as FlagValue | null);
     parts.push(`${f.name}=${showValue(f, v)}`);
   }
   return parts.join(' ');
