@@ -37,6 +37,9 @@ import { PageLockV4_10 } from '../locks/v4_10.ts';
 import { PageLockV5_9 } from '../locks/v5_9.ts';
 import { PageLockV5_9_rc6 } from '../locks/v5_9_rc6.ts';
 import { registerMapPages, type MapPagesVariant } from '../variants/map-pages/index.ts';
+import { composeOps, kernelOps, registerVariant, type Variant } from '../variants/index.ts';
+import { MAINLINE_MM } from '../mm/mainline.ts';
+import type { KernelOps, OpsOverride } from '../kernel/ops.ts';
 import { registerFaultPath, type FaultPathVariant } from '../variants/fault/index.ts';
 import { registerCell, type CellSpec, type Expected } from '../matrix/cells.ts';
 import { addLoadedPlugin, loadedPlugins, PLUGINS_KEY } from '../run/plugin-paths.ts';
@@ -64,6 +67,12 @@ export type { PageLock, LockFactory, LockOptions } from '../locks/types.ts';
 export type { Scenario, Op, Finding } from '../kernel/scenario.ts';
 export type { CellSpec, Expected } from '../matrix/cells.ts';
 export type { InvariantId } from '../kernel/invariants.ts';
+// the operation tables (src/kernel/ops.ts) and what a variant is (src/variants/registry.ts)
+export type {
+  KernelOps, TableName, OpsOverride, PageLockOps, PageCacheOps, VmOps, FaultOps, RmapOps, TruncateOps, ReclaimOps,
+  WritebackOps, CollapseOps, FuseOps, ZapDetails, WakeKey, WritebackResult, ScanResult, IovIter, WritePages, FuseWritePath,
+} from '../kernel/ops.ts';
+export type { Variant, VariantKind, KernelChoice } from '../variants/index.ts';
 
 /** A plug-in that cannot be loaded or registered: one line naming it, exit 2. */
 export class PluginError extends UsageError {
@@ -136,6 +145,17 @@ export interface PluginApi {
   registerScenario(s: Scenario): void;
   /** an explicit matrix cell: a scenario with flags and an expected outcome */
   registerCell(c: CellSpec): void;
+  /** a variant: a partial operation table over the tables it is composed on (any table, any
+   * entries). kind 'variant' is chosen with `--variant NAME` (repeatable); 'map-pages' and
+   * 'fault-path' also with their scenario flag and get the derived matrix cell. Every entry the
+   * plug-in's ops() returns is wrapped so what it throws names the plug-in and the variant. */
+  registerVariant(v: Variant): void;
+  /** the tables a choice of lock and variants runs (mainline, the lock, then each variant) */
+  kernelOps(c?: { lock?: string; variants?: readonly string[] }): KernelOps;
+  /** `over` applied to `base`, as the registry composes variants */
+  composeOps(base: KernelOps, over: OpsOverride): KernelOps;
+  /** the mainline tables of src/mm (every table but lock), frozen: an entry may call mainline directly */
+  readonly MAINLINE_MM: Omit<KernelOps, 'lock'>;
   readonly mm: MmHelpers;
   readonly locks: LockHelpers;
   /** the invariant ids and what each means */
@@ -266,6 +286,30 @@ function apiFor(file: string, shown: string): PluginApi {
       registerCell(c, `plugin:${shown}`);
       note('cell', c.name);
     },
+    registerVariant(v: Variant) {
+      if (!v || typeof v.name !== 'string' || typeof v.ops !== 'function')
+        throw new Error('registerVariant: a variant needs a name, a kind, a summary, a source, an expected outcome and ops(base)');
+      const vw = `${who}: variant '${v.name}'`;
+      const ops = guard(v.ops, `${vw} ops`);
+      registerVariant({
+        ...v,
+        ops(base: KernelOps): OpsOverride {
+          const over = ops(base) as OpsOverride;
+          const out: Record<string, Record<string, unknown>> = {};
+          for (const [table, entries] of Object.entries(over ?? {})) {
+            if (!entries) continue;
+            out[table] = Object.fromEntries(Object.entries(entries).map(([k, f]) =>
+              [k, typeof f === 'function' ? guard(f as (...a: unknown[]) => unknown, `${vw} ${table}.${k}`) : f]));
+          }
+          return out as OpsOverride;
+        },
+      });
+      note(v.kind === 'variant' ? 'variant' : v.kind, v.name);
+      if (v.kind !== 'variant') offerChoice(v.kind, v.name, !!v.hidden);
+    },
+    kernelOps: (c?: { lock?: string; variants?: readonly string[] }) => kernelOps(c),
+    composeOps,
+    MAINLINE_MM,
     mm: MM as unknown as MmHelpers,
     locks: LOCKS_API,
     invariants: INVARIANTS,
