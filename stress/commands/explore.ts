@@ -42,7 +42,7 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
 ];
 
 /** The run flags explore takes: what shapes the model and the protocol. Scenario flags too. */
-const RUN_FLAGS_FOR_EXPLORE = new Set(['scenario', 'lock', 'unfairness', 'seed', 'workers', 'pages', 'buckets', 'lockdep', 'report-dir']);
+const RUN_FLAGS_FOR_EXPLORE = new Set(['scenario', 'lock', 'unfairness', 'seed', 'workers', 'pages', 'buckets', 'lockdep', 'report-dir', 'variant']);
 /** Why the other run flags do not apply (they are about real threads, time and reports). */
 const NOT_FOR_EXPLORE: Record<string, string> = {
   duration: 'explore has its own --duration',

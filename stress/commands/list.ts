@@ -1,6 +1,6 @@
 // `list`: what can be run. Scenarios with their own flags, lock algorithms, invariants — all
 // read from the registries the parser uses, so the list cannot drift from what `run` accepts.
-import { HELP_FLAG, UsageError, allRunFlags, flagHelp, parseFlags } from '../../src/run/validate.ts';
+import { HELP_FLAG, UsageError, allRunFlags, flagHelp, parseFlags, variantListLines } from '../../src/run/validate.ts';
 import type { Command, Context } from './types.ts';
 import { pluginListLines } from '../../src/plugin/list.ts';
 
@@ -23,6 +23,8 @@ export function listLines(ctx: Context): string[] {
   }
   out.push('', 'Lock algorithms (--lock; * = default):');
   out.push(...columns(reg.locks.filter((l) => !l.hidden).map((l) => [mark(l.name, reg.defaultLock), l.description])));
+  const vars = variantListLines(reg);
+  if (vars.length) out.push('', ...vars);
   const plugged = pluginListLines();
   if (plugged.length) out.push('', ...plugged);
   out.push('', 'Invariants (ids used in reports and junit.xml):');
