@@ -64,7 +64,8 @@ export function getVariant(name: string, kind?: VariantKind): Variant {
   const v = VARIANTS.get(name);
   const flagKind = kind !== undefined && kind !== 'variant' ? kind : undefined;
   if (!v || (flagKind !== undefined && v.kind !== flagKind)) {
-    const known = variantNames({ kind: flagKind, hidden: true });
+    // a flag's own default, 'mainline', chooses nothing but is a valid answer (configVariants)
+    const known = [...(flagKind !== undefined ? ['mainline'] : []), ...variantNames({ kind: flagKind, hidden: true })];
     throw new Error(`unknown ${flagKind ? `--${flagKind}` : 'variant'} '${name}' (known: ${known.join(', ') || 'none'})`);
   }
   return v;
