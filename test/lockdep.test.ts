@@ -81,7 +81,7 @@ describe('lockdep rules', () => {
   it('a page lock taken against the index order is LOCK-ORDER at once, shown with the ascending order seen before', () => {
     const shm = model();
     const [a, b] = tasks(shm);
-    const L = a.lock;
+    const L = a.ops.lock;
     run(a, L.lockPage(a, 1));
     run(a, L.lockPage(a, 2)); // ascending: recorded, fine
     run(a, L.unlockPage(a, 2));

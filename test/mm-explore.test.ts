@@ -6,7 +6,7 @@ import { explore } from '../src/sched/explore.ts';
 import { portfolio } from '../src/sched/strategies/index.ts';
 import { makeLock } from '../src/locks/index.ts';
 import { mapTruncateScenario } from '../src/scenarios/map-truncate.ts';
-import { mapPagesVariant } from '../src/variants/map-pages/index.ts';
+import { getVariant } from '../src/variants/index.ts';
 import { mmConfig } from './helpers/mm-fixture.ts';
 
 const run = (variant: string, iterations: number, seed: string) =>
@@ -26,7 +26,7 @@ describe('map-truncate, controlled', () => {
     const r = run('patch4', 300, '1');
     expect(r.finds.length).toBe(1);
     const v = r.finds[0].violation;
-    expect(mapPagesVariant('patch4').expected).toContain(v.id);
+    expect(getVariant('patch4', 'map-pages').expected).toContain(v.id);
     expect(v.message).toMatch(/mapper|faulter/);
   }, 30_000);
 });

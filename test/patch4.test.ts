@@ -8,7 +8,8 @@ import { Interleaver } from './helpers/interleave.ts';
 import { PAGE_SIZE, xaLoad } from '../src/shm/files.ts';
 import { NIL, PG_free } from '../src/shm/shm.ts';
 import { pteRead, ptePfn } from '../src/shm/mm.ts';
-import { mapPagesOf, mapPagesVariant } from '../src/variants/map-pages/index.ts';
+import { MAINLINE_MAP_PAGES } from '../src/variants/map-pages/index.ts';
+import { getVariant } from '../src/variants/index.ts';
 import { truncateSetsize } from '../src/mm/truncate.ts';
 import { handleMmFault, readThroughPtes } from '../src/mm/memory.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
@@ -26,7 +27,9 @@ function world(variant: string) {
 }
 
 const mapOne = (t: Task, vma: number) =>
-  mapPagesOf(t).mapPages(t, { vma, file: 0, index: INDEX }, INDEX, INDEX + 1);
+  t.ops.vmOps.mapPages(t, { vma, file: 0, index: INDEX }, INDEX, INDEX + 1);
+/** --map-pages NAME's variant: 'mainline' replaces nothing, the others are registered partial tables */
+const mapPagesVariant = (name: string) => (name === 'mainline' ? MAINLINE_MAP_PAGES : getVariant(name, 'map-pages'));
 
 const ids = (shm: Shm) => quiescentCheck(shm).map((f) => f.id).sort();
 const inline = (shm: Shm) => readViolations(shm).map((v) => v.id);

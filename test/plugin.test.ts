@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_NAME_CLASHES, PluginError, extractPluginArgs, loadPlugins, loadedPlugins, pluginOf } from '../src/plugin/plugin.ts';
-import { MAP_PAGES } from '../src/variants/map-pages/index.ts';
+import { getVariant, kernelOps } from '../src/variants/index.ts';
 import { lockInfo, makeLock } from '../src/locks/index.ts';
 import { matrixCells } from '../src/matrix/extra-cells.ts';
 import { SCENARIOS } from '../src/scenarios/index.ts';
@@ -55,7 +55,7 @@ describe('plug-ins in this thread', () => {
     expect(loadedPlugins()).toContain(p);
     expect(lockInfo('plugin-fair')).toMatchObject({ hidden: false });
     expect(makeLock('plugin-fair').name).toBe('v5.9');
-    expect(MAP_PAGES.get('plugin-boom')!.hidden).toBe(true);
+    expect(getVariant('plugin-boom', 'map-pages').hidden).toBe(true);
     expect(pluginOf('map-pages', 'plugin-boom')).toMatch(/good\.ts$/);
     const cells = new Map(matrixCells().map((c) => [c.name, c]));
     expect(cells.get('locks/plugin-fair')).toMatchObject({ expected: 'clean', origin: expect.stringMatching(/^plugin:.*good\.ts$/) });
@@ -65,8 +65,9 @@ describe('plug-ins in this thread', () => {
     const opt = SCENARIOS.get('map-truncate')!.options!.find((o) => o.name === 'map-pages')!;
     expect(opt.hiddenChoices).toContain('plugin-boom');
     expect(opt.choices).not.toContain('plugin-boom');
-    // the generator it registered: the exception names the plug-in and the variant
-    const g = MAP_PAGES.get('plugin-boom')!.mapPages({} as Task, { vma: 0, file: 0, index: 0 }, 0, 1);
+    // the generator it registered, as the tables of --map-pages plugin-boom run it: the exception
+    // names the plug-in and the variant
+    const g = kernelOps({ variants: ['plugin-boom'] }).vmOps.mapPages({} as Task, { vma: 0, file: 0, index: 0 }, 0, 1);
     expect(g.next().value).toBe('xas_next_entry');
     expect(() => g.next()).toThrow(/^plug-in .*good\.ts: map-pages 'plugin-boom' threw: kaboom$/);
   });

@@ -9,7 +9,6 @@ import { pteNone, pteRead, ptePfn } from '../src/shm/mm.ts';
 import { PageLocked } from '../src/shm/page.ts';
 import { handleMmFault } from '../src/mm/memory.ts';
 import { collapseFile } from '../src/mm/khugepaged.ts';
-import { mapPagesOf } from '../src/variants/map-pages/index.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { explore } from '../src/sched/explore.ts';
@@ -26,7 +25,7 @@ function world(mapPages: string) {
   const w = mmWorld(mmConfig({ 'map-pages': mapPages, 'fault-around': 1 }));
   return { ...w, collapser: w.task(0), mapper: w.task(1), other: w.task(2) };
 }
-const mapOne = (t: Task, vma: number) => mapPagesOf(t).mapPages(t, { vma, file: 0, index: INDEX }, INDEX, INDEX + 1);
+const mapOne = (t: Task, vma: number) => t.ops.vmOps.mapPages(t, { vma, file: 0, index: INDEX }, INDEX, INDEX + 1);
 
 describe('collapse_file()', () => {
   it('alone: locks, unmaps, freezes each page, then rolls back: everything as it was, nothing mapped in the range', () => {
@@ -48,9 +47,9 @@ describe('collapse_file()', () => {
     shm.refcount[page]++; // a pin (a speculative lookup, GUP)
     expect(run(collapseFile(collapser, 0, START, NR))).toBe('SCAN_PAGE_COUNT');
     shm.refcount[page]--;
-    run(other.lock.lockPage(other, page));
+    run(other.ops.lock.lockPage(other, page));
     expect(run(collapseFile(collapser, 0, START, NR))).toBe('SCAN_PAGE_LOCK');
-    run(other.lock.unlockPage(other, page));
+    run(other.ops.lock.unlockPage(other, page));
     expect(quiescentCheck(shm)).toEqual([]);
   });
 

@@ -16,7 +16,8 @@ import { shrinkPage } from '../src/mm/vmscan.ts';
 import { writebackPage } from '../src/mm/writeback.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
-import { faultPathNames, faultPathVariant } from '../src/variants/fault/index.ts';
+import { MAINLINE_FAULT_PATH, faultPathNames } from '../src/variants/fault/index.ts';
+import { getVariant } from '../src/variants/index.ts';
 import type { Shm } from '../src/shm/shm.ts';
 
 // mmWorld's layout (map-truncate defaults): VMA 0 maps file 0 shared, VMA 2 file 0 private
@@ -28,6 +29,8 @@ function world(faultPath: string) {
   return { ...w, writer: w.task(0), trunc: w.task(1), other: w.task(2) };
 }
 const ids = (shm: Shm) => quiescentCheck(shm).map((f) => f.id);
+/** --fault-path NAME's variant: 'mainline' replaces nothing, the others are registered partial tables */
+const faultPathVariant = (name: string) => (name === 'mainline' ? MAINLINE_FAULT_PATH : getVariant(name, 'fault-path'));
 const inline = (shm: Shm) => readViolations(shm).map((v) => v.id);
 
 describe('fault-path registry', () => {

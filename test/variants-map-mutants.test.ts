@@ -5,13 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { explore } from '../src/sched/explore.ts';
 import type { Op } from '../src/kernel/scenario.ts';
-import { mapPagesVariant } from '../src/variants/map-pages/index.ts';
+import { getVariant } from '../src/variants/index.ts';
 import { HANDSHAKE_OPS, SEEDS, exploreDefault, exploreHandshake } from './helpers/variants-map.ts';
 
 function expectCaught(variant: string, r: ReturnType<typeof explore>, bound: number): number {
   expect(r.finds.length, `${variant}: nothing found in ${r.stats.iterations} iterations`).toBe(1);
   const f = r.finds[0];
-  expect(mapPagesVariant(variant).expected).toContain(f.violation.id);
+  expect(getVariant(variant, 'map-pages').expected).toContain(f.violation.id);
   expect(f.iteration).toBeLessThan(bound);
   return f.iteration;
 }

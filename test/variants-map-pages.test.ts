@@ -17,9 +17,8 @@ import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { INVARIANT_IDS } from '../src/kernel/invariants.ts';
 import type { Task } from '../src/kernel/task.ts';
-import {
-  MAP_PAGES, mapPagesHiddenNames, mapPagesNames, mapPagesOf, mapPagesVariant,
-} from '../src/variants/map-pages/index.ts';
+import { MAINLINE_MAP_PAGES, mapPagesHiddenNames, mapPagesNames } from '../src/variants/map-pages/index.ts';
+import { getVariant, variants } from '../src/variants/index.ts';
 import { mmConfig, mmWorld } from './helpers/mm-fixture.ts';
 import { Interleaver } from './helpers/interleave.ts';
 import { HANDSHAKE_EXTRA, HANDSHAKE_OPS, SEEDS, exploreDefault, exploreHandshake } from './helpers/variants-map.ts';
@@ -31,7 +30,9 @@ function world(variant: string) {
   const w = mmWorld(mmConfig({ 'map-pages': variant, 'fault-around': 1 }));
   return { ...w, mapper: w.task(0), trunc: w.task(1) };
 }
-const mapOne = (t: Task) => mapPagesOf(t).mapPages(t, { vma: SHARED0, file: 0, index: INDEX }, INDEX, INDEX + 1);
+const mapOne = (t: Task) => t.ops.vmOps.mapPages(t, { vma: SHARED0, file: 0, index: INDEX }, INDEX, INDEX + 1);
+/** --map-pages NAME's variant: 'mainline' replaces nothing, the others are registered partial tables */
+const mapPagesVariant = (name: string) => (name === 'mainline' ? MAINLINE_MAP_PAGES : getVariant(name, 'map-pages'));
 const stat = (shm: Shm, task: number, name: keyof typeof STAT) => shm.stats[task * STAT_NAMES.length + STAT[name]];
 const inline = (shm: Shm) => readViolations(shm).map((v) => v.id);
 
@@ -67,7 +68,7 @@ describe('map_pages variant registry', () => {
       'linus-recheck-strict-del', 'map-linus-recheck-first', 'map-nopte-recheck', 'map-norecheck-mapping',
       'truncate-nounmap', 'truncate-willy-mapped-first', 'willy-uptodate-strict-del',
     ]);
-    for (const v of MAP_PAGES.values()) {
+    for (const v of [MAINLINE_MAP_PAGES, ...variants({ kind: 'map-pages', hidden: true })]) {
       expect(v.source, v.name).not.toBe('');
       if (v.expected === 'clean' || v.expected === 'open') continue;
       expect(v.expected.length, v.name).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 // Fault-path variants: `--fault-path NAME` picks the do_read_fault() / do_cow_fault() /
-// do_shared_fault() that handle_mm_fault() (src/mm/memory.ts) runs for a none PTE. Each variant is
-// one small file registered here; protocol code finds it through t.options['fault-path'].
+// do_shared_fault() (and, with patch 1, the __do_fault()) that handle_mm_fault() (src/mm/memory.ts)
+// runs for a none PTE. Each variant is one small file registered here as a partial table of the
+// fault paths (t.ops.fault); a mutant may replace another entry instead (fault-nolock: ->fault).
 //
 // The variants are the fault paths before and after patches 1-3 of the seed thread (Linus
 // Torvalds, 13 Oct 2020, Msg-ID CAHk-=wicH=FaLOeum9_f7Vyyz9Fe4MWmELT7WKR_UbfY37yX-Q@mail.gmail.com;
@@ -8,10 +9,6 @@
 // expected outcomes"): 'clean', the invariant ids a known-bad protocol must break, or 'open'.
 // Self-test mutants register here as hidden variants: accepted by --fault-path, not listed.
 import type { FaultPathVariant } from './variant.ts';
-import type { InvariantId } from '../../kernel/invariants.ts';
-import type { VmFault } from '../../kernel/fault.ts';
-import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import { registerVariant, variantNames, variants, type Variant } from '../registry.ts';
 import { patch1 } from './patch1.ts';
 import { patch1to2 } from './patch1-2.ts';
@@ -36,13 +33,14 @@ export const MAINLINE_FAULT_PATH: Variant = {
   ops: () => ({}),
 };
 
-/** A fault-path variant as a partial table: do_read_fault(), do_cow_fault(), do_shared_fault(). */
+/** A fault-path variant as a partial table: do_read_fault(), do_cow_fault(), do_shared_fault(), and
+ * __do_fault() if it brings one. */
 export function faultPathOps(v: FaultPathVariant): Variant {
-  const { doReadFault, doCowFault, doSharedFault } = v;
+  const { doReadFault, doCowFault, doSharedFault, __doFault } = v;
   return {
     name: v.name, kind: 'fault-path', summary: v.summary, source: v.source, expected: v.expected, reasoning: v.reasoning,
     weight: v.weight, hidden: v.hidden,
-    ops: () => ({ fault: { doReadFault, doCowFault, doSharedFault } }),
+    ops: () => ({ fault: { doReadFault, doCowFault, doSharedFault, ...(__doFault ? { __doFault } : {}) } }),
   };
 }
 
@@ -62,4 +60,4 @@ export function faultPathHiddenNames(): string[] {
 registerFaultPath(patch1);
 registerFaultPath(patch1to2);
 registerFaultPath(patch1to3);
-registerFaultPath(faultNolock);
+registerVariant(faultNolock);

@@ -1,11 +1,10 @@
 // --fault-path patch1-2: patches 1 and 2/4 "mm: don't lock the page, only to immediately unlock it
 // again for do_page_mkwrite()". do_shared_fault() unlocks only what ->fault returned locked, and
 // after do_page_mkwrite() locks only if that did not ("Did do_page_mkwrite() lock the page again?").
-import { filemapFault } from '../../mm/filemap.ts';
-import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
+import { __doFaultPatch1, doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
 import type { FaultPathVariant } from './variant.ts';
 
-const P: FaultPatches = { patch1: true, patch2: true, patch3: false, fault: filemapFault };
+const P: FaultPatches = { patch1: true, patch2: true, patch3: false };
 
 export const patch1to2: FaultPathVariant = {
   name: 'patch1-2',
@@ -18,4 +17,5 @@ export const patch1to2: FaultPathVariant = {
   doReadFault: (t, vmf) => doReadFault(t, vmf, P),
   doCowFault: (t, vmf) => doCowFault(t, vmf, P),
   doSharedFault: (t, vmf) => doSharedFault(t, vmf, P),
+  __doFault: __doFaultPatch1,
 };

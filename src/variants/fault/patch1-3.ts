@@ -12,11 +12,10 @@
 // there reads old data instead of SIGBUS (MAP-EOF). Nobody raised it in the thread; Linus called
 // the series' fault-path changes "pretty much theoretical" because filemap_fault() always
 // returns the page locked, but the unlock in patch 3 happens before finish_fault() regardless.
-import { filemapFault } from '../../mm/filemap.ts';
-import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
+import { __doFaultPatch1, doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
 import type { FaultPathVariant } from './variant.ts';
 
-const P: FaultPatches = { patch1: true, patch2: true, patch3: true, fault: filemapFault };
+const P: FaultPatches = { patch1: true, patch2: true, patch3: true };
 
 export const patch1to3: FaultPathVariant = {
   name: 'patch1-3',
@@ -31,4 +30,5 @@ export const patch1to3: FaultPathVariant = {
   doReadFault: (t, vmf) => doReadFault(t, vmf, P),
   doCowFault: (t, vmf) => doCowFault(t, vmf, P),
   doSharedFault: (t, vmf) => doSharedFault(t, vmf, P),
+  __doFault: __doFaultPatch1,
 };

@@ -1,11 +1,10 @@
 // --fault-path patch1: patch 1/4 "mm: move final page locking out of __do_fault() helper into
 // callers". "This change only moves that final page locking out into the callers, but
 // intentionally does not actually change any of the locking semantics" (the patch's message).
-import { filemapFault } from '../../mm/filemap.ts';
-import { doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
+import { __doFaultPatch1, doCowFault, doReadFault, doSharedFault, type FaultPatches } from './paths.ts';
 import type { FaultPathVariant } from './variant.ts';
 
-const P: FaultPatches = { patch1: true, patch2: false, patch3: false, fault: filemapFault };
+const P: FaultPatches = { patch1: true, patch2: false, patch3: false };
 
 export const patch1: FaultPathVariant = {
   name: 'patch1',
@@ -17,4 +16,5 @@ export const patch1: FaultPathVariant = {
   doReadFault: (t, vmf) => doReadFault(t, vmf, P),
   doCowFault: (t, vmf) => doCowFault(t, vmf, P),
   doSharedFault: (t, vmf) => doSharedFault(t, vmf, P),
+  __doFault: __doFaultPatch1,
 };

@@ -13,8 +13,11 @@
 //            copy; "unlock if it was locked" right after copying, BEFORE finish_fault().
 //
 // Every VM_FAULT_LOCKED hand-over asserts VM_BUG_ON_PAGE(!PageLocked) (FAULT-LOCKED). The mainline
-// handlers (no patch) of read and COW faults are src/mm/memory.ts's; this file has the patched
-// ones and do_shared_fault() in both forms.
+// handlers (no patch) are src/mm/memory.ts's; this file has the patched ones. As in mainline, every
+// call to another kernel function goes through the running configuration's tables: ->fault is
+// t.ops.vmOps.fault, and __do_fault(), do_fault_around(), finish_fault(), do_page_mkwrite() and
+// fault_dirty_shared_page() are t.ops.fault's. A variant with patch 1 applied also replaces
+// __do_fault() (__doFaultPatch1 below: ->fault without the final locking).
 import { allocPage, putPage } from '../../mm/page_alloc.ts';
 import { MAPPING_ANON, SetPageUptodate } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
@@ -23,19 +26,18 @@ import type { Task } from '../../kernel/task.ts';
 import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, type FaultResult, type VmFault,
 } from '../../kernel/fault.ts';
-import { doFaultAround, faultAroundPages, finishFault } from '../../mm/memory.ts';
-import { doPageMkwrite, faultDirtySharedPage, vmFaultLockedCheck } from '../../mm/writeback.ts';
+import { faultAroundPages } from '../../mm/memory.ts';
+import { vmFaultLockedCheck } from '../../mm/writeback.ts';
 
 /** vma->vm_ops->fault */
 export type FaultHandler = (t: Task, vmf: VmFault) => Step<FaultResult>;
 
-/** Which of patches 1-3 are applied, and the ->fault to call (filemap_fault; a mutant may
- * replace it). */
+/** Which of patches 1-3 are applied. The ->fault is the configuration's (t.ops.vmOps.fault), reached
+ * through its __do_fault() (t.ops.fault.__doFault). */
 export interface FaultPatches {
   patch1: boolean;
   patch2: boolean;
   patch3: boolean;
-  fault: FaultHandler;
 }
 
 const FAILED = VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY;
@@ -48,25 +50,25 @@ function* lockFaultPage(t: Task, r: FaultResult): Step<void> {
   else vmFaultLockedCheck(t, r.pfn);
 }
 
-/** __do_fault(): ->fault; before patch 1 the page comes back locked. */
-export function* __doFault(t: Task, vmf: VmFault, p: FaultPatches): Step<FaultResult> {
-  const r = yield* p.fault(t, vmf);
-  if (r.ret & FAILED) return r;
-  if (!p.patch1) yield* lockFaultPage(t, r);
-  return r;
+/** __do_fault() with patch 1 applied: ->fault, and the final locking is the caller's
+ * (lockFaultPage). A variant with patch 1 installs it as its fault.__doFault; the handlers below
+ * call whichever __do_fault() the table has (mainline's returns the page locked, with
+ * VM_FAULT_LOCKED, which lockFaultPage accepts as well). */
+export function* __doFaultPatch1(t: Task, vmf: VmFault): Step<FaultResult> {
+  return yield* t.ops.vmOps.fault(t, vmf);
 }
 
 /** do_read_fault(): fault-around first; then __do_fault(), (patch 1: lock here), finish_fault(),
  * unlock_page(); the reference went to the PTE unless finish_fault() failed. */
 export function* doReadFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number> {
   if (faultAroundPages(t) > 1) {
-    const ret = yield* doFaultAround(t, vmf);
+    const ret = yield* t.ops.fault.doFaultAround(t, vmf);
     if (ret) return ret;
   }
-  const r = yield* __doFault(t, vmf, p);
+  const r = yield* t.ops.fault.__doFault(t, vmf);
   if (r.ret & FAILED) return r.ret;
   if (p.patch1) yield* lockFaultPage(t, r);
-  const ret = r.ret | (yield* finishFault(t, vmf, r.pfn));
+  const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, r.pfn));
   yield* t.ops.lock.unlockPage(t, r.pfn);
   if (ret & FAILED) yield* putPage(t, r.pfn);
   return ret;
@@ -94,7 +96,7 @@ function* copyUserHighpage(t: Task, cow: number, src: number, index: number): St
 export function* doCowFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number> {
   const cow = yield* allocPage(t);
   if (cow === NIL) return VM_FAULT_OOM;
-  const r = yield* __doFault(t, vmf, p);
+  const r = yield* t.ops.fault.__doFault(t, vmf);
   if (r.ret & FAILED) {
     yield* putPage(t, cow); // uncharge_out:
     return r.ret;
@@ -104,9 +106,9 @@ export function* doCowFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number
   let ret = r.ret;
   if (p.patch3) {
     if (ret & VM_FAULT_LOCKED) yield* t.ops.lock.unlockPage(t, r.pfn); // "unlock if it was locked"
-    ret |= yield* finishFault(t, vmf, cow, true);
+    ret |= yield* t.ops.fault.finishFault(t, vmf, cow, true);
   } else {
-    ret |= yield* finishFault(t, vmf, cow, true);
+    ret |= yield* t.ops.fault.finishFault(t, vmf, cow, true);
     yield* t.ops.lock.unlockPage(t, r.pfn);
   }
   yield* putPage(t, r.pfn);
@@ -122,7 +124,7 @@ export function* doCowFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number
  * __do_fault, or after patch 1 by the caller) only to be unlocked again for do_page_mkwrite().
  */
 export function* doSharedFault(t: Task, vmf: VmFault, p: FaultPatches): Step<number> {
-  const r = yield* __doFault(t, vmf, p);
+  const r = yield* t.ops.fault.__doFault(t, vmf);
   let ret = r.ret;
   if (ret & FAILED) return ret;
   const pfn = r.pfn;
@@ -137,7 +139,7 @@ export function* doSharedFault(t: Task, vmf: VmFault, p: FaultPatches): Step<num
   } else {
     yield* t.ops.lock.unlockPage(t, pfn);
   }
-  const tmp = yield* doPageMkwrite(t, vmf, pfn);
+  const tmp = yield* t.ops.fault.doPageMkwrite(t, vmf, pfn);
   if (!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
     yield* putPage(t, pfn);
     return tmp;
@@ -146,12 +148,12 @@ export function* doSharedFault(t: Task, vmf: VmFault, p: FaultPatches): Step<num
     ret |= tmp & VM_FAULT_LOCKED; // "Did do_page_mkwrite() lock the page again?"
     yield* lockFaultPage(t, { ret, pfn });
   }
-  ret |= yield* finishFault(t, vmf, pfn, false, true);
+  ret |= yield* t.ops.fault.finishFault(t, vmf, pfn, false, true);
   if (ret & FAILED) {
     yield* t.ops.lock.unlockPage(t, pfn);
     yield* putPage(t, pfn);
     return ret;
   }
-  ret |= yield* faultDirtySharedPage(t, pfn);
+  ret |= yield* t.ops.fault.faultDirtySharedPage(t, pfn);
   return ret;
 }

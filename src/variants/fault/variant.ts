@@ -1,7 +1,7 @@
 // What a fault-path variant declares (the older, path-specific form of a Variant: src/variants/registry.ts;
 // index.ts turns it into a partial table).
 import type { InvariantId } from '../../kernel/invariants.ts';
-import type { VmFault } from '../../kernel/fault.ts';
+import type { FaultResult, VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
 
@@ -22,6 +22,9 @@ export interface FaultPathVariant {
   doCowFault(t: Task, vmf: VmFault): Step<number>;
   /** do_shared_fault(): a write to a shared mapping */
   doSharedFault(t: Task, vmf: VmFault): Step<number>;
+  /** __do_fault(), if the variant changes it too (patch 1 moves its final locking into the
+   * callers); mainline's otherwise */
+  __doFault?(t: Task, vmf: VmFault): Step<FaultResult>;
   /** a self-test mutant: accepted by --fault-path, not listed */
   hidden?: boolean;
 }

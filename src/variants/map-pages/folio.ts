@@ -12,12 +12,11 @@
 import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { getPage } from '../../shm/page.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+import type { Variant } from '../registry.ts';
 import { mapPagesRange } from './range.ts';
 
 /** filemap_map_order0_folio(), then the loop's folio_unlock(); folio_put(). PTL held; the folio
@@ -28,7 +27,7 @@ function* filemapMapOrder0Folio(t: Task, vmf: VmFault, page: NextPage): Step<boo
   yield 'pte_none';
   if (pteNone(pteRead(shm, vmf.vma, index))) {
     // set_pte_range(): folio_add_file_rmap_ptes(), set_ptes()
-    yield* pageAddRmap(t, pfn);
+    yield* t.ops.rmap.pageAddRmap(t, pfn);
     yield 'set_pte_at';
     pteWrite(shm, vmf.vma, index, mkPte(pfn));
     t.stat('mapped');
@@ -41,11 +40,17 @@ function* filemapMapOrder0Folio(t: Task, vmf: VmFault, page: NextPage): Step<boo
   return mapped;
 }
 
-export const folio: MapPagesVariant = {
+/** filemap_map_pages() of current mainline (vmOps.mapPages). */
+export function folioMapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
+  return mapPagesRange(t, vmf, start, end, filemapMapOrder0Folio);
+}
+
+export const folio: Variant = {
   name: 'folio',
+  kind: 'map-pages',
   summary: 'filemap_map_pages as in current mainline: one folio reference per PTE added under the PTL, the lookup reference dropped after unlock',
   source: 'torvalds/linux mm/filemap.c @ b6273b55 filemap_map_order0_folio() / filemap_map_folio_range() (kernel-protocols §3.4)',
   expected: 'clean',
   reasoning: 'current mainline: the same page-lock serialisation as 5.12; only whose reference the PTE holds changes (one new reference per PTE, the lookup reference put after unlock)',
-  mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, filemapMapOrder0Folio),
+  ops: () => ({ vmOps: { mapPages: folioMapPages } }),
 };

@@ -1,19 +1,20 @@
 // ->map_pages variants: `--map-pages NAME` picks how fault-around maps page-cache pages. Each
-// variant is one small file registered here as a partial table (src/variants/index.ts):
-// vma->vm_ops->map_pages, and truncate_inode_folio() where it brings its own truncate side.
-//
-// A map_pages protocol that changes the handshake with truncation (Linus's and Willy's proposals)
-// also brings its truncate side: `truncateFolio`, which replaces truncate_inode_folio()'s
-// truncate_cleanup_folio() + filemap_remove_folio() when this variant is chosen.
+// variant is one small file registered here as a partial table (src/variants/registry.ts): the
+// entries it really changes — vma->vm_ops->map_pages, or only next_uptodate_page() when the loop is
+// mainline's (patch 4) — and, for a protocol that changes the handshake with truncation (Linus's
+// and Willy's proposals), its truncate side as the truncate and page-cache entries it changes
+// (truncate_cleanup_folio(), filemap_remove_folio()).
 // Self-test mutants (src/variants/mutants/) register here as hidden variants: `--map-pages NAME`
 // runs them, listings do not show them.
+//
+// The older path-specific form, MapPagesVariant (a whole mapPages and optionally a whole
+// `truncateFolio` in place of truncate_inode_folio()'s tail), is what plug-ins register through
+// registerMapPages(); mapPagesOps() turns it into a partial table.
 //
 // A variant says what the tester must show for it (DESIGN.md "Variants and expected outcomes"):
 // 'clean' (no violation allowed), the invariant ids a known-bad protocol is expected to break
 // (the run fails if none of them is caught), or 'open'.
 import type { MapPagesVariant } from './variant.ts';
-import type { InvariantId } from '../../kernel/invariants.ts';
-import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
 import { pageInFile } from '../../mm/truncate.ts';
@@ -84,17 +85,15 @@ export function mapPagesHiddenNames(): string[] {
   return variants({ kind: 'map-pages', hidden: true }).filter((v) => v.hidden).map((v) => v.name);
 }
 
-// (the variants whose modules sit in the import cycle through src/mm/memory.ts are functions:
-// see linus-recheck.ts)
-registerMapPages(patch4);
-registerMapPages(v5_9);
-registerMapPages(folio);
-registerMapPages(linusRecheck());
-registerMapPages(willyUptodate());
-registerMapPages(mapNoRecheckMapping);
-registerMapPages(mapNoPteRecheck);
-registerMapPages(truncateNoUnmap);
-registerMapPages(mapLinusRecheckFirst());
-registerMapPages(truncateWillyMappedFirst());
-registerMapPages(linusRecheckStrictDel());
-registerMapPages(willyUptodateStrictDel());
+registerVariant(patch4);
+registerVariant(v5_9);
+registerVariant(folio);
+registerVariant(linusRecheck);
+registerVariant(willyUptodate);
+registerVariant(mapNoRecheckMapping);
+registerVariant(mapNoPteRecheck);
+registerVariant(truncateNoUnmap);
+registerVariant(mapLinusRecheckFirst);
+registerVariant(truncateWillyMappedFirst);
+registerVariant(linusRecheckStrictDel);
+registerVariant(willyUptodateStrictDel);

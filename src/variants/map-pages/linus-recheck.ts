@@ -21,7 +21,8 @@
 //
 // The truncate side is mainline's except for the delete assertion: see lockless.ts for why
 // DEL-LOCKED's mapcount test becomes "no PTE maps it" (the mapcount is transiently up during the
-// back-out window). Reclaim is unchanged: our lookup reference makes its page_ref_freeze() fail,
+// back-out window). As a table: vmOps.mapPages and pagecache.filemapRemoveFolio (the relaxed
+// one); truncate_inode_folio() and truncate_cleanup_folio() stay mainline's. Reclaim is unchanged: our lookup reference makes its page_ref_freeze() fail,
 // which is what Linus pointed at as its real guard (Msg-ID
 // CAHk-=wgNooZpC8G4=0dB-OBT5PYuv9d=sqzUXS9Ea_acjrAi_A@mail.gmail.com).
 //
@@ -32,14 +33,12 @@
 import { putPage } from '../../mm/page_alloc.ts';
 import { xaLoad } from '../../shm/files.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
-import { PageLocked, pageMapped } from '../../shm/page.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import { PageLocked } from '../../shm/page.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { unmapMappingFolio } from '../../mm/memory.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+import type { Variant } from '../registry.ts';
 import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
 import { mapPagesRange } from './range.ts';
 
@@ -59,7 +58,7 @@ export function* linusSetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
     return false;
   }
   // "increment the page mapcount (atomic and ordered)"
-  yield* pageAddRmap(t, pfn);
+  yield* t.ops.rmap.pageAddRmap(t, pfn);
   // "check that the page still isn't locked", the mapping still valid, reachable in the xarray
   yield 'PageLocked';
   if (PageLocked(shm, pfn)) return yield* backOut(t, pfn);
@@ -74,31 +73,16 @@ export function* linusSetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
   return true;
 }
 
-/** truncate_cleanup_folio() + filemap_remove_folio() as mainline, with the delete assertion
- * relaxed as lockless.ts explains; then filemap_free_folio(). */
-export function* truncateFolioLinus(t: Task, pfn: number, file: number): Step {
-  yield 'folio_mapped';
-  if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
-  yield* filemapRemoveFolioRelaxed(t, pfn, file);
-  yield* putPage(t, pfn);
-}
-
 export function linusMapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
   return mapPagesRange(t, vmf, start, end, linusSetPte, nextPageNoLock);
 }
 
-/** A function, not a const: this module imports src/mm/memory.ts, which imports the variant
- * registry, which imports this module (a cycle). A hoisted function can be called whichever of
- * them loads first; a const read while this module is still loading could not. No function
- * expressions inside it either: a loader may wrap those in a helper not yet initialised then. */
-export function linusRecheck(): MapPagesVariant {
-  return {
-    name: 'linus-recheck',
-    summary: "Linus's proposal (14 Oct 2020): no page lock; under the PTL check !locked, mapcount++, re-check !locked and still in the xarray, else back out",
-    source: 'Msg-ID CAHk-=wjXBv0ZKqH4muuo2j4bH2km=7wedrEeQJxY6g2JcdOZSQ@mail.gmail.com (kernel-protocols §1.4, §1.8); never merged',
-    expected: 'open',
-    reasoning: 'never merged and never proved: a Dekker handshake on PG_locked and the mapcount that should close the patch-4 race; the truncate side deletes with the relaxed "no PTE maps it" assertion because the mapcount is transiently up in the back-out window (docs/proposals.md)',
-    mapPages: linusMapPages,
-    truncateFolio: truncateFolioLinus,
-  };
-}
+export const linusRecheck: Variant = {
+  name: 'linus-recheck',
+  kind: 'map-pages',
+  summary: "Linus's proposal (14 Oct 2020): no page lock; under the PTL check !locked, mapcount++, re-check !locked and still in the xarray, else back out",
+  source: 'Msg-ID CAHk-=wjXBv0ZKqH4muuo2j4bH2km=7wedrEeQJxY6g2JcdOZSQ@mail.gmail.com (kernel-protocols §1.4, §1.8); never merged',
+  expected: 'open',
+  reasoning: 'never merged and never proved: a Dekker handshake on PG_locked and the mapcount that should close the patch-4 race; the truncate side deletes with the relaxed "no PTE maps it" assertion because the mapcount is transiently up in the back-out window (docs/proposals.md)',
+  ops: () => ({ vmOps: { mapPages: linusMapPages }, pagecache: { filemapRemoveFolio: filemapRemoveFolioRelaxed } }),
+};

@@ -18,15 +18,18 @@
 // deletion the page is locked and no PTE of the file's VMAs maps it (a walk of the page tables
 // at that index, as rmap would do). A real "deleted while mapped" — a PTE set for a page the
 // remover did not see mapped — still trips DEL-LOCKED here, and MAP-CACHE / DATA-STAMP after.
+// As a table: the proposals replace pagecache.filemapRemoveFolio with filemapRemoveFolioRelaxed
+// below (truncation is its only caller; reclaim deletes through __remove_mapping(), whose
+// refcount freeze already excludes a mapper holding its lookup reference).
 import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../../shm/files.ts';
 import { pteAnon, pteNone, ptePfn, pteRead, vmaContains } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL, PG_locked, type Shm } from '../../shm/shm.ts';
 import { spinLock, spinUnlock } from '../../locks/spinlock.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { pageRemoveRmap, vmasOfFile } from '../../mm/rmap.ts';
+import { vmasOfFile } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
 
@@ -71,7 +74,7 @@ export function* nextPageNoLock(t: Task, vmf: VmFault, from: number, end: number
 /** The mapper lost the handshake: page_remove_rmap() (undo the increment; PTL still held), then
  * drop the lookup reference. No PTE was set. */
 export function* backOut(t: Task, pfn: number): Step<false> {
-  yield* pageRemoveRmap(t, pfn);
+  yield* t.ops.rmap.pageRemoveRmap(t, pfn);
   t.stat('backedOut');
   yield* putPage(t, pfn);
   return false;
@@ -89,7 +92,8 @@ export function pteMapsPage(shm: Shm, pfn: number, file: number, index: number):
 }
 
 /**
- * filemap_remove_folio() for a protocol whose mappers raise the mapcount without the page lock:
+ * filemap_remove_folio() (pagecache.filemapRemoveFolio) for a protocol whose mappers raise the
+ * mapcount without the page lock:
  * page_cache_delete() under the i_pages lock, with the relaxed assertion explained at the top of
  * this file — DEL-LOCKED if the page is not locked by us or a PTE maps it; a mapcount >= 0 with
  * no PTE is a mapper inside its back-out window (counted as deletedTransient, not reported).

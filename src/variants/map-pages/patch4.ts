@@ -11,18 +11,21 @@
 // Kirill's objection (Msg-ID 20201014130555.kdbxyavqoyfnpos3@box, kernel-protocols §1.3, §1.7):
 // for a private mapping nothing serialises the checks with truncation any more, so a PTE can be
 // installed for a page truncation has already removed (mapping == NULL) beyond the new EOF.
+//
+// As a table: only vmOps.nextUptodatePage changes; mainline filemap_map_pages() calls it and
+// installs what it returns (unlocking only what came back locked).
 import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { vmaShared } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
-import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+import type { Variant } from '../registry.ts';
 
-function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
+export function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
   const shm = t.shm, file = vmf.file;
   const shared = vmaShared(shm, vmf.vma);
   for (let index = from; index < end; index++) {
@@ -69,11 +72,12 @@ function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: numbe
   return null;
 }
 
-export const patch4: MapPagesVariant = {
+export const patch4: Variant = {
   name: 'patch4',
+  kind: 'map-pages',
   summary: "Linus's patch 4 (Oct 2020): no trylock_page() in map_pages for private mappings, PageLocked re-checked after the speculative ref",
   source: 'Msg-ID CAHk-=wicH=FaLOeum9_f7Vyyz9Fe4MWmELT7WKR_UbfY37yX-Q@mail.gmail.com (0004-mm-make-filemap_map_pages-avoid-the-page-lock-if-pos.patch); rejected (Kirill, 20201014130555.kdbxyavqoyfnpos3@box)',
   expected: ['MAP-CACHE', 'MAP-EOF', 'DATA-STAMP', 'DEL-LOCKED'],
   reasoning: "Kirill's objection: for a private mapping nothing serialises the unlocked checks with truncation, so a PTE is installed for a page truncation already removed (mapping == NULL) beyond the new EOF; a 2-context-switch race",
-  mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end, nextUptodatePagePatch4),
+  ops: () => ({ vmOps: { nextUptodatePage: nextUptodatePagePatch4 } }),
 };

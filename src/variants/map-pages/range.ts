@@ -2,11 +2,13 @@
 // that change how a page is found or how its PTE is installed: find the first page before taking
 // the PTL, take the PTL once for the whole range, then install each page the finder returns.
 // The mainline loop itself is src/mm/filemap.ts filemapMapPages(); this is the same loop with the
-// per-page step (do_set_pte() and what surrounds it) handed in.
+// per-page step (do_set_pte() and what surrounds it) handed in. The finder is the configuration's
+// next_uptodate_page() (vmOps.nextUptodatePage) unless the variant hands in its own.
 import { ptlSlot } from '../../shm/mm.ts';
 import { pteUnlock } from '../../mm/pgtable.ts';
 import { pteLock } from '../../mm/pgtable.ts';
-import { nextUptodatePage, type NextPage, type NextPageFn } from '../../mm/filemap.ts';
+import type { NextPageFn } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
@@ -22,7 +24,7 @@ export type InstallFn = (t: Task, vmf: VmFault, page: NextPage) => Step<boolean>
 /** filemap_map_pages() over [start, end) (one page table) with the given finder and install
  * step. Returns VM_FAULT_NOPAGE if vmf.index got mapped. */
 export function* mapPagesRange(
-  t: Task, vmf: VmFault, start: number, end: number, install: InstallFn, next: NextPageFn = nextUptodatePage,
+  t: Task, vmf: VmFault, start: number, end: number, install: InstallFn, next: NextPageFn = t.ops.vmOps.nextUptodatePage,
 ): Step<number> {
   const vma = vmf.vma;
   if (end > start && ptlSlot(t.shm, vma, start) !== ptlSlot(t.shm, vma, end - 1))

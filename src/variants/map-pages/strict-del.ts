@@ -10,41 +10,32 @@
 //
 // Expected: DEL-LOCKED, the assertion artefact, and nothing else (no MAP-CACHE, MAP-EOF or
 // DATA-STAMP: the mapper backs out).
-import { filemapRemoveFolio } from '../../mm/filemap.ts';
-import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+// As tables: the proposals' entries without their pagecache.filemapRemoveFolio (mainline's, with
+// the unrelaxed assertion, stays).
+import type { Variant } from '../registry.ts';
 import { linusMapPages } from './linus-recheck.ts';
-import { truncateFolioWilly, willyMapPages } from './willy-uptodate.ts';
+import { willyMapPages, willyTruncateCleanupFolio } from './willy-uptodate.ts';
 
-function* truncateFolioWillyStrict(t: Task, pfn: number, file: number): Step {
-  yield* truncateFolioWilly(t, pfn, file, filemapRemoveFolio);
-}
+export const linusRecheckStrictDel: Variant = {
+  name: 'linus-recheck-strict-del',
+  kind: 'map-pages',
+  summary: "experiment: Linus's proposal with mainline's truncate side, DEL-LOCKED's mapcount test unrelaxed",
+  source: 'kernel-protocols §1.8 (the cost of the handshake)',
+  expected: ['DEL-LOCKED'],
+  reasoning: 'the mapcount is transiently up while the mapper backs out, and the truncator may delete in that window: the unrelaxed assertion fires without any PTE mapping the page',
+  hidden: true,
+  // mainline truncate_cleanup_folio() + filemap_remove_folio()
+  ops: () => ({ vmOps: { mapPages: linusMapPages } }),
+};
 
-/** Functions, not consts, with no function expressions inside: see linus-recheck.ts (an import
- * cycle through src/mm/memory.ts). */
-export function linusRecheckStrictDel(): MapPagesVariant {
-  return {
-    name: 'linus-recheck-strict-del',
-    summary: "experiment: Linus's proposal with mainline's truncate side, DEL-LOCKED's mapcount test unrelaxed",
-    source: 'kernel-protocols §1.8 (the cost of the handshake)',
-    expected: ['DEL-LOCKED'],
-    reasoning: 'the mapcount is transiently up while the mapper backs out, and the truncator may delete in that window: the unrelaxed assertion fires without any PTE mapping the page',
-    hidden: true,
-    mapPages: linusMapPages,
-    // no truncateFolio: mainline truncate_cleanup_folio() + filemap_remove_folio()
-  };
-}
-
-export function willyUptodateStrictDel(): MapPagesVariant {
-  return {
-    name: 'willy-uptodate-strict-del',
-    summary: "experiment: Willy's proposal with DEL-LOCKED's mapcount test unrelaxed at deletion",
-    source: 'kernel-protocols §1.8, §1.9',
-    expected: ['DEL-LOCKED'],
-    reasoning: 'as for linus-recheck-strict-del: the mapper raised the mapcount before it saw !PG_uptodate, the truncator deletes before the back-out',
-    hidden: true,
-    mapPages: willyMapPages,
-    truncateFolio: truncateFolioWillyStrict,
-  };
-}
+export const willyUptodateStrictDel: Variant = {
+  name: 'willy-uptodate-strict-del',
+  kind: 'map-pages',
+  summary: "experiment: Willy's proposal with DEL-LOCKED's mapcount test unrelaxed at deletion",
+  source: 'kernel-protocols §1.8, §1.9',
+  expected: ['DEL-LOCKED'],
+  reasoning: 'as for linus-recheck-strict-del: the mapper raised the mapcount before it saw !PG_uptodate, the truncator deletes before the back-out',
+  hidden: true,
+  // Willy's truncate_cleanup_page(), mainline filemap_remove_folio()
+  ops: (base) => ({ vmOps: { mapPages: willyMapPages }, truncate: { truncateCleanupFolio: willyTruncateCleanupFolio(base) } }),
+};

@@ -15,19 +15,19 @@ import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../../shm/mm.ts';
 import { pteUnlock } from '../../mm/pgtable.ts';
 import { pteLock } from '../../mm/pgtable.ts';
-import { nextUptodatePage } from '../../mm/filemap.ts';
 import { VM_FAULT_NOPAGE, type VmFault } from '../../kernel/fault.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+import type { Variant } from '../registry.ts';
 
-function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
-  const shm = t.shm, vma = vmf.vma;
+/** filemap_map_pages() + alloc_set_pte() of 5.9/5.10 (vmOps.mapPages); the pages come from the
+ * configuration's next_uptodate_page(). */
+export function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
+  const shm = t.shm, vma = vmf.vma, next = t.ops.vmOps.nextUptodatePage;
   if (end > start && ptlSlot(shm, vma, start) !== ptlSlot(shm, vma, end - 1))
     throw new Error(`filemapMapPages59: [${start}, ${end}) crosses a page table`);
   let ptl = -1; // vmf->pte == NULL until alloc_set_pte() maps the page table
-  for (let page = yield* nextUptodatePage(t, vmf, start, end); page; page = yield* nextUptodatePage(t, vmf, page.index + 1, end)) {
+  for (let page = yield* next(t, vmf, start, end); page; page = yield* next(t, vmf, page.index + 1, end)) {
     const { pfn, index } = page; // locked and referenced
     // alloc_set_pte()
     if (ptl < 0) ptl = yield* pteLock(t, vma, index); // pte_alloc_one_map(): taken once, kept
@@ -40,7 +40,7 @@ function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): 
       yield* putPage(t, pfn);
       continue;
     }
-    yield* pageAddRmap(t, pfn);
+    yield* t.ops.rmap.pageAddRmap(t, pfn);
     yield 'set_pte_at';
     pteWrite(shm, vma, index, mkPte(pfn));
     t.stat('mapped');
@@ -55,11 +55,12 @@ function* filemapMapPages59(t: Task, vmf: VmFault, start: number, end: number): 
   return solved ? VM_FAULT_NOPAGE : 0;
 }
 
-export const v5_9: MapPagesVariant = {
+export const v5_9: Variant = {
   name: 'v5.9',
+  kind: 'map-pages',
   summary: 'filemap_map_pages as in 5.9/5.10: trylock each page, alloc_set_pte takes the PTL on the first page mapped and keeps it',
   source: 'mm/filemap.c + mm/memory.c alloc_set_pte() of v5.9/v5.10 (kernel-protocols §3.1); replaced by f9ce0be71d1f in 5.12',
   expected: 'clean',
   reasoning: 'shipped in 5.9/5.10: every PTE is installed under the page lock after mapping and i_size were re-checked under it, so truncation either sees the PTE (page_mapped) or the mapper sees the truncation (kernel-protocols §4.3)',
-  mapPages: filemapMapPages59,
+  ops: () => ({ vmOps: { mapPages: filemapMapPages59 } }),
 };

@@ -30,20 +30,20 @@
 //    invalidate_inode_pages2 (Willy's other remover) is not in the model.
 // The delete assertion is relaxed as lockless.ts explains (mapcount transiently up in the
 // back-out window).
+// As a table: vmOps.mapPages, truncate.truncateCleanupFolio (ClearPageUptodate, then the cleanup it
+// wraps) and pagecache.filemapRemoveFolio (the relaxed one); truncate_inode_folio() stays mainline's.
 //
 // Expected: 'open' (not merged, not proved either way). docs/proposals.md records what the tool
 // showed.
 import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
-import { PageUptodate, pageMapped } from '../../shm/page.ts';
+import { PageUptodate } from '../../shm/page.ts';
 import { PG_uptodate } from '../../shm/shm.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import type { KernelOps, NextPage, TruncateOps } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { unmapMappingFolio } from '../../mm/memory.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from './variant.ts';
+import type { Variant } from '../registry.ts';
 import { backOut, filemapRemoveFolioRelaxed, nextPageNoLock } from './lockless.ts';
 import { mapPagesRange } from './range.ts';
 
@@ -55,7 +55,7 @@ export function* willySetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
     yield* putPage(t, pfn);
     return false;
   }
-  yield* pageAddRmap(t, pfn); // then smp_mb__after_atomic()
+  yield* t.ops.rmap.pageAddRmap(t, pfn); // then smp_mb__after_atomic()
   yield 'PageUptodate';
   if (!PageUptodate(shm, pfn)) return yield* backOut(t, pfn);
   yield 'set_pte_at';
@@ -64,41 +64,36 @@ export function* willySetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
   return true;
 }
 
-export type RemoveFolioFn = (t: Task, pfn: number, file: number) => Step;
-
 export function* clearPageUptodate(t: Task, pfn: number): Step {
   t.page = pfn;
   yield 'ClearPageUptodate';
   Atomics.and(t.shm.flags, pfn, ~PG_uptodate);
 }
 
-/** Willy's truncate_cleanup_page(): ClearPageUptodate, then (smp_mb__before_atomic) unmap if
- * mapped; then filemap_remove_folio() — by default with the relaxed assertion — and
- * filemap_free_folio(). */
-export function* truncateFolioWilly(t: Task, pfn: number, file: number, remove: RemoveFolioFn = filemapRemoveFolioRelaxed): Step {
-  yield* clearPageUptodate(t, pfn);
-  yield 'folio_mapped';
-  if (pageMapped(t.shm, pfn)) yield* unmapMappingFolio(t, pfn);
-  yield* remove(t, pfn, file);
-  yield* putPage(t, pfn);
+/** Willy's truncate_cleanup_page() over the one in `base`: ClearPageUptodate, then
+ * (smp_mb__before_atomic) the cleanup it wraps — "if (page_mapped(page)) unmap" on mainline. */
+export function willyTruncateCleanupFolio(base: KernelOps): TruncateOps['truncateCleanupFolio'] {
+  const cleanup = base.truncate.truncateCleanupFolio;
+  return function* truncateCleanupFolioWilly(t: Task, pfn: number): Step {
+    yield* clearPageUptodate(t, pfn);
+    yield* cleanup(t, pfn);
+  };
 }
 
 export function willyMapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
   return mapPagesRange(t, vmf, start, end, willySetPte, nextPageNoLock);
 }
 
-/** A function, not a const: this module imports src/mm/memory.ts, which imports the variant
- * registry, which imports this module (a cycle). A hoisted function can be called whichever of
- * them loads first; a const read while this module is still loading could not. No function
- * expressions inside it either: a loader may wrap those in a helper not yet initialised then. */
-export function willyUptodate(): MapPagesVariant {
-  return {
-    name: 'willy-uptodate',
-    summary: "Willy's PG_uptodate handshake (Sept 2020): no page lock; mapcount++ then re-check uptodate, else back out; truncate clears uptodate, then unmaps if mapped",
-    source: 'Msg-ID 20200915033210.GA5449@casper.infradead.org (kernel-protocols §1.9); never merged',
-    expected: 'open',
-    reasoning: 'never merged and never proved: the same handshake on PG_uptodate (truncate clears it, then checks page_mapped) with the relaxed delete assertion; reclaim is covered by the refcount freeze (docs/proposals.md)',
-    mapPages: willyMapPages,
-    truncateFolio: truncateFolioWilly,
-  };
-}
+export const willyUptodate: Variant = {
+  name: 'willy-uptodate',
+  kind: 'map-pages',
+  summary: "Willy's PG_uptodate handshake (Sept 2020): no page lock; mapcount++ then re-check uptodate, else back out; truncate clears uptodate, then unmaps if mapped",
+  source: 'Msg-ID 20200915033210.GA5449@casper.infradead.org (kernel-protocols §1.9); never merged',
+  expected: 'open',
+  reasoning: 'never merged and never proved: the same handshake on PG_uptodate (truncate clears it, then checks page_mapped) with the relaxed delete assertion; reclaim is covered by the refcount freeze (docs/proposals.md)',
+  ops: (base) => ({
+    vmOps: { mapPages: willyMapPages },
+    truncate: { truncateCleanupFolio: willyTruncateCleanupFolio(base) },
+    pagecache: { filemapRemoveFolio: filemapRemoveFolioRelaxed },
+  }),
+};

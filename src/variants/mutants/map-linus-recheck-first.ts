@@ -17,14 +17,12 @@ import { putPage } from '../../mm/page_alloc.ts';
 import { xaLoad } from '../../shm/files.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { PageLocked } from '../../shm/page.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/variant.ts';
-import { truncateFolioLinus } from '../map-pages/linus-recheck.ts';
-import { nextPageNoLock } from '../map-pages/lockless.ts';
+import type { Variant } from '../registry.ts';
+import { filemapRemoveFolioRelaxed, nextPageNoLock } from '../map-pages/lockless.ts';
 import { mapPagesRange } from '../map-pages/range.ts';
 
 function* linusSetPteRecheckFirst(t: Task, vmf: VmFault, page: NextPage): Step<boolean> {
@@ -37,7 +35,7 @@ function* linusSetPteRecheckFirst(t: Task, vmf: VmFault, page: NextPage): Step<b
     yield* putPage(t, pfn);
     return false;
   }
-  yield* pageAddRmap(t, pfn);
+  yield* t.ops.rmap.pageAddRmap(t, pfn);
   yield 'set_pte_at';
   pteWrite(shm, vmf.vma, index, mkPte(pfn));
   t.stat('mapped');
@@ -48,17 +46,15 @@ function linusMapPagesRecheckFirst(t: Task, vmf: VmFault, start: number, end: nu
   return mapPagesRange(t, vmf, start, end, linusSetPteRecheckFirst, nextPageNoLock);
 }
 
-/** A function, not a const, with no function expressions inside: see
- * src/variants/map-pages/linus-recheck.ts (an import cycle through src/mm/memory.ts). */
-export function mapLinusRecheckFirst(): MapPagesVariant {
-  return {
-    name: 'map-linus-recheck-first',
-    summary: 'self-test: linus-recheck with the re-check before the mapcount increment (the missing barrier)',
-    source: 'mutant of linus-recheck (kernel-protocols §1.8)',
-    expected: ['DEL-LOCKED', 'MAP-CACHE'],
-    reasoning: 'without the increment-then-recheck order the truncator can miss the mapper and the mapper miss the truncator: a PTE outlives the page in the cache',
-    hidden: true,
-    mapPages: linusMapPagesRecheckFirst,
-    truncateFolio: truncateFolioLinus,
-  };
-}
+/** linus-recheck's entries with this map_pages: its truncate side is linus-recheck's (the relaxed
+ * filemap_remove_folio()). */
+export const mapLinusRecheckFirst: Variant = {
+  name: 'map-linus-recheck-first',
+  kind: 'map-pages',
+  summary: 'self-test: linus-recheck with the re-check before the mapcount increment (the missing barrier)',
+  source: 'mutant of linus-recheck (kernel-protocols §1.8)',
+  expected: ['DEL-LOCKED', 'MAP-CACHE'],
+  reasoning: 'without the increment-then-recheck order the truncator can miss the mapper and the mapper miss the truncator: a PTE outlives the page in the cache',
+  hidden: true,
+  ops: () => ({ vmOps: { mapPages: linusMapPagesRecheckFirst }, pagecache: { filemapRemoveFolio: filemapRemoveFolioRelaxed } }),
+};

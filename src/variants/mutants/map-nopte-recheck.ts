@@ -13,19 +13,18 @@
 // true with no PTE left to zap, so the page is deleted "still mapped". Run it with
 // --map-pages map-nopte-recheck.
 import { mkPte, pteWrite } from '../../shm/mm.ts';
-import type { NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { pageAddRmap } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/variant.ts';
+import type { Variant } from '../registry.ts';
 import { mapPagesRange } from '../map-pages/range.ts';
 
 /** do_set_pte() without the pte_none re-check. */
 function* doSetPteNoRecheck(t: Task, vmf: VmFault, page: NextPage): Step<boolean> {
   const { pfn, index } = page;
   // BUG: no "if (!pte_none(*vmf->pte)) goto unlock;"
-  yield* pageAddRmap(t, pfn);
+  yield* t.ops.rmap.pageAddRmap(t, pfn);
   yield 'set_pte_at';
   pteWrite(t.shm, vmf.vma, index, mkPte(pfn));
   t.stat('mapped');
@@ -33,12 +32,17 @@ function* doSetPteNoRecheck(t: Task, vmf: VmFault, page: NextPage): Step<boolean
   return true;
 }
 
-export const mapNoPteRecheck: MapPagesVariant = {
+function mapPagesNoPteRecheck(t: Task, vmf: VmFault, start: number, end: number): Step<number> {
+  return mapPagesRange(t, vmf, start, end, doSetPteNoRecheck);
+}
+
+export const mapNoPteRecheck: Variant = {
   name: 'map-nopte-recheck',
+  kind: 'map-pages',
   summary: 'self-test: map_pages without the pte_none re-check under the PTL',
   source: 'mutant of filemap_map_pages() (kernel-protocols §3.4 step 10)',
   expected: ['MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED'],
   reasoning: 'set_pte_at() overwrites a PTE another fault installed: its mapcount and reference are never dropped (a truncation then deletes a page whose mapcount says mapped: DEL-LOCKED)',
   hidden: true,
-  mapPages: (t, vmf, start, end) => mapPagesRange(t, vmf, start, end, doSetPteNoRecheck),
+  ops: () => ({ vmOps: { mapPages: mapPagesNoPteRecheck } }),
 };

@@ -10,15 +10,16 @@
 // Must trip: MAP-CACHE (zap_pte_range's check, the live and quiescent checks: the PTE maps a page
 // that is not the page cache's page there) or DATA-STAMP (a reader through that PTE sees a page
 // the page cache no longer has at that index). Run it with --map-pages map-norecheck-mapping.
+// As a table: vmOps.nextUptodatePage only; mainline filemap_map_pages() maps what it returns.
 import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
-import { filemapMapPages, type NextPage } from '../../mm/filemap.ts';
+import type { NextPage } from '../../kernel/ops.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/variant.ts';
+import type { Variant } from '../registry.ts';
 
 /** nextUptodatePage() (src/mm/filemap.ts) with the mapping re-check left out. */
 function* nextUptodatePageNoMappingCheck(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {
@@ -55,12 +56,13 @@ function* nextUptodatePageNoMappingCheck(t: Task, vmf: VmFault, from: number, en
   return null;
 }
 
-export const mapNoRecheckMapping: MapPagesVariant = {
+export const mapNoRecheckMapping: Variant = {
   name: 'map-norecheck-mapping',
+  kind: 'map-pages',
   summary: 'self-test: map_pages without the page->mapping re-check after trylock_page()',
   source: 'mutant of next_uptodate_folio() (kernel-protocols §3.4 step 7)',
   expected: ['MAP-CACHE', 'DATA-STAMP'],
   reasoning: 'a page truncated (and the file grown back) between the lookup and trylock_page() is mapped though the page cache no longer holds it',
   hidden: true,
-  mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end, nextUptodatePageNoMappingCheck),
+  ops: () => ({ vmOps: { nextUptodatePage: nextUptodatePageNoMappingCheck } }),
 };

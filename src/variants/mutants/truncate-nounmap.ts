@@ -10,26 +10,22 @@
 //
 // Must trip: DEL-LOCKED (filemap_unaccount_folio()'s "still mapped when deleted", the model's
 // pageCacheDelete() assertion), or MAP-CACHE if a zap or a check sees the PTE first. Run it with
-// --map-pages truncate-nounmap.
-import { putPage } from '../../mm/page_alloc.ts';
-import { filemapMapPages, filemapRemoveFolio } from '../../mm/filemap.ts';
+// --map-pages truncate-nounmap. As a table: truncate.truncateCleanupFolio only; truncate_inode_folio()
+// still calls filemap_remove_folio() and drops the page cache's reference after it.
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/variant.ts';
+import type { Variant } from '../registry.ts';
 
-function* truncateFolioNoUnmap(t: Task, pfn: number, file: number): Step {
+function* truncateCleanupFolioNoUnmap(): Step {
   // BUG: no "if (folio_mapped(folio)) unmap_mapping_folio(folio);"
-  yield* filemapRemoveFolio(t, pfn, file);
-  yield* putPage(t, pfn); // filemap_free_folio()
 }
 
-export const truncateNoUnmap: MapPagesVariant = {
+export const truncateNoUnmap: Variant = {
   name: 'truncate-nounmap',
+  kind: 'map-pages',
   summary: 'self-test: truncate deletes a mapped page from the page cache without unmapping it',
   source: 'mutant of truncate_cleanup_folio() (kernel-protocols §4.2)',
   expected: ['DEL-LOCKED', 'MAP-CACHE'],
   reasoning: 'a PTE installed after the first unmap_mapping_range() survives truncate_cleanup_folio(): the page leaves the cache still mapped',
   hidden: true,
-  mapPages: (t, vmf, start, end) => filemapMapPages(t, vmf, start, end),
-  truncateFolio: truncateFolioNoUnmap,
+  ops: () => ({ truncate: { truncateCleanupFolio: truncateCleanupFolioNoUnmap } }),
 };

@@ -8,36 +8,33 @@
 //
 // Must trip: DEL-LOCKED (willy-uptodate's relaxed delete assertion: a PTE maps the page at
 // deletion) or MAP-CACHE. It shows that willy-uptodate's silence is not a blind checker.
-// Run it with --map-pages truncate-willy-mapped-first.
-import { putPage } from '../../mm/page_alloc.ts';
+// Run it with --map-pages truncate-willy-mapped-first. As a table: willy-uptodate's entries with
+// this truncate.truncateCleanupFolio.
 import { pageMapped } from '../../shm/page.ts';
-import { unmapMappingFolio } from '../../mm/memory.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import type { MapPagesVariant } from '../map-pages/variant.ts';
+import type { Variant } from '../registry.ts';
 import { filemapRemoveFolioRelaxed } from '../map-pages/lockless.ts';
 import { clearPageUptodate, willyMapPages } from '../map-pages/willy-uptodate.ts';
 
-function* truncateFolioMappedFirst(t: Task, pfn: number, file: number): Step {
+function* truncateCleanupFolioMappedFirst(t: Task, pfn: number): Step {
   yield 'folio_mapped';
   const mapped = pageMapped(t.shm, pfn); // BUG: read before PG_uptodate is cleared
   yield* clearPageUptodate(t, pfn);
-  if (mapped) yield* unmapMappingFolio(t, pfn);
-  yield* filemapRemoveFolioRelaxed(t, pfn, file);
-  yield* putPage(t, pfn);
+  if (mapped) yield* t.ops.rmap.unmapMappingFolio(t, pfn);
 }
 
-/** A function, not a const, with no function expressions inside: see
- * src/variants/map-pages/linus-recheck.ts (an import cycle through src/mm/memory.ts). */
-export function truncateWillyMappedFirst(): MapPagesVariant {
-  return {
-    name: 'truncate-willy-mapped-first',
-    summary: "self-test: willy-uptodate's truncate side reading page_mapped() before clearing PG_uptodate (the missing barrier)",
-    source: 'mutant of willy-uptodate (kernel-protocols §1.9)',
-    expected: ['DEL-LOCKED', 'MAP-CACHE'],
-    reasoning: 'without clear-then-check the truncator can miss the mapper and the mapper miss the truncation: a PTE outlives the page in the cache',
-    hidden: true,
-    mapPages: willyMapPages,
-    truncateFolio: truncateFolioMappedFirst,
-  };
-}
+export const truncateWillyMappedFirst: Variant = {
+  name: 'truncate-willy-mapped-first',
+  kind: 'map-pages',
+  summary: "self-test: willy-uptodate's truncate side reading page_mapped() before clearing PG_uptodate (the missing barrier)",
+  source: 'mutant of willy-uptodate (kernel-protocols §1.9)',
+  expected: ['DEL-LOCKED', 'MAP-CACHE'],
+  reasoning: 'without clear-then-check the truncator can miss the mapper and the mapper miss the truncation: a PTE outlives the page in the cache',
+  hidden: true,
+  ops: () => ({
+    vmOps: { mapPages: willyMapPages },
+    truncate: { truncateCleanupFolio: truncateCleanupFolioMappedFirst },
+    pagecache: { filemapRemoveFolio: filemapRemoveFolioRelaxed },
+  }),
+};
