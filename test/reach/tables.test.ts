@@ -112,7 +112,7 @@ describe('every table reaches a plug-in override in both modes (--variant)', () 
 
       COUNTS[name] = 0;
       const r = explore({
-        scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }), strategies: [{ kind: 'pct', depth: 3 }, { kind: 'random' }],
+        scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }), strategies: [{ kind: 'pct', depth: 3 }, { kind: 'random', depth: 3 }],
         iterations: EXPLORE_ITERATIONS, opsPerActor: EXPLORE_OPS_PER_ACTOR, seed: '1',
       });
       const controlled = COUNTS[name];
