@@ -1,6 +1,8 @@
 // Words for what a task or a page is doing, read from shared memory. Used by the watchdog, the
 // wait-for graph and violation messages; works on a stuck or dead worker's slots too.
-import { decodeFlight } from './violations.ts';
+import { decodeFlight, type ViolationRecord } from './violations.ts';
+import { lockOrderMessage } from './lockdep.ts';
+import { INVARIANTS } from '../kernel/invariants.ts';
 import {
   PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback,
   TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, type Shm,
@@ -48,4 +50,25 @@ export function taskStateText(shm: Shm, task: number): string {
   }
   if (state === TASK_RUNNING) return `running op ${op}${at}`;
   return `${STATE_NAMES[state] ?? `state ${state}`} after op ${op}${at}`;
+}
+
+/** '[flags PG_locked|PG_waiters, refcount 2, mapcount 1, mapping 3, index 7, owner task 1]': the
+ * page as the violation ring saw it when the violation was reported. */
+export function pageStateText(ps: NonNullable<ViolationRecord['page_state']>): string {
+  return `[flags ${flagsText(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, `
+    + `index ${ps.index}, owner ${ps.owner ? `task ${ps.owner - 1}` : 'none'}]`;
+}
+
+/**
+ * The one message of a violation record, in both modes: what the invariant says, who broke it,
+ * the page as it was, the values the check saw:
+ *   'at most one owner of a page lock (...): task 1 (locker) op 3, page 0 [flags ..., owner task 2], values 2'
+ * The id is not repeated (every display puts it in front). LOCK-ORDER records say which orders
+ * met (src/check/lockdep.ts). `roleOf(task)` names a task's role.
+ */
+export function violationMessage(shm: Shm, r: Pick<ViolationRecord, 'id' | 'task' | 'op' | 'page' | 'page_state' | 'values'>, roleOf: (task: number) => string): string {
+  if (r.id === 'LOCK-ORDER') return lockOrderMessage(shm, r.values, roleOf);
+  const who = r.task >= 0 ? `task ${r.task} (${roleOf(r.task)}) op ${r.op}` : 'checker';
+  const page = r.page >= 0 ? `, page ${r.page}${r.page_state ? ` ${pageStateText(r.page_state)}` : ''}` : '';
+  return `${INVARIANTS[r.id]}: ${who}${page}${r.values.length ? `, values ${r.values.join(' ')}` : ''}`;
 }

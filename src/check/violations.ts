@@ -5,6 +5,7 @@ import { labelText } from '../shm/labels.ts';
 import type { Shm } from '../shm/shm.ts';
 import { H, writeViolation } from '../shm/violations.ts';
 import { invariantCode, invariantFromCode, type InvariantId } from '../kernel/invariants.ts';
+import type { Violation } from '../kernel/observer.ts';
 
 export interface FlightRecord {
   task: number;
@@ -24,15 +25,11 @@ export interface PageState {
   owner: number;
 }
 
-export interface ViolationRecord {
-  id: InvariantId;
-  task: number; // -1 = the checker / main thread
-  op: number;
-  page: number;
+/** A violation as the ring holds it: the Violation both modes report (task -1 = the checker /
+ * main thread), with when it was reported, the page as it was, and the tasks' recent steps. */
+export interface ViolationRecord extends Violation {
   seq: number;
   page_state: PageState | null;
-  values: number[];
-  message: string;
   /** All tasks' recent steps, merged in global order (oldest first). */
   flight: FlightRecord[];
 }

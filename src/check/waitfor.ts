@@ -9,7 +9,8 @@
 // same edges in consecutive scans over a bound of time while none of its tasks made progress (a
 // task in a real deadlock never finishes its operation): a legal race is never reported.
 import { MAX_HELD } from '../shm/layout.ts';
-import { BIT_LOCKED, BIT_WRITEBACK, TASK_WAITING, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+import { BIT_LOCKED, BIT_WRITEBACK, PG_locked, PG_writeback, TASK_WAITING, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+import type { ActorsView } from '../kernel/observer.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 
 export interface WaitEdge {
@@ -45,16 +46,20 @@ export function holds(shm: Shm, task: number, pfn: number): boolean {
   return false;
 }
 
+/** The owner to follow for a wait on `bit` of page `pfn`: PG_locked has its shadow owner;
+ * PG_writeback has one when a task started the I/O and will end it itself (Task.writebackStarted());
+ * another bit wait has no edge to follow. */
+function ownerFor(shm: Shm, pfn: number, bit: number): number {
+  return bit === BIT_LOCKED ? pageOwner(shm, pfn) : bit === BIT_WRITEBACK ? writebackOwner(shm, pfn) : -1;
+}
+
 /** Edges of the tasks 0..tasks-1 that wait on a page. */
 export function waitForGraph(shm: Shm, tasks: number): Map<number, WaitEdge> {
   const g = new Map<number, WaitEdge>();
   for (let task = 0; task < tasks; task++) {
     const w = waitingOn(shm, task);
     if (!w) continue;
-    // PG_locked has an owner; PG_writeback has one when a task started the I/O and will end it
-    // itself (Task.writebackStarted()); another bit wait has no edge to follow
-    const owner = w.bit === BIT_LOCKED ? pageOwner(shm, w.page) : w.bit === BIT_WRITEBACK ? writebackOwner(shm, w.page) : -1;
-    g.set(task, { task, page: w.page, bit: w.bit, owner });
+    g.set(task, { task, page: w.page, bit: w.bit, owner: ownerFor(shm, w.page, w.bit) });
   }
   return g;
 }
@@ -69,32 +74,114 @@ export interface Deadlock {
   chain: string;
 }
 
-/** The chain of waits starting at `task`: 'task 2 waits on page 5 (...) held by task 3 (running op 7, ...)'. */
-export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number): string {
-  const parts: string[] = [];
+/** A chain of waits: from a task, the edge it waits on, then the edge its owner waits on, ... */
+export interface Chain {
+  edges: WaitEdge[];
+  /** why it stops: the last wait has no owner to follow ('no-owner'), its owner is the waiter
+   * itself ('self') or a task already in the chain ('cycle'), or the owner waits on nothing
+   * ('not-waiting'; also when the start task waits on nothing: no edges) */
+  end: 'no-owner' | 'self' | 'cycle' | 'not-waiting';
+}
+
+/** The one walk of a wait-for chain (free mode's graph scans, controlled mode's stuck actors). */
+export function chainFrom(g: ReadonlyMap<number, WaitEdge>, task: number): Chain {
+  const edges: WaitEdge[] = [];
   const seen = new Set<number>();
-  let cur = task;
-  for (;;) {
-    if (seen.has(cur)) {
-      if (cur !== task) parts.push(`task ${cur} is already in the chain`); // a cycle not through `task`
-      break;
-    }
+  for (let cur = task; ;) {
     seen.add(cur);
     const e = g.get(cur);
-    if (!e) {
-      if (cur !== task) parts.push(`task ${cur} is ${taskStateText(shm, cur)}`);
-      break;
-    }
+    if (!e) return { edges, end: 'not-waiting' };
+    edges.push(e);
+    if (e.owner < 0) return { edges, end: 'no-owner' };
+    if (e.owner === cur) return { edges, end: 'self' };
+    if (seen.has(e.owner)) return { edges, end: 'cycle' };
+    cur = e.owner;
+  }
+}
+
+/** The chain of waits starting at `task`: 'task 2 waits on page 5 (...) held by task 3 (running op 7, ...)'. */
+export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number): string {
+  const { edges, end } = chainFrom(g, task);
+  const parts: string[] = [];
+  for (const e of edges) {
     const flags = e.page < shm.sizes.pages ? flagsText(Atomics.load(shm.flags, e.page)) : '?';
     const what = e.bit === BIT_LOCKED ? 'the lock of page' : e.bit === BIT_WRITEBACK && e.owner >= 0 ? 'the writeback of page' : `bit ${e.bit} of page`;
     const held = e.bit === BIT_WRITEBACK ? 'started by' : 'held by';
-    const by = e.owner >= 0 ? (e.owner === cur ? `${held} itself` : `${held} task ${e.owner}`)
+    const by = e.owner >= 0 ? (e.owner === e.task ? `${held} itself` : `${held} task ${e.owner}`)
       : e.bit === BIT_LOCKED ? 'with no owner' : '(a bit wait: no owner to follow)';
-    parts.push(`task ${cur} waits on ${what} ${e.page} (${flags}) ${by}`);
-    if (e.owner < 0 || e.owner === cur) break;
-    cur = e.owner;
+    parts.push(`task ${e.task} waits on ${what} ${e.page} (${flags}) ${by}`);
   }
+  const last = edges[edges.length - 1];
+  if (last && end === 'cycle' && last.owner !== task) parts.push(`task ${last.owner} is already in the chain`); // a cycle not through `task`
+  if (last && end === 'not-waiting') parts.push(`task ${last.owner} is ${taskStateText(shm, last.owner)}`);
   return parts.join('; ');
+}
+
+// ---- controlled mode: actors the driver knows are blocked -----------------------------------
+
+/** What a task the driver knows is blocked waits on: its wait words, else its queued wait entry.
+ * A wait that is not on a queue entry (a futex on the page's own word) is taken as a wait for the
+ * lock of the page its code was at. page -1: a wait about no page. */
+export function blockedEdge(shm: Shm, task: number): WaitEdge {
+  const pages = shm.sizes.pages;
+  let page = shm.taskWaitPage[task];
+  let bit = shm.taskWaitBit[task];
+  if (page < 0 || page >= pages) {
+    const linked = shm.wqLinked[task] !== 0 ? shm.wqPage[task] : -1;
+    page = linked >= 0 && linked < pages ? linked : -1;
+    bit = page >= 0 ? shm.wqBit[task] : -1;
+  }
+  if (page < 0) return { task, page: -1, bit: -1, owner: -1 };
+  if (bit < 0) bit = BIT_LOCKED;
+  return { task, page, bit, owner: ownerFor(shm, page, bit) };
+}
+
+/** The wait-for graph of a controlled driver's blocked actors. */
+export function blockedGraph(shm: Shm, view: ActorsView): Map<number, WaitEdge> {
+  const g = new Map<number, WaitEdge>();
+  for (let a = 0; a < view.actors; a++) if (view.actorState(a) === 'blocked') g.set(a, blockedEdge(shm, a));
+  return g;
+}
+
+/** 'waits on page 3 [PG_locked|PG_waiters] (sleeping on wqFlags[1])': one blocked actor's wait. */
+export function actorWaitText(shm: Shm, e: WaitEdge, view: ActorsView): string {
+  const futex = view.sleepsOn(e.task);
+  if (e.page < 0) return `sleeps on ${futex}`;
+  const what = e.bit === BIT_LOCKED ? `page ${e.page}` : e.bit === BIT_WRITEBACK ? `page ${e.page}'s writeback` : `page ${e.page}'s bit ${e.bit}`;
+  return `waits on ${what} [${flagsText(shm.flags[e.page])}] (sleeping on ${futex})`;
+}
+
+/** The chain from blocked actor `start`, worded with the driver's names for its actors:
+ * 'T0 (...) waits on page 1 [...] (sleeping on ...), owned by T1 (...), which waits on ...'. */
+export function actorChainText(shm: Shm, g: ReadonlyMap<number, WaitEdge>, start: number, view: ActorsView): string {
+  const { edges, end } = chainFrom(g, start);
+  let text = view.actorName(start);
+  for (let i = 0; i < edges.length; i++) {
+    const e = edges[i];
+    text += `${i ? ', which' : ''} ${actorWaitText(shm, e, view)}`;
+    if (e.page < 0) break;
+    const wb = e.bit === BIT_WRITEBACK;
+    if (e.owner < 0) {
+      const flags = shm.flags[e.page];
+      if (e.bit === BIT_LOCKED) text += (flags & PG_locked) !== 0 ? ', locked with no recorded owner' : ', which is unlocked: no wake came (lost wakeup)';
+      else if (wb) text += (flags & PG_writeback) !== 0 ? ', under writeback with no recorded owner' : ', which is not under writeback: no wake came (lost wakeup)';
+      else text += ' (a bit wait: no owner to follow)';
+      break;
+    }
+    const by = wb ? 'under writeback by' : 'owned by';
+    if (e.owner >= view.actors) {
+      text += `, ${by} task ${e.owner}`;
+      break;
+    }
+    text += `, ${by} ${view.actorName(e.owner)}`;
+    if (i === edges.length - 1) {
+      if (end === 'self') text += wb ? ': it waits on its own writeback' : ': it waits on a lock it holds';
+      else if (end === 'cycle') text += ': a cycle';
+      else if (view.actorState(e.owner) === 'done') text += `, which has finished all its operations (${wb ? 'the writeback never ended' : 'the lock leaked'})`;
+      else text += ', which is not blocked';
+    }
+  }
+  return text;
 }
 
 /** Cycles (and self-waits) in one scan of the graph. */

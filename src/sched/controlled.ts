@@ -18,15 +18,16 @@
 // Detection: the inline assertions of the protocol code (the violation ring), LOCK-LEAK at the end
 // of every operation, the scenario's whole-state checks whenever every actor is between operations
 // and at the end, DEADLOCK when nothing can run but some actor has not finished (with the wait-for
-// chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends).
+// chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends). The
+// driver knows no pages: what a blocked actor waits on, the LOCK-LEAK check, the DEADLOCK and HUNG
+// explanations and the violation message come from the observer (src/check/observer.ts).
 import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
-import { Shm, NIL, TASK_DONE, TASK_RUNNING, TASK_WAITING, PG_locked } from '../shm/shm.ts';
-import { flagsText } from '../check/describe.ts';
-import { attachLockdep, lockOrderMessage } from '../check/lockdep.ts';
+import { Shm, TASK_DONE, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
+import { attachLockdep } from '../check/lockdep.ts';
+import { pageObserver } from '../check/observer.ts';
 import { initShm } from '../shm/init.ts';
 import { LabelTable } from '../shm/labels.ts';
-import { readViolations } from '../check/violations.ts';
-import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
+import type { ActorState, ActorsView, DriverObserver, Violation } from '../kernel/observer.ts';
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
@@ -41,15 +42,8 @@ export const STEP_NS = 100;
 /** Default step bound per iteration (shuttle fails after 1,000,000 steps; ours are coarser). */
 export const DEFAULT_MAX_STEPS = 200_000;
 
-/** What was found in one iteration. `task`/`op` are -1 for a whole-state check. */
-export interface Violation {
-  id: InvariantId;
-  task: number;
-  op: number;
-  page: number;
-  values: number[];
-  message: string;
-}
+/** What was found in one iteration (the one shape both modes report: src/kernel/observer.ts). */
+export type { Violation };
 
 /** One row of an interleaving: the step `label` of `task` ran (page/aux as the code set them). */
 export interface TraceEvent {
@@ -99,6 +93,7 @@ const BETWEEN = 0; // between operations (runnable: its next step starts an op)
 const RUNNING = 1; // inside an operation, runnable
 const BLOCKED = 2; // in futexWait
 const DONE = 3; // all operations done
+const STATE_NAMES: readonly ActorState[] = ['between', 'running', 'blocked', 'done'];
 
 function usedLabelSlots(labels: Int32Array): number {
   let n = 0;
@@ -116,6 +111,8 @@ export interface ControlledSetup {
   lock: PageLock;
   /** flight-recorder entries per task (violation snapshots); default 64 */
   flightEntries?: number;
+  /** what the driver asks about pages (default: src/check/observer.ts) */
+  observer?: (shm: Shm) => DriverObserver;
 }
 
 export class ControlledDriver implements SchedView {
@@ -127,6 +124,10 @@ export class ControlledDriver implements SchedView {
   readonly tasks: Task[];
   readonly spin: Int32Array;
 
+  private readonly observer: DriverObserver;
+  /** the actors as the observer's explanations see them */
+  private readonly view: ActorsView;
+  private readonly roleOf: (task: number) => string;
   private readonly labelTable: LabelTable;
   private readonly labelSnapshot: Int32Array;
   private labelsSaved = 0;
@@ -175,6 +176,9 @@ export class ControlledDriver implements SchedView {
     };
     this.shm = new Shm(sizes);
     initShm(this.shm);
+    this.observer = (setup.observer ?? pageObserver)(this.shm);
+    this.roleOf = (t) => this.roles[t] ?? 'checker';
+    this.view = this.actorsView();
     this.labelTable = new LabelTable(this.shm);
     this.labelSnapshot = new Int32Array(this.shm.labels.length);
     const options = { ...cfg.extra, unfairness: cfg.unfairness };
@@ -222,6 +226,7 @@ export class ControlledDriver implements SchedView {
     }
     initShm(shm);
     if (n) shm.labels.set(this.labelSnapshot);
+    this.observer.reset();
     this.scenario.init(shm, this.cfg);
   }
 
@@ -284,7 +289,7 @@ export class ControlledDriver implements SchedView {
         continue; // time jumped to the next timeout; someone can run again
       } else {
         if (!this.allDone()) {
-          violation = this.deadlockReport();
+          violation = this.observer.explainStuck(this.view, 'DEADLOCK', steps);
           violationStep = steps + 1; // after the last step: nothing could run
         }
         break;
@@ -306,7 +311,7 @@ export class ControlledDriver implements SchedView {
       }
       if (this.clock >= this.nextDeadline) this.expireDeadlines();
       if (steps >= maxSteps) {
-        violation = this.livelockReport(maxSteps);
+        violation = this.observer.explainStuck(this.view, 'HUNG', maxSteps);
         violationStep = steps;
         break;
       }
@@ -413,13 +418,9 @@ export class ControlledDriver implements SchedView {
   }
 
   private block(a: number, e: FutexWait): void {
-    // the task's state words say what it waits on, as in free mode: a wait on a wait-queue
-    // entry's flags is a wait for that entry's page, any other wait is about t.page
-    const shm = this.shm;
-    const onEntry = e.arr === shm.wqFlags;
-    shm.taskWaitPage[a] = onEntry ? shm.wqPage[e.index] : this.tasks[a].page;
-    shm.taskWaitBit[a] = onEntry ? shm.wqBit[e.index] : -1;
-    shm.taskState[a] = TASK_WAITING;
+    // the task's state words say what it waits on, as in free mode
+    this.observer.onBlock(this.tasks[a], e);
+    this.shm.taskState[a] = TASK_WAITING;
     this.state[a] = BLOCKED;
     this.waitOn[a] = e;
     this.waitWord[a] = this.wordOf(e.arr, e.index);
@@ -483,20 +484,11 @@ export class ControlledDriver implements SchedView {
   }
 
   private endOp(a: number): void {
-    const t = this.tasks[a];
     this.gens[a] = null;
-    const held = this.shm.heldCount[a];
-    const opNo = this.opNo[a];
-    this.opNo[a] = opNo + 1;
+    this.observer.onOpEnd(this.tasks[a]); // LOCK-LEAK goes to the ring
+    this.opNo[a]++;
     this.shm.heartbeat[a]++;
     this.opsSinceCheck++;
-    if (held > 0 && this.pendingViolation === null) {
-      const pages = t.heldPages();
-      this.pendingViolation = {
-        id: 'LOCK-LEAK', task: a, op: opNo, page: pages[0] ?? -1, values: pages,
-        message: `task ${a} (${this.roles[a]}) ended op ${opNo} ${describeOp(this.ops[a][opNo])} still holding page lock${pages.length > 1 ? 's' : ''} ${pages.join(', ')}`,
-      };
-    }
     this.state[a] = this.opNo[a] >= this.ops[a].length ? DONE : BETWEEN;
     if (this.state[a] === DONE) this.shm.taskState[a] = TASK_DONE;
     this.atLabel[a] = '';
@@ -504,7 +496,7 @@ export class ControlledDriver implements SchedView {
     this.atAux[a] = 0;
     this.spin[a] = 0;
     if (this.state[a] === DONE) this.rebuildRunnable();
-    if (this.pendingViolation === null && this.allBetween()) {
+    if (this.pendingViolation === null && this.shm.ctl[CTL.VIOLATIONS] === 0 && this.allBetween()) {
       const v = this.quiescentCheck();
       if (v) this.pendingViolation = v;
     }
@@ -559,20 +551,8 @@ export class ControlledDriver implements SchedView {
   }
 
   private fromRing(): Violation {
-    const recs = readViolations(this.shm);
-    const r = recs[0];
-    if (!r) return { id: 'CRASH', task: -1, op: -1, page: -1, values: [], message: 'violation counted but not readable' };
-    const ps = r.page_state;
-    const state = ps
-      ? ` [flags ${flagsText(ps.flags)}, refcount ${ps.refcount}, mapcount ${ps.mapcount}, mapping ${ps.mapping}, index ${ps.index}, owner ${ps.owner ? `T${ps.owner - 1}` : 'none'}]`
-      : '';
-    if (r.id === 'LOCK-ORDER')
-      return { id: r.id, task: r.task, op: r.op, page: r.page, values: r.values, message: lockOrderMessage(this.shm, r.values, (t) => this.roles[t] ?? 'checker') };
-    const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? '?'}) op ${r.op}` : 'checker';
-    return {
-      id: r.id, task: r.task, op: r.op, page: r.page, values: r.values,
-      message: `${INVARIANTS[r.id]}: ${who}, page ${r.page}${state}${r.values.length ? `, values ${r.values.join(' ')}` : ''}`,
-    };
+    return this.observer.describe(this.roleOf)
+      ?? { id: 'CRASH', task: -1, op: -1, page: -1, values: [], message: 'violation counted but not readable' };
   }
 
   /** Name a futex word by the region it lives in ("wqFlags[2]", "flags[5]"). */
@@ -587,89 +567,19 @@ export class ControlledDriver implements SchedView {
     return `T${a} (${this.roles[a]}, op ${this.opNo[a]}${this.opNo[a] < this.ops[a].length ? ` ${describeOp(this.ops[a][this.opNo[a]])}` : ''})`;
   }
 
-  /** What actor a waits for, and who holds it. */
-  private waitsOn(a: number): { text: string; page: number; owner: number } {
-    const shm = this.shm;
-    let page = shm.taskWaitPage[a];
-    if (page === NIL || page < 0 || page >= shm.sizes.pages) {
-      const linked = shm.wqLinked[a] !== 0 ? shm.wqPage[a] : NIL;
-      page = linked >= 0 && linked < shm.sizes.pages ? linked : NIL;
-    }
-    const e = this.waitOn[a];
-    const futex = e ? this.wordName(e.arr, e.index) : '?';
-    if (page === NIL) return { text: `sleeps on ${futex}`, page: -1, owner: -1 };
-    const owner = shm.owner[page] - 1;
-    const flags = shm.flags[page];
+  private actorsView(): ActorsView {
     return {
-      text: `waits on page ${page} [${flagsText(flags)}] (sleeping on ${futex})`,
-      page,
-      owner,
-    };
-  }
-
-  /** DEADLOCK: nothing can run. Lists every blocked actor with its wait-for chain: the page it
-   * waits on, that page's owner, what the owner waits on, until a cycle or a task not blocked. */
-  private deadlockReport(): Violation {
-    const lines: string[] = [];
-    let firstPage = -1;
-    let firstTask = -1;
-    for (let a = 0; a < this.actors; a++) {
-      if (this.state[a] !== BLOCKED) continue;
-      const seen = new Set<number>([a]);
-      let text = this.taskName(a);
-      let x = a;
-      for (;;) {
-        const w = this.waitsOn(x);
-        if (firstTask < 0) {
-          firstTask = a;
-          firstPage = w.page;
-        }
-        text += ` ${w.text}`;
-        if (w.page < 0) break;
-        if (w.owner < 0) {
-          const locked = (this.shm.flags[w.page] & PG_locked) !== 0;
-          text += locked ? ', locked with no recorded owner' : ', which is unlocked: no wake came (lost wakeup)';
-          break;
-        }
-        if (w.owner >= this.actors) {
-          text += `, owned by task ${w.owner}`;
-          break;
-        }
-        text += `, owned by ${this.taskName(w.owner)}`;
-        if (seen.has(w.owner)) {
-          text += w.owner === x ? ': it waits on a lock it holds' : ': a cycle';
-          break;
-        }
-        seen.add(w.owner);
-        const s = this.state[w.owner];
-        if (s !== BLOCKED) {
-          text += s === DONE ? ', which has finished all its operations (the lock leaked)' : ', which is not blocked';
-          break;
-        }
-        text += ', which';
-        x = w.owner;
-      }
-      lines.push(text);
-    }
-    return {
-      id: 'DEADLOCK', task: firstTask, op: firstTask >= 0 ? this.opNo[firstTask] : -1, page: firstPage, values: [],
-      message: `no actor can run, ${lines.length} blocked: ${lines.join('; ')}`,
-    };
-  }
-
-  private livelockReport(maxSteps: number): Violation {
-    const parts: string[] = [];
-    let spinner = -1;
-    for (let a = 0; a < this.actors; a++) {
-      const s = this.state[a];
-      if (s === DONE) continue;
-      if (spinner < 0 || this.spin[a] > this.spin[spinner]) spinner = a;
-      const at = s === BLOCKED ? this.waitsOn(a).text : s === BETWEEN ? 'between operations' : `at '${this.atLabel[a]}' page ${this.atPage[a]}${this.spin[a] ? ` (same point ${this.spin[a]} times running)` : ''}`;
-      parts.push(`${this.taskName(a)} ${at}`);
-    }
-    return {
-      id: 'HUNG', task: spinner, op: spinner >= 0 ? this.opNo[spinner] : -1, page: spinner >= 0 ? this.atPage[spinner] : -1, values: [maxSteps],
-      message: `no end after ${maxSteps} steps (livelock, or a spin nobody ends): ${parts.join('; ')}`,
+      actors: this.actors,
+      actorState: (a) => STATE_NAMES[this.state[a]],
+      actorName: (a) => this.taskName(a),
+      actorOp: (a) => this.opNo[a],
+      sleepsOn: (a) => {
+        const e = this.waitOn[a];
+        return e ? this.wordName(e.arr, e.index) : '?';
+      },
+      pointLabel: (a) => this.atLabel[a],
+      pointPage: (a) => this.atPage[a],
+      pointRepeats: (a) => this.spin[a],
     };
   }
 }

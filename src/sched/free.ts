@@ -2,9 +2,11 @@
 //
 // A protocol generator yields schedule points (strings) and effects. Here a schedule point is
 // recorded in the task's flight ring and is where seeded perturbation widens race windows; a wait
-// effect becomes Atomics.wait, a wake Atomics.notify, 'now' the monotonic clock. Between
-// operations the driver checks the task holds no page lock (LOCK-LEAK), beats its heartbeat, and
-// honours the run's control words: STOP, the --ops bound, stutter and quiescent epochs.
+// effect becomes Atomics.wait, a wake Atomics.notify, 'now' the monotonic clock. After each
+// operation the observer checks the task holds no page lock (LOCK-LEAK); between operations the
+// driver beats its heartbeat and honours the run's control words: STOP, the --ops bound, stutter
+// and quiescent epochs. What a waiting task waits on is the observer's to record
+// (src/check/observer.ts): the driver knows no pages.
 //
 // Perturbation changes timing only: the operations (opRng) and everything the driver does with
 // shared state are the same at every level.
@@ -15,7 +17,9 @@ import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.t
 import { opRng, perturbRng, type Rng } from '../kernel/rng.ts';
 import type { FutexWait, Step, WaitResult } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
+import type { DriverObserver } from '../kernel/observer.ts';
 import { attachLockdep } from '../check/lockdep.ts';
+import { PageObserver } from '../check/observer.ts';
 
 /**
  * Perturbation at each schedule point, as probabilities per schedule point. At most one kind
@@ -94,6 +98,8 @@ export interface FreeActor {
   cfg: RunConfig;
   /** origin of the 'now' clock (process.hrtime.bigint() at run start), shared by all workers */
   clockBase?: bigint;
+  /** what the driver asks about pages (default: src/check/observer.ts) */
+  observer?: DriverObserver;
 }
 
 export interface FreeActorEnd {
@@ -108,8 +114,8 @@ export class FreeDriver {
   private readonly prng: Rng;
   private readonly clockBase: bigint;
   private readonly nap = new Int32Array(new SharedArrayBuffer(4)); // private word to sleep on
+  private readonly observer: DriverObserver;
   private parkedEpoch = 0;
-  private leaked = new Set<number>();
   spinSink = 0;
 
   constructor(private readonly a: FreeActor) {
@@ -117,6 +123,7 @@ export class FreeDriver {
     this.rates = PERTURB_RATES[a.cfg.perturb] ?? null;
     this.prng = perturbRng(a.cfg.seed, a.t.id);
     this.clockBase = a.clockBase ?? process.hrtime.bigint();
+    this.observer = a.observer ?? new PageObserver(a.t.shm);
     if (a.cfg.lockdep) attachLockdep(a.t);
   }
 
@@ -138,7 +145,7 @@ export class FreeDriver {
       t.aux = 0;
       Atomics.store(shm.opNo, id, opNo);
       this.drive(scenario.runOp(t, role, op, cfg));
-      this.checkLeak();
+      this.observer.onOpEnd(t);
       Atomics.add(shm.heartbeat, id, 1);
       t.stat('ops');
     }
@@ -164,12 +171,10 @@ export class FreeDriver {
   }
 
   /** A futex wait, in slices. The task's state words say what it waits on (watchdog, wait-for
-   * graph): a wait on a wait-queue entry's flags is a wait for that entry's page and bit. */
+   * graph): the observer records it. */
   private wait(e: FutexWait): WaitResult {
     const shm = this.t.shm, id = this.t.id;
-    const onEntry = e.arr === shm.wqFlags;
-    Atomics.store(shm.taskWaitPage, id, onEntry ? shm.wqPage[e.index] : this.t.page);
-    Atomics.store(shm.taskWaitBit, id, onEntry ? shm.wqBit[e.index] : -1);
+    this.observer.onBlock(this.t, e);
     Atomics.store(shm.taskState, id, TASK_WAITING);
     const r = Atomics.wait(e.arr, e.index, e.expected, Math.min(e.timeoutMs, WAIT_SLICE_MS));
     Atomics.store(shm.taskState, id, TASK_RUNNING);
@@ -193,20 +198,6 @@ export class FreeDriver {
 
   private sleepUs(us: number): void {
     Atomics.wait(this.nap, 0, 0, us / 1000);
-  }
-
-  /** LOCK-LEAK: an operation must not end holding a page lock (reported once per page). */
-  private checkLeak(): void {
-    const t = this.t;
-    if (Atomics.load(t.shm.heldCount, t.id) === 0) {
-      this.leaked.clear();
-      return;
-    }
-    for (const pfn of t.heldPages()) {
-      if (this.leaked.has(pfn)) continue;
-      this.leaked.add(pfn);
-      t.violation('LOCK-LEAK', pfn);
-    }
   }
 
   /** Honour STOP, epochs and stutter. Returns false when the task must stop. */
