@@ -14,7 +14,7 @@ import type { FutexWait, Step, Yielded } from '../src/kernel/step.ts';
 import { readViolations } from '../src/check/violations.ts';
 import type { InvariantId } from '../src/kernel/invariants.ts';
 import { EINTR, LOCKS, checkWaiters, lockNames, makeLock, registerLock, sendFatalSignal, type PageLock } from '../src/locks/index.ts';
-import { PageLockV5_9_rc6 } from '../src/locks/v5_9_rc6.ts';
+import type { PageLockV5_9_rc6 } from '../src/locks/v5_9_rc6.ts';
 import { lockHandoffPending, pageWaitQueue, queuedEntries, spinLock, spinUnlock } from '../src/locks/waitqueue.ts';
 import { bucketBounds, bucketOf, percentile, summarizeHist } from '../src/shm/histogram.ts';
 

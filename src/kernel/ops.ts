@@ -15,18 +15,29 @@ import type { FaultResult, VmFault } from './fault.ts';
 
 export const EINTR = -4;
 
-/** A wake-up key (struct wait_page_key): which page and bit a wake is for. */
+/** A wake-up key (struct wait_page_key): which page and bit a wake is for, and whether any
+ * queued entry was for this page (page_match: folio_wake_bit() clears PG_waiters without one). */
 export interface WakeKey {
   pfn: number;
   bitNr: number;
+  pageMatch: boolean;
 }
 
 /**
- * lock_page and its wait queue (mm/filemap.c, kernel/sched/wait.c): the public entries and the
- * algorithm's steps. `name` says which algorithm the table runs.
+ * lock_page and its wait queue (mm/filemap.c, kernel/sched/wait.c): the public entries, then the
+ * algorithm's steps as the kernel splits them. `name` says which algorithm the table runs.
+ *
+ * Every step reaches the others through the running table (`t.ops.lock.<step>(t, ...)`), never
+ * directly, so a table that replaces one step (a variant, a plug-in, a self-test mutant) changes
+ * every path that reaches it: replace wakePageFunction and unlock_page(), end_page_writeback()
+ * and every waker use yours. The three algorithms (src/locks) share the common entries and differ
+ * in a few steps; their per-step schedule points are named after the kernel's steps.
  */
 export interface PageLockOps {
   readonly name: string;
+
+  // ---- the public entries ----
+
   /** trylock_page: one test_and_set_bit_lock(PG_locked). */
   trylockPage(t: Task, pfn: number): Step<boolean>;
   /** lock_page: fast path, else the algorithm's exclusive wait (__folio_lock). */
@@ -42,6 +53,58 @@ export interface PageLockOps {
   waitOnPageWriteback(t: Task, pfn: number): Step<void>;
   /** end_page_writeback's wake: clear PG_writeback, then wake PG_writeback waiters if PG_waiters. */
   endPageWriteback(t: Task, pfn: number): Step<void>;
+
+  // ---- the fast paths ----
+
+  /** folio_trylock(): test_and_set_bit_lock(PG_locked), one RMW ('trylock_page'); on success the
+   * acquisition is recorded (src/locks/common.ts acquired(): LOCK-EXCL, held list, stats). The
+   * fast path of trylockPage, lockPage and lockPageKillable. */
+  trylockFast(t: Task, pfn: number): Step<boolean>;
+  /** folio_unlock()'s releasing RMW (clear_bit_unlock_is_negative_byte, now
+   * folio_xor_flags_has_waiters): the owner bookkeeping and the LOCK-UNLOCK check, then ONE
+   * Atomics.and clears PG_locked; returns the old flags (PG_waiters says whether to wake). No
+   * schedule point of its own: unlockPage yields 'clear_bit_unlock_is_negative_byte' before it. */
+  releasePageLock(t: Task, pfn: number): number;
+
+  // ---- the slow path: folio_wait_bit_common() and its pieces ----
+
+  /** __folio_lock() / __folio_lock_killable(): the exclusive wait on PG_locked, timed for the
+   * wait histogram; 0, or EINTR (then the pending fatal signal is delivered). */
+  __lockPage(t: Task, pfn: number, killable: boolean): Step<number>;
+  /** folio_wait_bit_common() (wait_on_page_bit_common() before the folios): an exclusive wait
+   * takes the lock (and records the acquisition) or returns EINTR (killable only); a shared wait
+   * returns when the bit was seen clear or a wake came. Returns 0 or EINTR. The algorithm's own. */
+  waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number>;
+  /** The wait-entry set-up: init_wait(), wait_page->folio / bit_nr, and wait->flags (EXCLUSIVE
+   * for an exclusive wait, the model's TASK_KILLABLE bit for a killable one; 5ef64cc8987a also
+   * sets CUSTOM, a hand-off request, once `unfairness`, the steals still allowed after this
+   * pass's `--unfairness`, is below 0; the other algorithms ignore it). Only while the entry is
+   * on no list. Returns the flags it set. */
+  initWaitPage(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean, unfairness: number): number;
+  /** SetPageWaiters / folio_set_waiters(): PG_waiters, under the bucket lock. */
+  setPageWaiters(t: Task, pfn: number): Step<void>;
+  /** The trylock under the queue lock, after set-waiters (trylock_page_bit_common() in
+   * 2a9127fcf229, folio_trylock_flag() since 5ef64cc8987a): exclusive: test_and_set_bit; shared:
+   * test_bit. If the bit was clear the wait is over before it queued: the entry is marked WOKEN
+   * (and DONE since 5ef64cc8987a) and an exclusive acquisition is recorded. */
+  trylockPageBit(t: Task, pfn: number, bitNr: number, exclusive: boolean): Step<boolean>;
+  /** __add_wait_queue_entry_tail(q, wait): the task's entry at the tail of bucket `b` (under its
+   * lock). */
+  __addWaitQueueEntryTail(t: Task, b: number): Step<void>;
+  /** finish_wait(q, wait): off the queue if still on it (list_empty_careful() without the lock,
+   * list_del_init() under it). After it no waker touches the entry. */
+  finishWait(t: Task, b: number): Step<void>;
+
+  // ---- the wake side ----
+
+  /** folio_wake_bit() / wake_up_page_bit(): under the bucket lock, __wake_up_common() with
+   * nr_exclusive = 1 calling each entry's wakePageFunction; then PG_waiters is cleared when the
+   * queue is empty or held nobody for this page. */
+  wakeUpPageBit(t: Task, pfn: number, bitNr: number): Step<void>;
+  /** wake_page_function(): the wait entry's wake function, for entry `e` of bucket `b` (bucket
+   * lock held). 0 = not woken (or not for this key), 1 = woken, -1 = stop the walk. The
+   * algorithm's own. */
+  wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number>;
 }
 
 /** What lock algorithms take from the configuration. */

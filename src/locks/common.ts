@@ -1,13 +1,24 @@
-// What the three lock_page algorithms share (kernel-protocols §5.2): the fast paths, unlock_page,
-// the PG_writeback waits, and the inline checks and stats around every acquisition and release.
-// An algorithm supplies its wake function and its wait_on_page_bit_common().
+// What the three lock_page algorithms share (kernel-protocols §5.2), as one table of entries:
+// the public entries (trylock_page, lock_page, lock_page_killable, unlock_page, the waits), the
+// fast paths, unlock's releasing RMW and folio_wake_bit(), and the common pieces of
+// folio_wait_bit_common() (wait-entry set-up, set-waiters, trylock under the queue lock, queueing,
+// finish_wait). An algorithm is a partial table over it (src/locks/v4_10.ts, v5_9.ts,
+// v5_9_rc6.ts): its wake function, its folio_wait_bit_common(), and the steps it words differently.
+//
+// Entries are plain functions of the task (no `this`): they reach every other step through the
+// running table, `t.ops.lock`, so a table built over this one (lockTable(), composeOps(), a
+// plug-in's lockOverride()) that replaces one step is reached from all the others.
 import { NOW, type Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { MAX_HELD, STAT, STAT_NAMES, HIST_BUCKETS } from '../shm/layout.ts';
-import { BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback } from '../shm/shm.ts';
+import {
+  BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
+} from '../shm/shm.ts';
 import { histRecord } from '../shm/histogram.ts';
-import { EINTR, type PageLock } from './types.ts';
-import { deliverFatalSignal, folioWakeBit, type WakeKey } from './waitqueue.ts';
+import { EINTR, type PageLockOps } from './types.ts';
+import {
+  WQ_TASK_KILLABLE, addWaitQueueEntryTail, deliverFatalSignal, finishWait, folioWakeBit, initWaitEntry,
+} from './waitqueue.ts';
 import { LD_PAGE, LD_WB } from '../kernel/task.ts';
 
 export { EINTR };
@@ -46,115 +57,141 @@ export function __ClearPageLocked(t: Task, pfn: number): void {
   t.heldRemove(pfn);
 }
 
-export abstract class PageLockBase implements PageLock {
-  abstract readonly name: string;
+// ---- inline checks and bookkeeping ----
 
-  /** wake_page_function() of this algorithm; runs under the bucket lock. */
-  protected abstract wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number>;
-
-  /**
-   * wait_on_page_bit_common(): an exclusive wait takes the lock (and records the acquisition
-   * with this.acquired()) or returns EINTR (killable only); a shared wait returns when the bit was
-   * seen clear (or was cleared by a wake). Returns 0 or EINTR.
-   */
-  protected abstract waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number>;
-
-  // ---- inline checks and bookkeeping ----
-
-  /**
-   * LOCK-EXCL at every acquisition: the shadow owner must be free. Called by the task that now
-   * owns the lock, as soon as it knows: for a hand-off that is when the waiter runs again, so
-   * while a hand-off is in flight (the waker set PG_locked for the waiter, the waiter has not yet
-   * returned) PG_locked is set with shadow owner 0 and the waiter's entry has WQ_FLAG_DONE. A live
-   * checker must tolerate that state (see lockHandoffPending() in waitqueue.ts).
-   */
-  protected acquired(t: Task, pfn: number, how: Acquired): void {
-    const shm = t.shm, me = t.id + 1;
-    const prev = Atomics.compareExchange(shm.owner, pfn, NO_OWNER, me);
-    if (prev !== NO_OWNER) {
-      t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
-      Atomics.store(shm.owner, pfn, me);
-    }
-    t.heldAdd(pfn);
-    if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
-    t.stat('acquisitions');
-    if (how === 'steal') t.stat('steals');
-    else if (how === 'handoff') t.stat('handoffs');
+/**
+ * Record an acquisition by t: LOCK-EXCL (the shadow owner must be free), the held list, lockdep,
+ * stats. Called by the task that now owns the lock, as soon as it knows: for a hand-off that is
+ * when the waiter runs again, so while a hand-off is in flight (the waker set PG_locked for the
+ * waiter, the waiter has not yet returned) PG_locked is set with shadow owner 0 and the waiter's
+ * entry has WQ_FLAG_DONE. A live checker must tolerate that state (lockHandoffPending() in
+ * waitqueue.ts).
+ */
+export function acquired(t: Task, pfn: number, how: Acquired): void {
+  const shm = t.shm, me = t.id + 1;
+  const prev = Atomics.compareExchange(shm.owner, pfn, NO_OWNER, me);
+  if (prev !== NO_OWNER) {
+    t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
+    Atomics.store(shm.owner, pfn, me);
   }
+  t.heldAdd(pfn);
+  if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
+  t.stat('acquisitions');
+  if (how === 'steal') t.stat('steals');
+  else if (how === 'handoff') t.stat('handoffs');
+}
 
-  /** Wait-time accounting of a slow-path acquisition: histogram and maxWaitUs. */
-  protected recordWait(t: Task, ns: number): void {
-    const shm = t.shm;
-    t.stat('contended');
-    histRecord(shm.waitHist, t.id * HIST_BUCKETS, ns);
-    const i = t.id * STAT_NAMES.length + STAT.maxWaitUs;
-    const us = Math.min(0x7fffffff, Math.round(ns / 1000));
-    if (us > shm.stats[i]) shm.stats[i] = us;
+/** Wait-time accounting of a slow-path acquisition: histogram and maxWaitUs. */
+export function recordWait(t: Task, ns: number): void {
+  const shm = t.shm;
+  t.stat('contended');
+  histRecord(shm.waitHist, t.id * HIST_BUCKETS, ns);
+  const i = t.id * STAT_NAMES.length + STAT.maxWaitUs;
+  const us = Math.min(0x7fffffff, Math.round(ns / 1000));
+  if (us > shm.stats[i]) shm.stats[i] = us;
+}
+
+/**
+ * The trylock under the queue lock with the flags it sets on success (WQ_FLAG_WOKEN in
+ * 2a9127fcf229's trylock_page_bit_common(), WOKEN | DONE in folio_trylock_flag()): exclusive:
+ * test_and_set_bit; shared: test_bit. An exclusive success is recorded as a 'slow' acquisition.
+ */
+export function* trylockPageBitFlags(t: Task, pfn: number, bitNr: number, exclusive: boolean, woken: number): Step<boolean> {
+  const shm = t.shm, mask = 1 << bitNr;
+  let got: boolean;
+  if (exclusive) {
+    yield 'test_and_set_bit';
+    got = !(Atomics.or(shm.flags, pfn, mask) & mask);
+  } else {
+    yield 'test_bit';
+    got = !(Atomics.load(shm.flags, pfn) & mask);
   }
+  if (got) {
+    Atomics.or(shm.wqFlags, t.id, woken);
+    if (exclusive) acquired(t, pfn, 'slow');
+  }
+  return got;
+}
 
-  // ---- fast paths ----
+// ---- the common table ----
+
+/** The entries every algorithm has; an algorithm adds its name, wakePageFunction and
+ * waitOnPageBitCommon (and may replace any other). */
+export type PageLockCommon = Omit<PageLockOps, 'name' | 'wakePageFunction' | 'waitOnPageBitCommon'>;
+
+/** A table's entries, for checks and wrappers (every function-valued member of PageLockOps). */
+export const PAGE_LOCK_ENTRIES = Object.freeze([
+  'trylockPage', 'lockPage', 'lockPageKillable', 'unlockPage', 'waitOnPageLocked', 'waitOnPageWriteback', 'endPageWriteback',
+  'trylockFast', 'releasePageLock', '__lockPage', 'waitOnPageBitCommon', 'initWaitPage', 'setPageWaiters', 'trylockPageBit',
+  '__addWaitQueueEntryTail', 'finishWait', 'wakeUpPageBit', 'wakePageFunction',
+] as const satisfies readonly Exclude<keyof PageLockOps, 'name'>[]);
+
+export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
+  // ---- the fast paths ----
 
   /** test_and_set_bit_lock(PG_locked): one RMW. */
-  protected *trylockFast(t: Task, pfn: number): Step<boolean> {
+  *trylockFast(t: Task, pfn: number): Step<boolean> {
     t.page = pfn;
     yield 'trylock_page';
     const old = Atomics.or(t.shm.flags, pfn, PG_locked);
     if (old & PG_locked) return false;
-    this.acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
+    acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
     return true;
-  }
+  },
 
   *trylockPage(t: Task, pfn: number): Step<boolean> {
-    const ok = yield* this.trylockFast(t, pfn);
+    const ok = yield* t.ops.lock.trylockFast(t, pfn);
     if (!ok) t.stat('trylockFail');
     return ok;
-  }
+  },
 
   *lockPage(t: Task, pfn: number): Step<void> {
     if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn); // a blocking acquisition, whatever path it takes
-    if (yield* this.trylockFast(t, pfn)) return;
-    const r = yield* this.lockSlow(t, pfn, false);
-    if (r !== 0) throw new Error(`${this.name}: __lock_page returned ${r}`);
-  }
+    const lock = t.ops.lock;
+    if (yield* lock.trylockFast(t, pfn)) return;
+    const r = yield* lock.__lockPage(t, pfn, false);
+    if (r !== 0) throw new Error(`${lock.name}: __lock_page returned ${r}`);
+  },
 
   *lockPageKillable(t: Task, pfn: number): Step<number> {
     if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn);
-    if (yield* this.trylockFast(t, pfn)) return 0;
-    return yield* this.lockSlow(t, pfn, true);
-  }
+    const lock = t.ops.lock;
+    if (yield* lock.trylockFast(t, pfn)) return 0;
+    return yield* lock.__lockPage(t, pfn, true);
+  },
 
   /** __lock_page / __lock_page_killable, timed (slow path only). */
-  protected *lockSlow(t: Task, pfn: number, killable: boolean): Step<number> {
+  *__lockPage(t: Task, pfn: number, killable: boolean): Step<number> {
     const t0: number = yield NOW;
-    const r = yield* this.waitOnPageBitCommon(t, pfn, BIT_LOCKED, true, killable);
+    const r = yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_LOCKED, true, killable);
     t.page = pfn;
     if (r === 0) {
       const t1: number = yield NOW;
-      this.recordWait(t, t1 - t0);
+      recordWait(t, t1 - t0);
     } else {
       t.stat('eintr');
       deliverFatalSignal(t);
     }
     return r;
-  }
+  },
 
   // ---- unlock ----
 
   /**
    * unlock_page(): ONE RMW clears PG_locked and returns the old flags (clear_bit_unlock_is_
    * negative_byte: PG_waiters is bit 7 of the same byte); wake only if PG_waiters was set.
-   * LOCK-UNLOCK: the page must have been locked, by us. The shadow owner and the held list are
-   * cleared BEFORE the releasing RMW: right after it another task may take the lock.
    */
   *unlockPage(t: Task, pfn: number): Step<void> {
     t.page = pfn;
     yield 'clear_bit_unlock_is_negative_byte';
-    const old = this.releasePageLock(t, pfn);
-    if (old & PG_waiters) yield* this.wakeUpPageBit(t, pfn, BIT_LOCKED);
-  }
+    const lock = t.ops.lock;
+    if (lock.releasePageLock(t, pfn) & PG_waiters) yield* lock.wakeUpPageBit(t, pfn, BIT_LOCKED);
+  },
 
-  /** The releasing RMW with its bookkeeping and LOCK-UNLOCK check; returns the old flags. */
-  protected releasePageLock(t: Task, pfn: number): number {
+  /** The releasing RMW with its bookkeeping and LOCK-UNLOCK check (the page must have been
+   * locked, by us); returns the old flags. The shadow owner and the held list are cleared BEFORE
+   * the RMW: right after it another task may take the lock. */
+  releasePageLock(t: Task, pfn: number): number {
     const shm = t.shm, me = t.id + 1;
     const owner = Atomics.load(shm.owner, pfn);
     if (owner === me) Atomics.compareExchange(shm.owner, pfn, me, NO_OWNER);
@@ -162,12 +199,37 @@ export abstract class PageLockBase implements PageLock {
     const old = Atomics.and(shm.flags, pfn, ~PG_locked);
     if (!(old & PG_locked) || owner !== me) t.violation('LOCK-UNLOCK', pfn, old, owner - 1);
     return old;
-  }
+  },
 
-  /** wake_up_page_bit(): the walk with this algorithm's wake function. */
-  protected *wakeUpPageBit(t: Task, pfn: number, bitNr: number): Step<void> {
-    yield* folioWakeBit(t, pfn, bitNr, (tt, b, e, key) => this.wakePageFunction(tt, b, e, key));
-  }
+  /** wake_up_page_bit(): the walk with the table's wake function. */
+  wakeUpPageBit(t: Task, pfn: number, bitNr: number): Step<void> {
+    return folioWakeBit(t, pfn, bitNr, t.ops.lock.wakePageFunction);
+  },
+
+  // ---- the common pieces of wait_on_page_bit_common() ----
+
+  initWaitPage(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean, _unfairness: number): number {
+    const flags = (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0);
+    initWaitEntry(t, pfn, bitNr, flags);
+    return flags;
+  },
+
+  *setPageWaiters(t: Task, pfn: number): Step<void> {
+    yield 'SetPageWaiters';
+    Atomics.or(t.shm.flags, pfn, PG_waiters);
+  },
+
+  /** 2a9127fcf229's trylock_page_bit_common(): success marks the entry WOKEN. */
+  trylockPageBit(t: Task, pfn: number, bitNr: number, exclusive: boolean): Step<boolean> {
+    return trylockPageBitFlags(t, pfn, bitNr, exclusive, WQ_FLAG_WOKEN);
+  },
+
+  *__addWaitQueueEntryTail(t: Task, b: number): Step<void> {
+    yield '__add_wait_queue_entry_tail';
+    addWaitQueueEntryTail(t.shm, b, t.id);
+  },
+
+  finishWait,
 
   // ---- shared waits ----
 
@@ -177,8 +239,8 @@ export abstract class PageLockBase implements PageLock {
     t.page = pfn;
     yield 'PageLocked';
     if (!(Atomics.load(t.shm.flags, pfn) & PG_locked)) return;
-    yield* this.waitOnPageBitCommon(t, pfn, BIT_LOCKED, false, false);
-  }
+    yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_LOCKED, false, false);
+  },
 
   /** wait_on_page_writeback(): while (PageWriteback(page)) wait_on_page_bit(page, PG_writeback)
    * (c2407cf7d22d: since 5.9 a shared wait returns after one wake, and the bit may be set again). */
@@ -188,9 +250,9 @@ export abstract class PageLockBase implements PageLock {
     for (;;) {
       yield 'PageWriteback';
       if (!(Atomics.load(t.shm.flags, pfn) & PG_writeback)) return;
-      yield* this.waitOnPageBitCommon(t, pfn, BIT_WRITEBACK, false, false);
+      yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_WRITEBACK, false, false);
     }
-  }
+  },
 
   /** end_page_writeback(): test_clear_page_writeback() (BUG if it was not set), then
    * wake_up_page(page, PG_writeback), which does nothing unless PageWaiters. */
@@ -204,6 +266,19 @@ export abstract class PageLockBase implements PageLock {
     if (t.lockdep !== null) t.lockdep.writebackEnded(pfn);
     yield 'PageWaiters';
     if (!(Atomics.load(shm.flags, pfn) & PG_waiters)) return;
-    yield* this.wakeUpPageBit(t, pfn, BIT_WRITEBACK);
-  }
+    yield* t.ops.lock.wakeUpPageBit(t, pfn, BIT_WRITEBACK);
+  },
+});
+
+/**
+ * A lock table: `over`'s entries on a new frozen object whose prototype is `base` (as
+ * composeOps() builds a variant's table), so every entry `over` does not have is `base`'s.
+ * The result must have every entry (PAGE_LOCK_ENTRIES) and a name.
+ */
+export function lockTable<T extends PageLockOps = PageLockOps>(base: object, over: object): T {
+  const table = Object.freeze(Object.create(base, Object.getOwnPropertyDescriptors(over))) as T;
+  const missing = PAGE_LOCK_ENTRIES.filter((k) => typeof table[k] !== 'function');
+  if (missing.length || typeof table.name !== 'string')
+    throw new Error(`lock table '${String(table.name)}': ${missing.length ? `no ${missing.join(', ')}` : 'no name'}`);
+  return table;
 }

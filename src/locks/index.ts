@@ -1,14 +1,12 @@
 // The lock_page algorithms by name. The three public ones model kernel history (§5 of
 // kernel-protocols.md); plug-ins and self-test locks register here too, hidden from listings.
-import type { LockFactory, LockOptions, PageLock } from './types.ts';
-import { PageLockV4_10 } from './v4_10.ts';
-import { PageLockV5_9 } from './v5_9.ts';
-import { PageLockV5_9_rc6 } from './v5_9_rc6.ts';
-import { PageLockBustedNowake } from '../variants/mutants/lock-busted-nowake.ts';
-import { PageLockBustedNoexcl } from '../variants/mutants/lock-busted-noexcl.ts';
-import { PageLockBustedUnfair } from '../variants/mutants/lock-busted-unfair.ts';
+import type { LockFactory, LockOptions, PageLock, PageLockOps } from './types.ts';
+import { lockTable } from './common.ts';
+import { lockV4_10 } from './v4_10.ts';
+import { lockV5_9 } from './v5_9.ts';
+import { lockV5_9_rc6 } from './v5_9_rc6.ts';
 
-export type { LockFactory, LockOptions, PageLock } from './types.ts';
+export type { LockFactory, LockOptions, PageLock, PageLockOps, WakeKey } from './types.ts';
 export { EINTR } from './types.ts';
 export { sendFatalSignal, checkWaiters, lockHandoffPending, spinUnlockDirect, spinTrylockDirect, pageWaitQueue } from './waitqueue.ts';
 export { DEFAULT_UNFAIRNESS } from './v5_9_rc6.ts';
@@ -27,15 +25,15 @@ export const DEFAULT_LOCK = 'v5.9-rc6';
 export const LOCKS: Readonly<Record<string, { description: string; factory: LockFactory }>> = Object.freeze({
   'v4.10': {
     description: '4.10-5.8 wake one, then race: the woken waiter re-races fast-path lockers and re-queues at the tail (unfair)',
-    factory: () => new PageLockV4_10(),
+    factory: lockV4_10,
   },
   'v5.9': {
     description: '5.9 fair hand-off (2a9127fcf229): the waker takes the lock for the first queued exclusive waiter',
-    factory: () => new PageLockV5_9(),
+    factory: lockV5_9,
   },
   'v5.9-rc6': {
     description: 'bounded unfairness (5ef64cc8987a, mainline): a woken waiter may lose to stealers k times (--unfairness, default 5), then gets a hand-off',
-    factory: (o: LockOptions) => new PageLockV5_9_rc6(o),
+    factory: lockV5_9_rc6,
   },
 });
 
@@ -47,15 +45,6 @@ export function registerLock(name: string, factory: LockFactory, o: { descriptio
 }
 
 for (const [name, l] of Object.entries(LOCKS)) registerLock(name, l.factory, { description: l.description });
-registerLock('busted-nowake', (o) => new PageLockBustedNowake(o), {
-  description: 'self-test: unlock never wakes waiters (they sleep forever)', hidden: true,
-});
-registerLock('busted-noexcl', (o) => new PageLockBustedNoexcl(o), {
-  description: 'self-test: trylock is a non-atomic check-then-set (two owners)', hidden: true,
-});
-registerLock('busted-unfair', (o) => new PageLockBustedUnfair(o), {
-  description: 'self-test: v5.9-rc6 without the hand-off after k steals (unbounded unfairness)', hidden: true,
-});
 
 /** Registered lock names; hidden ones only when asked. */
 export function lockNames(o: { hidden?: boolean } = {}): string[] {
@@ -70,4 +59,22 @@ export function makeLock(name: string, opts: LockOptions = {}): PageLock {
   const l = registry.get(name);
   if (!l) throw new Error(`unknown lock '${name}' (known: ${lockNames({ hidden: true }).join(', ')})`);
   return l.factory(opts);
+}
+
+/** The entries a lock override replaces: a partial table, or a function of the table it is built
+ * over (to call the entry it wraps: `(base) => ({ *wakePageFunction(t, b, e, key) { ...; return
+ * yield* base.wakePageFunction(t, b, e, key); } })`). */
+export type LockOverride = Partial<PageLockOps> | ((base: PageLockOps) => Partial<PageLockOps>);
+
+/**
+ * Lock `name` (built with options `o`) with some entries replaced: a partial table over it, as
+ * composeOps() builds variants. Every entry not replaced is the algorithm's own, and the steps
+ * reach each other through `t.ops.lock`, so a replaced step is what every path calls. The name
+ * stays the algorithm's unless the override gives one.
+ *
+ *   registerLock('my-lock', (o) => lockOverride('v5.9-rc6', o, (base) => ({ *wakePageFunction(t, b, e, key) {...} })), ...)
+ */
+export function lockOverride(name: string, o: LockOptions, over: LockOverride): PageLockOps {
+  const base = makeLock(name, o);
+  return lockTable(base, typeof over === 'function' ? over(base) : over);
 }

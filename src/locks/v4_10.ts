@@ -9,17 +9,19 @@
 // the exclusive wakeup: waiters queued behind it sleep on with the page unlocked.
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
-import { PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
-import { EINTR, PageLockBase } from './common.ts';
+import { WQ_FLAG_WOKEN } from '../shm/shm.ts';
+import { EINTR, PAGE_LOCK_COMMON, acquired, lockTable } from './common.ts';
+import type { LockOptions, PageLockOps } from './types.ts';
 import {
-  WQ_TASK_KILLABLE, addWaitQueueEntryTail, fatalSignalPending, finishWait, initWaitEntry, ioSchedule,
-  pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey,
+  WQ_TASK_KILLABLE, fatalSignalPending, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry,
+  wakePageMatch, type WakeKey,
 } from './waitqueue.ts';
 
-export class PageLockV4_10 extends PageLockBase {
-  readonly name: string = 'v4.10';
+/** What 4.10 .. 5.8 has of its own: its name, its wake function and its wait loop. */
+export const V4_10 = Object.freeze({
+  name: 'v4.10',
 
-  protected *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
+  *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
     const shm = t.shm;
     if (!wakePageMatch(shm, e, key)) return 0;
     t.aux = e;
@@ -32,24 +34,22 @@ export class PageLockV4_10 extends PageLockBase {
     if ((Atomics.load(shm.wqFlags, e) & WQ_TASK_KILLABLE) && Atomics.load(shm.fatal, e)) return 0;
     yield* wakeEntry(t, b, e, WQ_FLAG_WOKEN);
     return 1;
-  }
+  },
 
-  protected *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+  *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+    const lock = t.ops.lock;
     const shm = t.shm, e = t.id, mask = 1 << bitNr;
     const b = pageWaitQueue(shm, pfn);
-    // wait->flags; the task state (TASK_KILLABLE or not) rides along for the wake function
-    const state = (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0);
     t.page = pfn;
-    initWaitEntry(t, pfn, bitNr, state);
+    // wait->flags; the task state (TASK_KILLABLE or not) rides along for the wake function
+    const state = lock.initWaitPage(t, pfn, bitNr, exclusive, killable, 0);
     shm.wqOvertaken[e] = 0;
     let ret = 0;
     for (;;) {
       yield* spinLock(t, b);
       if (!Atomics.load(shm.wqLinked, e)) {
-        yield '__add_wait_queue_entry_tail';
-        addWaitQueueEntryTail(shm, b, e);
-        yield 'SetPageWaiters';
-        Atomics.or(shm.flags, pfn, PG_waiters);
+        yield* lock.__addWaitQueueEntryTail(t, b);
+        yield* lock.setPageWaiters(t, pfn);
       }
       // set_current_state(state): from here a wake-up (WOKEN) or, if killable, a fatal signal
       // makes the task runnable again
@@ -70,7 +70,7 @@ export class PageLockV4_10 extends PageLockBase {
       if (exclusive) {
         yield 'test_and_set_bit_lock';
         if (!(Atomics.or(shm.flags, pfn, mask) & mask)) {
-          this.acquired(t, pfn, 'slow');
+          acquired(t, pfn, 'slow');
           break;
         }
         // lost the race; if we had been woken (autoremoved) the next pass re-queues at the tail
@@ -90,8 +90,13 @@ export class PageLockV4_10 extends PageLockBase {
         break;
       }
     }
-    yield* finishWait(t, b);
+    yield* lock.finishWait(t, b);
     releaseWaitEntry(t);
     return ret;
-  }
+  },
+});
+
+/** The 4.10 .. 5.8 lock table. */
+export function lockV4_10(_o: LockOptions = {}): PageLockOps {
+  return lockTable(PAGE_LOCK_COMMON, V4_10);
 }

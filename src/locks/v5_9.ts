@@ -5,17 +5,17 @@
 // test_and_set_bit; then the walk stops (-1) and the new owner's unlock continues it.
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
-import { PG_waiters, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
-import { EINTR, PageLockBase } from './common.ts';
-import {
-  WQ_TASK_KILLABLE, addWaitQueueEntryTail, fatalSignalPending, finishWait, initWaitEntry, ioSchedule,
-  pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey,
-} from './waitqueue.ts';
+import { WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
+import { EINTR, PAGE_LOCK_COMMON, acquired, lockTable } from './common.ts';
+import type { LockOptions, PageLockOps } from './types.ts';
+import { fatalSignalPending, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey } from './waitqueue.ts';
 
-export class PageLockV5_9 extends PageLockBase {
-  readonly name: string = 'v5.9';
+/** What 5.9 has of its own: its name, its wake function and its wait. (Its trylock under the
+ * queue lock, trylock_page_bit_common(), is the common table's trylockPageBit.) */
+export const V5_9 = Object.freeze({
+  name: 'v5.9',
 
-  protected *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
+  *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
     const shm = t.shm;
     if (!wakePageMatch(shm, e, key)) return 0;
     t.aux = e;
@@ -31,35 +31,21 @@ export class PageLockV5_9 extends PageLockBase {
     }
     yield* wakeEntry(t, b, e, set);
     return ret;
-  }
+  },
 
-  protected *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
-    const shm = t.shm, e = t.id, mask = 1 << bitNr;
+  *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+    const lock = t.ops.lock;
+    const shm = t.shm, e = t.id;
     const b = pageWaitQueue(shm, pfn);
     t.page = pfn;
-    initWaitEntry(t, pfn, bitNr, (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0));
+    lock.initWaitPage(t, pfn, bitNr, exclusive, killable, 0);
     shm.wqOvertaken[e] = 0;
 
     yield* spinLock(t, b);
     // SetPageWaiters BEFORE the last synchronous test: an unlock after it sees PG_waiters
-    yield 'SetPageWaiters';
-    Atomics.or(shm.flags, pfn, PG_waiters);
-    // trylock_page_bit_common()
-    let got: boolean;
-    if (exclusive) {
-      yield 'test_and_set_bit';
-      got = !(Atomics.or(shm.flags, pfn, mask) & mask);
-    } else {
-      yield 'test_bit';
-      got = !(Atomics.load(shm.flags, pfn) & mask);
-    }
-    if (got) {
-      Atomics.or(shm.wqFlags, e, WQ_FLAG_WOKEN);
-      if (exclusive) this.acquired(t, pfn, 'slow');
-    } else {
-      yield '__add_wait_queue_entry_tail';
-      addWaitQueueEntryTail(shm, b, e);
-    }
+    yield* lock.setPageWaiters(t, pfn);
+    const got = yield* lock.trylockPageBit(t, pfn, bitNr, exclusive);
+    if (!got) yield* lock.__addWaitQueueEntryTail(t, b);
     yield* spinUnlock(t, b);
 
     for (;;) {
@@ -68,11 +54,16 @@ export class PageLockV5_9 extends PageLockBase {
       if (f & WQ_FLAG_WOKEN) break;
       yield* ioSchedule(t, pfn, bitNr, f);
     }
-    yield* finishWait(t, b);
+    yield* lock.finishWait(t, b);
     // only after finish_wait() are the flags stable: a wake may have come after the signal test
     const woken = (Atomics.load(shm.wqFlags, e) & WQ_FLAG_WOKEN) !== 0;
-    if (woken && exclusive && !got) this.acquired(t, pfn, 'handoff');
+    if (woken && exclusive && !got) acquired(t, pfn, 'handoff');
     releaseWaitEntry(t);
     return woken ? 0 : EINTR;
-  }
+  },
+});
+
+/** The 5.9 (2a9127fcf229) lock table. */
+export function lockV5_9(_o: LockOptions = {}): PageLockOps {
+  return lockTable(PAGE_LOCK_COMMON, V5_9);
 }

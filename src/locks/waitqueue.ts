@@ -13,6 +13,7 @@ import {
   NIL, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN, WQ_FLAG_DONE, TASK_RUNNING, TASK_WAITING, type Shm,
 } from '../shm/shm.ts';
 import type { Finding } from '../kernel/scenario.ts';
+import type { WakeKey } from '../kernel/ops.ts';
 
 // ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
 
@@ -204,11 +205,7 @@ export function* finishWait(t: Task, b: number): Step<void> {
 // ---- the waker ----
 
 /** wait_page_key: what the waker is waking for, and whether any entry was for this page. */
-export interface WakeKey {
-  pfn: number;
-  bitNr: number;
-  pageMatch: boolean;
-}
+export type { WakeKey };
 
 /** A wait entry's wake function (wake_page_function): 0 = not woken (or not ours), 1 = woken,
  * -1 = stop the walk. Runs under the bucket lock. */

@@ -27,15 +27,16 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../run/validate.ts';
 import type { Scenario } from '../kernel/scenario.ts';
-import type { PageLock, LockFactory } from '../locks/types.ts';
+import type { PageLock, LockFactory, LockOptions, PageLockOps } from '../locks/types.ts';
 import type { InvariantId } from '../kernel/invariants.ts';
 import { INVARIANTS } from '../kernel/invariants.ts';
 import { SCENARIOS, registerScenario } from '../scenarios/index.ts';
 import * as locksIndex from '../locks/index.ts';
-import { PageLockBase, holds } from '../locks/common.ts';
-import { PageLockV4_10 } from '../locks/v4_10.ts';
-import { PageLockV5_9 } from '../locks/v5_9.ts';
-import { PageLockV5_9_rc6 } from '../locks/v5_9_rc6.ts';
+import * as lockCommon from '../locks/common.ts';
+import * as waitqueue from '../locks/waitqueue.ts';
+import * as lockV4_10 from '../locks/v4_10.ts';
+import * as lockV5_9 from '../locks/v5_9.ts';
+import * as lockV5_9_rc6 from '../locks/v5_9_rc6.ts';
 import { registerMapPages, type MapPagesVariant } from '../variants/map-pages/index.ts';
 import { composeOps, kernelOps, registerVariant, type Variant } from '../variants/index.ts';
 import { MAINLINE_MM } from '../mm/mainline.ts';
@@ -115,9 +116,23 @@ export type MmHelpers = Mod<typeof shmConsts> & Mod<typeof page> & Mod<typeof fi
   & Mod<typeof spinlock> & Mod<typeof filemap> & Mod<typeof memory> & Mod<typeof truncate> & Mod<typeof vmscan>
   & Mod<typeof rmap> & Mod<typeof fault> & Mod<typeof step>;
 
-/** The lock algorithms as classes to extend, and their helpers (wait queue, fatal signals). */
-const LOCKS_API = Object.freeze({ ...locksIndex, PageLockBase, PageLockV4_10, PageLockV5_9, PageLockV5_9_rc6, holds });
-export type LockHelpers = typeof LOCKS_API;
+/** A lock table built by a factory, with `new` too (plug-ins written when the algorithms were
+ * classes: `new api.locks.PageLockV5_9()`; they cannot be subclassed any more). */
+type LockCtor = { (o?: LockOptions): PageLockOps; new (o?: LockOptions): PageLockOps };
+const ctor = (f: (o?: LockOptions) => PageLockOps) => function (o?: LockOptions) { return f(o); } as unknown as LockCtor;
+const LOCK_CTORS = Object.freeze({
+  PageLockV4_10: ctor(lockV4_10.lockV4_10), PageLockV5_9: ctor(lockV5_9.lockV5_9), PageLockV5_9_rc6: ctor(lockV5_9_rc6.lockV5_9_rc6),
+});
+
+/** The lock tables and everything their entries are written with: the registry and
+ * lockOverride() (a lock as a partial table over a built-in one), the common table
+ * (PAGE_LOCK_COMMON, lockTable(), acquired(), ...), each algorithm's own entries (V4_10, V5_9,
+ * v5_9_rc6(o)) and table (lockV4_10(), ...), and the wait queue (pageWaitQueue, spinLock of a
+ * bucket, wakeEntry, wakePageMatch, folioWakeBit, ioSchedule, finishWait, fatal signals, ...):
+ * `const { lockOverride, wakeEntry } = api.locks`. */
+const LOCKS_API = flat(locksIndex, lockCommon, waitqueue, lockV4_10, lockV5_9, lockV5_9_rc6, LOCK_CTORS);
+export type LockHelpers = Mod<typeof locksIndex> & Mod<typeof lockCommon> & Mod<typeof waitqueue> & Mod<typeof lockV4_10>
+  & Mod<typeof lockV5_9> & Mod<typeof lockV5_9_rc6> & typeof LOCK_CTORS;
 
 export interface LockRegistration {
   description: string;
@@ -217,13 +232,24 @@ function guard<F extends (...a: any[]) => any>(f: F, who: string, self?: unknown
   } as F;
 }
 
+/** The plug-in's lock table with every entry (own or inherited: a table built over a built-in
+ * one) wrapped by guard(). A new table, not a Proxy: tables are frozen, and a Proxy may not
+ * return another value for a frozen property. Entries run with `this` = the plug-in's table, for
+ * plug-ins that still use it. Missing entries are named here, not when a path first calls one. */
 function guardLock(lock: PageLock, who: string): PageLock {
-  return new Proxy(lock, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' && prop !== 'constructor' ? guard(v, `${who}.${String(prop)}`, target) : v;
-    },
-  });
+  if (!lock || typeof lock !== 'object') throw new Error(`${who}: the factory returned ${String(lock)}, not a lock table`);
+  const out: Record<string, unknown> = {};
+  for (let o: object | null = lock; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      if (k === 'constructor' || k in out) continue;
+      const v = (lock as unknown as Record<string, unknown>)[k];
+      out[k] = typeof v === 'function' ? guard(v as (...a: unknown[]) => unknown, `${who}.${k}`, lock) : v;
+    }
+  }
+  const missing = lockCommon.PAGE_LOCK_ENTRIES.filter((k) => typeof out[k] !== 'function');
+  if (missing.length || typeof out.name !== 'string')
+    throw new Error(`${who}: the table has ${missing.length ? `no ${missing.join(', ')}` : 'no name'} (build it over a built-in lock: api.locks.lockOverride(NAME, o, {...}))`);
+  return Object.freeze(out) as unknown as PageLock;
 }
 
 // ---- the api one plug-in gets ---------------------------------------------------------------------
@@ -246,7 +272,7 @@ function apiFor(file: string, shown: string): PluginApi {
   return Object.freeze({
     file,
     registerLock(name: string, factory: LockFactory, o: LockRegistration) {
-      if (typeof factory !== 'function') throw new Error(`registerLock('${name}'): the factory must be a function returning a PageLock`);
+      if (typeof factory !== 'function') throw new Error(`registerLock('${name}'): the factory must be a function returning a lock table (api.locks.lockOverride(...))`);
       const lockWho = `${who}: lock '${name}'`;
       locksIndex.registerLock(name, (opts) => guardLock(guard(factory, `${lockWho} factory`)(opts), lockWho), {
         description: o?.description ?? `plug-in lock (${shown})`, hidden: o?.hidden,
@@ -311,7 +337,7 @@ function apiFor(file: string, shown: string): PluginApi {
     composeOps,
     MAINLINE_MM,
     mm: MM as unknown as MmHelpers,
-    locks: LOCKS_API,
+    locks: LOCKS_API as unknown as LockHelpers,
     invariants: INVARIANTS,
   });
 }

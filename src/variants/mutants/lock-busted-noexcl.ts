@@ -5,20 +5,23 @@
 // (the first owner's unlock finds the second one recorded as the owner).
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
+import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
 import { PG_locked, PG_waiters } from '../../shm/shm.ts';
-import { PageLockV5_9_rc6 } from '../../locks/v5_9_rc6.ts';
+import { acquired } from '../../locks/common.ts';
+import { lockOverride } from '../../locks/index.ts';
 
-export class PageLockBustedNoexcl extends PageLockV5_9_rc6 {
-  override readonly name: string = 'busted-noexcl';
-
-  protected override *trylockFast(t: Task, pfn: number): Step<boolean> {
-    t.page = pfn;
-    yield 'PageLocked';
-    const old = Atomics.load(t.shm.flags, pfn);
-    if (old & PG_locked) return false;
-    yield 'SetPageLocked'; // BUG (deliberate): another task can pass the same test here
-    Atomics.or(t.shm.flags, pfn, PG_locked);
-    this.acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
-    return true;
-  }
+export function lockBustedNoexcl(o: LockOptions = {}): PageLockOps {
+  return lockOverride('v5.9-rc6', o, {
+    name: 'busted-noexcl',
+    *trylockFast(t: Task, pfn: number): Step<boolean> {
+      t.page = pfn;
+      yield 'PageLocked';
+      const old = Atomics.load(t.shm.flags, pfn);
+      if (old & PG_locked) return false;
+      yield 'SetPageLocked'; // BUG (deliberate): another task can pass the same test here
+      Atomics.or(t.shm.flags, pfn, PG_locked);
+      acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
+      return true;
+    },
+  });
 }

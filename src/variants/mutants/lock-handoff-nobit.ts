@@ -8,26 +8,29 @@
 // owner), or LOCK-UNLOCK (the waiter's unlock_page() finds PG_locked already clear).
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
+import type { LockOptions, PageLockOps, WakeKey } from '../../kernel/ops.ts';
 import { WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../shm/shm.ts';
-import { PageLockV5_9 } from '../../locks/v5_9.ts';
-import { wakeEntry, wakePageMatch, type WakeKey } from '../../locks/waitqueue.ts';
+import { lockOverride } from '../../locks/index.ts';
+import { wakeEntry, wakePageMatch } from '../../locks/waitqueue.ts';
 
-export class PageLockHandoffNobit extends PageLockV5_9 {
-  override readonly name: string = 'lock-handoff-nobit';
-
-  protected override *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
-    const shm = t.shm;
-    if (!wakePageMatch(shm, e, key)) return 0;
-    t.aux = e;
-    let ret = 0;
-    let set = WQ_FLAG_WOKEN;
-    if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE) {
-      yield 'test_and_set_bit';
-      // BUG (deliberate): the lock is "handed over" without setting PG_locked for the waiter
-      ret = 1;
-      set |= WQ_FLAG_DONE;
-    }
-    yield* wakeEntry(t, b, e, set);
-    return ret;
-  }
+export function lockHandoffNobit(o: LockOptions = {}): PageLockOps {
+  return lockOverride('v5.9', o, {
+    name: 'lock-handoff-nobit',
+    // v5.9's wake_page_function() (src/locks/v5_9.ts), with one change marked BUG
+    *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
+      const shm = t.shm;
+      if (!wakePageMatch(shm, e, key)) return 0;
+      t.aux = e;
+      let ret = 0;
+      let set = WQ_FLAG_WOKEN;
+      if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE) {
+        yield 'test_and_set_bit';
+        // BUG (deliberate): the lock is "handed over" without setting PG_locked for the waiter
+        ret = 1;
+        set |= WQ_FLAG_DONE;
+      }
+      yield* wakeEntry(t, b, e, set);
+      return ret;
+    },
+  });
 }

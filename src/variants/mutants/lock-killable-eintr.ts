@@ -13,58 +13,45 @@
 // test and its finish_wait(): rare per operation, so it needs signals and contention.
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
-import { PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../shm/shm.ts';
-import { EINTR } from '../../locks/types.ts';
-import { PageLockV5_9 } from '../../locks/v5_9.ts';
-import {
-  WQ_TASK_KILLABLE, addWaitQueueEntryTail, fatalSignalPending, finishWait, initWaitEntry, ioSchedule,
-  pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock,
-} from '../../locks/waitqueue.ts';
+import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import { WQ_FLAG_WOKEN } from '../../shm/shm.ts';
+import { EINTR, acquired } from '../../locks/common.ts';
+import { lockOverride } from '../../locks/index.ts';
+import { fatalSignalPending, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock } from '../../locks/waitqueue.ts';
 
-export class PageLockKillableEintr extends PageLockV5_9 {
-  override readonly name: string = 'lock-killable-eintr';
+export function lockKillableEintr(o: LockOptions = {}): PageLockOps {
+  return lockOverride('v5.9', o, {
+    name: 'lock-killable-eintr',
+    // v5.9's wait_on_page_bit_common() (src/locks/v5_9.ts) over the real steps, with one change
+    // marked BUG
+    *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
+      const lock = t.ops.lock;
+      const shm = t.shm, e = t.id;
+      const b = pageWaitQueue(shm, pfn);
+      t.page = pfn;
+      lock.initWaitPage(t, pfn, bitNr, exclusive, killable, 0);
+      shm.wqOvertaken[e] = 0;
 
-  // v5.9's wait_on_page_bit_common() (src/locks/v5_9.ts), with one change marked BUG
-  protected override *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
-    const shm = t.shm, e = t.id, mask = 1 << bitNr;
-    const b = pageWaitQueue(shm, pfn);
-    t.page = pfn;
-    initWaitEntry(t, pfn, bitNr, (exclusive ? WQ_FLAG_EXCLUSIVE : 0) | (killable ? WQ_TASK_KILLABLE : 0));
-    shm.wqOvertaken[e] = 0;
+      yield* spinLock(t, b);
+      yield* lock.setPageWaiters(t, pfn);
+      const got = yield* lock.trylockPageBit(t, pfn, bitNr, exclusive);
+      if (!got) yield* lock.__addWaitQueueEntryTail(t, b);
+      yield* spinUnlock(t, b);
 
-    yield* spinLock(t, b);
-    yield 'SetPageWaiters';
-    Atomics.or(shm.flags, pfn, PG_waiters);
-    let got: boolean;
-    if (exclusive) {
-      yield 'test_and_set_bit';
-      got = !(Atomics.or(shm.flags, pfn, mask) & mask);
-    } else {
-      yield 'test_bit';
-      got = !(Atomics.load(shm.flags, pfn) & mask);
-    }
-    if (got) {
-      Atomics.or(shm.wqFlags, e, WQ_FLAG_WOKEN);
-      if (exclusive) this.acquired(t, pfn, 'slow');
-    } else {
-      yield '__add_wait_queue_entry_tail';
-      addWaitQueueEntryTail(shm, b, e);
-    }
-    yield* spinUnlock(t, b);
-
-    let seen = 0;
-    for (;;) {
-      seen = Atomics.load(shm.wqFlags, e);
-      if (killable && fatalSignalPending(t)) break;
-      if (seen & WQ_FLAG_WOKEN) break;
-      yield* ioSchedule(t, pfn, bitNr, seen);
-    }
-    yield* finishWait(t, b);
-    // BUG (deliberate): the result comes from `seen`, read before finish_wait(); a hand-off that
-    // came after the signal test is ignored, and the lock it took for us is never released
-    const woken = (seen & WQ_FLAG_WOKEN) !== 0;
-    if (woken && exclusive && !got) this.acquired(t, pfn, 'handoff');
-    releaseWaitEntry(t);
-    return woken ? 0 : EINTR;
-  }
+      let seen = 0;
+      for (;;) {
+        seen = Atomics.load(shm.wqFlags, e);
+        if (killable && fatalSignalPending(t)) break;
+        if (seen & WQ_FLAG_WOKEN) break;
+        yield* ioSchedule(t, pfn, bitNr, seen);
+      }
+      yield* lock.finishWait(t, b);
+      // BUG (deliberate): the result comes from `seen`, read before finish_wait(); a hand-off that
+      // came after the signal test is ignored, and the lock it took for us is never released
+      const woken = (seen & WQ_FLAG_WOKEN) !== 0;
+      if (woken && exclusive && !got) acquired(t, pfn, 'handoff');
+      releaseWaitEntry(t);
+      return woken ? 0 : EINTR;
+    },
+  });
 }

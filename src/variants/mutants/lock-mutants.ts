@@ -4,18 +4,31 @@
 // knows nothing about them (never special-case a mutant in the checker).
 import { registerLock } from '../../locks/index.ts';
 import type { CellSpec } from '../../kernel/cells.ts';
-import { PageLockNowake } from './lock-nowake.ts';
-import { PageLockKillableEintr } from './lock-killable-eintr.ts';
-import { PageLockHandoffNobit } from './lock-handoff-nobit.ts';
+import { lockNowake } from './lock-nowake.ts';
+import { lockKillableEintr } from './lock-killable-eintr.ts';
+import { lockHandoffNobit } from './lock-handoff-nobit.ts';
+import { lockBustedNowake } from './lock-busted-nowake.ts';
+import { lockBustedNoexcl } from './lock-busted-noexcl.ts';
+import { lockBustedUnfair } from './lock-busted-unfair.ts';
 
-registerLock('lock-nowake', () => new PageLockNowake(), {
+registerLock('lock-nowake', lockNowake, {
   description: 'self-test: v5.9 hand-off lock whose unlock never wakes the waiters', hidden: true,
 });
-registerLock('lock-killable-eintr', () => new PageLockKillableEintr(), {
+registerLock('lock-killable-eintr', lockKillableEintr, {
   description: 'self-test: v5.9 killable lock returns -EINTR after the waker already handed it the lock (lock held by nobody)', hidden: true,
 });
-registerLock('lock-handoff-nobit', () => new PageLockHandoffNobit(), {
+registerLock('lock-handoff-nobit', lockHandoffNobit, {
   description: 'self-test: v5.9 waker marks the waiter DONE without taking PG_locked for it (two owners)', hidden: true,
+});
+// locktorture's busted locks, over v5.9-rc6 (their cells: src/matrix/cells.ts)
+registerLock('busted-nowake', lockBustedNowake, {
+  description: 'self-test: unlock never wakes waiters (they sleep forever)', hidden: true,
+});
+registerLock('busted-noexcl', lockBustedNoexcl, {
+  description: 'self-test: trylock is a non-atomic check-then-set (two owners)', hidden: true,
+});
+registerLock('busted-unfair', lockBustedUnfair, {
+  description: 'self-test: v5.9-rc6 without the hand-off after k steals (unbounded unfairness)', hidden: true,
 });
 
 /** The locks scenario on one page, so every locker contends and every unlock has waiters. */
