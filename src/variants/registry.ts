@@ -41,7 +41,7 @@ export interface Variant {
 const VARIANTS = new Map<string, Variant>();
 
 export function registerVariant(v: Variant): void {
-  if (VARIANTS.has(v.name)) throw new Error(`variant '${v.name}' registered twice`);
+  if (VARIANTS.has(v.name)) throw new Error(`${v.kind === 'variant' ? '' : `${v.kind} `}variant '${v.name}' registered twice`);
   if (!VARIANT_KINDS.includes(v.kind)) throw new Error(`variant '${v.name}': kind must be one of ${VARIANT_KINDS.join(', ')}`);
   VARIANTS.set(v.name, v);
 }
