@@ -16,9 +16,7 @@ import { below, type Rng } from '../kernel/rng.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { VM_SHARED } from '../shm/shm.ts';
-import { readThroughPtes, zapPteRange } from '../mm/memory.ts';
-import { shrinkPage } from '../mm/vmscan.ts';
-import { collapseFile } from '../mm/khugepaged.ts';
+import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
@@ -84,7 +82,7 @@ function* runOp(t: Task, _role: string, op: Op): Step {
   const a = op.args;
   switch (op.kind) {
     case 'collapse':
-      yield* collapseFile(t, a[0], a[1], a[2]);
+      yield* t.ops.collapse.collapseFile(t, a[0], a[1], a[2]);
       return;
     case 'map_pages': {
       const [vma, start, end] = a;
@@ -94,13 +92,13 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'fault':
       return yield* accessOp(t, a[0], a[1], a[2] === 1);
     case 'zap':
-      yield* zapPteRange(t, a[0], a[1], a[2]);
+      yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
       return;
     case 'read':
       yield* readThroughPtes(t, a[0], a[1], a[2]);
       return;
     case 'reclaim':
-      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
   }
   throw new Error(`collapse: unknown op '${op.kind}'`);

@@ -18,9 +18,9 @@ import type { Task } from '../kernel/task.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE } from '../shm/files.ts';
 import { VM_SHARED, type Shm } from '../shm/shm.ts';
 import { vmaCount } from '../shm/mm.ts';
-import { readThroughPtes, zapPteRange } from '../mm/memory.ts';
-import { shrinkPage } from '../mm/vmscan.ts';
-import { FUSE_WRITE_PATHS, fusePerformWrite, type FuseWritePath } from '../mm/fuse.ts';
+import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
+import { FUSE_WRITE_PATHS } from '../mm/fuse.ts';
+import type { FuseWritePath } from '../kernel/ops.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { FAULT_VARIANT_OPTIONS, initMapTruncate } from './map-truncate.ts';
@@ -112,14 +112,14 @@ function* runOp(t: Task, _role: string, op: Op, cfg: RunConfig): Step {
     case 'pwrite': {
       const path = String(t.options.fuse ?? 'fixed') as FuseWritePath;
       const [file, pos, vma, off, count] = a;
-      yield* fusePerformWrite(t, path, file, pos, { vma, off, count }, fuseConfig(cfg).maxPages);
+      yield* t.ops.fuse.fusePerformWrite(t, path, file, pos, { vma, off, count }, fuseConfig(cfg).maxPages);
       return;
     }
     case 'zap':
-      yield* zapPteRange(t, a[0], a[1], a[2]);
+      yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
       return;
     case 'reclaim':
-      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
     case 'read':
       yield* readThroughPtes(t, a[0], a[1], a[2]);

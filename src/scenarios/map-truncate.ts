@@ -24,9 +24,7 @@ import { allocPageInit } from '../mm/page_alloc.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
-import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/memory.ts';
-import { truncateSetsize } from '../mm/truncate.ts';
-import { shrinkPage } from '../mm/vmscan.ts';
+import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
@@ -177,7 +175,7 @@ function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
   const size = Atomics.load(shm.iSize, file);
-  const ret = yield* handleMmFault(t, vma, index, write);
+  const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
   const mappedNow = !pteNone(pteRead(shm, vma, index));
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
@@ -197,15 +195,15 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'fault':
       return yield* faultOp(t, a[0], a[1], a[2] === 1);
     case 'truncate':
-      return yield* truncateSetsize(t, a[0], a[1]);
+      return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
     case 'zap':
-      yield* zapPteRange(t, a[0], a[1], a[2]);
+      yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
       return;
     case 'read':
       yield* readThroughPtes(t, a[0], a[1], a[2]);
       return;
     case 'reclaim':
-      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
   }
   throw new Error(`map-truncate: unknown op '${op.kind}'`);

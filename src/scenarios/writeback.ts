@@ -25,10 +25,7 @@ import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../shm/sh
 import { PAGE_SIZE, maxIndex } from '../shm/files.ts';
 import { pteNone, ptePfn, pteRead } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
-import { NO_FAULT, handleMmFault, readThroughPtes, zapPteRange } from '../mm/memory.ts';
-import { truncateSetsize } from '../mm/truncate.ts';
-import { shrinkPage } from '../mm/vmscan.ts';
-import { writebackPage } from '../mm/writeback.ts';
+import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
@@ -98,7 +95,7 @@ export function* accessOp(t: Task, vma: number, index: number, write: boolean): 
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
   const size = Atomics.load(shm.iSize, file);
-  const ret = yield* handleMmFault(t, vma, index, write);
+  const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
   checkMapEof(t, vma, index);
   const mappedNow = !pteNone(pteRead(shm, vma, index));
@@ -129,15 +126,15 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'fault':
       return yield* accessOp(t, a[0], a[1], false);
     case 'truncate':
-      return yield* truncateSetsize(t, a[0], a[1]);
+      return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
     case 'writeback':
-      for (let index = a[1]; index < a[2]; index++) yield* writebackPage(t, a[0], index);
+      for (let index = a[1]; index < a[2]; index++) yield* t.ops.writeback.writebackPage(t, a[0], index);
       return;
     case 'reclaim':
-      for (let i = 0; i < a[2]; i++) yield* shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
     case 'zap':
-      yield* zapPteRange(t, a[0], a[1], a[2]);
+      yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
       return;
     case 'read':
       yield* readThroughPtes(t, a[0], a[1], a[2]);
