@@ -159,6 +159,7 @@ describe('lockdep rules', () => {
     // a: start page 7's I/O, then block on page 6 with it in flight
     a.page = 7;
     a.record('set_page_writeback');
+    a.writebackStarted(7); // as writebackPage() does right after its 'set_page_writeback' step
     Atomics.or(shm.flags, 7, PG_writeback);
     expect(shm.wbOwner[7]).toBe(1);
     run(a, a.ops.lock.lockPage(a, 6));
