@@ -16,10 +16,9 @@ import { explore, type ExploreResult } from '../sched/explore.ts';
 import type { ParallelExplore, ParallelOptions } from '../run/explore-parallel.ts';
 import { portfolio } from '../sched/strategies/index.ts';
 import {
-  REPRO_FORMAT, formatJson, reproFromFind, runRepro, validateRepro, writeRepro, ReproError, type ReproFile, type Resolver,
+  REPRO_FORMAT, formatJson, runRepro, validateRepro, ReproError, type ReproFile, type Resolver,
 } from '../sched/repro.ts';
-import { shrink, shrunkRepro } from '../sched/shrink.ts';
-import { diagramMarkdown } from '../report/diagram.ts';
+import { writeFinding } from '../run/finding.ts';
 import { writeFileAtomic } from '../report/atomic.ts';
 import { REPORT_WRITERS, writeReports } from '../report/write.ts';
 import { violationLine } from '../report/interleaving.ts';
@@ -516,21 +515,20 @@ async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, arg
   let report: string | null = null, corpus: string | null = null;
   if (find) {
     try {
-      const repro = reproFromFind(find, { scenario, cfg, seed: cfg.seed, tool: { name: o.tool.name, version: o.tool.version, commit: o.tool.commit } });
-      const l = validateRepro(repro, resolverOf(o.registry));
-      // a small corpus candidate: shrunk within a few seconds, else as found
-      let keep: ReproFile = repro;
-      try {
-        const s = shrink(l, { budgetMs: SHRINK_BUDGET_MS, maxRuns: 2_000 });
-        keep = shrunkRepro(l, s, 'repro.json');
-      } catch { /* keep the unshrunk one */ }
-      const kl = validateRepro(keep, resolverOf(o.registry));
-      const traced = runRepro(kl, { trace: true });
-      const path = join(dir, 'repro.json');
-      writeRepro(path, keep);
-      const md = [`# ${cell.name} (controlled): ${find.violation.id}`, '', '```', `${cli} replay ${rel(path)}`, '```', '',
-        ...diagramMarkdown({ trace: traced.result.trace ?? [], roles: scenario.roles(kl.cfg), ops: kl.ops, violation: traced.result.violation, violationStep: traced.result.violationStep }), ''];
-      writeFileAtomic(join(dir, 'diagram.md'), md.join('\n'));
+      // one file, a small corpus candidate: shrunk within a few seconds (over the find), else as
+      // found; its diagram beside it (src/run/finding.ts)
+      const w = writeFinding({
+        find, scenario, cfg, lock: resolverOf(o.registry).lock(cfg)!,
+        tool: { name: o.tool.name, version: o.tool.version, commit: o.tool.commit },
+      }, {
+        path: join(dir, 'repro.json'),
+        shrink: { budgetMs: SHRINK_BUDGET_MS, maxRuns: 2_000, to: 'over', bestEffort: true },
+        markdown: { title: `${cell.name} (controlled): ${find.violation.id}`, path: join(dir, 'diagram.md') },
+        shown: rel,
+        cli,
+      });
+      const keep = w.kept;
+      if (w.shrinkError) g.notes.push(`kept the find unshrunk: ${w.shrinkError.split('\n')[0]}`);
       report = rel(dir);
       const cdir = join(o.reportDir, 'regressions');
       mkdirSync(cdir, { recursive: true });

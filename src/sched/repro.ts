@@ -179,6 +179,11 @@ export function writeRepro(path: string, r: ReproFile): void {
   renameSync(tmp, path);
 }
 
+/** The run configuration a repro's config replays with: its fields, the rest at their defaults. */
+export function replayConfig(c: ReproConfig): RunConfig {
+  return { ...DEFAULTS, durationMs: 0, ops: 0, reportDir: null, ...reproConfig(c as RunConfig), extra: { ...c.extra } };
+}
+
 /** How repro files find their scenario and lock by name. */
 export interface Resolver {
   scenario(name: string): Scenario | undefined;
@@ -243,10 +248,7 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need(isObj(c.extra), 'config.extra must be an object');
   for (const [k, v] of Object.entries(c.extra))
     need(['number', 'string', 'boolean'].includes(typeof v), `config.extra.${k} must be a number, string or boolean`);
-  const cfg: RunConfig = {
-    ...DEFAULTS, durationMs: 0, ops: 0, reportDir: null,
-    ...reproConfig(c as unknown as RunConfig), extra: { ...(c.extra as RunConfig['extra']) },
-  };
+  const cfg = replayConfig(c as unknown as ReproConfig);
   const optErr = checkScenarioOptions(scenario, cfg);
   need(!optErr, optErr!);
   const why = (() => {
@@ -320,6 +322,16 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need(typeof v.message === 'string', 'violation.message must be a string');
 
   return { file: json as unknown as ReproFile, scenario, cfg, lock, ops, choices };
+}
+
+/** A repro built in this process (a find just made, a shrunk one): what readRepro gives for its
+ * file, without a trip through JSON. Validation is for files read from outside. */
+export function loadedRepro(file: ReproFile, scenario: Scenario, lock: PageLock): LoadedRepro {
+  return {
+    file, scenario, cfg: replayConfig(file.config), lock,
+    ops: file.actors.map((a) => a.ops.map((op) => ({ kind: op.kind, args: [...op.args] }))),
+    choices: decodeSchedule(file.schedule, file.actors.length),
+  };
 }
 
 /** A scenario option in cfg.extra must have its declared kind, range and choices. */

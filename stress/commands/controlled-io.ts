@@ -1,20 +1,18 @@
-// What explore, replay and shrink share: finding scenarios and locks for repro files, writing a
-// find (repro file, shrunk file, Markdown diagram), and the one line that says how to replay.
-import { writeFileSync } from 'node:fs';
+// What explore, replay, shrink and run --reproduce share: finding scenarios and locks for repro
+// files, paths as the user types them, and run --reproduce. Writing a find (repro file, shrunk
+// file, diagrams, the replay line) is the finding pipeline of src/run/finding.ts.
 import { isAbsolute, join, relative } from 'node:path';
 import { makeLock } from '../../src/locks/index.ts';
-import type { Op } from '../../src/kernel/scenario.ts';
-import type { IterationResult, Violation } from '../../src/sched/controlled.ts';
-import { diagramMarkdown, diagramText } from '../../src/report/diagram.ts';
-import {
-  ReproError, reproFileName, reproFromFind, validateRepro, writeRepro, type LoadedRepro, type Resolver,
-} from '../../src/sched/repro.ts';
-import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
+import type { Violation } from '../../src/sched/controlled.ts';
+import { ReproError, reproFileName, type Resolver } from '../../src/sched/repro.ts';
 import { reproduceFree } from '../../src/sched/reproduce.ts';
+import { replayLine as replayLineFor, writeFinding } from '../../src/run/finding.ts';
 import type { RunConfig } from '../../src/kernel/config.ts';
 import type { ViolationRecord } from '../../src/check/violations.ts';
 import { UsageError } from '../../src/run/validate.ts';
 import type { Context } from './types.ts';
+
+export { diagramLines, loadedTraced, writeMarkdown, type Traced } from '../../src/run/finding.ts';
 
 export function resolverFor(ctx: Context): Resolver {
   const scenarios = ctx.registry.scenarios;
@@ -37,8 +35,9 @@ export function absPath(ctx: Context, p: string): string {
   return isAbsolute(p) ? p : join(ctx.cwd, p);
 }
 
+/** The one replay line (src/run/finding.ts), with the path as the user types it. */
 export function replayLine(ctx: Context, path: string): string {
-  return `replay: npm run stress -- replay ${shownPath(ctx, path)}`;
+  return replayLineFor(shownPath(ctx, path));
 }
 
 /** A ReproError becomes the command's usage error (exit 2, one line). */
@@ -51,39 +50,9 @@ export function asUsage<T>(f: () => T): T {
   }
 }
 
-export interface Traced {
-  roles: string[];
-  ops: Op[][];
-  result: IterationResult;
-}
-
-function input(t: Traced) {
-  return { trace: t.result.trace ?? [], roles: t.roles, ops: t.ops, violation: t.result.violation, violationStep: t.result.violationStep };
-}
-
-/** The diagram for the terminal; long traces keep their last `tail` steps. */
-export function diagramLines(t: Traced, tail = Infinity): string[] {
-  const d = input(t);
-  if (d.trace.length <= tail) return diagramText(d);
-  const cut = d.trace.length - tail;
-  const lines = diagramText({ ...d, trace: d.trace.slice(cut) });
-  return [`(${cut} earlier steps not shown: replay --trace shows every step)`, ...lines];
-}
-
-/** Write the Markdown diagram next to a repro file (x.json → x.md). */
-export function writeMarkdown(path: string, t: Traced, title: string, replay: string): string {
-  const md = path.replace(/\.json$/, '') + '.md';
-  writeFileSync(md, [`# ${title}`, '', '```', replay, '```', '', ...diagramMarkdown(input(t)), ''].join('\n'));
-  return md;
-}
-
 export function violationHeadline(v: Violation): string {
   const who = v.task >= 0 ? ` (task ${v.task}, op ${v.op})` : '';
   return `${v.id}${who}: ${v.message}`;
-}
-
-export function loadedTraced(l: LoadedRepro, result: IterationResult, ops: Op[][] = l.ops): Traced {
-  return { roles: l.scenario.roles(l.cfg), ops, result };
 }
 
 export interface FreeReproduction {
@@ -113,21 +82,20 @@ export function reproduceFreeFailure(
   const who = r.involved.map((i) => `task ${i.task} op${i.ops.length > 1 ? 's' : ''} ${i.ops.length > 1 ? `${i.ops[0]}-${i.ops[i.ops.length - 1]}` : i.ops[0]}`).join(', ');
   if (!r.find)
     return { path: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${who})`], elapsedMs: performance.now() - t0 };
-  const git = ctx.git();
-  const repro = reproFromFind(r.find, { scenario, cfg, seed: cfg.seed, tool: { name: 'pagelock-stress', version: ctx.version, commit: git.commit } });
-  const path = join(dir, reproFileName(repro).replace(/^repro-/, 'repro-free-'));
-  writeRepro(path, repro);
-  let replay = path;
-  const lines = [`reproduce: ${v.id} reproduced under the controlled driver in ${took()} (${who}): ${shownPath(ctx, path)}`];
-  if (o.shrink !== false) {
-    const l = validateRepro(JSON.parse(JSON.stringify(repro)), resolverFor(ctx));
-    const s = shrink(l, { budgetMs: Math.max(1000, o.budgetMs / 2) });
-    const min = minPathFor(path);
-    writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
-    writeMarkdown(min, loadedTraced(l, s.result, s.ops), `${v.id} in ${scenario.name} (from a free run, shrunk)`, replayLine(ctx, min));
-    lines.push(`reproduce: shrunk to ${s.after.steps} steps, ${s.after.ops} operations: ${shownPath(ctx, min)}`);
-    replay = min;
-  }
-  lines.push(replayLine(ctx, replay));
-  return { path: replay, lines, elapsedMs: performance.now() - t0 };
+  const shrinkIt = o.shrink !== false;
+  let foundIn = '';
+  const w = writeFinding({
+    find: r.find, scenario, cfg, lock: resolverFor(ctx).lock(cfg)!,
+    tool: { name: 'pagelock-stress', version: ctx.version, commit: ctx.git().commit },
+  }, {
+    path: (f) => join(dir, reproFileName(f).replace(/^repro-/, 'repro-free-')),
+    shrink: shrinkIt ? { budgetMs: Math.max(1000, o.budgetMs / 2) } : null,
+    markdown: shrinkIt ? { title: `${v.id} in ${scenario.name} (from a free run, shrunk)` } : null,
+    shown: (p) => shownPath(ctx, p),
+    onWritten: () => (foundIn = took()),
+  });
+  const lines = [`reproduce: ${v.id} reproduced under the controlled driver in ${foundIn} (${who}): ${shownPath(ctx, w.path)}`];
+  if (w.shrunk) lines.push(`reproduce: shrunk to ${w.shrunk.summary.after.steps} steps, ${w.shrunk.summary.after.ops} operations: ${shownPath(ctx, w.shrunk.path)}`);
+  lines.push(w.replayLine);
+  return { path: w.replayPath, lines, elapsedMs: performance.now() - t0 };
 }

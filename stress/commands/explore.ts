@@ -16,11 +16,9 @@ import { DEFAULT_MAX_STEPS } from '../../src/sched/controlled.ts';
 import { explore, type ExploreResult, type ExploreStats, type Find } from '../../src/sched/explore.ts';
 import { exploreParallel } from '../../src/run/explore-parallel.ts';
 import { STRATEGY_KINDS, strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
-import { reproFileName, reproFromFind, validateRepro, writeRepro, runRepro, type ReproFile } from '../../src/sched/repro.ts';
-import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
-import {
-  absPath, diagramLines, loadedTraced, replayLine, resolverFor, shownPath, violationHeadline, writeMarkdown,
-} from './controlled-io.ts';
+import { reproFileName } from '../../src/sched/repro.ts';
+import { shrinkSummaryText, writeFinding } from '../../src/run/finding.ts';
+import { absPath, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
 import type { Command, Context, Io } from './types.ts';
 
 export const DEFAULT_ITERATIONS = 10_000;
@@ -182,43 +180,32 @@ function fmtRate(x: number): string {
 
 const int = (n: number) => n.toLocaleString('en-US');
 
-/** Write, shrink and show one find. Returns the repro path to replay. */
+/** Write, shrink and show one find (src/run/finding.ts). Returns the repro path to replay. */
 function reportFind(ctx: Context, a: ExploreArgs, f: Find, dir: string): string {
   const { io } = ctx;
-  const git = ctx.git();
   const scenario = ctx.registry.scenarios.find((s) => s.name === a.cfg.scenario)!;
-  const repro: ReproFile = reproFromFind(f, {
-    scenario, cfg: a.cfg, seed: a.cfg.seed, tool: { name: 'pagelock-stress', version: ctx.version, commit: git.commit },
+  const shown = (p: string) => shownPath(ctx, p);
+  const w = writeFinding({
+    find: f, scenario, cfg: a.cfg, lock: resolverFor(ctx).lock(a.cfg)!,
+    tool: { name: 'pagelock-stress', version: ctx.version, commit: ctx.git().commit },
+  }, {
+    path: (r) => join(dir, reproFileName(r)),
+    shrink: a.shrink ? { budgetMs: a.shrinkBudgetMs } : null,
+    markdown: { title: `${f.violation.id} in ${scenario.name}${a.shrink ? ' (shrunk)' : ''}` },
+    diagramTail: a.shrink ? 200 : 60,
+    shown,
+    onWritten: (path) => {
+      io.out(`!!! FOUND ${violationHeadline(f.violation)}`);
+      io.out(`    in iteration ${f.iteration} (${f.strategy}, ops seed ${f.opsSeed}): ${int(f.steps)} steps, ${int(f.decisions)} decisions, ${int(f.switches)} context switches`);
+      io.out(`repro: ${shown(path)}`);
+    },
   });
-  const path = join(dir, reproFileName(repro));
-  writeRepro(path, repro);
-  io.out(`!!! FOUND ${violationHeadline(f.violation)}`);
-  io.out(`    in iteration ${f.iteration} (${f.strategy}, ops seed ${f.opsSeed}): ${int(f.steps)} steps, ${int(f.decisions)} decisions, ${int(f.switches)} context switches`);
-  io.out(`repro: ${shownPath(ctx, path)}`);
-  const l = validateRepro(JSON.parse(JSON.stringify(repro)), resolverFor(ctx));
-  let replayPath = path;
-  if (a.shrink) {
-    const s = shrink(l, { budgetMs: a.shrinkBudgetMs });
-    const min = minPathFor(path);
-    writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
-    replayPath = min;
-    io.out(`shrunk: ${s.before.steps} -> ${s.after.steps} steps, ${s.before.switches} -> ${s.after.switches} context switches, `
-      + `${s.before.ops} -> ${s.after.ops} operations (${s.runs} trial runs${s.stoppedBy === 'fixpoint' ? '' : `, stopped by the ${s.stoppedBy} limit`}): ${shownPath(ctx, min)}`);
-    const t = loadedTraced(l, s.result, s.ops);
-    io.out('');
-    for (const line of diagramLines(t, 200)) io.out(line);
-    io.out('');
-    writeMarkdown(min, t, `${f.violation.id} in ${scenario.name} (shrunk)`, replayLine(ctx, min));
-  } else {
-    const r = runRepro(l, { trace: true });
-    const t = loadedTraced(l, r.result);
-    io.out('');
-    for (const line of diagramLines(t, 60)) io.out(line);
-    io.out('');
-    writeMarkdown(path, t, `${f.violation.id} in ${scenario.name}`, replayLine(ctx, path));
-  }
-  io.out(replayLine(ctx, replayPath));
-  return replayPath;
+  if (w.shrunk) io.out(`shrunk: ${shrinkSummaryText(w.shrunk.summary)}: ${shown(w.shrunk.path)}`);
+  io.out('');
+  for (const line of w.diagram) io.out(line);
+  io.out('');
+  io.out(w.replayLine);
+  return w.replayPath;
 }
 
 export async function exploreMain(argv: string[], ctx: Context): Promise<number> {
