@@ -1,13 +1,15 @@
 // Exploration, repro files, replay and shrinking on the small fixture scenarios.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explore } from '../src/sched/explore.ts';
 import { iterationsFor, pctBound, strategySpecs } from '../src/sched/strategies/index.ts';
 import {
-  decodeSchedule, encodeSchedule, readRepro, reproFromFind, runRepro, writeRepro, ReproError, type Resolver,
+  decodeSchedule, encodeSchedule, loadedRepro, readRepro, reproFileName, reproFromFind, runRepro, validateRepro, writeRepro, ReproError,
+  type Resolver,
 } from '../src/sched/repro.ts';
+import { writeFinding } from '../src/run/finding.ts';
 import { shrink, shrunkRepro } from '../src/sched/shrink.ts';
 import { diagramMarkdown, diagramText } from '../src/report/diagram.ts';
 import type { Scenario } from '../src/kernel/scenario.ts';
@@ -147,5 +149,66 @@ describe('repro files, replay, shrink', () => {
     expect(text.join('\n')).toMatch(/<== LOCK-EXCL \(whole-state check/);
     const md = diagramMarkdown({ trace: r.result.trace!, roles: lm.scenario.roles(lm.cfg), ops: lm.ops, violation: r.result.violation, violationStep: r.result.violationStep });
     expect(md[0]).toMatch(/^\| step \| T\d inc \| T\d inc \|$/);
+  });
+});
+
+describe('the finding pipeline (src/run/finding.ts)', () => {
+  const { cfg, res } = exploreCounter('7');
+  const find = res.finds[0];
+
+  it('a repro built in memory loads as its file would, without a trip through JSON', () => {
+    const repro = reproFromFind(find, { scenario: counterScenario, cfg, seed: '7' });
+    const mem = loadedRepro(repro, counterScenario, testLock());
+    const file = validateRepro(JSON.parse(JSON.stringify(repro)), resolver);
+    expect({ ...mem, lock: null }).toEqual({ ...file, lock: null });
+  });
+
+  it('find -> repro -> shrunk repro beside it -> diagram -> one replay line; what it wrote reads back and replays', () => {
+    const d = mkdtempSync(join(dir, 'finding-'));
+    const written: string[] = [];
+    const w = writeFinding({ find, scenario: counterScenario, cfg, lock: testLock() }, {
+      path: (r) => join(d, reproFileName(r)), shrink: { budgetMs: 30_000 }, markdown: { title: 'lost update (shrunk)' }, diagramTail: 200,
+      shown: (p) => basename(p), onWritten: (p) => written.push(p),
+    });
+    expect(written).toEqual([w.path]);
+    expect(w.shrunk!.path).toBe(w.path.replace(/\.json$/, '.min.json'));
+    expect(w.replayPath).toBe(w.shrunk!.path);
+    expect(w.kept).toBe(w.shrunk!.repro);
+    expect(w.replayLine).toBe(`replay: npm run stress -- replay ${basename(w.shrunk!.path)}`);
+    expect(w.shrunk!.repro.shrunk?.from).toBe(basename(w.path));
+    expect(w.shrunk!.summary.after.ops).toBe(2);
+    expect(w.markdownPath).toBe(w.shrunk!.path.replace(/\.json$/, '.md'));
+    expect(readFileSync(w.markdownPath!, 'utf8')).toMatch(/^# lost update \(shrunk\)\n\n```\nreplay: npm run stress -- replay .*\.min\.json\n```\n/);
+    expect(w.diagram.join('\n')).toMatch(/<== LOCK-EXCL/);
+    expect(readdirSync(d).sort()).toEqual([basename(w.path), basename(w.shrunk!.path), basename(w.markdownPath!)].sort());
+    expect(readRepro(w.path, resolver).file).toEqual(w.repro);
+    const min = readRepro(w.shrunk!.path, resolver);
+    expect(min.file).toEqual(w.shrunk!.repro);
+    const r = runRepro(min);
+    expect(r.reproduced).toBe(true);
+    expect(r.result.steps).toBe(w.shrunk!.summary.after.steps);
+  });
+
+  it('one file (shrunk over the find, as the matrix keeps it), or the find alone with no diagram', () => {
+    const d = mkdtempSync(join(dir, 'finding-'));
+    const over = writeFinding({ find, scenario: counterScenario, cfg, lock: testLock() }, {
+      path: join(d, 'repro.json'), shrink: { budgetMs: 30_000, to: 'over', bestEffort: true },
+      markdown: { title: 't', path: join(d, 'diagram.md') }, shown: (p) => basename(p), cli: 'pagelock-stress',
+    });
+    expect(over.replayPath).toBe(join(d, 'repro.json'));
+    expect(readRepro(over.replayPath, resolver).file).toEqual(over.kept);
+    expect(over.kept.shrunk).toBeDefined();
+    expect(over.replayLine).toBe('replay: pagelock-stress replay repro.json');
+    expect(readdirSync(d).sort()).toEqual(['diagram.md', 'repro.json']);
+    const e = mkdtempSync(join(dir, 'finding-'));
+    const plain = writeFinding({ find, scenario: counterScenario, cfg, lock: testLock() }, {
+      path: (r) => join(e, reproFileName(r)), shrink: null, markdown: null, shown: (p) => p,
+    });
+    expect(plain.shrunk).toBeNull();
+    expect(plain.kept).toBe(plain.repro);
+    expect(plain.diagram).toEqual([]);
+    expect(plain.markdownPath).toBeNull();
+    expect(existsSync(plain.path)).toBe(true);
+    expect(readdirSync(e)).toEqual([basename(plain.path)]);
   });
 });

@@ -12,6 +12,8 @@ import { quiescentLockFindings } from '../src/check/lockstate.ts';
 import { StatsSampler } from '../src/run/stats.ts';
 import { Task } from '../src/kernel/task.ts';
 import { readViolations } from '../src/check/violations.ts';
+import { PageObserver } from '../src/check/observer.ts';
+import { futexWait } from '../src/kernel/step.ts';
 import type { PageLock } from '../src/locks/types.ts';
 
 function model(tasks = 4): Shm {
@@ -168,6 +170,44 @@ describe('checks', () => {
     shm.wqPage[2] = 6;
     shm.flags[7] = PG_waiters; // allowed: PG_waiters with nobody waiting
     expect(quiescentLockFindings(shm).map((f) => [f.id, f.page])).toEqual([['LOCK-LEAK', 1], ['LOCK-LEAK', 2], ['LOCK-WAITERS', 6]]);
+  });
+});
+
+describe('the drivers\' observer', () => {
+  const task = (shm: Shm, id: number) => new Task({ id, shm, ops: kernelOps({ lock: {} as PageLock }) });
+
+  it('records what a blocking task waits on: a queue entry\'s page and bit, else the page its code is at', () => {
+    const shm = model();
+    const obs = new PageObserver(shm);
+    const t = task(shm, 1);
+    shm.wqPage[1] = 5;
+    shm.wqBit[1] = 4;
+    obs.onBlock(t, futexWait(shm.wqFlags, 1, 0));
+    expect([shm.taskWaitPage[1], shm.taskWaitBit[1]]).toEqual([5, 4]);
+    t.page = 3;
+    obs.onBlock(t, futexWait(shm.flags, 3, 0));
+    expect([shm.taskWaitPage[1], shm.taskWaitBit[1]]).toEqual([3, -1]);
+  });
+
+  it('LOCK-LEAK once per page until the task holds none, again after reset; the one violation message', () => {
+    const shm = model();
+    const obs = new PageObserver(shm);
+    const t = task(shm, 0);
+    obs.onOpEnd(t);
+    expect(readViolations(shm)).toEqual([]);
+    holdsLock(shm, 0, 2);
+    t.op = 4;
+    obs.onOpEnd(t);
+    obs.onOpEnd(t); // the same page: not again
+    holdsLock(shm, 0, 6);
+    obs.onOpEnd(t); // a new one
+    expect(readViolations(shm).map((v) => [v.id, v.task, v.op, v.page])).toEqual([['LOCK-LEAK', 0, 4, 2], ['LOCK-LEAK', 0, 4, 6]]);
+    expect(obs.describe(() => 'locker')?.message).toBe(
+      'no task finishes an operation still holding a page lock it took: task 0 (locker) op 4, page 2 [flags PG_locked, refcount 0, mapcount -1, mapping 0, index -1, owner task 0]',
+    );
+    obs.reset();
+    obs.onOpEnd(t);
+    expect(readViolations(shm)).toHaveLength(4); // both held pages again: a fresh model
   });
 });
 
