@@ -9,10 +9,13 @@
 //               one per thread, in a directory named by an environment variable
 //   controlled: explore() of the locks scenario, a few hundred seeded iterations, in this thread
 // Both must be clean (the locks scenario without signals: mainline's cell locks/v5.9-rc6-nosignals
-// is clean) and the counter must have moved in both.
+// is clean) and the counter must have moved in both. Then the lock section of
+// docs/writing-a-variant.md, literally: its blocks load as one plug-in, the counting lock explores
+// clean and counts, the broken one is caught.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlugins } from '../../src/plugin/plugin.ts';
@@ -108,4 +111,49 @@ describe('lock table reach: a plug-in override of wake_page_function', () => {
     expect(r.stats.iterations).toBe(iterations);
     expect(controlled).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('docs/writing-a-variant.md "12. The lock table", literally', () => {
+  const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const GUIDE = readFileSync(join(ROOT, 'docs', 'writing-a-variant.md'), 'utf8');
+  const start = GUIDE.indexOf('\n## 12. The lock table');
+  const end = GUIDE.indexOf('\n## ', start + 1);
+  const blocks = [...GUIDE.slice(start, end < 0 ? undefined : end).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const GUIDE_CALLS = Symbol.for('pagelock-stress.guide-lock-calls');
+  const guideCalls = () => (globalThis as Record<symbol, (() => number) | undefined>)[GUIDE_CALLS]?.() ?? 0;
+
+  const exploreLock = (lock: string) => explore({
+    scenario: locksScenario, cfg: cfg({ lock, workers: 3 }), lock: makeLock(lock), strategies: portfolio(3),
+    iterations: 200, opsPerActor: 4, seed: '1',
+  });
+
+  it('its blocks register two locks through one plug-in', async () => {
+    expect(start).toBeGreaterThan(0);
+    expect(blocks).toHaveLength(2);
+    const file = join(tmp, 'my-locks.ts');
+    writeFileSync(file, [
+      `import type { PluginApi } from ${JSON.stringify(join(ROOT, 'src', 'plugin', 'plugin.ts'))};`,
+      'export default function register(api: PluginApi): void {',
+      '  let calls = 0;',
+      `  (globalThis as Record<symbol, unknown>)[Symbol.for('pagelock-stress.guide-lock-calls')] = () => calls;`,
+      ...blocks,
+      '}',
+      '',
+    ].join('\n'));
+    await loadPlugins([file]);
+    expect(lockInfo('count-wake')?.hidden).toBe(false);
+    expect(lockInfo('no-set-waiters')?.hidden).toBe(true);
+  }, 60_000);
+
+  it('count-wake explores clean and counts', () => {
+    const before = guideCalls();
+    expect(exploreLock('count-wake').finds).toEqual([]);
+    expect(guideCalls()).toBeGreaterThan(before);
+  }, 30_000);
+
+  it('no-set-waiters is caught', () => {
+    const r = exploreLock('no-set-waiters');
+    expect(r.finds).toHaveLength(1);
+    expect(['LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG']).toContain(r.finds[0].violation.id);
+  }, 30_000);
 });
