@@ -19,7 +19,9 @@ export interface MapPagesVariant {
   mapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number>;
   /** The truncate side of the protocol, if it differs from mainline: truncate_cleanup_folio() +
    * filemap_remove_folio() + dropping the page cache's reference, for a page `t` holds locked
-   * that is still in `file` (src/mm/truncate.ts truncateInodeFolio() calls it). */
+   * that is still in `file` (mapPagesOps() installs it as truncate.truncateInodeFolio, after the
+   * page->mapping re-check). A Variant can instead replace only the entries it changes
+   * (truncate.truncateCleanupFolio, pagecache.filemapRemoveFolio), as the built-in ones do. */
   truncateFolio?(t: Task, pfn: number, file: number): Step;
   /** a self-test mutant or an experiment: accepted by --map-pages, not listed */
   hidden?: boolean;
