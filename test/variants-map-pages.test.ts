@@ -16,10 +16,13 @@ import { truncateSetsize } from '../src/mm/truncate.ts';
 import { quiescentCheck } from '../src/check/quiescent.ts';
 import { readViolations } from '../src/check/violations.ts';
 import { INVARIANT_IDS } from '../src/kernel/invariants.ts';
-import type { Task } from '../src/kernel/task.ts';
-import { MAINLINE_MAP_PAGES, mapPagesHiddenNames, mapPagesNames } from '../src/variants/map-pages/index.ts';
-import { getVariant, variants } from '../src/variants/index.ts';
-import { mmConfig, mmWorld } from './helpers/mm-fixture.ts';
+import { Task } from '../src/kernel/task.ts';
+import { putPage } from '../src/mm/page_alloc.ts';
+import { MAINLINE_MAP_PAGES, mapPagesHiddenNames, mapPagesNames, mapPagesOps } from '../src/variants/map-pages/index.ts';
+import { linusMapPages } from '../src/variants/map-pages/linus-recheck.ts';
+import { filemapRemoveFolioRelaxed } from '../src/variants/map-pages/lockless.ts';
+import { composeOps, getVariant, kernelOps, variants } from '../src/variants/index.ts';
+import { mmConfig, mmWorld, run } from './helpers/mm-fixture.ts';
 import { Interleaver } from './helpers/interleave.ts';
 import { HANDSHAKE_EXTRA, HANDSHAKE_OPS, SEEDS, exploreDefault, exploreHandshake } from './helpers/variants-map.ts';
 
@@ -81,6 +84,33 @@ describe('map_pages variant registry', () => {
     const opt = MAP_TRUNCATE_OPTIONS.find((o) => o.name === 'map-pages')!;
     expect(opt.choices).toEqual(mapPagesNames());
     expect(opt.hiddenChoices).toEqual(mapPagesHiddenNames());
+  });
+});
+
+describe('the older MapPagesVariant form (what plug-ins register)', () => {
+  it('mapPagesOps(): its mapPages is vmOps.mapPages, and its truncateFolio runs in place of truncate_inode_folio()\'s tail for each page still in the file', () => {
+    const seen: number[] = [];
+    const v = mapPagesOps({
+      name: 'old-form', summary: 'linus-recheck in the older form', source: 'test', expected: 'open',
+      mapPages: linusMapPages,
+      *truncateFolio(t, pfn, file) {
+        seen.push(pfn);
+        yield 'folio_mapped';
+        yield* filemapRemoveFolioRelaxed(t, pfn, file);
+        yield* putPage(t, pfn);
+      },
+    });
+    const base = kernelOps({ lock: 'v5.9-rc6' });
+    const ops = composeOps(base, v.ops(base));
+    expect(ops.vmOps.mapPages).toBe(linusMapPages);
+    const { shm } = mmWorld(mmConfig({ 'fault-around': 1 }));
+    const removed = Array.from({ length: 8 }, (_, i) => xaLoad(shm, 0, 8 + i));
+    expect(removed).not.toContain(NIL);
+    run(truncateSetsize(new Task({ id: 1, shm, ops }), 0, 8 * PAGE_SIZE));
+    expect(seen).toEqual(removed);
+    expect(removed.map((pfn) => shm.flags[pfn] & PG_free)).toEqual(removed.map(() => PG_free));
+    expect(inline(shm)).toEqual([]);
+    expect(quiescentCheck(shm)).toEqual([]);
   });
 });
 
