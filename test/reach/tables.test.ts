@@ -32,7 +32,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COUNTS = ((globalThis as Record<symbol, unknown>)[Symbol.for('pagelock-stress.reach')] ??= {}) as Record<string, number>;
 
 /** table, the scenario that runs its overridden entry, and that scenario's flags (small models). */
-const CASES: { table: string; entry: string; argv: string[]; bypassed?: string }[] = [
+const CASES: { table: string; entry: string; argv: string[] }[] = [
   { table: 'pagecache', entry: 'findGetPage', argv: ['--scenario', 'map-truncate', '--workers', '4', '--roles', 'mapper,faulter,truncator,reader+zapper+reclaimer'] },
   { table: 'vmOps', entry: 'fault', argv: ['--scenario', 'map-truncate', '--workers', '4', '--roles', 'mapper,faulter,truncator,reader+zapper+reclaimer'] },
   { table: 'fault', entry: 'finishFault', argv: ['--scenario', 'map-truncate', '--workers', '4', '--roles', 'mapper,faulter,truncator,reader+zapper+reclaimer'] },
@@ -40,11 +40,7 @@ const CASES: { table: string; entry: string; argv: string[]; bypassed?: string }
   { table: 'truncate', entry: 'truncateInodeFolio', argv: ['--scenario', 'map-truncate', '--workers', '4', '--roles', 'mapper,faulter,truncator,reader+zapper+reclaimer'] },
   { table: 'reclaim', entry: 'removeMapping', argv: ['--scenario', 'map-truncate', '--workers', '3', '--roles', 'mapper,faulter,reclaimer'] },
   { table: 'writeback', entry: 'clearPageDirtyForIo', argv: ['--scenario', 'writeback', '--workers', '3', '--roles', 'writer,faulter,writeback'] },
-  { table: 'collapse', entry: 'collapseFile', argv: ['--scenario', 'collapse', '--workers', '3', '--roles', 'collapser,mapper,zapper'],
-    // KNOWN BYPASS: the collapser calls collapseFile() directly, not through t.ops.collapse
-    // (src/scenarios/collapse.ts, the 'collapse' op). Expected to fail until that call is routed;
-    // then drop this field.
-    bypassed: 'src/scenarios/collapse.ts calls collapseFile() directly' },
+  { table: 'collapse', entry: 'collapseFile', argv: ['--scenario', 'collapse', '--workers', '3', '--roles', 'collapser,mapper,zapper'] },
   { table: 'fuse', entry: 'fuseFillWritePages', argv: ['--scenario', 'fuse-write', '--workers', '3', '--roles', 'writer,zapper,reader'] },
 ];
 
@@ -101,7 +97,7 @@ beforeAll(async () => {
 
 describe('every table reaches a plug-in override in both modes (--variant)', () => {
   for (const c of CASES) {
-    (c.bypassed ? it.fails : it)(`${c.table}.${c.entry} (${c.argv[1]})${c.bypassed ? ` [expected to fail: ${c.bypassed}]` : ''}`, () => {
+    it(`${c.table}.${c.entry} (${c.argv[1]})`, () => {
       const name = variantOf(c.table);
       const { cfg, scenario } = configFor(c);
 
