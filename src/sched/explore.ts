@@ -8,7 +8,8 @@ import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
 import { opRng, rng } from '../kernel/rng.ts';
-import { ControlledDriver, DEFAULT_MAX_STEPS, type Violation } from './controlled.ts';
+import { ControlledDriver, DEFAULT_MAX_STEPS } from './controlled.ts';
+import type { Violation } from '../kernel/observer.ts';
 import { makeStrategy, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
 
 export interface ExploreOptions {
