@@ -148,7 +148,9 @@ export interface LockRegistration {
 export interface PluginApi {
   /** the plug-in's own path, as loaded */
   readonly file: string;
-  /** a lock_page algorithm: `--lock NAME`, and a matrix cell `locks/NAME` */
+  /** a lock_page algorithm: `--lock NAME`, and a matrix cell `locks/NAME`. The factory gets the
+   * run's LockOptions (--unfairness) and returns a lock table, usually a built-in one with some
+   * steps replaced: `(o) => api.locks.lockOverride('v5.9-rc6', o, { *wakePageFunction(t, b, e, key) {...} })` */
   registerLock(name: string, factory: LockFactory, o: LockRegistration): void;
   /** a ->map_pages variant: `--map-pages NAME` (scenario map-truncate), and a cell `map-truncate/NAME`
    * graded by its `expected` ('clean', 'open' or the invariant ids it must break) */
