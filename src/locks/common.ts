@@ -125,6 +125,10 @@ export const PAGE_LOCK_ENTRIES = Object.freeze([
   'trylockFast', 'releasePageLock', '__lockPage', 'waitOnPageBitCommon', 'initWaitPage', 'setPageWaiters', 'trylockPageBit',
   '__addWaitQueueEntryTail', 'finishWait', 'wakeUpPageBit', 'wakePageFunction',
 ] as const satisfies readonly Exclude<keyof PageLockOps, 'name'>[]);
+/** An entry of PageLockOps missing from PAGE_LOCK_ENTRIES is a compile error here. */
+type Unlisted = Exclude<keyof PageLockOps, 'name' | (typeof PAGE_LOCK_ENTRIES)[number]>;
+const complete: [Unlisted] extends [never] ? true : Unlisted = true;
+void complete;
 
 export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   // ---- the fast paths ----
