@@ -10,7 +10,7 @@ import { makeCell, type Cell, type Expected } from '../src/matrix/cells.ts';
 import {
   BUDGET_LIMITS, BudgetSplitter, filterCells, fnv1a, inShard, orderRows, parseShard, shardOf, shareMs,
 } from '../src/matrix/plan.ts';
-import { CORPUS_FORMAT, corpusEntryFor, entryMismatch, readCorpus, runMatrix, type CorpusFile } from '../src/matrix/matrix-run.ts';
+import { CORPUS_FORMAT, cellArgv, corpusEntryFor, entryMismatch, readCorpus, runMatrix, type CorpusFile } from '../src/matrix/matrix-run.ts';
 import { matrixJunit } from '../src/matrix/matrix-report.ts';
 import { buildRegistry } from '../stress/commands/context.ts';
 import { DEFAULT_CORPUS } from '../stress/commands/matrix.ts';
@@ -294,4 +294,17 @@ describe('matrix command (compiled)', () => {
     expect(bad2.stderr).toMatch(/--shard wants I\/N/);
     expect(bad3.code).toBe(2);
   }, 90_000);
+});
+
+describe('a cell with variants', () => {
+  it('runs them with --variant, in order, and the run validates them against the registry', () => {
+    const cell = makeCell({
+      name: 'map-truncate/patch4+v', scenario: 'map-truncate', cfg: { variants: ['patch4'] }, expected: 'open', reasoning: 'test',
+    }, 'test');
+    const argv = cellArgv(cell, 'controlled', '1', 1000);
+    expect(argv.join(' ')).toContain('--variant patch4');
+    expect(validateRun(argv, buildRegistry()).cfg.variants).toEqual(['patch4']);
+    const bad = makeCell({ name: 'map-truncate/nope', scenario: 'map-truncate', cfg: { variants: ['no-such-variant'] }, expected: 'open', reasoning: 'test' }, 'test');
+    expect(() => validateRun(cellArgv(bad, 'free', '1', 1000), buildRegistry())).toThrow(/unknown variant 'no-such-variant'/);
+  });
 });

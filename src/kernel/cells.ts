@@ -18,6 +18,8 @@ export interface CellCfg {
   perturb?: PerturbLevel;
   stutter?: boolean;
   hungMs?: number;
+  /** variants composed over the rest (--variant, in order: src/variants/registry.ts) */
+  variants?: readonly string[];
   /** the scenario's own flags by name, as on the command line: { 'map-pages': 'patch4' } */
   extra?: Readonly<Record<string, number | string | boolean>>;
 }

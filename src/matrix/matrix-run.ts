@@ -172,6 +172,7 @@ export function cellArgv(cell: Cell, mode: CellMode, seed: string, durationMs: n
   const argv = ['--scenario', cell.scenario];
   if (c.lock) argv.push('--lock', c.lock);
   if (c.unfairness !== undefined) argv.push('--unfairness', String(c.unfairness));
+  for (const v of c.variants ?? []) argv.push('--variant', v);
   const workers = mode === 'controlled' ? (cell.controlled.workers ?? Math.min(c.workers ?? 3, 3)) : Math.min(c.workers ?? 4, 4);
   argv.push('--workers', String(workers));
   if (c.pages !== undefined) argv.push('--pages', String(c.pages));

@@ -28,7 +28,8 @@ import { hungFinding, Watchdog } from '../check/watchdog.ts';
 import { DeadlockDetector } from '../check/waitfor.ts';
 import { LiveRevalidator } from '../check/revalidate.ts';
 import { LostWakeDetector } from '../check/lostwake.ts';
-import { lockdepSummary, lockOrderMessage } from '../check/lockdep.ts';
+import { lockdepSummary } from '../check/lockdep.ts';
+import { violationMessage } from '../check/describe.ts';
 import { RssMonitor, statsDownsampler } from './checkpoint.ts';
 import { quiescentLockFindings } from '../check/lockstate.ts';
 import { checkWaiters } from '../locks/waitqueue.ts';
@@ -566,11 +567,7 @@ class FreeRun {
   private describe = (r: ViolationRecord): string => {
     if (r.id === 'CRASH' && this.crashes.has(r.task))
       return `task ${r.task} (${this.roles[r.task] ?? 'checker'}) crashed in op ${r.op}: ${this.crashes.get(r.task)}`;
-    if (r.id === 'LOCK-ORDER') return lockOrderMessage(this.shm, r.values, (t) => this.roles[t] ?? 'checker');
-    const who = r.task >= 0 ? `task ${r.task} (${this.roles[r.task] ?? 'checker'}) op ${r.op}` : 'checker';
-    const where = r.page >= 0 ? ` on page ${r.page}` : '';
-    const vals = r.values.length ? ` [${r.values.join(', ')}]` : '';
-    return `${r.id}${where}, ${who}${vals}: ${INVARIANTS[r.id]}`;
+    return violationMessage(this.shm, r, (t) => this.roles[t] ?? 'checker');
   };
 
   private result(): RunResult {

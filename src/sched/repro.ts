@@ -28,6 +28,7 @@ import { ControlledDriver, type IterationResult } from './controlled.ts';
 import type { Violation } from '../kernel/observer.ts';
 import { ReplayStrategy } from './strategies/replay.ts';
 import { rng } from '../kernel/rng.ts';
+import { findVariant } from '../variants/index.ts';
 import type { Find } from './explore.ts';
 
 export const REPRO_FORMAT = 'pagelock-stress-repro';
@@ -37,12 +38,13 @@ const MAX_REPRO_BYTES = 1024 ** 3;
 
 export type ModelSizes = Omit<ShmSizes, 'tasks' | 'flightEntries' | 'violationSlots'>;
 
-export type ReproConfig = Pick<RunConfig, 'scenario' | 'lock' | 'unfairness' | 'seed' | 'workers' | 'pages' | 'buckets' | 'extra' | 'lockdep'>;
+export type ReproConfig = Pick<RunConfig, 'scenario' | 'lock' | 'unfairness' | 'seed' | 'workers' | 'pages' | 'buckets' | 'extra' | 'lockdep' | 'variants'>;
 
 export function reproConfig(c: RunConfig): ReproConfig {
   return {
     scenario: c.scenario, lock: c.lock, unfairness: c.unfairness, seed: c.seed, workers: c.workers, pages: c.pages, buckets: c.buckets, extra: c.extra,
     ...(c.lockdep ? { lockdep: true } : {}),
+    ...(c.variants?.length ? { variants: [...c.variants] } : {}),
   };
 }
 
@@ -246,6 +248,9 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need((c.buckets as number) <= 4096, `config.buckets must be at most 4096 (got ${c.buckets})`);
   need((c.workers as number) <= 256, `config.workers must be at most 256 (got ${c.workers})`);
   need(c.lockdep === undefined || typeof c.lockdep === 'boolean', 'config.lockdep must be true or false');
+  need(c.variants === undefined || (Array.isArray(c.variants) && c.variants.every((v) => typeof v === 'string')),
+    'config.variants must be a list of variant names');
+  for (const v of (c.variants as string[] | undefined) ?? []) need(findVariant(v) !== undefined, `config.variants: unknown variant '${v}'`);
   need(isObj(c.extra), 'config.extra must be an object');
   for (const [k, v] of Object.entries(c.extra))
     need(['number', 'string', 'boolean'].includes(typeof v), `config.extra.${k} must be a number, string or boolean`);
