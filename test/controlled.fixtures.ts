@@ -1,5 +1,6 @@
 // Small scenarios and locks for the controlled-mode tests: they depend on nothing but the
 // contract (src/sched/step.ts, src/run/scenario.ts), so the driver can be tested on its own.
+import { lockOverride } from '../src/locks/index.ts';
 import type { Finding, Op, Scenario } from '../src/kernel/scenario.ts';
 import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';
 import { below, type Rng } from '../src/kernel/rng.ts';
@@ -58,7 +59,8 @@ export function testLock(o: { wake: boolean } = { wake: true }): PageLock {
     t.heldAdd(pfn);
     return true;
   }
-  const lock: PageLock = {
+  // the public entries are this lock's; lockOverride() fills the algorithm's steps, which these never call
+  const lock: PageLock = lockOverride('v5.9', {}, {
     name: o.wake ? 'test-futex' : 'test-busted-nowake',
     trylockPage: acquire,
     *lockPage(t, pfn) {
@@ -90,7 +92,7 @@ export function testLock(o: { wake: boolean } = { wake: true }): PageLock {
     },
     *waitOnPageWriteback() {},
     *endPageWriteback() {},
-  };
+  });
   return lock;
 }
 
