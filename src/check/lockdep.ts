@@ -40,9 +40,8 @@
 import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
-import type { Task } from '../kernel/task.ts';
+import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks, type Task } from '../kernel/task.ts';
 
-import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks } from '../kernel/task.ts';
 
 export { LD_PAGE, LD_PTL, LD_WB };
 const NCLASS = 3;

@@ -1,11 +1,25 @@
-// A task: the context every protocol generator receives. It carries no behaviour of its own
-// beyond bookkeeping the checks and the flight recorder need; drivers create it.
+// A task: the context every protocol generator receives, and the operation tables it runs. The
+// task carries no behaviour of its own beyond bookkeeping the checks and the flight recorder need;
+// drivers create it.
+//
+// The operation tables: every kernel function of the model that a variant may replace, grouped
+// as the kernel groups them (mapping->a_ops, vma->vm_ops, the wait entry's wake function, ...).
+//
+// Kernel code never calls another replaceable kernel function directly: it calls through the
+// running configuration's tables, `t.ops.<table>.<entry>(t, ...)`, so a variant that replaces one
+// entry changes every path that reaches it. A variant is a partial table over mainline (see
+// src/variants/index.ts, which composes them); its entries get the table they wrap and can call
+// the mainline entry.
+//
+// Entries are plain functions of the task (no `this`): a table is data, and composing tables is
+// copying entries.
 import { CTL, FLIGHT_WORDS, MAX_HELD, STAT, STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { LabelTable } from '../shm/labels.ts';
 import type { Shm } from '../shm/shm.ts';
 import { writeViolation } from '../shm/violations.ts';
 import { invariantCode, type InvariantId } from './invariants.ts';
-import type { KernelOps } from './ops.ts';
+import type { Step } from './step.ts';
+import type { FaultResult, VmFault } from './fault.ts';
 
 // ---- what kernel code tells lockdep (src/check/lockdep.ts implements it): the lock classes, and
 // the hooks a task calls when it takes, releases or is about to wait on a lock. A task without
@@ -116,3 +130,291 @@ export class Task {
     return Array.from(this.shm.held.subarray(this.id * MAX_HELD, this.id * MAX_HELD + n));
   }
 }
+
+// ---- the operation tables ---------------------------------------------------------------------
+
+export const EINTR = -4;
+
+/** A wake-up key (struct wait_page_key): which page and bit a wake is for, and whether any
+ * queued entry was for this page (page_match: folio_wake_bit() clears PG_waiters without one). */
+export interface WakeKey {
+  pfn: number;
+  bitNr: number;
+  pageMatch: boolean;
+}
+
+/**
+ * lock_page and its wait queue (mm/filemap.c, kernel/sched/wait.c): the public entries, then the
+ * algorithm's steps as the kernel splits them. `name` says which algorithm the table runs.
+ *
+ * Every step reaches the others through the running table (`t.ops.lock.<step>(t, ...)`), never
+ * directly, so a table that replaces one step (a variant, a plug-in, a self-test mutant) changes
+ * every path that reaches it: replace wakePageFunction and unlock_page(), end_page_writeback()
+ * and every waker use yours. The three algorithms (src/locks) share the common entries and differ
+ * in a few steps; their per-step schedule points are named after the kernel's steps.
+ */
+export interface PageLockOps {
+  readonly name: string;
+
+  // ---- the public entries ----
+
+  /** trylock_page: one test_and_set_bit_lock(PG_locked). */
+  trylockPage(t: Task, pfn: number): Step<boolean>;
+  /** lock_page: fast path, else the algorithm's exclusive wait (__folio_lock). */
+  lockPage(t: Task, pfn: number): Step<void>;
+  /** lock_page_killable: 0 when the lock is taken, EINTR only when the task does not own it
+   * (the result is computed after the wait entry has left the queue). */
+  lockPageKillable(t: Task, pfn: number): Step<number>;
+  /** unlock_page: one RMW clears PG_locked and reports PG_waiters; wake only then. */
+  unlockPage(t: Task, pfn: number): Step<void>;
+  /** wait_on_page_locked: a shared (non-exclusive) wait for PG_locked to clear. */
+  waitOnPageLocked(t: Task, pfn: number): Step<void>;
+  /** wait_on_page_writeback: loops while PG_writeback is set (c2407cf7d22d). */
+  waitOnPageWriteback(t: Task, pfn: number): Step<void>;
+  /** end_page_writeback's wake: clear PG_writeback, then wake PG_writeback waiters if PG_waiters. */
+  endPageWriteback(t: Task, pfn: number): Step<void>;
+
+  // ---- the fast paths ----
+
+  /** folio_trylock(): test_and_set_bit_lock(PG_locked), one RMW ('trylock_page'); on success the
+   * acquisition is recorded (src/locks/common.ts acquired(): LOCK-EXCL, held list, stats). The
+   * fast path of trylockPage, lockPage and lockPageKillable. */
+  trylockFast(t: Task, pfn: number): Step<boolean>;
+  /** folio_unlock()'s releasing RMW (clear_bit_unlock_is_negative_byte, now
+   * folio_xor_flags_has_waiters): the owner bookkeeping and the LOCK-UNLOCK check, then ONE
+   * Atomics.and clears PG_locked; returns the old flags (PG_waiters says whether to wake). No
+   * schedule point of its own: unlockPage yields 'clear_bit_unlock_is_negative_byte' before it. */
+  releasePageLock(t: Task, pfn: number): number;
+
+  // ---- the slow path: folio_wait_bit_common() and its pieces ----
+
+  /** __folio_lock() / __folio_lock_killable(): the exclusive wait on PG_locked, timed for the
+   * wait histogram; 0, or EINTR (then the pending fatal signal is delivered). */
+  __lockPage(t: Task, pfn: number, killable: boolean): Step<number>;
+  /** folio_wait_bit_common() (wait_on_page_bit_common() before the folios): an exclusive wait
+   * takes the lock (and records the acquisition) or returns EINTR (killable only); a shared wait
+   * returns when the bit was seen clear or a wake came. Returns 0 or EINTR. The algorithm's own. */
+  waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number>;
+  /** The wait-entry set-up: init_wait(), wait_page->folio / bit_nr, and wait->flags (EXCLUSIVE
+   * for an exclusive wait, the model's TASK_KILLABLE bit for a killable one; 5ef64cc8987a also
+   * sets CUSTOM, a hand-off request, once `unfairness`, the steals still allowed after this
+   * pass's `--unfairness`, is below 0; the other algorithms ignore it). Only while the entry is
+   * on no list. Returns the flags it set. */
+  initWaitPage(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean, unfairness: number): number;
+  /** SetPageWaiters / folio_set_waiters(): PG_waiters, under the bucket lock. */
+  setPageWaiters(t: Task, pfn: number): Step<void>;
+  /** The trylock under the queue lock, after set-waiters (trylock_page_bit_common() in
+   * 2a9127fcf229, folio_trylock_flag() since 5ef64cc8987a): exclusive: test_and_set_bit; shared:
+   * test_bit. If the bit was clear the wait is over before it queued: the entry is marked WOKEN
+   * (and DONE since 5ef64cc8987a) and an exclusive acquisition is recorded. */
+  trylockPageBit(t: Task, pfn: number, bitNr: number, exclusive: boolean): Step<boolean>;
+  /** __add_wait_queue_entry_tail(q, wait): the task's entry at the tail of bucket `b` (under its
+   * lock). */
+  __addWaitQueueEntryTail(t: Task, b: number): Step<void>;
+  /** finish_wait(q, wait): off the queue if still on it (list_empty_careful() without the lock,
+   * list_del_init() under it). After it no waker touches the entry. */
+  finishWait(t: Task, b: number): Step<void>;
+
+  // ---- the wake side ----
+
+  /** folio_wake_bit() / wake_up_page_bit(): under the bucket lock, __wake_up_common() with
+   * nr_exclusive = 1 calling each entry's wakePageFunction; then PG_waiters is cleared when the
+   * queue is empty or held nobody for this page. */
+  wakeUpPageBit(t: Task, pfn: number, bitNr: number): Step<void>;
+  /** wake_page_function(): the wait entry's wake function, for entry `e` of bucket `b` (bucket
+   * lock held). 0 = not woken (or not for this key), 1 = woken, -1 = stop the walk. The
+   * algorithm's own. */
+  wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number>;
+}
+
+/** What lock algorithms take from the configuration. */
+export interface LockOptions {
+  /** 5ef64cc8987a sysctl_page_lock_unfairness (v5.9-rc6 only); default 5 */
+  unfairness?: number;
+}
+
+/** A page next_uptodate_page() found worth mapping: referenced, and locked unless `locked` is
+ * false (only a variant that skips the page lock, like patch 4, returns it unlocked). */
+export interface NextPage {
+  pfn: number;
+  index: number;
+  locked: boolean;
+}
+
+/** The page cache (mm/filemap.c): lookup, add, delete. */
+export interface PageCacheOps {
+  /** find_get_page(): the lockless lookup (xas_load, folio_try_get, xas_reload); NIL if none. */
+  findGetPage(t: Task, file: number, index: number): Step<number>;
+  /** filemap_add_folio(): insert a new locked page at `index`; false if the slot is taken. */
+  filemapAddFolio(t: Task, pfn: number, file: number, index: number): Step<boolean>;
+  /** __filemap_remove_folio() -> page_cache_delete(): clear the slot and page->mapping (under the
+   * i_pages lock, page locked and unmapped: DEL-LOCKED). */
+  pageCacheDelete(t: Task, pfn: number, file: number): void;
+  /** filemap_remove_folio(): take the i_pages lock and delete. */
+  filemapRemoveFolio(t: Task, pfn: number, file: number): Step;
+  /** delete_from_page_cache(): remove and drop the page cache's reference. */
+  deleteFromPageCache(t: Task, pfn: number, file: number): Step;
+  /** ->readpage (a_ops): fill a locked new page and mark it uptodate. */
+  readPage(t: Task, pfn: number, file: number, index: number): Step;
+}
+
+/** A file mapping's vma->vm_ops (generic_file_vm_ops: filemap_fault, filemap_map_pages,
+ * filemap_page_mkwrite), with the map_pages page finder. */
+export interface VmOps {
+  /** ->fault: filemap_fault(). */
+  fault(t: Task, vmf: VmFault): Step<FaultResult>;
+  /** ->map_pages over file indices [start, end), inside one page table. Returns VM_FAULT_NOPAGE if
+   * vmf.index got mapped. */
+  mapPages(t: Task, vmf: VmFault, start: number, end: number): Step<number>;
+  /** next_uptodate_page(): the first page in [from, end) that passes map_pages' checks, or null. */
+  nextUptodatePage(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null>;
+  /** ->page_mkwrite: filemap_page_mkwrite(); returns VM_FAULT_LOCKED with the page locked. */
+  pageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number>;
+}
+
+/** The fault paths of mm/memory.c. */
+export interface FaultOps {
+  /** handle_mm_fault() for one access; NO_FAULT when the PTE was present and usable. */
+  handleMmFault(t: Task, vma: number, index: number, write: boolean): Step<number>;
+  /** do_fault_around(): ->map_pages over the fault-around window. */
+  doFaultAround(t: Task, vmf: VmFault): Step<number>;
+  /** __do_fault(): ->fault, and the page comes back locked. */
+  __doFault(t: Task, vmf: VmFault): Step<FaultResult>;
+  /** do_read_fault() */
+  doReadFault(t: Task, vmf: VmFault): Step<number>;
+  /** do_cow_fault(): a write fault on a private mapping. */
+  doCowFault(t: Task, vmf: VmFault): Step<number>;
+  /** do_shared_fault(): a write fault on a shared mapping. */
+  doSharedFault(t: Task, vmf: VmFault): Step<number>;
+  /** finish_fault(): take the PTL, re-check pte_none, do_set_pte(); VM_FAULT_NOPAGE if somebody
+   * else mapped it first. */
+  finishFault(t: Task, vmf: VmFault, pfn: number, anon?: boolean, write?: boolean): Step<number>;
+  /** do_set_pte(): add the rmap and set the PTE (PTL held, PTE none). */
+  doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, write: boolean): Step;
+  /** do_page_mkwrite(): ->page_mkwrite, and the page comes back locked. */
+  doPageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number>;
+  /** fault_dirty_shared_page(): dirty the page, unlock it, balance dirty pages. */
+  faultDirtySharedPage(t: Task, pfn: number): Step<number>;
+  /** do_wp_page() -> wp_page_shared(): a write to a read-only PTE of a shared mapping. */
+  doWpPageShared(t: Task, vmf: VmFault): Step<number>;
+}
+
+export interface ZapDetails {
+  /** also zap private COW copies (anonymous pages) */
+  evenCows: boolean;
+  /** only PTEs mapping this page (unmap_mapping_folio), or NIL */
+  single: number;
+}
+
+/** Zap and rmap (mm/memory.c's zap, mm/rmap.c). */
+export interface RmapOps {
+  /** zap_pte_range() over file indices [start, end) of `vma`; returns the PTEs zapped. */
+  zapPteRange(t: Task, vma: number, start: number, end: number, details: ZapDetails): Step<number>;
+  /** unmap_mapping_range(): zap [start, end) of `file` in every VMA. */
+  unmapMappingRange(t: Task, file: number, start: number, end: number, evenCows: boolean): Step;
+  /** unmap_mapping_folio(): unmap one locked page from every VMA of its file. */
+  unmapMappingFolio(t: Task, pfn: number): Step;
+  /** One PTE of zap_pte_range(): clear it, page_remove_rmap(), drop the PTE's reference. */
+  zapPte(t: Task, vma: number, index: number, pte: number): Step;
+  /** page_add_file_rmap() / page_add_new_anon_rmap(): mapcount + 1. */
+  pageAddRmap(t: Task, pfn: number): Step;
+  /** page_remove_rmap(): mapcount - 1. */
+  pageRemoveRmap(t: Task, pfn: number): Step;
+  /** try_to_unmap(): unmap a locked page from every PTE; true if it is no longer mapped. */
+  tryToUnmap(t: Task, pfn: number): Step<boolean>;
+}
+
+/** mm/truncate.c */
+export interface TruncateOps {
+  /** truncate_setsize() as do_truncate() runs it: under i_rwsem, i_size first, then
+   * truncate_pagecache(). */
+  truncateSetsize(t: Task, file: number, newsize: number): Step;
+  /** truncate_pagecache(): unmap, truncate, unmap again. */
+  truncatePagecache(t: Task, file: number, newsize: number): Step;
+  /** truncate_inode_pages_range(mapping, lstart, end of file): both passes. */
+  truncateInodePagesRange(t: Task, file: number, lstart: number): Step;
+  /** truncate_inode_folio() on a locked page: re-check page->mapping (else -EIO: already gone),
+   * truncate_cleanup_folio(), filemap_remove_folio(), drop the cache's reference. */
+  truncateInodeFolio(t: Task, pfn: number, file: number, index: number): Step;
+  /** truncate_cleanup_folio(): unmap the page if a PTE still maps it. */
+  truncateCleanupFolio(t: Task, pfn: number): Step;
+}
+
+/** Reclaim (mm/vmscan.c). */
+export interface ReclaimOps {
+  /** shrink_folio_list() for the page at `index` of `file`; true if it was freed. */
+  shrinkPage(t: Task, file: number, index: number): Step<boolean>;
+  /** __remove_mapping(): freeze the refcount, re-check, delete from the page cache. */
+  removeMapping(t: Task, pfn: number, file: number): Step<boolean>;
+}
+
+export type WritebackResult = 'written' | 'clean' | 'gone';
+
+/** Writeback and dirtying (mm/page-writeback.c, the writepage path). Ending writeback and waiting
+ * for it are the lock table's (end_page_writeback wakes through the page wait queue). */
+export interface WritebackOps {
+  /** set_page_dirty(); true if the page was clean. */
+  setPageDirty(t: Task, pfn: number): boolean;
+  /** page_mkclean(): write-protect every PTE of the page; returns how many were cleaned. */
+  pageMkclean(t: Task, pfn: number): Step<number>;
+  /** clear_page_dirty_for_io(): page_mkclean() and clear PG_dirty; true if it was dirty. */
+  clearPageDirtyForIo(t: Task, pfn: number): Step<boolean>;
+  /** write_cache_pages() for one page: lock, wait, clean for I/O, set PG_writeback, unlock, end. */
+  writebackPage(t: Task, file: number, index: number, ioSteps?: number): Step<WritebackResult>;
+}
+
+export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT';
+
+/** khugepaged's collapse_file() (mm/khugepaged.c). */
+export interface CollapseOps {
+  collapseFile(t: Task, file: number, start: number, nr: number): Step<ScanResult>;
+}
+
+/** One user buffer segment: `count` bytes at byte offset `off` of VMA `vma`. Advanced in place. */
+export interface IovIter {
+  vma: number;
+  off: number;
+  count: number;
+}
+
+/** What fuse_fill_write_pages() gathered for one WRITE request. */
+export interface WritePages {
+  /** bytes copied (> 0), or a negative errno */
+  count: number;
+  /** the destination pages, referenced; locked as the path leaves them */
+  pages: number[];
+  /** 4f06dd92b5d0's ia->write.page_locked: the last page is still locked */
+  pageLocked: boolean;
+}
+
+/** The fuse write path before and after 4f06dd92b5d0 (v5.13): 'pre-fix' or 'fixed'. */
+export type FuseWritePath = 'pre-fix' | 'fixed';
+
+/** The fuse write path (fs/fuse/file.c) and the iov_iter helpers it uses. */
+export interface FuseOps {
+  fusePerformWrite(t: Task, path: FuseWritePath, file: number, pos: number, ii: IovIter, maxPages: number): Step<number>;
+  fuseFillWritePages(t: Task, path: FuseWritePath, file: number, ii: IovIter, pos: number, maxPages: number): Step<WritePages>;
+  fuseSendWritePages(t: Task, path: FuseWritePath, wp: WritePages, pos: number): Step;
+  grabCachePageWriteBegin(t: Task, file: number, index: number): Step<number>;
+  iovIterFaultInReadable(t: Task, ii: IovIter, bytes: number): Step<boolean>;
+  iovIterCopyFromUserAtomic(t: Task, pfn: number, file: number, index: number, ii: IovIter, bytes: number): Step<number>;
+}
+
+/** All the tables of one configuration. */
+export interface KernelOps {
+  lock: PageLockOps;
+  pagecache: PageCacheOps;
+  vmOps: VmOps;
+  fault: FaultOps;
+  rmap: RmapOps;
+  truncate: TruncateOps;
+  reclaim: ReclaimOps;
+  writeback: WritebackOps;
+  collapse: CollapseOps;
+  fuse: FuseOps;
+}
+
+export type TableName = keyof KernelOps;
+
+/** What a variant changes: some entries of some tables. */
+export type OpsOverride = { readonly [K in TableName]?: Partial<KernelOps[K]> };

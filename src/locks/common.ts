@@ -9,7 +9,7 @@
 // running table, `t.ops.lock`, so a table built over this one (lockTable(), composeOps(), a
 // plug-in's lockOverride()) that replaces one step is reached from all the others.
 import { NOW, type Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import { LD_PAGE, LD_WB, type Task } from '../kernel/task.ts';
 import { MAX_HELD, STAT, STAT_NAMES, HIST_BUCKETS } from '../shm/layout.ts';
 import {
   BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
@@ -19,7 +19,6 @@ import { EINTR, type PageLockOps } from './types.ts';
 import {
   WQ_TASK_KILLABLE, addWaitQueueEntryTail, deliverFatalSignal, finishWait, folioWakeBit, initWaitEntry,
 } from './waitqueue.ts';
-import { LD_PAGE, LD_WB } from '../kernel/task.ts';
 
 export { EINTR };
 

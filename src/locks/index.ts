@@ -1,6 +1,6 @@
 // The lock_page algorithms by name. The three public ones model kernel history (§5 of
 // kernel-protocols.md); plug-ins and self-test locks register here too, hidden from listings.
-// A lock is a table (src/kernel/ops.ts PageLockOps); lockOverride() builds one over a registered
+// A lock is a table (src/kernel/task.ts PageLockOps); lockOverride() builds one over a registered
 // lock with some steps replaced.
 import type { LockFactory, LockOptions, PageLock, PageLockOps } from './types.ts';
 import { lockTable } from './common.ts';

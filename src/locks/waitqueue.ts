@@ -8,12 +8,11 @@
 // is written with Atomics.store, and written LAST when an entry leaves a list: once it reads 0 the
 // waiter may return and reuse its entry (list_del_init_careful(), 5.9).
 import { futexWait, futexWake, type Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import type { Task, WakeKey } from '../kernel/task.ts';
 import {
   NIL, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN, WQ_FLAG_DONE, TASK_RUNNING, TASK_WAITING, type Shm,
 } from '../shm/shm.ts';
 import type { Finding } from '../kernel/scenario.ts';
-import type { WakeKey } from '../kernel/ops.ts';
 
 // ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
 

@@ -15,12 +15,11 @@ import { __SetPageLocked } from '../locks/common.ts';
 import { NIL, PG_locked } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
-import type { NextPage, VmOps } from '../kernel/ops.ts';
+import type { Task, NextPage, VmOps } from '../kernel/task.ts';
 import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
 
 // (the type lives with the tables; re-exported for the modules and plug-ins that import it here)
-export type { NextPage } from '../kernel/ops.ts';
+export type { NextPage } from '../kernel/task.ts';
 
 // ---- lookup ------------------------------------------------------------------------------
 

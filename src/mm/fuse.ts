@@ -28,13 +28,12 @@ import { __SetPageLocked } from '../locks/common.ts';
 import { NIL } from '../shm/shm.ts';
 import { mutexLock, mutexUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import type { Task, FuseWritePath, IovIter, WritePages } from '../kernel/task.ts';
 import { VM_FAULT_ERROR } from '../kernel/fault.ts';
-import type { FuseWritePath, IovIter, WritePages } from '../kernel/ops.ts';
 import { NO_FAULT, readThroughPtes } from './memory.ts';
 
 // (the types live with the tables; re-exported for the modules that import them here)
-export type { FuseWritePath, IovIter, WritePages } from '../kernel/ops.ts';
+export type { FuseWritePath, IovIter, WritePages } from '../kernel/task.ts';
 
 /** The write path: 'pre-fix' (v2.6.26 .. v5.12) or 'fixed' (4f06dd92b5d0, v5.13). */
 export const FUSE_WRITE_PATHS: readonly FuseWritePath[] = ['pre-fix', 'fixed'];

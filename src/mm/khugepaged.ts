@@ -39,8 +39,7 @@ import { PageDirty, PageUptodate, PageWriteback, getPage, pageMapped, pageRefFre
 import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
-import type { ScanResult } from '../kernel/ops.ts';
+import type { Task, ScanResult } from '../kernel/task.ts';
 
 /** page_ref_freeze(page, 3) in the kernel: pin + page cache + isolate_lru_page; no LRU here. */
 export const COLLAPSE_FREEZE_REFS = 2;

@@ -2,7 +2,7 @@
 // (mm/filemap.c, mm/memory.c, mm/rmap.c, mm/truncate.c, mm/vmscan.c, mm/page-writeback.c,
 // mm/khugepaged.c, fs/fuse/file.c). The lock table is chosen by name (src/locks); variants
 // replace entries (src/variants).
-import type { KernelOps, PageLockOps } from '../kernel/ops.ts';
+import type { KernelOps, PageLockOps } from '../kernel/task.ts';
 import {
   deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapRemoveFolio, findGetPage, nextUptodatePage,
   pageCacheDelete, readPage,

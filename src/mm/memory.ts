@@ -11,11 +11,10 @@ import { pteLock } from './pgtable.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import type { Task, ZapDetails } from '../kernel/task.ts';
 import {
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from '../kernel/fault.ts';
-import type { ZapDetails } from '../kernel/ops.ts';
 import { checkMappedFilePage } from './filemap.ts';
 import { vmasOfFile } from './rmap.ts';
 import { vmFaultLockedCheck } from './writeback.ts';

@@ -1,9 +1,8 @@
 // The page-table lock (split PTLs: one per group of PTEs, src/shm/mm.ts ptlSlot()).
 import { ptlSlot } from '../shm/mm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
-import { LD_PTL } from '../kernel/task.ts';
+import { LD_PTL, type Task } from '../kernel/task.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
 
 /** pte_offset_map_lock(): take the PTL covering `index` in `vma`. Returns the PTL slot. */
 export function* pteLock(t: Task, vma: number, index: number): Step<number> {

@@ -23,9 +23,8 @@ import { pteLock } from './pgtable.ts';
 import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import type { Task, WritebackResult } from '../kernel/task.ts';
 import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../kernel/fault.ts';
-import type { WritebackResult } from '../kernel/ops.ts';
 import { vmasOfFile } from './rmap.ts';
 
 /** do_wp_page()'s code for a write fault that made the PTE writable (VM_FAULT_WRITE). */

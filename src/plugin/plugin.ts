@@ -40,7 +40,7 @@ import * as lockV5_9_rc6 from '../locks/v5_9_rc6.ts';
 import { registerMapPages, type MapPagesVariant } from '../variants/map-pages/index.ts';
 import { composeOps, kernelOps, registerVariant, type Variant } from '../variants/index.ts';
 import { MAINLINE_MM } from '../mm/mainline.ts';
-import type { KernelOps, OpsOverride } from '../kernel/ops.ts';
+import type { KernelOps, OpsOverride } from '../kernel/task.ts';
 import { registerFaultPath, type FaultPathVariant } from '../variants/fault/index.ts';
 import { registerCell, type CellSpec, type Expected } from '../matrix/cells.ts';
 import { addLoadedPlugin, loadedPlugins, PLUGINS_KEY } from '../run/plugin-paths.ts';
@@ -68,11 +68,11 @@ export type { PageLock, LockFactory, LockOptions } from '../locks/types.ts';
 export type { Scenario, Op, Finding } from '../kernel/scenario.ts';
 export type { CellSpec, Expected } from '../matrix/cells.ts';
 export type { InvariantId } from '../kernel/invariants.ts';
-// the operation tables (src/kernel/ops.ts) and what a variant is (src/variants/registry.ts)
+// the operation tables (src/kernel/task.ts) and what a variant is (src/variants/registry.ts)
 export type {
   KernelOps, TableName, OpsOverride, PageLockOps, PageCacheOps, VmOps, FaultOps, RmapOps, TruncateOps, ReclaimOps,
   WritebackOps, CollapseOps, FuseOps, ZapDetails, WakeKey, WritebackResult, ScanResult, IovIter, WritePages, FuseWritePath,
-} from '../kernel/ops.ts';
+} from '../kernel/task.ts';
 export type { Variant, VariantKind, KernelChoice } from '../variants/index.ts';
 
 /** A plug-in that cannot be loaded or registered: one line naming it, exit 2. */

@@ -14,13 +14,12 @@ import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.t
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task } from '../kernel/task.ts';
+import type { Task, FuseWritePath } from '../kernel/task.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE } from '../shm/files.ts';
 import { VM_SHARED, type Shm } from '../shm/shm.ts';
 import { vmaCount } from '../shm/mm.ts';
 import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { FUSE_WRITE_PATHS } from '../mm/fuse.ts';
-import type { FuseWritePath } from '../kernel/ops.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { FAULT_VARIANT_OPTIONS, initMapTruncate } from './map-truncate.ts';

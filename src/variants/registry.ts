@@ -1,4 +1,4 @@
-// Variants: named partial operation tables over mainline (src/kernel/ops.ts), and the one place
+// Variants: named partial operation tables over mainline (src/kernel/task.ts), and the one place
 // that turns a configuration into the tables a task runs.
 //
 // A variant replaces some entries of some tables; everything else stays mainline. Its `ops(base)`
@@ -11,7 +11,7 @@
 // 'clean', the invariant ids a known-bad protocol must break, or 'open'. Self-test mutants are
 // hidden: their flags accept them, listings do not show them.
 import type { InvariantId } from '../kernel/invariants.ts';
-import type { KernelOps, LockOptions, OpsOverride, PageLockOps, TableName } from '../kernel/ops.ts';
+import type { KernelOps, LockOptions, OpsOverride, PageLockOps, TableName } from '../kernel/task.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { mainlineOps } from '../mm/mainline.ts';
 import { DEFAULT_LOCK, makeLock } from '../locks/index.ts';

@@ -8,9 +8,8 @@
 // do_*_fault() handlers are mainline's (src/mm/memory.ts), so every fault that finds or reads a page
 // reaches the hand-over check.
 import { VM_FAULT_LOCKED, type FaultResult, type VmFault } from '../../kernel/fault.ts';
-import type { KernelOps, VmOps } from '../../kernel/ops.ts';
+import type { KernelOps, VmOps, Task } from '../../kernel/task.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import type { Variant } from '../registry.ts';
 
 /** ->fault with an early unlock_page(), over the ->fault of `base`. */

@@ -12,10 +12,9 @@
 import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
 import { getPage } from '../../shm/page.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import type { Variant } from '../registry.ts';
 import { mapPagesRange } from './range.ts';
 

@@ -27,11 +27,10 @@ import { pteAnon, pteNone, ptePfn, pteRead, vmaContains } from '../../shm/mm.ts'
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL, PG_locked, type Shm } from '../../shm/shm.ts';
 import { spinLock, spinUnlock } from '../../locks/spinlock.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import { vmasOfFile } from '../../mm/rmap.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 
 /**
  * next_uptodate_page() without trylock_page(): skip if locked -> try_get -> xas_reload ->

@@ -19,10 +19,9 @@ import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { vmaShared } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import type { Variant } from '../registry.ts';
 
 export function* nextUptodatePagePatch4(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null> {

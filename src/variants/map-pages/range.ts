@@ -8,11 +8,10 @@ import { ptlSlot } from '../../shm/mm.ts';
 import { pteUnlock } from '../../mm/pgtable.ts';
 import { pteLock } from '../../mm/pgtable.ts';
 import type { NextPageFn } from '../../mm/filemap.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 
 /**
  * Install one page the finder returned, with the PTL for its PTE held. The step owns the page's

@@ -4,8 +4,7 @@
 // the locks scenario's lost-update check) must catch it; LOCK-UNLOCK follows as a consequence
 // (the first owner's unlock finds the second one recorded as the owner).
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import type { Task, LockOptions, PageLockOps } from '../../kernel/task.ts';
 import { PG_locked, PG_waiters } from '../../shm/shm.ts';
 import { acquired } from '../../locks/common.ts';
 import { lockOverride } from '../../locks/index.ts';

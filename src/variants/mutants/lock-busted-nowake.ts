@@ -2,7 +2,7 @@
 // wakes the waiters (lock-nowake's unlock over the bounded-unfairness algorithm). A waiter that
 // queued sleeps forever (PG_waiters stays set, nobody walks the queue): the watchdog (HUNG), the
 // lost-wakeup check (LOCK-WAKE) and the controlled driver's DEADLOCK report must all see it.
-import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import type { LockOptions, PageLockOps } from '../../kernel/task.ts';
 import { lockOverride } from '../../locks/index.ts';
 import { unlockPageNowake } from './lock-nowake.ts';
 

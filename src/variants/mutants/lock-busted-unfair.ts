@@ -1,8 +1,7 @@
 // Self-test lock `busted-unfair` (hidden): v5.9-rc6 that never asks for a hand-off
 // (WQ_FLAG_CUSTOM is never set), i.e. unbounded unfairness while the LOCK-FAIR bound stays k.
 // A waiter that keeps losing the race to stealers is overtaken more than k + 1 times: LOCK-FAIR.
-import type { Task } from '../../kernel/task.ts';
-import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import type { Task, LockOptions, PageLockOps } from '../../kernel/task.ts';
 import { lockOverride } from '../../locks/index.ts';
 
 export function lockBustedUnfair(o: LockOptions = {}): PageLockOps {

@@ -7,8 +7,7 @@
 // MUST TRIP: LOCK-EXCL (the woken waiter and a fast-path locker both record themselves as the
 // owner), or LOCK-UNLOCK (the waiter's unlock_page() finds PG_locked already clear).
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { LockOptions, PageLockOps, WakeKey } from '../../kernel/ops.ts';
+import type { Task, LockOptions, PageLockOps, WakeKey } from '../../kernel/task.ts';
 import { WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../shm/shm.ts';
 import { lockOverride } from '../../locks/index.ts';
 import { wakeEntry, wakePageMatch } from '../../locks/waitqueue.ts';

@@ -12,8 +12,7 @@
 // signal to land while the killable waiter is queued and a hand-off to come between its signal
 // test and its finish_wait(): rare per operation, so it needs signals and contention.
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import type { Task, LockOptions, PageLockOps } from '../../kernel/task.ts';
 import { WQ_FLAG_WOKEN } from '../../shm/shm.ts';
 import { EINTR, acquired } from '../../locks/common.ts';
 import { lockOverride } from '../../locks/index.ts';

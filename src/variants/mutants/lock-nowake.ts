@@ -8,8 +8,7 @@
 // bound), HUNG (the watchdog), DEADLOCK (controlled mode: no actor can run; the chain ends at an
 // unlocked page — "no wake came").
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
-import type { LockOptions, PageLockOps } from '../../kernel/ops.ts';
+import type { Task, LockOptions, PageLockOps } from '../../kernel/task.ts';
 import { lockOverride } from '../../locks/index.ts';
 
 /** unlock_page() without its wake: the releasing RMW (the real step), and nothing after it. */

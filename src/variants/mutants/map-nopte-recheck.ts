@@ -13,10 +13,9 @@
 // true with no PTE left to zap, so the page is deleted "still mapped". Run it with
 // --map-pages map-nopte-recheck.
 import { mkPte, pteWrite } from '../../shm/mm.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import type { Variant } from '../registry.ts';
 import { mapPagesRange } from '../map-pages/range.ts';
 

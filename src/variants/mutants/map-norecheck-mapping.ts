@@ -15,10 +15,9 @@ import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, xaLoad } from '../../shm/files.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL } from '../../shm/shm.ts';
-import type { NextPage } from '../../kernel/ops.ts';
+import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
-import type { Task } from '../../kernel/task.ts';
 import type { Variant } from '../registry.ts';
 
 /** nextUptodatePage() (src/mm/filemap.ts) with the mapping re-check left out. */
