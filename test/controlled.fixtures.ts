@@ -1,5 +1,5 @@
 // Small scenarios and locks for the controlled-mode tests: they depend on nothing but the
-// contract (src/sched/step.ts, src/run/scenario.ts), so the driver can be tested on its own.
+// contract (src/kernel/step.ts, src/kernel/scenario.ts), so the driver can be tested on its own.
 import { lockOverride } from '../src/locks/index.ts';
 import type { Finding, Op, Scenario } from '../src/kernel/scenario.ts';
 import { DEFAULTS, type RunConfig } from '../src/kernel/config.ts';

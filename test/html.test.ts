@@ -137,7 +137,7 @@ describe('report figures', () => {
     expect(f[0].jain).toBeCloseTo((12230 ** 2) / (3 * (5100 ** 2 + 4650 ** 2 + 2480 ** 2)), 10);
   });
 
-  it("uses src/run/histogram.ts's buckets, in µs", () => {
+  it("uses src/shm/histogram.ts's buckets, in µs", () => {
     const ns = histBounds();
     for (let i = 0; i < HIST_BUCKETS; i++) {
       const [lo, hi] = bucketBounds(i, HIST_BUCKETS);

@@ -8,7 +8,7 @@ export type Expected = 'clean' | 'open' | { readonly breaks: readonly InvariantI
 export type CellMode = 'free' | 'controlled';
 export const CELL_MODES: readonly CellMode[] = ['free', 'controlled'];
 
-/** Run-configuration overrides of a cell; unset fields keep the run defaults (src/run/config.ts). */
+/** Run-configuration overrides of a cell; unset fields keep the run defaults (src/kernel/config.ts). */
 export interface CellCfg {
   lock?: string;
   unfairness?: number;

@@ -1,7 +1,7 @@
 // The model's non-page locks: spinlocks (the page-table lock, the i_pages lock, the allocator's
 // zone lock) and a sleeping mutex (i_rwsem, held across a truncation).
 //
-// Protocol code runs under two drivers (src/sched/step.ts): a spinner yields a schedule point on
+// Protocol code runs under two drivers (src/kernel/step.ts): a spinner yields a schedule point on
 // every failed attempt, so under the one-thread controlled driver the holder gets to run, and a
 // sleeper blocks only through a futexWait effect.
 import { futexWait, futexWake, type Step } from '../kernel/step.ts';

@@ -215,7 +215,7 @@ registerCell({
   source: '5ef64cc8987a "mm: allow a controlled amount of unfairness in the page lock"; mainline folio_wait_bit_common()',
 });
 
-// ---- the self-test locks of src/locks/ ---------------------------------------------------------
+// ---- the busted self-test locks (src/variants/mutants/) -------------------------------------------
 // Their registry (registerLock) has no field for an expected outcome, so they are declared here.
 
 registerCell({

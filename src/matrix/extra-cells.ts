@@ -1,6 +1,5 @@
-// The matrix's cells from the live registries (see registry.ts for the rules). Kept apart from
-// registry.ts so that variant files can import registerCell without an import cycle through the
-// registries they register into.
+// The matrix's cells: derived from the live registries (see cells.ts for the rules), plus the cells
+// the built-in scenarios and mutants declare next to their code, registered here.
 import { SCENARIOS } from '../scenarios/index.ts';
 import { lockInfo, lockNames } from '../locks/index.ts';
 import { MAINLINE_MAP_PAGES } from '../variants/map-pages/index.ts';

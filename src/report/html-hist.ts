@@ -1,5 +1,5 @@
 // Bucket bounds of the per-task lock-wait histograms (TaskSummary.waitHist) in µs, for the report:
-// the buckets are src/run/histogram.ts's (log-linear, HIST_SUB per power of two, in ns).
+// the buckets are src/shm/histogram.ts's (log-linear, HIST_SUB per power of two, in ns).
 import { HIST_SUB, bucketLow } from '../shm/histogram.ts';
 
 export { HIST_SUB };

@@ -173,7 +173,7 @@ function latencySection(r: RunResult, charts: ChartSpec[]): string {
   return `<h2 id="latency">Lock wait latency</h2>
 ${chartBlock(h, 'No lock waits were recorded (no task had to sleep for a page lock).')}
 ${pct.length ? table(['role', 'waits', 'p50', 'p99', 'p99.9', 'max'], rows, [false, true, true, true, true, true]) : ''}
-<p class="legend-note">Log-linear buckets (${HIST_SUB} per power of two, src/run/histogram.ts); a percentile is the upper bound of its bucket, capped by the exact maximum.</p>`;
+<p class="legend-note">Log-linear buckets (${HIST_SUB} per power of two, src/shm/histogram.ts); a percentile is the upper bound of its bucket, capped by the exact maximum.</p>`;
 }
 
 function fairnessSection(r: RunResult, charts: ChartSpec[]): string {

@@ -9,7 +9,7 @@ export interface TaskSummary {
   role: string;
   ops: number;
   stats: Record<StatName, number>;
-  /** log-linear wait-time histogram counts (see src/run/histogram.ts for bucket bounds) */
+  /** log-linear wait-time histogram counts (see src/shm/histogram.ts for bucket bounds) */
   waitHist: number[];
 }
 

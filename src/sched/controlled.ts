@@ -3,7 +3,7 @@
 // strategy picks which runnable actor takes its next step, so a seed (or a recorded list of
 // choices) fixes the interleaving exactly.
 //
-// The driver's model of the effects protocol code yields (src/sched/step.ts):
+// The driver's model of the effects protocol code yields (src/kernel/step.ts):
 // - futexWait: the word is compared when the wait is issued, like a futex: a different value
 //   returns 'not-equal' at once; otherwise the actor blocks until a futexWake on the same word, or
 //   until its timeout passes on the virtual clock ('timed-out').

@@ -90,7 +90,7 @@ export class Shm {
   readonly ptes!: Int32Array;
   readonly ptl!: Int32Array;
   readonly ptlOwner!: Int32Array;
-  /** i_rwsem per file: 0 free, 1 held, 2 held with sleepers (src/shm/spinlock.ts mutexLock) */
+  /** i_rwsem per file: 0 free, 1 held, 2 held with sleepers (src/locks/spinlock.ts mutexLock) */
   readonly iRwsem!: Int32Array;
   /** lockdep's lock-order graph (src/check/lockdep.ts) */
   readonly lockdep!: Int32Array;

@@ -1,4 +1,4 @@
-// Prove the reach (issue 9): for every operation table but the lock's (test/reach/lock.test.ts is
+// Prove the reach (issue 9): for every operation table but the lock's (test/locks/reach.test.ts is
 // the lock table's), a plug-in (test/fixtures/reach-<table>.ts, loaded with the plug-in loader as
 // --plugin loads it) registers a variant that overrides ONE entry with a behaviour-identical copy
 // that counts its calls. The variant is chosen the way a user chooses it, `--variant reach-<table>`
