@@ -112,7 +112,7 @@ describe('run', () => {
     const ctx = testContext(undefined, 2);
     expect(await main(['run', '--scenario', 'alpha', '--workers', '4', '--seed', '42', '--report-dir', 'r'], ctx)).toBe(0);
     const [start] = ctx.stdout;
-    expect(start).toMatch(/^--- Start of test: scenario=alpha lock=v5\.9-rc6 unfairness=5 duration=5s ops=0 seed=42 workers=4 pages=64 buckets=256 perturb=low stutter=on hung=5s stat-interval=1s lockdep=off lost-wake=1s checkpoint=0 reproduce=on reproduce-budget=30s report-dir=r map-pages=mainline truncators=1 reclaim=on commit=aaaaaaa version=0\.0\.0-test node=v\S+ run-id=20260127T004158Z-alpha-s42$/);
+    expect(start).toMatch(/^--- Start of test: scenario=alpha lock=v5\.9-rc6 unfairness=5 duration=5s ops=0 seed=42 workers=4 pages=64 buckets=256 perturb=low stutter=on hung=5s stat-interval=1s lockdep=off lost-wake=1s checkpoint=0 reproduce=on reproduce-budget=30s variant=- report-dir=r map-pages=mainline truncators=1 reclaim=on commit=aaaaaaa version=0\.0\.0-test node=v\S+ run-id=20260127T004158Z-alpha-s42$/);
     expect(ctx.stdout).toContain('--- workers 4 on 2 cores');
     expect(ctx.stdout.some((l) => /^WARNING: 4 workers outnumber 2 cores/.test(l))).toBe(true);
     expect(ctx.stdout).toContain('--- shared model: 4.0 KiB (4096 bytes)');

@@ -298,7 +298,7 @@ function commonRunFlags(reg: Registry): RunFlag[] {
     { key: 'checkpointMs', name: 'checkpoint', kind: 'duration', default: DEFAULTS.checkpointMs ?? 0, min: 0, max: 86_400_000, help: 'rewrite the report files this often while running (a killed run leaves the last one); 0 = at the end only' },
     { key: 'reproduce', name: 'reproduce', kind: 'bool', default: DEFAULTS.reproduce ?? true, help: 'after a violation, rebuild the involved tasks\' operations from the seed, search controlled schedules for the same invariant and write a repro file' },
     { key: 'reproduceBudgetMs', name: 'reproduce-budget', kind: 'duration', default: DEFAULTS.reproduceBudgetMs ?? 30_000, min: 100, max: 3_600_000, help: 'how long --reproduce may search' },
-    { key: 'variants', name: 'variant', kind: 'string', default: null, value: 'NAME', repeatable: true, help: 'compose this registered variant (see: pagelock-stress list) over mainline, after --map-pages / --fault-path; repeatable, applied in order' },
+    { key: 'variants', name: 'variant', kind: 'string', default: null, value: 'NAME', repeatable: true, help: 'compose this registered variant (see: pagelock-stress list) over mainline, after the scenario\'s map_pages and fault-path choices; repeatable, applied in order' },
     { key: 'reportDir', name: 'report-dir', kind: 'string', default: null, value: 'DIR', help: 'write the reports here instead of reports/<run-id>/' },
   ];
 }
