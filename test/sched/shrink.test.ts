@@ -1,0 +1,53 @@
+// Shrinking on the real locks scenario with the self-test lock that never wakes its waiters:
+// the DEADLOCK stays a DEADLOCK, the schedule gets no longer, the result is the same every time
+// and replays exactly.
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
+import { makeLock, lockNames } from '../../src/locks/index.ts';
+import { explore } from '../../src/sched/explore.ts';
+import { strategySpecs } from '../../src/sched/strategies/index.ts';
+import { reproFromFind, runRepro, validateRepro, type Resolver } from '../../src/sched/repro.ts';
+import { shrink, shrunkRepro } from '../../src/sched/shrink.ts';
+import { getScenario, scenarioNames } from '../../src/scenarios/index.ts';
+
+const resolver: Resolver = {
+  scenario: (n) => (scenarioNames().includes(n) ? getScenario(n) : undefined),
+  scenarioNames,
+  lock: (cfg) => (lockNames({ hidden: true }).includes(cfg.lock) ? makeLock(cfg.lock, { unfairness: cfg.unfairness }) : undefined),
+  lockNames: () => lockNames({ hidden: true }),
+};
+
+describe('shrink', () => {
+  const cfg: RunConfig = { ...DEFAULTS, scenario: 'locks', lock: 'busted-nowake', workers: 4, pages: 4, seed: '5', durationMs: 0, ops: 0, extra: {} };
+  const res = explore({
+    scenario: getScenario('locks'), cfg, lock: makeLock('busted-nowake'), strategies: strategySpecs('random', 3), iterations: 100, opsPerActor: 12, seed: '5',
+  });
+  const load = () => validateRepro(JSON.parse(JSON.stringify(reproFromFind(res.finds[0], { scenario: getScenario('locks'), cfg, seed: '5' }))), resolver);
+
+  it('keeps the invariant id, never lengthens the schedule, is deterministic, and replays exactly', () => {
+    expect(res.finds[0]?.violation.id).toBe('DEADLOCK');
+    const l = load();
+    const a = shrink(l);
+    const b = shrink(load());
+    expect(a.result.violation?.id).toBe('DEADLOCK');
+    expect(a.after.steps).toBeLessThanOrEqual(a.before.steps);
+    expect(a.after.decisions).toBeLessThanOrEqual(a.before.decisions);
+    expect(a.after.ops).toBeLessThan(a.before.ops);
+    // a lost wake-up needs a holder and one sleeper
+    expect(a.after.ops).toBe(2);
+    expect(b.ops).toEqual(a.ops);
+    expect(b.choices).toEqual(a.choices);
+    const min = validateRepro(JSON.parse(JSON.stringify(shrunkRepro(l, a, 'x.json'))), resolver);
+    const r = runRepro(min);
+    expect(r.reproduced).toBe(true);
+    expect(r.diverged + r.beyond).toBe(0);
+    expect(r.result.steps).toBe(a.after.steps);
+  }, 60_000);
+
+  it('stops at its run limit and still returns something that fails the same way', () => {
+    const s = shrink(load(), { maxRuns: 3 });
+    expect(s.stoppedBy).toBe('runs');
+    expect(s.result.violation?.id).toBe('DEADLOCK');
+    expect(s.after.steps).toBeLessThanOrEqual(s.before.steps);
+  }, 60_000);
+});

@@ -1,0 +1,44 @@
+// run --reproduce: a free-mode patch-4 violation is found again under the controlled driver,
+// written as a shrunk repro file, and that file replays the same invariant exactly.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'stress', 'cli.js');
+const tmp = mkdtempSync(join(tmpdir(), 'pls-repro-'));
+
+function cli(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: tmp, timeout: timeoutMs }, (err, stdout) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout });
+    });
+  });
+}
+
+describe('run --reproduce', () => {
+  it('turns a free-mode patch4 find into a repro file that replays it', async () => {
+    const dir = join(tmp, 'r');
+    const r = await cli(['run', '--map-pages', 'patch4', '--seed', '1', '--duration', '60s', '--report-dir', dir]);
+    expect(r.code, r.stdout).toBe(1);
+    const m = r.stdout.match(/^reproduce: (\S+) reproduced under the controlled driver .*$/m);
+    expect(m, r.stdout).not.toBeNull();
+    const replayLine = r.stdout.match(/^replay: npm run stress -- replay (\S+)$/m);
+    expect(replayLine, r.stdout).not.toBeNull();
+    const file = replayLine![1];
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+    expect(run.extra.reproduction).toMatchObject({ reproduced: true, violation: m![1] });
+
+    const again = await cli(['replay', join(tmp, file)]);
+    expect(again.code, again.stdout).toBe(1);
+    expect(again.stdout).toMatch(new RegExp(`^REPRODUCED ${m![1]}`, 'm'));
+  }, 180_000);
+
+  it('--no-reproduce skips the search', async () => {
+    const r = await cli(['run', '--map-pages', 'patch4', '--seed', '2', '--duration', '60s', '--no-reproduce', '--report-dir', join(tmp, 'n')]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).not.toMatch(/^reproduce:/m);
+  }, 120_000);
+});
