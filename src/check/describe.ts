@@ -2,7 +2,7 @@
 // wait-for graph and violation messages; works on a stuck or dead worker's slots too.
 import { decodeFlight, type ViolationRecord } from './violations.ts';
 import { lockOrderMessage } from './lockdep.ts';
-import { INVARIANTS } from '../kernel/invariants.ts';
+import { INVARIANTS, valueNames, type InvariantId } from '../kernel/invariants.ts';
 import {
   PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback,
   TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, type Shm,
@@ -61,8 +61,8 @@ export function pageStateText(ps: NonNullable<ViolationRecord['page_state']>): s
 
 /**
  * The one message of a violation record, in both modes: what the invariant says, who broke it,
- * the page as it was, the values the check saw:
- *   'at most one owner of a page lock (...): task 1 (locker) op 3, page 0 [flags ..., owner task 2], values 2'
+ * the page as it was, the values the check saw, each with its name:
+ *   'at most one owner of a page lock (...): task 1 (locker) op 3, page 0 [flags ..., owner task 2]; owner task 2, taker task 1'
  * The id is not repeated (every display puts it in front). LOCK-ORDER records say which orders
  * met (src/check/lockdep.ts). `roleOf(task)` names a task's role.
  */
@@ -70,5 +70,29 @@ export function violationMessage(shm: Shm, r: Pick<ViolationRecord, 'id' | 'task
   if (r.id === 'LOCK-ORDER') return lockOrderMessage(shm, r.values, roleOf);
   const who = r.task >= 0 ? `task ${r.task} (${roleOf(r.task)}) op ${r.op}` : 'checker';
   const page = r.page >= 0 ? `, page ${r.page}${r.page_state ? ` ${pageStateText(r.page_state)}` : ''}` : '';
-  return `${INVARIANTS[r.id]}: ${who}${page}${r.values.length ? `, values ${r.values.join(' ')}` : ''}`;
+  const vals = valuesText(r.id, r.values);
+  return `${INVARIANTS[r.id]}: ${who}${page}${vals ? `; ${vals}` : ''}`;
+}
+
+/** One value as its name says: flags by name, tasks as 'task N' or 'none', a mapping as a file. */
+function valueText(name: string, v: number): string {
+  switch (name) {
+    case 'flags': return flagsText(v);
+    case 'owner': case 'taker': return v < 0 ? 'none' : `task ${v}`;
+    case 'shadow owner': return v <= 0 ? 'none' : `task ${v - 1}`;
+    case 'mapping': return v <= 0 ? 'NULL' : `file ${v - 1}`;
+    default: return String(v);
+  }
+}
+
+/**
+ * A record's values with their names (src/kernel/invariants.ts INVARIANT_VALUES):
+ * 'file 1, index 4, vma 3'; values no name covers follow as 'values -1 -1'; '' when none.
+ */
+export function valuesText(id: InvariantId, values: readonly number[]): string {
+  if (values.length === 0) return '';
+  const names = valueNames(id, values.length);
+  const named = names.map((n, i) => `${n} ${valueText(n, values[i])}`);
+  const rest = values.slice(names.length);
+  return [...named, ...(rest.length ? [`value${rest.length === 1 ? '' : 's'} ${rest.join(' ')}`] : [])].join(', ');
 }

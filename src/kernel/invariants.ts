@@ -26,3 +26,42 @@ export type InvariantId = keyof typeof INVARIANTS;
 export const INVARIANT_IDS = Object.keys(INVARIANTS) as InvariantId[];
 export const invariantCode = (id: InvariantId): number => INVARIANT_IDS.indexOf(id) + 1;
 export const invariantFromCode = (code: number): InvariantId => INVARIANT_IDS[code - 1] ?? 'CRASH';
+
+/**
+ * What the numbers a violation record carries mean, per invariant: one list of names per shape
+ * the reporting sites use (t.violation(id, page, ...values) in src/mm, src/locks, the watchdog),
+ * chosen by how many values came; a list shorter than the values names the leading ones. Used by
+ * the one message formatter (src/check/describe.ts violationMessage): `file 1, index 4, vma 3`.
+ * Names with a meaning the formatter knows: 'flags' (page flags), 'owner' / 'taker' (a task id,
+ * -1 none), 'shadow owner' (task id + 1, 0 none), 'mapping' (file + 1, 0 NULL).
+ * Not named: FAULT-LOCKED (two sites send two values that mean different things).
+ */
+export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonly string[])[] } = {
+  'LOCK-EXCL': [['owner', 'taker']],
+  'LOCK-UNLOCK': [['flags', 'owner']],
+  'LOCK-LEAK': [['flags', 'owner']],
+  'LOCK-WAKE': [['stuck ms', 'bit']],
+  'LOCK-FAIR': [['overtaken', 'bound']],
+  'MAP-CACHE': [['file', 'index', 'vma']],
+  'MAP-EOF': [['file', 'index', 'i_size', 'COW']],
+  'MAP-COUNT': [['mapcount']],
+  'REF-COUNT': [['refcount']],
+  'DEL-LOCKED': [['shadow owner'], ['flags', 'mapcount', 'shadow owner']],
+  'FAULT-SIGBUS': [['file', 'index', 'i_size', 'fault ret']],
+  // two sites send 4 values: (stamp file, stamp index) or (mapping file, cached pfn) after these
+  'DATA-STAMP': [['file', 'index']],
+  'FREE-BAD': [['allocated while not free'], ['file', 'index', 'generation'], ['flags', 'refcount', 'mapcount', 'mapping']],
+  'COLLAPSE-MAPPED': [['mapcount', 'file', 'index']],
+  HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
+};
+
+/** The names of a record's values: the shape with exactly that many names, else the longest
+ * shape that names a prefix (the rest unnamed). */
+export function valueNames(id: InvariantId, count: number): readonly string[] {
+  const shapes = INVARIANT_VALUES[id] ?? [];
+  const exact = shapes.find((s) => s.length === count);
+  if (exact) return exact;
+  const longer = shapes.filter((s) => s.length > count).sort((a, b) => a.length - b.length)[0];
+  if (longer) return longer.slice(0, count);
+  return shapes.filter((s) => s.length < count).sort((a, b) => b.length - a.length)[0] ?? [];
+}

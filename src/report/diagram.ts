@@ -4,6 +4,8 @@
 // Markdown for reports. Built from a controlled run's trace (src/sched/controlled.ts).
 import type { Op } from '../kernel/scenario.ts';
 import { describeOp, type TraceEvent, type Violation } from '../sched/controlled.ts';
+import { readRepro, runRepro, type Resolver } from '../sched/repro.ts';
+import type { Reproduction, RunResult } from './result.ts';
 
 export interface DiagramInput {
   trace: readonly TraceEvent[];
@@ -109,4 +111,45 @@ export function diagramMarkdown(d: DiagramInput): string[] {
   if (afterEnd(d)) lines.push(`| | ${actors.map((_, i) => (i === 0 ? `**${mdEscape(endNote(d))}**` : '')).join(' | ')} |`);
   if (d.violation) lines.push('', `**${d.violation.id}**: ${mdEscape(d.violation.message)}`);
   return lines;
+}
+
+/** The diagram of a repro file: it is replayed once, traced, and drawn as text (the shrunk
+ * two-task race a report shows under the free run's flight records). */
+export function reproDiagram(path: string, resolver: Resolver): string[] {
+  const l = readRepro(path, resolver);
+  const r = runRepro(l, { trace: true }).result;
+  return diagramText({ trace: r.trace ?? [], roles: l.scenario.roles(l.cfg), ops: l.ops, violation: r.violation, violationStep: r.violationStep });
+}
+
+/**
+ * `run --reproduce`'s outcome as the reports record it (RunResult.reproduction): the outcome
+ * lines, the replay command (the printed 'replay: ...' line) and the diagram of the repro file.
+ * `rep` is what stress/commands/controlled-io.ts reproduceFreeFailure returns; a repro that
+ * cannot be drawn keeps everything else (the diagram says why).
+ */
+export function reproductionRecord(
+  violation: string, rep: { path: string | null; lines: string[]; elapsedMs: number }, resolver: Resolver, shown: (p: string) => string = (p) => p,
+): Reproduction {
+  const replay = rep.lines.find((l) => l.startsWith('replay: '))?.slice('replay: '.length);
+  let diagram: string[] = [];
+  if (rep.path) {
+    try {
+      diagram = reproDiagram(rep.path, resolver);
+    } catch (e) {
+      diagram = [`(the diagram could not be drawn: ${((e as Error)?.message ?? String(e)).split('\n')[0]})`];
+    }
+  }
+  return {
+    violation, reproduced: rep.path !== null, repro: rep.path && shown(rep.path), ...(replay ? { replay } : {}),
+    diagram, lines: rep.lines, elapsedMs: Math.round(rep.elapsedMs),
+  };
+}
+
+/** A result's reproduction: RunResult.reproduction, or the extra.reproduction older files carry. */
+export function reproductionOf(r: Pick<RunResult, 'extra'> & { reproduction?: Reproduction }): Reproduction | null {
+  const x = r.reproduction ?? (r.extra?.reproduction as Reproduction | undefined);
+  if (!x || typeof x !== 'object' || typeof x.violation !== 'string') return null;
+  const lines = Array.isArray(x.lines) ? x.lines.filter((l): l is string => typeof l === 'string') : [];
+  const replay = typeof x.replay === 'string' ? x.replay : lines.find((l) => l.startsWith('replay: '))?.slice('replay: '.length);
+  return { ...x, lines, ...(replay ? { replay } : {}), diagram: Array.isArray(x.diagram) ? x.diagram.filter((l): l is string => typeof l === 'string') : [] };
 }

@@ -52,6 +52,8 @@ th, td { border: 1px solid var(--line); padding: 3px 8px; text-align: left; vert
 th { background: #eef1f4; font-weight: 600; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
 pre.diagram { max-height: 520px; line-height: 1.35; }
+.reproduction { border-top: 1px dashed var(--line); margin-top: 10px; }
+pre.replay { background: #f6f8fa; max-height: none; white-space: pre-wrap; word-break: break-all; }
 pre { background: #fff; border: 1px solid var(--line); padding: 8px; overflow: auto; max-height: 420px; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 12px; }
 .side { display: flex; flex-wrap: wrap; gap: 0 16px; align-items: flex-start; }

@@ -3,8 +3,10 @@
 import type { HungReport, RunResult, TaskSummary } from './result.ts';
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
 import { INVARIANTS } from '../kernel/invariants.ts';
-import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
-import { diagramText } from './diagram.ts';
+import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine, wrappedRingsText } from './interleaving.ts';
+import { diagramText, reproductionOf } from './diagram.ts';
+import { reproductionBlock } from './html-race.ts';
+import type { Reproduction } from './result.ts';
 import { STAT_NAMES } from '../shm/layout.ts';
 import type { RssSummary } from './result.ts';
 import {
@@ -124,22 +126,27 @@ function flightTable(v: ViolationRecord, roleOf: (t: number) => string): string 
   const involved = involvedTasks(v).map((t) => taskName(t, roleOf)).join(', ');
   return `${diagramBlock(v, rows, roleOf)}
 <div class="flight"><table class="flight-records">${FLIGHT_HEAD}<tbody>\n${flightRows(v, rows, roleOf)}\n</tbody></table></div>
-<p class="legend-note">Tasks involved: ${esc(involved || 'none')}. Highlighted: steps on page ${esc(v.page)}; red: the reporting task's step when it reported;
+<p class="legend-note">Tasks involved (merged from every task's flight ring, in step order): ${esc(involved || 'none')}. Highlighted: steps on page ${esc(v.page)}; red: the reporting task's step when it reported;
 bold: the reporting task${v.task < 0 ? ' (the checker)' : ''}.</p>
+${wrappedRingsText(v, roleOf) ? `<p class="legend-note wrapped">${esc(wrappedRingsText(v, roleOf))}</p>` : ''}
 <details><summary>All ${v.flight.length} recorded steps of every task</summary>
 <div class="flight"><table class="flight-all">${FLIGHT_HEAD}<tbody>\n${flightRows(v, v.flight, roleOf)}\n</tbody></table></div></details>`;
 }
 
-function violationBlock(v: ViolationRecord, i: number, roleOf: (t: number) => string): string {
+function violationBlock(v: ViolationRecord, i: number, roleOf: (t: number) => string, rep: Reproduction | null): string {
   const desc = (INVARIANTS as Record<string, string>)[v.id] ?? '';
-  const who = v.task < 0 ? 'the checker' : `task ${esc(v.task)}`;
+  // the line names who reported it, the page and the values (src/check/describe.ts); the heading
+  // already says the id and what the invariant means: neither is said twice
+  const line = violationLine(v, roleOf).slice(v.id.length).replace(/^: /, '').replace(/^ /, '');
+  const msg = desc && line.startsWith(`${desc}: `) ? line.slice(desc.length + 2) : line;
   return `<section class="violation" id="violation-${i}">
 <h3>${esc(v.id)} — ${esc(desc)}</h3>
-<p>${v.message ? `${esc(v.message)}<br>` : ''}Reported by ${who} in operation ${esc(v.op)} on page ${esc(v.page)} at step #${esc(v.seq)}${v.values.length ? `; values seen: <code>${esc(v.values.join(', '))}</code>` : ''}.</p>
+<p class="message">${esc(msg)} <span class="legend-note">(reported at step #${esc(v.seq)}${v.task < 0 ? ' by the whole-state check' : ''})</span></p>
 <h4>Page state when reported</h4>
 ${pageStateTable(v)}
-<h4>Interleaving (flight records)</h4>
+<h4>Interleaving (flight records of the free run)</h4>
 ${flightTable(v, roleOf)}
+${rep ? reproductionBlock(rep) : ''}
 </section>`;
 }
 
@@ -151,7 +158,10 @@ function violationsSection(r: RunResult): string {
   const byId = new Map<string, number>();
   for (const v of r.violations) byId.set(v.id, (byId.get(v.id) ?? 0) + 1);
   const sum = table(['invariant', 'kept reports'], [...byId].map(([id, n]) => [`<code>${esc(id)}</code>`, esc(n)]), [false, true]);
-  return `<h2 id="violations">Violations (${num(r.violationCount)})</h2>\n${more}${sum}\n${r.violations.map((v, i) => violationBlock(v, i, roleOf)).join('\n')}`;
+  // the reproduction belongs to the first violation of its invariant (the one run --reproduce took)
+  const rep = reproductionOf(r);
+  const repAt = rep ? r.violations.findIndex((v) => v.id === rep.violation) : -1;
+  return `<h2 id="violations">Violations (${num(r.violationCount)})</h2>\n${more}${sum}\n${r.violations.map((v, i) => violationBlock(v, i, roleOf, i === repAt ? rep : null)).join('\n')}`;
 }
 
 function hungSection(r: RunResult): string {
@@ -240,7 +250,7 @@ function notesSection(r: RunResult): string {
 
 /** Scenario- and feature-specific data not drawn above, shown as JSON. */
 function extraSection(r: RunResult): string {
-  const keys = Object.keys(r.extra).filter((k) => k !== 'rss' && k !== 'checkpoint');
+  const keys = Object.keys(r.extra).filter((k) => k !== 'rss' && k !== 'checkpoint' && !(k === 'reproduction' && reproductionOf(r)));
   if (keys.length === 0) return '';
   return `<h2 id="extra">More data</h2>\n${keys.map((k) => `<details><summary>${esc(k)}</summary><pre>${esc(JSON.stringify(r.extra[k], null, 2))}</pre></details>`).join('\n')}`;
 }

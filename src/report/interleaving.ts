@@ -1,7 +1,9 @@
 // What a violation report shows of the flight records: the steps every task took on the
 // involved page, plus the last few steps of each involved task (what it was doing around it),
-// in global order. The ring snapshot holds every task's recent steps; most are noise.
+// merged from all the tasks' flight rings into one interleaving in global (seq) order. The ring
+// snapshot holds every task's recent steps; most are noise.
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
+import { valuesText } from '../check/describe.ts';
 import { PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback } from '../shm/shm.ts';
 
 /** Steps of each involved task kept even when they are not on the involved page. */
@@ -21,14 +23,49 @@ export function pageFlagNames(flags: number): string {
   return names.length ? names.join('|') : '0';
 }
 
-/** Tasks involved in a violation: the reporter, the page's shadow owner, and every task that
- * has a recorded step on the page. */
+/** The race window: from the first recorded step on the violation's page to the report. The
+ * same window src/sched/reproduce.ts rebuilds operations from; -1 when no step is on the page. */
+export function raceWindowStart(v: ViolationRecord): number {
+  if (v.page < 0) return -1;
+  let from = -1;
+  for (const f of v.flight) if (f.page === v.page && (from < 0 || f.seq < from)) from = f.seq;
+  return from;
+}
+
+/** Tasks involved in a violation: the reporter, the page's shadow owner, every task with a
+ * recorded step on the page, and every task that took steps inside the race window (the partner
+ * whose own step on the page its ring no longer holds: a truncator that deleted the page, then
+ * went on). */
 export function involvedTasks(v: ViolationRecord): number[] {
   const s = new Set<number>();
   if (v.task >= 0) s.add(v.task);
   if (v.page_state && v.page_state.owner > 0) s.add(v.page_state.owner - 1);
-  if (v.page >= 0) for (const f of v.flight) if (f.page === v.page) s.add(f.task);
-  return [...s].sort((a, b) => a - b);
+  const from = raceWindowStart(v);
+  if (from >= 0) for (const f of v.flight) if (f.page === v.page || (f.seq >= from && f.seq <= v.seq)) s.add(f.task);
+  return [...s].filter((t) => t >= 0).sort((a, b) => a - b);
+}
+
+/** Tasks whose flight ring starts after the race window opened: their steps on the page before
+ * that were overwritten (the ring holds a task's last steps only). [task, oldest seq held]. */
+export function wrappedRings(v: ViolationRecord): [number, number][] {
+  const from = raceWindowStart(v);
+  if (from < 0) return [];
+  const out: [number, number][] = [];
+  for (const t of involvedTasks(v)) {
+    const mine = v.flight.filter((f) => f.task === t);
+    if (mine.length && mine[0].seq > from) out.push([t, mine[0].seq]);
+  }
+  return out;
+}
+
+/** One sentence on rings that no longer reach back to the window's start ('' when none). */
+export function wrappedRingsText(v: ViolationRecord, roleOf: (task: number) => string = () => ''): string {
+  const w = wrappedRings(v);
+  if (w.length === 0) return '';
+  const from = raceWindowStart(v);
+  return `The race window opens at step #${from} (the first recorded step on page ${v.page}); `
+    + w.map(([t, seq]) => `task ${taskName(t, roleOf)}'s ring holds its steps from #${seq} only`).join(', ')
+    + `: ${w.length === 1 ? 'its' : 'their'} earlier steps on the page may have been overwritten (the shrunk diagram below shows the whole race when it reproduced).`;
 }
 
 export function interleaving(v: ViolationRecord, tail = TAIL_STEPS, maxRows = MAX_ROWS): FlightRecord[] {
@@ -59,11 +96,19 @@ export function taskName(task: number, roleOf: (task: number) => string): string
   return r ? `${task} (${r})` : String(task);
 }
 
-/** One line about a violation (the message, or what the record says when there is none). */
+/** Does the message already say who reported it ('task 0 (mapper) op 12', as violationMessage words it)? */
+function namesReporter(v: ViolationRecord, roleOf: (task: number) => string): boolean {
+  return v.task >= 0 && (v.message.includes(`task ${taskName(v.task, roleOf)} op ${v.op}`) || v.message.includes(`task ${v.task} op ${v.op}`));
+}
+
+/** One line about a violation: the id, who reported it, then the message (which, worded by
+ * src/check/describe.ts violationMessage, already names the task: it is not said twice), or what
+ * the record says when there is no message, its values named (file 1, index 4, vma 3). */
 export function violationLine(v: ViolationRecord, roleOf: (task: number) => string = () => ''): string {
-  const where = v.page >= 0 ? ` page ${v.page}` : '';
-  const state = v.page_state ? ` flags=${pageFlagNames(v.page_state.flags)} owner=${v.page_state.owner ? `task ${v.page_state.owner - 1}` : 'none'}` : '';
-  const vals = v.values.length ? ` values=[${v.values.join(', ')}]` : '';
-  const what = v.message || `${where.trim()}${state}${vals}`.trim();
-  return `${v.id} by task ${taskName(v.task, roleOf)} op ${v.op}: ${what}`;
+  const who = v.task >= 0 ? ` by task ${taskName(v.task, roleOf)} op ${v.op}` : ' (whole-state check)';
+  if (v.message) return namesReporter(v, roleOf) ? `${v.id}: ${v.message}` : `${v.id}${who}: ${v.message}`;
+  const where = v.page >= 0 ? `page ${v.page}` : '';
+  const state = v.page_state ? ` flags ${pageFlagNames(v.page_state.flags)}, owner ${v.page_state.owner ? `task ${v.page_state.owner - 1}` : 'none'}` : '';
+  const vals = valuesText(v.id, v.values);
+  return `${v.id}${who}: ${[`${where}${state}`.trim(), vals].filter(Boolean).join('; ') || 'no details recorded'}`;
 }

@@ -4,7 +4,9 @@ import type { RunResult, TaskSummary } from './result.ts';
 import type { RssSummary } from './result.ts';
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
-import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine } from './interleaving.ts';
+import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine, wrappedRingsText } from './interleaving.ts';
+import { reproductionOf } from './diagram.ts';
+import type { Reproduction } from './result.ts';
 
 /** Violations shown in full; the rest are counted. */
 const MAX_SHOWN = 10;
@@ -26,6 +28,17 @@ function paramValue(key: string, v: unknown): string {
 /** The stat columns worth showing: those some task counted. */
 function usedStats(tasks: TaskSummary[]): StatName[] {
   return STAT_NAMES.filter((n) => n !== 'ops' && tasks.some((t) => (t.stats[n] ?? 0) !== 0));
+}
+
+/** run --reproduce under its violation: the outcome, the replay command, the shrunk diagram. */
+function reproductionMarkdown(rep: Reproduction): string[] {
+  const out = ['#### Reproduction (run --reproduce)', ''];
+  if (rep.error) out.push(rep.error, '');
+  else if (!rep.reproduced) out.push(rep.lines?.[0] ?? `${rep.violation} was not reproduced under the controlled driver.`, '');
+  else out.push(`${rep.violation} reproduced under the controlled driver${rep.elapsedMs !== undefined ? ` in ${(rep.elapsedMs / 1000).toFixed(1)} s` : ''}; the command replays this exact schedule:`, '');
+  if (rep.replay) out.push('```', rep.replay, '```', '');
+  if (rep.diagram?.length) out.push('The race, shrunk and replayed under the controlled driver:', '', '```', ...rep.diagram, '```', '');
+  return out;
 }
 
 export function summaryMarkdown(r: RunResult): string {
@@ -72,16 +85,22 @@ export function summaryMarkdown(r: RunResult): string {
   if (r.violations.length) {
     out.push('## Violations', '');
     if (r.violationCount > r.violations.length) out.push(`${r.violationCount} reported, ${r.violations.length} recorded with flight records.`, '');
+    // run --reproduce's result goes under the first violation of its invariant
+    const rep = reproductionOf(r);
+    const repAt = rep ? r.violations.findIndex((v) => v.id === rep.violation) : -1;
     r.violations.slice(0, MAX_SHOWN).forEach((v, i) => {
       out.push(`### ${i + 1}. ${v.id}`, '', violationLine(v, roleOf), '');
       if (v.page_state) {
         const p = v.page_state;
         out.push(`Page ${v.page} when reported: flags ${pageFlagNames(p.flags)}, refcount ${p.refcount}, mapcount ${p.mapcount}, mapping ${p.mapping}, index ${p.index}, owner ${p.owner ? `task ${p.owner - 1}` : 'none'}.`, '');
       }
-      out.push(`Involved tasks: ${involvedTasks(v).map((t) => taskName(t, roleOf)).join(', ') || 'none'}. Steps on page ${v.page} and the last steps of each involved task:`, '');
+      out.push(`Involved tasks: ${involvedTasks(v).map((t) => taskName(t, roleOf)).join(', ') || 'none'}. Steps on page ${v.page} and the last steps of each involved task, merged from every task's flight ring in step order:`, '');
       const rows = interleaving(v);
       if (rows.length) out.push(...table(['seq', 'task', 'op', 'kernel step', 'page', 'aux'], rows.map((f) => [f.seq, taskName(f.task, roleOf), f.op, `\`${f.label}\``, f.page, f.aux])), '');
       else out.push('(no flight records)', '');
+      const wrapped = wrappedRingsText(v, roleOf);
+      if (wrapped) out.push(wrapped, '');
+      if (i === repAt && rep) out.push(...reproductionMarkdown(rep));
     });
     if (r.violations.length > MAX_SHOWN) out.push(`… and ${r.violations.length - MAX_SHOWN} more in run.json.`, '');
   }
@@ -95,7 +114,7 @@ export function summaryMarkdown(r: RunResult): string {
         : `growth ${rss.growthPct.toFixed(1)} % (the last third's lowest vs the first third's highest, ${rss.samples.length} samples).`)
       + (rss.warning ? ` **${rss.warning}**` : ''), '');
   }
-  const extra = Object.entries(r.extra ?? {}).filter(([k]) => k !== 'rss');
+  const extra = Object.entries(r.extra ?? {}).filter(([k]) => k !== 'rss' && !(k === 'reproduction' && reproductionOf(r)));
   if (extra.length) {
     out.push('## Extra', '');
     for (const [k, v] of extra) out.push(`### ${k}`, '', '```json', JSON.stringify(v, null, 2), '```', '');

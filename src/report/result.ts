@@ -54,6 +54,27 @@ export interface RunResult {
   notes: string[];
   /** scenario- or feature-specific extra data (reproduction, lockdep, fairness) */
   extra: Record<string, unknown>;
+  /** what `run --reproduce` made of the first violation: the replay command and the shrunk
+   * controlled diagram the reports show (older run.json files keep it in extra.reproduction) */
+  reproduction?: Reproduction;
+}
+
+/** `run --reproduce`'s outcome, as run.json carries it into summary.md and index.html. */
+export interface Reproduction {
+  /** the invariant id it tried to reproduce */
+  violation: string;
+  reproduced: boolean;
+  /** the repro file to replay (the shrunk one when shrinking worked), as the user types it */
+  repro?: string | null;
+  /** the command that replays it */
+  replay?: string;
+  /** the replayed interleaving, one column per task, as text lines (src/report/diagram.ts diagramText) */
+  diagram?: string[];
+  /** what was printed (outcome lines, then the replay line) */
+  lines?: string[];
+  elapsedMs?: number;
+  /** why it failed, when it did */
+  error?: string;
 }
 
 export interface RssSummary {
