@@ -45,15 +45,19 @@ export function involvedTasks(v: ViolationRecord): number[] {
   return [...s].filter((t) => t >= 0).sort((a, b) => a - b);
 }
 
-/** Tasks whose flight ring starts after the race window opened: their steps on the page before
- * that were overwritten (the ring holds a task's last steps only). [task, oldest seq held]. */
+/** Tasks whose flight ring is full and starts after the race window opened: their steps on the
+ * page before that were overwritten (a ring holds a task's last steps only; the fullest ring
+ * tells its size). [task, oldest seq held]. */
 export function wrappedRings(v: ViolationRecord): [number, number][] {
   const from = raceWindowStart(v);
   if (from < 0) return [];
+  const count = new Map<number, number>();
+  for (const f of v.flight) count.set(f.task, (count.get(f.task) ?? 0) + 1);
+  const full = Math.max(0, ...count.values());
   const out: [number, number][] = [];
   for (const t of involvedTasks(v)) {
     const mine = v.flight.filter((f) => f.task === t);
-    if (mine.length && mine[0].seq > from) out.push([t, mine[0].seq]);
+    if (mine.length === full && mine[0].seq > from) out.push([t, mine[0].seq]);
   }
   return out;
 }
