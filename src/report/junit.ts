@@ -4,6 +4,7 @@
 import type { RunResult } from './result.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { interleavingText, pageFlagNames, violationLine } from './interleaving.ts';
+import { reproductionOf } from './diagram.ts';
 
 const MAX_DETAILED = 5;
 
@@ -59,7 +60,10 @@ export function junitXml(r: RunResult): string {
       failures++;
       const more = r.violationCount > r.violations.length || vs.length > 1 ? ` (${vs.length} recorded)` : '';
       const text = vs.slice(0, MAX_DETAILED).map((v) => `${violationLine(v, roleOf)}\n\n${interleavingText(v, roleOf)}`).join('\n\n');
-      body = `      <failure${attrs({ type: id, message: violationLine(vs[0], roleOf) + more })}>${xmlText(`${desc}\n\n${text}`)}</failure>\n`;
+      const rep = reproductionOf(r);
+      const repText = rep && rep.violation === id && (rep.replay || rep.diagram?.length)
+        ? `\n\nReproduced under the controlled driver:${rep.replay ? `\n${rep.replay}` : ''}${rep.diagram?.length ? `\n\n${rep.diagram.join('\n')}` : ''}` : '';
+      body = `      <failure${attrs({ type: id, message: violationLine(vs[0], roleOf) + more })}>${xmlText(`${desc}\n\n${text}${repText}`)}</failure>\n`;
     }
     cases.push(body ? `${head}\n${body}    </testcase>` : head.replace(/>$/, '/>'));
   }

@@ -9,6 +9,7 @@ import { INVARIANT_IDS, INVARIANT_VALUES, valueNames } from '../../src/kernel/in
 import { MAX_VALS } from '../../src/shm/violations.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import { summaryMarkdown } from '../../src/report/markdown.ts';
+import { junitXml } from '../../src/report/junit.ts';
 import { reproductionOf } from '../../src/report/diagram.ts';
 import { interleaving, involvedTasks, pageFlagNames, violationLine, wrappedRings } from '../../src/report/interleaving.ts';
 import { PG_uptodate } from '../../src/shm/shm.ts';
@@ -112,6 +113,9 @@ describe('the report shows the race (issue 13 item 10)', () => {
     expect(md).toContain('pagelock-stress replay r/repro-free-x.min.json');
     expect(md).toContain(DIAGRAM[5]);
     expect(md).not.toContain('### reproduction'); // not repeated as raw JSON under Extra
+    const xml = junitXml(r);
+    expect(xml).toContain('Reproduced under the controlled driver:\npagelock-stress replay r/repro-free-x.min.json');
+    expect(xml).toContain('&lt;== MAP-CACHE');
   });
 
   it('reads the reproduction older run.json files keep in extra (the replay line from what was printed)', () => {
