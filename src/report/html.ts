@@ -9,6 +9,7 @@ import { reproductionBlock } from './html-race.ts';
 import type { Reproduction } from './result.ts';
 import { STAT_NAMES } from '../shm/layout.ts';
 import type { RssSummary } from './result.ts';
+import { endStateOf } from './result.ts';
 import {
   fairness, fairnessChart, histChart, timeCharts, waitPercentiles, type ChartSpec,
 } from './html-data.ts';
@@ -44,7 +45,8 @@ function banner(r: RunResult): string {
     ? `checkpoint${cp?.n ? ` #${cp.n}` : ''} written ${esc(cp?.at ?? '')}: the run had not ended (still running, or killed)`
     : `ended by ${esc(r.endReason)} after ${esc(ms(r.elapsedMs))}`;
   const counts = `${num(r.violationCount)} violation${r.violationCount === 1 ? '' : 's'}, ${r.hung.length} hung task${r.hung.length === 1 ? '' : 's'}`;
-  const outcome = isCheckpoint(r) ? `${r.outcome} so far` : r.outcome;
+  const state = endStateOf(r);
+  const outcome = isCheckpoint(r) ? `${r.outcome} so far · ${state}` : state === 'INTERRUPTED' ? `${r.outcome} so far · INTERRUPTED` : r.outcome;
   return `<div class="banner ${r.outcome}" id="banner"><div class="outcome">${esc(outcome)}</div>
 <div class="why">${why} — ${counts}</div>
 <div class="why mono">${esc(r.config.scenario)} · lock ${esc(r.config.lock)} · seed ${esc(r.config.seed)} · ${esc(r.mode)} mode · run ${esc(r.runId)}</div></div>`;

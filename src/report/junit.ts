@@ -1,7 +1,7 @@
 // junit.xml: one testcase per invariant the run checked, plus HUNG (the watchdog always runs).
 // A testcase fails with the first violation's message; its body holds each violation's
 // interleaving (up to MAX_DETAILED), so a CI page shows what raced without opening run.json.
-import type { RunResult } from './result.ts';
+import { endStateOf, type RunResult } from './result.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { interleavingText, pageFlagNames, violationLine } from './interleaving.ts';
 import { reproductionOf } from './diagram.ts';
@@ -67,10 +67,18 @@ export function junitXml(r: RunResult): string {
     }
     cases.push(body ? `${head}\n${body}    </testcase>` : head.replace(/>$/, '/>'));
   }
+  // an unfinished run is not green: one error case says it did not run to its end
+  const state = endStateOf(r);
+  if (state === 'INTERRUPTED' || state === 'INCOMPLETE') {
+    errors++;
+    ids.add('END-STATE');
+    const msg = state === 'INTERRUPTED' ? 'INTERRUPTED: stopped by a signal before its end' : 'INCOMPLETE: a checkpoint of a run that had not ended';
+    cases.push(`    <testcase${attrs({ classname: suite, name: 'END-STATE', time: secs })}>\n      <error${attrs({ type: state, message: msg })}>${xmlText(msg)}</error>\n    </testcase>`);
+  }
   const props = [
     ['seed', r.config.seed], ['commit', r.tool.commit], ['version', r.tool.version], ['node', r.tool.node],
     ['mode', r.mode], ['cores', String(r.cores)], ['workers', String(r.config.workers)], ['endReason', r.endReason],
-    ['outcome', r.outcome], ['config', JSON.stringify(r.config)],
+    ['outcome', r.outcome], ['endState', state], ['config', JSON.stringify(r.config)],
   ].map(([k, v]) => `      <property${attrs({ name: k, value: v })}/>`);
   const counts = { tests: ids.size, failures, errors, skipped: 0, time: secs };
   return [

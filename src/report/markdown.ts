@@ -2,6 +2,7 @@
 // then each violation with the interleaving of the involved tasks' kernel steps.
 import type { RunResult, TaskSummary } from './result.ts';
 import type { RssSummary } from './result.ts';
+import { endStateOf } from './result.ts';
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine, wrappedRingsText } from './interleaving.ts';
@@ -30,6 +31,14 @@ function usedStats(tasks: TaskSummary[]): StatName[] {
   return STAT_NAMES.filter((n) => n !== 'ops' && tasks.some((t) => (t.stats[n] ?? 0) !== 0));
 }
 
+/** The end state, honestly (src/report/result.ts endStateOf): an unfinished run is not a PASS. */
+function endStateLine(r: RunResult): string {
+  const st = endStateOf(r);
+  const why = st === 'INTERRUPTED' ? ': stopped by a signal before its end (nothing found in the part that ran)'
+    : st === 'INCOMPLETE' ? ': a checkpoint of a run that had not ended (still running, or killed)' : '';
+  return `End state: **${st}**${why}.`;
+}
+
 /** run --reproduce under its violation: the outcome, the replay command, the shrunk diagram. */
 function reproductionMarkdown(rep: Reproduction): string[] {
   const out = ['#### Reproduction (run --reproduce)', ''];
@@ -47,6 +56,7 @@ export function summaryMarkdown(r: RunResult): string {
   const out: string[] = [];
   out.push(`# pagelock-stress: ${r.outcome}`, '');
   out.push(`**${r.outcome}** — scenario \`${c.scenario}\`, lock \`${c.lock}\`, seed \`${c.seed}\`, ended by ${r.endReason} after ${(r.elapsedMs / 1000).toFixed(1)} s; ${r.violationCount} violation(s), ${r.hung.length} hung task(s).`, '');
+  out.push(endStateLine(r), '');
   out.push(`Run \`${r.runId}\` started ${r.startedAt}, ${r.mode} mode, ${c.workers} workers on ${r.cores} cores${r.oversubscribed ? ' (oversubscribed)' : ''}, shared model ${r.memoryBytes} bytes. Tool ${r.tool.name} ${r.tool.version}, commit \`${r.tool.commit}\`, Node ${r.tool.node}.`, '');
 
   out.push('## Parameters', '');

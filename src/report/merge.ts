@@ -3,7 +3,7 @@
 // run failed, did not finish (its last record is a checkpoint), or a directory held no readable run.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import type { RunResult } from './result.ts';
+import { endStateOf, type EndState, type RunResult } from './result.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { junitXml, xmlAttr, xmlText } from './junit.ts';
 import { violationLine } from './interleaving.ts';
@@ -29,6 +29,9 @@ export interface Merged {
   /** inputs that gave no readable run, one line each */
   problems: string[];
   outcome: 'SUCCESS' | 'FAILURE';
+  /** FAIL when any run failed or an input was unreadable; else INCOMPLETE / INTERRUPTED when a
+   * run did not reach its end; else PASS */
+  endState?: EndState;
 }
 
 /** How deep below an input directory to look for run directories (shard/matrix-cell/run-id). */
@@ -75,13 +78,17 @@ export function collectRuns(dirs: string[], outDir: string): Merged {
         const run = readRunResult(f);
         runs.push({ dir: runDir, link: toLink(relative(out, runDir)), shard: d, run, matrix: isMatrixRecord(run) ? run : null });
         if (run.endReason === 'checkpoint') problems.push(`${f}: the run did not finish (its last record is a checkpoint)`);
+        else if (!isMatrixRecord(run) && endStateOf(run) === 'INTERRUPTED') problems.push(`${f}: the run was interrupted by a signal before its end (INTERRUPTED)`);
       } catch (e) {
         problems.push((e as Error).message);
       }
     }
   }
   const failed = runs.some((r) => r.run.outcome === 'FAILURE') || problems.length > 0;
-  return { runs, problems, outcome: failed ? 'FAILURE' : 'SUCCESS' };
+  const states = runs.map((r) => (r.matrix ? (r.run.outcome === 'FAILURE' ? 'FAIL' : 'PASS') : endStateOf(r.run)));
+  const endState: EndState = runs.some((r) => r.run.outcome === 'FAILURE') || problems.some((p) => !/did not finish|interrupted/.test(p)) ? 'FAIL'
+    : states.includes('INCOMPLETE') ? 'INCOMPLETE' : states.includes('INTERRUPTED') ? 'INTERRUPTED' : failed ? 'FAIL' : 'PASS';
+  return { runs, problems, outcome: failed ? 'FAILURE' : 'SUCCESS', endState };
 }
 
 const roleOf = (r: RunResult) => (t: number) => r.tasks.find((x) => x.task === t)?.role ?? '';
@@ -156,7 +163,7 @@ export function mergedMarkdown(m: Merged): string {
     lines.push('', '## Problems', '');
     for (const p of m.problems) lines.push(`- ${cell(p)}`);
   }
-  lines.push('', `End of merge: ${m.outcome}`, '');
+  lines.push('', `End state: **${m.endState ?? m.outcome}**`, '', `End of merge: ${m.outcome}`, '');
   return lines.join('\n');
 }
 

@@ -44,6 +44,10 @@ export interface RunResult {
   /** why the run ended: 'duration' | 'ops' | 'violation' | 'hung' | 'signal' | 'crash' */
   endReason: string;
   outcome: 'SUCCESS' | 'FAILURE';
+  /** the honest end state (endStateOf): PASS, FAIL, INTERRUPTED (stopped by a signal before its
+   * end, nothing found), INCOMPLETE (a checkpoint of a run that had not ended). Older run.json
+   * files lack it. */
+  endState?: EndState;
   invariantsChecked: string[];
   violations: ViolationRecord[];
   violationCount: number;
@@ -87,6 +91,8 @@ export interface RssSummary {
   growthPct: number;
   growing: boolean;
   warning: string | null;
+  /** whether growth was judged (enough samples after the warm-up); absent in older files */
+  judged?: boolean;
 }
 
 export type { HungReport };
@@ -97,4 +103,19 @@ export interface RssSample {
   min: number;
   max: number;
   last: number;
+}
+
+/** How a run ended, honestly: an interrupted clean run is not a PASS. */
+export type EndState = 'PASS' | 'FAIL' | 'INTERRUPTED' | 'INCOMPLETE';
+
+/** Exit codes of each end state (README "Exit codes"); 2 is bad usage, 130 a second signal. */
+export const END_STATE_EXIT: Record<EndState, number> = { PASS: 0, FAIL: 1, INTERRUPTED: 3, INCOMPLETE: 4 };
+
+/** The end state of a result: FAIL whenever it failed; else INCOMPLETE for a checkpoint,
+ * INTERRUPTED when a signal ended it, PASS otherwise. */
+export function endStateOf(r: Pick<RunResult, 'outcome' | 'endReason'> & { endState?: EndState }): EndState {
+  if (r.outcome === 'FAILURE') return 'FAIL';
+  if (r.endReason === 'checkpoint') return 'INCOMPLETE';
+  if (r.endState === 'INTERRUPTED' || r.endReason === 'signal') return 'INTERRUPTED';
+  return 'PASS';
 }

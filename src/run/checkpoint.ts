@@ -161,7 +161,8 @@ export class RssMonitor {
     // the heaps of a fresh process grow to their working size first: that is not a leak
     const judged = samples.filter((s) => s.t >= this.warmupMs);
     let growthPct = 0, growing = false, warning: string | null = null;
-    if (judged.length >= this.minSamples) {
+    const isJudged = judged.length >= this.minSamples;
+    if (isJudged) {
       const third = Math.floor(judged.length / 3);
       const firstMax = Math.max(...judged.slice(0, third).map((s) => s.max));
       const lastMin = Math.min(...judged.slice(judged.length - third).map((s) => s.min));
@@ -174,7 +175,7 @@ export class RssMonitor {
     }
     return {
       samples, firstBytes: Math.max(0, this.first), minBytes: Number.isFinite(this.min) ? this.min : 0,
-      maxBytes: this.max, lastBytes: this.last, growthPct, growing, warning,
+      maxBytes: this.max, lastBytes: this.last, growthPct, growing, warning, judged: isJudged,
     };
   }
 }
@@ -243,7 +244,7 @@ export class Checkpointer {
       const info: CheckpointInfo = { n: this.n + 1, at: new Date().toISOString(), intervalMs: this.o.intervalMs };
       const extra: Record<string, unknown> = { ...snap.extra, checkpoint: info };
       if (this.o.rss) extra.rss = this.o.rss.summary();
-      const r: RunResult = { ...snap, endReason: 'checkpoint', extra };
+      const r: RunResult = { ...snap, endReason: 'checkpoint', endState: snap.outcome === 'FAILURE' ? 'FAIL' : 'INCOMPLETE', extra };
       (this.o.write ?? writeAllReports)(this.o.dir, r);
       this.n++;
       this.lastError = null;

@@ -2,13 +2,36 @@
 // (worker w runs iterations w, w+N, w+2N, ...), so together they explore exactly what one
 // explorer would, with the portfolio's strategies spread over the workers. The first find stops
 // every worker (unless keepGoing); statistics are merged.
+//
+// Exploration always runs in workers (one is enough), never on the main thread: the main thread
+// stays free for signals and watches every worker's heartbeat (a few shared words the driver
+// writes at each step). A protocol step that never returns (a plug-in generator looping without
+// yielding) cannot be interrupted in its own thread: when a step has not returned for
+// stepTimeoutMs, the worker is terminated and the step is reported as HUNG with the task, its
+// operation and its last schedule-point label (read from the driver's flight ring). stop() asks
+// every explorer to stop after its iteration and terminates those still busy a second later.
+//
+// The same worker entry also runs the finding pipeline (write a find, shrink it, trace it: see
+// runFindingInWorker), so a long shrink or reproduction can be interrupted too.
 import type { Worker } from 'node:worker_threads';
+import { isAbsolute, join, relative } from 'node:path';
 import type { RunConfig } from '../kernel/config.ts';
+import type { ShmSizes } from '../shm/layout.ts';
+import { FLIGHT_WORDS } from '../shm/layout.ts';
+import { Shm } from '../shm/shm.ts';
+import { labelText } from '../shm/labels.ts';
+import type { ViolationRecord } from '../check/violations.ts';
+import type { Scenario } from '../kernel/scenario.ts';
+import type { PageLock } from '../locks/types.ts';
 import { spawnWorker } from './spawn.ts';
-import { mergeStats, type ExploreResult, type ExploreStats, type Find } from '../sched/explore.ts';
+import { BEAT_WORDS, BEAT, mergeStats, type ExploreResult, type ExploreStats, type Find, type HungStep } from '../sched/explore.ts';
 import type { StrategySpec } from '../sched/strategies/strategy.ts';
+import { reproduceFree } from '../sched/reproduce.ts';
+import { reproFileName } from '../sched/repro.ts';
+import { shrinkSummaryText, writeFinding } from './finding.ts';
 
 export interface ExplorerData {
+  kind?: 'explore';
   scenario: string;
   cfg: RunConfig;
   strategies: StrategySpec[];
@@ -24,12 +47,17 @@ export interface ExplorerData {
   progressMs: number;
   /** Int32 word 0: set to 1 to stop every explorer */
   stop: SharedArrayBuffer;
+  /** this explorer's heartbeat (BEAT words, src/sched/explore.ts) */
+  beat?: SharedArrayBuffer;
 }
 
 export type ExplorerMessage =
+  | { type: 'ready'; worker: number; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
   | { type: 'progress'; worker: number; stats: ExploreStats }
   | { type: 'done'; worker: number; result: ExploreResult }
-  | { type: 'error'; worker: number; error: string };
+  | { type: 'error'; worker: number; error: string }
+  | { type: 'written'; path: string }
+  | { type: 'finding'; result: FindingOutcome };
 
 export interface ParallelOptions {
   scenario: string;
@@ -45,65 +73,287 @@ export interface ParallelOptions {
   threads: number;
   progressMs?: number;
   onProgress?: (s: ExploreStats) => void;
+  /** a step that has not returned for this long is HUNG (default STEP_TIMEOUT_MS) */
+  stepTimeoutMs?: number;
 }
 
 export interface ParallelExplore {
   result: Promise<ExploreResult>;
-  /** stop every explorer after its current iteration */
+  /** stop every explorer after its current iteration (those still busy after STOP_GRACE_MS are
+   * terminated; their iterations so far still count) */
   stop(): void;
 }
+
+/** Wall-clock bound on one schedule point's step (a step takes microseconds). */
+export const STEP_TIMEOUT_MS = 5_000;
+/** After stop(), how long an explorer may take to finish its iteration before it is terminated. */
+export const STOP_GRACE_MS = 700;
 
 /** Iterations worker w of n gets out of `total`. */
 export const shareOf = (total: number, w: number, n: number): number =>
   total === Infinity ? Infinity : Math.max(0, Math.ceil((total - w) / n));
 
+const emptyStats = (): ExploreStats => ({
+  iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'stop', strategies: [],
+});
+
+/** The last schedule point task `task` recorded in a driver's flight ring. */
+function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { label: string; page: number; op: number } | null {
+  try {
+    const shm = new Shm(sizes, sab);
+    const base = task * shm.layout.flightStride;
+    const w = Atomics.load(shm.flight, base);
+    if (w <= 0) return null;
+    const e = base + 1 + ((w - 1) % sizes.flightEntries) * FLIGHT_WORDS;
+    return { label: labelText(shm, shm.flight[e + 1]), page: shm.flight[e + 2], op: shm.flight[e + 4] };
+  } catch {
+    return null;
+  }
+}
+
 export function exploreParallel(o: ParallelOptions): ParallelExplore {
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
   const n = o.threads;
-  const latest: ExploreStats[] = [];
+  const stepTimeoutMs = o.stepTimeoutMs ?? STEP_TIMEOUT_MS;
+  const latest: (ExploreStats | undefined)[] = [];
   const workers: Worker[] = [];
+  const beats: Int32Array[] = [];
+  const ready: ({ sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | undefined)[] = [];
+  const done: (ExploreResult | undefined)[] = new Array(n).fill(undefined);
+  let settle: (() => void) | null = null;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  let hungStep: HungStep | undefined;
+
   const result = new Promise<ExploreResult>((resolve, reject) => {
-    const done: ExploreResult[] = [];
-    let failed = false;
+    let over = false;
     const finish = () => {
+      if (over) return;
+      over = true;
+      clearInterval(watch);
+      clearTimeout(graceTimer);
+      const parts = done.map((r, w) => r ?? { stats: latest[w] ? { ...latest[w]!, stoppedBy: 'stop' as const } : emptyStats(), finds: [] });
       const finds: Find[] = [];
       // the first find of each id, by iteration number (not by which worker was quicker)
-      const all = done.flatMap((r) => r.finds).sort((a, b) => a.iteration - b.iteration);
+      const all = parts.flatMap((r) => r.finds).sort((a, b) => a.iteration - b.iteration);
       for (const f of all) if (!finds.some((x) => x.violation.id === f.violation.id)) finds.push(f);
-      resolve({ stats: mergeStats(done.map((r) => r.stats)), finds: o.keepGoing ? finds : finds.slice(0, 1) });
+      const stats = mergeStats(parts.map((r) => r.stats));
+      if (hungStep) {
+        stats.finds++;
+        stats.findsById.HUNG = (stats.findsById.HUNG ?? 0) + 1;
+        stats.stoppedBy = 'find';
+      }
+      resolve({ stats, finds: o.keepGoing ? finds : finds.slice(0, hungStep ? 0 : 1), ...(hungStep ? { hungStep } : {}) });
+    };
+    const fail = (e: Error) => {
+      if (over) return;
+      over = true;
+      clearInterval(watch);
+      clearTimeout(graceTimer);
+      Atomics.store(flag, 0, 1);
+      for (const x of workers) void x.terminate();
+      reject(e);
+    };
+    const check = () => {
+      if (done.every((r) => r !== undefined)) finish();
+    };
+    settle = () => {
+      // stop(): whatever has not finished by now is terminated; its progress so far counts
+      for (let w = 0; w < n; w++) if (!done[w]) void workers[w].terminate();
+      finish();
     };
     for (let w = 0; w < n; w++) {
+      const beat = new SharedArrayBuffer(BEAT_WORDS * 4);
+      const b = new Int32Array(beat);
+      b[BEAT.ACTOR] = -1;
+      beats.push(b);
       const data: ExplorerData = {
-        scenario: o.scenario, cfg: o.cfg, strategies: o.strategies, iterations: shareOf(o.iterations, w, n),
+        kind: 'explore', scenario: o.scenario, cfg: o.cfg, strategies: o.strategies, iterations: shareOf(o.iterations, w, n),
         durationMs: o.durationMs, opsPerActor: o.opsPerActor, seed: o.seed, keepGoing: o.keepGoing, maxSteps: o.maxSteps,
-        confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop,
+        confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop, beat,
       };
       const worker = spawnWorker('explorer', { workerData: data });
       workers.push(worker);
       worker.on('message', (m: ExplorerMessage) => {
-        if (m.type === 'progress') {
+        if (m.type === 'ready') ready[m.worker] = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+        else if (m.type === 'progress') {
           latest[m.worker] = m.stats;
-          o.onProgress?.(mergeStats(latest.filter(Boolean)));
+          o.onProgress?.(mergeStats(latest.filter((x): x is ExploreStats => !!x)));
         } else if (m.type === 'done') {
-          done.push(m.result);
+          done[m.worker] = m.result;
           if (m.result.finds.length && !o.keepGoing) Atomics.store(flag, 0, 1);
-          if (done.length === n && !failed) finish();
-        } else {
-          failed = true;
-          Atomics.store(flag, 0, 1);
-          for (const x of workers) void x.terminate();
-          reject(new Error(`explorer ${m.worker}: ${m.error}`));
+          check();
+        } else if (m.type === 'error') fail(new Error(`explorer ${m.worker}: ${m.error}`));
+      });
+      worker.on('error', (e) => fail(e));
+      worker.on('exit', () => {
+        // terminated (a hung step, stop()) or gone without a word: its iterations so far count
+        if (!done[w]) {
+          done[w] = { stats: latest[w] ? { ...latest[w]!, stoppedBy: 'stop' } : emptyStats(), finds: [] };
+          check();
         }
       });
-      worker.on('error', (e) => {
-        if (failed) return;
-        failed = true;
-        Atomics.store(flag, 0, 1);
-        for (const x of workers) void x.terminate();
-        reject(e);
-      });
     }
+    // the heartbeat watch: a step that has not returned for stepTimeoutMs is HUNG
+    const seen = beats.map(() => ({ steps: -1, since: performance.now() }));
+    watch = setInterval(() => {
+      const now = performance.now();
+      for (let w = 0; w < n; w++) {
+        if (done[w]) continue;
+        const b = beats[w];
+        const actor = Atomics.load(b, BEAT.ACTOR), steps = Atomics.load(b, BEAT.STEPS);
+        if (actor < 0 || steps !== seen[w].steps) {
+          seen[w] = { steps: actor < 0 ? -1 : steps, since: now };
+          continue;
+        }
+        if (now - seen[w].since < stepTimeoutMs || hungStep) continue;
+        const r = ready[w];
+        const at = r ? lastPoint(r.sab, r.sizes, actor) : null;
+        hungStep = {
+          iteration: Atomics.load(b, BEAT.ITERATION), task: actor, role: r?.roles[actor] ?? '?',
+          op: at?.op ?? Atomics.load(b, BEAT.OP), label: at?.label ?? '?', page: at?.page ?? -1, stepMs: Math.round(now - seen[w].since),
+          opsSeed: `${o.seed}.${Atomics.load(b, BEAT.ITERATION)}`,
+        };
+        Atomics.store(flag, 0, 1); // the others stop after their iteration
+        void workers[w].terminate();
+        if (!o.keepGoing) graceTimer = setTimeout(() => settle?.(), STOP_GRACE_MS);
+      }
+    }, 100);
   });
-  return { result, stop: () => Atomics.store(flag, 0, 1) };
+  return {
+    result,
+    stop: () => {
+      Atomics.store(flag, 0, 1);
+      if (!graceTimer) graceTimer = setTimeout(() => settle?.(), STOP_GRACE_MS);
+    },
+  };
+}
+
+// ---- the finding pipeline in a worker ---------------------------------------------------------
+
+/** How a path is shown: relative to `cwd` when inside it. */
+export function shownFrom(cwd: string, p: string): string {
+  const r = relative(cwd, p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+}
+
+/** What a find became: the lines to print and the file to replay. */
+export interface FindingOutcome {
+  /** the file to replay (the shrunk one when there is one), or null (nothing written) */
+  path: string | null;
+  /** the find as written, before shrinking (null: nothing found / written) */
+  written: string | null;
+  /** what to print, in order */
+  lines: string[];
+  elapsedMs: number;
+  /** the replay command, and the replayed interleaving as text lines (the reports show them) */
+  replay?: string;
+  diagram?: string[];
+}
+
+export interface FindingJob {
+  kind: 'finding';
+  /** an explore find to write (and shrink) */
+  find?: Find;
+  /** or a free-mode violation to reproduce under the controlled driver first */
+  reproduce?: { violation: ViolationRecord; budgetMs: number };
+  cfg: RunConfig;
+  dir: string;
+  cwd: string;
+  shrink: null | { budgetMs: number };
+  tool: { name: string; version: string; commit: string };
+  /** explore: the title of the Markdown diagram, the terminal diagram's tail */
+  title?: string;
+  diagramTail?: number;
+}
+
+const who = (v: { involved: { task: number; ops: number[] }[] }) =>
+  v.involved.map((i) => `task ${i.task} op${i.ops.length > 1 ? 's' : ''} ${i.ops.length > 1 ? `${i.ops[0]}-${i.ops[i.ops.length - 1]}` : i.ops[0]}`).join(', ');
+
+/**
+ * Write a find (explore) or reproduce a free-mode violation and write what was found (run
+ * --reproduce): repro file, shrink, diagram, replay line. Synchronous; runFindingInWorker runs it
+ * in a worker so it can be interrupted. `onWritten` is called as soon as the find is on disk.
+ */
+export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, onWritten?: (path: string) => void): FindingOutcome {
+  const t0 = performance.now();
+  const shown = (p: string) => shownFrom(job.cwd, p);
+  const took = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  let find = job.find ?? null;
+  let involved = '';
+  if (job.reproduce) {
+    const v = job.reproduce.violation;
+    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: v, iterations: 20_000, durationMs: job.reproduce.budgetMs });
+    involved = who(r);
+    if (!r.find)
+      return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${involved})`], elapsedMs: performance.now() - t0 };
+    find = r.find;
+  }
+  let foundIn = '';
+  const lines: string[] = [];
+  const w = writeFinding({ find: find!, scenario, cfg: job.cfg, lock, tool: job.tool }, {
+    path: (f) => join(job.dir, job.reproduce ? reproFileName(f).replace(/^repro-/, 'repro-free-') : reproFileName(f)),
+    shrink: job.shrink,
+    markdown: job.title ? { title: job.title } : null,
+    ...(job.diagramTail !== undefined ? { diagramTail: job.diagramTail } : job.reproduce ? { diagramTail: 200 } : {}),
+    shown,
+    onWritten: (path) => {
+      foundIn = took();
+      onWritten?.(path);
+    },
+  });
+  if (job.reproduce) {
+    lines.push(`reproduce: ${job.reproduce.violation.id} reproduced under the controlled driver in ${foundIn} (${involved}): ${shown(w.path)}`);
+    if (w.shrunk) lines.push(`reproduce: shrunk to ${w.shrunk.summary.after.steps} steps, ${w.shrunk.summary.after.ops} operations: ${shown(w.shrunk.path)}`);
+  } else {
+    if (w.shrunk) lines.push(`shrunk: ${shrinkSummaryText(w.shrunk.summary)}: ${shown(w.shrunk.path)}`);
+    lines.push('', ...w.diagram, '');
+  }
+  lines.push(w.replayLine);
+  return { path: w.replayPath, written: w.path, lines, elapsedMs: performance.now() - t0, replay: w.replayLine, diagram: w.diagram };
+}
+
+export interface FindingRun {
+  /** null: stopped before it ended (stop()) */
+  result: Promise<FindingOutcome | null>;
+  /** terminate the worker now */
+  stop(): void;
+}
+
+/** runFinding in a worker (workers/explorer.ts): stop() ends it at once. */
+export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void): FindingRun {
+  const worker = spawnWorker('explorer', { workerData: job });
+  let stopped = false;
+  const result = new Promise<FindingOutcome | null>((resolve, reject) => {
+    let over = false;
+    worker.on('message', (m: ExplorerMessage) => {
+      if (m.type === 'written') onWritten?.(m.path);
+      else if (m.type === 'finding') {
+        over = true;
+        resolve(m.result);
+      } else if (m.type === 'error') {
+        over = true;
+        reject(new Error(m.error.split('\n')[0]));
+      }
+    });
+    worker.on('error', (e) => {
+      if (!over) reject(e);
+      over = true;
+    });
+    worker.on('exit', () => {
+      if (!over) {
+        if (stopped) resolve(null);
+        else reject(new Error('the worker exited without a result'));
+      }
+      over = true;
+    });
+  });
+  return {
+    result,
+    stop: () => {
+      stopped = true;
+      void worker.terminate();
+    },
+  };
 }

@@ -604,6 +604,8 @@ class FreeRun {
       elapsedMs: this.t0 > 0 ? Math.round((this.stoppedAt || nowMs()) - this.t0) : 0,
       endReason: this.endReason || 'duration',
       outcome: failed ? 'FAILURE' : 'SUCCESS',
+      // a signal cut the run short: not a PASS (src/report/result.ts endStateOf)
+      endState: failed ? 'FAIL' : this.endReason === 'signal' ? 'INTERRUPTED' : 'PASS',
       invariantsChecked: [...invariants],
       violations,
       violationCount: count,

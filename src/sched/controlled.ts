@@ -149,6 +149,8 @@ export class ControlledDriver implements SchedView {
   private readonly prevAux: Int32Array;
   private readonly runnable: Int32Array;
   private nRunnable = 0;
+  /** a heartbeat another thread watches (src/sched/explore.ts BEAT: steps, actor, iteration, op) */
+  beat: Int32Array | null = null;
   private schedBuf = new Int32Array(1024);
   private schedOps = new Int32Array(1024);
 
@@ -298,7 +300,14 @@ export class ControlledDriver implements SchedView {
       cur = a;
       steps++;
       this.clock += STEP_NS;
-      this.stepActor(a, steps);
+      const beat = this.beat;
+      if (beat !== null) {
+        beat[0]++;
+        beat[3] = this.opNo[a];
+        beat[1] = a;
+        this.stepActor(a, steps);
+        beat[1] = -1;
+      } else this.stepActor(a, steps);
       if (ctl[CTL.VIOLATIONS] !== 0) {
         violation = this.fromRing();
         violationStep = steps;

@@ -42,6 +42,41 @@ export interface ExploreOptions {
   /** polled between iterations (another explorer found something, a signal) */
   shouldStop?: () => boolean;
   now?: () => number;
+  /** a heartbeat another thread watches (BEAT words): the driver writes it at every step */
+  beat?: Int32Array;
+  /** called once with the driver, before the first iteration (its shared model, for a watcher) */
+  onDriver?: (d: ControlledDriver) => void;
+}
+
+/** The heartbeat words of an explorer (ExploreOptions.beat): steps taken, the actor whose step is
+ * running (-1: none, between steps), the iteration, the actor's operation number. */
+export const BEAT = { STEPS: 0, ACTOR: 1, ITERATION: 2, OP: 3 } as const;
+export const BEAT_WORDS = 4;
+
+/** A step that never returned (a generator looping without yielding): found by the thread that
+ * watches the heartbeat, not replayable in-process (the replay would loop too). */
+export interface HungStep {
+  iteration: number;
+  opsSeed: string;
+  task: number;
+  role: string;
+  op: number;
+  /** the schedule point the step started from (the task's last recorded label) */
+  label: string;
+  page: number;
+  /** how long the step had run when it was given up on, ms */
+  stepMs: number;
+}
+
+/** The operations per actor --max-steps is meant for; bigger iterations get a proportionally
+ * bigger step bound, so a long legal iteration is not taken for a livelock. */
+export const MAX_STEPS_OPS_PER_ACTOR = 4;
+
+/** The step bound of one iteration: maxSteps for up to MAX_STEPS_OPS_PER_ACTOR operations per
+ * actor, scaled with the longest actor's operation list beyond that. */
+export function stepBoundFor(maxSteps: number, ops: Op[][]): number {
+  const most = ops.reduce((m, l) => Math.max(m, l.length), 0);
+  return most <= MAX_STEPS_OPS_PER_ACTOR ? maxSteps : Math.ceil(maxSteps * (most / MAX_STEPS_OPS_PER_ACTOR));
 }
 
 /** A schedule that broke an invariant, with everything needed to run it again. */
@@ -82,6 +117,8 @@ export interface ExploreResult {
   stats: ExploreStats;
   /** the first find of each invariant id, in the order found */
   finds: Find[];
+  /** a step that never returned (parallel exploration's watchdog, src/run/explore-parallel.ts) */
+  hungStep?: HungStep;
 }
 
 export const opsSeedFor = (seed: string, iteration: number): string => `${seed}.${iteration}`;
@@ -95,6 +132,8 @@ export function explore(o: ExploreOptions): ExploreResult {
   const now = o.now ?? (() => performance.now());
   const t0 = now();
   const driver = new ControlledDriver({ scenario: o.scenario, cfg: o.cfg, lock: o.lock });
+  if (o.beat) driver.beat = o.beat;
+  o.onDriver?.(driver);
   const specs = o.strategies.length ? o.strategies : [{ kind: 'pct', depth: 3 } as StrategySpec];
   const strategies: Strategy[] = specs.map(makeStrategy);
   const start = o.start ?? 0;
@@ -113,7 +152,9 @@ export function explore(o: ExploreOptions): ExploreResult {
     const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);
     const sched = scheduleRngFor(o.seed, i);
     const d0 = now();
-    const r = driver.runIteration({ ops, strategy: s, rng: sched, maxSteps });
+    const bound = stepBoundFor(maxSteps, ops);
+    if (o.beat) o.beat[BEAT.ITERATION] = i;
+    const r = driver.runIteration({ ops, strategy: s, rng: sched, maxSteps: bound });
     stats.driverMs += now() - d0;
     stats.iterations++;
     stats.steps += r.steps;
@@ -125,7 +166,7 @@ export function explore(o: ExploreOptions): ExploreResult {
       stats.findsById[id] = (stats.findsById[id] ?? 0) + 1;
       const f: Find = {
         iteration: i, strategy: s.name, opsSeed, ops, schedule: Array.from(r.schedule),
-        steps: r.steps, decisions: r.decisions, switches: r.switches, maxSteps, violation: r.violation,
+        steps: r.steps, decisions: r.decisions, switches: r.switches, maxSteps: bound, violation: r.violation,
       };
       if (stats.findsById[id] === 1) finds.push(f);
       if (!o.keepGoing || o.until?.(f)) {

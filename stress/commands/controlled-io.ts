@@ -4,9 +4,10 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { makeLock } from '../../src/locks/index.ts';
 import type { Violation } from '../../src/sched/controlled.ts';
-import { ReproError, reproFileName, type Resolver } from '../../src/sched/repro.ts';
-import { reproduceFree } from '../../src/sched/reproduce.ts';
-import { replayLine as replayLineFor, writeFinding } from '../../src/run/finding.ts';
+import { ReproError, type Resolver } from '../../src/sched/repro.ts';
+import { replayLine as replayLineFor } from '../../src/run/finding.ts';
+import { runFinding, runFindingInWorker, type FindingJob, type FindingRun } from '../../src/run/explore-parallel.ts';
+import type { Find } from '../../src/sched/explore.ts';
 import type { RunConfig } from '../../src/kernel/config.ts';
 import type { ViolationRecord } from '../../src/check/violations.ts';
 import { UsageError } from '../../src/run/validate.ts';
@@ -63,39 +64,47 @@ export interface FreeReproduction {
   elapsedMs: number;
 }
 
+const toolOf = (ctx: Context) => ({ name: 'pagelock-stress', version: ctx.version, commit: ctx.git().commit });
+
 /**
  * `run --reproduce`: turn a free-mode violation into a repro file. The involved tasks' operations
  * are rebuilt from the run's seed (src/sched/reproduce.ts) and explored under the controlled
  * driver for up to `budgetMs`; a find is written to `dir` (and shrunk), with one line saying how
- * to replay it.
+ * to replay it. Synchronous, in this thread (reproduceFreeFailureInWorker can be interrupted).
  */
 export function reproduceFreeFailure(
   ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: string, o: { budgetMs: number; shrink?: boolean } = { budgetMs: 30_000 },
 ): FreeReproduction {
-  const t0 = performance.now();
   const scenario = ctx.registry.scenarios.find((s) => s.name === cfg.scenario);
   if (!scenario) return { path: null, lines: [`reproduce: no scenario '${cfg.scenario}'`], elapsedMs: 0 };
   const lock = resolverFor(ctx).lock(cfg);
   if (!lock) return { path: null, lines: [`reproduce: no lock '${cfg.lock}'`], elapsedMs: 0 };
-  const r = reproduceFree({ scenario, cfg, lock, violation: v, iterations: 20_000, durationMs: o.budgetMs });
-  const took = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
-  const who = r.involved.map((i) => `task ${i.task} op${i.ops.length > 1 ? 's' : ''} ${i.ops.length > 1 ? `${i.ops[0]}-${i.ops[i.ops.length - 1]}` : i.ops[0]}`).join(', ');
-  if (!r.find)
-    return { path: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${who})`], elapsedMs: performance.now() - t0 };
-  const shrinkIt = o.shrink !== false;
-  let foundIn = '';
-  const w = writeFinding({
-    find: r.find, scenario, cfg, lock: resolverFor(ctx).lock(cfg)!,
-    tool: { name: 'pagelock-stress', version: ctx.version, commit: ctx.git().commit },
-  }, {
-    path: (f) => join(dir, reproFileName(f).replace(/^repro-/, 'repro-free-')),
-    shrink: shrinkIt ? { budgetMs: Math.max(1000, o.budgetMs / 2) } : null,
-    markdown: shrinkIt ? { title: `${v.id} in ${scenario.name} (from a free run, shrunk)` } : null,
-    shown: (p) => shownPath(ctx, p),
-    onWritten: () => (foundIn = took()),
-  });
-  const lines = [`reproduce: ${v.id} reproduced under the controlled driver in ${foundIn} (${who}): ${shownPath(ctx, w.path)}`];
-  if (w.shrunk) lines.push(`reproduce: shrunk to ${w.shrunk.summary.after.steps} steps, ${w.shrunk.summary.after.ops} operations: ${shownPath(ctx, w.shrunk.path)}`);
-  lines.push(w.replayLine);
-  return { path: w.replayPath, lines, elapsedMs: performance.now() - t0 };
+  const r = runFinding(reproduceJob(ctx, cfg, v, dir, o), scenario, lock);
+  return { path: r.path, lines: r.lines, elapsedMs: r.elapsedMs };
+}
+
+function reproduceJob(ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: string, o: { budgetMs: number; shrink?: boolean }): FindingJob {
+  return {
+    kind: 'finding', reproduce: { violation: v, budgetMs: o.budgetMs }, cfg, dir, cwd: ctx.cwd,
+    shrink: o.shrink !== false ? { budgetMs: Math.max(1000, o.budgetMs / 2) } : null, tool: toolOf(ctx),
+    ...(o.shrink !== false ? { title: `${v.id} in ${cfg.scenario} (from a free run, shrunk)` } : {}),
+  };
+}
+
+/** reproduceFreeFailure in a worker: `stop()` ends it at once (result: null). `onWritten` is told
+ * as soon as a repro file is on disk (before shrinking). */
+export function reproduceFreeFailureInWorker(
+  ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: string, o: { budgetMs: number; shrink?: boolean }, onWritten?: (path: string) => void,
+): FindingRun {
+  return runFindingInWorker(reproduceJob(ctx, cfg, v, dir, o), onWritten);
+}
+
+/** An explore find written, shrunk and traced in a worker (interruptible). */
+export function writeFindInWorker(
+  ctx: Context, cfg: RunConfig, find: Find, dir: string, o: { shrinkBudgetMs: number | null; title: string; diagramTail: number }, onWritten?: (path: string) => void,
+): FindingRun {
+  return runFindingInWorker({
+    kind: 'finding', find, cfg, dir, cwd: ctx.cwd, shrink: o.shrinkBudgetMs === null ? null : { budgetMs: o.shrinkBudgetMs },
+    tool: toolOf(ctx), title: o.title, diagramTail: o.diagramTail,
+  }, onWritten);
 }

@@ -2,8 +2,7 @@
 // schedule chosen by a seeded strategy (PCT, random walk, or a portfolio), until something breaks
 // or the budget is spent. A find is written as a repro file (and shrunk, unless --no-shrink),
 // its interleaving printed, and one line says how to replay it. Exit 0 nothing found, 1 found,
-// 2 bad usage.
-import { join } from 'node:path';
+// 2 bad usage, 3 interrupted (a signal) with nothing found.
 import cliProgress from 'cli-progress';
 import type { RunConfig } from '../../src/kernel/config.ts';
 import {
@@ -11,14 +10,12 @@ import {
   type FlagSpec, type FlagValue,
 } from '../../src/run/validate.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
-import { makeLock } from '../../src/locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../src/sched/controlled.ts';
-import { explore, type ExploreResult, type ExploreStats, type Find } from '../../src/sched/explore.ts';
+import type { ExploreResult, ExploreStats, Find, HungStep } from '../../src/sched/explore.ts';
+import { END_STATE_EXIT, type EndState } from '../../src/report/result.ts';
 import { exploreParallel } from '../../src/run/explore-parallel.ts';
 import { STRATEGY_KINDS, strategySpecs, type StrategyKind } from '../../src/sched/strategies/index.ts';
-import { reproFileName } from '../../src/sched/repro.ts';
-import { shrinkSummaryText, writeFinding } from '../../src/run/finding.ts';
-import { absPath, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
+import { absPath, replayLine, shownPath, violationHeadline, writeFindInWorker } from './controlled-io.ts';
 import type { Command, Context, Io } from './types.ts';
 
 export const DEFAULT_ITERATIONS = 10_000;
@@ -36,7 +33,7 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
   { name: 'shrink', kind: 'bool', default: true, help: 'shrink a find to a minimal repro (*.min.json)' },
   { name: 'shrink-budget', kind: 'duration', default: 30_000, min: 100, max: 3_600_000, help: 'time limit for shrinking one find' },
   { name: 'confidence', kind: 'int', default: 95, min: 1, max: 99, value: 'PCT', help: 'the final stats say how many iterations PCT needs for this confidence, in percent' },
-  { name: 'max-steps', kind: 'int', default: DEFAULT_MAX_STEPS, min: 10, max: 100_000_000, help: 'step bound per iteration: beyond it the iteration is a livelock (HUNG)' },
+  { name: 'max-steps', kind: 'int', default: DEFAULT_MAX_STEPS, min: 10, max: 100_000_000, help: 'step bound per iteration of up to 4 operations per actor (scaled up with --ops-per-actor beyond that): beyond it the iteration is a livelock (HUNG)' },
 ];
 
 /** The run flags explore takes: what shapes the model and the protocol. Scenario flags too. */
@@ -133,7 +130,12 @@ function exploreHelp(ctx: Context): string[] {
     '1/(n*k^(d-1)) per iteration (n actors, k decisions): the final stats say how many iterations',
     'give 95% (--confidence) confidence.',
     '',
-    'Exit codes: 0 nothing found, 1 found, 2 bad usage.',
+    'The exploration runs in worker threads (one with --threads 1); a step that does not return',
+    'within 5 s (a protocol step looping without a schedule point) is reported as HUNG with its task',
+    'and last label. SIGINT/SIGTERM stops it within a second with the iterations so far and any',
+    'find; a second signal exits at once.',
+    '',
+    'Exit codes: 0 nothing found, 1 found, 2 bad usage, 3 interrupted with nothing found, 130 a second signal.',
     '',
     'Explore flags:',
     ...flagHelp([...EXPLORE_FLAGS, HELP_FLAG]),
@@ -180,32 +182,41 @@ function fmtRate(x: number): string {
 
 const int = (n: number) => n.toLocaleString('en-US');
 
-/** Write, shrink and show one find (src/run/finding.ts). Returns the repro path to replay. */
-function reportFind(ctx: Context, a: ExploreArgs, f: Find, dir: string): string {
+/** Write, shrink and show one find (src/run/finding.ts, in a worker so a signal can stop it).
+ * Returns the file to replay, or null when stopped before the find was written. */
+async function reportFind(ctx: Context, a: ExploreArgs, f: Find, dir: string, onSignal: (stop: () => void) => void): Promise<string | null> {
   const { io } = ctx;
-  const scenario = ctx.registry.scenarios.find((s) => s.name === a.cfg.scenario)!;
   const shown = (p: string) => shownPath(ctx, p);
-  const w = writeFinding({
-    find: f, scenario, cfg: a.cfg, lock: resolverFor(ctx).lock(a.cfg)!,
-    tool: { name: 'pagelock-stress', version: ctx.version, commit: ctx.git().commit },
-  }, {
-    path: (r) => join(dir, reproFileName(r)),
-    shrink: a.shrink ? { budgetMs: a.shrinkBudgetMs } : null,
-    markdown: { title: `${f.violation.id} in ${scenario.name}${a.shrink ? ' (shrunk)' : ''}` },
+  let written: string | null = null;
+  const job = writeFindInWorker(ctx, a.cfg, f, dir, {
+    shrinkBudgetMs: a.shrink ? a.shrinkBudgetMs : null, title: `${f.violation.id} in ${a.cfg.scenario}${a.shrink ? ' (shrunk)' : ''}`,
     diagramTail: a.shrink ? 200 : 60,
-    shown,
-    onWritten: (path) => {
-      io.out(`!!! FOUND ${violationHeadline(f.violation)}`);
-      io.out(`    in iteration ${f.iteration} (${f.strategy}, ops seed ${f.opsSeed}): ${int(f.steps)} steps, ${int(f.decisions)} decisions, ${int(f.switches)} context switches`);
-      io.out(`repro: ${shown(path)}`);
-    },
+  }, (path) => {
+    written = path;
+    io.out(`!!! FOUND ${violationHeadline(f.violation)}`);
+    io.out(`    in iteration ${f.iteration} (${f.strategy}, ops seed ${f.opsSeed}): ${int(f.steps)} steps, ${int(f.decisions)} decisions, ${int(f.switches)} context switches`);
+    io.out(`repro: ${shown(path)}`);
   });
-  if (w.shrunk) io.out(`shrunk: ${shrinkSummaryText(w.shrunk.summary)}: ${shown(w.shrunk.path)}`);
-  io.out('');
-  for (const line of w.diagram) io.out(line);
-  io.out('');
-  io.out(w.replayLine);
-  return w.replayPath;
+  onSignal(() => job.stop());
+  const r = await job.result;
+  if (r === null) {
+    // stopped: the find itself is on disk when it got that far (shrinking is what was cut short)
+    if (written) {
+      io.out(`shrinking interrupted: the repro as found is ${shown(written)}`);
+      io.out(replayLine(ctx, written));
+    } else io.out(`!!! FOUND ${violationHeadline(f.violation)} (iteration ${f.iteration}, ops seed ${f.opsSeed}): interrupted before its repro file was written`);
+    return written;
+  }
+  for (const l of r.lines) io.out(l);
+  return r.path;
+}
+
+/** A step that never returned: reported, not written as a repro (its replay would hang too). */
+function reportHungStep(ctx: Context, a: ExploreArgs, h: HungStep): void {
+  const { io } = ctx;
+  io.out(`!!! FOUND HUNG (task ${h.task}, op ${h.op}): task ${h.task} (${h.role}) did not return from its step at '${h.label}'`
+    + `${h.page >= 0 ? ` (page ${h.page})` : ''} for ${(h.stepMs / 1000).toFixed(1)} s: a protocol step that never yields (a loop with no schedule point)`);
+  io.out(`    in iteration ${h.iteration} (ops seed ${h.opsSeed}); the explorer thread was terminated. No repro file: replaying it would hang the same way.`);
 }
 
 export async function exploreMain(argv: string[], ctx: Context): Promise<number> {
@@ -229,46 +240,50 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
     + `ops-per-actor=${a.opsPerActor} threads=${a.threads} max-steps=${a.maxSteps} actors=${scenario.roles(a.cfg).length} commit=${ctx.git().label}`);
   const progress = new Progress(io, a);
   const t0 = performance.now();
+  // the exploration runs in worker threads (one with --threads 1): this thread stays free for
+  // signals and for the watchdog that catches a step that never returns
+  let stoppedBy = '';
+  let onStop: () => void = () => undefined;
+  const off = ctx.onSignal((sig) => {
+    if (!stoppedBy) io.err(`${sig}: stopping the exploration; the iterations so far and any find will still be reported`);
+    stoppedBy = sig;
+    onStop();
+  });
   let result: ExploreResult;
-  let stopRequested = false;
-  if (a.threads === 1) {
-    const off = ctx.onSignal(() => (stopRequested = true));
-    try {
-      result = explore({
-        scenario, cfg: a.cfg, lock: makeLock(a.cfg.lock, { unfairness: a.cfg.unfairness }), strategies: specs,
-        iterations: a.iterations, durationMs: a.durationMs, opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing,
-        maxSteps: a.maxSteps, confidence: a.confidence, onProgress: (s) => progress.update(s), shouldStop: () => stopRequested,
-      });
-    } finally {
-      off();
-    }
-  } else {
+  const written: string[] = [];
+  try {
     const px = exploreParallel({
       scenario: scenario.name, cfg: a.cfg, strategies: specs, iterations: a.iterations, durationMs: a.durationMs,
       opsPerActor: a.opsPerActor, seed: a.cfg.seed, keepGoing: a.keepGoing, maxSteps: a.maxSteps, confidence: a.confidence, threads: a.threads,
       onProgress: (s) => progress.update(s),
     });
-    const off = ctx.onSignal(() => px.stop());
-    try {
-      result = await px.result;
-    } finally {
-      off();
+    onStop = () => px.stop();
+    result = await px.result;
+    progress.stop();
+    if (result.hungStep) reportHungStep(ctx, a, result.hungStep);
+    for (const f of result.finds) {
+      // after a signal a find is still written, as found: only the (long) shrink is skipped
+      const p = await reportFind(ctx, stoppedBy ? { ...a, shrink: false } : a, f, dir, (stop) => (onStop = stop));
+      if (p) written.push(p);
     }
+  } finally {
+    progress.stop();
+    off();
   }
   const elapsed = (performance.now() - t0) / 1000;
-  progress.stop();
   const s = result.stats;
-  for (const f of result.finds) reportFind(ctx, a, f, dir);
   const byId = Object.entries(s.findsById).map(([id, n]) => `${id} x${n}`).join(', ');
   io.out(`explore: ${int(s.iterations)} iterations, ${int(s.steps)} schedule points, ${int(s.decisions)} decisions `
     + `(at most ${int(s.maxDecisions)} in one iteration), ${s.finds} find${s.finds === 1 ? '' : 's'}${byId ? ` (${byId})` : ''}`
-    + `${s.stoppedBy === 'stop' ? ', stopped by a signal' : ''}`);
+    + `${stoppedBy ? `, stopped by ${stoppedBy}` : s.stoppedBy === 'stop' ? ', stopped' : ''}`);
   for (const l of s.strategies) io.out(`  ${l}`);
   io.out(`speed: ${elapsed.toFixed(2)} s, ${int(Math.round(s.iterations / Math.max(elapsed, 1e-6)))} iterations/s, `
     + `${int(Math.round(s.steps / Math.max(elapsed, 1e-6)))} schedule points/s${a.threads > 1 ? ` on ${a.threads} threads` : ''} `
     + `(${int(Math.round(s.steps / Math.max(s.driverMs / 1000, 1e-6)))} per second of driver time, without generating operations)`);
-  io.out(`End of exploration: ${result.finds.length ? 'FAILURE' : 'SUCCESS'}`);
-  return result.finds.length ? 1 : 0;
+  const found = result.finds.length > 0 || !!result.hungStep;
+  const state: EndState = found ? 'FAIL' : stoppedBy ? 'INTERRUPTED' : 'PASS';
+  io.out(`End of exploration: ${found ? 'FAILURE' : stoppedBy ? `INTERRUPTED (stopped by ${stoppedBy}: ${int(s.iterations)} iterations explored, nothing found)` : 'SUCCESS'}`);
+  return END_STATE_EXIT[state];
 }
 
 export const exploreCommand: Command = {

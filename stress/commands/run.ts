@@ -1,11 +1,12 @@
 // `run`: one free-running stress run. Validates everything and proves the report directory is
 // writable before any work starts; echoes every parameter; prints the stats lines; writes the
-// reports even when stopped by a signal; exits 0 (clean) or 1 (violation, hang, crash).
+// reports even when stopped by a signal (a violation before reproducing it, again after);
+// exits 0 PASS, 1 FAIL (violation, hang, crash), 3 INTERRUPTED (a signal, nothing found).
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { RunConfig } from '../../src/kernel/config.ts';
-import type { RunResult, StatsSample } from '../../src/report/result.ts';
+import { END_STATE_EXIT, type RunResult, type StatsSample } from '../../src/report/result.ts';
 import {
   UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, formatDuration, validateRun,
 } from '../../src/run/validate.ts';
@@ -14,7 +15,7 @@ import { writeReports } from '../../src/report/write.ts';
 import { Checkpointer, type RssSummary } from '../../src/run/checkpoint.ts';
 import { violationLine } from '../../src/report/interleaving.ts';
 import type { Command, Context, Io } from './types.ts';
-import { reproduceFreeFailure } from './controlled-io.ts';
+import { replayLine, reproduceFreeFailureInWorker } from './controlled-io.ts';
 
 /** UTC timestamp + scenario + seed: `20260127T004158Z-locks-s1` (a suffix makes it unique). */
 export function runIdBase(at: Date, cfg: RunConfig): string {
@@ -72,7 +73,7 @@ function crashResult(cfg: RunConfig, ctx: Context, runId: string, startedAt: Dat
     tool: { name: 'pagelock-stress', version: ctx.version, commit: git.dirty ? `${git.commit}-dirty` : git.commit, node: process.version },
     runId, config: cfg, mode: 'free', cores: ctx.cores, oversubscribed: cfg.workers > ctx.cores, memoryBytes,
     startedAt: startedAt.toISOString(), elapsedMs: ctx.now().getTime() - startedAt.getTime(),
-    endReason: 'crash', outcome: 'FAILURE', invariantsChecked: [], violations: [], violationCount: 0, hung: [],
+    endReason: 'crash', outcome: 'FAILURE', endState: 'FAIL', invariantsChecked: [], violations: [], violationCount: 0, hung: [],
     tasks: [], samples: [], notes: [`crash: ${(e as Error)?.stack ?? String(e)}`], extra: {},
   };
 }
@@ -116,7 +117,8 @@ const RSS_MIN_SAMPLES = 9;
 /** One line on the process's memory over the run (soak runs print it; any run warns on growth). */
 export function rssLine(rss: RssSummary): string {
   return `--- RSS: first ${mib(rss.firstBytes)}, min ${mib(rss.minBytes)}, max ${mib(rss.maxBytes)}, last ${mib(rss.lastBytes)}; `
-    + (rss.samples.length < RSS_MIN_SAMPLES ? `growth not judged (${rss.samples.length} samples)`
+    + (rss.judged === false || rss.samples.length < RSS_MIN_SAMPLES
+      ? `growth not judged (${rss.samples.length} samples${rss.judged === false && rss.samples.length >= RSS_MIN_SAMPLES ? ', too few after the first minute' : ''})`
       : `growth ${rss.growthPct.toFixed(1)} % (last third's low vs first third's peak, ${rss.samples.length} samples)`);
 }
 
@@ -171,92 +173,135 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
 
   const ac = new AbortController();
   let stoppedBy = '';
+  // the handler stays installed until the end (reproduction included): the first signal stops
+  // whatever is running and the reports are written; a second one exits at once (context.ts)
+  let onStop: () => void = () => undefined;
   const uninstall = ctx.onSignal((sig) => {
     if (!stoppedBy) io.err(`${sig}: stopping the run; the reports will still be written`);
     stoppedBy = sig;
     ac.abort(new Error(sig));
+    onStop();
   });
-  const progress = new Progress(io);
-  // checkpoints: every --checkpoint interval the report files are rewritten (each atomically)
-  // from the run so far, the first one as soon as the run starts
-  let checkpoints: Checkpointer | null = null;
-  if (cfg.checkpointMs) io.out(`--- checkpoint every ${formatDuration(cfg.checkpointMs)}: ${shown(ctx.cwd, dir)}/ is rewritten from the run so far`);
-  let result: RunResult;
   try {
-    result = await ctx.runStress(cfg, {
-      onStart: (info) => {
-        showMemory(info.memoryBytes);
-        if (!cfg.checkpointMs) return;
-        let failed = false;
-        checkpoints = new Checkpointer({
-          dir, intervalMs: cfg.checkpointMs,
-          snapshot: () => {
-            const r = info.partialRunResult();
-            r.runId = runId;
-            if (!r.tool.commit || r.tool.commit === 'unknown') r.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
-            return r;
-          },
-          onError: (e) => {
-            if (!failed) io.err(`pagelock-stress: a checkpoint could not be written (the run goes on): ${e.message}`);
-            failed = true;
-          },
-        });
-        checkpoints.checkpoint();
-        checkpoints.start();
-      },
-      onStats: (_s, line) => progress.line(line),
-      onProgress: (f, s) => progress.update(f, s),
-    }, ac.signal);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    progress.stop();
-    io.err(`pagelock-stress: the run crashed: ${(e as Error)?.stack ?? String(e)}`);
-    result = crashResult(cfg, ctx, runId, startedAt, v.memoryBytes, e);
+    return await afterStart();
   } finally {
-    (checkpoints as Checkpointer | null)?.stop(); // no checkpoint may land after the final report
-    progress.stop();
     uninstall();
   }
-  showMemory(result.memoryBytes || v.memoryBytes);
 
-  result.runId = runId;
-  if (!result.tool.commit || result.tool.commit === 'unknown')
-    result.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
-  if (stoppedBy && !result.notes.some((n) => n.includes(stoppedBy))) result.notes.push(`stopped by ${stoppedBy}`);
-
-  // Free mode cannot replay what it found: rebuild the involved tasks' operations from the seed and
-  // search controlled schedules for the same invariant, so the report carries an exact repro.
-  const target = result.violations.find((x) => x.id !== 'HUNG' && x.id !== 'CRASH');
-  if (cfg.reproduce && target) {
-    io.out(`--- reproducing ${target.id} under the controlled driver (at most ${formatDuration(cfg.reproduceBudgetMs ?? 30_000)}; --no-reproduce skips this)`);
+  async function afterStart(): Promise<number> {
+    const progress = new Progress(io);
+    // checkpoints: every --checkpoint interval the report files are rewritten (each atomically)
+    // from the run so far, the first one as soon as the run starts
+    let checkpoints: Checkpointer | null = null;
+    if (cfg.checkpointMs) io.out(`--- checkpoint every ${formatDuration(cfg.checkpointMs)}: ${shown(ctx.cwd, dir)}/ is rewritten from the run so far`);
+    let result: RunResult;
     try {
-      const rep = reproduceFreeFailure(ctx, cfg, target, dir, { budgetMs: cfg.reproduceBudgetMs ?? 30_000 });
-      for (const l of rep.lines) io.out(l);
-      result.extra.reproduction = { violation: target.id, reproduced: rep.path !== null, repro: rep.path && shown(ctx.cwd, rep.path), elapsedMs: Math.round(rep.elapsedMs), lines: rep.lines };
-      result.notes.push(rep.lines[0]);
+      result = await ctx.runStress(cfg, {
+        onStart: (info) => {
+          showMemory(info.memoryBytes);
+          if (!cfg.checkpointMs) return;
+          let failed = false;
+          checkpoints = new Checkpointer({
+            dir, intervalMs: cfg.checkpointMs,
+            snapshot: () => {
+              const r = info.partialRunResult();
+              r.runId = runId;
+              if (!r.tool.commit || r.tool.commit === 'unknown') r.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
+              return r;
+            },
+            onError: (e) => {
+              if (!failed) io.err(`pagelock-stress: a checkpoint could not be written (the run goes on): ${e.message}`);
+              failed = true;
+            },
+          });
+          checkpoints.checkpoint();
+          checkpoints.start();
+        },
+        onStats: (_s, line) => progress.line(line),
+        onProgress: (f, s) => progress.update(f, s),
+      }, ac.signal);
     } catch (e) {
-      const msg = `reproduce: failed: ${(e as Error)?.message ?? String(e)}`;
-      io.out(msg);
-      result.extra.reproduction = { violation: target.id, reproduced: false, error: msg };
+      if (e instanceof UsageError) throw e;
+      progress.stop();
+      io.err(`pagelock-stress: the run crashed: ${(e as Error)?.stack ?? String(e)}`);
+      result = crashResult(cfg, ctx, runId, startedAt, v.memoryBytes, e);
+    } finally {
+      (checkpoints as Checkpointer | null)?.stop(); // no checkpoint may land after the final report
+      progress.stop();
+    }
+    showMemory(result.memoryBytes || v.memoryBytes);
+
+    result.runId = runId;
+    if (!result.tool.commit || result.tool.commit === 'unknown')
+      result.tool.commit = git.dirty ? `${git.commit}-dirty` : git.commit;
+    if (stoppedBy && !result.notes.some((n) => n.includes(stoppedBy))) result.notes.push(`stopped by ${stoppedBy}`);
+    // honest end state: a run a signal cut short found nothing in the part that ran, no more
+    result.endState = result.outcome === 'FAILURE' ? 'FAIL' : stoppedBy || result.endReason === 'signal' ? 'INTERRUPTED' : 'PASS';
+
+    // Free mode cannot replay what it found: rebuild the involved tasks' operations from the seed and
+    // search controlled schedules for the same invariant, so the report carries an exact repro.
+    // The violation is on disk before that starts; the reports are rewritten when it ends.
+    const target = result.violations.find((x) => x.id !== 'HUNG' && x.id !== 'CRASH');
+    let { written, errors } = { written: [] as string[], errors: [] as string[] };
+    if (cfg.reproduce && target && !stoppedBy) {
+      const budgetMs = cfg.reproduceBudgetMs ?? 30_000;
+      result.extra.reproduction = { violation: target.id, reproduced: false, status: 'running', budgetMs };
+      ({ written, errors } = writeReports(dir, result));
+      io.out(`--- reproducing ${target.id} under the controlled driver (at most ${formatDuration(budgetMs)}; --no-reproduce skips this; `
+        + `the reports are already written: ${shown(ctx.cwd, dir)}/)`);
+      let reproFile: string | null = null;
+      try {
+        const job = reproduceFreeFailureInWorker(ctx, cfg, target, dir, { budgetMs }, (p) => (reproFile = p));
+        onStop = () => job.stop();
+        if (stoppedBy) job.stop();
+        const rep = await job.result;
+        onStop = () => undefined;
+        if (rep === null) {
+          const found = reproFile as string | null;
+          const msg = `reproduce: interrupted by ${stoppedBy || 'a signal'}${found ? `; the repro as found (not shrunk): ${shown(ctx.cwd, found)}` : ' before a schedule was found'}`;
+          io.out(msg);
+          if (found) io.out(replayLine(ctx, found));
+          result.extra.reproduction = { violation: target.id, reproduced: found !== null, status: 'interrupted', repro: found && shown(ctx.cwd, found), lines: [msg] };
+          result.notes.push(msg);
+        } else {
+          for (const l of rep.lines) io.out(l);
+          // with the replay command and the shrunk diagram, for the reports (summary.md, index.html)
+          result.extra.reproduction = {
+            violation: target.id, reproduced: rep.path !== null, status: 'done', repro: rep.path && shown(ctx.cwd, rep.path),
+            elapsedMs: Math.round(rep.elapsedMs), lines: rep.lines,
+            ...(rep.replay && rep.path ? { replay: rep.replay } : {}), ...(rep.diagram?.length ? { diagram: rep.diagram } : {}),
+          };
+          result.notes.push(rep.lines[0]);
+        }
+      } catch (e) {
+        const msg = `reproduce: failed: ${(e as Error)?.message ?? String(e)}`;
+        io.out(msg);
+        result.extra.reproduction = { violation: target.id, reproduced: false, status: 'failed', error: msg };
+        result.notes.push(msg);
+      }
+    } else if (cfg.reproduce && target) {
+      const msg = `reproduce: skipped, the run was stopped by ${stoppedBy}`;
+      result.extra.reproduction = { violation: target.id, reproduced: false, status: 'interrupted', lines: [msg] };
       result.notes.push(msg);
     }
-  }
 
-  const { written, errors } = writeReports(dir, result);
-  for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
+    ({ written, errors } = writeReports(dir, result));
+    for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
 
-  const rss = result.extra?.rss as RssSummary | undefined;
-  if (rss && Array.isArray(rss.samples)) {
-    if (o.showRss) io.out(rssLine(rss));
-    if (rss.warning) io.out(`WARNING: ${rss.warning.replace(/^\?\?\? /, '')}`);
+    const rss = result.extra?.rss as RssSummary | undefined;
+    if (rss && Array.isArray(rss.samples)) {
+      if (o.showRss) io.out(rssLine(rss));
+      if (rss.warning) io.out(`WARNING: ${rss.warning.replace(/^\?\?\? /, '')}`);
+    }
+    const cps = (checkpoints as Checkpointer | null)?.count ?? 0;
+    if (cps) io.out(`--- ${cps} checkpoint${cps === 1 ? '' : 's'} written during the run`);
+    const state = result.endState;
+    const end = state === 'FAIL' ? `FAILURE (${failureReason(result)})`
+      : state === 'INTERRUPTED' ? `INTERRUPTED (stopped by ${stoppedBy || 'a signal'} before its end; nothing found in the part that ran)` : 'SUCCESS';
+    io.out(`End of test: ${end}`);
+    io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (${written.join(', ') || 'none written'})`);
+    return state === 'PASS' && errors.length ? 1 : END_STATE_EXIT[state];
   }
-  const cps = (checkpoints as Checkpointer | null)?.count ?? 0;
-  if (cps) io.out(`--- ${cps} checkpoint${cps === 1 ? '' : 's'} written during the run`);
-  const ok = result.outcome === 'SUCCESS';
-  const why = ok ? (stoppedBy ? ` (stopped by ${stoppedBy})` : '') : ` (${failureReason(result)})`;
-  io.out(`End of test: ${result.outcome}${why}`);
-  io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (${written.join(', ') || 'none written'})`);
-  return ok && errors.length === 0 ? 0 : 1;
 }
 
 export function runHelp(ctx: Context): string[] {
@@ -274,7 +319,9 @@ export function runHelp(ctx: Context): string[] {
     if (!flags.length) continue;
     out.push('', `Flags of scenario ${name} (with --scenario ${name}):`, ...flagHelp(flags));
   }
-  out.push('', 'Durations: 500ms, 30s, 5m, 2h, 1d. Exit codes: 0 clean, 1 violation or hang, 2 bad usage.');
+  out.push('', 'Durations: 500ms, 30s, 5m, 2h, 1d.',
+    'Exit codes: 0 PASS, 1 FAIL (violation, hang or crash), 2 bad usage, 3 INTERRUPTED (stopped by SIGINT/SIGTERM',
+    'before its end, nothing found: the reports say INTERRUPTED), 130 a second signal (exits at once).');
   return out;
 }
 

@@ -158,9 +158,9 @@ describe('run', () => {
     const done = main(['run', '--duration', '1h', '--report-dir', 'r'], ctx);
     await new Promise((r) => setTimeout(r, 10));
     ctx.signal('SIGINT');
-    expect(await done).toBe(0);
+    expect(await done).toBe(3); // INTERRUPTED, not a PASS
     expect(ctx.stderr).toEqual(['SIGINT: stopping the run; the reports will still be written']);
-    expect(ctx.stdout.at(-2)).toBe('End of test: SUCCESS (stopped by SIGINT)');
+    expect(ctx.stdout.at(-2)).toBe('End of test: INTERRUPTED (stopped by SIGINT before its end; nothing found in the part that ran)');
     const json = JSON.parse(readFileSync(join(ctx.dir, 'r', 'run.json'), 'utf8'));
     expect(json.endReason).toBe('signal');
     expect(json.notes).toContain('stopped by SIGINT');
