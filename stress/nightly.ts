@@ -6,13 +6,22 @@
 //   2. a soak slice: the default scenario for --soak (default 2m) with lockdep on and a checkpoint
 //      every 30 s, so a CI job killed by its timeout still leaves a readable report -> <out>/soak/
 //   3. merge of both: <out>/summary.md, <out>/junit.xml (every test case of both), <out>/index.html
+//      (it links to <out>/matrix/index.html, which is rendered here from the matrix's run.json)
+//
+// The matrix keeps its budget as best it can (a cell that has started runs its minimum); when it
+// overran the budget by more than BUDGET_SLACK, a WARNING says so and the last line repeats it.
 //
 // Exit 0 when everything passed, 1 when anything failed (a matrix row, the soak, a report that
 // could not be written), 2 bad usage. Every flag also reads an environment variable, for CI
 // systems where setting the environment is easier than the command line.
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { main } from './commands/index.ts';
 import { realContext } from './commands/context.ts';
+import type { Context } from './commands/types.ts';
+import { writeFileAtomic } from '../src/report/atomic.ts';
+import { renderHtml } from '../src/report/html.ts';
+import type { RunResult } from '../src/report/result.ts';
 import { HELP_FLAG, UsageError, flagHelp, formatDuration, parseFlags, type FlagSpec } from '../src/run/validate.ts';
 import { PluginError, extractPluginArgs, loadPlugins } from '../src/plugin/plugin.ts';
 
@@ -32,6 +41,33 @@ export function nightlyFlags(now: Date): NightlyFlag[] {
   ];
 }
 
+/** Where a nightly usage error points (nightly is not a pagelock-stress command). */
+export const NIGHTLY_HELP = 'npm run nightly -- --help';
+
+/** A matrix may overrun its --budget by this much (10 %, at least 5 s) before nightly warns. */
+export function budgetSlackMs(budgetMs: number): number {
+  return Math.max(5_000, budgetMs * 0.1);
+}
+
+/** The warning for a matrix that overran its budget, or null. */
+export function budgetWarning(budgetMs: number, tookMs: number): string | null {
+  if (budgetMs <= 0 || tookMs <= budgetMs + budgetSlackMs(budgetMs)) return null;
+  return `the matrix ran ${Math.round(tookMs / 1000)} s, over its --budget ${formatDuration(budgetMs)} `
+    + `(every selected cell runs at least its minimum; a smaller --shard or a larger --budget keeps the job in time)`;
+}
+
+/** Render <dir>/index.html from the matrix's run.json (the merged index.html links to it). */
+export function writeMatrixIndex(dir: string): string | null {
+  const json = join(dir, 'run.json');
+  if (!existsSync(json)) return `no ${json} to render index.html from`;
+  try {
+    writeFileAtomic(join(dir, 'index.html'), renderHtml(JSON.parse(readFileSync(json, 'utf8')) as RunResult));
+    return null;
+  } catch (e) {
+    return `could not write ${join(dir, 'index.html')}: ${(e as Error)?.message ?? String(e)}`;
+  }
+}
+
 export function nightlyHelp(flags: NightlyFlag[]): string[] {
   return [
     'usage: npm run nightly [-- --budget 10m] [--soak 2m] [--seed S] [--shard I/N] [--out DIR] [--plugin FILE]...',
@@ -45,8 +81,18 @@ export function nightlyHelp(flags: NightlyFlag[]): string[] {
   ];
 }
 
-export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<number> {
-  const ctx = realContext();
+export interface NightlyDeps {
+  ctx?: Context;
+  /** runs one pagelock-stress command (default: the CLI's main) */
+  main?: (argv: string[], ctx: Context) => Promise<number>;
+  /** ms clock (default performance.now) */
+  clock?: () => number;
+}
+
+export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date(), deps: NightlyDeps = {}): Promise<number> {
+  const ctx = deps.ctx ?? realContext();
+  const run = deps.main ?? main;
+  const clock = deps.clock ?? (() => performance.now());
   const { io } = ctx;
   const flags = nightlyFlags(now);
   // --plugin FILE (repeatable): the plug-in's cells join the matrix, as with the CLI
@@ -68,7 +114,8 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
     p = parseFlags([...fromEnv, ...argv], flags, 'nightly');
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`nightly: ${e.message}`);
+      // the flag parser points at 'pagelock-stress help nightly': nightly is an npm script
+      io.err(`nightly: ${e.message.replace(/\(see: pagelock-stress help nightly\)/, `(see: ${NIGHTLY_HELP})`)}`);
       return 2;
     }
     throw e;
@@ -78,7 +125,7 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
     return 0;
   }
   if (p.positionals.length) {
-    io.err(`nightly: unexpected argument '${p.positionals[0]}' (flags start with --)`);
+    io.err(`nightly: unexpected argument '${p.positionals[0]}' (flags start with --; see: ${NIGHTLY_HELP})`);
     return 2;
   }
   const get = <T>(name: string) => (p.values.get(name) ?? flags.find((f) => f.name === name)!.default) as T;
@@ -89,15 +136,15 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
     const r = relative(ctx.cwd, d);
     return r && !r.startsWith('..') && !isAbsolute(r) ? r : d;
   };
-  const t0 = performance.now();
+  const t0 = clock();
   io.out(`=== nightly: matrix budget ${formatDuration(budget)}, soak ${formatDuration(soak)}, seed ${seed}, shard ${shard} -> ${shown(out)}/`);
 
   const steps: { name: string; code: number; seconds: number }[] = [];
   const step = async (name: string, args: string[]) => {
-    const t = performance.now();
+    const t = clock();
     io.out(`=== ${name}: pagelock-stress ${args.join(' ')}`);
-    const code = await main(args, ctx);
-    const seconds = (performance.now() - t) / 1000;
+    const code = await run(args, ctx);
+    const seconds = (clock() - t) / 1000;
     steps.push({ name, code, seconds });
     io.out(`=== ${name}: exit ${code} after ${seconds.toFixed(0)} s`);
     return code;
@@ -105,6 +152,12 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
 
   const matrixCode = await step('matrix', ['matrix', '--budget', formatDuration(budget), '--seed', seed, '--shard', shard, '--report-dir', join(out, 'matrix')]);
   if (matrixCode === 2) return 2; // bad usage: nothing ran
+  const warnings: string[] = [];
+  const over = budgetWarning(budget, steps[0].seconds * 1000);
+  if (over) warnings.push(over);
+  const indexError = writeMatrixIndex(join(out, 'matrix'));
+  if (indexError) warnings.push(`matrix/index.html: ${indexError}`);
+  for (const w of warnings) io.out(`WARNING: ${w}`);
   const dirs = [join(out, 'matrix')];
   if (soak > 0) {
     // the default scenario; checkpoints so a job killed by its timeout still has a report
@@ -114,8 +167,9 @@ export async function nightly(rawArgv: string[], env: NodeJS.ProcessEnv = proces
   }
   await step('merge', ['merge', ...dirs, '--out', out]);
   const failed = steps.filter((s) => s.code !== 0);
-  const total = (performance.now() - t0) / 1000;
-  io.out(`=== nightly: ${failed.length ? 'FAILURE' : 'SUCCESS'} in ${total.toFixed(0)} s (${steps.map((s) => `${s.name} ${s.code === 0 ? 'ok' : `exit ${s.code}`} ${s.seconds.toFixed(0)} s`).join(', ')})`);
+  const total = (clock() - t0) / 1000;
+  io.out(`=== nightly: ${failed.length ? 'FAILURE' : 'SUCCESS'} in ${total.toFixed(0)} s (${steps.map((s) => `${s.name} ${s.code === 0 ? 'ok' : `exit ${s.code}`} ${s.seconds.toFixed(0)} s`).join(', ')})`
+    + (warnings.length ? `; ${warnings.length} warning${warnings.length === 1 ? '' : 's'}: ${warnings.map((w) => w.split(' (')[0]).join('; ')}` : ''));
   io.out(`=== reports: ${shown(out)}/ (summary.md, junit.xml, index.html; matrix/, soak/)`);
   return failed.length ? 1 : 0;
 }
