@@ -275,8 +275,13 @@ export const VIOLATION_SLOTS_ESTIMATE = 32;
 
 /** A common run flag and where it lives in RunConfig. */
 interface RunFlag extends FlagSpec {
-  key: Exclude<keyof RunConfig, 'extra'>;
+  /** where the value lives in RunConfig; none for flags about the tool itself (--force) */
+  key?: Exclude<keyof RunConfig, 'extra'>;
 }
+
+/** `--force`: write reports into a directory that holds another run's (src/report/dirs.ts
+ * claimReportDir removes them first). Not part of the run's configuration. */
+export const FORCE_FLAG: FlagSpec = { name: 'force', kind: 'bool', default: false, help: 'write into a --report-dir that holds another run\'s reports (they are removed first); without it such a directory is refused' };
 
 function commonRunFlags(reg: Registry): RunFlag[] {
   return [
@@ -304,7 +309,7 @@ function commonRunFlags(reg: Registry): RunFlag[] {
 }
 
 function scenarioFlags(s: Scenario, common: readonly FlagSpec[]): FlagSpec[] {
-  const taken = new Set([...common.map((c) => c.name), 'help']);
+  const taken = new Set([...common.map((c) => c.name), 'help', FORCE_FLAG.name]);
   return (s.options ?? []).map((o: ScenarioOption) => {
     // a programming error in a scenario, not a usage error: fail loudly
     if (taken.has(o.name)) throw new Error(`scenario ${s.name}: option --${o.name} clashes with a common run flag`);
@@ -347,6 +352,8 @@ export interface Validated {
   /** things worth a WARNING line, not an error */
   warnings: string[];
   help: boolean;
+  /** --force: the report directory may hold another run's reports (claimReportDir) */
+  force: boolean;
 }
 
 /** Largest shared model we agree to build: half the machine's memory, and at most 4 GiB
@@ -361,8 +368,32 @@ export function estimateShmBytes(cfg: RunConfig, s: Scenario): number {
   return computeLayout({ ...sizes, tasks, flightEntries: FLIGHT_ENTRIES_ESTIMATE, violationSlots: VIOLATION_SLOTS_ESTIMATE }).bytes;
 }
 
+/** Take `--force` / `--no-force` / `--force=BOOL` out of argv (before a `--`): it is about where the
+ * reports go, not the run's configuration, so it is neither in the flag table nor on the start
+ * line (the last one wins). */
+export function extractForce(argv: readonly string[]): { force: boolean; argv: string[] } {
+  let force = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--force') force = true;
+    else if (a === '--no-force') force = false;
+    else if (a.startsWith('--force=')) {
+      const v = a.slice('--force='.length);
+      if (!['true', 'false', 'on', 'off', '1', '0', 'yes', 'no'].includes(v)) throw new UsageError(`--force takes no value (got ${a})`);
+      force = ['true', 'on', '1', 'yes'].includes(v);
+    } else rest.push(a);
+  }
+  return { force, argv: rest };
+}
+
 /** Parse and validate `run`'s arguments. Throws UsageError on anything wrong. */
-export function validateRun(argv: readonly string[], reg: Registry, limitBytes = memoryLimit(), command = 'run'): Validated {
+export function validateRun(allArgv: readonly string[], reg: Registry, limitBytes = memoryLimit(), command = 'run'): Validated {
+  const { force, argv } = extractForce(allArgv);
   const scenarioName = scenarioFromArgv(argv, reg);
   const flags = runFlagTable(reg, scenarioName);
   const { common, byScenario } = allRunFlags(reg);
@@ -374,13 +405,13 @@ export function validateRun(argv: readonly string[], reg: Registry, limitBytes =
   const scenario = reg.scenarios.find((x) => x.name === scenarioName);
   if (parsed.help || !scenario) {
     if (!parsed.help) throw new UsageError(`--scenario: '${scenarioName}' is not one of ${reg.scenarios.map((s) => s.name).join(', ')}`);
-    return { cfg: { ...DEFAULTS, extra: {} }, scenario: scenario ?? reg.scenarios[0], flags, memoryBytes: 0, warnings: [], help: true };
+    return { cfg: { ...DEFAULTS, extra: {} }, scenario: scenario ?? reg.scenarios[0], flags, memoryBytes: 0, warnings: [], help: true, force: false };
   }
   if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}' for '${command}' (flags start with --)`);
 
   const cfg: RunConfig = { ...DEFAULTS, scenario: reg.defaultScenario, lock: reg.defaultLock, extra: {} };
   for (const f of common as RunFlag[]) {
-    if (!('key' in f) || f.repeatable) continue;
+    if (!f.key || f.repeatable) continue;
     const v = parsed.values.get(f.name) ?? f.default;
     (cfg as any)[f.key] = v;
   }
@@ -404,7 +435,7 @@ export function validateRun(argv: readonly string[], reg: Registry, limitBytes =
   }
   if (!(memoryBytes <= limitBytes))
     throw new UsageError(`the shared model would need ${formatBytes(memoryBytes)}, more than the ${formatBytes(limitBytes)} allowed; lower --pages or the scenario's sizes`);
-  return { cfg, scenario, flags, memoryBytes, warnings, help: false };
+  return { cfg, scenario, flags, memoryBytes, warnings, help: false, force };
 }
 
 /** `name=value` for every flag in the table (the start line): every parameter, nothing hidden. */
@@ -423,4 +454,4 @@ export function describeConfig(cfg: RunConfig, flags: readonly FlagSpec[]): stri
 
 const commonRunFlagKeys: [string, Exclude<keyof RunConfig, 'extra'>][] = commonRunFlags({
   scenarios: [], locks: [], defaultScenario: '', defaultLock: '',
-}).map((f) => [f.name, f.key]);
+}).flatMap((f) => (f.key ? [[f.name, f.key] as [string, Exclude<keyof RunConfig, 'extra'>]] : []));
