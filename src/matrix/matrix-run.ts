@@ -16,7 +16,7 @@ import { explore, type ExploreResult } from '../sched/explore.ts';
 import type { ParallelExplore, ParallelOptions } from '../run/explore-parallel.ts';
 import { portfolio } from '../sched/strategies/index.ts';
 import {
-  REPRO_FORMAT, formatJson, runRepro, validateRepro, ReproError, type ReproFile, type Resolver,
+  REPRO_FORMAT, formatJson, reproSchemaError, runRepro, validateRepro, ReproError, type ReproFile, type Resolver,
 } from '../sched/repro.ts';
 import { writeFinding } from '../run/finding.ts';
 import { writeFileAtomic } from '../report/atomic.ts';
@@ -127,26 +127,38 @@ export interface CorpusFile {
   error?: string;
 }
 
+/**
+ * The corpus files of `dir` (*.json, sorted), each read and checked: a file that is not a corpus
+ * entry, or whose repro does not have the shape of a repro file (REPRO_SCHEMA), gets an `error`
+ * (its replay row FAILS). A directory that does not exist or cannot be read is a UsageError (one
+ * line, exit 2), never an empty corpus.
+ */
 export function readCorpus(dir: string): CorpusFile[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    return [];
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`regression corpus ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot read it (${code ?? (e as Error).message})`}`);
   }
   return names.map((n) => {
     const file = join(dir, n);
+    let j: Partial<CorpusEntry>;
     try {
-      const j = JSON.parse(readFileSync(file, 'utf8')) as Partial<CorpusEntry>;
-      if (j?.format !== CORPUS_FORMAT) return { file, entry: null, error: `"format" is ${JSON.stringify(j?.format)}, want "${CORPUS_FORMAT}"` };
-      if (j.version !== 1) return { file, entry: null, error: `version ${JSON.stringify(j.version)} is not supported` };
-      if (typeof j.cell !== 'string' || !j.cell) return { file, entry: null, error: '"cell" must name a matrix cell' };
-      if (!j.repro || typeof j.repro !== 'object' || (j.repro as { format?: unknown }).format !== REPRO_FORMAT)
-        return { file, entry: null, error: `"repro" must be a repro file (format "${REPRO_FORMAT}")` };
-      return { file, entry: j as CorpusEntry };
+      j = JSON.parse(readFileSync(file, 'utf8')) as Partial<CorpusEntry>;
     } catch (e) {
-      return { file, entry: null, error: `not valid JSON: ${(e as Error).message.split('\n')[0]}` };
+      const code = (e as NodeJS.ErrnoException).code;
+      return { file, entry: null, error: code ? `cannot read it (${code})` : `not valid JSON: ${(e as Error).message.split('\n')[0]}` };
     }
+    if (!j || typeof j !== 'object' || Array.isArray(j)) return { file, entry: null, error: 'not a corpus entry (the top level is not a JSON object)' };
+    if (j.format !== CORPUS_FORMAT) return { file, entry: null, error: `"format" is ${JSON.stringify(j.format)}, want "${CORPUS_FORMAT}"` };
+    if (j.version !== 1) return { file, entry: null, error: `version ${JSON.stringify(j.version)} is not supported` };
+    if (typeof j.cell !== 'string' || !j.cell) return { file, entry: null, error: '"cell" must name a matrix cell' };
+    if (!j.repro || typeof j.repro !== 'object' || (j.repro as { format?: unknown }).format !== REPRO_FORMAT)
+      return { file, entry: null, error: `"repro" must be a repro file (format "${REPRO_FORMAT}")` };
+    const shape = reproSchemaError(j.repro);
+    if (shape) return { file, entry: null, error: `bad repro: ${shape}` };
+    return { file, entry: j as CorpusEntry };
   });
 }
 

@@ -2,6 +2,7 @@
 // line saying what is wrong, never a stack trace.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { RunResult } from './result.ts';
 
 export class RunJsonError extends Error {
@@ -10,6 +11,24 @@ export class RunJsonError extends Error {
     this.name = 'RunJsonError';
   }
 }
+
+const list = z.array(z.unknown(), { error: 'is not a list' }).optional();
+const obj = z.record(z.string(), z.unknown(), { error: 'is not an object' });
+
+/** The shape of a run.json (src/report/result.ts RunResult) as far as the reports rely on it:
+ * the fields every report needs, typed; the lists a writer may have left out (an early crash)
+ * optional. Unknown fields are kept (newer writers). */
+export const RUN_JSON_SCHEMA = z.object({
+  runId: z.string({ error: 'is not a string' }),
+  config: obj,
+  outcome: z.enum(['SUCCESS', 'FAILURE'], { error: 'is not SUCCESS or FAILURE' }),
+  violations: list,
+  hung: list,
+  tasks: z.array(obj, { error: 'is not a list' }).optional(),
+  samples: list,
+  notes: list,
+  invariantsChecked: list,
+}).loose();
 
 /** `dir` as a run directory; a path to a run.json itself is accepted too. */
 export function runJsonPath(dirOrFile: string): string {
@@ -41,12 +60,14 @@ export function readRunResult(dirOrFile: string): RunResult {
   const r = raw as Record<string, unknown>;
   const missing = ['runId', 'config', 'outcome'].filter((k) => r[k] === undefined || r[k] === null);
   if (missing.length) throw new RunJsonError(`${path}: not a pagelock-stress run record (missing ${missing.join(', ')})`);
-  if (typeof r.config !== 'object') throw new RunJsonError(`${path}: "config" is not an object`);
   if (r.outcome !== 'SUCCESS' && r.outcome !== 'FAILURE') throw new RunJsonError(`${path}: "outcome" is ${JSON.stringify(r.outcome)}, not SUCCESS or FAILURE`);
-  for (const k of ['violations', 'hung', 'tasks', 'samples', 'notes', 'invariantsChecked']) {
-    if (r[k] === undefined) r[k] = [];
-    else if (!Array.isArray(r[k])) throw new RunJsonError(`${path}: "${k}" is not a list`);
+  const shape = RUN_JSON_SCHEMA.safeParse(r);
+  if (!shape.success) {
+    const i = shape.error.issues[0];
+    const at = i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+    throw new RunJsonError(`${path}: "${at}" ${i.message.startsWith('is ') ? i.message : `is wrong (${i.message})`}`);
   }
+  for (const k of ['violations', 'hung', 'tasks', 'samples', 'notes', 'invariantsChecked']) if (r[k] === undefined) r[k] = [];
   const num = (k: string, d: number) => { if (typeof r[k] !== 'number') r[k] = d; };
   num('elapsedMs', 0);
   num('cores', 0);

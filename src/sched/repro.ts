@@ -17,8 +17,9 @@
 // A decision is a schedule point where two or more actors could run; points where only one can
 // run are not recorded. The operations are listed, not only seeded, so a shrunk file (operations
 // removed) still replays, and the seeds say where the workload came from.
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import { DEFAULTS, type RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
@@ -174,12 +175,23 @@ export function reproFileName(r: ReproFile): string {
   return `repro-${safe(r.scenario)}-${r.violation.id}-s${safe(r.seeds.master)}${it}.json`;
 }
 
-/** Write atomically (a temporary file renamed over the target). */
+/** Write atomically (a temporary file renamed over the target). The directory is made when it is
+ * missing, but not its parents: a recursive mkdir hangs on paths such as /proc/x in Node 20, and
+ * every caller has made (and claimed) the directory already. Throws the file-system error. */
 export function writeRepro(path: string, r: ReproFile): void {
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, formatJson(r) + '\n');
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, formatJson(r) + '\n');
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** The run configuration a repro's config replays with: its fields, the rest at their defaults. */
@@ -207,10 +219,97 @@ export interface LoadedRepro {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 function need(cond: unknown, why: string): asserts cond {
   if (!cond) throw new ReproError(why);
+}
+
+// ---- the schema: the shape of a repro file (zod); what it must agree with is checked after ------
+
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const why = max === Number.MAX_SAFE_INTEGER ? `must be a whole number >= ${min}` : `must be a whole number from ${min} to ${max}`;
+  return z.int({ error: why }).min(min, { error: why }).max(max, { error: why });
+};
+const text = (what = 'a string') => z.string({ error: `must be ${what}` });
+
+/** The structure of a repro file, field by field (REPRO_FORMAT, version REPRO_VERSION). Unknown
+ * fields are kept (a newer writer's notes); what the fields must agree with (the scenario, its
+ * sizes and roles, the lock, the schedule) is checked by validateRepro. */
+export const REPRO_SCHEMA = z.object({
+  format: z.literal(REPRO_FORMAT),
+  version: z.literal(REPRO_VERSION),
+  tool: z.object({ name: text(), version: text().optional(), commit: text().optional() }).loose().optional(),
+  scenario: text(),
+  config: z.object({
+    scenario: text(),
+    lock: text(),
+    seed: text(),
+    unfairness: whole(0),
+    workers: whole(1, 256),
+    pages: whole(1),
+    buckets: whole(1, 4096),
+    lockdep: z.boolean({ error: 'must be true or false' }).optional(),
+    variants: z.array(text('a variant name'), { error: 'must be a list of variant names' }).optional(),
+    extra: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()], { error: 'must be a number, string or boolean' }), { error: 'must be an object' }),
+  }, { error: 'must be an object' }).loose(),
+  // each size is checked against what the scenario builds (validateRepro)
+  sizes: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
+  seeds: z.object({
+    master: text(),
+    iteration: whole(0).nullable(),
+    ops: text('a string or null').nullable(),
+  }, { error: 'must be an object' }),
+  strategy: text(),
+  maxSteps: whole(1),
+  actors: z.array(z.object({
+    task: whole(0),
+    role: text(),
+    ops: z.array(z.object({
+      kind: z.string({ error: 'must be an operation name' }).min(1, { error: 'must be an operation name' }),
+      args: z.array(whole(-1, 2 ** 31 - 1), { error: 'must be a list of whole numbers >= -1' }),
+    }, { error: 'must be {"kind": string, "args": [numbers]}' }), { error: 'must be a list' }),
+  }, { error: 'must be an object' }), { error: 'must be a list' }),
+  schedule: text('a string of choices like "0*5 1*3 0"'),
+  decisions: whole(0),
+  steps: whole(0),
+  violation: z.object({
+    id: z.enum(INVARIANT_IDS as [InvariantId, ...InvariantId[]], { error: 'is not an invariant id' }),
+    task: whole(-1),
+    op: whole(-1),
+    page: whole(-1),
+    message: text(),
+  }, { error: 'must be an object' }),
+  shrunk: z.object({ from: text(), steps: whole(0), decisions: whole(0), ops: whole(0), switches: whole(0) }).loose().optional(),
+});
+
+/** `actors[0].ops[3].kind` */
+function pathText(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const k of path) out += typeof k === 'number' ? `[${k}]` : `${out ? '.' : ''}${String(k)}`;
+  return out || 'the file';
+}
+
+function valueAt(json: unknown, path: readonly PropertyKey[]): unknown {
+  let v = json;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function shortJson(v: unknown): string {
+  const t = v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+}
+
+/** The first schema problem of `json`, in one line ("config.workers must be a whole number from 1
+ * to 256 (got 300)"), or null when it has the shape of a repro file. */
+export function reproSchemaError(json: unknown): string | null {
+  const r = REPRO_SCHEMA.safeParse(json);
+  if (r.success) return null;
+  const i = r.error.issues[0];
+  const path = i.path.filter((k): k is string | number => typeof k !== 'symbol');
+  const got = valueAt(json, path);
+  const what = i.code === 'invalid_type' && got === undefined ? 'is missing' : i.message.startsWith('must') || i.message.startsWith('is ') ? i.message : `: ${i.message}`;
+  return `${pathText(path)} ${what}${got === undefined ? '' : ` (got ${shortJson(got)})`}`.replace(' : ', ': ');
 }
 
 export function readRepro(path: string, resolver: Resolver): LoadedRepro {
@@ -229,32 +328,22 @@ export function readRepro(path: string, resolver: Resolver): LoadedRepro {
   return validateRepro(json, resolver);
 }
 
-/** Check a parsed repro file, field by field, before anything runs. */
+/** Check a parsed repro file before anything runs: its shape (REPRO_SCHEMA), then what it must
+ * agree with (the scenario, its sizes and roles, the lock, the variants, the schedule). */
 export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need(isObj(json), 'not a repro file: the top level is not a JSON object');
   need(json.format === REPRO_FORMAT, `not a repro file: "format" is ${JSON.stringify(json.format)}, want "${REPRO_FORMAT}"`);
   need(json.version === REPRO_VERSION, `repro file version ${JSON.stringify(json.version)} is not supported (this tool reads version ${REPRO_VERSION})`);
-  need(typeof json.scenario === 'string', '"scenario" must be a string');
-  const scenario = resolver.scenario(json.scenario);
-  need(scenario, `unknown scenario '${json.scenario}' (known: ${resolver.scenarioNames().join(', ')})`);
+  const shapeErr = reproSchemaError(json);
+  need(!shapeErr, `bad repro file: ${shapeErr}`);
+  const file = json as unknown as ReproFile;
+  const scenario = resolver.scenario(file.scenario);
+  need(scenario, `unknown scenario '${file.scenario}' (known: ${resolver.scenarioNames().join(', ')})`);
 
-  const c = json.config;
-  need(isObj(c), '"config" must be an object');
-  need(c.scenario === json.scenario, `config.scenario '${String(c.scenario)}' differs from scenario '${json.scenario}'`);
-  need(typeof c.lock === 'string', 'config.lock must be a string');
-  need(typeof c.seed === 'string', 'config.seed must be a string');
-  for (const k of ['unfairness', 'workers', 'pages', 'buckets'] as const)
-    need(isInt(c[k]) && (c[k] as number) >= (k === 'unfairness' ? 0 : 1), `config.${k} must be a whole number >= ${k === 'unfairness' ? 0 : 1} (got ${JSON.stringify(c[k])})`);
-  need((c.buckets as number) <= 4096, `config.buckets must be at most 4096 (got ${c.buckets})`);
-  need((c.workers as number) <= 256, `config.workers must be at most 256 (got ${c.workers})`);
-  need(c.lockdep === undefined || typeof c.lockdep === 'boolean', 'config.lockdep must be true or false');
-  need(c.variants === undefined || (Array.isArray(c.variants) && c.variants.every((v) => typeof v === 'string')),
-    'config.variants must be a list of variant names');
-  for (const v of (c.variants as string[] | undefined) ?? []) need(findVariant(v) !== undefined, `config.variants: unknown variant '${v}'`);
-  need(isObj(c.extra), 'config.extra must be an object');
-  for (const [k, v] of Object.entries(c.extra))
-    need(['number', 'string', 'boolean'].includes(typeof v), `config.extra.${k} must be a number, string or boolean`);
-  const cfg = replayConfig(c as unknown as ReproConfig);
+  const c = file.config;
+  need(c.scenario === file.scenario, `config.scenario '${String(c.scenario)}' differs from scenario '${file.scenario}'`);
+  for (const v of c.variants ?? []) need(findVariant(v) !== undefined, `config.variants: unknown variant '${v}'`);
+  const cfg = replayConfig(c);
   const optErr = checkScenarioOptions(scenario, cfg);
   need(!optErr, optErr!);
   const why = (() => {
@@ -267,8 +356,7 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   need(!why, `config does not fit scenario ${scenario.name}: ${why}`);
 
   // sizes: non-negative whole numbers, and what the scenario builds from this config
-  const s = json.sizes;
-  need(isObj(s), '"sizes" must be an object');
+  const s = file.sizes as unknown as Record<string, unknown>;
   let want: ModelSizes;
   let roles: string[];
   try {
@@ -278,7 +366,7 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
     throw new ReproError(`scenario ${scenario.name} cannot build this config: ${(e as Error).message}`);
   }
   for (const [k, v] of Object.entries(want)) {
-    need(isInt(s[k]) && (s[k] as number) >= 0, `sizes.${k} must be a whole number >= 0 (got ${JSON.stringify(s[k])})`);
+    need(Number.isSafeInteger(s[k]) && (s[k] as number) >= 0, `sizes.${k} must be a whole number >= 0 (got ${JSON.stringify(s[k])})`);
     need(s[k] === v, `sizes.${k} is ${s[k]} but scenario ${scenario.name} builds ${v} from this config`);
   }
   const bytes = computeLayout({ ...want, tasks: roles.length + 1, flightEntries: 64, violationSlots: 4 }).bytes;
@@ -293,41 +381,71 @@ export function validateRepro(json: unknown, resolver: Resolver): LoadedRepro {
   })();
   need(lock, `unknown lock '${cfg.lock}' (known: ${resolver.lockNames().join(', ')})`);
 
-  const seeds = json.seeds;
-  need(isObj(seeds) && typeof seeds.master === 'string', 'seeds.master must be a string');
-  need(seeds.iteration === null || (isInt(seeds.iteration) && seeds.iteration >= 0), 'seeds.iteration must be a whole number >= 0 or null');
-  need(seeds.ops === null || typeof seeds.ops === 'string', 'seeds.ops must be a string or null');
-  need(typeof json.strategy === 'string', '"strategy" must be a string');
-  need(isInt(json.maxSteps) && json.maxSteps >= 1, '"maxSteps" must be a whole number >= 1');
-
-  const actors = json.actors;
-  need(Array.isArray(actors), '"actors" must be a list');
+  const actors = file.actors;
   need(actors.length === roles.length, `"actors" lists ${actors.length} tasks but scenario ${scenario.name} has ${roles.length} with this config`);
-  const ops: Op[][] = [];
-  actors.forEach((a: unknown, i: number) => {
-    need(isObj(a), `actors[${i}] must be an object`);
+  const ops: Op[][] = actors.map((a, i) => {
     need(a.task === i, `actors[${i}].task must be ${i} (got ${JSON.stringify(a.task)})`);
     need(a.role === roles[i], `actors[${i}].role is ${JSON.stringify(a.role)} but task ${i} of ${scenario.name} is a ${roles[i]}`);
-    need(Array.isArray(a.ops), `actors[${i}].ops must be a list`);
-    ops.push(a.ops.map((op: unknown, j: number) => {
-      need(isObj(op) && typeof op.kind === 'string' && op.kind !== '', `actors[${i}].ops[${j}] must be {"kind": string, "args": [numbers]}`);
-      need(Array.isArray(op.args) && op.args.every((x) => isInt(x) && x >= -1 && x < 2 ** 31), `actors[${i}].ops[${j}].args must be whole numbers >= -1`);
-      return { kind: op.kind, args: [...op.args] as number[] };
-    }));
+    return a.ops.map((op) => ({ kind: op.kind, args: [...op.args] }));
   });
+  const unknownOp = unknownOpKind(scenario, cfg, lock, roles, ops);
+  need(!unknownOp, unknownOp!);
 
-  need(typeof json.schedule === 'string', '"schedule" must be a string of choices like "0*5 1*3 0"');
-  const choices = decodeSchedule(json.schedule, roles.length);
-  need(isInt(json.decisions) && json.decisions === choices.length, `"decisions" (${JSON.stringify(json.decisions)}) does not match the ${choices.length} choices in "schedule"`);
-  need(isInt(json.steps) && json.steps >= 0, '"steps" must be a whole number >= 0');
+  const choices = decodeSchedule(file.schedule, roles.length);
+  need(file.decisions === choices.length, `"decisions" (${JSON.stringify(file.decisions)}) does not match the ${choices.length} choices in "schedule"`);
 
-  const v = json.violation;
-  need(isObj(v), '"violation" must be an object');
-  need(typeof v.id === 'string' && (INVARIANT_IDS as string[]).includes(v.id), `violation.id ${JSON.stringify(v.id)} is not an invariant id`);
-  need(isInt(v.page) && isInt(v.task) && isInt(v.op), 'violation.page, .task and .op must be whole numbers');
-  need(typeof v.message === 'string', 'violation.message must be a string');
+  return { file, scenario, cfg, lock, ops, choices };
+}
 
-  return { file: json as unknown as ReproFile, scenario, cfg, lock, ops, choices };
+/** How many draws of a role's op stream are taken to learn its operation kinds. */
+const KIND_SAMPLES = 512;
+
+/**
+ * An operation kind the scenario does not run for that role, as one line, or null. The kinds a
+ * role's op stream draws are known at once; any other kind is run once on its own (one actor, one
+ * operation) and is unknown when the scenario throws "unknown op" for it: the scenario's own
+ * code decides, so a rare but real kind is never refused.
+ */
+function unknownOpKind(scenario: Scenario, cfg: RunConfig, lock: PageLock, roles: string[], ops: Op[][]): string | null {
+  const seen = new Map<string, Set<string>>();
+  const drawn = (role: string, task: number): Set<string> => {
+    let k = seen.get(role);
+    if (k) return k;
+    k = new Set();
+    try {
+      const r = rng(`repro-kinds:${role}`);
+      for (let n = 0; n < KIND_SAMPLES; n++) k.add(scenario.nextOp(role, r, cfg, task).kind);
+    } catch {
+      // a stream that cannot be drawn here: every kind is probed
+    }
+    seen.set(role, k);
+    return k;
+  };
+  const probed = new Map<string, string | null>();
+  let driver: ControlledDriver | null = null;
+  for (let task = 0; task < ops.length; task++) {
+    for (let j = 0; j < ops[task].length; j++) {
+      const op = ops[task][j];
+      if (drawn(roles[task], task).has(op.kind)) continue;
+      const key = `${task}\0${op.kind}`;
+      if (!probed.has(key)) {
+        driver ??= new ControlledDriver({ scenario, cfg, lock });
+        const solo: Op[][] = ops.map((_, t) => (t === task ? [{ kind: op.kind, args: [...op.args] }] : []));
+        let msg: string | null = null;
+        try {
+          const res = driver.runIteration({ ops: solo, strategy: new ReplayStrategy([]), rng: rng('repro-kind-probe'), maxSteps: 100_000 });
+          msg = res.violation?.id === 'CRASH' && /unknown op/i.test(res.violation.message) ? res.violation.message : null;
+        } catch (e) {
+          msg = /unknown op/i.test((e as Error)?.message ?? '') ? (e as Error).message : null;
+        }
+        probed.set(key, msg);
+      }
+      if (probed.get(key))
+        return `actors[${task}].ops[${j}].kind '${op.kind}' is not an operation of a ${roles[task]} in scenario ${scenario.name}`
+          + (seen.get(roles[task])?.size ? ` (its operations: ${[...seen.get(roles[task])!].sort().join(', ')})` : '');
+    }
+  }
+  return null;
 }
 
 /** A repro built in this process (a find just made, a shrunk one): what readRepro gives for its

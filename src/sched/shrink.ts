@@ -261,12 +261,15 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const dropBefore = (d: number): boolean => {
     const last = new Map<string, number>();
     const lastOp = best.ops.map(() => -1);
+    // the last op each actor ran at a decision: a loop, never Math.max(...list) (a schedule of
+    // 500,000 decisions overflows the stack as call arguments)
+    const ran = best.ops.map(() => -1);
     best.choices.forEach((a, i) => {
       const k = best.choiceOps[i];
       last.set(`${a}:${k}`, i);
       if (i >= d) lastOp[a] = Math.max(lastOp[a], k);
+      if (k > ran[a]) ran[a] = k;
     });
-    const ran = best.ops.map((_, a) => Math.max(-1, ...best.choices.flatMap((c, i) => (c === a ? [best.choiceOps[i]] : []))));
     return dropOps((a, k) => (k < lastOp[a] && (last.get(`${a}:${k}`) ?? -1) < d) || k > ran[a] + 1);
   };
 

@@ -115,9 +115,24 @@ export async function matrixMain(argv: string[], ctx: Context): Promise<number> 
   const corpusDir = corpusArg === null ? DEFAULT_CORPUS : isAbsolute(corpusArg) ? corpusArg : join(ctx.cwd, corpusArg);
   const selected = new Set(sel.cells.map((c) => c.name));
   const known = new Set(sel.all.map((c) => c.name));
-  const corpus: CorpusFile[] = corpusArg === 'none' ? [] : readCorpus(corpusDir)
+  // an explicit --regressions DIR must exist and hold regressions (exit 2 otherwise, one line);
+  // the checked-in corpus may be absent (an install without the sources)
+  let read: CorpusFile[] = [];
+  if (corpusArg !== 'none') {
+    try {
+      read = readCorpus(corpusDir);
+    } catch (e) {
+      if (corpusArg !== null) throw new UsageError(`--regressions ${corpusArg}: ${(e as Error).message.replace(/^regression corpus \S+: /, '')}`);
+    }
+    if (corpusArg !== null && read.length === 0)
+      throw new UsageError(`--regressions ${corpusArg}: holds no regression files (*.json); give --regressions none to skip the corpus`);
+  }
+  const corpus: CorpusFile[] = read
     .map((f) => ({ ...f, file: shown(ctx.cwd, f.file) }))
     .filter((f) => {
+      // a file that cannot be read belongs to no cell: it FAILS in the shard its name hashes to,
+      // whatever --cells says (never dropped silently)
+      if (!f.entry) return shardOf(f.file, sel.shard.count) === sel.shard.index;
       const cell = f.entry?.cell;
       if (cell && selected.has(cell)) return true;
       if (cell && known.has(cell)) return false;

@@ -1,12 +1,16 @@
 // `shrink <file>`: make a repro file as small as it gets while the same invariant still fails
 // (fewer actors, operations and context switches), write it next to the original as *.min.json,
-// and print its interleaving. Exit 1 when shrunk (the violation is there), 0 when the file does
-// not reproduce (nothing to shrink), 2 for a bad file or bad usage.
+// and print its interleaving. Exit 1 when shrunk (the violation is there) or another violation
+// happened instead, 0 when the run is clean (nothing to shrink), 2 for a bad file, bad usage or a
+// directory the shrunk file cannot be written to (checked before shrinking).
+import { dirname } from 'node:path';
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
 import { readRepro, runRepro, writeRepro } from '../../src/sched/repro.ts';
 import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
+import { ensureWritableDir } from '../../src/report/atomic.ts';
+import { replayLine } from '../../src/run/finding.ts';
 import {
-  absPath, asUsage, diagramLines, loadedTraced, replayLine, resolverFor, shownPath, violationHeadline, writeMarkdown,
+  absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline, writeMarkdown,
 } from './controlled-io.ts';
 import type { Command, Context } from './types.ts';
 
@@ -24,7 +28,9 @@ function shrinkHelp(): string[] {
     'still fails, and writes the smallest version as <file>.min.json (deterministic: the same file',
     'always shrinks to the same result).',
     '',
-    'Exit codes: 1 shrunk (the violation reproduces), 0 the file does not reproduce, 2 bad usage or file.',
+    'Exit codes: 1 shrunk (the violation reproduces), or DIFFERENT: another violation happened (nothing shrunk);',
+    '            0 NOT REPRODUCED: the run was clean (nothing to shrink);',
+    '            2 bad usage, a bad repro file, or a directory the shrunk file cannot be written to.',
     '',
     'Flags:',
     ...flagHelp(SHRINK_FLAGS),
@@ -41,15 +47,32 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   if (p.positionals.length !== 1) throw new UsageError(`shrink wants one repro file (got ${p.positionals.length ? p.positionals.join(' ') : 'none'})`);
   const path = absPath(ctx, p.positionals[0]);
   const l = asUsage(() => readRepro(path, resolverFor(ctx)));
+  const min = minPathFor(path);
+  /** a file-system error writing the result: one line, exit 2 */
+  const writing = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!code) throw e;
+      throw new UsageError(`cannot write ${what} (${shownPath(ctx, dirname(min))}: ${code})`);
+    }
+  };
+  // before the (long) shrink: the result must have somewhere to go
+  writing(`the shrunk file ${shownPath(ctx, min)}`, () => ensureWritableDir(dirname(min)));
   const first = runRepro(l);
   if (!first.reproduced) {
     const v = first.result.violation;
-    io.out(`NOT REPRODUCED (${v ? `got ${v.id} instead` : 'the run was clean'}; the file expects ${l.file.violation.id}): nothing to shrink`);
-    return v ? 1 : 0;
+    if (v) {
+      io.out(`DIFFERENT violation: ${violationHeadline(v)}`);
+      io.out(`  (the file expects ${l.file.violation.id}: nothing to shrink)`);
+      return 1;
+    }
+    io.out(`NOT REPRODUCED (the run was clean; the file expects ${l.file.violation.id}): nothing to shrink`);
+    return 0;
   }
   const s = shrink(l, { budgetMs: (p.values.get('budget') as number | undefined) ?? 30_000, maxRuns: (p.values.get('runs') as number | undefined) ?? 20_000 });
-  const min = minPathFor(path);
-  writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path)));
+  writing(`the shrunk file ${shownPath(ctx, min)}`, () => writeRepro(min, shrunkRepro(l, s, shownPath(ctx, path))));
   io.out(`shrunk ${l.file.violation.id}: ${s.before.steps} -> ${s.after.steps} steps, ${s.before.decisions} -> ${s.after.decisions} decisions, `
     + `${s.before.switches} -> ${s.after.switches} context switches, ${s.before.ops} -> ${s.after.ops} operations `
     + `(${s.runs} trial runs${s.stoppedBy === 'fixpoint' ? '' : `, stopped by the ${s.stoppedBy} limit`})`);
@@ -57,10 +80,11 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   io.out('');
   for (const line of diagramLines(t)) io.out(line);
   io.out('');
-  writeMarkdown(min, t, `${l.file.violation.id} in ${l.file.scenario} (shrunk)`, replayLine(ctx, min));
+  const line = replayLine(min);
+  writing('the diagram', () => writeMarkdown(min, t, `${l.file.violation.id} in ${l.file.scenario} (shrunk)`, line));
   io.out(`REPRODUCED ${violationHeadline(s.result.violation!)}`);
   io.out(`minimal repro: ${shownPath(ctx, min)}`);
-  io.out(replayLine(ctx, min));
+  io.out(line);
   return 1;
 }
 

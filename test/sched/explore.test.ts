@@ -9,7 +9,7 @@ import {
   decodeSchedule, encodeSchedule, loadedRepro, readRepro, reproFileName, reproFromFind, runRepro, validateRepro, writeRepro, ReproError,
   type Resolver,
 } from '../../src/sched/repro.ts';
-import { writeFinding } from '../../src/run/finding.ts';
+import { DEFAULT_CLI, writeFinding } from '../../src/run/finding.ts';
 import { shrink, shrunkRepro } from '../../src/sched/shrink.ts';
 import { diagramMarkdown, diagramText } from '../../src/report/diagram.ts';
 import type { Scenario } from '../../src/kernel/scenario.ts';
@@ -109,7 +109,7 @@ describe('repro files, replay, shrink', () => {
       ['actors', (j) => ({ ...j, actors: j.actors.slice(1) }), /lists 2 tasks but scenario test-counter has 3/],
       ['lock', (j) => ({ ...j, config: { ...j.config, lock: 'nope' } }), /unknown lock 'nope'/],
       ['violation', (j) => ({ ...j, violation: { ...j.violation, id: 'BOGUS' } }), /not an invariant id/],
-      ['op args', (j) => ({ ...j, actors: j.actors.map((a: any) => ({ ...a, ops: [{ kind: 'inc', args: ['x'] }] })) }), /args must be whole numbers/],
+      ['op args', (j) => ({ ...j, actors: j.actors.map((a: any) => ({ ...a, ops: [{ kind: 'inc', args: ['x'] }] })) }), /actors\[0\]\.ops\[0\]\.args\[0\] must be a whole number from -1 .*\(got "x"\)/],
       ['not an object', () => [1, 2], /top level is not a JSON object/],
     ];
     for (const [name, edit, why] of cases) {
@@ -174,11 +174,11 @@ describe('the finding pipeline (src/run/finding.ts)', () => {
     expect(w.shrunk!.path).toBe(w.path.replace(/\.json$/, '.min.json'));
     expect(w.replayPath).toBe(w.shrunk!.path);
     expect(w.kept).toBe(w.shrunk!.repro);
-    expect(w.replayLine).toBe(`replay: npm run stress -- replay ${basename(w.shrunk!.path)}`);
+    expect(w.replayLine).toBe(`replay: ${DEFAULT_CLI} replay ${w.shrunk!.path}`); // absolute: works from any directory
     expect(w.shrunk!.repro.shrunk?.from).toBe(basename(w.path));
     expect(w.shrunk!.summary.after.ops).toBe(2);
     expect(w.markdownPath).toBe(w.shrunk!.path.replace(/\.json$/, '.md'));
-    expect(readFileSync(w.markdownPath!, 'utf8')).toMatch(/^# lost update \(shrunk\)\n\n```\nreplay: npm run stress -- replay .*\.min\.json\n```\n/);
+    expect(readFileSync(w.markdownPath!, 'utf8')).toMatch(/^# lost update \(shrunk\)\n\n```\nreplay: node \/\S+\/dist\/stress\/cli\.js replay \/\S+\.min\.json\n```\n/);
     expect(w.diagram.join('\n')).toMatch(/<== LOCK-EXCL/);
     expect(readdirSync(d).sort()).toEqual([basename(w.path), basename(w.shrunk!.path), basename(w.markdownPath!)].sort());
     expect(readRepro(w.path, resolver).file).toEqual(w.repro);
@@ -198,7 +198,7 @@ describe('the finding pipeline (src/run/finding.ts)', () => {
     expect(over.replayPath).toBe(join(d, 'repro.json'));
     expect(readRepro(over.replayPath, resolver).file).toEqual(over.kept);
     expect(over.kept.shrunk).toBeDefined();
-    expect(over.replayLine).toBe('replay: pagelock-stress replay repro.json');
+    expect(over.replayLine).toBe(`replay: pagelock-stress replay ${join(d, 'repro.json')}`);
     expect(readdirSync(d).sort()).toEqual(['diagram.md', 'repro.json']);
     const e = mkdtempSync(join(dir, 'finding-'));
     const plain = writeFinding({ find, scenario: counterScenario, cfg, lock: testLock() }, {
