@@ -400,13 +400,21 @@ function firstLine(e: unknown): string {
   return m.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ');
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+/** `p`, or a PluginError after `ms`, or at once when the process has nothing left to wait for
+ * (a top-level await on a promise nothing will settle: without this, Node exits 13 silently). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, stuck: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onEmpty: (() => void) | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new PluginError(what())), ms);
     timer.unref?.();
+    onEmpty = () => reject(new PluginError(stuck()));
+    process.once('beforeExit', onEmpty);
   });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  return Promise.race([p, late]).finally(() => {
+    clearTimeout(timer);
+    if (onEmpty) process.off('beforeExit', onEmpty);
+  });
 }
 
 /** Load one plug-in: import it, find its register function, call it with its api. */
@@ -418,7 +426,8 @@ async function loadOne(file: string, shown: string, timeoutMs: number): Promise<
   let mod: Record<string, unknown>;
   try {
     const loading = /\.(m|c)?ts$/.test(file) ? (await tsLoader(shown))(url, import.meta.url) : (import(url) as Promise<Record<string, unknown>>);
-    mod = await withTimeout(loading, timeoutMs, () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`);
+    mod = await withTimeout(loading, timeoutMs, () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`,
+      () => `plug-in ${shown}: did not finish loading: a top-level await waits for something that never happens`);
   } catch (e) {
     if (e instanceof PluginError) throw e;
     throw new PluginError(`plug-in ${shown}: cannot load it: ${firstLine(e)}`);
@@ -428,7 +437,8 @@ async function loadOne(file: string, shown: string, timeoutMs: number): Promise<
     throw new PluginError(`plug-in ${shown}: exports no register function (want \`export default function register(api) {...}\` or \`export function register(api)\`)`);
   try {
     await withTimeout(Promise.resolve().then(() => (register as (api: PluginApi) => unknown)(apiFor(file, shown))), timeoutMs,
-      () => `plug-in ${shown}: register() did not return within ${timeoutMs / 1000} s`);
+      () => `plug-in ${shown}: register() did not return within ${timeoutMs / 1000} s`,
+      () => `plug-in ${shown}: register() did not return: it waits for something that never happens`);
   } catch (e) {
     if (e instanceof PluginError) throw e;
     throw new PluginError(`plug-in ${shown}: register() failed: ${firstLine(e)}`);

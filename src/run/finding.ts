@@ -3,7 +3,10 @@
 // one line that says how to replay it is worded. The find travels as typed values: ReproFile and
 // LoadedRepro are built in memory (src/sched/repro.ts loadedRepro); validation is for files read
 // from outside, not for what this process just made.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../report/atomic.ts';
+import { loadedPlugins } from './plugin-paths.ts';
 import { diagramMarkdown, diagramText, type DiagramInput } from '../report/diagram.ts';
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
@@ -11,16 +14,35 @@ import type { PageLock } from '../locks/types.ts';
 import type { IterationResult } from '../sched/controlled.ts';
 import type { Find } from '../sched/explore.ts';
 import {
-  loadedRepro, reproFromFind, runRepro, writeRepro, type LoadedRepro, type ReproFile,
+  loadedRepro, reproFromFind, runRepro, writeRepro, ReproError, type LoadedRepro, type ReproFile,
 } from '../sched/repro.ts';
 import { minPathFor, shrink, shrunkRepro, type Shape, type ShrinkResult } from '../sched/shrink.ts';
 
-/** The command prefix a user types, unless the caller knows another ('pagelock-stress'). */
-export const DEFAULT_CLI = 'npm run stress --';
+/** The compiled CLI of this checkout (dist/stress/cli.js), whether this module runs from dist/ or
+ * from the sources: a command built on it works from any directory. */
+export function toolCliPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url)); // <root>/src/run or <root>/dist/src/run
+  const root = resolve(here, '..', '..');
+  return /[\\/]dist$/.test(root) ? resolve(root, 'stress', 'cli.js') : resolve(root, 'dist', 'stress', 'cli.js');
+}
 
-/** The one line that says how to replay a repro file (`shown`: the path as the user types it). */
-export function replayLine(shown: string, cli = DEFAULT_CLI): string {
-  return `replay: ${cli} replay ${shown}`;
+/** A word as a POSIX shell reads it: as it is when plain, else in single quotes. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command prefix of a replay line: node and the compiled CLI, both absolute. */
+export const DEFAULT_CLI = `node ${shellQuote(toolCliPath())}`;
+
+/**
+ * The one line that says how to replay a repro file: the command (default DEFAULT_CLI), the file
+ * as an absolute path (a relative one is taken from the process's directory), and `--plugin FILE`
+ * for every plug-in this process loaded (their variants are in the file's config), so the line
+ * works as printed from any directory.
+ */
+export function replayLine(path: string, cli = DEFAULT_CLI, plugins: readonly string[] = loadedPlugins()): string {
+  const abs = isAbsolute(path) ? path : resolve(path);
+  return `replay: ${cli} replay ${shellQuote(abs)}${plugins.map((p) => ` --plugin ${shellQuote(resolve(p))}`).join('')}`;
 }
 
 // ---- traces and diagrams --------------------------------------------------------------------
@@ -93,7 +115,7 @@ export interface FindingOptions {
   markdown: null | { title: string; path?: string };
   /** the diagram lines for the terminal: the last `diagramTail` steps (default: none drawn) */
   diagramTail?: number;
-  /** how a path is shown to the user (the replay line, the shrunk file's `from`) */
+  /** how a path is shown to the user (the shrunk file's `from`; the replay line has it absolute) */
   shown: (path: string) => string;
   /** the command prefix in the replay line (default DEFAULT_CLI) */
   cli?: string;
@@ -116,7 +138,7 @@ export interface WrittenFinding {
   path: string;
   /** the shrunk file and what the shrink did; null when not asked or it failed */
   shrunk: { repro: ReproFile; path: string; summary: ShrunkSummary } | null;
-  /** why shrinking failed (bestEffort only) */
+  /** why shrinking failed (bestEffort, or a find that does not replay: kept as found) */
   shrinkError: string | null;
   /** the file to replay (the shrunk one when there is one) and its content */
   replayPath: string;
@@ -152,7 +174,8 @@ export function writeFinding(input: FindingInput, o: FindingOptions): WrittenFin
     try {
       s = shrink(l, { budgetMs: o.shrink.budgetMs, ...(o.shrink.maxRuns !== undefined ? { maxRuns: o.shrink.maxRuns } : {}) });
     } catch (e) {
-      if (!o.shrink.bestEffort) throw e;
+      // a find that does not replay (ReproError) is kept as found, never a crash of the caller
+      if (!o.shrink.bestEffort && !(e instanceof ReproError)) throw e;
       shrinkError = (e as Error)?.message ?? String(e);
     }
     if (s) {
@@ -165,9 +188,10 @@ export function writeFinding(input: FindingInput, o: FindingOptions): WrittenFin
   }
   const replayPath = shrunk ? shrunk.path : path;
   const kept = shrunk ? shrunk.repro : repro;
-  const line = replayLine(o.shown(replayPath), o.cli);
+  const line = replayLine(resolve(replayPath), o.cli);
   if (!traced && (o.markdown || o.diagramTail !== undefined)) traced = loadedTraced(l, runRepro(l, { trace: true }).result);
   const diagram = traced && o.diagramTail !== undefined ? diagramLines(traced, o.diagramTail) : [];
+  if (shrinkError && o.diagramTail !== undefined) diagram.unshift(`note: not shrunk, kept as found: ${shrinkError}`);
   const markdownPath = traced && o.markdown ? writeMarkdown(replayPath, traced, o.markdown.title, line, o.markdown.path) : null;
   return { repro, path, shrunk, shrinkError, replayPath, kept, replayLine: line, diagram, markdownPath };
 }

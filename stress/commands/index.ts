@@ -1,6 +1,9 @@
 // The command table and the dispatcher. A command is one file exporting a Command; add it to
 // COMMANDS and it gets `help <command>`, `<command> --help` and the command list for free.
 import { HELP_FLAG, UsageError, flagHelp, parseFlags } from '../../src/run/validate.ts';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command, Context } from './types.ts';
 import { runCommand } from './run.ts';
 import { listCommand } from './list.ts';
@@ -87,7 +90,26 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       ctx.io.err(`pagelock-stress: ${e.message.split('\n')[0]}`);
       return e.exitCode;
     }
-    ctx.io.err(`pagelock-stress: internal error: ${(e as Error)?.stack ?? String(e)}`);
+    ctx.io.err(internalErrorLine(e));
     return 1;
   }
+}
+
+/** Where the stack trace of an internal error is saved (a file per error). */
+export function crashFilePath(now = new Date()): string {
+  return join(tmpdir(), `pagelock-stress-error-${now.toISOString().replace(/[:.]/g, '-')}-${process.pid}.txt`);
+}
+
+/** An error nobody expected: one line naming it and the file its stack trace was saved to (the
+ * trace itself when even that file cannot be written). */
+export function internalErrorLine(e: unknown, argv: readonly string[] = process.argv.slice(2)): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const first = (err.message || err.name).split('\n')[0].trim();
+  const path = crashFilePath();
+  try {
+    writeFileSync(path, [`pagelock-stress ${argv.join(' ')}`, `node ${process.version}, ${new Date().toISOString()}`, '', err.stack ?? String(e), ''].join('\n'));
+  } catch {
+    return `pagelock-stress: internal error: ${first} (the stack trace could not be saved: ${(err.stack ?? '').split('\n').slice(1, 3).map((l) => l.trim()).join(' ')})`;
+  }
+  return `pagelock-stress: internal error: ${first} (stack trace saved to ${path})`;
 }

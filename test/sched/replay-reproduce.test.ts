@@ -58,7 +58,7 @@ describe('reproducing a free-mode violation', () => {
     const out = reproduceFreeFailure(ctx, cfg, rec, ctx.dir, { budgetMs: 60_000, shrink: false });
     expect(out.path).toMatch(/repro-free-map-truncate-MAP-CACHE-s3-i\d+\.json$/);
     expect(out.lines[0]).toMatch(/^reproduce: MAP-CACHE reproduced under the controlled driver in [\d.]+ s \(task \d+ op/);
-    expect(out.lines.at(-1)).toMatch(/^replay: npm run stress -- replay repro-free-.*\.json$/);
+    expect(out.lines.at(-1)).toMatch(/^replay: node \/\S+\/dist\/stress\/cli\.js replay \/\S+\/repro-free-.*\.json$/);
     expect(await main(['replay', out.path!], ctx)).toBe(1);
     expect(ctx.stdout.some((l) => l.startsWith('REPRODUCED MAP-CACHE'))).toBe(true);
   }, 120_000);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../stress/commands/index.ts';
 import { buildRegistry } from '../../stress/commands/context.ts';
 import { testContext, type TestCtx } from '../helpers/cli-context.ts';
+import { DEFAULT_CLI } from '../../src/run/finding.ts';
 
 function ctx(): TestCtx {
   const c = testContext();
@@ -22,8 +23,8 @@ async function cli(c: TestCtx, argv: string[]): Promise<{ code: number; out: str
 }
 
 const BUSTED = ['explore', '--scenario', 'locks', '--lock', 'busted-nowake', '--workers', '3', '--pages', '2', '--iterations', '200', '--seed', '1'];
-/** everything but the wall-clock line */
-const stable = (lines: string[]) => lines.filter((l) => !l.startsWith('speed: '));
+/** everything but the wall-clock line, with the run's directory (in the absolute replay line) as DIR */
+const stable = (lines: string[], dir = '') => lines.filter((l) => !l.startsWith('speed: ')).map((l) => (dir ? l.replaceAll(dir, 'DIR') : l));
 const files = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('repro-')).sort();
 
 describe('explore', () => {
@@ -33,17 +34,17 @@ describe('explore', () => {
     const rb = await cli(b, BUSTED);
     expect(ra.code).toBe(1);
     expect(rb.code).toBe(1);
-    expect(stable(rb.out)).toEqual(stable(ra.out));
+    expect(stable(rb.out, b.dir)).toEqual(stable(ra.out, a.dir));
     expect(ra.out.some((l) => l.startsWith('speed: '))).toBe(true);
     expect(files(a.dir)).toEqual(files(b.dir));
     expect(files(a.dir).length).toBe(3); // the find, its shrunk version, the shrunk diagram (.md)
-    for (const f of files(a.dir)) expect(readFileSync(join(b.dir, f), 'utf8')).toBe(readFileSync(join(a.dir, f), 'utf8'));
+    for (const f of files(a.dir)) expect(readFileSync(join(b.dir, f), 'utf8').replaceAll(b.dir, 'DIR')).toBe(readFileSync(join(a.dir, f), 'utf8').replaceAll(a.dir, 'DIR'));
     // the find: a waiter that sleeps forever on an unlocked page, with whom it waits on
     const found = ra.out.find((l) => l.startsWith('!!! FOUND'))!;
     expect(found).toMatch(/^!!! FOUND DEADLOCK .*no actor can run, \d+ blocked: T\d \(locker, op \d+ \w+\(\d+(, \d+)?\)\) waits on page \d+ \[[^\]]*PG_waiters[^\]]*\] \(sleeping on wqFlags\[\d\]\), which is unlocked: no wake came \(lost wakeup\)/);
     // exactly one line says how to replay, and names the shrunk file
     const replay = ra.out.filter((l) => l.startsWith('replay: '));
-    expect(replay).toEqual([`replay: npm run stress -- replay ${files(a.dir).find((f) => f.endsWith('.min.json'))}`]);
+    expect(replay).toEqual([`replay: ${DEFAULT_CLI} replay ${join(a.dir, files(a.dir).find((f) => f.endsWith('.min.json'))!)}`]);
     expect(ra.out.at(-1)).toBe('End of exploration: FAILURE');
     expect(ra.out.some((l) => /<== DEADLOCK/.test(l))).toBe(true);
   }, 60_000);
@@ -80,7 +81,7 @@ describe('explore', () => {
     const r = await cli(c, [...BUSTED, '--no-shrink']);
     expect(r.code).toBe(1);
     expect(files(c.dir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
-    expect(r.out.filter((l) => l.startsWith('replay: '))).toEqual([`replay: npm run stress -- replay ${files(c.dir).find((f) => f.endsWith('.json'))}`]);
+    expect(r.out.filter((l) => l.startsWith('replay: '))).toEqual([`replay: ${DEFAULT_CLI} replay ${join(c.dir, files(c.dir).find((f) => f.endsWith('.json'))!)}`]);
     const t = ctx();
     const rt = await cli(t, [...BUSTED, '--threads', '2', '--no-shrink']);
     expect(rt.code).toBe(1);
@@ -153,6 +154,6 @@ describe('replay and shrink of repro files', () => {
     expect(m.code).toBe(1);
     expect(m.out[0]).toMatch(/^shrunk DEADLOCK: \d+ -> \d+ steps/);
     expect(existsSync(join(c.dir, name.replace(/\.json$/, '.min.json')))).toBe(true);
-    expect(m.out.at(-1)).toBe(`replay: npm run stress -- replay ${name.replace(/\.json$/, '.min.json')}`);
+    expect(m.out.at(-1)).toBe(`replay: ${DEFAULT_CLI} replay ${join(c.dir, name.replace(/\.json$/, '.min.json'))}`);
   }, 60_000);
 });

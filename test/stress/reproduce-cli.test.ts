@@ -25,13 +25,13 @@ describe('run --reproduce', () => {
     expect(r.code, r.stdout).toBe(1);
     const m = r.stdout.match(/^reproduce: (\S+) reproduced under the controlled driver .*$/m);
     expect(m, r.stdout).not.toBeNull();
-    const replayLine = r.stdout.match(/^replay: npm run stress -- replay (\S+)$/m);
+    const replayLine = r.stdout.match(/^replay: node \S+\/dist\/stress\/cli\.js replay (\/\S+)$/m);
     expect(replayLine, r.stdout).not.toBeNull();
     const file = replayLine![1];
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     expect(run.extra.reproduction).toMatchObject({ reproduced: true, violation: m![1] });
 
-    const again = await cli(['replay', join(tmp, file)]);
+    const again = await cli(['replay', file]);
     expect(again.code, again.stdout).toBe(1);
     expect(again.stdout).toMatch(new RegExp(`^REPRODUCED ${m![1]}`, 'm'));
   }, 180_000);
