@@ -11,7 +11,7 @@
 // Exit 0 when every run was clean, 1 when one was not (the table is printed anyway), 2 bad usage.
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { RunConfig } from '../../src/kernel/config.ts';
-import type { RunResult } from '../../src/report/result.ts';
+import { END_STATE_EXIT, type RunResult } from '../../src/report/result.ts';
 import { UsageError, allRunFlags, describeConfig, flagHelp, validateRun, type Validated } from '../../src/run/validate.ts';
 import { summarizeHist, type HistSummary } from '../../src/shm/histogram.ts';
 import { ensureWritableDir, writeFileAtomic } from '../../src/report/atomic.ts';
@@ -314,8 +314,11 @@ export async function compareMain(argv: string[], ctx: Context): Promise<number>
   }
   for (const e of errors) io.err(`pagelock-stress: could not write a report: ${e}`);
   const ok = figures.length === runs.length && figures.every((f) => f.outcome === 'SUCCESS') && !stoppedBy;
-  io.out(`End of compare: ${ok ? 'SUCCESS' : 'FAILURE'}${notes.length ? ` (${notes.join('; ')})` : ''}`);
+  // a signal before every run ended, with nothing failed: INTERRUPTED (exit 3), not SUCCESS nor FAILURE
+  const interrupted = !ok && !!stoppedBy && figures.every((f) => f.outcome === 'SUCCESS') && !notes.some((n) => n.includes('crashed'));
+  io.out(`End of compare: ${ok ? 'SUCCESS' : interrupted ? 'INTERRUPTED' : 'FAILURE'}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (summary.md, compare.json, index.html, ${locks.map(safe).join('/, ')}/)`);
+  if (interrupted) return END_STATE_EXIT.INTERRUPTED;
   return ok && errors.length === 0 ? 0 : 1;
 }
 
