@@ -52,21 +52,34 @@ const round = (v: number, digits = 1): number => {
 };
 
 /** The stats-over-time charts; none when the run has no samples. */
+/** A sample at t = 0: every counter 0, every role with 0 operations. */
+function zeroSample(p: StatsSample): StatsSample {
+  return { t: 0, opsByRole: Object.fromEntries(Object.keys(p.opsByRole).map((k) => [k, 0])), acquisitions: 0, contended: 0, maxWaitUs: 0, overtaken: 0, violations: 0 };
+}
+
 export function timeCharts(r: RunResult): ChartSpec[] {
-  const s = r.samples;
-  if (s.length === 0) return [];
+  if (r.samples.length === 0) return [];
+  // one sample (a sub-second run) would draw every chart as a dot: start the lines at t = 0, where
+  // every counter was 0 (the rates are averages since the start, so they hold from 0 to t)
+  const padded = r.samples.length === 1 && r.samples[0].t > 0;
+  const s = padded ? [zeroSample(r.samples[0]), r.samples[0]] : r.samples;
   const x = s.map((p) => round(p.t / 1000, 3));
+  const rate = (pick: (p: StatsSample) => number) => {
+    const v = ratePerSecond(s, pick).map((n) => round(n));
+    if (padded) v[0] = v[1];
+    return v;
+  };
   const roles = rolesOf(r).filter((role) => s.some((p) => role in p.opsByRole));
   return [
     {
       id: 'ops', title: 'Operations/s per role', kind: 'line', xLabel: 'time (s)', yLabel: 'ops/s', x,
-      series: roles.map((role) => ({ label: role, values: ratePerSecond(s, (p) => p.opsByRole[role] ?? 0).map((v) => round(v)) })),
+      series: roles.map((role) => ({ label: role, values: rate((p) => p.opsByRole[role] ?? 0) })),
     },
     {
       id: 'acq', title: 'Lock acquisitions/s', kind: 'line', xLabel: 'time (s)', yLabel: 'per s', x,
       series: [
-        { label: 'acquisitions/s', values: ratePerSecond(s, (p) => p.acquisitions).map((v) => round(v)) },
-        { label: 'contended/s', values: ratePerSecond(s, (p) => p.contended).map((v) => round(v)) },
+        { label: 'acquisitions/s', values: rate((p) => p.acquisitions) },
+        { label: 'contended/s', values: rate((p) => p.contended) },
       ],
     },
     {

@@ -37,7 +37,10 @@ export const CSS = `
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1f2328;
   margin: 0; background: #f6f8fa; }
-main { max-width: 1180px; margin: 0 auto; padding: 16px 20px 40px; }
+main { max-width: 1320px; margin: 0 auto; padding: 16px 20px 40px; }
+.wide { max-width: 100%; overflow-x: auto; }
+table.pertask { font-size: 12px; } table.pertask th, table.pertask td { padding: 3px 5px; }
+table.pertask th { vertical-align: bottom; }
 h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
 .banner { padding: 14px 18px; border-radius: 8px; color: #fff; margin-bottom: 14px; }
@@ -86,6 +89,14 @@ const CLIENT = `
     if (Math.abs(v - Math.round(v)) > 1e-9 || k < 0 || k >= t.labels.length) return '';
     return hover && t.hover ? t.hover[k] : t.labels[k];
   }
+  // the y axis is as wide as its longest tick label, so the rotated title never overlaps a label
+  function yAxisSize(u, values, axisIdx, cycleNum) {
+    var axis = u.axes[axisIdx];
+    if (cycleNum > 1 && axis._size) return axis._size;
+    var longest = (values || []).reduce(function (a, v) { return String(v).length > a.length ? String(v) : a; }, '');
+    u.ctx.font = axis.font[0];
+    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1)) + 4;
+  }
   data.charts.forEach(function (spec) {
     var el = document.getElementById('chart-' + spec.id);
     if (!el) return;
@@ -106,13 +117,18 @@ const CLIENT = `
       xAxis.space = spec.xTicks ? 56 : 30;
     }
     var xScale = { time: false };
+    var xLo = Math.min.apply(null, spec.x), xHi = Math.max.apply(null, spec.x);
     // every figure here is a count, a rate or a duration: start the y axis at 0 so bars and lines compare honestly
     var yScale = { range: function (u, min, max) { return [Math.min(0, min), max > 0 ? max * 1.08 : 1]; } };
-    if (spec.kind === 'bars') xScale.range = function (u, min, max) { return [min - 0.5, max + 0.5]; };
+    // bars: half a slot either side of the data, set from the data itself (uPlot does not call a
+    // range function for a single x value, and would pin a lone bar to the left edge)
+    if (asBars) { xScale.auto = false; xScale.range = function () { return [xLo - 0.5, xHi + 0.5]; }; }
+    // a line of one or two points is hard to see: show its points
+    if (spec.kind === 'line' && spec.x.length < 3) series.forEach(function (o, i) { if (i > 0) o.points = { show: true, size: 8 }; });
     var opts = {
       title: spec.title, width: Math.max(320, el.clientWidth - 16), height: 260,
       scales: { x: xScale, y: yScale }, series: series,
-      axes: [xAxis, { label: spec.yLabel, size: 60 }],
+      axes: [xAxis, { label: spec.yLabel, size: yAxisSize, labelSize: 24, labelGap: 4 }],
       legend: { live: true },
     };
     var u = new uPlot(opts, [spec.x].concat(spec.series.map(function (s) { return s.values; })), el);

@@ -3,7 +3,9 @@
 import type { HungReport, RunResult, TaskSummary } from './result.ts';
 import type { FlightRecord, ViolationRecord } from '../check/violations.ts';
 import { INVARIANTS } from '../kernel/invariants.ts';
-import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine, wrappedRingsText } from './interleaving.ts';
+import {
+  interleaving, involvedTasks, isWorkerExits, pageFlagNames, taskName, violationLine, workerEnd, wrappedRingsText,
+} from './interleaving.ts';
 import { diagramText, reproductionOf } from './diagram.ts';
 import { reproductionBlock } from './html-race.ts';
 import type { Reproduction } from './result.ts';
@@ -199,8 +201,11 @@ function fairnessSection(r: RunResult, charts: ChartSpec[]): string {
     : '';
   const used = STAT_NAMES.filter((n) => n !== 'ops' && r.tasks.some((t) => (t.stats[n] ?? 0) !== 0));
   const rows = r.tasks.map((t: TaskSummary) => [esc(t.task), esc(t.role), num(t.ops), ...used.map((n) => num(t.stats[n] ?? 0))]);
+  // one column per counter: camelCase names may break before a capital, so the table fits the page
   const perTask = r.tasks.length
-    ? table(['task', 'role', 'ops', ...used], rows, [true, false, true, ...used.map(() => true)])
+    ? `<div class="wide">${table(['task', 'role', 'ops', ...used], rows, [true, false, true, ...used.map(() => true)])
+      .replace(/<th( class="num")?>([^<]*)<\/th>/g, (_, c: string | undefined, h: string) => `<th${c ?? ''}>${h.replace(/([a-z])([A-Z])/g, '$1<wbr>$2')}</th>`)
+      .replace('<table>', '<table class="pertask">')}</div>`
     : `<p class="nodata">No task statistics.</p>`;
   return `<h2 id="fairness">Fairness per task</h2>
 ${chartBlock(c, 'No task took a page lock.')}
@@ -254,7 +259,12 @@ function notesSection(r: RunResult): string {
 function extraSection(r: RunResult): string {
   const keys = Object.keys(r.extra).filter((k) => k !== 'rss' && k !== 'checkpoint' && !(k === 'reproduction' && reproductionOf(r)));
   if (keys.length === 0) return '';
-  return `<h2 id="extra">More data</h2>\n${keys.map((k) => `<details><summary>${esc(k)}</summary><pre>${esc(JSON.stringify(r.extra[k], null, 2))}</pre></details>`).join('\n')}`;
+  const shown = (k: string) => {
+    const v = r.extra[k];
+    if (k === 'workers' && isWorkerExits(v)) return table(['task', 'thread', 'how it ended'], v.map((w) => [esc(w.task), esc(w.threadId), esc(workerEnd(w))]), [true, true, false]);
+    return `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
+  };
+  return `<h2 id="extra">More data</h2>\n${keys.map((k) => `<details><summary>${esc(k)}</summary>${shown(k)}</details>`).join('\n')}`;
 }
 
 export function renderHtml(r: RunResult): string {

@@ -116,3 +116,23 @@ export function violationLine(v: ViolationRecord, roleOf: (task: number) => stri
   const vals = valuesText(v.id, v.values);
   return `${v.id}${who}: ${[`${where}${state}`.trim(), vals].filter(Boolean).join('; ') || 'no details recorded'}`;
 }
+
+/** A worker thread as run.json's extra.workers records it (src/run/orchestrate.ts). */
+export interface WorkerExit {
+  task: number;
+  threadId: number;
+  exitCode: number | null;
+  terminated: boolean;
+}
+
+export function isWorkerExits(v: unknown): v is WorkerExit[] {
+  return Array.isArray(v) && v.every((w) => w && typeof w === 'object' && typeof (w as WorkerExit).task === 'number' && 'exitCode' in w);
+}
+
+/** How a worker ended, in words: the harness stops every worker with terminate() at the end of
+ * a run, and Node then reports exit code 1; that is not a failure. */
+export function workerEnd(w: WorkerExit): string {
+  if (w.terminated) return w.exitCode === null ? 'stopped by the harness, had not exited when the run returned' : 'stopped by the harness at the end of the run';
+  if (w.exitCode === null) return 'had not exited when the run returned';
+  return w.exitCode === 0 ? 'exited 0' : `exited with code ${w.exitCode} on its own`;
+}

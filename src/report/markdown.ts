@@ -5,7 +5,9 @@ import type { RssSummary } from './result.ts';
 import { endStateOf } from './result.ts';
 import { STAT_NAMES, type StatName } from '../shm/layout.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
-import { interleaving, involvedTasks, pageFlagNames, taskName, violationLine, wrappedRingsText } from './interleaving.ts';
+import {
+  interleaving, involvedTasks, isWorkerExits, pageFlagNames, taskName, violationLine, workerEnd, wrappedRingsText,
+} from './interleaving.ts';
 import { reproductionOf } from './diagram.ts';
 import type { Reproduction } from './result.ts';
 
@@ -127,7 +129,10 @@ export function summaryMarkdown(r: RunResult): string {
   const extra = Object.entries(r.extra ?? {}).filter(([k]) => k !== 'rss' && !(k === 'reproduction' && reproductionOf(r)));
   if (extra.length) {
     out.push('## Extra', '');
-    for (const [k, v] of extra) out.push(`### ${k}`, '', '```json', JSON.stringify(v, null, 2), '```', '');
+    for (const [k, v] of extra) {
+      if (k === 'workers' && isWorkerExits(v)) out.push(`### ${k}`, '', ...table(['task', 'thread', 'how it ended'], v.map((w) => [w.task, w.threadId, workerEnd(w)])), '');
+      else out.push(`### ${k}`, '', '```json', JSON.stringify(v, null, 2), '```', '');
+    }
   }
   return out.join('\n');
 }
