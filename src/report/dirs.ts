@@ -40,6 +40,9 @@ export interface ClaimOptions {
   flag?: string;
   /** files that may be written over without `force` (merge: an earlier merge's own files) */
   replaceable?: readonly string[];
+  /** false: only the lock (writers whose file names never collide, such as explore's finds);
+   * another run's reports are neither refused nor removed. Default true. */
+  refuse?: boolean;
 }
 
 /** Report files a run leaves (run.json, summary.md, junit.xml, index.html), the run's repro files
@@ -126,6 +129,7 @@ export function claimReportDir(dir: string, o: ClaimOptions = {}): ReportDirClai
   ensureWritableDir(dir);
   const release = takeLock(dir, shown);
   try {
+    if (o.refuse === false) return { dir, removed: [], release };
     const old = reportFilesIn(dir);
     const foreign = old.filter((f) => !o.replaceable?.includes(f));
     if (foreign.length && !o.force) {

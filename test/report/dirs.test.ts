@@ -88,3 +88,15 @@ describe('claimReportDir', () => {
     expect(code(() => makeDirs(join(tmp, 'a', 'b', 'c')))).toBe('ok');
   });
 });
+
+describe('claimReportDir, lock only', () => {
+  it('refuse: false takes the lock and leaves what is there', () => {
+    const d = join(tmp, 'lock-only');
+    mkdirSync(d);
+    writeFileSync(join(d, 'repro-x.json'), '{}');
+    const c = claimReportDir(d, { refuse: false });
+    expect(c.removed).toEqual([]);
+    expect(readdirSync(d).sort()).toEqual([LOCK_FILE, 'repro-x.json'].sort());
+    c.release();
+  });
+});
