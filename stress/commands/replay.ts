@@ -60,6 +60,10 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
     io.out(`note: the run did not follow the file exactly (${r.diverged} recorded choices not runnable, ${r.beyond} decisions past the end, `
       + `${res.decisions} decisions instead of ${f.decisions}): the protocol code or the scenario changed since it was written`);
   const v = res.violation;
+  // an operation the scenario does not know (validateRepro refuses them; a scenario whose op
+  // stream cannot be sampled still ends here): the file is bad, not the protocol
+  if (v && v.id === 'CRASH' && f.violation.id !== 'CRASH' && /unknown op\b/.test(v.message))
+    throw new UsageError(`bad repro file: ${v.message.split('\n')[0]}`);
   if (v && r.reproduced) {
     io.out(`REPRODUCED ${violationHeadline(v)}`);
     io.out(`  at step ${res.violationStep} of ${res.steps} (${res.decisions} decisions)`);
