@@ -109,6 +109,8 @@ const COLLECT_AFTER_VIOLATION_MS = 200;
 /** An epoch (or live scan) interval is at least this many times the last one's duration, so the
  * actors stand still (and the main thread is busy checking) at most ~5 % of the run. */
 const CHECK_SPACING = 20;
+/** After a signal, how long the actors get to finish their operation. */
+const SIGNAL_STOP_MS = 800;
 /** Grace for workers to exit after terminate(). */
 const TERMINATE_GRACE_MS = 2_000;
 
@@ -375,8 +377,11 @@ class FreeRun {
     Atomics.store(ctl, CTL.STOP, 1);
     for (const w of [CTL.EPOCH, CTL.STUTTER]) Atomics.notify(ctl, w);
     // a task that cannot finish its operation is hung: give it the hung bound (shorter when the
-    // run already stops for a hang or a deadlock), with the watchdog still looking
-    const bound = this.endReason === 'hung' || this.deadlocked || this.knownStuck || !this.watchdog ? 300 : this.cfg.hungMs + 500;
+    // run already stops for a hang or a deadlock), with the watchdog still looking; a signal
+    // means now: about a second, and a task still in its operation then is noted, not judged
+    // (the run is INTERRUPTED, not FAILED)
+    const bound = this.endReason === 'hung' || this.deadlocked || this.knownStuck || !this.watchdog ? 300
+      : this.endReason === 'signal' ? SIGNAL_STOP_MS : this.cfg.hungMs + 500;
     const until = nowMs() + bound;
     while (this.workers.some((w) => w.alive && !w.finished) && nowMs() < until) {
       await this.sleep(TICK_MS);
@@ -390,6 +395,10 @@ class FreeRun {
     }
     for (const w of stuck) {
       if (this.hung.some((h) => h.task === w.task)) continue;
+      if (this.endReason === 'signal') {
+        this.notes.push(`task ${w.task} (${this.roles[w.task]}) was still in its operation when the signal stopped the run (not judged: the run did not wait the hung bound)`);
+        continue;
+      }
       const f = hungFinding(this.shm, w.task, this.roles[w.task], this.watchdog ? this.watchdog.blockedMs(w.task, nowMs()) : 0);
       this.hung.push(f.report);
       this.notes.push(`still blocked when the run stopped: ${f.message}`);
