@@ -150,6 +150,7 @@ export function reproductionOf(r: Pick<RunResult, 'extra'> & { reproduction?: Re
   const x = r.reproduction ?? (r.extra?.reproduction as Reproduction | undefined);
   if (!x || typeof x !== 'object' || typeof x.violation !== 'string') return null;
   const lines = Array.isArray(x.lines) ? x.lines.filter((l): l is string => typeof l === 'string') : [];
-  const replay = typeof x.replay === 'string' ? x.replay : lines.find((l) => l.startsWith('replay: '))?.slice('replay: '.length);
+  // the command itself, without the 'replay: ' the terminal line starts with
+  const replay = (typeof x.replay === 'string' ? x.replay : lines.find((l) => l.startsWith('replay: ')))?.replace(/^replay: /, '');
   return { ...x, lines, ...(replay ? { replay } : {}), diagram: Array.isArray(x.diagram) ? x.diagram.filter((l): l is string => typeof l === 'string') : [] };
 }

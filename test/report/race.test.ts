@@ -122,6 +122,9 @@ describe('the report shows the race (issue 13 item 10)', () => {
     const r = runWith(race({ partnerOnPage: true }));
     r.extra = { reproduction: { violation: 'MAP-CACHE', reproduced: true, repro: 'x.min.json', lines: ['reproduce: ok', 'replay: npm run stress -- replay x.min.json'] } };
     expect(reproductionOf(r)?.replay).toBe('npm run stress -- replay x.min.json');
+    r.extra.reproduction = { violation: 'MAP-CACHE', reproduced: true, replay: 'replay: node /x/cli.js replay x.min.json' };
+    expect(reproductionOf(r)?.replay).toBe('node /x/cli.js replay x.min.json'); // the command, not the terminal line
+    r.extra.reproduction = { violation: 'MAP-CACHE', reproduced: true, repro: 'x.min.json', lines: ['reproduce: ok', 'replay: npm run stress -- replay x.min.json'] };
     const html = renderHtml(r);
     expect(html).toContain('id="replay-command">npm run stress -- replay x.min.json</pre>');
     expect(html).not.toContain('id="shrunk-diagram"');
