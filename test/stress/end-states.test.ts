@@ -78,6 +78,7 @@ describe('item 7: unfinished runs do not look green', () => {
     expect(await main(['merge', dir, '--out', join(tmp, 'merged-term')], ctx)).toBe(1);
     expect(ctx.stderr.join('\n')).toMatch(/interrupted by a signal before its end \(INTERRUPTED\)/);
     expect(readFileSync(join(tmp, 'merged-term', 'summary.md'), 'utf8')).toMatch(/^End state: \*\*INTERRUPTED\*\*$/m);
+    expect(readFileSync(join(tmp, 'merged-term', 'index.html'), 'utf8')).toContain('FAILURE · INTERRUPTED');
   }, 120_000);
 
   it("a SIGKILLed soak's last checkpoint is INCOMPLETE, with an error in junit.xml", async () => {
