@@ -319,12 +319,25 @@ export interface FindingRun {
   result: Promise<FindingOutcome | null>;
   /** terminate the worker now */
   stop(): void;
+  /** set when the job's own time limit ended it (not a signal) */
+  timedOut: boolean;
 }
 
-/** runFinding in a worker (workers/explorer.ts): stop() ends it at once. */
+/** Past its budgets, how long a finding job may still take before it is ended (a replay that
+ * hits a step that never returns would otherwise wait forever). */
+export const FINDING_GRACE_MS = 30_000;
+
+/** runFinding in a worker (workers/explorer.ts): stop() ends it at once; so does the job's own
+ * time limit (its reproduce and shrink budgets plus FINDING_GRACE_MS), with `timedOut` set. */
 export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void): FindingRun {
   const worker = spawnWorker('explorer', { workerData: job });
   let stopped = false;
+  const limitMs = (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS;
+  const limit = setTimeout(() => {
+    run.timedOut = true;
+    run.stop();
+  }, limitMs);
+  limit.unref();
   const result = new Promise<FindingOutcome | null>((resolve, reject) => {
     let over = false;
     worker.on('message', (m: ExplorerMessage) => {
@@ -342,6 +355,7 @@ export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) =
       over = true;
     });
     worker.on('exit', () => {
+      clearTimeout(limit);
       if (!over) {
         if (stopped) resolve(null);
         else reject(new Error('the worker exited without a result'));
@@ -349,11 +363,13 @@ export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) =
       over = true;
     });
   });
-  return {
+  const run: FindingRun = {
     result,
+    timedOut: false,
     stop: () => {
       stopped = true;
       void worker.terminate();
     },
   };
+  return run;
 }

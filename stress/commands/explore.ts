@@ -202,7 +202,7 @@ async function reportFind(ctx: Context, a: ExploreArgs, f: Find, dir: string, on
   if (r === null) {
     // stopped: the find itself is on disk when it got that far (shrinking is what was cut short)
     if (written) {
-      io.out(`shrinking interrupted: the repro as found is ${shown(written)}`);
+      io.out(`shrinking ${job.timedOut ? 'took too long (a replay that never returned?)' : 'interrupted'}: the repro as found is ${shown(written)}`);
       io.out(replayLine(ctx, written));
     } else io.out(`!!! FOUND ${violationHeadline(f.violation)} (iteration ${f.iteration}, ops seed ${f.opsSeed}): interrupted before its repro file was written`);
     return written;

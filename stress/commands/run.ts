@@ -258,7 +258,7 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
         onStop = () => undefined;
         if (rep === null) {
           const found = reproFile as string | null;
-          const msg = `reproduce: interrupted by ${stoppedBy || 'a signal'}${found ? `; the repro as found (not shrunk): ${shown(ctx.cwd, found)}` : ' before a schedule was found'}`;
+          const msg = `reproduce: ${job.timedOut ? 'stopped: it ran past its budget (a replay that never returned?)' : `interrupted by ${stoppedBy || 'a signal'}`}${found ? `; the repro as found (not shrunk): ${shown(ctx.cwd, found)}` : ' before a schedule was found'}`;
           io.out(msg);
           if (found) io.out(replayLine(ctx, found));
           result.extra.reproduction = { violation: target.id, reproduced: found !== null, status: 'interrupted', repro: found && shown(ctx.cwd, found), lines: [msg] };
