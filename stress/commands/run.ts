@@ -245,7 +245,10 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
     let { written, errors } = { written: [] as string[], errors: [] as string[] };
     if (cfg.reproduce && target && !stoppedBy) {
       const budgetMs = cfg.reproduceBudgetMs ?? 30_000;
-      result.extra.reproduction = { violation: target.id, reproduced: false, status: 'running', budgetMs };
+      result.extra.reproduction = {
+      violation: target.id, reproduced: false, status: 'running', budgetMs,
+      lines: [`reproduce: ${target.id} is being searched under the controlled driver (at most ${formatDuration(budgetMs)}); these reports are rewritten when that ends (still this line: the process was killed first)`],
+    };
       ({ written, errors } = writeReports(dir, result));
       io.out(`--- reproducing ${target.id} under the controlled driver (at most ${formatDuration(budgetMs)}; --no-reproduce skips this; `
         + `the reports are already written: ${shown(ctx.cwd, dir)}/)`);
