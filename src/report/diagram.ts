@@ -154,3 +154,14 @@ export function reproductionOf(r: Pick<RunResult, 'extra'> & { reproduction?: Re
   const replay = (typeof x.replay === 'string' ? x.replay : lines.find((l) => l.startsWith('replay: ')))?.replace(/^replay: /, '');
   return { ...x, lines, ...(replay ? { replay } : {}), diagram: Array.isArray(x.diagram) ? x.diagram.filter((l): l is string => typeof l === 'string') : [] };
 }
+
+/** One sentence on how a reproduction went (summary.md and index.html say the same). */
+export function reproductionOutcome(rep: Reproduction): string {
+  if (rep.error) return rep.error;
+  if (rep.status === 'running')
+    return `Reproducing ${rep.violation} under the controlled driver was still running when this report was written`
+      + `${rep.budgetMs ? ` (at most ${Math.round(rep.budgetMs / 1000)} s)` : ''}; the report is rewritten when it ends.`;
+  if (rep.status === 'interrupted') return rep.lines?.[0] ?? `Reproducing ${rep.violation} was interrupted.`;
+  if (!rep.reproduced) return rep.lines?.[0] ?? `${rep.violation} was not reproduced under the controlled driver.`;
+  return `${rep.violation} reproduced under the controlled driver${rep.elapsedMs !== undefined ? ` in ${(rep.elapsedMs / 1000).toFixed(1)} s` : ''}; the command replays this exact schedule.`;
+}

@@ -3,15 +3,12 @@
 // command that replays it, and which tasks' rings no longer reach back to the race.
 import type { Reproduction } from './result.ts';
 import { esc } from './html-page.ts';
+import { reproductionOutcome } from './diagram.ts';
 
 /** The reproduction under a violation: outcome, replay command, the shrunk diagram. */
 export function reproductionBlock(rep: Reproduction): string {
   const lines = rep.lines ?? [];
-  const outcome = rep.error
-    ? `<p class="fail">${esc(rep.error)}</p>`
-    : rep.reproduced
-      ? `<p>${esc(rep.violation)} reproduced under the controlled driver${rep.elapsedMs !== undefined ? ` in ${esc((rep.elapsedMs / 1000).toFixed(1))} s` : ''}; every step below is replayed exactly by the command.</p>`
-      : `<p class="legend-note">${esc(lines[0] ?? `${rep.violation} was not reproduced under the controlled driver.`)}</p>`;
+  const outcome = `<p${rep.error ? ' class="fail"' : rep.reproduced && rep.status !== 'interrupted' ? '' : ' class="legend-note"'}>${esc(reproductionOutcome(rep))}</p>`;
   const replay = rep.replay ? `<h4>Replay</h4>\n<pre class="replay" id="replay-command">${esc(rep.replay)}</pre>` : '';
   const diagram = rep.diagram?.length
     ? `<h4>The race, shrunk and replayed under the controlled driver</h4>\n<pre class="diagram shrunk" id="shrunk-diagram">${esc(rep.diagram.join('\n'))}</pre>`

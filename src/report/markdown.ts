@@ -8,7 +8,7 @@ import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import {
   interleaving, involvedTasks, isWorkerExits, pageFlagNames, taskName, violationLine, workerEnd, wrappedRingsText,
 } from './interleaving.ts';
-import { reproductionOf } from './diagram.ts';
+import { reproductionOf, reproductionOutcome } from './diagram.ts';
 import type { Reproduction } from './result.ts';
 
 /** Violations shown in full; the rest are counted. */
@@ -44,9 +44,7 @@ function endStateLine(r: RunResult): string {
 /** run --reproduce under its violation: the outcome, the replay command, the shrunk diagram. */
 function reproductionMarkdown(rep: Reproduction): string[] {
   const out = ['#### Reproduction (run --reproduce)', ''];
-  if (rep.error) out.push(rep.error, '');
-  else if (!rep.reproduced) out.push(rep.lines?.[0] ?? `${rep.violation} was not reproduced under the controlled driver.`, '');
-  else out.push(`${rep.violation} reproduced under the controlled driver${rep.elapsedMs !== undefined ? ` in ${(rep.elapsedMs / 1000).toFixed(1)} s` : ''}; the command replays this exact schedule:`, '');
+  out.push(reproductionOutcome(rep), '');
   if (rep.replay) out.push('```', rep.replay, '```', '');
   if (rep.diagram?.length) out.push('The race, shrunk and replayed under the controlled driver:', '', '```', ...rep.diagram, '```', '');
   return out;

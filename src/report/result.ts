@@ -68,6 +68,9 @@ export interface Reproduction {
   /** the invariant id it tried to reproduce */
   violation: string;
   reproduced: boolean;
+  /** 'running' in the report written before the search starts; then 'done', 'interrupted' or 'failed' */
+  status?: 'running' | 'done' | 'interrupted' | 'failed';
+  budgetMs?: number;
   /** the repro file to replay (the shrunk one when shrinking worked), as the user types it */
   repro?: string | null;
   /** the command that replays it */

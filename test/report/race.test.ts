@@ -131,6 +131,17 @@ describe('the report shows the race (issue 13 item 10)', () => {
     expect(reproductionOf({ extra: {} })).toBeNull();
   });
 
+  it('a report written while the reproduction runs says so, not "not reproduced"', () => {
+    const r = runWith(race({ partnerOnPage: true }));
+    r.extra = { reproduction: { violation: 'MAP-CACHE', reproduced: false, status: 'running', budgetMs: 30_000 } };
+    const html = renderHtml(r);
+    expect(html).toContain('was still running when this report was written (at most 30 s)');
+    expect(html).not.toContain('was not reproduced');
+    expect(summaryMarkdown(r)).toContain('was still running when this report was written');
+    r.extra = { reproduction: { violation: 'MAP-CACHE', reproduced: false, status: 'interrupted', lines: ['reproduce: interrupted by SIGINT before a schedule was found'] } };
+    expect(renderHtml(r)).toContain('reproduce: interrupted by SIGINT before a schedule was found');
+  });
+
   it('without a reproduction there is no reproduction block', () => {
     expect(renderHtml(runWith(race({ partnerOnPage: true })))).not.toContain('id="reproduction"');
   });
