@@ -9,7 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'stress', 'cli.js');
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'stress', 'cli.js');
+/** run claims its --report-dir through src/report/dirs.ts claimReportDir (stress/commands/run.ts) */
+const RUN_CLAIMS = readFileSync(join(ROOT, 'stress', 'commands', 'run.ts'), 'utf8').includes('claimReportDir');
 const tmp = mkdtempSync(join(tmpdir(), 'pls-never-lose-'));
 
 interface Ran { code: number | null; stdout: string; stderr: string; ms: number }
@@ -75,6 +78,29 @@ describe('item 3: no silent overwrites', () => {
     expect((await cli(['merge', d, '--out', out])).code).toBe(0);
     expect((await cli(['merge', d, '--out', out])).code).toBe(0);
     expect(readdirSync(out).filter((f) => !f.startsWith('.')).sort()).toEqual(['index.html', 'junit.xml', 'summary.md']);
+  }, 120_000);
+});
+
+describe('item 3: run into a used --report-dir', () => {
+  // active once stress/commands/run.ts claims its directory (claimReportDir(dir, { force: v.force }))
+  it.runIf(RUN_CLAIMS)('a second run is refused (exit 2, --force named), --force replaces it, a concurrent writer is refused', async () => {
+    const d = join(tmp, 'used-report-dir');
+    const args = ['run', '--scenario', 'locks', '--duration', '300ms', '--no-reproduce', '--report-dir', d];
+    expect((await cli(args)).code).toBe(0);
+    writeFileSync(join(d, 'repro-free-locks-LOCK-EXCL-s1-i0.json'), '{}'); // a find of the first run
+    const before = readFileSync(join(d, 'run.json'), 'utf8');
+    oneLine(await cli(args), /holds the reports of another run .*--force/);
+    expect(readFileSync(join(d, 'run.json'), 'utf8')).toBe(before);
+    const forced = await cli([...args, '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(readFileSync(join(d, 'run.json'), 'utf8')).not.toBe(before);
+    expect(existsSync(join(d, 'repro-free-locks-LOCK-EXCL-s1-i0.json'))).toBe(false); // no stale find beside the new report
+    // two writers at once: the second is refused while the first runs
+    const e = join(tmp, 'busy-report-dir');
+    const first = cli(['run', '--scenario', 'locks', '--duration', '4s', '--no-reproduce', '--report-dir', e]);
+    await new Promise((r) => setTimeout(r, 1500));
+    oneLine(await cli(['run', '--scenario', 'locks', '--duration', '300ms', '--no-reproduce', '--report-dir', e, '--force']), /in use: another pagelock-stress \(pid \d+\)/);
+    expect((await first).code).toBe(0);
   }, 120_000);
 });
 
