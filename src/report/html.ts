@@ -49,7 +49,9 @@ function banner(r: RunResult): string {
   const counts = `${num(r.violationCount)} violation${r.violationCount === 1 ? '' : 's'}, ${r.hung.length} hung task${r.hung.length === 1 ? '' : 's'}`;
   const state = endStateOf(r);
   const outcome = isCheckpoint(r) ? `${r.outcome} so far · ${state}` : state === 'INTERRUPTED' ? `${r.outcome} so far · INTERRUPTED` : r.outcome;
-  return `<div class="banner ${r.outcome}" id="banner"><div class="outcome">${esc(outcome)}</div>
+  // an unfinished run is not green: amber (inline, so it needs nothing of the page's stylesheet)
+  const unfinished = state === 'INTERRUPTED' || state === 'INCOMPLETE' ? ` ${state}" style="background:#b7791f` : '';
+  return `<div class="banner ${r.outcome}${unfinished}" id="banner"><div class="outcome">${esc(outcome)}</div>
 <div class="why">${why} — ${counts}</div>
 <div class="why mono">${esc(r.config.scenario)} · lock ${esc(r.config.lock)} · seed ${esc(r.config.seed)} · ${esc(r.mode)} mode · run ${esc(r.runId)}</div></div>`;
 }

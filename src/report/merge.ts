@@ -263,7 +263,7 @@ export function mergedHtml(m: Merged): string {
     : '';
   const shards = new Set(m.runs.map((r) => r.shard)).size;
   const body = `<h1>pagelock-stress — merged report</h1>
-<div class="banner ${m.outcome}" id="banner"><div class="outcome">${m.outcome}${m.endState === 'INTERRUPTED' || m.endState === 'INCOMPLETE' ? ` · ${m.endState}` : ''}</div>
+<div class="banner ${m.outcome}${m.endState === 'INTERRUPTED' || m.endState === 'INCOMPLETE' ? ` ${m.endState}" style="background:#b7791f` : ''}" id="banner"><div class="outcome">${m.outcome}${m.endState === 'INTERRUPTED' || m.endState === 'INCOMPLETE' ? ` · ${m.endState}` : ''}</div>
 <div class="why">${m.runs.length} report${m.runs.length === 1 ? '' : 's'} from ${shards} director${shards === 1 ? 'y' : 'ies'}, ${failed.length} failed${m.problems.length ? `, ${m.problems.length} problem${m.problems.length === 1 ? '' : 's'}` : ''}</div></div>
 ${failures}
 ${problems}

@@ -72,7 +72,9 @@ describe('item 7: unfinished runs do not look green', () => {
     expect(xml).toMatch(/<testcase [^>]*name="END-STATE"[^>]*>\s*<error type="INTERRUPTED"/);
     expect(xml).toMatch(/<testsuites [^>]*errors="1"/);
     expect(xml).toContain('<property name="endState" value="INTERRUPTED"/>');
-    expect(readFileSync(join(dir, 'index.html'), 'utf8')).toContain('SUCCESS so far · INTERRUPTED');
+    const html = readFileSync(join(dir, 'index.html'), 'utf8');
+    expect(html).toContain('SUCCESS so far · INTERRUPTED');
+    expect(html).toContain('class="banner SUCCESS INTERRUPTED" style="background:#b7791f"'); // not green
 
     const ctx = testContext();
     expect(await main(['merge', dir, '--out', join(tmp, 'merged-term')], ctx)).toBe(1);
