@@ -214,6 +214,12 @@ export interface PageLockOps {
   /** finish_wait(q, wait): off the queue if still on it (list_empty_careful() without the lock,
    * list_del_init() under it). After it no waker touches the entry. */
   finishWait(t: Task, b: number): Step<void>;
+  /** folio_wait_bit_common()'s return value, computed from the entry's flags once finish_wait()
+   * made them stable ("we could have exited the loop above due to a signal, and had a wakeup
+   * event happen after the signal test but before the 'finish_wait()'"): shared: WOKEN ? 0 :
+   * -EINTR; exclusive: DONE ? 0 : -EINTR (mainline). 0 for an exclusive wait means the task owns
+   * the lock. docs/findings/killable-lost-wakeup.md is about this step. */
+  waitResult(t: Task, pfn: number, bitNr: number, exclusive: boolean, flags: number): Step<number>;
 
   // ---- the wake side ----
 

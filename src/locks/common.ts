@@ -12,7 +12,7 @@ import { NOW, type Step } from '../kernel/step.ts';
 import { LD_PAGE, LD_WB, type Task } from '../kernel/task.ts';
 import { MAX_HELD, STAT, STAT_NAMES, HIST_BUCKETS } from '../shm/layout.ts';
 import {
-  BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
+  BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
 } from '../shm/shm.ts';
 import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLockOps } from './types.ts';
@@ -122,7 +122,7 @@ export type PageLockCommon = Omit<PageLockOps, 'name' | 'wakePageFunction' | 'wa
 export const PAGE_LOCK_ENTRIES = Object.freeze([
   'trylockPage', 'lockPage', 'lockPageKillable', 'unlockPage', 'waitOnPageLocked', 'waitOnPageWriteback', 'endPageWriteback',
   'trylockFast', 'releasePageLock', '__lockPage', 'waitOnPageBitCommon', 'initWaitPage', 'setPageWaiters', 'trylockPageBit',
-  '__addWaitQueueEntryTail', 'finishWait', 'wakeUpPageBit', 'wakePageFunction',
+  '__addWaitQueueEntryTail', 'finishWait', 'waitResult', 'wakeUpPageBit', 'wakePageFunction',
 ] as const satisfies readonly Exclude<keyof PageLockOps, 'name'>[]);
 /** An entry of PageLockOps missing from PAGE_LOCK_ENTRIES is a compile error here. */
 type Unlisted = Exclude<keyof PageLockOps, 'name' | (typeof PAGE_LOCK_ENTRIES)[number]>;
@@ -233,6 +233,13 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   },
 
   finishWait,
+
+  /** Mainline's rule: an exclusive waiter owns the lock only with WQ_FLAG_DONE (a hand-off, or its
+   * own test_and_set_bit after a wake); anything else is -EINTR. */
+  *waitResult(_t: Task, _pfn: number, _bitNr: number, exclusive: boolean, flags: number): Step<number> {
+    if (!exclusive) return flags & WQ_FLAG_WOKEN ? 0 : EINTR;
+    return flags & WQ_FLAG_DONE ? 0 : EINTR;
+  },
 
   // ---- shared waits ----
 

@@ -2,6 +2,7 @@
 // kernel-protocols.md); plug-ins and self-test locks register here too, hidden from listings.
 // A lock is a table (src/kernel/task.ts PageLockOps); lockOverride() builds one over a registered
 // lock with some steps replaced.
+import { lockV5_9_rc6_wakefix, lockV5_9_rc6_wakepass } from './v5_9_rc6_wakefix.ts';
 import type { LockFactory, LockOptions, PageLock, PageLockOps } from './types.ts';
 import { lockTable } from './common.ts';
 import { lockV4_10 } from './v4_10.ts';
@@ -23,7 +24,8 @@ export interface LockInfo {
 
 export const DEFAULT_LOCK = 'v5.9-rc6';
 
-/** The public algorithms, in kernel order. */
+/** The public algorithms, in kernel order, then the proposed fixes of the last
+ * (docs/findings/killable-lost-wakeup.md). */
 export const LOCKS: Readonly<Record<string, { description: string; factory: LockFactory }>> = Object.freeze({
   'v4.10': {
     description: '4.10-5.8 wake one, then race: the woken waiter re-races fast-path lockers and re-queues at the tail (unfair)',
@@ -36,6 +38,14 @@ export const LOCKS: Readonly<Record<string, { description: string; factory: Lock
   'v5.9-rc6': {
     description: 'bounded unfairness (5ef64cc8987a, mainline): a woken waiter may lose to stealers k times (--unfairness, default 5), then gets a hand-off',
     factory: lockV5_9_rc6,
+  },
+  'v5.9-rc6-wakefix': {
+    description: 'proposed fix of 5ef64cc8987a: a killable waiter woken without the lock after its signal test takes the lock if it can (the a8b169afbf06 rule), else returns -EINTR',
+    factory: lockV5_9_rc6_wakefix,
+  },
+  'v5.9-rc6-wakepass': {
+    description: 'proposed fix of 5ef64cc8987a: a killable waiter woken without the lock after its signal test returns -EINTR and passes the wake-up on (the 777c6c5f1f6e abort_exclusive_wait() rule)',
+    factory: lockV5_9_rc6_wakepass,
   },
 });
 

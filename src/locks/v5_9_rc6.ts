@@ -9,11 +9,12 @@
 // [derived] Reachable and faithful: a killable waiter on a non-CUSTOM pass that breaks out on a
 // fatal signal and is woken (WOKEN without DONE) before its finish_wait() returns -EINTR, and the
 // exclusive wakeup it consumed is not passed on: a waiter queued behind it sleeps with the page
-// unlocked until somebody else locks and unlocks the page.
+// unlocked until somebody else locks and unlocks the page. Write-up and the two proposed fixes:
+// docs/findings/killable-lost-wakeup.md, src/locks/v5_9_rc6_wakefix.ts (they replace waitResult).
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { PG_waiters, WQ_FLAG_CUSTOM, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
-import { EINTR, PAGE_LOCK_COMMON, acquired, lockTable, trylockPageBitFlags } from './common.ts';
+import { PAGE_LOCK_COMMON, acquired, lockTable, trylockPageBitFlags } from './common.ts';
 import type { LockOptions, PageLockOps } from './types.ts';
 import {
   WQ_TASK_KILLABLE, fatalSignalPending, initWaitEntry, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock,
@@ -138,10 +139,9 @@ export function v5_9_rc6(o: LockOptions = {}) {
       // signal test
       const f = Atomics.load(shm.wqFlags, e);
       releaseWaitEntry(t);
-      if (!exclusive) return f & WQ_FLAG_WOKEN ? 0 : EINTR;
-      if (!(f & WQ_FLAG_DONE)) return EINTR;
-      if (!owned) acquired(t, pfn, 'handoff');
-      return 0;
+      const r = yield* lock.waitResult(t, pfn, bitNr, exclusive, f);
+      if (exclusive && r === 0 && f & WQ_FLAG_DONE && !owned) acquired(t, pfn, 'handoff');
+      return r;
     },
   });
 }

@@ -423,7 +423,7 @@ export function validateRun(allArgv: readonly string[], reg: Registry, limitByte
   const warnings: string[] = [];
   if (cfg.durationMs === 0 && cfg.ops === 0) throw new UsageError('nothing bounds the run: give --duration or --ops (not both 0)');
   if (cfg.checkpointMs && cfg.checkpointMs < 100) throw new UsageError(`--checkpoint must be 0 or at least 100ms (got ${cfg.checkpointMs}ms)`);
-  if (parsed.values.has('unfairness') && cfg.lock !== 'v5.9-rc6') warnings.push(`--unfairness only affects v5.9-rc6, not ${cfg.lock}`);
+  if (parsed.values.has('unfairness') && !cfg.lock.startsWith('v5.9-rc6')) warnings.push(`--unfairness only affects v5.9-rc6 and its -wake* fixes, not ${cfg.lock}`);
   const why = scenario.validate?.(cfg);
   if (why) throw new UsageError(why);
 

@@ -227,9 +227,11 @@ const queue = (s: Sim, pfn = 0) => queuedEntries(s.shm, pageWaitQueue(s.shm, pfn
 // ---------------------------------------------------------------------------------------------
 
 describe('registry', () => {
-  it('lists the three public algorithms and hides the self-test locks', () => {
-    expect(lockNames()).toEqual(['v4.10', 'v5.9', 'v5.9-rc6']);
-    expect(Object.keys(LOCKS)).toEqual(['v4.10', 'v5.9', 'v5.9-rc6']);
+  it('lists the three kernel algorithms and the two proposed fixes, and hides the self-test locks', () => {
+    const listed = ['v4.10', 'v5.9', 'v5.9-rc6', 'v5.9-rc6-wakefix', 'v5.9-rc6-wakepass'];
+    expect(lockNames()).toEqual(listed);
+    expect(Object.keys(LOCKS)).toEqual(listed);
+    for (const n of ['v5.9-rc6-wakefix', 'v5.9-rc6-wakepass']) expect((makeLock(n, { unfairness: 2 }) as PageLockV5_9_rc6).unfairness).toBe(2);
     for (const n of ['busted-nowake', 'busted-noexcl', 'busted-unfair']) {
       expect(lockNames()).not.toContain(n);
       expect(lockNames({ hidden: true })).toContain(n);
