@@ -41,6 +41,11 @@ import type { SchedView, Strategy } from './strategies/strategy.ts';
 export const STEP_NS = 100;
 /** Default step bound per iteration (shuttle fails after 1,000,000 steps; ours are coarser). */
 export const DEFAULT_MAX_STEPS = 200_000;
+/** Effects one step may yield before its next schedule point: beyond it the step is HUNG (a loop
+ * of effects, e.g. futex waits that return 'not-equal', with no schedule point in it). A loop
+ * with no yield at all cannot be seen from inside the thread: the explorer's heartbeat catches
+ * it (src/run/explore-parallel.ts). */
+export const STEP_EFFECT_BUDGET = 1_000_000;
 
 /** What was found in one iteration (the one shape both modes report: src/kernel/observer.ts). */
 export type { Violation };
@@ -379,7 +384,11 @@ export class ControlledDriver implements SchedView {
     }
     let send = this.sendVal[a];
     this.sendVal[a] = undefined;
-    for (;;) {
+    for (let effects = 0; ; effects++) {
+      if (effects >= STEP_EFFECT_BUDGET) {
+        this.stepHung(a, effects);
+        return;
+      }
       let r: IteratorResult<Yielded, void>;
       try {
         r = gen.next(send);
@@ -522,6 +531,19 @@ export class ControlledDriver implements SchedView {
     this.state[a] = DONE;
     this.rebuildRunnable();
     if (this.ev) this.note(`throws: ${err.message}`);
+  }
+
+  /** A step that yielded STEP_EFFECT_BUDGET effects without reaching a schedule point. */
+  private stepHung(a: number, effects: number): void {
+    const from = this.atLabel[a] || '(op start)';
+    this.pendingViolation = {
+      id: 'HUNG', task: a, op: this.opNo[a], page: this.tasks[a].page, values: [],
+      message: `${this.taskName(a)} yielded ${effects} effects in one step from '${from}' without reaching a schedule point (a loop with no schedule point in it)`,
+    };
+    this.gens[a] = null;
+    this.state[a] = DONE;
+    this.rebuildRunnable();
+    if (this.ev) this.note(`no schedule point after ${effects} effects`);
   }
 
   private note(s: string): void {

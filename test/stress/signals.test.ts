@@ -148,6 +148,32 @@ describe('item 2: explore can be stopped, and a step that never yields does not 
     expect(r.out()).toMatch(/^End of exploration: (INTERRUPTED|FAILURE)/m);
   }, 150_000);
 
+  it('a step looping on effects with no schedule point is HUNG in-thread (the effect budget), and replays', async () => {
+    const plugin = join(tmp, 'effect-spin.ts');
+    writeFileSync(plugin, `import type { PluginApi, Task, VmFault } from '${join(import.meta.dirname, '..', '..', 'src', 'plugin', 'plugin.ts')}';
+export default function register(api: PluginApi): void {
+  api.registerMapPages({
+    name: 'plugin-effect-spin', summary: 'asks the time forever', source: 'test', expected: ['HUNG'], hidden: true,
+    *mapPages(_t: Task, _vmf: VmFault, _s: number, _e: number) {
+      yield 'spin_start';
+      for (;;) yield { kind: 'now' } as never;
+    },
+  });
+}
+`);
+    const dir = join(tmp, 'effect-spin');
+    const r = start(['explore', '--plugin', plugin, '--scenario', 'map-truncate', '--map-pages', 'plugin-effect-spin', '--duration', '120s',
+      '--no-shrink', '--report-dir', dir]);
+    const { code } = await r.exited;
+    expect(code, r.out()).toBe(1);
+    expect(r.out()).toMatch(/^!!! FOUND HUNG \(task \d+, op \d+\): T\d+ \(mapper, .*\) yielded 1000000 effects in one step from 'spin_start' without reaching a schedule point/m);
+    const file = /^repro: (\S+)$/m.exec(r.out())?.[1];
+    expect(file, r.out()).toBeDefined();
+    const again = start(['replay', join(tmp, file!), '--plugin', plugin]);
+    expect((await again.exited).code, again.out()).toBe(1);
+    expect(again.out()).toMatch(/^REPRODUCED HUNG /m);
+  }, 150_000);
+
   it('--ops-per-actor 10000 (legal) is not a livelock: the step bound scales with the work', async () => {
     const r = start(['explore', '--ops-per-actor', '10000', '--iterations', '1', '--no-shrink', '--report-dir', join(tmp, 'long')]);
     const { code } = await r.exited;
