@@ -18,7 +18,9 @@
 // Detection: the inline assertions of the protocol code (the violation ring), LOCK-LEAK at the end
 // of every operation, the scenario's whole-state checks whenever every actor is between operations
 // and at the end, DEADLOCK when nothing can run but some actor has not finished (with the wait-for
-// chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends). The
+// chain), HUNG when an iteration exceeds its step bound (a livelock, or a spin nobody ends) or one
+// step yields STEP_EFFECT_BUDGET effects without a schedule point (a step that never yields at all
+// is caught from outside the thread: src/run/explore-parallel.ts). The
 // driver knows no pages: what a blocked actor waits on, the LOCK-LEAK check, the DEADLOCK and HUNG
 // explanations and the violation message come from the observer (src/check/observer.ts).
 import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
