@@ -10,7 +10,7 @@ import { END_STATE_EXIT, type RunResult, type StatsSample } from '../../src/repo
 import {
   UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, formatDuration, validateRun,
 } from '../../src/run/validate.ts';
-import { ensureWritableDir } from '../../src/report/atomic.ts';
+import { ReportDirError, claimReportDir, type ReportDirClaim } from '../../src/report/dirs.ts';
 import { writeReports } from '../../src/report/write.ts';
 import { Checkpointer, type RssSummary } from '../../src/run/checkpoint.ts';
 import { violationLine } from '../../src/report/interleaving.ts';
@@ -143,16 +143,19 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
 
   // the report directory must be writable before any work starts
   let dir: string, runId: string;
+  let claim: ReportDirClaim | null = null;
   try {
     if (cfg.reportDir) {
       dir = isAbsolute(cfg.reportDir) ? cfg.reportDir : join(ctx.cwd, cfg.reportDir);
       runId = runIdBase(startedAt, cfg);
-      ensureWritableDir(dir);
+      // never over another run's reports silently, never two writers at once (src/report/dirs.ts)
+      claim = claimReportDir(dir, { force: v.force, shown: cfg.reportDir });
     } else {
       ({ dir, runId } = claimRunDir(join(ctx.cwd, 'reports'), runIdBase(startedAt, cfg)));
-      ensureWritableDir(dir);
+      claim = claimReportDir(dir, { shown: shown(ctx.cwd, dir) });
     }
   } catch (e) {
+    if (e instanceof ReportDirError) throw new UsageError(e.message);
     const err = e as NodeJS.ErrnoException;
     throw new UsageError(`cannot write reports to ${cfg.reportDir ?? join('reports', '<run-id>')}: ${err.code ?? err.message}`);
   }
@@ -186,6 +189,7 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
     return await afterStart();
   } finally {
     uninstall();
+    (claim as ReportDirClaim | null)?.release();
   }
 
   async function afterStart(): Promise<number> {
