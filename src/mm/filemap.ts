@@ -16,7 +16,7 @@ import { NIL, PG_locked } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, NextPage, VmOps } from '../kernel/task.ts';
-import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
+import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
 
 // (the type lives with the tables; re-exported for the modules and plug-ins that import it here)
 export type { NextPage } from '../kernel/task.ts';
@@ -262,7 +262,15 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
       if (pfn === CREATE_OOM) return { ret: VM_FAULT_OOM, pfn: NIL };
       if (pfn === NIL) continue;
     }
-    yield* t.ops.lock.lockPage(t, pfn); // lock_folio_maybe_drop_mmap()
+    // lock_folio_maybe_drop_mmap(): mainline locks killable (FAULT_FLAG_KILLABLE) and, on a fatal
+    // signal, drops the page and returns VM_FAULT_RETRY (out_retry:). The model does that with
+    // --killable-faults; without it the lock is lock_page() (no fault retry path modelled yet).
+    if (t.options['killable-faults'] === true) {
+      if ((yield* t.ops.lock.lockPageKillable(t, pfn)) !== 0) {
+        yield* putPage(t, pfn);
+        return { ret: VM_FAULT_RETRY, pfn: NIL };
+      }
+    } else yield* t.ops.lock.lockPage(t, pfn);
     t.page = pfn;
     t.aux = index;
     yield 'page->mapping';

@@ -49,7 +49,7 @@ export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
  * fault said VM_FAULT_LOCKED; lock it otherwise). */
 export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
   const r = yield* t.ops.vmOps.fault(t, vmf);
-  if (r.ret & VM_FAULT_ERROR) return r;
+  if (r.ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)) return r; // RETRY: a fatal signal, the page dropped
   if (r.ret & VM_FAULT_LOCKED) {
     vmFaultLockedCheck(t, r.pfn);
   } else {
@@ -97,7 +97,7 @@ export function* doReadFault(t: Task, vmf: VmFault): Step<number> {
     if (ret) return ret;
   }
   const r = yield* t.ops.fault.__doFault(t, vmf);
-  if (r.ret & VM_FAULT_ERROR) return r.ret;
+  if (r.ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)) return r.ret;
   const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, r.pfn));
   yield* t.ops.lock.unlockPage(t, r.pfn);
   if (ret & VM_FAULT_NOPAGE) yield* putPage(t, r.pfn);
@@ -114,7 +114,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   const cow = yield* allocPage(t);
   if (cow === NIL) return VM_FAULT_OOM;
   const r = yield* t.ops.fault.__doFault(t, vmf);
-  if (r.ret & VM_FAULT_ERROR) {
+  if (r.ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)) {
     yield* putPage(t, cow);
     return r.ret;
   }

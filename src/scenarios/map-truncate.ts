@@ -11,6 +11,8 @@
 //   zapper     zap a random range of a VMA (MADV_DONTNEED)
 //   reader     read the data stamps through the PTEs of a range (DATA-STAMP)
 //   reclaimer  shrink a few page-cache pages (ref freeze)
+//   killer     send a fatal signal to another actor (an OOM kill): with --killable-faults it
+//              interrupts a fault sleeping in the page lock, as in mainline's fault path
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
@@ -23,14 +25,15 @@ import { initShm } from '../shm/init.ts';
 import { allocPageInit } from '../mm/page_alloc.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
-import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
+import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
+import { sendFatalSignal } from '../locks/index.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
-export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer'] as const;
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer'] as const;
 
 /**
  * Default actors by worker count. Four: mapper, faulter (its fault-around is a second map_pages
@@ -57,6 +60,10 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
   {
     name: 'fault-path', kind: 'enum', default: DEFAULT_FAULT_PATH, choices: faultPathNames(), hiddenChoices: faultPathHiddenNames(),
     help: 'do_read/cow/shared_fault variant: mainline, or patch1 / patch1-2 / patch1-3 of the Oct 2020 series (src/variants/fault)',
+  },
+  {
+    name: 'killable-faults', kind: 'bool', default: false,
+    help: "filemap_fault() takes the page lock killable, as mainline's lock_folio_maybe_drop_mmap() does; a fatal signal (the 'killer' role) ends the fault with VM_FAULT_RETRY (the retry itself is not modelled)",
   },
 ];
 
@@ -130,7 +137,7 @@ function roles(cfg: RunConfig): string[] {
 
 // ---- operations -------------------------------------------------------------------------
 
-function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
+function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
   const c = mtConfig(cfg);
   const parts = role.split('+');
   const part = parts[below(r, parts.length)];
@@ -162,6 +169,11 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
       return { kind: 'read', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
     case 'reclaimer':
       return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+    case 'killer': {
+      // a fatal signal (an OOM kill, a SIGKILL) to another actor: it interrupts killable waits
+      const v = below(r, Math.max(1, cfg.workers - 1));
+      return { kind: 'signal', args: [v >= task ? v + 1 : v] };
+    }
   }
   throw new Error(`map-truncate: unknown role '${part}'`);
 }
@@ -176,7 +188,7 @@ function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
   const size = Atomics.load(shm.iSize, file);
   const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
-  if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
+  if (ret === NO_FAULT || (ret & (VM_FAULT_OOM | VM_FAULT_RETRY))) return; // RETRY: killed, nothing to judge
   const mappedNow = !pteNone(pteRead(shm, vma, index));
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
   const beyond = index >= maxIndex(size);
@@ -204,6 +216,9 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       return;
     case 'reclaim':
       for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
+      return;
+    case 'signal':
+      if (a[0] < t.shm.sizes.tasks - 1) yield* sendFatalSignal(t, a[0]);
       return;
   }
   throw new Error(`map-truncate: unknown op '${op.kind}'`);
@@ -299,7 +314,7 @@ export const mapTruncateScenario: Scenario = {
   sizes: mmSizes,
 
   init: initMapTruncate,
-  nextOp: (role, r, cfg) => nextOp(role, r, cfg),
+  nextOp: (role, r, cfg, task) => nextOp(role, r, cfg, task),
   runOp,
   quiescentCheck: (shm): Finding[] => quiescentCheck(shm),
   liveCheck: (shm): Finding[] => liveCheck(shm),

@@ -66,7 +66,7 @@ describe('docs/writing-a-variant.md, literally', () => {
 
     expect(explore.code, explore.stdout + explore.stderr).toBe(1);
     expect(explore.stdout).toMatch(/^(MAP-CACHE|MAP-EOF|DATA-STAMP|DEL-LOCKED): /m);
-    const repro = /^replay: npm run stress -- replay (\S+)$/m.exec(explore.stdout)?.[1];
+    const repro = /^replay: node \S+ replay (\S+)(?: --plugin \S+)*$/m.exec(explore.stdout)?.[1];
     expect(repro, explore.stdout).toBeDefined();
     // the guide's replay line, with the file this exploration wrote
     const replay = cmds.get('replay')!.map((a) => (a.startsWith('reports/.../') ? repro! : a));
