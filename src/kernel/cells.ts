@@ -29,6 +29,8 @@ export interface ControlledCellCfg {
   /** actors (--workers) in controlled mode; default the cell's workers, at most 3 */
   workers?: number;
   opsPerActor?: number;
+  /** how schedules are chosen (explore --strategy); default the portfolio */
+  strategy?: 'pct' | 'random' | 'portfolio';
   /** PCT depth of the portfolio */
   depth?: number;
   /** scenario flags for controlled mode only (merged over CellCfg.extra) */

@@ -14,7 +14,7 @@ import { makeLock } from '../locks/index.ts';
 import { DEFAULT_MAX_STEPS } from '../sched/controlled.ts';
 import { explore, type ExploreResult } from '../sched/explore.ts';
 import type { ParallelExplore, ParallelOptions } from '../run/explore-parallel.ts';
-import { portfolio } from '../sched/strategies/index.ts';
+import { strategySpecs } from '../sched/strategies/index.ts';
 import {
   REPRO_FORMAT, formatJson, reproSchemaError, runRepro, validateRepro, ReproError, type ReproFile, type Resolver,
 } from '../sched/repro.ts';
@@ -482,7 +482,9 @@ async function freeRow(cell: Cell, cfg: RunConfig, argv: string[], share: number
 async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, argv: string[], share: number, dir: string, o: MatrixOptions, rel: Rel, cli: string, prior: Prior | null): Promise<{ row: RowResult; activeMs: number }> {
   const depth = cell.controlled.depth ?? 3;
   const opsPerActor = cell.controlled.opsPerActor ?? 4;
-  const command = `${cli} explore ${argv.map(quote).join(' ')} --strategy portfolio --depth ${depth} --ops-per-actor ${opsPerActor}`
+  const strategy = cell.controlled.strategy ?? 'portfolio';
+  const strategies = strategySpecs(strategy, depth);
+  const command = `${cli} explore ${argv.map(quote).join(' ')} --strategy ${strategy} --depth ${depth} --ops-per-actor ${opsPerActor}`
     + ` --iterations ${o.maxIterations} --duration ${formatDuration(Math.max(1, share))}`;
   let res: ExploreResult;
   if (prior) {
@@ -492,7 +494,7 @@ async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, arg
     if (rest <= 0) return { row: baseRow(cell, cell.name, 'controlled', grade(cell.expected, { found: [] }), { command, work: prior.work }), activeMs: 0 };
     try {
       res = explore({
-        scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }), strategies: portfolio(depth), iterations: rest,
+        scenario, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }), strategies, iterations: rest,
         durationMs: share, opsPerActor, seed: cfg.seed, maxSteps: DEFAULT_MAX_STEPS, start: prior.work, shouldStop: () => !!o.signal?.aborted,
       });
     } catch (e) {
@@ -500,7 +502,7 @@ async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, arg
     }
   } else {
     const px = o.engines.exploreParallel({
-      scenario: cell.scenario, cfg, strategies: portfolio(depth), iterations: o.maxIterations, durationMs: share,
+      scenario: cell.scenario, cfg, strategies, iterations: o.maxIterations, durationMs: share,
       opsPerActor, seed: cfg.seed, keepGoing: false, maxSteps: DEFAULT_MAX_STEPS, threads: 1,
     });
     const onAbort = () => px.stop();
@@ -523,7 +525,7 @@ async function controlledRow(cell: Cell, cfg: RunConfig, scenario: Scenario, arg
     }
   }
   const find = res.finds[0];
-  const found: InvariantId[] = find ? [find.violation.id] : [];
+  const found: InvariantId[] = find ? [find.violation.id] : res.hungStep ? ['HUNG'] : []; // a step that never returned (it cannot be replayed)
   const g = grade(cell.expected, { found, interrupted: res.stats.stoppedBy === 'stop' && !!o.signal?.aborted });
   let report: string | null = null, corpus: string | null = null;
   if (find) {

@@ -15,6 +15,7 @@
 //              interrupts a fault sleeping in the page lock, as in mainline's fault path
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
+import type { CellSpec } from '../kernel/cells.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
 import type { Step } from '../kernel/step.ts';
@@ -320,3 +321,28 @@ export const mapTruncateScenario: Scenario = {
   liveCheck: (shm): Finding[] => liveCheck(shm),
   summary,
 };
+
+// ---- matrix cells -------------------------------------------------------------------------------
+// The killable-wait lost wake-up of 5ef64cc8987a (docs/findings/killable-lost-wakeup.md) in the
+// fault path: faulters lock killable, a killer sends fatal signals, a truncator queues behind them.
+// Controlled mode found it on seed 1 with the random walk at iteration 73,092 (16 s): longer than a
+// matrix share, so mainline's cell is open and reports what it saw; the proposed fix must be clean.
+const KILLABLE_FAULTS = {
+  workers: 4, extra: { 'killable-faults': true, roles: 'faulter,faulter,truncator,killer', files: 1, 'file-pages': 4 },
+} as const;
+const KILLABLE_SOURCE = 'lock_folio_maybe_drop_mmap() -> __folio_lock_killable(); docs/findings/killable-lost-wakeup.md';
+
+export const MAP_TRUNCATE_CELLS: readonly CellSpec[] = [
+  {
+    name: 'map-truncate/killable-faults', scenario: 'map-truncate', cfg: { lock: 'v5.9-rc6', ...KILLABLE_FAULTS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'open', source: KILLABLE_SOURCE,
+    reasoning: 'a faulter killed while queued on the page lock is woken without the lock before its finish_wait() and returns '
+      + '-EINTR (VM_FAULT_RETRY); the truncator queued behind it may sleep on an unlocked page (DEADLOCK in controlled mode)',
+  },
+  {
+    name: 'map-truncate/killable-faults-wakefix', scenario: 'map-truncate', cfg: { lock: 'v5.9-rc6-wakefix', ...KILLABLE_FAULTS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: KILLABLE_SOURCE,
+    reasoning: 'with the proposed fix the killed faulter takes the lock it was woken for (and its fault path unlocks it) or the '
+      + 'page is locked again by someone whose unlock wakes the queue: no wake-up is lost',
+  },
+];
