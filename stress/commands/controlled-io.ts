@@ -36,9 +36,9 @@ export function absPath(ctx: Context, p: string): string {
   return isAbsolute(p) ? p : join(ctx.cwd, p);
 }
 
-/** The one replay line (src/run/finding.ts), with the path as the user types it. */
+/** The one replay line (src/run/finding.ts): an absolute path, so it works from any directory. */
 export function replayLine(ctx: Context, path: string): string {
-  return replayLineFor(shownPath(ctx, path));
+  return replayLineFor(absPath(ctx, path));
 }
 
 /** A ReproError becomes the command's usage error (exit 2, one line). */
@@ -51,9 +51,9 @@ export function asUsage<T>(f: () => T): T {
   }
 }
 
+/** `ID: message` (the message names the task and its operation itself). */
 export function violationHeadline(v: Violation): string {
-  const who = v.task >= 0 ? ` (task ${v.task}, op ${v.op})` : '';
-  return `${v.id}${who}: ${v.message}`;
+  return `${v.id}: ${v.message}`;
 }
 
 export interface FreeReproduction {

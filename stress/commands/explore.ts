@@ -10,6 +10,7 @@ import {
   type FlagSpec, type FlagValue,
 } from '../../src/run/validate.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
+import { ReportDirError, claimReportDir, type ReportDirClaim } from '../../src/report/dirs.ts';
 import { DEFAULT_MAX_STEPS } from '../../src/sched/controlled.ts';
 import type { ExploreResult, ExploreStats, Find, HungStep } from '../../src/sched/explore.ts';
 import { END_STATE_EXIT, type EndState } from '../../src/report/result.ts';
@@ -227,9 +228,14 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
     return 0;
   }
   const dir = absPath(ctx, a.cfg.reportDir ?? '.');
+  // a --report-dir is locked against a concurrent writer (finds have names of their own, so an
+  // earlier run's files there are kept); the current directory is only checked
+  let claim: ReportDirClaim | null = null;
   try {
-    ensureWritableDir(dir);
+    if (a.cfg.reportDir) claim = claimReportDir(dir, { refuse: false, shown: a.cfg.reportDir });
+    else ensureWritableDir(dir);
   } catch (e) {
+    if (e instanceof ReportDirError) throw new UsageError(e.message);
     const err = e as NodeJS.ErrnoException;
     throw new UsageError(`cannot write repro files to ${a.cfg.reportDir ?? '.'}: ${err.code ?? err.message}`);
   }
@@ -269,6 +275,7 @@ export async function exploreMain(argv: string[], ctx: Context): Promise<number>
   } finally {
     progress.stop();
     off();
+    claim?.release();
   }
   const elapsed = (performance.now() - t0) / 1000;
   const s = result.stats;

@@ -9,6 +9,7 @@ import type { RunConfig } from '../../src/kernel/config.ts';
 import { END_STATE_EXIT, type RunResult, type StatsSample } from '../../src/report/result.ts';
 import {
   UsageError, allRunFlags, describeConfig, flagHelp, formatBytes, formatDuration, validateRun,
+  FORCE_FLAG,
 } from '../../src/run/validate.ts';
 import { ReportDirError, claimReportDir, type ReportDirClaim } from '../../src/report/dirs.ts';
 import { writeReports } from '../../src/report/write.ts';
@@ -320,7 +321,7 @@ export function runHelp(ctx: Context): string[] {
     'as it goes. No arguments at all runs the default scenario for 5 s.',
     '',
     'Flags:',
-    ...flagHelp(common),
+    ...flagHelp([...common, FORCE_FLAG]),
   ];
   for (const [name, flags] of byScenario) {
     if (!flags.length) continue;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { main, COMMANDS } from '../../stress/commands/index.ts';
 import { runHelp } from '../../stress/commands/run.ts';
 import { listLines } from '../../stress/commands/list.ts';
-import { allRunFlags } from '../../src/run/validate.ts';
+import { FORCE_FLAG, allRunFlags } from '../../src/run/validate.ts';
 import { INVARIANT_IDS } from '../../src/kernel/invariants.ts';
 import { result, testContext, violation } from '../helpers/cli-context.ts';
 
@@ -82,7 +82,7 @@ describe('help is true', () => {
     const text = runHelp(ctx).join('\n');
     const shown = new Set([...text.matchAll(/(?<![\w-])--(?:no-)?([a-z][a-z0-9-]*)/g)].map((m) => m[1]));
     const { common, byScenario } = allRunFlags(ctx.registry);
-    const accepted = new Set([...common, ...[...byScenario.values()].flat()].map((f) => f.name));
+    const accepted = new Set([...common, FORCE_FLAG, ...[...byScenario.values()].flat()].map((f) => f.name));
     // every accepted flag is documented, every documented flag is accepted
     expect([...accepted].filter((f) => !shown.has(f))).toEqual([]);
     expect([...shown].filter((f) => !accepted.has(f))).toEqual([]);

@@ -41,7 +41,7 @@ describe('explore', () => {
     for (const f of files(a.dir)) expect(readFileSync(join(b.dir, f), 'utf8').replaceAll(b.dir, 'DIR')).toBe(readFileSync(join(a.dir, f), 'utf8').replaceAll(a.dir, 'DIR'));
     // the find: a waiter that sleeps forever on an unlocked page, with whom it waits on
     const found = ra.out.find((l) => l.startsWith('!!! FOUND'))!;
-    expect(found).toMatch(/^!!! FOUND DEADLOCK .*no actor can run, \d+ blocked: T\d \(locker, op \d+ \w+\(\d+(, \d+)?\)\) waits on page \d+ \[[^\]]*PG_waiters[^\]]*\] \(sleeping on wqFlags\[\d\]\), which is unlocked: no wake came \(lost wakeup\)/);
+    expect(found).toMatch(/^!!! FOUND DEADLOCK: .*no actor can run, \d+ blocked: T\d \(locker, op \d+ \w+\(\d+(, \d+)?\)\) waits on page \d+ \[[^\]]*PG_waiters[^\]]*\] \(sleeping on wqFlags\[\d\]\), which is unlocked: no wake came \(lost wakeup\)/);
     // exactly one line says how to replay, and names the shrunk file
     const replay = ra.out.filter((l) => l.startsWith('replay: '));
     expect(replay).toEqual([`replay: ${DEFAULT_CLI} replay ${join(a.dir, files(a.dir).find((f) => f.endsWith('.min.json'))!)}`]);

@@ -166,12 +166,12 @@ export default function register(api: PluginApi): void {
       '--no-shrink', '--report-dir', dir]);
     const { code } = await r.exited;
     expect(code, r.out()).toBe(1);
-    expect(r.out()).toMatch(/^!!! FOUND HUNG \(task \d+, op \d+\): T\d+ \(mapper, .*\) yielded 1000000 effects in one step from 'spin_start' without reaching a schedule point/m);
+    expect(r.out()).toMatch(/^!!! FOUND HUNG: T\d+ \(mapper, .*\) yielded 1000000 effects in one step from 'spin_start' without reaching a schedule point/m);
     const file = /^repro: (\S+)$/m.exec(r.out())?.[1];
     expect(file, r.out()).toBeDefined();
     const again = start(['replay', join(tmp, file!), '--plugin', plugin]);
     expect((await again.exited).code, again.out()).toBe(1);
-    expect(again.out()).toMatch(/^REPRODUCED HUNG /m);
+    expect(again.out()).toMatch(/^REPRODUCED HUNG: /m);
   }, 150_000);
 
   it('--ops-per-actor 10000 (legal) is not a livelock: the step bound scales with the work', async () => {
