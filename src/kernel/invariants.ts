@@ -48,8 +48,10 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'REF-COUNT': [['refcount']],
   'DEL-LOCKED': [['shadow owner'], ['flags', 'mapcount', 'shadow owner']],
   'FAULT-SIGBUS': [['file', 'index', 'i_size', 'fault ret']],
-  // two sites send 4 values: (stamp file, stamp index) or (mapping file, cached pfn) after these
-  'DATA-STAMP': [['file', 'index']],
+  // the PTE's file and index, then what the page holds (its data stamp) or, for a stale page, what
+  // the page cache has there now
+  'DATA-STAMP': [['file', 'index', 'page cache pfn'], ['file', 'index', 'stamp file', 'stamp index']],
+  'FAULT-LOCKED': [['file', 'index']],
   'FREE-BAD': [['allocated while not free'], ['file', 'index', 'generation'], ['flags', 'refcount', 'mapcount', 'mapping']],
   'COLLAPSE-MAPPED': [['mapcount', 'file', 'index']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],

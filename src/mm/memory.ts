@@ -276,7 +276,7 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     read++;
     if (sf !== file || si !== index) t.violation('DATA-STAMP', pfn, file, index, sf, si);
     else if (!pteAnon(pte) && (mapping !== file + 1 || pindex !== index || cached !== pfn))
-      t.violation('DATA-STAMP', pfn, file, index, mapping - 1, cached);
+      t.violation('DATA-STAMP', pfn, file, index, cached); // page->mapping and ->index are in the record's page state
   }
   t.stat('reads', read);
   return read;

@@ -39,7 +39,8 @@ export const VM_FAULT_WRITE = 0x0008;
  */
 export function vmFaultLockedCheck(t: Task, pfn: number): void {
   const owner = Atomics.load(t.shm.owner, pfn);
-  if (!PageLocked(t.shm, pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('FAULT-LOCKED', pfn, owner - 1, t.id);
+  // the owner is in the record's page state; the values say which page, as at filemap_fault()'s check
+  if (!PageLocked(t.shm, pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('FAULT-LOCKED', pfn, pageFile(t.shm, pfn), Atomics.load(t.shm.index, pfn));
 }
 
 // ---- dirtying -------------------------------------------------------------------------------

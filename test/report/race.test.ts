@@ -155,8 +155,9 @@ describe('violation messages name their values (issue 13 item 10)', () => {
     expect(valuesText('LOCK-UNLOCK', [0, -1])).toBe('flags 0, owner none');
     expect(valuesText('DEL-LOCKED', [1, -1, 3])).toBe('flags PG_locked, mapcount -1, shadow owner task 2');
     expect(valuesText('DEL-LOCKED', [0])).toBe('shadow owner none');
-    expect(valuesText('DATA-STAMP', [1, 4, -1, -1])).toBe('file 1, index 4, values -1 -1');
-    expect(valuesText('FAULT-LOCKED', [3, 0])).toBe('values 3 0');
+    expect(valuesText('DATA-STAMP', [1, 4, -1, -1])).toBe('file 1, index 4, stamp file -1, stamp index -1');
+    expect(valuesText('DATA-STAMP', [1, 4, 7])).toBe('file 1, index 4, page cache pfn 7');
+    expect(valuesText('FAULT-LOCKED', [3, 0])).toBe('file 3, index 0');
     expect(valuesText('CRASH', [])).toBe('');
   });
 
