@@ -1,6 +1,8 @@
 // A matrix's reports: the console table, summary.md, junit.xml (one test case per graded row),
 // run.json (the MatrixResult). Each row's own run keeps its full report under cells/ (written
 // by the run's report writers, src/report/write.ts).
+import { renderHtml } from '../report/html.ts';
+import type { RunResult } from '../report/result.ts';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../report/atomic.ts';
 import { xmlAttr, xmlText } from '../report/junit.ts';
@@ -152,6 +154,8 @@ export function writeMatrixReports(dir: string, m: MatrixResult): { written: str
     ['run.json', () => JSON.stringify(m, null, 2) + '\n'],
     ['summary.md', () => matrixMarkdown(m)],
     ['junit.xml', () => matrixJunit(m)],
+    // the HTML renderer reads a matrix's run.json as it is (src/report/html-matrix.ts)
+    ['index.html', () => renderHtml(m as unknown as RunResult)],
   ];
   const written: string[] = [], errors: string[] = [];
   for (const [f, render] of files) {

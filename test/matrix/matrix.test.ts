@@ -257,6 +257,10 @@ describe('matrix command (compiled)', () => {
     expect(junit).toContain('name="locks/busted-noexcl [controlled]"');
     expect(junit).not.toContain('<failure');
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/End of matrix: SUCCESS/);
+    // matrix --report-dir on its own writes the HTML page too (a self-contained page with the rows)
+    const html = readFileSync(join(dir, 'index.html'), 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/i);
+    expect(html).toContain('locks/busted-noexcl');
     // each row keeps its own report; the controlled find is a ready corpus entry
     expect(existsSync(join(dir, 'cells', 'locks__busted-noexcl.free', 'run.json'))).toBe(true);
     expect(existsSync(join(dir, 'cells', 'locks__busted-noexcl.controlled', 'repro.json'))).toBe(true);
