@@ -4,7 +4,7 @@ export type PerturbLevel = 'off' | 'low' | 'high';
 
 export interface RunConfig {
   scenario: string;
-  lock: string; // 'v5.9-rc6' | 'v5.9' | 'v4.10' | plug-in names
+  lock: string; // 'v5.9-rc6' | 'v5.10' | 'v5.9' | 'v4.14' | 'v4.10' | plug-in names
   unfairness: number;
   /** stop after this many milliseconds (0 = only --ops bounds the run) */
   durationMs: number;

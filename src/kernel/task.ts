@@ -237,6 +237,9 @@ export interface PageLockOps {
 export interface LockOptions {
   /** 5ef64cc8987a sysctl_page_lock_unfairness (v5.9-rc6 only); default 5 */
   unfairness?: number;
+  /** WAITQUEUE_WALK_BREAK_CNT of the versions whose wake walk has bookmarks (2554db916586,
+   * 11a19c7b099f: 4.14 to 5.17); default 64. Tests lower it to reach the bookmark with few tasks. */
+  walkBreak?: number;
 }
 
 /** A page next_uptodate_page() found worth mapping: referenced, and locked unless `locked` is

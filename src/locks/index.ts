@@ -1,4 +1,4 @@
-// The lock_page algorithms by name. The three public ones model kernel history (§5 of
+// The lock_page algorithms by name. The first five model kernel history (§5 of
 // kernel-protocols.md); plug-ins and self-test locks register here too, hidden from listings.
 // A lock is a table (src/kernel/task.ts PageLockOps); lockOverride() builds one over a registered
 // lock with some steps replaced.
@@ -6,6 +6,8 @@ import { lockV5_9_rc6_wakefix, lockV5_9_rc6_wakepass } from './v5_9_rc6_wakefix.
 import type { LockFactory, LockOptions, PageLock, PageLockOps } from './types.ts';
 import { lockTable } from './common.ts';
 import { lockV4_10 } from './v4_10.ts';
+import { lockV4_14 } from './v4_14.ts';
+import { lockV5_10 } from './v5_10.ts';
 import { lockV5_9 } from './v5_9.ts';
 import { lockV5_9_rc6 } from './v5_9_rc6.ts';
 
@@ -24,20 +26,33 @@ export interface LockInfo {
 
 export const DEFAULT_LOCK = 'v5.9-rc6';
 
-/** The public algorithms, in kernel order, then the proposed fixes of the last
+/** The public algorithms, in kernel order (v5.9-rc6 is mainline's lock; v5.10 is the same
+ * algorithm as the 5.9 and 5.10 releases had it), then the proposed fixes of v5.9-rc6
  * (docs/findings/killable-lost-wakeup.md). */
 export const LOCKS: Readonly<Record<string, { description: string; factory: LockFactory }>> = Object.freeze({
   'v4.10': {
-    description: '4.10-5.8 wake one, then race: the woken waiter re-races fast-path lockers and re-queues at the tail (unfair)',
+    description: '4.10 wake one, then race (62906027091f): shared waiters queue at the head, the walk goes on past a re-locked page, '
+      + 'and a woken killable waiter tests its signal before the trylock (the lost wake-up a8b169afbf06 fixed)',
     factory: lockV4_10,
   },
+  'v4.14': {
+    description: '4.14-5.8 wake one, then race (3510ca20ece0, a8b169afbf06): the woken waiter re-races fast-path lockers and re-queues '
+      + 'at the tail (unfair); the wake walk has bookmarks (2554db916586)',
+    factory: lockV4_14,
+  },
   'v5.9': {
-    description: '5.9 fair hand-off (2a9127fcf229): the waker takes the lock for the first queued exclusive waiter',
+    description: '5.9-rc1..rc5 fair hand-off (2a9127fcf229): the waker takes the lock for the first queued exclusive waiter; '
+      + 'bookmarks, wait_on_page_writeback waits once',
     factory: lockV5_9,
   },
   'v5.9-rc6': {
-    description: 'bounded unfairness (5ef64cc8987a, mainline): a woken waiter may lose to stealers k times (--unfairness, default 5), then gets a hand-off',
+    description: 'bounded unfairness (5ef64cc8987a, mainline): a woken waiter may lose to stealers k times (--unfairness, default 5), then gets a hand-off; no bookmarks, wait_on_page_writeback loops (c2407cf7d22d)',
     factory: lockV5_9_rc6,
+  },
+  'v5.10': {
+    description: '5.9-5.10 releases: the bounded unfairness of 5ef64cc8987a (--unfairness) with the wake walk\'s bookmarks and a '
+      + 'single wait_on_page_writeback wait (before c2407cf7d22d)',
+    factory: lockV5_10,
   },
   'v5.9-rc6-wakefix': {
     description: 'proposed fix of 5ef64cc8987a: a killable waiter woken without the lock after its signal test takes the lock if it can (the a8b169afbf06 rule), else returns -EINTR',

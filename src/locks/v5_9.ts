@@ -7,6 +7,7 @@ import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../shm/shm.ts';
 import { EINTR, PAGE_LOCK_COMMON, acquired, lockTable } from './common.ts';
+import { WAIT_ON_WRITEBACK_ONCE, bookmarkWalk } from './bookmark.ts';
 import type { LockOptions, PageLockOps } from './types.ts';
 import { fatalSignalPending, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock, wakeEntry, wakePageMatch, type WakeKey } from './waitqueue.ts';
 
@@ -63,7 +64,8 @@ export const V5_9 = Object.freeze({
   },
 });
 
-/** The 5.9 (2a9127fcf229) lock table. */
-export function lockV5_9(_o: LockOptions = {}): PageLockOps {
-  return lockTable(PAGE_LOCK_COMMON, V5_9);
+/** The 5.9 (2a9127fcf229) lock table, as 5.9-rc1 .. rc5 had it: with the bookmark walk
+ * (2554db916586) and the single wait_on_page_writeback() wait (before c2407cf7d22d). */
+export function lockV5_9(o: LockOptions = {}): PageLockOps {
+  return lockTable(PAGE_LOCK_COMMON, { ...V5_9, ...bookmarkWalk(o), ...WAIT_ON_WRITEBACK_ONCE });
 }

@@ -23,6 +23,9 @@ export const WQ_TASK_KILLABLE = 0x100;
  * between the victim's signal test and its futex wait cannot be missed (the futex compares the
  * word). It means nothing else; waiters clear it when they (re)initialise their entry. */
 export const WQ_SIGNAL_KICK = 0x200;
+/** WQ_FLAG_BOOKMARK (2554db916586, 4.14 to 5.17): the entry is a waker's bookmark, not a waiter
+ * (src/locks/bookmark.ts). A model-only bit because the kernel's 0x04 is WQ_FLAG_CUSTOM here. */
+export const WQ_FLAG_BOOKMARK = 0x400;
 
 // ---- the hash ----
 
@@ -98,6 +101,18 @@ export function addWaitQueueEntryTail(shm: Shm, b: number, e: number): void {
   if (tail === NIL) shm.bucketHead[b] = e;
   else shm.wqNext[tail] = e;
   shm.bucketTail[b] = e;
+  Atomics.store(shm.wqLinked, e, 1);
+}
+
+/** __add_wait_queue(q, wait): at the HEAD (4.10's shared waiters, 62906027091f). */
+export function addWaitQueueEntryHead(shm: Shm, b: number, e: number): void {
+  if (shm.wqLinked[e]) throw new Error(`wait entry ${e} queued twice (bucket ${b})`);
+  const head = shm.bucketHead[b];
+  shm.wqPrev[e] = NIL;
+  shm.wqNext[e] = head;
+  if (head === NIL) shm.bucketTail[b] = e;
+  else shm.wqPrev[head] = e;
+  shm.bucketHead[b] = e;
   Atomics.store(shm.wqLinked, e, 1);
 }
 
@@ -276,6 +291,7 @@ export function checkWaiters(shm: Shm): Finding[] {
     if (!spinTrylockDirect(shm, b)) continue;
     try {
       for (const e of queuedEntries(shm, b)) {
+        if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_BOOKMARK) continue; // a waker's place, no waiter
         const pfn = shm.wqPage[e];
         const flags = Atomics.load(shm.flags, pfn);
         if (!(flags & PG_waiters))

@@ -35,6 +35,9 @@ import * as locksIndex from '../locks/index.ts';
 import * as lockCommon from '../locks/common.ts';
 import * as waitqueue from '../locks/waitqueue.ts';
 import * as lockV4_10 from '../locks/v4_10.ts';
+import * as lockV4_14 from '../locks/v4_14.ts';
+import * as lockV5_10 from '../locks/v5_10.ts';
+import * as lockBookmark from '../locks/bookmark.ts';
 import * as lockV5_9 from '../locks/v5_9.ts';
 import * as lockV5_9_rc6 from '../locks/v5_9_rc6.ts';
 import { registerMapPages, type MapPagesVariant } from '../variants/map-pages/index.ts';
@@ -121,17 +124,19 @@ export type MmHelpers = Mod<typeof shmConsts> & Mod<typeof page> & Mod<typeof fi
 type LockCtor = { (o?: LockOptions): PageLockOps; new (o?: LockOptions): PageLockOps };
 const ctor = (f: (o?: LockOptions) => PageLockOps) => function (o?: LockOptions) { return f(o); } as unknown as LockCtor;
 const LOCK_CTORS = Object.freeze({
-  PageLockV4_10: ctor(lockV4_10.lockV4_10), PageLockV5_9: ctor(lockV5_9.lockV5_9), PageLockV5_9_rc6: ctor(lockV5_9_rc6.lockV5_9_rc6),
+  PageLockV4_10: ctor(lockV4_10.lockV4_10), PageLockV4_14: ctor(lockV4_14.lockV4_14), PageLockV5_10: ctor(lockV5_10.lockV5_10), PageLockV5_9: ctor(lockV5_9.lockV5_9), PageLockV5_9_rc6: ctor(lockV5_9_rc6.lockV5_9_rc6),
 });
 
 /** The lock tables and everything their entries are written with: the registry and
  * lockOverride() (a lock as a partial table over a built-in one), the common table
- * (PAGE_LOCK_COMMON, lockTable(), acquired(), ...), each algorithm's own entries (V4_10, V5_9,
- * v5_9_rc6(o)) and table (lockV4_10(), ...), and the wait queue (pageWaitQueue, spinLock of a
+ * (PAGE_LOCK_COMMON, lockTable(), acquired(), ...), each algorithm's own entries (V4_10, V4_14,
+ * V5_9, v5_9_rc6(o)) and table (lockV4_10(), ...), the bookmark walk (bookmarkWalk(),
+ * WAIT_ON_WRITEBACK_ONCE), and the wait queue (pageWaitQueue, spinLock of a
  * bucket, wakeEntry, wakePageMatch, folioWakeBit, ioSchedule, finishWait, fatal signals, ...):
  * `const { lockOverride, wakeEntry } = api.locks`. */
-const LOCKS_API = flat(locksIndex, lockCommon, waitqueue, lockV4_10, lockV5_9, lockV5_9_rc6, LOCK_CTORS);
+const LOCKS_API = flat(locksIndex, lockCommon, waitqueue, lockV4_10, lockV4_14, lockV5_10, lockBookmark, lockV5_9, lockV5_9_rc6, LOCK_CTORS);
 export type LockHelpers = Mod<typeof locksIndex> & Mod<typeof lockCommon> & Mod<typeof waitqueue> & Mod<typeof lockV4_10>
+  & Mod<typeof lockV4_14> & Mod<typeof lockV5_10> & Mod<typeof lockBookmark>
   & Mod<typeof lockV5_9> & Mod<typeof lockV5_9_rc6> & typeof LOCK_CTORS;
 
 export interface LockRegistration {

@@ -287,7 +287,7 @@ function commonRunFlags(reg: Registry): RunFlag[] {
   return [
     { key: 'scenario', name: 'scenario', kind: 'enum', default: reg.defaultScenario, choices: reg.scenarios.map((s) => s.name), help: 'what to run (see: pagelock-stress list)' },
     { key: 'lock', name: 'lock', kind: 'enum', default: reg.defaultLock, choices: reg.locks.filter((l) => !l.hidden).map((l) => l.name), hiddenChoices: reg.locks.filter((l) => l.hidden).map((l) => l.name), help: 'lock_page algorithm' },
-    { key: 'unfairness', name: 'unfairness', kind: 'int', default: DEFAULTS.unfairness, min: 0, max: 1000, value: 'K', help: 'v5.9-rc6 sysctl_page_lock_unfairness: times a waiter may be overtaken before hand-off' },
+    { key: 'unfairness', name: 'unfairness', kind: 'int', default: DEFAULTS.unfairness, min: 0, max: 1000, value: 'K', help: 'v5.9-rc6 and v5.10 sysctl_page_lock_unfairness: times a waiter may be overtaken before hand-off' },
     { key: 'durationMs', name: 'duration', kind: 'duration', default: DEFAULTS.durationMs, min: 0, max: 30 * 86_400_000, help: 'how long to run; 0 = until --ops are done' },
     { key: 'ops', name: 'ops', kind: 'int', default: DEFAULTS.ops, min: 0, help: 'operations per actor task; 0 = until --duration' },
     { key: 'seed', name: 'seed', kind: 'string', default: DEFAULTS.seed, value: 'S', help: 'master seed: the same seed gives every task the same operations' },
@@ -423,7 +423,7 @@ export function validateRun(allArgv: readonly string[], reg: Registry, limitByte
   const warnings: string[] = [];
   if (cfg.durationMs === 0 && cfg.ops === 0) throw new UsageError('nothing bounds the run: give --duration or --ops (not both 0)');
   if (cfg.checkpointMs && cfg.checkpointMs < 100) throw new UsageError(`--checkpoint must be 0 or at least 100ms (got ${cfg.checkpointMs}ms)`);
-  if (parsed.values.has('unfairness') && !cfg.lock.startsWith('v5.9-rc6')) warnings.push(`--unfairness only affects v5.9-rc6 and its -wake* fixes, not ${cfg.lock}`);
+  if (parsed.values.has('unfairness') && !cfg.lock.startsWith('v5.9-rc6') && cfg.lock !== 'v5.10') warnings.push(`--unfairness only affects v5.9-rc6, its -wake* fixes and v5.10, not ${cfg.lock}`);
   const why = scenario.validate?.(cfg);
   if (why) throw new UsageError(why);
 

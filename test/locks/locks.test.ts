@@ -196,7 +196,7 @@ class Sim {
 // ---------------------------------------------------------------------------------------------
 // small programs
 
-const PUBLIC = ['v4.10', 'v5.9', 'v5.9-rc6'] as const;
+const PUBLIC = ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10'] as const;
 
 function* lockIt(t: Task, pfn = 0): Step<void> {
   yield* t.ops.lock.lockPage(t, pfn);
@@ -227,8 +227,8 @@ const queue = (s: Sim, pfn = 0) => queuedEntries(s.shm, pageWaitQueue(s.shm, pfn
 // ---------------------------------------------------------------------------------------------
 
 describe('registry', () => {
-  it('lists the three kernel algorithms and the two proposed fixes, and hides the self-test locks', () => {
-    const listed = ['v4.10', 'v5.9', 'v5.9-rc6', 'v5.9-rc6-wakefix', 'v5.9-rc6-wakepass'];
+  it('lists the five kernel versions and the two proposed fixes, and hides the self-test locks', () => {
+    const listed = ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10', 'v5.9-rc6-wakefix', 'v5.9-rc6-wakepass'];
     expect(lockNames()).toEqual(listed);
     expect(Object.keys(LOCKS)).toEqual(listed);
     for (const n of ['v5.9-rc6-wakefix', 'v5.9-rc6-wakepass']) expect((makeLock(n, { unfairness: 2 }) as PageLockV5_9_rc6).unfairness).toBe(2);
@@ -242,6 +242,8 @@ describe('registry', () => {
     expect(() => registerLock('v5.9', () => makeLock('v5.9'), { description: 'again' })).toThrow(/already/);
     expect((makeLock('v5.9-rc6') as PageLockV5_9_rc6).unfairness).toBe(5);
     expect((makeLock('v5.9-rc6', { unfairness: 0 }) as PageLockV5_9_rc6).unfairness).toBe(0);
+    expect((makeLock('v5.10', { unfairness: 3 }) as PageLockV5_9_rc6).unfairness).toBe(3);
+    expect(() => makeLock('v4.14', { walkBreak: 0 })).toThrow(RangeError);
     expect(() => makeLock('v5.9-rc6', { unfairness: -1 })).toThrow(RangeError);
   });
 });
@@ -414,7 +416,7 @@ describe('fair hand-off is FIFO (the required proof)', () => {
       expect(race(makeLock(name, o), rng('fifo', seed))).toEqual({ waiters: [1, 2, 3], violations: [] });
   });
 
-  it.each([['v4.10', {}], ['v5.9-rc6', { unfairness: 5 }]] as const)('%s %o: the same check sees the unfair algorithms break queue order', (name, o) => {
+  it.each([['v4.10', {}], ['v4.14', {}], ['v5.9-rc6', { unfairness: 5 }]] as const)('%s %o: the same check sees the unfair algorithms break queue order', (name, o) => {
     let unfair = 0;
     for (let seed = 0; seed < 150; seed++) {
       const r = race(makeLock(name, o), rng('fifo', seed));
@@ -426,9 +428,9 @@ describe('fair hand-off is FIFO (the required proof)', () => {
   });
 });
 
-describe('v4.10 wake-then-race', () => {
+describe('v4.14 wake-then-race', () => {
   it('a stealer between the unlock and the woken waiter\'s test_and_set makes it re-queue at the tail', () => {
-    const s = new Sim(makeLock('v4.10'), 4);
+    const s = new Sim(makeLock('v4.14'), 4);
     s.start(0, lockIt).runToEnd(0);
     s.start(1, lockIt).runUntilBlocked(1);
     s.start(2, lockIt).runUntilBlocked(2);
@@ -453,7 +455,7 @@ describe('v4.10 wake-then-race', () => {
   });
 
   it('"Stop walking if it\'s locked": a re-locked page ends the walk before a shared waiter', () => {
-    const s = new Sim(makeLock('v4.10'), 4);
+    const s = new Sim(makeLock('v4.14'), 4);
     s.start(0, lockIt).runToEnd(0);
     s.start(1, lockIt).runUntilBlocked(1);
     s.start(2, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
@@ -468,6 +470,157 @@ describe('v4.10 wake-then-race', () => {
     s.runToEnd(2);
     expect(s.violations()).toEqual([]);
   });
+});
+
+describe('v4.10 as 4.10 shipped it (62906027091f)', () => {
+  it('shared waiters queue at the head (__add_wait_queue), exclusive ones at the tail; v4.14 queues both at the tail', () => {
+    for (const [name, want] of [['v4.10', [3, 2, 1]], ['v4.14', [1, 2, 3]]] as const) {
+      const s = new Sim(makeLock(name), 4);
+      const order: number[] = [];
+      s.start(0, lockIt).runToEnd(0);
+      s.start(1, lockHoldUnlock(order)).runUntilBlocked(1);
+      s.start(2, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(2);
+      s.start(3, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(3);
+      expect(queue(s), name).toEqual(want);
+      s.start(0, unlockIt).runToEnd(0);
+      s.runAll();
+      expect(s.violations(), name).toEqual([]);
+      expect(order, name).toEqual([1]);
+      expect(flags(s) & PG_locked, name).toBe(0);
+    }
+  });
+
+  it('a re-locked page does not stop the walk: every waiter is visited and none woken (v4.14 stops at the first)', () => {
+    for (const [name, visits] of [['v4.10', 2], ['v4.14', 1]] as const) {
+      const s = new Sim(makeLock(name), 4);
+      const order: number[] = [];
+      s.start(0, lockIt).runToEnd(0);
+      s.start(1, lockHoldUnlock(order)).runUntilBlocked(1);
+      s.start(2, lockHoldUnlock(order)).runUntilBlocked(2);
+      const from = s.log.length;
+      s.start(0, unlockIt).runUntil(0, 'wake_page_function');
+      s.start(3, lockIt).runToEnd(3); // re-locked before the waker tests the bit
+      s.runToEnd(0);
+      expect(s.log.slice(from).filter((l) => l === 'T0:wake_page_function').length, name).toBe(visits);
+      expect(queue(s), name).toEqual([1, 2]);
+      s.start(3, unlockIt).runToEnd(3);
+      s.runAll();
+      expect(s.violations(), name).toEqual([]);
+      expect(order, name).toEqual([1, 2]);
+    }
+  });
+
+  /** The lost wake-up a8b169afbf06 fixed (August 2017): T1 (killable) is woken by the unlock, the
+   * walk ends at it (exclusive), a fatal signal arrives before T1 runs, and 4.10 tests the signal
+   * before the trylock: T1 returns -EINTR and T2 sleeps on with the page unlocked. */
+  it('v4.10: a woken killable waiter that sees a fatal signal eats the exclusive wake-up; v4.14 (a8b169afbf06) takes the lock', () => {
+    for (const name of ['v4.10', 'v4.14'] as const) {
+      const s = new Sim(makeLock(name), 4);
+      s.start(0, lockIt).runToEnd(0);
+      s.start(1, killable).runUntilBlocked(1);
+      s.start(2, lockIt).runUntilBlocked(2);
+      expect(queue(s), name).toEqual([1, 2]);
+      s.start(0, unlockIt).runToEnd(0); // wakes T1 only
+      expect(queue(s), name).toEqual([2]);
+      s.start(3, signal(1)).runToEnd(3);
+      if (name === 'v4.10') {
+        expect(s.runToEnd(1)).toBe(EINTR);
+        expect(flags(s) & PG_locked).toBe(0);
+        expect(s.state(2)).toBe('blocked');
+        expect(() => s.runAll()).toThrow(DeadlockError);
+      } else {
+        expect(s.runToEnd(1)).toBe(0);
+        expect(owner(s)).toBe(1);
+        s.start(1, unlockIt).runToEnd(1);
+        s.runToEnd(2);
+        expect(owner(s)).toBe(2);
+      }
+    }
+  });
+});
+
+describe('the wake walk\'s bookmarks (2554db916586, 11a19c7b099f: 4.14 to 5.17)', () => {
+  /** T1..T3 wait shared; with WAITQUEUE_WALK_BREAK_CNT = 1 the waker wakes two, leaves its
+   * bookmark before the third and drops the queue lock. */
+  function threeShared(lock: PageLock) {
+    const s = new Sim(lock, 5);
+    s.start(0, lockIt).runToEnd(0);
+    for (const id of [1, 2, 3]) s.start(id, (t) => t.ops.lock.waitOnPageLocked(t, 0)).runUntilBlocked(id);
+    return s;
+  }
+
+  it.each(['v4.14', 'v5.9', 'v5.10'])('%s: the walk breaks after WAITQUEUE_WALK_BREAK_CNT entries, drops q->lock, and resumes after its bookmark', (name) => {
+    const s = threeShared(makeLock(name, { walkBreak: 1 }));
+    s.start(0, unlockIt).runUntil(0, 'cpu_relax');
+    expect(queue(s)).toEqual([0, 3]); // T0's bookmark, then the waiter it has not reached
+    expect(s.shm.wqLinked[0]).toBe(0); // a bookmark is no waiter
+    expect(checkWaiters(s.shm)).toEqual([]);
+    expect(s.shm.bucketLock[pageWaitQueue(s.shm, 0)]).toBe(0); // the queue lock is free
+    expect([1, 2, 3].map((id) => s.state(id))).toEqual(['ready', 'ready', 'blocked']);
+    s.runToEnd(0);
+    expect(queue(s)).toEqual([]);
+    s.runAll();
+    expect(s.violations()).toEqual([]);
+  });
+
+  it('while the lock is dropped the page can be locked again: the resumed walk stops at the next waiter, the new owner\'s unlock wakes it', () => {
+    const s = threeShared(makeLock('v4.14', { walkBreak: 1 }));
+    s.start(0, unlockIt).runUntil(0, 'cpu_relax');
+    s.start(4, lockIt).runToEnd(4);
+    s.runToEnd(0);
+    expect(queue(s)).toEqual([3]);
+    expect(s.state(3)).toBe('blocked');
+    s.start(4, unlockIt).runToEnd(4); // walks past T0's bookmark? it is gone; wakes T3
+    s.runAll();
+    expect(s.violations()).toEqual([]);
+  });
+
+  it('another waker meets the bookmark and skips it; the unlink of the entry after it keeps the bookmark in the list', () => {
+    const s = threeShared(makeLock('v4.14', { walkBreak: 1 }));
+    s.start(0, unlockIt).runUntil(0, 'cpu_relax');
+    s.start(4, lockIt).runToEnd(4);
+    s.start(4, unlockIt).runToEnd(4); // its walk skips T0's bookmark and wakes T3
+    expect(queue(s)).toEqual([0]);
+    s.runToEnd(0); // resumes after the bookmark: nothing left
+    expect(queue(s)).toEqual([]);
+    s.runAll();
+    expect(s.violations()).toEqual([]);
+  });
+
+  it.each(['v4.10', 'v5.9-rc6'])('%s has no bookmarks: the same wake walks the whole queue under the lock', (name) => {
+    const s = threeShared(makeLock(name, { walkBreak: 1 }));
+    s.start(0, unlockIt).runToEnd(0);
+    expect(s.log).not.toContain('T0:cpu_relax');
+    expect([1, 2, 3].map((id) => s.state(id))).toEqual(['ready', 'ready', 'ready']);
+  });
+
+  it('with the default WAITQUEUE_WALK_BREAK_CNT (64) three waiters are woken in one pass', () => {
+    const s = threeShared(makeLock('v4.14'));
+    s.start(0, unlockIt).runToEnd(0);
+    expect(s.log).not.toContain('T0:cpu_relax');
+    expect([1, 2, 3].map((id) => s.state(id))).toEqual(['ready', 'ready', 'ready']);
+  });
+});
+
+describe('wait_on_page_writeback per version (c2407cf7d22d, 5.11-rc3)', () => {
+  /** T1 waits for writeback; end_page_writeback wakes it; a new writeback starts before T1 runs. */
+  it.each([['v4.10', 'blocked'], ['v4.14', 'blocked'], ['v5.9', 'done'], ['v5.10', 'done'], ['v5.9-rc6', 'blocked']] as const)(
+    '%s: after a wake with PG_writeback set again the waiter is %s', (name, want) => {
+      const s = new Sim(makeLock(name), 3);
+      s.shm.flags[0] = PG_writeback;
+      s.start(1, (t) => t.ops.lock.waitOnPageWriteback(t, 0)).runUntilBlocked(1);
+      s.start(0, (t) => t.ops.lock.endPageWriteback(t, 0)).runToEnd(0);
+      expect(s.state(1)).toBe('ready');
+      s.shm.flags[0] |= PG_writeback; // set_page_writeback() of the next write
+      for (let i = 0; i < 1_000 && s.state(1) === 'ready'; i++) s.step(1);
+      expect(s.state(1)).toBe(want);
+      // 5.9 / 5.10: returned with PG_writeback set (one wait); the others wait for the new end
+      if (want === 'blocked') {
+        s.start(0, (t) => t.ops.lock.endPageWriteback(t, 0)).runToEnd(0);
+        s.runToEnd(1);
+      } else expect(flags(s) & PG_writeback).toBe(PG_writeback);
+      expect(s.violations()).toEqual([]);
+    });
 });
 
 describe('killable waits', () => {
@@ -557,8 +710,8 @@ describe('killable waits', () => {
     expect(owner(s)).toBe(1);
   });
 
-  it('v4.10 (a8b169afbf06): a woken killable waiter that finds the page unlocked takes it despite a pending signal', () => {
-    const s = new Sim(makeLock('v4.10'), 3);
+  it('v4.14 (a8b169afbf06): a woken killable waiter that finds the page unlocked takes it despite a pending signal', () => {
+    const s = new Sim(makeLock('v4.14'), 3);
     s.start(0, lockIt).runToEnd(0);
     s.start(1, killable).runUntilBlocked(1);
     s.start(0, unlockIt).runToEnd(0);
@@ -570,13 +723,13 @@ describe('killable waits', () => {
 
 describe('lost wakeups the kernel code really has (reproduced, not fixed)', () => {
   /**
-   * v4.10, Oleg's June 2020 report (§5.3): T1 (killable) queues but does not sleep because the
+   * v4.14, Oleg's June 2020 report (§5.3): T1 (killable) queues but does not sleep because the
    * bit looks clear, loses test_and_set_bit_lock to T3, T2 queues behind T1, T3's unlock wakes
    * T1 (still queued, still TASK_KILLABLE), a SIGKILL arrives, T1 returns -EINTR: T2 sleeps on
    * with the page unlocked.
    */
-  it('v4.10: the missed wakeup (Oleg, 20200624161142.GA12184@redhat.com)', () => {
-    const s = new Sim(makeLock('v4.10'), 5);
+  it('v4.14: the missed wakeup (Oleg, 20200624161142.GA12184@redhat.com)', () => {
+    const s = new Sim(makeLock('v4.14'), 5);
     s.start(0, lockIt).runToEnd(0);
     s.start(1, killable).runUntil(1, 'test_bit'); // queued, about to test the bit
     s.start(0, unlockIt).runUntil(0, 'wake_page_function'); // the page is unlocked
@@ -784,7 +937,7 @@ describe('the operation table', () => {
       for (const seed of ['1', '2']) {
         const want = mix(makeLock(name), seed);
         for (const step of STEPS) {
-          if (name === 'v4.10' && step === 'trylockPageBit') continue; // 4.10 re-races in its own loop
+          if ((name === 'v4.10' || name === 'v4.14') && step === 'trylockPageBit') continue; // they re-race in their own loop
           let n = 0;
           const lock = lockOverride(name, {}, (base) => ({
             [step]: (...a: unknown[]) => {
