@@ -10,7 +10,7 @@
 //
 // The hung-task watchdog (src/check/watchdog.ts) says the same once a task is hung; this fires
 // sooner and also when somebody else would rescue the waiter a few seconds later (the genuine lost
-// wake-ups of v4.10 and v5.9-rc6 in killable waits: see the comments at the top of those files).
+// wake-ups of v4.10, v4.14 and v5.9-rc6 in killable waits: see the comments at the top of those files).
 import { BIT_LOCKED, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import { pageWaitQueue } from '../locks/waitqueue.ts';
 import { flagsText } from './describe.ts';

@@ -105,7 +105,7 @@ export function* wakeUpPageBitBookmark(t: Task, pfn: number, bitNr: number, wake
 /** The wakeUpPageBit entry of a version with bookmarks. */
 export function bookmarkWalk(o: LockOptions): Pick<PageLockOps, 'wakeUpPageBit'> {
   const breakCnt = o.walkBreak ?? WAITQUEUE_WALK_BREAK_CNT;
-  if (!Number.isInteger(breakCnt) || breakCnt < 1) throw new RangeError(`walkBreak must be an integer >= 1, got ${breakCnt}`);
+  if (!Number.isInteger(breakCnt) || breakCnt < 0) throw new RangeError(`walkBreak must be an integer >= 0, got ${breakCnt}`);
   return {
     wakeUpPageBit(t: Task, pfn: number, bitNr: number): Step<void> {
       return wakeUpPageBitBookmark(t, pfn, bitNr, t.ops.lock.wakePageFunction, breakCnt);

@@ -2,8 +2,8 @@
 // the public entries (trylock_page, lock_page, lock_page_killable, unlock_page, the waits), the
 // fast paths, unlock's releasing RMW and folio_wake_bit(), and the common pieces of
 // folio_wait_bit_common() (wait-entry set-up, set-waiters, trylock under the queue lock, queueing,
-// finish_wait). An algorithm is a partial table over it (src/locks/v4_10.ts, v5_9.ts,
-// v5_9_rc6.ts): its wake function, its folio_wait_bit_common(), and the steps it words differently.
+// finish_wait). An algorithm is a partial table over it (src/locks/v4_10.ts, v4_14.ts,
+// v5_9.ts, v5_9_rc6.ts): its wake function, its folio_wait_bit_common(), and the steps it words differently.
 //
 // Entries are plain functions of the task (no `this`): they reach every other step through the
 // running table, `t.ops.lock`, so a table built over this one (lockTable(), composeOps(), a

@@ -72,6 +72,12 @@ export function registerLock(name: string, factory: LockFactory, o: { descriptio
 }
 
 for (const [name, l] of Object.entries(LOCKS)) registerLock(name, l.factory, { description: l.description });
+// The bookmark walk needs WAITQUEUE_WALK_BREAK_CNT + 2 entries in one bucket, so with 64 a run
+// reaches it only with very many workers; with 0 (a break after every entry visited) a handful of
+// tasks on one bucket reach it (controlled, locks, 4 workers, --buckets 1: within 30 iterations).
+// Hidden: test configurations for the matrix, not kernels.
+registerLock('v4.14-walk0', (o) => lockTable(lockV4_14({ ...o, walkBreak: 0 }), { name: 'v4.14-walk0' }), { description: 'v4.14 with WAITQUEUE_WALK_BREAK_CNT = 0 (a break after every entry)', hidden: true });
+registerLock('v5.10-walk0', (o) => lockTable(lockV5_10({ ...o, walkBreak: 0 }), { name: 'v5.10-walk0' }), { description: 'v5.10 with WAITQUEUE_WALK_BREAK_CNT = 0 (a break after every entry)', hidden: true });
 
 /** Registered lock names; hidden ones only when asked. */
 export function lockNames(o: { hidden?: boolean } = {}): string[] {

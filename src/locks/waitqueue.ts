@@ -16,7 +16,7 @@ import type { Finding } from '../kernel/scenario.ts';
 
 // ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
 
-/** The waiter sleeps TASK_KILLABLE: a fatal signal wakes it (signal_wake_up), so for v4.10's
+/** The waiter sleeps TASK_KILLABLE: a fatal signal wakes it (signal_wake_up), so for v4.10's and v4.14's
  * autoremove_wake_function a signalled killable waiter is "already running". */
 export const WQ_TASK_KILLABLE = 0x100;
 /** Set by sendFatalSignal() only to change the word the victim sleeps on, so a signal sent

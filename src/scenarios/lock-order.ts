@@ -21,7 +21,7 @@
 // B waits for Y's writeback holding X; A ends Y's writeback only after re-taking X. If B gets X in
 // the window between A's unlock and A's re-lock, neither can go on. With the fair hand-off
 // (v5.9, or v5.9-rc6 once a waiter's unfairness is used up) B gets X at A's unlock whenever it was
-// queued; with wake-then-race (v4.10, v5.9-rc6 before k steals) A's immediate re-lock takes the
+// queued; with wake-then-race (v4.10 / v4.14, v5.9-rc6 before k steals) A's immediate re-lock takes the
 // fast path and wins unless B runs in between. Actors come in pairs (even task: submitter, odd:
 // waiter), pair p on pages 2p (X) and 2p + 1 (Y).
 //
@@ -113,7 +113,7 @@ export const lockOrderScenario: Scenario = {
 // ---- matrix cells -------------------------------------------------------------------------------
 // The scenario is buggy by construction (the callers' latent ABBA); the cells say which lock
 // algorithm makes it the common interleaving. Measured (free mode, 2 workers, --perturb off
-// --no-stutter, seeds 1-5): v5.9 stalls after a median of ~330 operations, v4.10 after ~1,800,
+// --no-stutter, seeds 1-5): v5.9 stalls after a median of ~330 operations, v4.14 (then named v4.10) after ~1,800,
 // v5.9-rc6 (k = 5) after ~2,300 — every algorithm gets there, because B does win A's re-race now
 // and then (a preempted A). With the default perturbation (seeded sleeps at schedule points) all
 // three stall within a second, and controlled mode, which does not model wake-up latency, finds
@@ -138,10 +138,10 @@ export const LOCK_ORDER_CELLS: readonly CellSpec[] = [
     name: 'lock-order/v5.9-rc6', scenario: 'lock-order', cfg: { lock: 'v5.9-rc6', ...PAIR }, controlled: PAIR_CONTROLLED,
     expected: 'open', source: MPTCP,
     reasoning: "bounded unfairness (k = 5): B's first waits are not hand-off waits, so A's immediate re-lock usually wins, as with "
-      + 'v4.10; the ABBA is still there whenever B wins the race (report how soon it shows)',
+      + 'v4.14; the ABBA is still there whenever B wins the race (report how soon it shows)',
   },
   {
-    name: 'lock-order/v4.10', scenario: 'lock-order', cfg: { lock: 'v4.10', ...PAIR }, controlled: PAIR_CONTROLLED,
+    name: 'lock-order/v4.14', scenario: 'lock-order', cfg: { lock: 'v4.14', ...PAIR }, controlled: PAIR_CONTROLLED,
     expected: 'open', source: MPTCP,
     reasoning: '"with the unfair locks, thread A would get the page lock and finish whatever it did": wake-then-race lets A\'s '
       + 'immediate re-lock win unless B runs in between; the latent ABBA is reachable but rare (report how soon it shows)',

@@ -1,4 +1,4 @@
-// `compare --locks v4.10,v5.9,v5.9-rc6 [run flags]`: the same run (scenario, seed, duration,
+// `compare --locks v4.14,v5.9,v5.9-rc6 [run flags]`: the same run (scenario, seed, duration,
 // workers, every other flag) once per lock algorithm, one after another, then the figures side by
 // side: throughput, how contended, how the lock changed hands (hand-offs vs steals, overtaken
 // waiters), the wait-time distribution (p50 / p99 / p99.9 / max of slow-path waits) and fairness
@@ -22,7 +22,7 @@ import { chartBlock, esc, page } from '../../src/report/html-page.ts';
 import { failureReason } from './run.ts';
 import type { Command, Context } from './types.ts';
 
-export const DEFAULT_COMPARE_LOCKS = ['v4.10', 'v5.9', 'v5.9-rc6'];
+export const DEFAULT_COMPARE_LOCKS = ['v4.14', 'v5.9', 'v5.9-rc6'];
 
 /** The figures of one run that the comparison shows. */
 export interface CompareFigures {
@@ -205,7 +205,7 @@ function shown(cwd: string, p: string): string {
 export function compareHelp(ctx: Context): string[] {
   const { common } = allRunFlags(ctx.registry);
   return [
-    'usage: pagelock-stress compare [--locks v4.10,v5.9,v5.9-rc6] [run flags]',
+    'usage: pagelock-stress compare [--locks v4.14,v5.9,v5.9-rc6] [run flags]',
     '',
     'Runs the same scenario (same seed, duration, workers and every other flag) with each lock algorithm,',
     'one after another, and prints the figures side by side: acquisitions/s, contended %, hand-offs vs',

@@ -208,19 +208,19 @@ function controlled(lock: string, lockdep: boolean) {
 }
 
 describe('lock-order scenario: the latent ABBA (page lock X vs the writeback of page Y)', () => {
-  it('controlled, v4.10: a schedule that never deadlocks is clean without lockdep and LOCK-ORDER with it', () => {
-    const without = controlled('v4.10', false);
+  it('controlled, v4.14: a schedule that never deadlocks is clean without lockdep and LOCK-ORDER with it', () => {
+    const without = controlled('v4.14', false);
     expect(without.r.violation).toBeNull();
-    const { r, shm } = controlled('v4.10', true);
+    const { r, shm } = controlled('v4.14', true);
     expect(r.violation?.id).toBe('LOCK-ORDER');
-    const m = lockOrderMessage(shm, r.violation!.values, (t) => lockOrderScenario.roles(cfgFor('v4.10'))[t]);
+    const m = lockOrderMessage(shm, r.violation!.values, (t) => lockOrderScenario.roles(cfgFor('v4.14'))[t]);
     // both chains: who held X and waited on Y's writeback, who had Y's writeback in flight and blocked on X
     expect(m).toMatch(/task 1 \(waiter\) op 0, holding the page lock of page 0 .*waited on the writeback of page 1/);
     expect(m).toMatch(/task 0 \(submitter\) op 0, with the writeback of page 1 \(no file\) in flight \(started in op 0 .*blocked on the page lock of page 0/);
   });
 
-  it('free mode, v4.10 with --lockdep: LOCK-ORDER is the first thing reported, before any deadlock or hang', async () => {
-    const r = await runStress(cfgFor('v4.10', { lockdep: true, ops: 2_000, durationMs: 20_000, hungMs: 2_000, stutter: false }));
+  it('free mode, v4.14 with --lockdep: LOCK-ORDER is the first thing reported, before any deadlock or hang', async () => {
+    const r = await runStress(cfgFor('v4.14', { lockdep: true, ops: 2_000, durationMs: 20_000, hungMs: 2_000, stutter: false }));
     expect(r.violations.length).toBeGreaterThan(0);
     const first = r.violations[0];
     expect(first.id).toBe('LOCK-ORDER');

@@ -243,7 +243,7 @@ describe('registry', () => {
     expect((makeLock('v5.9-rc6') as PageLockV5_9_rc6).unfairness).toBe(5);
     expect((makeLock('v5.9-rc6', { unfairness: 0 }) as PageLockV5_9_rc6).unfairness).toBe(0);
     expect((makeLock('v5.10', { unfairness: 3 }) as PageLockV5_9_rc6).unfairness).toBe(3);
-    expect(() => makeLock('v4.14', { walkBreak: 0 })).toThrow(RangeError);
+    expect(() => makeLock('v4.14', { walkBreak: -1 })).toThrow(RangeError);
     expect(() => makeLock('v5.9-rc6', { unfairness: -1 })).toThrow(RangeError);
   });
 });

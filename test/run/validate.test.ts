@@ -54,7 +54,7 @@ describe('validateRun', () => {
       lockdep: true, lostWakeMs: 250, checkpointMs: 60_000, reproduce: false, reproduceBudgetMs: 5_000,
       extra: { 'map-pages': 'patch4', truncators: 0, reclaim: false },
     });
-    expect(v.warnings).toEqual(['--unfairness only affects v5.9-rc6 and its -wake* fixes, not v4.10']);
+    expect(v.warnings).toEqual(['--unfairness only affects v5.9-rc6, its -wake* fixes and v5.10, not v4.10']);
   });
 
   it('accepts a hidden (self-test) lock without listing it', () => {

@@ -64,13 +64,13 @@ describe('lock-order: the fair hand-off exposes the latent ABBA', () => {
     expect(runPolicy('v5.9-rc6', 0).violation?.id).toBe('DEADLOCK');
   });
 
-  it('the same schedule with v4.10 (wake, then race): A wins the re-race, both finish', () => {
-    const r = runPolicy('v4.10');
+  it('the same schedule with v4.14 (wake, then race): A wins the re-race, both finish', () => {
+    const r = runPolicy('v4.14');
     expect(r.violation).toBeNull();
     expect(r.opsDone).toEqual([1, 1]);
   });
 
-  it('v5.9-rc6 with the default unfairness (5): B\'s first wait is not a hand-off wait, A wins as with v4.10', () => {
+  it('v5.9-rc6 with the default unfairness (5): B\'s first wait is not a hand-off wait, A wins as with v4.14', () => {
     const r = runPolicy('v5.9-rc6', 5);
     expect(r.violation).toBeNull();
     expect(r.opsDone).toEqual([1, 1]);

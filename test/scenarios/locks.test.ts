@@ -20,7 +20,7 @@ const summary = (r: RunResult) => r.extra.locks as LocksSummary;
 const sumStat = (r: RunResult, name: 'acquisitions' | 'contended' | 'ops') => r.tasks.reduce((a, t) => a + t.stats[name], 0);
 
 describe('locks scenario with real workers: mutual exclusion', () => {
-  for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+  for (const lock of ['v4.14', 'v5.9', 'v5.9-rc6']) {
     it(`${lock}: no two owners, no lost update`, async () => {
       const r = await runStress(cfg(lock));
       const ids = r.violations.map((v) => `${v.id}: ${v.message}`);
