@@ -59,6 +59,10 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
   if (r.diverged || r.beyond || res.decisions !== f.decisions)
     io.out(`note: the run did not follow the file exactly (${r.diverged} recorded choices not runnable, ${r.beyond} decisions past the end, `
       + `${res.decisions} decisions instead of ${f.decisions}): the protocol code or the scenario changed since it was written`);
+  // 'v4.10' named the 4.14-5.8 form (now 'v4.14') until 4.10 itself was modelled under its name
+  if (l.cfg.lock === 'v4.10' && (r.diverged || r.beyond || res.decisions !== f.decisions || !r.reproduced))
+    io.out(`note: --lock v4.10 is now 4.10 as shipped (62906027091f); a file written when 'v4.10' named the 4.14-5.8 form `
+      + `replays as written with "lock": "v4.14" in its config`);
   const v = res.violation;
   // an operation the scenario does not know (validateRepro refuses them; a scenario whose op
   // stream cannot be sampled still ends here): the file is bad, not the protocol

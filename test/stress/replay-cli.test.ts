@@ -146,6 +146,12 @@ describe('replay and shrink of repro files', () => {
     const r = await cli(c, ['replay', 'fixed.json']);
     expect(r.code).toBe(0);
     expect(r.out.some((l) => l.startsWith('NOT REPRODUCED: the run ended clean'))).toBe(true);
+    expect(r.out.some((l) => l.startsWith('note: --lock v4.10 is now'))).toBe(false);
+    // a file naming v4.10 that does not replay as written says what the name meant before
+    writeFileSync(join(c.dir, 'old.json'), JSON.stringify({ ...good, config: { ...good.config, lock: 'v4.10' } }));
+    const o = await cli(c, ['replay', 'old.json']);
+    expect(o.out.some((l) => l.startsWith('NOT REPRODUCED'))).toBe(true);
+    expect(o.out.filter((l) => l.startsWith('note: --lock v4.10 is now 4.10 as shipped (62906027091f)'))).toHaveLength(1);
     const s = await cli(c, ['shrink', 'fixed.json']);
     expect(s.code).toBe(0);
     expect(s.out[0]).toMatch(/^NOT REPRODUCED .*nothing to shrink/);
