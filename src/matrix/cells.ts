@@ -208,14 +208,15 @@ registerCell({
   source: 'Oleg Nesterov 20200624161142.GA12184@redhat.com, Linus CAHk-=wjJA2Z3kUFb-5s=6+n0qbTs8ELqKFt9B3pH85a8fGD73w@mail.gmail.com',
 });
 // 4.10 as shipped: the signal is tested before the trylock. Controlled mode finds the lost
-// wake-up with the random walk and 4 actors (two of them send signals), seeds 1-3: iterations
-// 74,720 / none in 100,000 / 38,723; free mode (4 workers, 30 s, seeds 1-3) does not show it (the
-// next locker heals it), so the free row stays open.
+// wake-up with the random walk and 4 actors (two of them send signals): on 64 pages, seeds 1-3,
+// iterations 74,720 / none in 100,000 / 38,723; on 4 pages (the cell) 12,573 / 10,793 / 4,146.
+// Free mode (4 workers, 64 pages, 30 s, seeds 1-3) does not show it (the next locker heals it), so
+// the free row stays open.
 const V4_10_CONTROLLED: ControlledCellCfg = { workers: 4, opsPerActor: 4, strategy: 'random' };
 const V4_10_SOURCE = '62906027091f "mm: add PageWaiters indicating tasks are waiting for a page bit"; fixed by a8b169afbf06 '
   + '"Avoid page waitqueue race leaving possible page locker waiting"';
 registerCell({
-  name: 'locks/v4.10', scenario: LOCKS, cfg: { lock: 'v4.10' }, controlled: V4_10_CONTROLLED, modes: ['controlled'],
+  name: 'locks/v4.10', scenario: LOCKS, cfg: { lock: 'v4.10', pages: 4 }, controlled: V4_10_CONTROLLED, modes: ['controlled'],
   expected: { breaks: ['DEADLOCK', 'HUNG', 'LOCK-WAKE'] },
   reasoning: 'wait_on_page_bit_common() tests the signal right after io_schedule(), before the trylock: a killable waiter that the '
     + 'unlock woke (the walk ends at it) and that then sees a fatal signal returns -EINTR without passing the exclusive wake-up on; '
