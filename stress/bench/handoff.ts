@@ -6,6 +6,7 @@
 // (more runnable threads than cores would turn spins into scheduler-tick stalls).
 import { fmt, median, percentile, ratio, type BenchSection } from './common.ts';
 import { runLockWorkers } from './workers.ts';
+import type { EffectCounts, PassSplit } from './lock-worker-api.ts';
 
 const TARGET = 1.2;
 
@@ -33,6 +34,16 @@ export const handoff: BenchSection = {
       const m = await measure('handoff', lock);
       rows.push([lock, fmt(m.p50), fmt(m.p99), fmt(m.trips, 0), ratio(m.p50, raw.p50, TARGET)]);
     }
+    // what one pass costs in futex effects: a separate run, counted (the counting is not timed)
+    const per: (string | number)[][] = [];
+    for (const lock of o.locks) {
+      const { results } = await runLockWorkers('handoff', 2, lock, o.quick ? 200 : 500, true);
+      const passes = results.reduce((n, x) => n + x.count, 0);
+      const sum = (k: keyof EffectCounts) => results.reduce((n, x) => n + (x.counts?.[k] ?? 0), 0) / Math.max(passes, 1);
+      const q = (k: keyof PassSplit) => fmt(percentile(results.flatMap((x) => x.split?.[k] ?? []), 50) / 1000, 1);
+      per.push([lock, fmt(passes, 0), q('beforeWake'), q('wakeUp'), q('afterWake'), fmt(sum('points'), 1), fmt(sum('entryWaits'), 2), fmt(sum('bucketWaits'), 2), fmt(sum('otherWaits'), 2),
+        fmt(sum('notEqual'), 2), fmt(sum('timedOut'), 3), fmt(sum('entryWakes'), 2), fmt(sum('bucketWakes'), 2)]);
+    }
     return [{
       title: `Hand-off round trip between two workers, us (median of ${reps} runs of ${ms} ms)`,
       head: ['path', 'p50 us', 'p99 us', 'round trips/run', 'p50 vs raw'],
@@ -41,6 +52,11 @@ export const handoff: BenchSection = {
         'round trip = 2 x one pass (release -> the sleeper holds the lock / is awake).',
         'Lock passes go through FreeDriver.drive (--perturb off): a flight record per schedule point, waits in 50 ms slices.',
       ],
+    }, {
+      title: 'Futex effects per pass (lock_page + unlock_page of one hand-off, both sides; a counted run, not timed)',
+      head: ['lock', 'passes', 'to wake p50 us', 'OS wake-up p50 us', 'after wake p50 us', 'points', 'entry waits', 'q->lock waits', 'other waits', 'not-equal', 'timed out', 'entry wakes', 'q->lock wakes'],
+      rows: per,
+      notes: ['the raw ping-pong is 1 wait + 1 wake per pass; every further wait is a sleep and a wake-up in the pass.'],
     }];
   },
 };

@@ -9,7 +9,8 @@ import type { Scenario } from '../../src/kernel/scenario.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
 import { Task } from '../../src/kernel/task.ts';
 import { Shm } from '../../src/shm/shm.ts';
-import { BC, type LockWorkerData, type LockWorkerResult } from './lock-worker-api.ts';
+import type { Step } from '../../src/kernel/step.ts';
+import { BC, type EffectCounts, type PassSplit, type LockWorkerData, type LockWorkerResult } from './lock-worker-api.ts';
 
 const d = workerData as LockWorkerData;
 const ctl = new Int32Array(d.ctl);
@@ -28,6 +29,36 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 const await_ = (cond: () => boolean) => {
   while (!cond() && !stop()) Atomics.wait(nap, 0, 0, 0.02);
 };
+
+const counts: EffectCounts = { bucketWaits: 0, entryWaits: 0, otherWaits: 0, timedOut: 0, notEqual: 0, bucketWakes: 0, entryWakes: 0, points: 0 };
+const split: PassSplit = { beforeWake: [], wakeUp: [], afterWake: [] };
+let resumed = 0; // when this side's last entry wait returned woken
+/** Pass a protocol generator's yields through to the driver, counting its futex effects and
+ * timing the wake of a sleeper's entry and the return from our own entry wait. */
+function* counted<T>(g: Step<T>, shm: Shm): Step<T> {
+  let send: unknown;
+  for (;;) {
+    const r = g.next(send);
+    if (r.done) return r.value;
+    const y = r.value;
+    if (typeof y === 'string') counts.points++;
+    else if (y.kind === 'wait') {
+      if (y.arr === shm.bucketLock) counts.bucketWaits++;
+      else if (y.arr === shm.wqFlags) counts.entryWaits++;
+      else counts.otherWaits++;
+    } else if (y.kind === 'wake') {
+      if (y.arr === shm.bucketLock) counts.bucketWakes++;
+      else if (y.arr === shm.wqFlags) {
+        counts.entryWakes++;
+        released[1] = now();
+      }
+    }
+    send = yield y;
+    if (typeof y !== 'string' && y.kind === 'wait' && y.arr === shm.wqFlags && send === 'ok') resumed = now();
+    if (send === 'timed-out') counts.timedOut++;
+    else if (send === 'not-equal') counts.notEqual++;
+  }
+}
 
 if (d.mode === 'pingpong') {
   // the raw reference: task 0 sets the word and sleeps until task 1 clears it, and back; each
@@ -65,10 +96,18 @@ if (d.mode === 'pingpong') {
     // pass is a sleep in lock_page and a wake (or hand-off) from unlock_page. What is timed is
     // one pass: from the start of unlock_page to the other task's return from lock_page.
     const other = 1 - d.id;
+    const wrap = <T>(g: Step<T>): Step<T> => (d.count ? counted(g, shm) : g);
     for (;;) {
-      drv.drive(lock.lockPage(t, 0));
+      drv.drive(wrap(lock.lockPage(t, 0)));
       const got = now();
-      if (released[0] > 0 && !stop()) lat.push(got - released[0]);
+      if (released[0] > 0 && !stop()) {
+        lat.push(got - released[0]);
+        if (d.count && resumed > released[1] && released[1] > released[0]) {
+          split.beforeWake.push(released[1] - released[0]);
+          split.wakeUp.push(resumed - released[1]);
+          split.afterWake.push(got - resumed);
+        }
+      }
       count++;
       Atomics.store(ctl, BC.LAST, d.id);
       Atomics.notify(ctl, BC.LAST);
@@ -78,11 +117,11 @@ if (d.mode === 'pingpong') {
       }
       await_(() => Atomics.load(shm.wqLinked, other) !== 0);
       released[0] = now();
-      drv.drive(lock.unlockPage(t, 0));
+      drv.drive(wrap(lock.unlockPage(t, 0)));
       while (Atomics.load(ctl, BC.LAST) === d.id && !stop()) Atomics.wait(ctl, BC.LAST, d.id, 50);
     }
   }
 }
 
-const out: LockWorkerResult = { id: d.id, count, lat };
+const out: LockWorkerResult = { id: d.id, count, lat, ...(d.count ? { counts, split } : {}) };
 parentPort!.postMessage(out);

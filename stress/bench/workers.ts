@@ -3,13 +3,13 @@ import { benchShm, benchWorker, collect, sleep } from './common.ts';
 import { CTL } from '../../src/shm/layout.ts';
 import { BC, type LockWorkerData, type LockWorkerResult } from './lock-worker-api.ts';
 
-export async function runLockWorkers(mode: LockWorkerData['mode'], n: number, lock: string | undefined, ms: number): Promise<{ results: LockWorkerResult[]; elapsedNs: number }> {
+export async function runLockWorkers(mode: LockWorkerData['mode'], n: number, lock: string | undefined, ms: number, count = false): Promise<{ results: LockWorkerResult[]; elapsedNs: number }> {
   const shm = benchShm(n);
   const ctl = new Int32Array(new SharedArrayBuffer(BC.WORDS * 4));
   ctl[BC.LAST] = -1;
-  const clock = new SharedArrayBuffer(8);
+  const clock = new SharedArrayBuffer(16);
   const ws = Array.from({ length: n }, (_, id) => benchWorker('lock-worker', {
-    mode, id, ctl: ctl.buffer, clock, lock, sab: shm.sab, sizes: shm.sizes,
+    mode, id, ctl: ctl.buffer, clock, lock, sab: shm.sab, sizes: shm.sizes, count,
   } satisfies LockWorkerData));
   const done = collect<LockWorkerResult>(ws);
   try {
