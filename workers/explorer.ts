@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { explore } from '../src/sched/explore.ts';
-import { runFinding, type ExplorerData, type ExplorerMessage, type FindingJob } from '../src/run/explore-parallel.ts';
+import { iterationClaim, runFinding, type ExplorerData, type ExplorerMessage, type FindingJob } from '../src/run/explore-parallel.ts';
 import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
 
 const post = (m: ExplorerMessage) => parentPort!.postMessage(m);
@@ -32,6 +32,7 @@ if ((workerData as FindingJob).kind === 'finding') {
       scenario: getScenario(d.scenario), cfg: d.cfg, lock: makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness }),
       strategies: d.strategies, iterations: d.iterations, durationMs: d.durationMs, opsPerActor: d.opsPerActor, seed: d.seed,
       keepGoing: d.keepGoing, maxSteps: d.maxSteps, confidence: d.confidence, start: d.start, stride: d.stride, progressMs: d.progressMs,
+      ...(d.next ? { claim: iterationClaim(d.next, d.iterations) } : {}),
       shouldStop: () => Atomics.load(stop, 0) !== 0,
       onProgress: (stats) => post({ type: 'progress', worker, stats }),
       ...(d.beat ? { beat: new Int32Array(d.beat) } : {}),

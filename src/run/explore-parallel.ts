@@ -1,6 +1,10 @@
-// Parallel exploration: N explorer workers (workers/explorer.ts) over disjoint sets of iterations
-// (worker w runs iterations w, w+N, w+2N, ...), so together they explore exactly what one
-// explorer would, with the portfolio's strategies spread over the workers. The first find stops
+// Parallel exploration: N explorer workers (workers/explorer.ts) over disjoint sets of iterations.
+// Each worker takes the next iteration number from a shared counter when it is ready for one, so
+// together they explore exactly the iterations one explorer would (an iteration is a function of
+// the seed and its number, whoever runs it), and a worker that runs slower (its iterations are
+// longer, its core is busier) simply takes fewer: the workers finish together. (A fixed split,
+// worker w taking w, w+N, ..., left the slowest worker's share as the wall time, and with the
+// 4-strategy portfolio on 2 workers gave each worker two of the strategies.) The first find stops
 // every worker (unless keepGoing); statistics are merged.
 //
 // Exploration always runs in workers (one is enough), never on the main thread: the main thread
@@ -47,6 +51,8 @@ export interface ExplorerData {
   progressMs: number;
   /** Int32 word 0: set to 1 to stop every explorer */
   stop: SharedArrayBuffer;
+  /** BigInt64 word 0: the next iteration number to run, shared by all explorers (iterationClaim) */
+  next?: SharedArrayBuffer;
   /** this explorer's heartbeat (BEAT words, src/sched/explore.ts) */
   beat?: SharedArrayBuffer;
 }
@@ -77,8 +83,16 @@ export interface ParallelOptions {
   stepTimeoutMs?: number;
 }
 
+/** One explorer's share of a parallel exploration: its statistics, and how long after it was
+ * started it had its driver built and began to explore (ms; -1: it never did). */
+export interface WorkerShare {
+  stats: ExploreStats;
+  startMs: number;
+}
+
 export interface ParallelExplore {
-  result: Promise<ExploreResult>;
+  /** the merged result; `workers` is each explorer's share (what a benchmark compares) */
+  result: Promise<ExploreResult & { workers: WorkerShare[] }>;
   /** stop every explorer after its current iteration (those still busy after STOP_GRACE_MS are
    * terminated; their iterations so far still count) */
   stop(): void;
@@ -89,9 +103,16 @@ export const STEP_TIMEOUT_MS = 5_000;
 /** After stop(), how long an explorer may take to finish its iteration before it is terminated. */
 export const STOP_GRACE_MS = 700;
 
-/** Iterations worker w of n gets out of `total`. */
-export const shareOf = (total: number, w: number, n: number): number =>
-  total === Infinity ? Infinity : Math.max(0, Math.ceil((total - w) / n));
+/** An explorer's claim on the shared iteration counter (ExploreOptions.claim): the next iteration
+ * number, or -1 once `total` have been handed out. One atomic add per iteration (an iteration
+ * takes a fraction of a millisecond): no batching needed. */
+export function iterationClaim(next: SharedArrayBuffer, total: number): () => number {
+  const word = new BigInt64Array(next);
+  return () => {
+    const i = Number(Atomics.add(word, 0, 1n));
+    return i < total ? i : -1;
+  };
+}
 
 const emptyStats = (): ExploreStats => ({
   iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'stop', strategies: [],
@@ -114,6 +135,7 @@ function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { lab
 export function exploreParallel(o: ParallelOptions): ParallelExplore {
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
+  const next = new SharedArrayBuffer(8);
   const n = o.threads;
   const stepTimeoutMs = o.stepTimeoutMs ?? STEP_TIMEOUT_MS;
   const latest: (ExploreStats | undefined)[] = [];
@@ -121,12 +143,14 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
   const beats: Int32Array[] = [];
   const ready: ({ sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | undefined)[] = [];
   const done: (ExploreResult | undefined)[] = new Array(n).fill(undefined);
+  const spawnedAt: number[] = [];
+  const startMs: number[] = new Array(n).fill(-1);
   let settle: (() => void) | null = null;
   let graceTimer: NodeJS.Timeout | undefined;
   let watch: NodeJS.Timeout | undefined;
   let hungStep: HungStep | undefined;
 
-  const result = new Promise<ExploreResult>((resolve, reject) => {
+  const result = new Promise<ExploreResult & { workers: WorkerShare[] }>((resolve, reject) => {
     let over = false;
     const finish = () => {
       if (over) return;
@@ -144,7 +168,8 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
         stats.findsById.HUNG = (stats.findsById.HUNG ?? 0) + 1;
         stats.stoppedBy = 'find';
       }
-      resolve({ stats, finds: o.keepGoing ? finds : finds.slice(0, hungStep ? 0 : 1), ...(hungStep ? { hungStep } : {}) });
+      const workers = parts.map((r, w) => ({ stats: r.stats, startMs: startMs[w] }));
+      resolve({ stats, finds: o.keepGoing ? finds : finds.slice(0, hungStep ? 0 : 1), ...(hungStep ? { hungStep } : {}), workers });
     };
     const fail = (e: Error) => {
       if (over) return;
@@ -169,14 +194,18 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
       b[BEAT.ACTOR] = -1;
       beats.push(b);
       const data: ExplorerData = {
-        kind: 'explore', scenario: o.scenario, cfg: o.cfg, strategies: o.strategies, iterations: shareOf(o.iterations, w, n),
+        kind: 'explore', scenario: o.scenario, cfg: o.cfg, strategies: o.strategies, iterations: o.iterations,
         durationMs: o.durationMs, opsPerActor: o.opsPerActor, seed: o.seed, keepGoing: o.keepGoing, maxSteps: o.maxSteps,
-        confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop, beat,
+        confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop, next, beat,
       };
+      spawnedAt.push(performance.now());
       const worker = spawnWorker('explorer', { workerData: data });
       workers.push(worker);
       worker.on('message', (m: ExplorerMessage) => {
-        if (m.type === 'ready') ready[m.worker] = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+        if (m.type === 'ready') {
+          ready[m.worker] = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+          startMs[m.worker] = performance.now() - spawnedAt[m.worker];
+        }
         else if (m.type === 'progress') {
           latest[m.worker] = m.stats;
           o.onProgress?.(mergeStats(latest.filter((x): x is ExploreStats => !!x)));

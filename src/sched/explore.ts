@@ -35,6 +35,9 @@ export interface ExploreOptions {
   /** this explorer's share of the iterations: start, start + stride, ... (parallel explorers) */
   start?: number;
   stride?: number;
+  /** instead of start/stride: the next iteration to run, -1 when none is left (parallel explorers
+   * taking iterations in order from a shared counter, src/run/explore-parallel.ts) */
+  claim?: () => number;
   /** the same operations in every iteration (a known workload) instead of the per-iteration op seeds */
   ops?: Op[][];
   onProgress?: (s: ExploreStats) => void;
@@ -146,7 +149,8 @@ export function explore(o: ExploreOptions): ExploreResult {
   const progressMs = o.progressMs ?? 200;
   let nextProgress = t0 + progressMs;
 
-  for (let i = start; stats.iterations < o.iterations; i += stride) {
+  const claim = o.claim;
+  for (let i = claim ? claim() : start; i >= 0 && stats.iterations < o.iterations; i = claim ? claim() : i + stride) {
     const s = strategies[i % strategies.length];
     const opsSeed = o.ops ? null : opsSeedFor(o.seed, i);
     const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);

@@ -12,8 +12,9 @@ import { controlledBench } from './controlled.ts';
 import { lockdepBench } from './lockdep.ts';
 import { soakRss } from './soak-rss.ts';
 import { mapTruncateBench } from './map-truncate.ts';
+import { exploreThreadsBench } from './explore-threads.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, soakRss];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, soakRss, exploreThreadsBench];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
