@@ -17,9 +17,14 @@ import { fmt, type BenchSection } from './common.ts';
 
 const TARGET_S = 20;
 const QUICK_S = 3;
-const CALIBRATE_MS = 3_000;
+const CALIBRATE_CPU_S = 3;
 
 const cfg: RunConfig = { ...DEFAULTS, scenario: 'map-truncate', durationMs: 0, ops: 0, extra: { 'map-pages': 'mainline' } };
+
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
 
 async function exploreOnce(threads: number, iterations: number, durationMs: number) {
   const load0 = os.loadavg()[0];
@@ -41,10 +46,28 @@ export const exploreThreadsBench: BenchSection = {
   optIn: true,
   async run(o) {
     const seconds = o.quick ? QUICK_S : TARGET_S;
-    // calibrate: one thread for a few seconds (its start-up and JIT warm-up included), by CPU
-    // time, so the workload is `seconds` of one core's work however busy the machine is
-    const cal = await exploreOnce(1, Infinity, o.quick ? 1_000 : CALIBRATE_MS);
-    const iterations = Math.max(200, Math.round((cal.r.stats.iterations / cal.cpuS) * seconds));
+    // calibrate: one thread until it has used CALIBRATE_CPU_S of CPU; the rate is iterations per
+    // CPU-second after the first third of that (start-up and the JIT warm-up of the first
+    // iterations left out), so the workload is `seconds` of one core's work however busy the
+    // machine is
+    const budget = o.quick ? 1 : CALIBRATE_CPU_S;
+    const c0 = cpuNow();
+    let mark: { its: number; cpu: number } | null = null;
+    let last = { its: 0, cpu: c0 };
+    const px = exploreParallel({
+      scenario: 'map-truncate', cfg, strategies: strategySpecs('portfolio', 3), iterations: Infinity, durationMs: 0,
+      opsPerActor: 4, seed: 'bench-threads', keepGoing: true, maxSteps: 200_000, threads: 1, progressMs: 100,
+      onProgress: (st) => {
+        const cpu = cpuNow();
+        if (!mark && cpu - c0 >= budget / 3) mark = { its: st.iterations, cpu };
+        last = { its: st.iterations, cpu };
+        if (cpu - c0 >= budget) px.stop();
+      },
+    });
+    await px.result;
+    const from: { its: number; cpu: number } = mark ?? { its: 0, cpu: c0 };
+    const rate = (last.its - from.its) / Math.max(last.cpu - from.cpu, 1e-3);
+    const iterations = Math.max(200, Math.round(rate * seconds));
     const rows: (string | number)[][] = [];
     let one = 0;
     for (const threads of [1, 2]) {
