@@ -20,6 +20,8 @@ export const INVARIANTS = {
   DEADLOCK: 'no cycle in the wait-for graph; no task blocks on a page lock it holds',
   HUNG: 'every task makes progress within the hung-task bound',
   CRASH: 'a worker threw an exception (harness or protocol bug)',
+  'FAULT-RETRY': 'a fault that returns VM_FAULT_RETRY holds no page lock (out_retry unlocked and put the page; the retry starts over)',
+  'EOF-ZERO': 'what a read through a PTE sees of the last page beyond i_size is zeros (truncate_inode_partial_folio zeroed the tail)',
 } as const;
 
 export type InvariantId = keyof typeof INVARIANTS;
@@ -54,6 +56,8 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'FAULT-LOCKED': [['file', 'index']],
   'FREE-BAD': [['allocated while not free'], ['file', 'index', 'generation'], ['flags', 'refcount', 'mapcount', 'mapping']],
   'COLLAPSE-MAPPED': [['mapcount', 'file', 'index']],
+  'FAULT-RETRY': [['file', 'index']],
+  'EOF-ZERO': [['file', 'index', 'i_size', 'data end']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
 };
 

@@ -108,6 +108,11 @@ export class Task {
     this.shm.stats[this.statBase + STAT[name]] += n; // one writer per task: no atomic needed
   }
 
+  /** This task's own count `name` so far (its only writer is this task). */
+  statValue(name: StatName): number {
+    return this.shm.stats[this.statBase + STAT[name]];
+  }
+
   // ---- page locks held (LOCK-LEAK, lockdep, wait-for graph) ----
   heldAdd(pfn: number): void {
     const n = this.shm.heldCount[this.id];
@@ -265,6 +270,10 @@ export interface PageCacheOps {
   deleteFromPageCache(t: Task, pfn: number, file: number): Step;
   /** ->readpage (a_ops): fill a locked new page and mark it uptodate. */
   readPage(t: Task, pfn: number, file: number, index: number): Step;
+  /** lock_folio_maybe_drop_mmap() (filemap_fault()'s page lock, 6.6): trylock; else, unless
+   * RETRY_NOWAIT, maybe drop the mmap lock (fpin) and wait, killable with FAULT_FLAG_KILLABLE.
+   * `locked` false: go to out_retry (no lock held). */
+  lockFolioMaybeDropMmap(t: Task, vmf: VmFault, pfn: number, fpin: boolean): Step<{ locked: boolean; fpin: boolean }>;
 }
 
 /** A file mapping's vma->vm_ops (generic_file_vm_ops: filemap_fault, filemap_map_pages,
@@ -283,8 +292,9 @@ export interface VmOps {
 
 /** The fault paths of mm/memory.c. */
 export interface FaultOps {
-  /** handle_mm_fault() for one access; NO_FAULT when the PTE was present and usable. */
-  handleMmFault(t: Task, vma: number, index: number, write: boolean): Step<number>;
+  /** handle_mm_fault() for one access; NO_FAULT when the PTE was present and usable. `flags`:
+   * FAULT_FLAG_* (default: the user fault flags the task's options give, userFaultFlags()). */
+  handleMmFault(t: Task, vma: number, index: number, write: boolean, flags?: number): Step<number>;
   /** do_fault_around(): ->map_pages over the fault-around window. */
   doFaultAround(t: Task, vmf: VmFault): Step<number>;
   /** __do_fault(): ->fault, and the page comes back locked. */
@@ -306,6 +316,14 @@ export interface FaultOps {
   faultDirtySharedPage(t: Task, pfn: number): Step<number>;
   /** do_wp_page() -> wp_page_shared(): a write to a read-only PTE of a shared mapping. */
   doWpPageShared(t: Task, vmf: VmFault): Step<number>;
+  /** do_wp_page(): a write to a present read-only PTE: wp_page_shared() or wp_page_copy(). */
+  doWpPage(t: Task, vmf: VmFault): Step<number>;
+  /** wp_page_copy(): copy the page `orig` maps (referenced by the caller, not locked) into a new
+   * anonymous page, and install it only if the PTE is still `orig` (re-checked under the PTL). */
+  wpPageCopy(t: Task, vmf: VmFault, orig: number): Step<number>;
+  /** The arch fault handler (do_user_addr_fault()): handle_mm_fault(), and again with
+   * FAULT_FLAG_TRIED while it returns VM_FAULT_RETRY and no fatal signal is pending. */
+  doUserAddrFault(t: Task, vma: number, index: number, write: boolean): Step<number>;
 }
 
 export interface ZapDetails {

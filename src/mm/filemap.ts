@@ -16,7 +16,11 @@ import { NIL, PG_locked } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, NextPage, VmOps } from '../kernel/task.ts';
-import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault } from '../kernel/fault.ts';
+import {
+  FAULT_FLAG_KILLABLE, FAULT_FLAG_RETRY_NOWAIT, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
+  faultFlagAllowRetryFirst, type FaultResult, type VmFault,
+} from '../kernel/fault.ts';
+import { LD_PAGE } from '../kernel/task.ts';
 
 // (the type lives with the tables; re-exported for the modules and plug-ins that import it here)
 export type { NextPage } from '../kernel/task.ts';
@@ -244,13 +248,53 @@ function* filemapCreatePage(t: Task, file: number, index: number): Step<number> 
 }
 
 /**
- * filemap_fault() (kernel-protocols §4.4): early i_size check -> SIGBUS; find the page or create
- * it; lock_page; "Did it get truncated?" -> retry; not uptodate -> read again under the lock;
- * i_size re-check under the page lock -> SIGBUS. Returns VM_FAULT_LOCKED with the page locked
- * and referenced.
+ * maybe_unlock_mmap_for_io() (mm/internal.h, 6.6): on the first attempt of a fault that may
+ * retry, and not RETRY_NOWAIT, pin the file and drop the mmap lock before sleeping on I/O or a
+ * page lock; the fault must then end in VM_FAULT_RETRY (the VMA may be gone once the lock is
+ * dropped). The model has no mmap lock: the step marks the point, `fpin` is what it changes.
+ */
+function* maybeUnlockMmapForIo(t: Task, vmf: VmFault, fpin: boolean): Step<boolean> {
+  if (fpin) return true;
+  if (!faultFlagAllowRetryFirst(vmf.flags ?? 0) || ((vmf.flags ?? 0) & FAULT_FLAG_RETRY_NOWAIT)) return false;
+  yield 'maybe_unlock_mmap_for_io';
+  return true;
+}
+
+/**
+ * lock_folio_maybe_drop_mmap() (mm/filemap.c, 6.6): folio_trylock() first; with RETRY_NOWAIT a
+ * contended page is VM_FAULT_RETRY without waiting ("with the fault lock still held"); else
+ * maybe_unlock_mmap_for_io() and __folio_lock_killable() (FAULT_FLAG_KILLABLE: a fatal signal
+ * makes it out_retry) or __folio_lock(). Without ALLOW_RETRY and KILLABLE these are lock_page()'s
+ * steps exactly.
+ */
+export function* lockFolioMaybeDropMmap(t: Task, vmf: VmFault, pfn: number, fpin: boolean): Step<{ locked: boolean; fpin: boolean }> {
+  const L = t.ops.lock, flags = vmf.flags ?? 0;
+  if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn); // a blocking acquisition, whatever path it takes
+  if (yield* L.trylockFast(t, pfn)) return { locked: true, fpin };
+  if (flags & FAULT_FLAG_RETRY_NOWAIT) return { locked: false, fpin };
+  fpin = yield* maybeUnlockMmapForIo(t, vmf, fpin);
+  if (flags & FAULT_FLAG_KILLABLE) {
+    // -EINTR: "we need to drop the fault lock here and return 0" (release_fault_lock())
+    if ((yield* L.__lockPage(t, pfn, true)) !== 0) return { locked: false, fpin };
+  } else {
+    const r = yield* L.__lockPage(t, pfn, false);
+    if (r !== 0) throw new Error(`${L.name}: __folio_lock returned ${r}`);
+  }
+  return { locked: true, fpin };
+}
+
+/**
+ * filemap_fault() (6.6 mm/filemap.c; kernel-protocols §4.4): early i_size check -> SIGBUS; find
+ * the page, or (do_sync_mmap_readahead(): maybe_unlock_mmap_for_io() before the read) create and
+ * read it; lock_folio_maybe_drop_mmap() (not locked: out_retry); "Did it get truncated?" ->
+ * retry_find; not uptodate -> read again under the lock; "We've made it this far and we had to
+ * drop our mmap_lock": unlock, out_retry; i_size re-check under the page lock -> SIGBUS. Returns
+ * VM_FAULT_LOCKED with the page locked and referenced, or VM_FAULT_RETRY with neither
+ * (out_retry: folio_put()).
  */
 export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
   const shm = t.shm, { file, index } = vmf;
+  let fpin = false;
   t.page = -1;
   t.aux = index;
   yield 'i_size_read';
@@ -258,19 +302,17 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
   for (;;) { // retry_find:
     let pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
     if (pfn === NIL) {
+      fpin = yield* maybeUnlockMmapForIo(t, vmf, fpin); // do_sync_mmap_readahead()
       pfn = yield* filemapCreatePage(t, file, index);
-      if (pfn === CREATE_OOM) return { ret: VM_FAULT_OOM, pfn: NIL };
+      if (pfn === CREATE_OOM) return { ret: fpin ? VM_FAULT_RETRY : VM_FAULT_OOM, pfn: NIL }; // 'if (fpin) goto out_retry'
       if (pfn === NIL) continue;
     }
-    // lock_folio_maybe_drop_mmap(): mainline locks killable (FAULT_FLAG_KILLABLE) and, on a fatal
-    // signal, drops the page and returns VM_FAULT_RETRY (out_retry:). The model does that with
-    // --killable-faults; without it the lock is lock_page() (no fault retry path modelled yet).
-    if (t.options['killable-faults'] === true) {
-      if ((yield* t.ops.lock.lockPageKillable(t, pfn)) !== 0) {
-        yield* putPage(t, pfn);
-        return { ret: VM_FAULT_RETRY, pfn: NIL };
-      }
-    } else yield* t.ops.lock.lockPage(t, pfn);
+    const lk: { locked: boolean; fpin: boolean } = yield* t.ops.pagecache.lockFolioMaybeDropMmap(t, vmf, pfn, fpin);
+    fpin = lk.fpin;
+    if (!lk.locked) { // out_retry:
+      yield* putPage(t, pfn);
+      return { ret: VM_FAULT_RETRY, pfn: NIL };
+    }
     t.page = pfn;
     t.aux = index;
     yield 'page->mapping';
@@ -283,6 +325,11 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
     if (Atomics.load(shm.index, pfn) !== index) t.violation('MAP-CACHE', pfn, file, index);
     yield 'PageUptodate';
     if (!PageUptodate(shm, pfn)) yield* t.ops.pagecache.readPage(t, pfn, file, index); // page_not_uptodate
+    if (fpin) { // "now is the time to return to the upper layer and have it re-find the vma"
+      yield* t.ops.lock.unlockPage(t, pfn);
+      yield* putPage(t, pfn); // out_retry:
+      return { ret: VM_FAULT_RETRY, pfn: NIL };
+    }
     // "Found the page and have a reference on it. We must recheck i_size under page lock."
     yield 'i_size_read';
     if (index >= maxIndex(iSizeRead(shm, file))) {

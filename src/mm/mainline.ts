@@ -4,12 +4,12 @@
 // replace entries (src/variants).
 import type { KernelOps, PageLockOps } from '../kernel/task.ts';
 import {
-  deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapRemoveFolio, findGetPage, nextUptodatePage,
-  pageCacheDelete, readPage,
+  deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapRemoveFolio, findGetPage, lockFolioMaybeDropMmap,
+  nextUptodatePage, pageCacheDelete, readPage,
 } from './filemap.ts';
 import {
-  __doFault, doCowFault, doFaultAround, doReadFault, doSetPte, doSharedFault, finishFault, handleMmFault,
-  unmapMappingFolio, unmapMappingRange, zapPteRange,
+  __doFault, doCowFault, doFaultAround, doReadFault, doSetPte, doSharedFault, doUserAddrFault, doWpPage, finishFault,
+  handleMmFault, unmapMappingFolio, unmapMappingRange, wpPageCopy, zapPteRange,
 } from './memory.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import { truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncatePagecache, truncateSetsize } from './truncate.ts';
@@ -26,11 +26,11 @@ import {
 
 /** The tables of src/mm, frozen: a variant never edits them, it composes over them. */
 export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
-  pagecache: Object.freeze({ findGetPage, filemapAddFolio, pageCacheDelete, filemapRemoveFolio, deleteFromPageCache, readPage }),
+  pagecache: Object.freeze({ findGetPage, filemapAddFolio, pageCacheDelete, filemapRemoveFolio, deleteFromPageCache, readPage, lockFolioMaybeDropMmap }),
   vmOps: Object.freeze({ fault: filemapFault, mapPages: filemapMapPages, nextUptodatePage, pageMkwrite: filemapPageMkwrite }),
   fault: Object.freeze({
     handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
-    faultDirtySharedPage, doWpPageShared,
+    faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault,
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({ truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio }),

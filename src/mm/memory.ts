@@ -8,13 +8,15 @@ import { pageFile, xaLoad } from '../shm/files.ts';
 import { mkPte, pteAnon, pteNone, ptePfn, pteRead, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
-import { MAPPING_ANON, PageLocked, SetPageUptodate } from '../shm/page.ts';
+import { MAPPING_ANON, PageLocked, SetPageUptodate, getPage } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ZapDetails } from '../kernel/task.ts';
 import {
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from '../kernel/fault.ts';
+import { fatalSignalPending } from '../locks/waitqueue.ts';
 import { checkMappedFilePage } from './filemap.ts';
 import { vmasOfFile } from './rmap.ts';
 import { vmFaultLockedCheck } from './writeback.ts';
@@ -104,6 +106,18 @@ export function* doReadFault(t: Task, vmf: VmFault): Step<number> {
   return ret;
 }
 
+/** copy_user_highpage() into a new anonymous page `cow` for file index `index`: the data (its
+ * stamp) of `src`, uptodate, and the anon rmap's index (page_add_new_anon_rmap():
+ * linear_page_index()). */
+function copyToAnon(t: Task, cow: number, src: number, index: number): void {
+  const shm = t.shm;
+  shm.stampFile[cow] = shm.stampFile[src];
+  shm.stampIndex[cow] = shm.stampIndex[src];
+  SetPageUptodate(shm, cow);
+  Atomics.store(shm.index, cow, index);
+  Atomics.store(shm.mapping, cow, MAPPING_ANON);
+}
+
 /**
  * do_cow_fault(): a write fault on a private mapping. The anonymous copy is allocated before the
  * file page is locked (no allocation under a page lock, kernel-protocols §3.3), filled from the
@@ -120,11 +134,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   }
   t.page = r.pfn;
   yield 'copy_user_highpage';
-  shm.stampFile[cow] = shm.stampFile[r.pfn];
-  shm.stampIndex[cow] = shm.stampIndex[r.pfn];
-  SetPageUptodate(shm, cow);
-  Atomics.store(shm.index, cow, vmf.index); // page_add_new_anon_rmap(): linear_page_index()
-  Atomics.store(shm.mapping, cow, MAPPING_ANON);
+  copyToAnon(t, cow, r.pfn, vmf.index);
   const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, cow, true));
   yield* t.ops.lock.unlockPage(t, r.pfn);
   yield* putPage(t, r.pfn);
@@ -164,28 +174,135 @@ export function* doSharedFault(t: Task, vmf: VmFault): Step<number> {
 export const NO_FAULT = -1;
 
 /**
- * handle_mm_fault() for one access: a none PTE faults: a read is do_read_fault(), a write to a private mapping do_cow_fault(), a
- * write to a shared mapping do_shared_fault(). A present PTE is simply used (NO_FAULT), except a
- * write to a read-only PTE of a shared mapping: do_wp_page() -> wp_page_shared()
- * (src/mm/writeback.ts). Counts faults and SIGBUS.
+ * The flags a user fault of this task runs with: FAULT_FLAG_USER (| WRITE), and as the scenario's
+ * options say, FAULT_FLAG_KILLABLE (--killable-faults) and FAULT_FLAG_ALLOW_RETRY (--fault-retry).
+ * Mainline's user faults have both (FAULT_FLAG_DEFAULT, 6.6 include/linux/mm_types.h); without the
+ * options the model's fault takes the page lock with plain lock_page() and never retries.
  */
-export function* handleMmFault(t: Task, vma: number, index: number, write: boolean): Step<number> {
+export function userFaultFlags(t: Task, write: boolean): number {
+  return FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0)
+    | (t.options['killable-faults'] === true ? FAULT_FLAG_KILLABLE : 0)
+    | (t.options['fault-retry'] === true ? FAULT_FLAG_ALLOW_RETRY : 0);
+}
+
+/**
+ * handle_mm_fault() for one access: a none PTE faults: a read is do_read_fault(), a write to a
+ * private mapping do_cow_fault(), a write to a shared mapping do_shared_fault(). A present PTE is
+ * simply used (NO_FAULT), except a write to a read-only PTE: do_wp_page(). Counts faults and
+ * SIGBUS.
+ */
+export function* handleMmFault(t: Task, vma: number, index: number, write: boolean, flags = userFaultFlags(t, write)): Step<number> {
   const shm = t.shm;
-  const vmf: VmFault = { vma, file: shm.vmaFile[vma], index };
+  const vmf: VmFault = { vma, file: shm.vmaFile[vma], index, flags };
   t.page = -1;
   t.aux = index;
   yield 'handle_pte_fault';
   const pte = pteRead(shm, vma, index);
   if (!pteNone(pte)) {
-    if (!write || !vmaShared(shm, vma) || (pte & PTE_WRITE) !== 0) return NO_FAULT;
+    if (!write || (pte & PTE_WRITE) !== 0) return NO_FAULT;
     t.stat('faults');
-    return yield* t.ops.fault.doWpPageShared(t, vmf);
+    return yield* t.ops.fault.doWpPage(t, vmf);
   }
   t.stat('faults');
   const F = t.ops.fault;
   const ret = !write ? yield* F.doReadFault(t, vmf) : vmaShared(shm, vma) ? yield* F.doSharedFault(t, vmf) : yield* F.doCowFault(t, vmf);
   if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');
   return ret;
+}
+
+/**
+ * do_wp_page() (6.6 mm/memory.c) for a write to a present read-only PTE. Shared mapping:
+ * wp_page_shared() (->page_mkwrite, src/mm/writeback.ts). Private mapping: the model's read-only
+ * private PTEs map file pages (its anonymous pages are mapped writable), so it is always "Ok, we
+ * need to copy. Oh, well..": under the PTL (handle_pte_fault()'s pte_same() check, then
+ * vm_normal_page()) take a reference on the page (folio_get) and go to wp_page_copy() without
+ * the PTL and without the page lock.
+ */
+export function* doWpPage(t: Task, vmf: VmFault): Step<number> {
+  const shm = t.shm, { vma, index } = vmf;
+  if (vmaShared(shm, vma)) return yield* t.ops.fault.doWpPageShared(t, vmf);
+  t.page = -1;
+  t.aux = index;
+  const ptl = yield* pteLock(t, vma, index);
+  yield 'pte_same';
+  const orig = pteRead(shm, vma, index);
+  if (pteNone(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL: "goto unlock"
+    pteUnlock(t, ptl);
+    return 0;
+  }
+  t.page = ptePfn(orig);
+  getPage(shm, ptePfn(orig)); // folio_get(folio): the PTE's reference keeps it alive until here
+  pteUnlock(t, ptl);
+  return yield* t.ops.fault.wpPageCopy(t, vmf, orig);
+}
+
+/**
+ * wp_page_copy() (6.6): allocate the new anonymous page and copy the old one into it
+ * (__wp_page_copy_user(): no page lock — the reference only keeps the page from being freed, its
+ * data may already be truncated away); then "Re-check the pte - we dropped the lock": only if the
+ * PTE is still `orig` replace it (ptep_clear_flush(), folio_add_new_anon_rmap(),
+ * set_pte_at_notify()) and, "Only after switching the pte to the new page", page_remove_rmap()
+ * of the old page. The old PTE's reference and do_wp_page()'s are dropped at the end; a copy not
+ * installed is freed. A PTE that changed meanwhile (a zap by truncation, another COW) means the
+ * user simply retries the access. Truncation relies on this re-check: its first
+ * unmap_mapping_range() clears the PTE under the PTL, so a copy made from a page truncation is
+ * removing is never installed after that, and one installed before is a COW page the second
+ * unmap_mapping_range() zaps.
+ */
+export function* wpPageCopy(t: Task, vmf: VmFault, orig: number): Step<number> {
+  const shm = t.shm, { vma, index } = vmf, old = ptePfn(orig);
+  const cow = yield* allocPage(t); // vma_alloc_folio()
+  if (cow === NIL) {
+    yield* putPage(t, old);
+    return VM_FAULT_OOM;
+  }
+  t.page = old;
+  t.aux = index;
+  yield '__wp_page_copy_user';
+  copyToAnon(t, cow, old, index);
+  const ptl = yield* pteLock(t, vma, index);
+  t.page = old;
+  yield 'pte_same';
+  let free = cow;
+  if (pteRead(shm, vma, index) === orig) {
+    yield 'ptep_clear_flush';
+    pteWrite(shm, vma, index, 0);
+    t.page = cow;
+    yield* t.ops.rmap.pageAddRmap(t, cow); // folio_add_new_anon_rmap()
+    yield 'set_pte_at_notify';
+    pteWrite(shm, vma, index, mkPte(cow, PTE_ANON | PTE_WRITE));
+    t.stat('mapped');
+    t.page = old;
+    yield* t.ops.rmap.pageRemoveRmap(t, old);
+    free = old; // "Free the old page..": the reference the old PTE held
+  }
+  pteUnlock(t, ptl);
+  yield* putPage(t, free);
+  yield* putPage(t, old); // do_wp_page()'s folio_get()
+  return 0;
+}
+
+/**
+ * The arch fault handler around handle_mm_fault() (do_user_addr_fault(), 6.6
+ * arch/x86/mm/fault.c): on VM_FAULT_RETRY, return if a fatal signal is pending
+ * (fault_signal_pending()), else "flags |= FAULT_FLAG_TRIED; goto retry". The model delivers a
+ * fatal signal where a killable wait returns -EINTR (src/locks deliverFatalSignal()), so a signal
+ * pending at the handler is one still pending, or one a killable wait of this attempt consumed.
+ * FAULT-RETRY: VM_FAULT_RETRY comes back with no page lock held (out_retry: the page was unlocked
+ * and put; the retry starts from the page-cache lookup and would deadlock on a lock it kept).
+ */
+export function* doUserAddrFault(t: Task, vma: number, index: number, write: boolean): Step<number> {
+  let flags = userFaultFlags(t, write);
+  for (;;) {
+    const eintr = t.statValue('eintr');
+    const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write, flags);
+    if (ret === NO_FAULT || !(ret & VM_FAULT_RETRY)) return ret;
+    const held = t.heldPages();
+    if (held.length > 0) t.violation('FAULT-RETRY', held[0], t.shm.vmaFile[vma], index);
+    if (fatalSignalPending(t) || t.statValue('eintr') !== eintr) return ret;
+    if (!(flags & FAULT_FLAG_ALLOW_RETRY)) return ret; // RETRY without ALLOW_RETRY: only a kill
+    flags |= FAULT_FLAG_TRIED;
+  }
 }
 
 // ---- zap ---------------------------------------------------------------------------------

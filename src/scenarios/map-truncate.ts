@@ -64,7 +64,11 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
   },
   {
     name: 'killable-faults', kind: 'bool', default: false,
-    help: "filemap_fault() takes the page lock killable, as mainline's lock_folio_maybe_drop_mmap() does; a fatal signal (the 'killer' role) ends the fault with VM_FAULT_RETRY (the retry itself is not modelled)",
+    help: "FAULT_FLAG_KILLABLE: filemap_fault() takes the page lock killable, as mainline's lock_folio_maybe_drop_mmap() does; a fatal signal (the 'killer' role) ends the fault with VM_FAULT_RETRY and the arch handler does not retry it",
+  },
+  {
+    name: 'fault-retry', kind: 'bool', default: false,
+    help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
   },
 ];
 
@@ -188,7 +192,7 @@ function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
   const size = Atomics.load(shm.iSize, file);
-  const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
+  const ret = yield* t.ops.fault.doUserAddrFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & (VM_FAULT_OOM | VM_FAULT_RETRY))) return; // RETRY: killed, nothing to judge
   const mappedNow = !pteNone(pteRead(shm, vma, index));
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;

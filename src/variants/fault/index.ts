@@ -14,6 +14,8 @@ import { patch1 } from './patch1.ts';
 import { patch1to2 } from './patch1-2.ts';
 import { patch1to3 } from './patch1-3.ts';
 import { faultNolock } from './mutant-fault-nolock.ts';
+import { faultKilledLocked } from './mutant-fault-killed-locked.ts';
+import { wpCopyNoPteSame } from '../mutants/wp-copy-nopte-same.ts';
 
 export type { FaultPathVariant } from './variant.ts';
 
@@ -61,3 +63,6 @@ registerFaultPath(patch1);
 registerFaultPath(patch1to2);
 registerFaultPath(patch1to3);
 registerVariant(faultNolock);
+// the self-tests of the fault retry and COW-of-a-present-PTE paths (--variant; map-truncate cells)
+registerVariant(faultKilledLocked);
+registerVariant(wpCopyNoPteSame);
