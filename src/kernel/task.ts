@@ -365,6 +365,9 @@ export interface TruncateOps {
   truncateInodeFolio(t: Task, pfn: number, file: number, index: number): Step;
   /** truncate_cleanup_folio(): unmap the page if a PTE still maps it. */
   truncateCleanupFolio(t: Task, pfn: number): Step;
+  /** truncate_inode_partial_folio() for an order-0 page locked by the caller: wait for
+   * writeback, zero the part of the page at or beyond byte `lstart` (folio_zero_range()). */
+  truncateInodePartialFolio(t: Task, pfn: number, lstart: number): Step;
 }
 
 /** Reclaim (mm/vmscan.c). */

@@ -5,7 +5,7 @@
 // while the page is locked and after its mapping and i_size were re-checked under that lock; a
 // page leaves the cache only while locked and unmapped.
 import { allocPage, putPage } from './page_alloc.ts';
-import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
+import { PAGE_SIZE, iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
 import { pteNone, pteRead, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
@@ -222,6 +222,9 @@ export function* readPage(t: Task, pfn: number, file: number, index: number): St
   yield 'read_folio';
   shm.stampFile[pfn] = file;
   shm.stampIndex[pfn] = index;
+  // what lies beyond i_size in the last page is read as zeros (block_read_full_folio():
+  // folio_zero_segment() of the blocks past EOF; iomap_read_folio_sync likewise)
+  shm.stampEnd[pfn] = Math.max(0, Math.min(PAGE_SIZE, iSizeRead(shm, file) - index * PAGE_SIZE));
   yield 'folio_mark_uptodate';
   SetPageUptodate(shm, pfn);
 }

@@ -12,7 +12,9 @@ import {
   handleMmFault, unmapMappingFolio, unmapMappingRange, wpPageCopy, zapPteRange,
 } from './memory.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
-import { truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncatePagecache, truncateSetsize } from './truncate.ts';
+import {
+  truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize,
+} from './truncate.ts';
 import { removeMapping, shrinkPage } from './vmscan.ts';
 import {
   clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
@@ -33,7 +35,9 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
     faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault,
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
-  truncate: Object.freeze({ truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio }),
+  truncate: Object.freeze({
+    truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio,
+  }),
   reclaim: Object.freeze({ shrinkPage, removeMapping }),
   writeback: Object.freeze({ setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage }),
   collapse: Object.freeze({ collapseFile }),

@@ -4,7 +4,8 @@
 // PTE (the reader's data check). Each call to another replaceable kernel function goes through the
 // running configuration's tables (t.ops), so a variant that replaces an entry is reached from here.
 import { allocPage, putPage } from './page_alloc.ts';
-import { pageFile, xaLoad } from '../shm/files.ts';
+import { PAGE_SIZE, pageFile, xaLoad } from '../shm/files.ts';
+import { CTL } from '../shm/layout.ts';
 import { mkPte, pteAnon, pteNone, ptePfn, pteRead, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
@@ -113,6 +114,7 @@ function copyToAnon(t: Task, cow: number, src: number, index: number): void {
   const shm = t.shm;
   shm.stampFile[cow] = shm.stampFile[src];
   shm.stampIndex[cow] = shm.stampIndex[src];
+  shm.stampEnd[cow] = shm.stampEnd[src];
   SetPageUptodate(shm, cow);
   Atomics.store(shm.index, cow, index);
   Atomics.store(shm.mapping, cow, MAPPING_ANON);
@@ -372,21 +374,27 @@ export function* unmapMappingFolio(t: Task, pfn: number): Step {
  * there now, not a page truncation already removed (stale data). The PTE and the page's
  * allocation generation are read before and after: a read that raced with a zap or with the
  * page's reuse proves nothing and is skipped (the user would have faulted and retried).
+ * EOF-ZERO: a file PTE of the last page shows zeros beyond i_size (the page's data ends at or
+ * before i_size's offset in it), judged only when no truncation started or was in flight around
+ * the read (truncate_setsize() writes i_size before truncate_inode_partial_folio() zeroes). A
+ * private COW copy is anonymous memory: truncation neither zaps nor zeroes the last page's copy.
  * Returns the pages read.
  */
 export function* readThroughPtes(t: Task, vma: number, start: number, end: number): Step<number> {
-  const shm = t.shm, file = shm.vmaFile[vma];
+  const shm = t.shm, file = shm.vmaFile[vma], ctl = shm.ctl;
   let read = 0;
   for (let index = start; index < end; index++) {
     t.page = -1;
     t.aux = index;
     yield 'load';
+    const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
+    const size = Atomics.load(shm.iSize, file);
     const pte = pteRead(shm, vma, index);
     if (pteNone(pte)) continue;
     const pfn = ptePfn(pte);
     t.page = pfn;
     const gen = Atomics.load(shm.stampGen, pfn);
-    const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn];
+    const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn], dataEnd = shm.stampEnd[pfn];
     const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
     const cached = xaLoad(shm, file, index);
     if (Atomics.load(shm.stampGen, pfn) !== gen || pteRead(shm, vma, index) !== pte) continue;
@@ -394,6 +402,9 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     if (sf !== file || si !== index) t.violation('DATA-STAMP', pfn, file, index, sf, si);
     else if (!pteAnon(pte) && (mapping !== file + 1 || pindex !== index || cached !== pfn))
       t.violation('DATA-STAMP', pfn, file, index, cached); // page->mapping and ->index are in the record's page state
+    else if (!pteAnon(pte) && size % PAGE_SIZE !== 0 && index === Math.floor(size / PAGE_SIZE) && dataEnd > size % PAGE_SIZE && busy === 0
+      && Atomics.load(ctl, CTL.TRUNCATING) === 0 && Atomics.load(ctl, CTL.TRUNC_SEQ) === seq)
+      t.violation('EOF-ZERO', pfn, file, index, size, dataEnd);
   }
   t.stat('reads', read);
   return read;

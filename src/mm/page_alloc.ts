@@ -16,6 +16,7 @@ import type { Task } from '../kernel/task.ts';
 function prepNewPage(shm: Shm, pfn: number): void {
   shm.stampFile[pfn] = NIL;
   shm.stampIndex[pfn] = NIL;
+  shm.stampEnd[pfn] = 0;
   Atomics.store(shm.stampGen, pfn, Atomics.add(shm.ctl, CTL.ALLOC_GEN, 1) + 1);
   Atomics.store(shm.mapping, pfn, 0);
   Atomics.store(shm.index, pfn, NIL);

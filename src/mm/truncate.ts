@@ -70,10 +70,26 @@ export function* truncateInodeFolio(t: Task, pfn: number, file: number, index: n
 }
 
 /**
+ * truncate_inode_partial_folio() (6.6 mm/truncate.c) for an order-0 page, locked: the part from
+ * `lstart` to the page end goes (offset = lstart - folio_pos, length = the rest of the page):
+ * folio_wait_writeback(), then folio_zero_range(folio, offset, length), so the bytes beyond the
+ * new EOF read as zeros through a PTE now and stay zeros if the file grows again (EOF-ZERO). The
+ * page stays in the cache and stays mapped: truncate_pagecache() unmaps from the next page on.
+ */
+export function* truncateInodePartialFolio(t: Task, pfn: number, lstart: number): Step {
+  const shm = t.shm;
+  yield* t.ops.lock.waitOnPageWriteback(t, pfn);
+  t.page = pfn;
+  yield 'folio_zero_range';
+  const offset = lstart % PAGE_SIZE;
+  if (shm.stampEnd[pfn] > offset) shm.stampEnd[pfn] = offset;
+}
+
+/**
  * truncate_inode_pages_range(mapping, lstart, end of file):
  *  - pass 1 (find_lock_entries): trylock only; skip pages locked by others, under writeback, or
  *    truncated meanwhile;
- *  - the partial page at lstart: blocking lock, wait for writeback, (zero the tail: no data model);
+ *  - the partial page at lstart: blocking lock, truncate_inode_partial_folio() (zero the tail);
  *  - pass 2: blocking lock_page, wait for writeback, truncate what is still ours; restart from the
  *    start until a walk finds nothing ("Otherwise restart to make sure all gone").
  */
@@ -99,8 +115,8 @@ export function* truncateInodePagesRange(t: Task, file: number, lstart: number):
     const index = Math.floor(lstart / PAGE_SIZE);
     const pfn = yield* pc.findGetPage(t, file, index);
     if (pfn !== NIL) {
-      yield* L.lockPage(t, pfn); // truncate_inode_partial_folio()
-      yield* L.waitOnPageWriteback(t, pfn);
+      yield* L.lockPage(t, pfn); // __filemap_get_folio(FGP_LOCK)
+      yield* T.truncateInodePartialFolio(t, pfn, lstart);
       yield* L.unlockPage(t, pfn);
       yield* putPage(t, pfn);
     }

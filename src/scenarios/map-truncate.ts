@@ -253,6 +253,7 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
       if (pfn === NIL) return;
       shm.stampFile[pfn] = file;
       shm.stampIndex[pfn] = index;
+      shm.stampEnd[pfn] = PAGE_SIZE;
       shm.flags[pfn] = PG_uptodate;
       shm.mapping[pfn] = file + 1;
       shm.index[pfn] = index;

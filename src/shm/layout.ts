@@ -117,6 +117,8 @@ export function computeLayout(s: ShmSizes): Layout {
   // struct page
   for (const f of ['flags', 'refcount', 'mapcount', 'mapping', 'index', 'owner', 'stampFile', 'stampIndex', 'stampGen', 'freeNext'])
     add(f, P);
+  // the page's data: bytes from this offset to the page end are zeros (src/mm truncate's partial page)
+  add('stampEnd', P);
   // hashed page wait table
   add('bucketLock', B);
   add('bucketHead', B);

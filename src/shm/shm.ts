@@ -53,6 +53,8 @@ export class Shm {
   readonly stampFile!: Int32Array;
   readonly stampIndex!: Int32Array;
   readonly stampGen!: Int32Array;
+  /** the page's data ends here: bytes [stampEnd, PAGE_SIZE) are zeros (EOF-ZERO) */
+  readonly stampEnd!: Int32Array;
   readonly freeNext!: Int32Array;
   readonly bucketLock!: Int32Array;
   readonly bucketHead!: Int32Array;

@@ -16,6 +16,7 @@ import { patch1to3 } from './patch1-3.ts';
 import { faultNolock } from './mutant-fault-nolock.ts';
 import { faultKilledLocked } from './mutant-fault-killed-locked.ts';
 import { wpCopyNoPteSame } from '../mutants/wp-copy-nopte-same.ts';
+import { truncateNoZero } from '../mutants/truncate-nozero.ts';
 
 export type { FaultPathVariant } from './variant.ts';
 
@@ -63,6 +64,8 @@ registerFaultPath(patch1);
 registerFaultPath(patch1to2);
 registerFaultPath(patch1to3);
 registerVariant(faultNolock);
-// the self-tests of the fault retry and COW-of-a-present-PTE paths (--variant; map-truncate cells)
+// the self-tests of the fault retry, COW-of-a-present-PTE and partial-last-page paths (--variant;
+// their cells are map-truncate's, src/scenarios/map-truncate.ts)
 registerVariant(faultKilledLocked);
 registerVariant(wpCopyNoPteSame);
+registerVariant(truncateNoZero);
