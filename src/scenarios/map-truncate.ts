@@ -5,11 +5,16 @@
 // Roles (--roles, default by --workers):
 //   mapper     filemap_map_pages() (the --map-pages variant) over a random range of one page
 //              table of a random VMA
-//   faulter    a single-page access: read fault (fault-around first), or on a private VMA
-//              sometimes a write (COW) fault; checks FAULT-SIGBUS against a stable i_size
-//   truncator  truncate_setsize(): shrink to a random size, or grow back to full
+//   faulter    a single-page access through the arch fault handler (do_user_addr_fault(): with
+//              --fault-retry it retries VM_FAULT_RETRY): a read fault (fault-around first), or on
+//              a private VMA sometimes a write: do_cow_fault() for a none PTE, do_wp_page() ->
+//              wp_page_copy() for a present read-only one; checks FAULT-SIGBUS against a stable
+//              i_size
+//   truncator  truncate_setsize(): shrink to a random size, or grow back to full (a size inside a
+//              page zeroes that page's tail: truncate_inode_partial_folio())
 //   zapper     zap a random range of a VMA (MADV_DONTNEED)
-//   reader     read the data stamps through the PTEs of a range (DATA-STAMP)
+//   reader     read the data stamps through the PTEs of a range (DATA-STAMP), and the last page's
+//              bytes beyond EOF (EOF-ZERO)
 //   reclaimer  shrink a few page-cache pages (ref freeze)
 //   killer     send a fatal signal to another actor (an OOM kill): with --killable-faults it
 //              interrupts a fault sleeping in the page lock, as in mainline's fault path
@@ -27,7 +32,7 @@ import { allocPageInit } from '../mm/page_alloc.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
-import { sendFatalSignal } from '../locks/index.ts';
+import { lockNames, sendFatalSignal } from '../locks/index.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
@@ -66,14 +71,14 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
     name: 'killable-faults', kind: 'bool', default: false,
     help: "FAULT_FLAG_KILLABLE: filemap_fault() takes the page lock killable, as mainline's lock_folio_maybe_drop_mmap() does; a fatal signal (the 'killer' role) ends the fault with VM_FAULT_RETRY and the arch handler does not retry it",
   },
-  {
-    name: 'fault-retry', kind: 'bool', default: false,
-    help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
-  },
 ];
 
 export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   ...FAULT_VARIANT_OPTIONS,
+  {
+    name: 'fault-retry', kind: 'bool', default: false,
+    help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
+  },
   { name: 'files', kind: 'int', default: 2, min: 1, max: 4096, help: 'files (address_spaces)' },
   { name: 'file-pages', kind: 'int', default: 16, min: 1, max: MAX_FILE_PAGES, help: 'pages per file at full size (truncation grows files back to this)' },
   { name: 'processes', kind: 'int', default: 2, min: 1, max: 4096, help: 'processes (mm), each mapping the files' },
@@ -299,7 +304,7 @@ export const mapTruncateScenario: Scenario = {
   options: MAP_TRUNCATE_OPTIONS,
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
-    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
+    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',
   ],
 
   validate(cfg) {
@@ -337,6 +342,51 @@ const KILLABLE_FAULTS = {
 } as const;
 const KILLABLE_SOURCE = 'lock_folio_maybe_drop_mmap() -> __folio_lock_killable(); docs/findings/killable-lost-wakeup.md';
 
+// The 6.6 paths (COW of a present read-only PTE, fault retry, the partial last page) under every
+// public lock algorithm: mainline user faults (FAULT_FLAG_ALLOW_RETRY | KILLABLE) without a killer,
+// so no wait is interrupted and the v5.9-rc6 killable lost wake-up (the cells above) cannot show;
+// the default roles do the COW writes, the truncations inside a page and the reads.
+const SIX_SIX_PATHS = { 'fault-retry': true, 'killable-faults': true } as const;
+const SIX_SIX_SOURCE = '6.6 mm/memory.c do_wp_page() / wp_page_copy(), mm/filemap.c filemap_fault() / lock_folio_maybe_drop_mmap(), '
+  + 'arch/x86/mm/fault.c do_user_addr_fault(), mm/truncate.c truncate_inode_partial_folio()';
+const SIX_SIX_CELLS: CellSpec[] = lockNames().map((lock) => ({
+  name: `map-truncate/fault-retry=${lock}`, scenario: 'map-truncate', cfg: { lock, extra: SIX_SIX_PATHS },
+  controlled: { workers: 3, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: SIX_SIX_SOURCE,
+  reasoning: 'wp_page_copy() installs its copy only over the PTE it copied (re-checked under the PTL); a fault that dropped the '
+    + 'mmap lock returns VM_FAULT_RETRY with the page unlocked and put, and is retried; truncation zeroes the last page\'s tail '
+    + 'under its lock, and readers judge it only with no truncation in flight',
+}));
+
+// The self-tests of those paths (--variant, src/variants/mutants and src/variants/fault): each
+// must be caught by the invariant its bug breaks, in both modes. The random walk finds them in
+// controlled mode in a few thousand iterations at most (PCT's few change points rarely split a
+// COW between its two PTL sections).
+const SIX_SIX_MUTANT_CELLS: CellSpec[] = [
+  {
+    name: 'map-truncate/wp-copy-nopte-same', scenario: 'map-truncate', cfg: { variants: ['wp-copy-nopte-same'] },
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
+    expected: { breaks: ['MAP-COUNT', 'REF-COUNT', 'MAP-EOF', 'FAULT-SIGBUS', 'DATA-STAMP', 'MAP-CACHE', 'DEL-LOCKED', 'FREE-BAD'] },
+    source: 'mutant of wp_page_copy() (6.6 mm/memory.c: "Re-check the pte - we dropped the lock")',
+    reasoning: 'a COW of a PTE that a zap or truncation cleared while the copy was made overwrites the none PTE and drops the old '
+      + "page's mapcount a second time (MAP-COUNT), or leaves a copy beyond EOF after truncation's unmaps (MAP-EOF)",
+  },
+  {
+    name: 'map-truncate/fault-killed-locked', scenario: 'map-truncate',
+    cfg: { workers: 4, variants: ['fault-killed-locked'], extra: { ...KILLABLE_FAULTS.extra, 'fault-retry': true } },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' },
+    expected: { breaks: ['FAULT-LOCKED', 'LOCK-UNLOCK'] },
+    source: 'mutant of lock_folio_maybe_drop_mmap() (6.6 mm/filemap.c: __folio_lock_killable() -> out_retry)',
+    reasoning: 'a faulter killed while it waits for the page lock goes on as if it held it: the VM_FAULT_LOCKED hand-over check '
+      + '(FAULT-LOCKED) or its unlock of a page it does not own (LOCK-UNLOCK) fires',
+  },
+  {
+    name: 'map-truncate/truncate-nozero', scenario: 'map-truncate', cfg: { variants: ['truncate-nozero'] },
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'random' }, expected: { breaks: ['EOF-ZERO'] },
+    source: 'mutant of truncate_inode_partial_folio() (6.6 mm/truncate.c: folio_zero_range())',
+    reasoning: 'a truncation to a size inside a cached, mapped page leaves its tail: a read through a PTE sees data beyond EOF',
+  },
+];
+
 export const MAP_TRUNCATE_CELLS: readonly CellSpec[] = [
   {
     name: 'map-truncate/killable-faults', scenario: 'map-truncate', cfg: { lock: 'v5.9-rc6', ...KILLABLE_FAULTS },
@@ -350,4 +400,6 @@ export const MAP_TRUNCATE_CELLS: readonly CellSpec[] = [
     reasoning: 'with the proposed fix the killed faulter takes the lock it was woken for (and its fault path unlocks it) or the '
       + 'page is locked again by someone whose unlock wakes the queue: no wake-up is lost',
   },
+  ...SIX_SIX_CELLS,
+  ...SIX_SIX_MUTANT_CELLS,
 ];
