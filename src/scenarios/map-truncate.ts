@@ -73,12 +73,15 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
   },
 ];
 
+/** map-truncate's own: its faulter goes through the arch handler, which retries (the scenarios that
+ * share MAP_TRUNCATE_OPTIONS call handle_mm_fault() once). */
+const FAULT_RETRY_OPTION: ScenarioOption = {
+  name: 'fault-retry', kind: 'bool', default: false,
+  help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
+};
+
 export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   ...FAULT_VARIANT_OPTIONS,
-  {
-    name: 'fault-retry', kind: 'bool', default: false,
-    help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
-  },
   { name: 'files', kind: 'int', default: 2, min: 1, max: 4096, help: 'files (address_spaces)' },
   { name: 'file-pages', kind: 'int', default: 16, min: 1, max: MAX_FILE_PAGES, help: 'pages per file at full size (truncation grows files back to this)' },
   { name: 'processes', kind: 'int', default: 2, min: 1, max: 4096, help: 'processes (mm), each mapping the files' },
@@ -301,7 +304,7 @@ export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
 export const mapTruncateScenario: Scenario = {
   name: 'map-truncate',
   description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
-  options: MAP_TRUNCATE_OPTIONS,
+  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length)],
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',
