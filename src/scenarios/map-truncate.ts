@@ -366,7 +366,9 @@ const SIX_SIX_CELLS: CellSpec[] = lockNames().map((lock) => ({
 // COW between its two PTL sections).
 const SIX_SIX_MUTANT_CELLS: CellSpec[] = [
   {
-    name: 'map-truncate/wp-copy-nopte-same', scenario: 'map-truncate', cfg: { variants: ['wp-copy-nopte-same'] },
+    name: 'map-truncate/wp-copy-nopte-same', scenario: 'map-truncate',
+    // two faulters (their read faults map what their writes then COW) against a truncator
+    cfg: { workers: 3, variants: ['wp-copy-nopte-same'], extra: { roles: 'faulter,faulter,truncator', 'cow-permille': 500, files: 1, 'file-pages': 8 } },
     controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
     expected: { breaks: ['MAP-COUNT', 'REF-COUNT', 'MAP-EOF', 'FAULT-SIGBUS', 'DATA-STAMP', 'MAP-CACHE', 'DEL-LOCKED', 'FREE-BAD'] },
     source: 'mutant of wp_page_copy() (6.6 mm/memory.c: "Re-check the pte - we dropped the lock")',
