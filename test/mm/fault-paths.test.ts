@@ -11,7 +11,7 @@ import { MAPPING_ANON } from '../../src/shm/page.ts';
 import { pteRead, ptePfn } from '../../src/shm/mm.ts';
 import { doUserAddrFault, handleMmFault, readThroughPtes, zapPteRange } from '../../src/mm/memory.ts';
 import {
-  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_USER, VM_FAULT_LOCKED, VM_FAULT_RETRY,
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, VM_FAULT_LOCKED, VM_FAULT_RETRY,
 } from '../../src/kernel/fault.ts';
 import { truncateSetsize } from '../../src/mm/truncate.ts';
 import { quiescentCheck } from '../../src/check/quiescent.ts';
@@ -105,7 +105,7 @@ describe('fault retry: lock_folio_maybe_drop_mmap, out_retry, do_user_addr_fault
     expect(pfn).not.toBe(NIL);
     expect([pteRead(shm, SHARED0, 9), shm.refcount[pfn], t.heldPages()]).toEqual([0, 1, []]);
     // FAULT_FLAG_TRIED: the mmap lock is not dropped again; the page is found and mapped
-    expect(run(handleMmFault(t, SHARED0, 9, false, USER_RETRY | 0x20))).toBe(VM_FAULT_LOCKED);
+    expect(run(handleMmFault(t, SHARED0, 9, false, USER_RETRY | FAULT_FLAG_TRIED))).toBe(VM_FAULT_LOCKED);
     expect(ptePfn(pteRead(shm, SHARED0, 9))).toBe(pfn);
     expectClean(shm);
   });
