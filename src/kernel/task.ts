@@ -78,11 +78,17 @@ export class Task {
 
   /** Record a schedule point in this task's flight ring (called by the drivers). */
   record(label: string): void {
+    this.recordId(this.labels.id(label));
+  }
+
+  /** Record a schedule point by its label id (the direct form's drivers cache the id per call
+   * site, src/kernel/direct.ts). */
+  recordId(labelId: number): void {
     const f = this.shm.flight;
     const w = f[this.flightBase];
     const e = this.flightBase + 1 + (w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
     f[e] = Atomics.add(this.shm.ctl, CTL.SEQ, 1);
-    f[e + 1] = this.labels.id(label);
+    f[e + 1] = labelId;
     f[e + 2] = this.page;
     f[e + 3] = this.aux;
     f[e + 4] = this.op;
