@@ -8,6 +8,10 @@
 //   function* (...) {...}             -> withDirect(function* (...) {...}, function (...) {...'})
 //   { *m(...) {...}, ... }            -> methods({ *m(...) {...}, ... }, { m(...) {...'} })
 //
+// A plain function or method declared to return a `Step` whose whole body is `return g(...)`, and
+// an arrow `key: (...) => g(...)` in an object literal (wrappers that pick the generator to run or
+// pass arguments on), get one too, made from `return yield* g(...)`.
+//
 // and in the copy {...}', of this function's own yields (nested functions are left alone):
 //
 //   yield 'label'   -> point($l_N)           ($l_N = label('label'), once per module)
@@ -31,11 +35,11 @@ export interface DirectTransformOptions {
 const RT = ['label', 'point', 'y', 'drive', 'attach', 'withDirect', 'methods'] as const;
 type Rt = (typeof RT)[number];
 
-function hasGenerator(sf: ts.SourceFile): boolean {
+function hasFunctions(sf: ts.SourceFile): boolean {
   let found = false;
   const look = (n: ts.Node): void => {
     if (found) return;
-    if ((ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isMethodDeclaration(n)) && n.asteriskToken && n.body) {
+    if (((ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isMethodDeclaration(n)) && n.body) || ts.isArrowFunction(n)) {
       found = true;
       return;
     }
@@ -54,7 +58,7 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
   return (context) => {
     const f = context.factory;
     return (sf) => {
-      if ((o.include && !o.include(sf.fileName)) || !hasGenerator(sf)) return sf;
+      if ((o.include && !o.include(sf.fileName)) || !hasFunctions(sf)) return sf;
       const rt = {} as Record<Rt, ts.Identifier>;
       for (const k of RT) rt[k] = f.createUniqueName(`$direct_${k}`);
       const labels = new Map<string, ts.Identifier>();
@@ -116,11 +120,33 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
         return f.createBlock([...decl, ...stmts], true);
       }
 
-      const directFn = (n: ts.FunctionDeclaration | ts.FunctionExpression | ts.MethodDeclaration): ts.FunctionExpression =>
-        f.createFunctionExpression(undefined, undefined, undefined, undefined, n.parameters, undefined, directBody(n.body!));
+      /** A plain function declared to return a Step whose body is `return g(...)` (a wrapper:
+       * `yield* wrapper(...)` is `yield* g(...)`): its direct form returns g's direct call. */
+      const isStepWrapper = (n: ts.FunctionDeclaration | ts.MethodDeclaration): boolean =>
+        !n.asteriskToken && !!n.body && n.body.statements.length === 1 && !!n.type && ts.isTypeReferenceNode(n.type)
+        && ts.isIdentifier(n.type.typeName) && n.type.typeName.text === 'Step'
+        && ts.isReturnStatement(n.body.statements[0]) && !!n.body.statements[0].expression
+        && ts.isCallExpression(n.body.statements[0].expression);
+
+      const directFn = (n: ts.FunctionDeclaration | ts.FunctionExpression | ts.MethodDeclaration | ts.ArrowFunction): ts.FunctionExpression => {
+        const wrapped = (e: ts.Expression) =>
+          f.createBlock([f.createReturnStatement(f.createYieldExpression(f.createToken(ts.SyntaxKind.AsteriskToken), e))], true);
+        // a wrapper's `return g(...)` (or `(...) => g(...)`) read as `return yield* g(...)`
+        const body = ts.isArrowFunction(n) ? wrapped(n.body as ts.Expression)
+          : n.asteriskToken ? n.body! : wrapped((n.body!.statements[0] as ts.ReturnStatement).expression!);
+        return f.createFunctionExpression(undefined, undefined, undefined, undefined, n.parameters, undefined, directBody(body));
+      };
+      /** `key: (...) => g(...)` in an object literal (a table entry that passes arguments on): its
+       * direct form is g's direct call. Harmless on an entry that returns no Step: a direct form
+       * is only ever called where the generator form would be delegated to (`yield*`). */
+      const arrowWrapper = (p: ts.ObjectLiteralElementLike): ts.ArrowFunction | undefined => {
+        if (!ts.isPropertyAssignment(p) || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) return undefined;
+        const a = ts.isParenthesizedExpression(p.initializer) ? p.initializer.expression : p.initializer;
+        return ts.isArrowFunction(a) && ts.isCallExpression(a.body) ? a : undefined;
+      };
 
       const visit = (n: ts.Node): ts.Node | ts.Node[] => {
-        if (ts.isFunctionDeclaration(n) && n.asteriskToken && n.body && n.name) {
+        if (ts.isFunctionDeclaration(n) && (n.asteriskToken || isStepWrapper(n)) && n.body && n.name) {
           const d = directFn(n);
           const gen = ts.visitEachChild(n, visit, context);
           return [gen, f.createExpressionStatement(call(rt.attach, [n.name, d]))];
@@ -132,8 +158,10 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
         if (ts.isObjectLiteralExpression(n)) {
           const ds: ts.ObjectLiteralElementLike[] = [];
           for (const p of n.properties) {
-            if (ts.isMethodDeclaration(p) && p.asteriskToken && p.body && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)))
+            if (ts.isMethodDeclaration(p) && (p.asteriskToken || isStepWrapper(p)) && p.body && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)))
               ds.push(f.createPropertyAssignment(f.createStringLiteral(p.name.text), directFn(p)));
+            const a = arrowWrapper(p);
+            if (a) ds.push(f.createPropertyAssignment(f.createStringLiteral(((p as ts.PropertyAssignment).name as ts.Identifier | ts.StringLiteral).text), directFn(a)));
           }
           const lit = ts.visitEachChild(n, visit, context);
           return ds.length ? call(rt.methods, [lit, f.createObjectLiteralExpression(ds, true)]) : lit;
