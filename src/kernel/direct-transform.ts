@@ -193,11 +193,15 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
   };
 }
 
-/** Transpile one module (a plug-in) with its direct forms, reaching the runtime through globalThis. */
-export function transpileDirect(source: string, fileName: string): string {
-  return ts.transpileModule(source, {
+/** Transpile one module (a plug-in) with its direct forms, reaching the runtime through
+ * globalThis; null if it has syntax errors (the caller then loads it as it is, and reports them
+ * as it always did). */
+export function transpileDirect(source: string, fileName: string): string | null {
+  const r = ts.transpileModule(source, {
     fileName,
+    reportDiagnostics: true,
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: false },
     transformers: { before: [directTransformer({ runtime: () => 'global' })] },
-  }).outputText;
+  });
+  return r.diagnostics?.some((d) => d.category === ts.DiagnosticCategory.Error) ? null : r.outputText;
 }
