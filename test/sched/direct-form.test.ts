@@ -23,13 +23,16 @@ let M: Record<string, any>;
 beforeAll(async () => {
   if (!existsSync(join(DIST, 'kernel', 'direct.js'))) throw new Error(`${DIST}/kernel/direct.js is missing: run npm run build first (npm test does)`);
   const load = (p: string) => import(join(DIST, p));
-  const [config, direct, scenarios, variants, shm, init, rng, task, free, layout, labels, plugin] = await Promise.all([
+  const [config, direct, scenarios, variants, shm, init, rng, task, free, layout, labels, plugin, locks, orchestrate] = await Promise.all([
     load('kernel/config.js'), load('kernel/direct.js'), load('scenarios/index.js'), load('variants/index.js'), load('shm/shm.js'),
     load('shm/init.js'), load('kernel/rng.js'), load('kernel/task.js'), load('sched/free.js'), load('shm/layout.js'), load('shm/labels.js'),
-    load('locks/index.js'),
+    load('locks/index.js'), load('run/orchestrate.js'), load('variants/mutants/lock-mutants.js'),
   ]);
-  M = { ...config, ...direct, ...scenarios, ...variants, ...shm, ...init, ...rng, ...task, ...free, ...layout, ...labels, ...plugin };
-});
+  M = {
+    ...config, ...direct, ...scenarios, ...variants, ...shm, ...init, ...rng, ...task, ...free, ...layout, ...labels, ...plugin, ...locks,
+    ...orchestrate,
+  };
+}, 60_000);
 
 function cfgFor(scenario: Scenario, extra: Record<string, unknown> = {}, over: Partial<RunConfig> = {}): RunConfig {
   const defaults = Object.fromEntries((scenario.options ?? []).map((o) => [o.name, o.default]));
@@ -80,7 +83,7 @@ class Recorder implements DirectDriver {
   }
 }
 
-const OPS = 150;
+const OPS = 100;
 const MAX_STEPS = 200_000;
 
 /** Run task `id`'s first OPS operations alone, in one form; the labels and the final state. */
@@ -125,7 +128,7 @@ describe('the direct form takes the generators\' steps', () => {
     const names: string[] = M.scenarioNames();
     expect(names.length).toBeGreaterThan(3);
     for (const n of names) sameSteps(cfgFor(M.getScenario(n)), M.getScenario(n));
-  });
+  }, 120_000);
 
   it('every lock algorithm (locks scenario) and every map_pages and fault-path choice (map-truncate)', () => {
     const locks = M.getScenario('locks');
@@ -137,7 +140,7 @@ describe('the direct form takes the generators\' steps', () => {
       if (o.name !== 'map-pages' && o.name !== 'fault-path') continue;
       for (const v of [...(o.choices ?? []), ...(o.hiddenChoices ?? [])]) sameSteps(cfgFor(mt, { [o.name]: v }), mt);
     }
-  });
+  }, 120_000);
 });
 
 describe('the free driver on the direct form', () => {
@@ -169,5 +172,19 @@ describe('the free driver on the direct form', () => {
       expect(d.recs, role).toEqual(g.recs);
       expect(d.stats, role).toEqual(g.stats);
     }
-  });
+  }, 60_000);
+});
+
+describe('free mode on the direct form keeps its detectors', () => {
+  it('a lock that never wakes (lock-nowake): real threads report the lost wake-up or the hung tasks', async () => {
+    // the built workers (dist/workers/actor.js) run the direct form unless PAGELOCK_DIRECT=off
+    expect(process.env[M.DIRECT_ENV]).not.toBe('off');
+    expect(M.directOf(M.getScenario('locks').runOp)).toBeTypeOf('function');
+    const r = await M.runStress({
+      ...M.DEFAULTS, scenario: 'locks', lock: 'lock-nowake', workers: 3, pages: 1, buckets: 4, durationMs: 30_000, hungMs: 1_000,
+      lostWakeMs: 300, reportDir: null, reproduce: false, extra: {},
+    });
+    const ids = new Set([...r.violations.map((v: { id: string }) => v.id), ...(r.hung.length ? ['HUNG'] : [])]);
+    expect([...ids].some((id) => ['LOCK-WAKE', 'HUNG', 'DEADLOCK'].includes(id)), JSON.stringify([...ids])).toBe(true);
+  }, 60_000);
 });
