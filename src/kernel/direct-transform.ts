@@ -145,14 +145,17 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
         return ts.isArrowFunction(a) && ts.isCallExpression(a.body) ? a : undefined;
       };
 
+      let made = false;
       const visit = (n: ts.Node): ts.Node | ts.Node[] => {
         if (ts.isFunctionDeclaration(n) && (n.asteriskToken || isStepWrapper(n)) && n.body && n.name) {
           const d = directFn(n);
+          made = true;
           const gen = ts.visitEachChild(n, visit, context);
           return [gen, f.createExpressionStatement(call(rt.attach, [n.name, d]))];
         }
         if (ts.isFunctionExpression(n) && n.asteriskToken && n.body) {
           const d = directFn(n);
+          made = true;
           return call(rt.withDirect, [ts.visitEachChild(n, visit, context) as ts.Expression, d]);
         }
         if (ts.isObjectLiteralExpression(n)) {
@@ -164,12 +167,14 @@ export function directTransformer(o: DirectTransformOptions): ts.TransformerFact
             if (a) ds.push(f.createPropertyAssignment(f.createStringLiteral(((p as ts.PropertyAssignment).name as ts.Identifier | ts.StringLiteral).text), directFn(a)));
           }
           const lit = ts.visitEachChild(n, visit, context);
+          if (ds.length) made = true;
           return ds.length ? call(rt.methods, [lit, f.createObjectLiteralExpression(ds, true)]) : lit;
         }
         return ts.visitEachChild(n, visit, context);
       };
 
       const body = ts.visitNodes(sf.statements, visit) as ts.NodeArray<ts.Statement>;
+      if (!made) return sf; // functions, but nothing with a direct form: the module as it was
       const where = o.runtime(sf.fileName);
       const head: ts.Statement[] = [];
       if (where === 'global') {

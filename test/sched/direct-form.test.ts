@@ -17,7 +17,6 @@ import type { DirectDriver, DirectFn, Label } from '../../src/kernel/direct.ts';
 import type { Shm } from '../../src/shm/shm.ts';
 
 const DIST = join(__dirname, '..', '..', 'dist', 'src');
-/* eslint-disable @typescript-eslint/no-explicit-any */
 let M: Record<string, any>;
 
 beforeAll(async () => {
