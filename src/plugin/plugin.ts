@@ -445,10 +445,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, stuck: ()
  * the file. Only for a self-contained ES module (a plug-in imports nothing from the tool at run
  * time): one that still imports or requires anything at run time, or that does not transpile
  * cleanly, is loaded as it is (its generators run in free mode, at generator speed; its errors are
- * reported as they always were). PAGELOCK_DIRECT=off loads every plug-in as it is.
+ * reported as they always were). PAGELOCK_DIRECT=off, or running from the sources, loads every
+ * plug-in as it is.
  */
 async function withDirectForm(file: string): Promise<string | null> {
-  if (process.env.PAGELOCK_DIRECT === 'off' || !/\.(m?ts|m?js)$/.test(file)) return null;
+  // from the sources (tsx) the tool's own code has no direct form either: load the plug-in as it is
+  if (process.env.PAGELOCK_DIRECT === 'off' || !/\.(m?ts|m?js)$/.test(file) || !import.meta.url.endsWith('.js')) return null;
   try {
     const source = readFileSync(file, 'utf8');
     // keyed by the plug-in's path and text: the thread that loads it first (the CLI) transpiles;

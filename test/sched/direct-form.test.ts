@@ -22,15 +22,12 @@ let M: Record<string, any>;
 beforeAll(async () => {
   if (!existsSync(join(DIST, 'kernel', 'direct.js'))) throw new Error(`${DIST}/kernel/direct.js is missing: run npm run build first (npm test does)`);
   const load = (p: string) => import(join(DIST, p));
-  const [config, direct, scenarios, variants, shm, init, rng, task, free, layout, labels, plugin, locks, orchestrate] = await Promise.all([
-    load('kernel/config.js'), load('kernel/direct.js'), load('scenarios/index.js'), load('variants/index.js'), load('shm/shm.js'),
-    load('shm/init.js'), load('kernel/rng.js'), load('kernel/task.js'), load('sched/free.js'), load('shm/layout.js'), load('shm/labels.js'),
-    load('locks/index.js'), load('run/orchestrate.js'), load('variants/mutants/lock-mutants.js'),
-  ]);
-  M = {
-    ...config, ...direct, ...scenarios, ...variants, ...shm, ...init, ...rng, ...task, ...free, ...layout, ...labels, ...plugin, ...locks,
-    ...orchestrate,
-  };
+  const modules = await Promise.all([
+    'kernel/config.js', 'kernel/direct.js', 'scenarios/index.js', 'variants/index.js', 'shm/shm.js', 'shm/init.js', 'kernel/rng.js',
+    'kernel/task.js', 'sched/free.js', 'shm/layout.js', 'shm/labels.js', 'locks/index.js', 'run/orchestrate.js', 'plugin/plugin.js',
+    'variants/mutants/lock-mutants.js',
+  ].map(load));
+  M = Object.assign({}, ...modules);
 }, 60_000);
 
 function cfgFor(scenario: Scenario, extra: Record<string, unknown> = {}, over: Partial<RunConfig> = {}): RunConfig {
@@ -186,4 +183,14 @@ describe('free mode on the direct form keeps its detectors', () => {
     const ids = new Set([...r.violations.map((v: { id: string }) => v.id), ...(r.hung.length ? ['HUNG'] : [])]);
     expect([...ids].some((id) => ['LOCK-WAKE', 'HUNG', 'DEADLOCK'].includes(id)), JSON.stringify([...ids])).toBe(true);
   }, 60_000);
+});
+
+describe('plug-ins get the direct form when loaded', () => {
+  it('the guide\'s example plug-in, loaded by the built loader: its ->map_pages has a direct form with the same steps', async () => {
+    await M.loadPlugins([join(__dirname, '..', '..', 'docs', 'examples', 'plugin-patch4-copy.ts')]);
+    const mt = M.getScenario('map-truncate');
+    const c = cfgFor(mt, { 'map-pages': 'patch4-copy' });
+    expect(M.directOf(M.configOps(c).vmOps.mapPages)).toBeTypeOf('function');
+    sameSteps(c, mt);
+  }, 120_000);
 });
