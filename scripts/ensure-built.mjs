@@ -15,8 +15,8 @@ function newest(dir) {
   return t;
 }
 const src = Math.max(newest('src'), newest('stress'), newest('workers'), statSync('tsconfig.json').mtimeMs,
-  statSync('tsconfig.build.json').mtimeMs);
+  statSync('tsconfig.build.json').mtimeMs, newest('scripts'));
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < src) {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  (await import('node:fs')).writeFileSync(stamp, new Date().toISOString() + '\n');
+  // the build with the protocol code's direct form (scripts/build.mjs), which writes the stamp
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 }

@@ -64,6 +64,7 @@ export class Task {
   /** lock-order tracking (src/check/lockdep.ts), when the run has --lockdep; null otherwise */
   lockdep: LockdepHooks | null = null;
   private readonly flightBase: number;
+  private readonly flightMask: number;
   private readonly statBase: number;
 
   constructor(o: TaskOptions) {
@@ -73,16 +74,25 @@ export class Task {
     this.options = o.options ?? {};
     this.labels = o.labels ?? new LabelTable(o.shm);
     this.flightBase = o.id * o.shm.layout.flightStride;
+    const n = o.shm.sizes.flightEntries;
+    this.flightMask = n > 0 && (n & (n - 1)) === 0 ? n - 1 : -1;
     this.statBase = o.id * STAT_NAMES.length;
   }
 
   /** Record a schedule point in this task's flight ring (called by the drivers). */
   record(label: string): void {
+    this.recordId(this.labels.id(label));
+  }
+
+  /** Record a schedule point by its label id (the direct form's drivers cache the id per call
+   * site, src/kernel/direct.ts). */
+  recordId(labelId: number): void {
     const f = this.shm.flight;
     const w = f[this.flightBase];
-    const e = this.flightBase + 1 + (w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
+    const m = this.flightMask; // a power-of-two ring (the usual) wraps with a mask, not a division
+    const e = this.flightBase + 1 + (m >= 0 ? w & m : w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
     f[e] = Atomics.add(this.shm.ctl, CTL.SEQ, 1);
-    f[e + 1] = this.labels.id(label);
+    f[e + 1] = labelId;
     f[e + 2] = this.page;
     f[e + 3] = this.aux;
     f[e + 4] = this.op;

@@ -22,8 +22,12 @@
 // register function, a name that is already registered, a register() that throws or never
 // returns are a PluginError (one line, exit 2). Code a plug-in registers is wrapped so that an
 // exception it throws while running says which plug-in and which variant threw (a CRASH finding).
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
+import { attach, directOf } from '../kernel/direct.ts';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../run/validate.ts';
 import type { Scenario } from '../kernel/scenario.ts';
@@ -226,9 +230,11 @@ function* guardGen<T>(g: Generator<unknown, T, unknown>, who: string): Generator
   }
 }
 
-/** Wrap a function so what it throws (or what the generator it returns throws) names `who`. */
+/** Wrap a function so what it throws (or what the generator it returns throws) names `who`. The
+ * wrapper keeps `f`'s direct form (src/kernel/direct.ts), guarded the same way, so free mode runs
+ * a plug-in's code as directly as the built-ins'. */
 function guard<F extends (...a: any[]) => any>(f: F, who: string, self?: unknown): F {
-  return function (this: unknown, ...args: unknown[]) {
+  const g = function (this: unknown, ...args: unknown[]) {
     let r: unknown;
     try {
       r = f.apply(self ?? this, args);
@@ -237,6 +243,17 @@ function guard<F extends (...a: any[]) => any>(f: F, who: string, self?: unknown
     }
     return isGenerator(r) ? guardGen(r, who) : r;
   } as F;
+  const d = directOf(f);
+  if (d) {
+    attach(g, function (this: unknown, ...args: unknown[]) {
+      try {
+        return d.apply(self ?? this, args);
+      } catch (e) {
+        throw annotate(e, who);
+      }
+    });
+  }
+  return g;
 }
 
 /** The plug-in's lock table with every entry (own or inherited: a table built over a built-in
@@ -422,6 +439,46 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, stuck: ()
   });
 }
 
+/**
+ * The plug-in with its protocol code's direct form (src/kernel/direct-transform.ts, as the build
+ * does to src/): transpiled to a module in the temporary directory, which is imported instead of
+ * the file. Only for a self-contained ES module (a plug-in imports nothing from the tool at run
+ * time): one that still imports or requires anything at run time, or that does not transpile
+ * cleanly, is loaded as it is (its generators run in free mode, at generator speed; its errors are
+ * reported as they always were). PAGELOCK_DIRECT=off, or running from the sources, loads every
+ * plug-in as it is.
+ */
+async function withDirectForm(file: string): Promise<string | null> {
+  // from the sources (tsx) the tool's own code has no direct form either: load the plug-in as it is
+  if (process.env.PAGELOCK_DIRECT === 'off' || !/\.(m?ts|m?js)$/.test(file) || !import.meta.url.endsWith('.js')) return null;
+  try {
+    const source = readFileSync(file, 'utf8');
+    // keyed by the plug-in's path and text: the thread that loads it first (the CLI) transpiles;
+    // the workers it starts find the result (or the note that there is none) without loading the
+    // compiler
+    const dir = join(tmpdir(), 'pagelock-stress-plugins');
+    const hash = createHash('sha256').update(`${DIRECT_FORM_VERSION}\0${file}\0${source}`).digest('hex').slice(0, 16);
+    const target = join(dir, `${basename(file).replace(/\.\w+$/, '')}-${hash}.mjs`);
+    const none = `${target}.none`;
+    if (existsSync(target)) return pathToFileURL(target).href;
+    if (existsSync(none)) return null;
+    const { transpileDirect } = await import('../kernel/direct-transform.ts');
+    const out = transpileDirect(source, file);
+    const selfContained = out !== null
+      && !/\bimport\s*[({'"\w*]|\brequire\s*\(|\bmodule\.exports\b|\bexports\./.test(out.replace(/^\s*\/\/.*$/gm, ''));
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${target}.${process.pid}.${threadId}.tmp`;
+    writeFileSync(tmp, selfContained ? out : '');
+    renameSync(tmp, selfContained ? target : none); // threads may write the same file at once: each rename is whole
+    return selfContained ? pathToFileURL(target).href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bump when the transform changes what it emits (the cached transpiled plug-ins are keyed by it). */
+const DIRECT_FORM_VERSION = 1;
+
 /** Load one plug-in: import it, find its register function, call it with its api. */
 async function loadOne(file: string, shown: string, timeoutMs: number): Promise<void> {
   if (!existsSync(file)) throw new PluginError(`plug-in ${shown}: no such file`);
@@ -430,7 +487,9 @@ async function loadOne(file: string, shown: string, timeoutMs: number): Promise<
   const url = pathToFileURL(file).href;
   let mod: Record<string, unknown>;
   try {
-    const loading = /\.(m|c)?ts$/.test(file) ? (await tsLoader(shown))(url, import.meta.url) : (import(url) as Promise<Record<string, unknown>>);
+    const direct = await withDirectForm(file);
+    const loading = direct ? (import(direct) as Promise<Record<string, unknown>>)
+      : /\.(m|c)?ts$/.test(file) ? (await tsLoader(shown))(url, import.meta.url) : (import(url) as Promise<Record<string, unknown>>);
     mod = await withTimeout(loading, timeoutMs, () => `plug-in ${shown}: did not finish loading within ${timeoutMs / 1000} s`,
       () => `plug-in ${shown}: did not finish loading: a top-level await waits for something that never happens`);
   } catch (e) {

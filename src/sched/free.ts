@@ -15,9 +15,10 @@ import type { Scenario } from '../kernel/scenario.ts';
 import { CTL } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
 import { opRng, perturbRng, type Rng } from '../kernel/rng.ts';
-import type { FutexWait, Step, WaitResult } from '../kernel/step.ts';
+import type { Effect, FutexWait, Step, WaitResult } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import type { DriverObserver } from '../kernel/observer.ts';
+import { directOf, enterDirect, type DirectDriver, type Label } from '../kernel/direct.ts';
 import { attachLockdep } from '../check/lockdep.ts';
 import { PageObserver } from '../check/observer.ts';
 
@@ -100,6 +101,16 @@ export interface FreeActor {
   clockBase?: bigint;
   /** what the driver asks about pages (default: src/check/observer.ts) */
   observer?: DriverObserver;
+  /** run the protocol code's direct form where the build made one (default: directDefault()) */
+  direct?: boolean;
+}
+
+/** The switch for the direct form (src/kernel/direct.ts): on unless PAGELOCK_DIRECT=off in the
+ * environment (workers inherit it), to compare against the generators or to rule the direct form
+ * out. Without a build that made direct forms (running from the sources) the generators run. */
+export const DIRECT_ENV = 'PAGELOCK_DIRECT';
+export function directDefault(): boolean {
+  return process.env[DIRECT_ENV] !== 'off';
 }
 
 export interface FreeActorEnd {
@@ -108,8 +119,10 @@ export interface FreeActorEnd {
   endedBy: 'stop' | 'ops';
 }
 
-export class FreeDriver {
+export class FreeDriver implements DirectDriver {
   private readonly t: Task;
+  /** run the direct form (when the scenario's runOp has one) */
+  readonly direct: boolean;
   private readonly rates: PerturbRates | null;
   private readonly prng: Rng;
   private readonly clockBase: bigint;
@@ -124,6 +137,8 @@ export class FreeDriver {
     this.prng = perturbRng(a.cfg.seed, a.t.id);
     this.clockBase = a.clockBase ?? process.hrtime.bigint();
     this.observer = a.observer ?? new PageObserver(a.t.shm);
+    this.direct = a.direct ?? directDefault();
+    this.untilPerturb = this.rates ? this.perturbGap(this.rates) : Infinity;
     if (a.cfg.lockdep) attachLockdep(a.t);
   }
 
@@ -132,22 +147,29 @@ export class FreeDriver {
     const shm = t.shm, id = t.id;
     let opNo = 0;
     let endedBy: FreeActorEnd['endedBy'] = 'stop';
+    const direct = this.direct ? directOf(scenario.runOp) : undefined;
+    const outer = direct ? enterDirect(this) : null;
     Atomics.store(shm.taskState, id, TASK_RUNNING);
-    for (;; opNo++) {
-      if (!this.betweenOps()) break;
-      if (cfg.ops > 0 && opNo >= cfg.ops) {
-        endedBy = 'ops';
-        break;
+    try {
+      for (;; opNo++) {
+        if (!this.betweenOps()) break;
+        if (cfg.ops > 0 && opNo >= cfg.ops) {
+          endedBy = 'ops';
+          break;
+        }
+        const op = scenario.nextOp(role, opRng(cfg.seed, id, opNo), cfg, id);
+        t.op = opNo;
+        t.page = -1;
+        t.aux = 0;
+        Atomics.store(shm.opNo, id, opNo);
+        if (direct) direct.call(scenario, t, role, op, cfg);
+        else this.drive(scenario.runOp(t, role, op, cfg));
+        this.observer.onOpEnd(t);
+        Atomics.add(shm.heartbeat, id, 1);
+        t.stat('ops');
       }
-      const op = scenario.nextOp(role, opRng(cfg.seed, id, opNo), cfg, id);
-      t.op = opNo;
-      t.page = -1;
-      t.aux = 0;
-      Atomics.store(shm.opNo, id, opNo);
-      this.drive(scenario.runOp(t, role, op, cfg));
-      this.observer.onOpEnd(t);
-      Atomics.add(shm.heartbeat, id, 1);
-      t.stat('ops');
+    } finally {
+      if (outer) enterDirect(outer);
     }
     Atomics.store(shm.taskState, id, TASK_DONE);
     return { ops: opNo, endedBy };
@@ -163,11 +185,46 @@ export class FreeDriver {
       send = undefined;
       if (typeof y === 'string') {
         this.t.record(y);
-        if (this.rates) this.perturb(this.rates);
-      } else if (y.kind === 'wait') send = this.wait(y);
-      else if (y.kind === 'wake') Atomics.notify(y.arr, y.index, y.count);
-      else send = Number(process.hrtime.bigint() - this.clockBase);
+        if (--this.untilPerturb <= 0) this.perturb(this.rates!);
+      } else send = this.effect(y);
     }
+  }
+
+  /** Run `f`'s direct form (an entry or any generator function of transformed code) on this
+   * driver, or drive its generator when it has none. */
+  call<T>(f: (...a: any[]) => Step<T>, self: unknown, ...args: unknown[]): T {
+    const d = this.direct ? directOf(f) : undefined;
+    if (!d) return this.drive(f.apply(self, args));
+    const outer = enterDirect(this);
+    try {
+      return d.apply(self, args);
+    } finally {
+      enterDirect(outer);
+    }
+  }
+
+  // ---- the direct form's driver (src/kernel/direct.ts) ----
+
+  /** A schedule point of the direct form: the same flight record and perturbation as a yielded
+   * label, the label's id cached at its call site. */
+  point(l: Label): void {
+    const t = this.t;
+    if (l.tab !== t.labels) {
+      l.tab = t.labels;
+      l.id = t.labels.id(l.s);
+    }
+    t.recordId(l.id);
+    if (--this.untilPerturb <= 0) this.perturb(this.rates!);
+  }
+
+  /** An effect: a wait becomes Atomics.wait, a wake Atomics.notify, 'now' the monotonic clock. */
+  effect(y: Effect): unknown {
+    if (y.kind === 'wait') return this.wait(y);
+    if (y.kind === 'wake') {
+      Atomics.notify(y.arr, y.index, y.count);
+      return undefined;
+    }
+    return Number(process.hrtime.bigint() - this.clockBase);
   }
 
   /** A futex wait, in slices. The task's state words say what it waits on (watchdog, wait-for
@@ -181,9 +238,23 @@ export class FreeDriver {
     return r;
   }
 
+  /**
+   * Schedule points until the next perturbation. At most one kind fires per point, with
+   * probability spin + sleep + hold together; rather than drawing at every point, the driver
+   * draws the gap to the next point where one fires (geometric), so a schedule point costs one
+   * decrement, and draws which kind only there: the same distribution, a draw per event instead
+   * of per point.
+   */
+  private untilPerturb: number;
+  private perturbGap(R: PerturbRates): number {
+    const p = R.spin + R.sleep + R.hold;
+    return 1 + Math.floor(Math.log(1 - this.prng()) / Math.log(1 - p));
+  }
+
   private perturb(R: PerturbRates): void {
+    this.untilPerturb = this.perturbGap(R);
     const r = this.prng;
-    let x = r();
+    let x = r() * (R.spin + R.sleep + R.hold);
     if ((x -= R.spin) < 0) {
       const n = 1 + Math.floor(r() * R.spinMaxIters);
       let s = 0;

@@ -13,8 +13,9 @@ import { lockdepBench } from './lockdep.ts';
 import { soakRss } from './soak-rss.ts';
 import { mapTruncateBench } from './map-truncate.ts';
 import { exploreThreadsBench } from './explore-threads.ts';
+import { directBench } from './direct.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, soakRss, exploreThreadsBench];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, directBench, soakRss, exploreThreadsBench];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');

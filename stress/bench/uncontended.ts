@@ -4,12 +4,15 @@
 import { makeLock } from '../../src/locks/index.ts';
 import { DEFAULTS } from '../../src/kernel/config.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
+import { directOf, enterDirect, type DirectFn } from '../../src/kernel/direct.ts';
 import { CTL } from '../../src/shm/layout.ts';
 import type { Step } from '../../src/kernel/step.ts';
 import type { Scenario } from '../../src/kernel/scenario.ts';
 import { benchShm, benchTask, drain, fmt, median, nowNs, ratio, type BenchSection } from './common.ts';
 
 const TARGET = 2;
+/** issue 15: the pair through the free driver, in the direct form, within 3x the raw pair */
+const DIRECT_TARGET = 3;
 
 function rawPairNs(n: number): number {
   const a = new Int32Array(new SharedArrayBuffer(64));
@@ -69,39 +72,59 @@ export const uncontended: BenchSection = {
         }
         return (nowNs() - t0) / k;
       };
-      return { name, shm, bare, driven };
+      // the direct form as a run takes it (src/kernel/direct.ts): the driver entered once, each
+      // entry's direct form called through the table; null when the build made none (sources)
+      const lockD = directOf(lock.lockPage), unlockD = directOf(lock.unlockPage);
+      const direct = lockD && unlockD ? (k: number) => {
+        const outer = enterDirect(driver);
+        try {
+          const t0 = nowNs();
+          for (let i = 0; i < k; i++) {
+            (lockD as DirectFn).call(lock, t, 0);
+            (unlockD as DirectFn).call(lock, t, 0);
+          }
+          return (nowNs() - t0) / k;
+        } finally {
+          enterDirect(outer);
+        }
+      } : null;
+      return { name, shm, bare, driven, direct };
     });
     for (let w = 0; w < 3; w++) {
       rawPairNs(n);
       genPairNs(n);
-      for (const s of setups) { s.bare(n); s.driven(n); }
+      for (const s of setups) { s.bare(n); s.driven(n); s.direct?.(n); }
     }
     const raw: number[] = [], gen: number[] = [];
-    const bare = new Map<string, number[]>(), driven = new Map<string, number[]>();
+    const bare = new Map<string, number[]>(), driven = new Map<string, number[]>(), direct = new Map<string, number[]>();
     for (let r = 0; r < reps; r++) {
       raw.push(rawPairNs(n));
       gen.push(genPairNs(n));
       for (const s of setups) {
         (bare.get(s.name) ?? bare.set(s.name, []).get(s.name)!).push(s.bare(n));
         (driven.get(s.name) ?? driven.set(s.name, []).get(s.name)!).push(s.driven(n));
+        if (s.direct) (direct.get(s.name) ?? direct.set(s.name, []).get(s.name)!).push(s.direct(n));
       }
     }
     for (const s of setups) if (s.shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error(`${s.name}: violations in an uncontended loop`);
     const base = median(raw);
     return [{
       title: `Uncontended lock_page + unlock_page, ns per pair (median of ${reps} x ${n})`,
-      head: ['path', 'ns/pair', 'vs raw CAS+store', 'free driver ns/pair', 'vs raw'],
+      head: ['path', 'ns/pair', 'vs raw CAS+store', 'free driver ns/pair', 'vs raw', 'direct form ns/pair', 'vs raw'],
       rows: [
-        ['raw Atomics.compareExchange + Atomics.store', fmt(base), '1.00x', '', ''],
-        ['the same in two one-yield generators (floor)', fmt(median(gen)), `${fmt(median(gen) / base, 2)}x`, '', ''],
+        ['raw Atomics.compareExchange + Atomics.store', fmt(base), '1.00x', '', '', '', ''],
+        ['the same in two one-yield generators (floor)', fmt(median(gen)), `${fmt(median(gen) / base, 2)}x`, '', '', '', ''],
         ...setups.map((s) => {
           const b = median(bare.get(s.name)!), d = median(driven.get(s.name)!);
-          return [s.name, fmt(b), ratio(b, base, TARGET), fmt(d), `${fmt(d / base, 2)}x`];
+          const x = direct.has(s.name) ? median(direct.get(s.name)!) : NaN;
+          return [s.name, fmt(b), ratio(b, base, TARGET), fmt(d), `${fmt(d / base, 2)}x`,
+            fmt(x), Number.isFinite(x) ? ratio(x, base, DIRECT_TARGET) : 'no direct form (not built)'];
         }),
       ],
       notes: [
         'ns/pair: the generators drained in a tight loop (schedule points skipped).',
-        'free driver: the same through FreeDriver.drive with --perturb off (a flight record per schedule point), as a run does it.',
+        'free driver: the same through FreeDriver.drive with --perturb off (a flight record per schedule point), as a run did it before the direct form.',
+        'direct form: the entries\' direct forms (the build\'s, src/kernel/direct.ts) on the same driver: same flight records, as a run does it now.',
       ],
     }];
   },

@@ -1,0 +1,124 @@
+// The direct form of the protocol code in free mode (src/kernel/direct.ts):
+//
+// 1. What one schedule point costs on the free driver, piece by piece: reaching the driver from
+//    the direct form, the flight record, the perturbation check, a stats count; and what the
+//    generator path paid per point before (a perturbation draw per point).
+// 2. map-truncate free-mode operations per second with the direct form on and off
+//    (PAGELOCK_DIRECT=off: the generators), same flags, runs alternating on/off with the order
+//    flipping each pair so drift in the machine's load hits both sides. Target: on >= 3x off.
+import os from 'node:os';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
+import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
+import { perturbRng } from '../../src/kernel/rng.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
+import { makeLock } from '../../src/locks/index.ts';
+import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
+import { runStress } from '../../src/run/orchestrate.ts';
+import type { RunResult } from '../../src/report/result.ts';
+import { benchShm, benchTask, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
+
+const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const THROUGHPUT_TARGET = 3;
+
+function pointCosts(quick: boolean): BenchTable {
+  const n = quick ? 200_000 : 2_000_000;
+  const reps = quick ? 3 : 7;
+  const shm = benchShm(1);
+  const t = benchTask(shm, 0, makeLock('v5.9', {}));
+  const driverFor = (perturb: RunConfig['perturb']) =>
+    new FreeDriver({ t, scenario: {} as Scenario, role: 'bench', cfg: { ...DEFAULTS, perturb } });
+  const off = driverFor('off'), low = driverFor('low'), high = driverFor('high');
+  const noop: DirectDriver = { point() {}, effect() { return undefined; }, drive() { throw new Error('no generators here'); } };
+  const l = label('bench_point');
+  const viaRuntime = (d: DirectDriver) => (k: number) => {
+    const outer = enterDirect(d);
+    try {
+      const t0 = nowNs();
+      for (let i = 0; i < k; i++) point(l);
+      return (nowNs() - t0) / k;
+    } finally {
+      enterDirect(outer);
+    }
+  };
+  const id = t.labels.id('bench_point');
+  const prng = perturbRng('bench', 0);
+  let sink = 0;
+  const rows: [string, (k: number) => number][] = [
+    ['empty loop', (k) => { const t0 = nowNs(); for (let i = 0; i < k; i++) sink += i; return (nowNs() - t0) / k; }],
+    ['direct form -> driver (a no-op driver)', viaRuntime(noop)],
+    ['flight record alone (Task.recordId)', (k) => { const t0 = nowNs(); for (let i = 0; i < k; i++) t.recordId(id); return (nowNs() - t0) / k; }],
+    ['stats count alone (Task.stat)', (k) => { const t0 = nowNs(); for (let i = 0; i < k; i++) t.stat('ops'); return (nowNs() - t0) / k; }],
+    ['a perturbation draw (what each point paid before)', (k) => { const t0 = nowNs(); for (let i = 0; i < k; i++) sink += prng(); return (nowNs() - t0) / k; }],
+    ['schedule point, --perturb off (record + check)', viaRuntime(off)],
+    ['schedule point, --perturb low (record + check + events)', viaRuntime(low)],
+    ['schedule point, --perturb high (record + check + events)', viaRuntime(high)],
+  ];
+  for (const [, f] of rows) f(n / 10); // warm up
+  const res = rows.map(([name, f]) => {
+    const xs: number[] = [];
+    for (let r = 0; r < reps; r++) xs.push(f(name.includes('high') || name.includes('low') ? n / 10 : n));
+    return [name, fmt(median(xs), 2), fmt(Math.min(...xs), 2)];
+  });
+  if (sink === 0.5) console.log(sink);
+  return {
+    title: `One schedule point of the direct form on the free driver, ns (median and best of ${reps} x ${n}; --perturb low/high: ${n / 10})`,
+    head: ['what', 'ns median', 'ns best'],
+    rows: res,
+    notes: [
+      `load average ${load()} (the machine is shared: figures are noisy)`,
+      'low/high include the perturbation events themselves (spins, sleeps), averaged over every point.',
+    ],
+  };
+}
+
+const opsOf = (r: RunResult) => r.tasks.reduce((a, t) => a + t.ops, 0);
+
+async function throughput(quick: boolean): Promise<BenchTable> {
+  const ms = quick ? 2_000 : 8_000;
+  const pairs = quick ? 1 : 3;
+  const loadBefore = load();
+  const rate: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  const notes: string[] = [];
+  const saved = process.env[DIRECT_ENV];
+  try {
+    for (let p = 0; p < pairs; p++) {
+      for (const side of p % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        process.env[DIRECT_ENV] = side; // the workers inherit the environment they start with
+        const r = await runStress({
+          ...DEFAULTS, scenario: 'map-truncate', workers: 4, reportDir: null, reproduce: false, durationMs: ms, seed: `bench-${p}`,
+          extra: { 'map-pages': 'mainline' },
+        });
+        if (r.outcome !== 'SUCCESS') notes.push(`direct ${side}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
+        rate[side].push(opsOf(r) / (r.elapsedMs / 1000));
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env[DIRECT_ENV];
+    else process.env[DIRECT_ENV] = saved;
+  }
+  const on = median(rate.on), off = median(rate.off);
+  const k = (x: number) => fmt(x / 1000, 1);
+  return {
+    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off (${pairs} alternated pair(s) of ${ms / 1000} s)`,
+    head: ['direct form', ...rate.on.map((_, i) => `run ${i + 1}`), 'median'],
+    rows: [
+      ['on', ...rate.on.map(k), k(on)],
+      [`off (${DIRECT_ENV}=off: generators)`, ...rate.off.map(k), k(off)],
+      ['on / off', ...rate.on.map((x, i) => `${fmt(x / rate.off[i], 2)}x`), `${fmt(on / off, 2)}x ${on / off >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`],
+    ],
+    notes: [
+      `load average before ${loadBefore}, after ${load()} (1, 5, 15 min; the machine is shared)`,
+      'ops/s = operations of all actors / elapsed (start barrier to every actor stopped: worker start-up excluded).',
+      'both sides have the cheaper perturbation check (one decrement per point); off is the generator path with it.',
+      ...notes,
+    ],
+  };
+}
+
+export const directBench: BenchSection = {
+  name: 'direct',
+  description: 'the direct form in free mode: one schedule point piece by piece; map-truncate ops/s with it on vs off',
+  async run(o) {
+    return [pointCosts(o.quick), await throughput(o.quick)];
+  },
+};
