@@ -17,6 +17,8 @@ export const INVARIANTS = {
   'FREE-BAD': 'a freed page is unmapped, unlocked, detached, refcount 0',
   'FAULT-LOCKED': 'VM_FAULT_LOCKED hand-over: the page is locked when a fault path says it is',
   'COLLAPSE-MAPPED': "collapse_file: a locked page that was unmapped stays unmapped (Hugh's VM_BUG_ON_PAGE(page_mapped))",
+  'WB-WAIT': 'a writeback wait (filemap_fdatawait_range, folio_wait_writeback) returns only after the writeback I/O in flight when it began has completed',
+  'RECLAIM-DIRTY': 'a page reclaim frees carries no data that was not written back: clean once its refcount is frozen, with no dirty PTE left',
   DEADLOCK: 'no cycle in the wait-for graph; no task blocks on a page lock it holds',
   HUNG: 'every task makes progress within the hung-task bound',
   CRASH: 'a worker threw an exception (harness or protocol bug)',
@@ -54,6 +56,8 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'FAULT-LOCKED': [['file', 'index']],
   'FREE-BAD': [['allocated while not free'], ['file', 'index', 'generation'], ['flags', 'refcount', 'mapcount', 'mapping']],
   'COLLAPSE-MAPPED': [['mapcount', 'file', 'index']],
+  'WB-WAIT': [['file', 'index', 'wb seq at start', 'wb seq at return']],
+  'RECLAIM-DIRTY': [['file', 'index', 'flags']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
 };
 

@@ -18,6 +18,7 @@ import {
   clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
   writebackPage,
 } from './writeback.ts';
+import { filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty, writeCachePages } from './writeback.ts';
 import { collapseFile } from './khugepaged.ts';
 import {
   fuseFillWritePages, fusePerformWrite, fuseSendWritePages, grabCachePageWriteBegin, iovIterCopyFromUserAtomic,
@@ -35,7 +36,10 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({ truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio }),
   reclaim: Object.freeze({ shrinkPage, removeMapping }),
-  writeback: Object.freeze({ setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage }),
+  writeback: Object.freeze({
+    setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage,
+    writeCachePages, filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty,
+  }),
   collapse: Object.freeze({ collapseFile }),
   fuse: Object.freeze({
     fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,
