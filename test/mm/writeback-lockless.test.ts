@@ -135,3 +135,39 @@ describe("a pinned writer's late set_page_dirty() against reclaim (RECLAIM-DIRTY
     expect(readViolations(shm).map((v) => [v.id, v.page])).toEqual([['RECLAIM-DIRTY', pfn]]);
   });
 });
+
+describe('the PTE dirty bit and the rmap walk', () => {
+  it('zap_pte_range() hands a dirty PTE\'s bit to the page (set_page_dirty without the page lock)', () => {
+    const { shm } = mmWorld();
+    const t = taskWith(shm, 0);
+    write(t, 4);
+    const pfn = xaLoad(shm, 0, 4);
+    expect(pteRead(shm, SHARED0, 4) & (PTE_WRITE | PTE_DIRTY)).toBe(PTE_WRITE | PTE_DIRTY);
+    Atomics.and(shm.flags, pfn, ~PG_dirty); // only the PTE says the page holds new data now
+    run(t.ops.rmap.zapPteRange(t, SHARED0, 4, 5, ZAP_ALL));
+    expect(shm.flags[pfn] & PG_dirty).toBe(PG_dirty);
+    expect(ids(shm)).toEqual([]);
+  });
+
+  it('page_mkclean() clears the dirty bit with the write bit; a store through the read-only PTE sets nothing', () => {
+    const { shm } = mmWorld();
+    const t = taskWith(shm, 0);
+    write(t, 4);
+    expect(run(t.ops.writeback.writebackPage(t, 0, 4))).toBe('written');
+    expect(pteRead(shm, SHARED0, 4) & (PTE_WRITE | PTE_DIRTY)).toBe(0);
+    run(userStore(t, SHARED0, 4));
+    expect(pteRead(shm, SHARED0, 4) & PTE_DIRTY).toBe(0);
+  });
+
+  it('try_to_unmap() stops the walk once the page is not mapped (rwc->done = folio_not_mapped)', () => {
+    const { shm } = mmWorld();
+    const t = taskWith(shm, 0);
+    run(accessOp(t, SHARED0, 6, false)); // a read fault maps page 6 in VMA 0; VMA 2 maps the file too
+    const pfn = xaLoad(shm, 0, 6);
+    expect(shm.mapcount[pfn]).toBe(0);
+    const s = new Stepper(t.ops.rmap.tryToUnmap(t, pfn));
+    expect(s.runToEnd()).toBe(true);
+    expect(s.labels.filter((l) => l === 'pte_offset_map_lock')).toHaveLength(1); // VMA 2 never visited
+    expect(s.labels[0]).toBe('i_mmap_lock_read');
+  });
+});
