@@ -355,6 +355,9 @@ export interface ReclaimOps {
   shrinkPage(t: Task, file: number, index: number): Step<boolean>;
   /** __remove_mapping(): freeze the refcount, re-check, delete from the page cache. */
   removeMapping(t: Task, pfn: number, file: number): Step<boolean>;
+  /** try_to_free_pages(): direct reclaim by an allocation that found no free page (whatever locks
+   * its caller holds): shrink a batch of page-cache pages; returns the pages freed. */
+  tryToFreePages(t: Task): Step<number>;
 }
 
 export type WritebackResult = 'written' | 'clean' | 'gone';

@@ -13,7 +13,7 @@ import {
 } from './memory.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import { truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncatePagecache, truncateSetsize } from './truncate.ts';
-import { removeMapping, shrinkPage } from './vmscan.ts';
+import { removeMapping, shrinkPage, tryToFreePages } from './vmscan.ts';
 import {
   clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
   writebackPage,
@@ -35,7 +35,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({ truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio }),
-  reclaim: Object.freeze({ shrinkPage, removeMapping }),
+  reclaim: Object.freeze({ shrinkPage, removeMapping, tryToFreePages }),
   writeback: Object.freeze({
     setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage,
     writeCachePages, filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty,

@@ -9,6 +9,7 @@ import { freePage, putPage } from './page_alloc.ts';
 import { PageDirty, PageWriteback, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { NIL, PG_dirty, PG_writeback } from '../shm/shm.ts';
+import { CTL } from '../shm/layout.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
@@ -101,4 +102,27 @@ export function* removeMapping(t: Task, pfn: number, file: number): Step<boolean
   t.ops.pagecache.pageCacheDelete(t, pfn, file); // __filemap_remove_folio()
   spinUnlock(shm.iPagesLock, file);
   return true;
+}
+
+/** SWAP_CLUSTER_MAX: the pages one direct-reclaim pass looks at (scan_control.nr_to_reclaim). */
+export const SWAP_CLUSTER_MAX = 32;
+
+/**
+ * try_to_free_pages() (v6.6) -> do_try_to_free_pages() -> shrink_node() -> shrink_folio_list():
+ * the allocator's direct reclaim, run by the allocating task with whatever it holds (a page lock
+ * for a caller that allocates under one: lockdep sees what a Case 3 writeback wait then depends
+ * on). The LRU is the page cache here: up to SWAP_CLUSTER_MAX pages from a starting point that
+ * moves with the allocation counter, stopping at the first page freed (nr_to_reclaim for one
+ * order-0 allocation). Returns the pages freed.
+ */
+export function* tryToFreePages(t: Task): Step<number> {
+  const shm = t.shm, files = shm.sizes.files, per = shm.sizes.pagesPerFile;
+  if (files === 0) return 0;
+  const total = files * per, start = Atomics.load(shm.ctl, CTL.ALLOC_GEN) % total;
+  for (let i = 0; i < Math.min(SWAP_CLUSTER_MAX, total); i++) {
+    const s = (start + i) % total;
+    t.aux = s % per;
+    if (yield* t.ops.reclaim.shrinkPage(t, Math.floor(s / per), s % per)) return 1;
+  }
+  return 0;
 }

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { mmWorld, run } from '../helpers/mm-fixture.ts';
 import { Stepper } from '../helpers/stepper.ts';
-import { PG_dirty, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../../src/shm/shm.ts';
+import { NIL, PG_dirty, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../../src/shm/shm.ts';
+import { CTL } from '../../src/shm/layout.ts';
+import { allocPage } from '../../src/mm/page_alloc.ts';
 import { xaLoad } from '../../src/shm/files.ts';
 import { pteRead } from '../../src/shm/mm.ts';
 import { ZAP_ALL } from '../../src/mm/memory.ts';
@@ -169,5 +171,30 @@ describe('the PTE dirty bit and the rmap walk', () => {
     expect(s.runToEnd()).toBe(true);
     expect(s.labels.filter((l) => l === 'pte_offset_map_lock')).toHaveLength(1); // VMA 2 never visited
     expect(s.labels[0]).toBe('i_mmap_lock_read');
+  });
+});
+
+describe('allocation that can wait: direct reclaim', () => {
+  it('an allocation that finds the free list empty reclaims a clean page-cache page and gets a page', () => {
+    const { shm } = mmWorld();
+    const t = taskWith(shm, 0);
+    const held: number[] = [];
+    for (let p = run(allocPage(t)); p !== NIL; p = shm.ctl[CTL.FREE_COUNT] > 0 ? run(allocPage(t)) : NIL) held.push(p);
+    expect(shm.ctl[CTL.FREE_COUNT]).toBe(0);
+    const cached = shm.nrpages[0] + shm.nrpages[1];
+    const pfn = run(allocPage(t));
+    expect(pfn).not.toBe(NIL);
+    expect(shm.nrpages[0] + shm.nrpages[1]).toBe(cached - 1); // one page-cache page reclaimed for it
+    expect(ids(shm)).toEqual([]);
+  });
+
+  it('direct reclaim never frees a dirty page and gives up when nothing is clean', () => {
+    const { shm } = mmWorld();
+    const t = taskWith(shm, 0);
+    for (let f = 0; f < 2; f++) for (let i = 0; i < 16; i++) Atomics.or(shm.flags, xaLoad(shm, f, i), PG_dirty);
+    while (shm.ctl[CTL.FREE_COUNT] > 0) run(allocPage(t));
+    expect(run(allocPage(t))).toBe(NIL); // VM_FAULT_OOM: every cached page is dirty
+    expect(shm.nrpages[0] + shm.nrpages[1]).toBe(32);
+    expect(ids(shm)).toEqual([]);
   });
 });
