@@ -33,7 +33,7 @@ describe('writeback lockless paths, controlled mode', () => {
   }, 120_000);
 
   it('mainline on the same cell: 300 iterations per lock algorithm, nothing found', () => {
-    for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+    for (const lock of ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10']) {
       const r = exploreCell(`writeback/lockless-${lock}`, '1', 300);
       expect(r.finds.map((f) => `${f.violation.id}: ${f.violation.message ?? ''}`), lock).toEqual([]);
       expect(r.stats.iterations).toBe(300);

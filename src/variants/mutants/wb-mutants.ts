@@ -22,11 +22,12 @@ const CONTROLLED = {
 } as const;
 
 export const WB_LOCKLESS_CELLS: readonly CellSpec[] = [
-  ...['v4.10', 'v5.9', 'v5.9-rc6'].map((lock): CellSpec => ({
+  ...['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10'].map((lock): CellSpec => ({
     name: `writeback/lockless-${lock}`, scenario: 'writeback', cfg: { lock, ...FREE }, controlled: CONTROLLED, expected: 'clean',
     reasoning: 'fsync waits for writeback without the page lock while the next writeback of the page may start, reclaim waits '
       + 'for writeback unlocked, pinned writers and zapped dirty PTEs dirty pages without it, try_to_unmap() stops early: '
-      + 'mainline (v6.6) keeps every invariant, WB-WAIT and RECLAIM-DIRTY included, under every lock algorithm',
+      + 'mainline (v6.6) keeps every invariant, WB-WAIT and RECLAIM-DIRTY included, under every lock algorithm (no fatal '
+      + 'signals here: the killable-wait lost wake-ups of v4.10 and v4.14 need them)',
     source: 'mm/filemap.c __filemap_fdatawait_range(), mm/vmscan.c shrink_folio_list() / __remove_mapping(), mm/rmap.c, mm/gup.c (v6.6)',
   })),
   {
