@@ -17,11 +17,13 @@ export const INVARIANTS = {
   'FREE-BAD': 'a freed page is unmapped, unlocked, detached, refcount 0',
   'FAULT-LOCKED': 'VM_FAULT_LOCKED hand-over: the page is locked when a fault path says it is',
   'COLLAPSE-MAPPED': "collapse_file: a locked page that was unmapped stays unmapped (Hugh's VM_BUG_ON_PAGE(page_mapped))",
+  'WB-WAIT': 'a writeback wait (filemap_fdatawait_range, folio_wait_writeback) returns only after the writeback I/O in flight when it began has completed',
+  'RECLAIM-DIRTY': 'a page reclaim frees carries no data that was not written back: clean once its refcount is frozen, with no dirty PTE left',
+  'FAULT-RETRY': 'a fault that returns VM_FAULT_RETRY holds no page lock (out_retry unlocked and put the page; the retry starts over)',
+  'EOF-ZERO': 'what a read through a PTE sees of the last page beyond i_size is zeros (truncate_inode_partial_folio zeroed the tail)',
   DEADLOCK: 'no cycle in the wait-for graph; no task blocks on a page lock it holds',
   HUNG: 'every task makes progress within the hung-task bound',
   CRASH: 'a worker threw an exception (harness or protocol bug)',
-  'FAULT-RETRY': 'a fault that returns VM_FAULT_RETRY holds no page lock (out_retry unlocked and put the page; the retry starts over)',
-  'EOF-ZERO': 'what a read through a PTE sees of the last page beyond i_size is zeros (truncate_inode_partial_folio zeroed the tail)',
 } as const;
 
 export type InvariantId = keyof typeof INVARIANTS;
@@ -58,6 +60,8 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'COLLAPSE-MAPPED': [['mapcount', 'file', 'index']],
   'FAULT-RETRY': [['file', 'index']],
   'EOF-ZERO': [['file', 'index', 'i_size', 'data end']],
+  'WB-WAIT': [['file', 'index', 'wb seq at start', 'wb seq at return']],
+  'RECLAIM-DIRTY': [['file', 'index', 'flags']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
 };
 

@@ -386,6 +386,9 @@ export interface ReclaimOps {
   shrinkPage(t: Task, file: number, index: number): Step<boolean>;
   /** __remove_mapping(): freeze the refcount, re-check, delete from the page cache. */
   removeMapping(t: Task, pfn: number, file: number): Step<boolean>;
+  /** try_to_free_pages(): direct reclaim by an allocation that found no free page (whatever locks
+   * its caller holds): shrink a batch of page-cache pages; returns the pages freed. */
+  tryToFreePages(t: Task): Step<number>;
 }
 
 export type WritebackResult = 'written' | 'clean' | 'gone';
@@ -401,6 +404,22 @@ export interface WritebackOps {
   clearPageDirtyForIo(t: Task, pfn: number): Step<boolean>;
   /** write_cache_pages() for one page: lock, wait, clean for I/O, set PG_writeback, unlock, end. */
   writebackPage(t: Task, file: number, index: number, ioSteps?: number): Step<WritebackResult>;
+  /** write_cache_pages() over [start, end): the dirty pages locked, cleaned and put under writeback
+   * in index order with the earlier pages' I/O still in flight, then the I/O completed. */
+  writeCachePages(t: Task, file: number, start: number, end: number): Step<number>;
+  /** __filemap_fdatawait_range(): wait, without the page lock, for the writeback of every page of
+   * [start, end) that is under writeback (folio_wait_writeback() on each). */
+  filemapFdatawaitRange(t: Task, file: number, start: number, end: number): Step;
+  /** file_write_and_wait_range() as fsync runs it: __filemap_fdatawrite_range() (WB_SYNC_ALL),
+   * then __filemap_fdatawait_range(). */
+  filemapWriteAndWaitRange(t: Task, file: number, start: number, end: number): Step;
+  /** get_user_pages() of one page (__get_user_pages -> follow_page_pte, faulting it in through
+   * handle_mm_fault() when the PTE is missing or read-only for a write): the page, referenced, or
+   * NIL. A FOLL_WRITE pin dirties the page (FOLL_TOUCH). */
+  getUserPage(t: Task, vma: number, index: number, write: boolean): Step<number>;
+  /** The pin's owner is done writing into the page: set_page_dirty() with only its reference held
+   * (no page lock: the caller __remove_mapping()'s comment describes), then put_page(). */
+  putUserPageDirty(t: Task, pfn: number): Step;
 }
 
 export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT';

@@ -15,11 +15,12 @@ import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import {
   truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize,
 } from './truncate.ts';
-import { removeMapping, shrinkPage } from './vmscan.ts';
+import { removeMapping, shrinkPage, tryToFreePages } from './vmscan.ts';
 import {
   clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
   writebackPage,
 } from './writeback.ts';
+import { filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty, writeCachePages } from './writeback.ts';
 import { collapseFile } from './khugepaged.ts';
 import {
   fuseFillWritePages, fusePerformWrite, fuseSendWritePages, grabCachePageWriteBegin, iovIterCopyFromUserAtomic,
@@ -38,8 +39,11 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   truncate: Object.freeze({
     truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio,
   }),
-  reclaim: Object.freeze({ shrinkPage, removeMapping }),
-  writeback: Object.freeze({ setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage }),
+  reclaim: Object.freeze({ shrinkPage, removeMapping, tryToFreePages }),
+  writeback: Object.freeze({
+    setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage,
+    writeCachePages, filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty,
+  }),
   collapse: Object.freeze({ collapseFile }),
   fuse: Object.freeze({
     fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,

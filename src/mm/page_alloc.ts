@@ -25,12 +25,28 @@ function prepNewPage(shm: Shm, pfn: number): void {
   Atomics.store(shm.refcount, pfn, 1);
 }
 
-/** alloc_page(): a page with refcount 1, or NIL when the free list is empty (the caller returns
- * VM_FAULT_OOM). Never called with a page lock held (kernel-protocols §3.3: no allocation that
- * could enter reclaim under a page lock). */
+/** alloc_page(GFP_KERNEL) (v6.6 __alloc_pages()): a page with refcount 1, or NIL when none can be
+ * had (the caller returns VM_FAULT_OOM). The fast path takes one off the free list; an empty list
+ * is __alloc_pages_slowpath(): direct reclaim (try_to_free_pages(), in the caller's context and
+ * under whatever locks it holds), then one more try. The fault paths allocate before they lock the
+ * page (kernel-protocols §3.3); a caller that allocates under a page lock reaches reclaim with it. */
 export function* allocPage(t: Task): Step<number> {
-  const shm = t.shm, ctl = shm.ctl;
+  const shm = t.shm;
   t.page = -1;
+  let pfn = yield* rmqueue(t);
+  if (pfn === NIL && (yield* t.ops.reclaim.tryToFreePages(t)) > 0) pfn = yield* rmqueue(t);
+  if (pfn === NIL) return NIL;
+  t.page = pfn;
+  if ((Atomics.load(shm.flags, pfn) & PG_free) === 0 || Atomics.load(shm.refcount, pfn) !== 0)
+    t.violation('FREE-BAD', pfn, 1); // the free list handed out a page that is not free
+  prepNewPage(shm, pfn);
+  yield 'prep_new_page';
+  return pfn;
+}
+
+/** rmqueue(): one page off the free list under the zone lock, or NIL. */
+function* rmqueue(t: Task): Step<number> {
+  const shm = t.shm, ctl = shm.ctl;
   yield* spinLock(t, ctl, CTL.ALLOC_LOCK, 'zone->lock');
   const pfn = ctl[CTL.FREE_HEAD];
   if (pfn !== NIL) {
@@ -39,12 +55,6 @@ export function* allocPage(t: Task): Step<number> {
     shm.freeNext[pfn] = NIL;
   }
   spinUnlock(ctl, CTL.ALLOC_LOCK);
-  if (pfn === NIL) return NIL;
-  t.page = pfn;
-  if ((Atomics.load(shm.flags, pfn) & PG_free) === 0 || Atomics.load(shm.refcount, pfn) !== 0)
-    t.violation('FREE-BAD', pfn, 1); // the free list handed out a page that is not free
-  prepNewPage(shm, pfn);
-  yield 'prep_new_page';
   return pfn;
 }
 

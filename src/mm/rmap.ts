@@ -2,11 +2,19 @@
 // mapcount, and try_to_unmap() for reclaim.
 //
 // The model's i_mmap is static: every VMA is set up at init and never unmapped (zapping clears
-// PTEs, as MADV_DONTNEED does, but keeps the VMA), so walking it needs no i_mmap_rwsem.
+// PTEs, as MADV_DONTNEED does, but keeps the VMA), so nobody takes i_mmap_rwsem for writing and
+// its read side (rmap_walk_file()'s i_mmap_lock_read()) never waits: it is a schedule point, and a
+// place in the lock order (mm/rmap.c: folio_lock -> i_mmap_rwsem -> the PTL).
+//
+// Followed: v6.6. Zapping or unmapping a PTE hands its hardware dirty bit to the page
+// (zap_present_pte(): "if (pte_dirty(ptent)) folio_mark_dirty(folio)"; try_to_unmap_one():
+// "if (pte_dirty(pteval)) folio_mark_dirty(folio)") before the mapcount drops: the data the PTE
+// let a store put there is then the page's to write back.
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
 import { pageMapped } from '../shm/page.ts';
-import { pteAnon, pteNone, ptePfn, pteRead, pteWrite, vmaContains, vmaCount } from '../shm/mm.ts';
+import { pteAnon, pteNone, ptePfn, pteRead, pteSlot, vmaContains, vmaCount } from '../shm/mm.ts';
+import { PTE_DIRTY } from '../shm/shm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import type { Shm } from '../shm/shm.ts';
@@ -46,25 +54,36 @@ export function* zapPte(t: Task, vma: number, index: number, pte: number): Step 
   t.page = pfn;
   t.aux = index;
   yield 'ptep_get_and_clear';
-  pteWrite(shm, vma, index, 0);
+  // the PTE as cleared, with the dirty bit a store may have set since the caller read it
+  const cleared = Atomics.exchange(shm.ptes, pteSlot(shm, vma, index), 0);
   if (!pteAnon(pte)) {
     const file = shm.vmaFile[vma];
     if (pageFile(shm, pfn) !== file || Atomics.load(shm.index, pfn) !== index)
       t.violation('MAP-CACHE', pfn, file, index, vma);
+    if (cleared & PTE_DIRTY) {
+      yield 'folio_mark_dirty';
+      t.ops.writeback.setPageDirty(t, pfn);
+    }
   }
   yield* t.ops.rmap.pageRemoveRmap(t, pfn);
   yield* putPage(t, pfn); // the kernel defers this to the TLB flush (mmu_gather): same order here
 }
 
 /**
- * try_to_unmap() of a locked file page: walk the VMAs that map its file at its index and clear
- * every PTE that maps this very page (not COW copies: they are other pages). Returns
- * !page_mapped() afterwards.
+ * try_to_unmap() of a locked file page (v6.6): rmap_walk_file() with rwc->done =
+ * folio_not_mapped: under i_mmap_lock_read(), for each VMA that maps its file at its index,
+ * try_to_unmap_one() clears the PTE that maps this very page (not COW copies: they are other
+ * pages), handing its dirty bit to the page; after each VMA "if (rwc->done && rwc->done(folio))
+ * goto done": the walk stops as soon as nothing maps the page any more. Returns !page_mapped()
+ * afterwards (the kernel's returns void: shrink_folio_list() tests folio_mapped() itself).
  */
 export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
   const shm = t.shm;
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
   if (file < 0) return !pageMapped(shm, pfn);
+  t.page = pfn;
+  t.aux = index;
+  yield 'i_mmap_lock_read';
   for (const vma of vmasOfFile(shm, file)) {
     if (!vmaContains(shm, vma, index)) continue;
     t.page = pfn;
@@ -73,6 +92,9 @@ export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
     const pte = pteRead(shm, vma, index);
     if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
     pteUnlock(t, ptl);
+    t.page = pfn;
+    yield 'folio_not_mapped';
+    if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
   }
   return !pageMapped(shm, pfn);
 }

@@ -6,6 +6,16 @@
 //   mm/page-writeback.c  set_page_dirty(), clear_page_dirty_for_io(), write_cache_pages() for
 //                        one page, end_page_writeback() (folio_end_writeback)
 //   mm/rmap.c            page_mkclean()
+//   mm/filemap.c         __filemap_fdatawait_range(), file_write_and_wait_range() (fsync)
+//   mm/gup.c             get_user_pages() of one page (follow_page_pte), and the pin's owner
+//                        dirtying the page later
+//
+// Followed: v6.6. Two kinds of party touch a page's dirty and writeback state without its page
+// lock: waiters for writeback (fsync's __filemap_fdatawait_range(), reclaim's folio_wait_writeback()
+// in shrink_folio_list(): PG_writeback may be set again by the next writeback while they wait, so
+// folio_wait_writeback() loops, c2407cf7d22d), and dirtiers that hold only a reference or a PTE:
+// the hardware dirty bit handed over at zap / unmap (zap_present_pte(), try_to_unmap_one()), and a
+// get_user_pages() pin whose owner calls set_page_dirty() when its DMA is done.
 //
 // The protocol (5.9, unchanged since in what matters here): a page is dirtied only under its page
 // lock with page->mapping re-checked (page_mkwrite), before its PTE becomes writable; writeback
@@ -17,11 +27,11 @@
 // relying on truncation to wait for the clearing of PG_writeback", mm/filemap.c).
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { pteNone, ptePfn, pteRead, pteWrite, pteAnon, vmaContains } from '../shm/mm.ts';
+import { pteNone, ptePfn, pteRead, pteWrite, pteAnon, pteSlot, vmaContains, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
-import { NIL, PG_dirty, PG_free, PG_writeback, PTE_WRITE } from '../shm/shm.ts';
+import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, WritebackResult } from '../kernel/task.ts';
 import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../kernel/fault.ts';
@@ -147,7 +157,7 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
     return VM_FAULT_NOPAGE;
   }
   yield 'wp_page_reuse';
-  pteWrite(shm, vma, index, orig | PTE_WRITE);
+  pteWrite(shm, vma, index, orig | PTE_WRITE | PTE_DIRTY); // maybe_mkwrite(pte_mkdirty(entry))
   pteUnlock(t, ptl);
   yield* t.ops.fault.faultDirtySharedPage(t, pfn);
   yield* putPage(t, pfn);
@@ -156,8 +166,9 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
 
 // ---- writeback ----------------------------------------------------------------------------
 
-/** page_mkclean(): write-protect every PTE of a shared mapping that maps this locked page, so
- * the next store faults (wp_page_shared) and dirties it again. Returns the PTEs cleaned. */
+/** page_mkclean() (folio_mkclean): write-protect and clean every PTE of a shared mapping that
+ * maps this locked page, so the next store faults (wp_page_shared) and dirties it again. Returns
+ * the PTEs that were writable or dirty. */
 export function* pageMkclean(t: Task, pfn: number): Step<number> {
   const shm = t.shm;
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
@@ -169,22 +180,27 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index); // page_vma_mkclean_one()
     yield 'pte_wrprotect';
-    const pte = pteRead(shm, vma, index);
-    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn && (pte & PTE_WRITE)) {
-      pteWrite(shm, vma, index, pte & ~PTE_WRITE);
+    // page_vma_mkclean_one(): "if (!pte_dirty(entry) && !pte_write(entry)) continue;" else
+    // ptep_clear_flush(), pte_wrprotect(), pte_mkclean(), set_pte_at(). One RMW here: the hardware
+    // sets the dirty bit with a locked RMW on the PTE too (src/scenarios/writeback.ts userStore()).
+    const slot = pteSlot(shm, vma, index);
+    for (;;) {
+      const pte = Atomics.load(shm.ptes, slot);
+      if (pteNone(pte) || pteAnon(pte) || ptePfn(pte) !== pfn || !(pte & (PTE_WRITE | PTE_DIRTY))) break;
+      if (Atomics.compareExchange(shm.ptes, slot, pte, pte & ~(PTE_WRITE | PTE_DIRTY)) !== pte) continue;
       cleaned++;
+      break;
     }
     pteUnlock(t, ptl);
   }
   return cleaned;
 }
 
-/** clear_page_dirty_for_io() on a locked page: page_mkclean(), then TestClearPageDirty. (A PTE
- * that was writable may have dirtied the page again: page_mkclean() returning true re-dirties it
- * in the kernel; the model has no PTE dirty bit, so the page's PG_dirty already says it.)
- * Returns true if the page was dirty. */
+/** folio_clear_dirty_for_io() on a locked page: "if (folio_mkclean(folio)) folio_mark_dirty(folio);"
+ * (a writable or dirty PTE may hold data written since the page was last cleaned: it goes out
+ * with this I/O), then TestClearPageDirty. Returns true if the page was dirty. */
 export function* clearPageDirtyForIo(t: Task, pfn: number): Step<boolean> {
-  yield* t.ops.writeback.pageMkclean(t, pfn);
+  if ((yield* t.ops.writeback.pageMkclean(t, pfn)) > 0) t.ops.writeback.setPageDirty(t, pfn);
   t.page = pfn;
   yield 'TestClearPageDirty';
   return (Atomics.and(t.shm.flags, pfn, ~PG_dirty) & PG_dirty) !== 0;
@@ -197,13 +213,32 @@ export function* clearPageDirtyForIo(t: Task, pfn: number): Step<boolean> {
  *   lookup (a dirty-tagged page) -> lock_page -> "continue_unlock" if truncated or clean ->
  *   wait_on_page_writeback -> clear_page_dirty_for_io -> ->writepage: set_page_writeback,
  *   unlock_page -> put the lookup reference -> I/O -> end_page_writeback.
- * end_page_writeback takes a reference of its own around the clear-and-wake ("we must make sure
- * that the folio is not freed and reused before the folio_wake_bit()"); before that the page
- * must still be the one we started writing: truncation and reclaim leave a page under
- * writeback alone. A page freed under writeback (its allocation generation moved or it is on
- * the free list) is the kernel's "Bad page state" for PG_writeback at free: FREE-BAD.
+ * writeCachePages() is the batched form. The halves: writepageStart(), writebackEnd().
  */
 export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2): Step<WritebackResult> {
+  const io = yield* writepageStart(t, file, index);
+  if (typeof io === 'string') return io;
+  for (let i = 0; i < ioSteps; i++) {
+    t.page = io.pfn;
+    yield i === 0 ? 'submit_bio' : 'bio_endio';
+  }
+  return yield* writebackEnd(t, io, file, index);
+}
+
+/** A writeback I/O started by writepageStart(): the page and its allocation generation. */
+export interface WritebackIo {
+  pfn: number;
+  gen: number;
+}
+
+/**
+ * write_cache_pages()'s part for one page, up to the I/O: lookup (a dirty-tagged page) ->
+ * lock_page -> "continue_unlock" if truncated or clean -> folio_wait_writeback (WB_SYNC_ALL) ->
+ * folio_clear_dirty_for_io -> ->writepage: set_page_writeback, unlock_page -> put the lookup
+ * reference (folio_batch_release()): writeback now holds no reference. The I/O is in flight
+ * until writebackEnd().
+ */
+export function* writepageStart(t: Task, file: number, index: number): Step<WritebackIo | 'clean' | 'gone'> {
   const shm = t.shm, L = t.ops.lock;
   const pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
   if (pfn === NIL) return 'gone';
@@ -230,17 +265,26 @@ export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2
   }
   t.page = pfn;
   yield 'set_page_writeback';
+  Atomics.add(shm.wbSeq, pfn, 1); // odd: this I/O is in flight (WB-WAIT's witness)
   t.writebackStarted(pfn);
   const old = Atomics.or(shm.flags, pfn, PG_writeback);
   if (old & PG_writeback) throw new Error(`set_page_writeback: page ${pfn} is already under writeback`);
   const gen = Atomics.load(shm.stampGen, pfn);
   yield* L.unlockPage(t, pfn); // ->writepage unlocks once the bio is built
   yield* putPage(t, pfn); // folio_batch_release(): writeback now holds no reference
-  for (let i = 0; i < ioSteps; i++) {
-    t.page = pfn;
-    yield i === 0 ? 'submit_bio' : 'bio_endio';
-  }
-  // folio_end_writeback(): folio_get() — legal only if the page was kept alive for us
+  return { pfn, gen };
+}
+
+/**
+ * The I/O of writepageStart() completed: folio_end_writeback() takes a reference of its own
+ * around the clear-and-wake ("we must make sure that the folio is not freed and reused before the
+ * folio_wake_bit()"); before that the page must still be the one we started writing: truncation
+ * and reclaim leave a page under writeback alone. A page freed under writeback (its allocation
+ * generation moved or it is on the free list) is the kernel's "Bad page state" for PG_writeback
+ * at free: FREE-BAD.
+ */
+export function* writebackEnd(t: Task, io: WritebackIo, file: number, index: number): Step<WritebackResult> {
+  const shm = t.shm, { pfn, gen } = io;
   t.page = pfn;
   yield 'folio_get';
   if (Atomics.load(shm.stampGen, pfn) !== gen || (Atomics.load(shm.flags, pfn) & PG_free) || !PageWriteback(shm, pfn)) {
@@ -248,7 +292,108 @@ export function* writebackPage(t: Task, file: number, index: number, ioSteps = 2
     return 'gone';
   }
   getPage(shm, pfn);
-  yield* L.endPageWriteback(t, pfn);
+  Atomics.add(shm.wbSeq, pfn, 1); // even: the I/O completed (bio_endio), PG_writeback not yet clear
+  yield* t.ops.lock.endPageWriteback(t, pfn);
   yield* putPage(t, pfn);
   return 'written';
+}
+
+/**
+ * write_cache_pages() (v6.6, WB_SYNC_ALL) over [start, end) of `file`, as the kernel batches it:
+ * each dirty page is locked, cleaned for I/O, put under writeback and unlocked in index order
+ * (the bio is built as it goes: ->writepages adds page after page), so the first pages' I/O is
+ * still in flight while the writer locks the next ones; the bio is submitted at the end and its
+ * pages complete in order. Returns the pages written.
+ */
+export function* writeCachePages(t: Task, file: number, start: number, end: number): Step<number> {
+  const batch: { io: WritebackIo; index: number }[] = [];
+  for (let index = start; index < end; index++) {
+    const io = yield* writepageStart(t, file, index);
+    if (typeof io !== 'string') batch.push({ io, index });
+  }
+  if (batch.length === 0) return 0;
+  t.page = batch[0].io.pfn;
+  yield 'submit_bio';
+  for (const { io, index } of batch) {
+    t.page = io.pfn;
+    yield 'bio_endio';
+    yield* writebackEnd(t, io, file, index);
+  }
+  return batch.length;
+}
+
+/**
+ * __filemap_fdatawait_range() (v6.6): filemap_get_folios_tag(PAGECACHE_TAG_WRITEBACK) over
+ * [start, end), then folio_wait_writeback() on each folio found, without its page lock, and
+ * folio_batch_release(). The WRITEBACK tag is PG_writeback here (set and cleared with it in
+ * __folio_start_writeback() / __folio_end_writeback()); the batch is one page at a time. Nothing
+ * stops the next writeback of a page from starting while we wait: folio_wait_writeback() loops
+ * until it sees PG_writeback clear.
+ */
+export function* filemapFdatawaitRange(t: Task, file: number, start: number, end: number): Step {
+  const shm = t.shm;
+  for (let index = start; index < end; index++) {
+    const pfn = yield* t.ops.pagecache.findGetPage(t, file, index);
+    if (pfn === NIL) continue;
+    t.page = pfn;
+    t.aux = index;
+    yield 'PAGECACHE_TAG_WRITEBACK';
+    if (PageWriteback(shm, pfn)) yield* t.ops.lock.waitOnPageWriteback(t, pfn); // folio_wait_writeback()
+    yield* putPage(t, pfn);
+  }
+}
+
+/** file_write_and_wait_range() (fsync, v6.6): __filemap_fdatawrite_range() with WB_SYNC_ALL (each
+ * dirty page written: write_cache_pages()), then __filemap_fdatawait_range(). */
+export function* filemapWriteAndWaitRange(t: Task, file: number, start: number, end: number): Step {
+  yield* t.ops.writeback.writeCachePages(t, file, start, end);
+  yield* t.ops.writeback.filemapFdatawaitRange(t, file, start, end);
+}
+
+// ---- pinned writers (mm/gup.c) --------------------------------------------------------------
+
+/**
+ * get_user_pages() of one page (v6.6 __get_user_pages()): follow_page_mask() -> follow_page_pte()
+ * under the PTL: a present PTE that allows the access (a file PTE, writable for FOLL_WRITE) gives
+ * the page a reference (try_grab_page(): FOLL_GET here; FOLL_PIN's bias is a reference too) and,
+ * for FOLL_WRITE, "if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
+ * set_page_dirty(page)" (FOLL_TOUCH); otherwise faultin_page() -> handle_mm_fault() and retry.
+ * Gives up (NIL) after three faults or on an error (SIGBUS: the page is beyond EOF).
+ */
+export function* getUserPage(t: Task, vma: number, index: number, write: boolean): Step<number> {
+  const shm = t.shm;
+  for (let tries = 0; tries < 3; tries++) {
+    t.page = -1;
+    t.aux = index;
+    const ptl = yield* pteLock(t, vma, index);
+    yield 'follow_page_pte';
+    const pte = pteRead(shm, vma, index);
+    if (!pteNone(pte) && !pteAnon(pte) && (!write || (pte & PTE_WRITE))) {
+      const pfn = ptePfn(pte);
+      t.page = pfn;
+      getPage(shm, pfn); // try_grab_page(): the PTE's reference keeps it alive until here
+      if (write && !(pte & PTE_DIRTY) && !(Atomics.load(shm.flags, pfn) & PG_dirty)) t.ops.writeback.setPageDirty(t, pfn);
+      pteUnlock(t, ptl);
+      return pfn;
+    }
+    pteUnlock(t, ptl);
+    // faultin_page(); a private mapping's COW copy is anonymous: not the file page this models
+    if (!pteNone(pte) && pteAnon(pte)) return NIL;
+    if (write && !vmaShared(shm, vma)) return NIL;
+    const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
+    if (ret >= 0 && (ret & VM_FAULT_ERROR)) return NIL;
+  }
+  return NIL;
+}
+
+/** The pin's owner wrote into the page (DMA) and is done: set_page_dirty() with only its
+ * reference (no page lock; the race __remove_mapping()'s comment draws: "get_user_pages(&page);
+ * [user mapping goes away] write_to(page); SetPageDirty(page); put_page(page);"), then put_page().
+ * unpin_user_pages_dirty_lock() takes the folio lock around it; callers that hold only the
+ * reference are what __remove_mapping()'s re-check after the freeze is for. */
+export function* putUserPageDirty(t: Task, pfn: number): Step {
+  t.page = pfn;
+  yield 'set_page_dirty';
+  t.ops.writeback.setPageDirty(t, pfn);
+  yield* putPage(t, pfn);
 }

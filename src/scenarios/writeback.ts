@@ -9,21 +9,29 @@
 //              FAULT-SIGBUS is checked as map-truncate's faulter does
 //   faulter    a read access (do_read_fault, fault-around first)
 //   truncator  truncate_setsize(): shrink, or grow back to full (truncate waits for writeback)
-//   writeback  write_cache_pages() over a range: lock, write-protect PTEs, clear dirty, set
-//              PG_writeback, unlock, "write", end_page_writeback (wakes writeback waiters)
+//   writeback  write_cache_pages() over a range: per page lock, write-protect PTEs, clear dirty,
+//              set PG_writeback, unlock; then the batch's I/O completes, end_page_writeback each
+//              (wakes writeback waiters)
 //   reclaimer  shrink pages (skips dirty and writeback pages)
 //   zapper     MADV_DONTNEED a range
 //   reader     user loads through the PTEs (DATA-STAMP)
-// page_mkwrite waits for writeback under the page lock (wait_for_stable_page, --stable-pages).
+//   fsync      file_write_and_wait_range(): write the range back, then wait for every page under
+//              writeback there without its page lock (__filemap_fdatawait_range), WB-WAIT
+//   pinner     get_user_pages(FOLL_WRITE) of one page, "DMA" into it, then set_page_dirty() with
+//              only the reference held and put_page() (what __remove_mapping()'s re-check is for)
+// page_mkwrite waits for writeback under the page lock (wait_for_stable_page, --stable-pages);
+// reclaim waits for writeback without it (shrink_folio_list() Case 3, --reclaim-wait-writeback).
+// A writer's store through a writable PTE sets the PTE's dirty bit, which zap and try_to_unmap
+// hand to the page; reclaim must never free a page with data not written back (RECLAIM-DIRTY).
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
-import { PG_dirty, PG_writeback, PTE_ANON, PTE_WRITE, type Shm } from '../shm/shm.ts';
-import { PAGE_SIZE, maxIndex } from '../shm/files.ts';
-import { pteNone, ptePfn, pteRead } from '../shm/mm.ts';
+import { NIL, PG_dirty, PG_writeback, PTE_ANON, PTE_DIRTY, PTE_WRITE, type Shm } from '../shm/shm.ts';
+import { PAGE_SIZE, maxIndex, xaLoad } from '../shm/files.ts';
+import { pteNone, ptePfn, pteRead, pteSlot } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
@@ -31,17 +39,17 @@ import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 
-export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader'] as const;
+export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner'] as const;
 
 /** Default actors by worker count: the writer and the truncator first (the race patch 3 opens),
  * then writeback, then one actor for the rest. */
 export function writebackDefaultRoles(workers: number): string[] {
   switch (workers) {
-    case 1: return ['writer+faulter+truncator+writeback+reader+zapper+reclaimer'];
-    case 2: return ['writer+faulter', 'truncator+writeback+reader+zapper+reclaimer'];
-    case 3: return ['writer', 'truncator', 'writeback+faulter+reader+zapper+reclaimer'];
+    case 1: return ['writer+faulter+truncator+writeback+reader+zapper+reclaimer+fsync+pinner'];
+    case 2: return ['writer+faulter+pinner', 'truncator+writeback+reader+zapper+reclaimer+fsync'];
+    case 3: return ['writer', 'truncator', 'writeback+faulter+reader+zapper+reclaimer+fsync+pinner'];
   }
-  const four = ['writer', 'truncator', 'writeback', 'faulter+reader+zapper+reclaimer'];
+  const four = ['writer', 'truncator', 'writeback', 'faulter+reader+zapper+reclaimer+fsync+pinner'];
   return Array.from({ length: workers }, (_, i) => four[i % 4]);
 }
 
@@ -52,6 +60,7 @@ type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
 export const WRITEBACK_OPTIONS: readonly Opt[] = [
   ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
+  { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
 ];
 
@@ -77,6 +86,11 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
     case 'reclaimer': return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
     case 'zapper': return { kind: 'zap', args: [vma, index, end(1 + below(r, 2 * c.ptesPerPtl))] };
     case 'reader': return { kind: 'read', args: [vma, index, end(1 + below(r, 2 * c.ptesPerPtl))] };
+    case 'fsync': {
+      const file = below(r, c.files), start = below(r, c.filePages);
+      return { kind: 'fsync', args: [file, start, Math.min(c.filePages, start + 1 + below(r, c.ptesPerPtl))] };
+    }
+    case 'pinner': return { kind: 'pin', args: [vma, index] };
   }
   throw new Error(`writeback: unknown role '${part}'`);
 }
@@ -117,18 +131,79 @@ export function checkMapEof(t: Task, vma: number, index: number): void {
   if (!pteNone(pte) && index >= maxIndex(size)) t.violation('MAP-EOF', ptePfn(pte), file, index, size, pte & PTE_ANON ? 1 : 0);
 }
 
+/** The user's store after a write access: the MMU sets the dirty bit of a present, writable PTE
+ * with one locked RMW (as x86 does; page_mkclean() clears it with one too). A PTE that changed
+ * meanwhile is retried by the MMU: the store then faults again, which the op does not redo. */
+export function* userStore(t: Task, vma: number, index: number): Step {
+  const shm = t.shm, slot = pteSlot(shm, vma, index);
+  t.aux = index;
+  yield 'store';
+  const pte = Atomics.load(shm.ptes, slot);
+  if (pteNone(pte) || !(pte & PTE_WRITE) || (pte & PTE_DIRTY)) return;
+  Atomics.compareExchange(shm.ptes, slot, pte, pte | PTE_DIRTY);
+}
+
+/**
+ * fsync of [start, end) of `file` (file_write_and_wait_range), checking WB-WAIT: every page of the
+ * range whose writeback I/O was in flight when the call began (PG_writeback set and the page's I/O
+ * count odd, read while the page stayed in its slot: a page leaves the page cache only after its
+ * writeback ended) must have had that I/O complete (the count moved on) when the call returns.
+ */
+export function* fsyncOp(t: Task, file: number, start: number, end: number): Step {
+  const shm = t.shm;
+  const inflight: number[] = []; // pfn, index, I/O count
+  t.page = -1;
+  t.aux = start;
+  yield 'vfs_fsync_range'; // the snapshot is taken when the call begins, not when the op was handed out
+  for (let index = start; index < end; index++) {
+    const pfn = xaLoad(shm, file, index);
+    if (pfn === NIL || !(Atomics.load(shm.flags, pfn) & PG_writeback)) continue;
+    const seq = Atomics.load(shm.wbSeq, pfn);
+    if ((seq & 1) !== 0 && xaLoad(shm, file, index) === pfn) inflight.push(pfn, index, seq);
+  }
+  yield* t.ops.writeback.filemapWriteAndWaitRange(t, file, start, end);
+  for (let i = 0; i < inflight.length; i += 3) {
+    const pfn = inflight[i], seq = Atomics.load(shm.wbSeq, pfn);
+    if (seq === inflight[i + 2]) t.violation('WB-WAIT', pfn, file, inflight[i + 1], inflight[i + 2], seq);
+  }
+}
+
+/** Schedule points a pinned page's DMA lasts: long enough for writeback to clean the page and
+ * reclaim to reach it meanwhile (a real transfer outlasts both by far). */
+export const DMA_STEPS = 8;
+
+/** A pinned writer: get_user_pages(FOLL_WRITE) of one page, the device writes into it (DMA_STEPS
+ * steps in which the user mapping may go away, writeback may clean the page and reclaim may look
+ * at it), then the owner dirties it with only the reference held and drops the pin. */
+export function* pinOp(t: Task, vma: number, index: number): Step {
+  const pfn = yield* t.ops.writeback.getUserPage(t, vma, index, true);
+  if (pfn === NIL) return;
+  for (let i = 0; i < DMA_STEPS; i++) {
+    t.page = pfn;
+    yield 'dma';
+  }
+  yield* t.ops.writeback.putUserPageDirty(t, pfn);
+}
+
 function* runOp(t: Task, _role: string, op: Op): Step {
   const a = op.args;
   switch (op.kind) {
     case 'write':
-      for (let index = a[1]; index < a[2]; index++) yield* accessOp(t, a[0], index, true);
+      for (let index = a[1]; index < a[2]; index++) {
+        yield* accessOp(t, a[0], index, true);
+        yield* userStore(t, a[0], index);
+      }
       return;
+    case 'fsync':
+      return yield* fsyncOp(t, a[0], a[1], a[2]);
+    case 'pin':
+      return yield* pinOp(t, a[0], a[1]);
     case 'fault':
       return yield* accessOp(t, a[0], a[1], false);
     case 'truncate':
       return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
     case 'writeback':
-      for (let index = a[1]; index < a[2]; index++) yield* t.ops.writeback.writebackPage(t, a[0], index);
+      yield* t.ops.writeback.writeCachePages(t, a[0], a[1], a[2]);
       return;
     case 'reclaim':
       for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
@@ -162,11 +237,11 @@ function summary(shm: Shm): Record<string, unknown> {
 
 export const writebackScenario: Scenario = {
   name: 'writeback',
-  description: 'shared and private write faults (do_shared_fault + page_mkwrite, wp_page_shared, do_cow_fault; --fault-path) racing writeback, truncation and reclaim',
+  description: 'shared and private write faults (do_shared_fault + page_mkwrite, wp_page_shared, do_cow_fault; --fault-path), fsync waiters and pinned writers racing writeback, truncation and reclaim',
   options: WRITEBACK_OPTIONS,
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
-    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
+    'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'WB-WAIT', 'RECLAIM-DIRTY',
   ],
   validate(cfg) {
     const bad = checkMmSizes(cfg, 'writeback');

@@ -148,6 +148,8 @@ export function computeLayout(s: ShmSizes): Layout {
   // started its writeback I/O (task id + 1: the wait-for graph's owner of a writeback wait)
   add('lockdep', LOCKDEP_WORDS);
   add('wbOwner', P);
+  // appended: per page, the count of its writeback I/O starts and completions (WB-WAIT's witness)
+  add('wbSeq', P);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

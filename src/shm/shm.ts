@@ -35,6 +35,9 @@ export const VM_SHARED = 1;
 export const PTE_PFN_MASK = 0x00ff_ffff;
 export const PTE_WRITE = 1 << 24;
 export const PTE_ANON = 1 << 25; // a private COW copy (anon page), not a file page
+// the hardware dirty bit: set by a store through a writable PTE, handed to the page (set_page_dirty)
+// when the PTE is zapped or unmapped, cleared with the write bit by page_mkclean()
+export const PTE_DIRTY = 1 << 26;
 
 export class Shm {
   readonly sab: SharedArrayBuffer;
@@ -99,6 +102,9 @@ export class Shm {
   /** the task that started the page's writeback and will end it: task id + 1, 0 = none (the
    * wait-for graph follows a writeback wait to it; see Task.writebackStarted()) */
   readonly wbOwner!: Int32Array;
+  /** per page, its writeback I/Os: incremented when one starts (odd: in flight) and when its I/O
+   * completed, before PG_writeback is cleared (even) — the witness of WB-WAIT (src/mm/writeback.ts) */
+  readonly wbSeq!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

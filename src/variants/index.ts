@@ -4,5 +4,6 @@
 import './map-pages/index.ts';
 import './fault/index.ts';
 import './mutants/lock-mutants.ts';
+import './mutants/wb-mutants.ts';
 
 export * from './registry.ts';
