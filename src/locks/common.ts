@@ -18,6 +18,7 @@ import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLockOps } from './types.ts';
 import {
   WQ_TASK_KILLABLE, addWaitQueueEntryTail, deliverFatalSignal, finishWait, folioWakeBit, initWaitEntry,
+  unlockOwes, unlockSettle, unlockWalked, wakeTokenSettle,
 } from './waitqueue.ts';
 
 export { EINTR };
@@ -74,6 +75,7 @@ export function acquired(t: Task, pfn: number, how: Acquired): void {
     Atomics.store(shm.owner, pfn, me);
   }
   t.heldAdd(pfn);
+  wakeTokenSettle(t); // a wake given to us without the lock: we hold the bit now
   if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
   t.stat('acquisitions');
   if (how === 'steal') t.stat('steals');
@@ -136,6 +138,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   *trylockFast(t: Task, pfn: number): Step<boolean> {
     t.page = pfn;
     yield 'trylock_page';
+    unlockSettle(t); // an earlier unlock of ours that never walked
     const old = Atomics.or(t.shm.flags, pfn, PG_locked);
     if (old & PG_locked) return false;
     acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
@@ -167,6 +170,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   *__lockPage(t: Task, pfn: number, killable: boolean): Step<number> {
     const t0: number = yield NOW;
     const r = yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_LOCKED, true, killable);
+    wakeTokenSettle(t); // a wake given to us without the lock is used up (taken, or lost with -EINTR)
     t.page = pfn;
     if (r === 0) {
       const t1: number = yield NOW;
@@ -199,8 +203,10 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     const owner = Atomics.load(shm.owner, pfn);
     if (owner === me) Atomics.compareExchange(shm.owner, pfn, me, NO_OWNER);
     if (holds(t, pfn)) t.heldRemove(pfn);
+    unlockOwes(t, pfn); // before the bit clears: a waiter of this page is owed a walk
     const old = Atomics.and(shm.flags, pfn, ~PG_locked);
     if (!(old & PG_locked) || owner !== me) t.violation('LOCK-UNLOCK', pfn, old, owner - 1);
+    if (!(old & PG_waiters)) unlockWalked(t, pfn); // no waiter announced: no walk owed
     return old;
   },
 

@@ -146,6 +146,7 @@ export function initWaitEntry(t: Task, pfn: number, bitNr: number, flags: number
   const shm = t.shm;
   shm.wqPage[t.id] = pfn;
   shm.wqBit[t.id] = bitNr;
+  Atomics.store(shm.wqSleep, t.id, 0);
   Atomics.store(shm.wqFlags, t.id, flags);
 }
 
@@ -153,6 +154,7 @@ export function initWaitEntry(t: Task, pfn: number, bitNr: number, flags: number
  * more, so a stale WQ_FLAG_DONE cannot look like a hand-off in flight. */
 export function releaseWaitEntry(t: Task): void {
   t.shm.wqPage[t.id] = NIL;
+  Atomics.store(t.shm.wqSleep, t.id, 0);
   Atomics.store(t.shm.wqFlags, t.id, 0);
 }
 
@@ -197,7 +199,9 @@ export function* ioSchedule(t: Task, pfn: number, bitNr: number, seen: number): 
   shm.taskWaitBit[id] = bitNr;
   Atomics.store(shm.taskState, id, TASK_WAITING);
   yield 'io_schedule';
+  if (bitNr === 0) sleepBegins(t, pfn);
   yield futexWait(shm.wqFlags, id, seen);
+  Atomics.store(shm.wqSleep, id, 0);
   Atomics.store(shm.taskState, id, TASK_RUNNING);
 }
 
@@ -242,6 +246,7 @@ export function* wakeEntry(t: Task, b: number, e: number, setFlags: number): Ste
   const shm = t.shm;
   t.aux = e;
   yield 'wake_up_state';
+  wakeOwedTo(shm, e, setFlags);
   Atomics.or(shm.wqFlags, e, setFlags);
   yield futexWake(shm.wqFlags, e, 1);
   yield 'list_del_init_careful';
@@ -275,6 +280,7 @@ export function* folioWakeBit(t: Task, pfn: number, bitNr: number, wakeFunction:
     Atomics.and(shm.flags, pfn, ~PG_waiters);
   }
   yield* spinUnlock(t, b);
+  if (bitNr === 0) unlockWalked(t, pfn);
 }
 
 // ---- checks ----
@@ -319,4 +325,134 @@ export function lockHandoffPending(shm: Shm, pfn: number): boolean {
   for (let e = 0; e < shm.sizes.tasks; e++)
     if (shm.wqPage[e] === pfn && shm.wqBit[e] === 0 && (Atomics.load(shm.wqFlags, e) & want) === want) return true;
   return false;
+}
+
+// ---- owed wake-ups (LOCK-WAKE, exact) ----
+//
+// kernel-protocols §5: a waiter sleeps on PG_locked only after it set PG_waiters and then saw the
+// bit set (its last check: the trylock under the queue lock since 5.9, test_bit() before), so the
+// unlock that clears the bit afterwards sees PG_waiters and walks the queue; the walk either hands
+// the lock over (the bit stays set), wakes the first exclusive waiter of the page without the lock
+// (that waiter now owes the wake on: it takes the bit, or re-queues behind the stealer that holds
+// it), or stops because the page was locked again (the new owner's unlock walks). So at every
+// instant, for every page:
+//
+//   a waiter that sleeps on PG_locked, not woken, is covered: it is queued, and the bit is set
+//   (or a hand-off to an owner is in flight), or a wake-up of the page is owed.
+//
+// Owed wake-ups are counted per page (wakeOwed): an unlock takes one before its releasing RMW and
+// settles it at the end of its walk (at once if it saw no PG_waiters; if it never walks, at its
+// next lock step); a waker that sets WQ_FLAG_WOKEN on an exclusive entry without DONE gives the
+// waiter one (wqToken), which the waiter settles when it takes the bit, when it sleeps again (its
+// last check saw the bit set: the holder owes the wake then) or when its lock attempt returns. A waiter checks itself as it goes to sleep, and whoever settles the last owed wake-up
+// of a page checks its sleepers: an uncovered sleeper is a lost wake-up at that instant, whether
+// or not a later unlock would rescue it. No timing is involved; the time bound of
+// src/check/lostwake.ts stays as a backstop.
+//
+// In free mode the words are read by one task while others change them, so a finding is taken
+// only if the page's unlock count and owed count did not move around the reads: the bit can only
+// be cleared by an unlock, which takes its owed wake-up first, and every walk runs under an owed
+// wake-up, so with neither moving the state read is one that existed.
+
+/** A hand-off in flight or a recorded owner: somebody will unlock the page. */
+function lockCovered(shm: Shm, pfn: number): boolean {
+  return (Atomics.load(shm.flags, pfn) & 1) !== 0 || Atomics.load(shm.owner, pfn) !== 0 || lockHandoffPending(shm, pfn);
+}
+
+/** Task e sleeps on page pfn's PG_locked, not woken, and no fatal signal will wake it. */
+function sleepsOn(shm: Shm, e: number, pfn: number): boolean {
+  if (Atomics.load(shm.wqSleep, e) !== pfn + 1) return false;
+  const f = Atomics.load(shm.wqFlags, e);
+  return !(f & WQ_FLAG_WOKEN) && !((f & WQ_TASK_KILLABLE) && Atomics.load(shm.fatal, e));
+}
+
+/**
+ * A sleeper of page pfn's lock that nothing will wake, or -1. Not queued (no walk can find it), or
+ * queued while the page is unlocked with no wake-up owed. Only `e` when given (a waiter checking
+ * itself), else every task.
+ */
+export function lostSleeper(shm: Shm, pfn: number, only = -1): number {
+  const u = Atomics.load(shm.wakeUnlocks, pfn);
+  const owed = Atomics.load(shm.wakeOwed, pfn) > 0;
+  const covered = owed || lockCovered(shm, pfn);
+  const lo = only >= 0 ? only : 0, hi = only >= 0 ? only + 1 : shm.sizes.tasks;
+  for (let e = lo; e < hi; e++) {
+    if (!sleepsOn(shm, e, pfn)) continue;
+    const linked = Atomics.load(shm.wqLinked, e) !== 0;
+    if (linked && covered) continue;
+    // re-read: still asleep, unwoken, and (if queued) the page still uncovered with no unlock between
+    if (!sleepsOn(shm, e, pfn)) continue;
+    if (!linked) {
+      if (Atomics.load(shm.wqLinked, e) === 0 && sleepsOn(shm, e, pfn)) return e; // only e queues e
+      continue;
+    }
+    if (lockCovered(shm, pfn) || Atomics.load(shm.wakeOwed, pfn) > 0 || Atomics.load(shm.wakeUnlocks, pfn) !== u) continue;
+    return e;
+  }
+  return -1;
+}
+
+/** LOCK-WAKE for sleeper e of page pfn, reported by t, once per operation of e. */
+function reportLost(t: Task, pfn: number, e: number): void {
+  const shm = t.shm, op = Atomics.load(shm.opNo, e) + 1;
+  if (Atomics.exchange(shm.wakeLostOp, e, op) === op) return;
+  t.violation('LOCK-WAKE', pfn, e, Atomics.load(shm.flags, pfn), Atomics.load(shm.wqLinked, e));
+}
+
+/** Settle one owed wake-up of pfn; the last one checks the page's sleepers. */
+function owedSettle(t: Task, pfn: number): void {
+  if (Atomics.sub(t.shm.wakeOwed, pfn, 1) !== 1) return;
+  const e = lostSleeper(t.shm, pfn);
+  if (e >= 0) reportLost(t, pfn, e);
+}
+
+/** unlock_page(), before its releasing RMW: the unlock owes a walk (settled by unlockWalked()). */
+export function unlockOwes(t: Task, pfn: number): void {
+  const shm = t.shm;
+  unlockSettle(t);
+  Atomics.add(shm.wakeOwed, pfn, 1);
+  Atomics.add(shm.wakeUnlocks, pfn, 1);
+  Atomics.store(shm.unlockToken, t.id, pfn + 1);
+}
+
+/** The unlock's walk of pfn is over (or was not needed: PG_waiters was clear). */
+export function unlockWalked(t: Task, pfn: number): void {
+  if (Atomics.load(t.shm.unlockToken, t.id) !== pfn + 1) return;
+  Atomics.store(t.shm.unlockToken, t.id, 0);
+  owedSettle(t, pfn);
+}
+
+/** An unlock that never walked: settled at the unlocker's next lock step. */
+export function unlockSettle(t: Task): void {
+  const u = Atomics.load(t.shm.unlockToken, t.id);
+  if (u !== 0) unlockWalked(t, u - 1);
+}
+
+/** The waker woke exclusive entry e of page pfn's lock without handing it the lock: e owes the wake on. */
+function wakeOwedTo(shm: Shm, e: number, setFlags: number): void {
+  if (setFlags & WQ_FLAG_DONE || shm.wqBit[e] !== 0 || !(Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE)) return;
+  const pfn = shm.wqPage[e];
+  if (pfn < 0 || Atomics.load(shm.wqToken, e) !== 0) return;
+  Atomics.add(shm.wakeOwed, pfn, 1);
+  Atomics.store(shm.wqToken, e, pfn + 1);
+}
+
+/** A woken waiter is done with the wake it was given: it queued again, or its lock attempt returned. */
+export function wakeTokenSettle(t: Task): void {
+  const w = Atomics.load(t.shm.wqToken, t.id);
+  if (w === 0) return;
+  Atomics.store(t.shm.wqToken, t.id, 0);
+  owedSettle(t, w - 1);
+}
+
+/** io_schedule() on PG_locked: t sleeps from here; a waiter going to sleep uncovered is lost. */
+function sleepBegins(t: Task, pfn: number): void {
+  unlockSettle(t);
+  // woken since its last check: the futex wait below returns at once, nothing to settle or check
+  if (Atomics.load(t.shm.wqFlags, t.id) & WQ_FLAG_WOKEN) return;
+  // a woken waiter that sleeps again re-armed its entry and saw the bit set at its last check
+  // after that: the holder owes the wake now
+  wakeTokenSettle(t);
+  Atomics.store(t.shm.wqSleep, t.id, pfn + 1);
+  if (lostSleeper(t.shm, pfn, t.id) === t.id) reportLost(t, pfn, t.id);
 }

@@ -150,6 +150,14 @@ export function computeLayout(s: ShmSizes): Layout {
   add('wbOwner', P);
   // appended: per page, the count of its writeback I/O starts and completions (WB-WAIT's witness)
   add('wbSeq', P);
+  // appended: the owed wake-up accounting of the page lock (src/locks/waitqueue.ts, LOCK-WAKE):
+  // per page the wake-ups owed (wakeOwed) and the unlocks begun (wakeUnlocks); per task the page
+  // (+1) it sleeps on for PG_locked (wqSleep), the page (+1) of the exclusive wake it was given
+  // without the lock (wqToken), the page (+1) of its unlock whose walk is still owed
+  // (unlockToken), and the operation (+1) in which it was last reported lost (wakeLostOp)
+  add('wakeOwed', P);
+  add('wakeUnlocks', P);
+  for (const f of ['wqSleep', 'wqToken', 'unlockToken', 'wakeLostOp']) add(f, T);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

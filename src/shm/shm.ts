@@ -105,6 +105,13 @@ export class Shm {
   /** per page, its writeback I/Os: incremented when one starts (odd: in flight) and when its I/O
    * completed, before PG_writeback is cleared (even) — the witness of WB-WAIT (src/mm/writeback.ts) */
   readonly wbSeq!: Int32Array;
+  /** owed wake-ups of the page lock (src/locks/waitqueue.ts, "owed wake-ups") */
+  readonly wakeOwed!: Int32Array;
+  readonly wakeUnlocks!: Int32Array;
+  readonly wqSleep!: Int32Array;
+  readonly wqToken!: Int32Array;
+  readonly unlockToken!: Int32Array;
+  readonly wakeLostOp!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;
