@@ -10,6 +10,12 @@ import { lockHandoffNobit } from './lock-handoff-nobit.ts';
 import { lockBustedNowake } from './lock-busted-nowake.ts';
 import { lockBustedNoexcl } from './lock-busted-noexcl.ts';
 import { lockBustedUnfair } from './lock-busted-unfair.ts';
+import { lockWaitersLate } from './lock-waiters-late.ts';
+import { lockNorequeue } from './lock-norequeue.ts';
+import { lockWakeSkipKillable } from './lock-wake-skip-killable.ts';
+import { lockWaitersCleared } from './lock-waiters-cleared.ts';
+import { lockFinishwaitClears } from './lock-finishwait-clears.ts';
+import { lockSignalFirst } from './lock-signal-first.ts';
 
 registerLock('lock-nowake', lockNowake, {
   description: 'self-test: v5.9 hand-off lock whose unlock never wakes the waiters', hidden: true,
@@ -30,10 +36,37 @@ registerLock('busted-noexcl', lockBustedNoexcl, {
 registerLock('busted-unfair', lockBustedUnfair, {
   description: 'self-test: v5.9-rc6 without the hand-off after k steals (unbounded unfairness)', hidden: true,
 });
+// the wake-up self-test set: one mistake each in the set-waiters, queue, wake, finish-wait and
+// signal steps, each a lost wake-up for the owed wake-up accounting (LOCK-WAKE) to catch
+registerLock('lock-waiters-late', lockWaitersLate, {
+  description: 'self-test: v5.9 sets PG_waiters after its last check (when it queues), not before', hidden: true,
+});
+registerLock('lock-norequeue', lockNorequeue, {
+  description: 'self-test: v4.10 woken waiter that lost the race does not queue again (sleeps on no queue)', hidden: true,
+});
+registerLock('lock-wake-skip-killable', lockWakeSkipKillable, {
+  description: 'self-test: v4.10 wake function skips every killable waiter as already running', hidden: true,
+});
+registerLock('lock-waiters-cleared', lockWaitersCleared, {
+  description: 'self-test: v5.9 clears PG_waiters after every walk, with waiters still queued', hidden: true,
+});
+registerLock('lock-finishwait-clears', lockFinishwaitClears, {
+  description: 'self-test: v5.9 finish_wait() of a leaving waiter clears PG_waiters', hidden: true,
+});
+registerLock('lock-signal-first', lockSignalFirst, {
+  description: 'self-test: v4.10 tests the fatal signal before the lock: a woken killable waiter leaves with the wake', hidden: true,
+});
 
 /** The locks scenario on one page, so every locker contends and every unlock has waiters. */
 const ONE_PAGE = { workers: 4, pages: 1 } as const;
 const CONTROLLED = { workers: 3, opsPerActor: 4 } as const;
+/** Lost wake-ups are explored with the random walk (see the locks/v5.9-rc6 cell). */
+const WAKE_CONTROLLED = { workers: 3, opsPerActor: 4, strategy: 'random' } as const;
+const WAKE_BREAKS = ['LOCK-WAKE', 'LOCK-WAITERS', 'DEADLOCK', 'HUNG'] as const;
+const wakeCell = (lock: string, reasoning: string, source: string): CellSpec => ({
+  name: `locks/${lock}`, scenario: 'locks', cfg: { lock, ...ONE_PAGE }, controlled: WAKE_CONTROLLED,
+  expected: { breaks: [...WAKE_BREAKS] }, hidden: true, reasoning, source: `src/variants/mutants/${lock}.ts; ${source}`,
+});
 
 export const LOCK_MUTANT_CELLS: readonly CellSpec[] = [
 {
@@ -58,4 +91,27 @@ export const LOCK_MUTANT_CELLS: readonly CellSpec[] = [
     + 'land on a queued killable waiter just before a hand-off: controlled mode finds it in a few hundred iterations',
   source: 'src/variants/mutants/lock-killable-eintr.ts; kernel-protocols §5.8 ("only after the finish_wait() can we reliably determine if we got woken up or not")',
 },
+wakeCell('lock-waiters-late',
+  'PG_waiters is set after the failed trylock: an unlock between the two skips the walk and the waiter sleeps on an unlocked '
+    + 'page with no wake owed (LOCK-WAKE at its io_schedule(); then DEADLOCK / HUNG)',
+  '2a9127fcf229 wait_on_page_bit_common(): SetPageWaiters() before the last test, kernel-protocols §5.6'),
+wakeCell('lock-norequeue',
+  'a woken waiter that lost the race to a stealer sleeps without queueing again: no walk can find it (LOCK-WAKE: asleep on no queue)',
+  'the 4.10 loop\'s `if (list_empty(&wait->entry)) __add_wait_queue_entry_tail()`, kernel-protocols §5.3'),
+wakeCell('lock-wake-skip-killable',
+  'the wake function skips killable sleepers that have no signal: the walk wakes nobody and settles with them asleep on an '
+    + 'unlocked page (LOCK-WAKE)',
+  'autoremove_wake_function() fails only for a running task, kernel-protocols §5.3'),
+wakeCell('lock-waiters-cleared',
+  'PG_waiters cleared after every walk: the waiters behind the one handed the lock are skipped by the next unlock (LOCK-WAKE when '
+    + 'that unlock settles; LOCK-WAITERS in free mode)',
+  'wake_up_page_bit(): ClearPageWaiters only `if (!waitqueue_active(q) || !key.page_match)`, kernel-protocols §5.1'),
+wakeCell('lock-finishwait-clears',
+  'a killable waiter leaving on a fatal signal clears PG_waiters in finish_wait(): the waiters still queued are skipped by the next '
+    + 'unlock (LOCK-WAKE; LOCK-WAITERS in free mode). Needs a signal on a queued waiter with another queued behind or before it',
+  'finish_wait() only unlinks the entry, kernel-protocols §5.1'),
+wakeCell('lock-signal-first',
+  'the signal is tested before the lock: a woken killable waiter with a signal pending leaves with the exclusive wake-up and the '
+    + 'waiters behind it sleep on an unlocked page (LOCK-WAKE when its wake is settled)',
+  'src/locks/v4_10.ts (the bit is tested before the signal), kernel-protocols §5.3'),
 ];
