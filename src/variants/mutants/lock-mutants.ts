@@ -61,7 +61,7 @@ registerLock('lock-signal-first', lockSignalFirst, {
 const ONE_PAGE = { workers: 4, pages: 1 } as const;
 const CONTROLLED = { workers: 3, opsPerActor: 4 } as const;
 /** Lost wake-ups are explored with the random walk (see the locks/v5.9-rc6 cell). */
-const WAKE_CONTROLLED = { workers: 3, opsPerActor: 4, strategy: 'random' } as const;
+const WAKE_CONTROLLED = { workers: 4, opsPerActor: 4, strategy: 'random' } as const;
 const WAKE_BREAKS = ['LOCK-WAKE', 'LOCK-WAITERS', 'DEADLOCK', 'HUNG'] as const;
 const wakeCell = (lock: string, reasoning: string, source: string): CellSpec => ({
   name: `locks/${lock}`, scenario: 'locks', cfg: { lock, ...ONE_PAGE }, controlled: WAKE_CONTROLLED,

@@ -1,0 +1,174 @@
+// LOCK-WAKE by the owed wake-up accounting (src/locks/waitqueue.ts, "owed wake-ups"): the rule on
+// hand-made states, the known lost wake-up of v5.9-rc6 stepped by hand, the clean algorithms
+// explored with signals on (nothing), the pre-5.9 and bounded-unfairness locks without signals
+// (nothing), and a bounded free run of the clean algorithms (nothing).
+import { describe, expect, it } from 'vitest';
+import { Shm, PG_locked, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../src/shm/shm.ts';
+import { initShm } from '../../src/shm/init.ts';
+import type { ShmSizes } from '../../src/shm/layout.ts';
+import { WQ_TASK_KILLABLE, lostSleeper } from '../../src/locks/waitqueue.ts';
+import { EINTR, makeLock, sendFatalSignal } from '../../src/locks/index.ts';
+import { explore } from '../../src/sched/explore.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
+import { locksScenario } from '../../src/scenarios/locks.ts';
+import { runStress } from '../../src/run/orchestrate.ts';
+import { Task } from '../../src/kernel/task.ts';
+import { kernelOps } from '../../src/variants/index.ts';
+import { readViolations } from '../../src/check/violations.ts';
+import { Interleaver } from '../helpers/interleave.ts';
+
+const SIZES: ShmSizes = {
+  pages: 2, buckets: 1, tasks: 3, files: 0, pagesPerFile: 0, processes: 0, vmasPerProcess: 0, ptesPerVma: 0, ptesPerPtl: 1,
+  flightEntries: 16, violationSlots: 8,
+};
+
+function fresh(): Shm {
+  const shm = new Shm(SIZES);
+  initShm(shm);
+  shm.flags.fill(0);
+  return shm;
+}
+
+/** Task 1 asleep on page 1's lock (exclusive, not woken, queued). */
+function sleeper(flags: number, o: { linked?: boolean; owed?: number; wq?: number; fatal?: boolean } = {}): Shm {
+  const shm = fresh();
+  shm.flags[1] = flags;
+  shm.wqPage[1] = 1;
+  shm.wqBit[1] = 0;
+  shm.wqFlags[1] = o.wq ?? WQ_FLAG_EXCLUSIVE;
+  shm.wqLinked[1] = o.linked === false ? 0 : 1;
+  shm.wqSleep[1] = 1 + 1;
+  shm.wakeOwed[1] = o.owed ?? 0;
+  shm.fatal[1] = o.fatal ? 1 : 0;
+  return shm;
+}
+
+describe('the owed wake-up rule', () => {
+  it('a queued sleeper on an unlocked page with no wake owed is lost', () => {
+    expect(lostSleeper(sleeper(PG_waiters), 1)).toBe(1);
+    expect(lostSleeper(sleeper(PG_waiters), 1, 1)).toBe(1);
+    expect(lostSleeper(sleeper(PG_waiters), 0)).toBe(-1); // another page
+  });
+
+  it('covered: the page locked, a recorded owner, or a wake owed', () => {
+    expect(lostSleeper(sleeper(PG_locked | PG_waiters), 1)).toBe(-1);
+    expect(lostSleeper(sleeper(PG_waiters, { owed: 1 }), 1)).toBe(-1);
+    const owned = sleeper(PG_waiters);
+    owned.owner[1] = 2 + 1;
+    expect(lostSleeper(owned, 1)).toBe(-1);
+  });
+
+  it('not a sleeper: woken, or killable with a fatal signal (it wakes itself)', () => {
+    expect(lostSleeper(sleeper(PG_waiters, { wq: WQ_FLAG_EXCLUSIVE | WQ_FLAG_WOKEN }), 1)).toBe(-1);
+    expect(lostSleeper(sleeper(PG_waiters, { wq: WQ_FLAG_EXCLUSIVE | WQ_TASK_KILLABLE, fatal: true }), 1)).toBe(-1);
+    expect(lostSleeper(sleeper(PG_waiters, { wq: WQ_FLAG_EXCLUSIVE | WQ_TASK_KILLABLE }), 1)).toBe(1);
+  });
+
+  it('a sleeper on no queue is lost whatever the page: no walk can find it', () => {
+    expect(lostSleeper(sleeper(PG_locked | PG_waiters, { linked: false, owed: 1 }), 1)).toBe(1);
+  });
+});
+
+describe('the accounting in the lock steps', () => {
+  const ids = (shm: Shm) => readViolations(shm).map((v) => v.id);
+
+  function tasks(lockName: string) {
+    const shm = fresh();
+    const lock = makeLock(lockName);
+    return { shm, lock, ts: [0, 1, 2].map((id) => new Task({ id, shm, ops: kernelOps({ lock }) })) };
+  }
+
+  it('a plain contended lock / unlock owes and settles every wake-up, and reports nothing', () => {
+    for (const name of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+      const { shm, lock, ts: [a, b] } = tasks(name);
+      const il = new Interleaver();
+      il.add('a', lock.lockPage(a, 0), a).runToEnd('a');
+      il.add('b', lock.lockPage(b, 0), b);
+      expect(il.runUntilBlocked('b'), name).toBe(true);
+      expect(shm.wqSleep[b.id], name).toBe(0 + 1);
+      il.add('u', lock.unlockPage(a, 0), a).runToEnd('u');
+      il.runToEnd('b');
+      il.add('u2', lock.unlockPage(b, 0), b).runToEnd('u2');
+      expect(ids(shm), name).toEqual([]);
+      expect([...shm.wakeOwed], name).toEqual([0, 0]);
+      expect([...shm.wqToken, ...shm.unlockToken], name).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+
+  it('v5.9-rc6: the killable waiter woken without the lock after its signal test leaves -EINTR with the wake; the waiter behind it is reported lost at once', () => {
+    const { shm, lock, ts: [holder, killable, other] } = tasks('v5.9-rc6');
+    const il = new Interleaver();
+    il.add('holder', lock.lockPage(holder, 0), holder).runToEnd('holder');
+    il.add('killable', lock.lockPageKillable(killable, 0), killable);
+    expect(il.runUntilBlocked('killable')).toBe(true);
+    il.add('other', lock.lockPage(other, 0), other);
+    expect(il.runUntilBlocked('other')).toBe(true);
+    il.add('kill', sendFatalSignal(holder, killable.id), holder).runToEnd('kill');
+    il.runUntil('killable', 'finish_wait'); // broke out on the signal, still queued
+    il.add('unlock', lock.unlockPage(holder, 0), holder).runToEnd('unlock'); // wakes it, not a hand-off
+    expect(ids(shm)).toEqual([]); // the wake is owed by the woken waiter
+    expect(il.runToEnd<number>('killable')).toBe(EINTR);
+    expect(ids(shm)).toEqual(['LOCK-WAKE']);
+    const [v] = readViolations(shm);
+    expect(v.values.slice(0, 1)).toEqual([other.id]); // the sleeper named
+  });
+
+  it('v5.9-rc6-wakepass, the same race: the wake is passed on, nothing reported', () => {
+    const { shm, lock, ts: [holder, killable, other] } = tasks('v5.9-rc6-wakepass');
+    const il = new Interleaver();
+    il.add('holder', lock.lockPage(holder, 0), holder).runToEnd('holder');
+    il.add('killable', lock.lockPageKillable(killable, 0), killable);
+    expect(il.runUntilBlocked('killable')).toBe(true);
+    il.add('other', lock.lockPage(other, 0), other);
+    expect(il.runUntilBlocked('other')).toBe(true);
+    il.add('kill', sendFatalSignal(holder, killable.id), holder).runToEnd('kill');
+    il.runUntil('killable', 'finish_wait');
+    il.add('unlock', lock.unlockPage(holder, 0), holder).runToEnd('unlock');
+    expect(il.runToEnd<number>('killable')).toBe(EINTR);
+    il.runToEnd('other');
+    expect(ids(shm)).toEqual([]);
+  });
+});
+
+const cfgFor = (lock: string, signals: boolean): RunConfig => ({
+  ...DEFAULTS, scenario: 'locks', lock, workers: 3, pages: 1, buckets: 4, extra: { signals },
+});
+
+function exploreRandom(lock: string, signals: boolean, seed: string, iterations: number) {
+  return explore({
+    scenario: locksScenario, cfg: cfgFor(lock, signals), lock: makeLock(lock), strategies: [{ kind: 'random', depth: 3 }],
+    iterations, opsPerActor: 4, seed,
+  });
+}
+
+describe('controlled: the clean algorithms never trip it', () => {
+  for (const lock of ['v5.9', 'v5.9-rc6-wakefix', 'v5.9-rc6-wakepass']) {
+    it(`${lock}, signals on: nothing in 1,500 random-walk iterations`, () => {
+      const r = exploreRandom(lock, true, '1', 1500);
+      expect(r.finds.map((f) => f.violation.message)).toEqual([]);
+      expect(r.stats.iterations).toBe(1500);
+    }, 60_000);
+  }
+  for (const lock of ['v4.10', 'v5.9-rc6']) {
+    it(`${lock}, signals off: nothing in 1,500 random-walk iterations`, () => {
+      const r = exploreRandom(lock, false, '1', 1500);
+      expect(r.finds.map((f) => f.violation.message)).toEqual([]);
+    }, 60_000);
+  }
+  it('v5.9-rc6, signals on: the killable lost wake-up is found as LOCK-WAKE (seed 2 within 2,000 iterations)', () => {
+    const r = exploreRandom('v5.9-rc6', true, '2', 2000);
+    expect(r.finds.map((f) => f.violation.id)).toEqual(['LOCK-WAKE']);
+  }, 60_000);
+});
+
+describe('free: the clean algorithms never trip it (bounded by operations)', () => {
+  for (const lock of ['v5.9', 'v5.9-rc6-wakefix', 'v5.9-rc6-wakepass']) {
+    it(`${lock}: 4 workers on one page, 10,000 operations each, signals on: no violation`, { timeout: 60_000 }, async () => {
+      const r = await runStress({
+        ...DEFAULTS, scenario: 'locks', lock, workers: 4, pages: 1, seed: '1', durationMs: 0, ops: 10_000, perturb: 'low',
+        hungMs: 30_000, reproduce: false, extra: { signals: true },
+      });
+      expect(r.violations.map((v) => v.message)).toEqual([]);
+    });
+  }
+});
