@@ -5,7 +5,7 @@ export const INVARIANTS = {
   'LOCK-LEAK': 'no task finishes an operation still holding a page lock it took',
   'LOCK-WAKE': 'no lost wakeup: a waiter sleeps on a page lock only while queued and the page is locked or a wake-up is owed to its waiters (exact accounting); backstop: queued on an unlocked page, not woken, beyond a bound',
   'LOCK-WAITERS': 'PG_waiters clear => no waiter for that page in its bucket (checked under the bucket lock)',
-  'LOCK-FAIR': 'with bounded unfairness k, a queued waiter is overtaken at most k (+1) times',
+  'LOCK-FAIR': 'no starvation: in one lock attempt a waiter woken without the lock is overtaken (sleeps again while another holds it) at most k + 1 times (k = sysctl_page_lock_unfairness), whatever the algorithm',
   'LOCK-ORDER': 'page locks (and the PTL, and writeback waits) are taken in one global order',
   'MAP-CACHE': 'every file PTE maps a page that is in the page cache at that file and index',
   'MAP-EOF': 'no PTE (file or COW copy) at an index >= ceil(i_size / PAGE) once no truncate is in flight',

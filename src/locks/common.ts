@@ -18,7 +18,7 @@ import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLockOps } from './types.ts';
 import {
   WQ_TASK_KILLABLE, addWaitQueueEntryTail, deliverFatalSignal, finishWait, folioWakeBit, initWaitEntry,
-  unlockOwes, unlockSettle, unlockWalked, wakeTokenSettle,
+  lockAttemptBegins, unlockOwes, unlockSettle, unlockWalked, wakeTokenSettle,
 } from './waitqueue.ts';
 
 export { EINTR };
@@ -169,6 +169,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   /** __lock_page / __lock_page_killable, timed (slow path only). */
   *__lockPage(t: Task, pfn: number, killable: boolean): Step<number> {
     const t0: number = yield NOW;
+    lockAttemptBegins(t);
     const r = yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_LOCKED, true, killable);
     wakeTokenSettle(t); // a wake given to us without the lock is used up (taken, or lost with -EINTR)
     t.page = pfn;

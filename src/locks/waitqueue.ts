@@ -437,12 +437,43 @@ function wakeOwedTo(shm: Shm, e: number, setFlags: number): void {
   Atomics.store(shm.wqToken, e, pfn + 1);
 }
 
-/** A woken waiter is done with the wake it was given: it queued again, or its lock attempt returned. */
-export function wakeTokenSettle(t: Task): void {
+/** A woken waiter is done with the wake it was given: it took the bit, its lock attempt returned,
+ * or (`overtaken`) it sleeps again because somebody else got the lock first. */
+export function wakeTokenSettle(t: Task, overtaken = false): void {
   const w = Atomics.load(t.shm.wqToken, t.id);
   if (w === 0) return;
   Atomics.store(t.shm.wqToken, t.id, 0);
+  if (overtaken) wakeMissed(t, w - 1);
   owedSettle(t, w - 1);
+}
+
+// ---- starvation (LOCK-FAIR) ----
+//
+// A waiter is overtaken when the wake-up it was given without the lock ends with somebody else
+// holding the lock and the waiter asleep again. How often that may happen within one lock attempt
+// is the algorithm's fairness: the 5.9 hand-off never wakes an exclusive waiter without the lock;
+// 5ef64cc8987a lets it happen sysctl_page_lock_unfairness (k) times and then hands over; the
+// 4.10 .. 5.8 loop has no bound (the soft lockups that led to 2a9127fcf229). The check counts it the
+// same way for every algorithm, from the owed wake-up accounting, and reports the attempt that is
+// overtaken more than k + 1 times (k: the run's --unfairness).
+
+/** The unfairness the run allows (sysctl_page_lock_unfairness): the lock's own, else the run's option. */
+export const DEFAULT_UNFAIRNESS = 5;
+function unfairnessBound(t: Task): number {
+  const own = (t.ops.lock as { unfairness?: unknown }).unfairness;
+  const k = typeof own === 'number' ? own : t.options.unfairness;
+  return typeof k === 'number' && k >= 0 ? k : DEFAULT_UNFAIRNESS;
+}
+
+/** A lock attempt starts: nothing missed yet (__lock_page). */
+export function lockAttemptBegins(t: Task): void {
+  t.shm.wakeMissed[t.id] = 0;
+}
+
+function wakeMissed(t: Task, pfn: number): void {
+  const n = ++t.shm.wakeMissed[t.id];
+  const k = unfairnessBound(t);
+  if (n === k + 2) t.violation('LOCK-FAIR', pfn, n, k);
 }
 
 /** io_schedule() on PG_locked: t sleeps from here; a waiter going to sleep uncovered is lost. */
@@ -451,8 +482,8 @@ function sleepBegins(t: Task, pfn: number): void {
   // woken since its last check: the futex wait below returns at once, nothing to settle or check
   if (Atomics.load(t.shm.wqFlags, t.id) & WQ_FLAG_WOKEN) return;
   // a woken waiter that sleeps again re-armed its entry and saw the bit set at its last check
-  // after that: the holder owes the wake now
-  wakeTokenSettle(t);
+  // after that: the holder owes the wake now, and the waiter was overtaken
+  wakeTokenSettle(t, true);
   Atomics.store(t.shm.wqSleep, t.id, pfn + 1);
   if (lostSleeper(t.shm, pfn, t.id) === t.id) reportLost(t, pfn, t.id);
 }

@@ -158,6 +158,9 @@ export function computeLayout(s: ShmSizes): Layout {
   add('wakeOwed', P);
   add('wakeUnlocks', P);
   for (const f of ['wqSleep', 'wqToken', 'unlockToken', 'wakeLostOp']) add(f, T);
+  // appended: per task, the wakes without the lock it was given in this lock attempt that did not
+  // get it the lock (LOCK-FAIR, src/locks/waitqueue.ts)
+  add('wakeMissed', T);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

@@ -112,6 +112,7 @@ export class Shm {
   readonly wqToken!: Int32Array;
   readonly unlockToken!: Int32Array;
   readonly wakeLostOp!: Int32Array;
+  readonly wakeMissed!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

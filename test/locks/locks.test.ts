@@ -815,6 +815,23 @@ describe('v5.9-rc6 bounded unfairness', () => {
     expect(readViolations(s.shm)[0].values).toEqual([4, 2]);
   });
 
+  // LOCK-FAIR is one check for every algorithm (src/locks/waitqueue.ts, "starvation"): a wake given
+  // without the lock that ends with the waiter asleep again counts as overtaken, bound k + 1
+  it('v4.10 (no bound: wake one, then race) is overtaken forever and LOCK-FAIR fires once, at k + 2 = 7', () => {
+    const { s, steals } = stealingPattern(makeLock('v4.10'), 10);
+    expect(steals).toBe(10);
+    expect(s.violations()).toEqual(['LOCK-FAIR']);
+    expect(readViolations(s.shm)[0].values).toEqual([7, 5]); // overtaken, k (the default: no --unfairness given)
+  });
+
+  it('v5.9 (fair hand-off): the waiter is never woken without the lock, so nothing to steal and no LOCK-FAIR', () => {
+    const { s, steals } = stealingPattern(makeLock('v5.9'), 10);
+    expect(steals).toBe(0);
+    s.runToEnd(1);
+    expect(owner(s)).toBe(1);
+    expect(s.violations()).toEqual([]);
+  });
+
   it('a shared waiter re-tests nothing: woken == done, even if the page is locked again', () => {
     const s = new Sim(makeLock('v5.9-rc6'), 3);
     s.start(0, lockIt).runToEnd(0);

@@ -16,6 +16,7 @@ import { lockWakeSkipKillable } from './lock-wake-skip-killable.ts';
 import { lockWaitersCleared } from './lock-waiters-cleared.ts';
 import { lockFinishwaitClears } from './lock-finishwait-clears.ts';
 import { lockSignalFirst } from './lock-signal-first.ts';
+import { lockWaitersUnlocked } from './lock-waiters-unlocked.ts';
 
 registerLock('lock-nowake', lockNowake, {
   description: 'self-test: v5.9 hand-off lock whose unlock never wakes the waiters', hidden: true,
@@ -40,6 +41,9 @@ registerLock('busted-unfair', lockBustedUnfair, {
 // signal steps, each a lost wake-up for the owed wake-up accounting (LOCK-WAKE) to catch
 registerLock('lock-waiters-late', lockWaitersLate, {
   description: 'self-test: v5.9 sets PG_waiters after its last check (when it queues), not before', hidden: true,
+});
+registerLock('lock-waiters-unlocked', lockWaitersUnlocked, {
+  description: 'self-test: v5.9 sets PG_waiters before taking the wait-queue lock (a concurrent walk clears it)', hidden: true,
 });
 registerLock('lock-norequeue', lockNorequeue, {
   description: 'self-test: v4.10 woken waiter that lost the race does not queue again (sleeps on no queue)', hidden: true,
@@ -95,6 +99,10 @@ wakeCell('lock-waiters-late',
   'PG_waiters is set after the failed trylock: an unlock between the two skips the walk and the waiter sleeps on an unlocked '
     + 'page with no wake owed (LOCK-WAKE at its io_schedule(); then DEADLOCK / HUNG)',
   '2a9127fcf229 wait_on_page_bit_common(): SetPageWaiters() before the last test, kernel-protocols §5.6'),
+wakeCell('lock-waiters-unlocked',
+  'PG_waiters set outside the queue lock: a walk that found no waiter of the page clears it after our set, we queue behind a clear '
+    + 'PG_waiters and the next unlock skips the walk (LOCK-WAKE when it settles; LOCK-WAITERS in free mode)',
+  '2a9127fcf229 wait_on_page_bit_common(): SetPageWaiters() under q->lock, kernel-protocols §5.6'),
 wakeCell('lock-norequeue',
   'a woken waiter that lost the race to a stealer sleeps without queueing again: no walk can find it (LOCK-WAKE: asleep on no queue)',
   'the 4.10 loop\'s `if (list_empty(&wait->entry)) __add_wait_queue_entry_tail()`, kernel-protocols §5.3'),
