@@ -30,3 +30,20 @@ export function matrixCells(): Cell[] {
     explicit: explicitCells(),
   });
 }
+
+// starvation (LOCK-FAIR, one check for every algorithm: src/locks/waitqueue.ts): with k = 0 a
+// waiter may be woken without the lock and overtaken once per lock attempt
+const STARVE = { unfairness: 0, workers: 4, pages: 2, extra: { signals: false } } as const;
+registerCell({
+  name: 'locks/v4.10-starve', scenario: LOCKS, cfg: { lock: 'v4.10', ...STARVE }, controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
+  expected: { breaks: ['LOCK-FAIR'] },
+  reasoning: 'wake one, then race: a woken waiter that loses test_and_set_bit_lock() to a fast-path locker queues again at the tail, '
+    + 'with no bound (the soft lockups that led to the 5.9 rewrite); on two hot pages a waiter is overtaken twice in one attempt',
+  source: '2a9127fcf229 "mm: rewrite wait_on_page_bit_common() logic" (its changelog: starvation of the woken waiter), kernel-protocols §5.3',
+});
+registerCell({
+  name: 'locks/v5.9-starve', scenario: LOCKS, cfg: { lock: 'v5.9', ...STARVE }, controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
+  expected: 'clean',
+  reasoning: 'the fair hand-off never wakes an exclusive waiter without the lock: it cannot be overtaken once queued, whatever k',
+  source: '2a9127fcf229, kernel-protocols §5.6',
+});
