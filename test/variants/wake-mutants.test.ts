@@ -10,11 +10,15 @@ import { lockInfo, lockNames, makeLock } from '../../src/locks/index.ts';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { locksScenario } from '../../src/scenarios/locks.ts';
 
-const cfgFor = (lock: string): RunConfig => ({ ...DEFAULTS, scenario: 'locks', lock, workers: 4, pages: 1, extra: {} });
+/** The cell's configuration (its unfairness, if it sets one). */
+const cfgFor = (lock: string): RunConfig => {
+  const cell = LOCK_MUTANT_CELLS.find((c) => c.name === `locks/${lock}`);
+  return { ...DEFAULTS, scenario: 'locks', lock, workers: 4, pages: 1, extra: {}, ...(cell?.cfg?.unfairness !== undefined ? { unfairness: cell.cfg.unfairness } : {}) };
+};
 
 function exploreLock(lock: string, seed: string, iterations: number) {
   return explore({
-    scenario: locksScenario, cfg: cfgFor(lock), lock: makeLock(lock), strategies: [{ kind: 'random', depth: 3 }],
+    scenario: locksScenario, cfg: cfgFor(lock), lock: makeLock(lock, { unfairness: cfgFor(lock).unfairness }), strategies: [{ kind: 'random', depth: 3 }],
     iterations, opsPerActor: 4, seed,
   });
 }
