@@ -1,5 +1,13 @@
 // LOCK-WAKE, free mode: a lost wake-up, seen from the main thread.
 //
+// The main signal is exact and needs no time: the owed wake-up accounting of the lock steps
+// (src/locks/waitqueue.ts, "owed wake-ups") reports a waiter the instant it sleeps, or is left
+// asleep, on a page lock with nothing owing it a wake, even if a later unlock would rescue it.
+// This detector does two things on top: it tells the run that such a waiter is still stranded
+// (so the run stops at once instead of waiting out the hung bound), and, as a backstop for what
+// the accounting cannot see (a lock that bypasses the instrumented steps, other bits), the time
+// bound below.
+//
 // A waiter whose wait entry is queued (wqLinked), not woken (no WQ_FLAG_WOKEN), on a page whose bit
 // it waits for is clear, with nobody walking the page's wait-queue bucket, is a waiter whose wake-
 // up is in flight — or lost. unlock_page() clears PG_locked and then wakes (a few steps, µs), so a
@@ -12,7 +20,7 @@
 // sooner and also when somebody else would rescue the waiter a few seconds later (the genuine lost
 // wake-ups of v4.10, v4.14 and v5.9-rc6 in killable waits: see the comments at the top of those files).
 import { BIT_LOCKED, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
-import { pageWaitQueue } from '../locks/waitqueue.ts';
+import { lostSleeper, pageWaitQueue } from '../locks/waitqueue.ts';
 import { flagsText } from './describe.ts';
 import { lastTouch } from './watchdog.ts';
 
@@ -59,6 +67,21 @@ export class LostWakeDetector {
       const linked = Atomics.load(shm.wqLinked, task);
       const wq = Atomics.load(shm.wqFlags, task);
       const page = Atomics.load(shm.wqPage, task), bit = Atomics.load(shm.wqBit, task);
+      const op = Atomics.load(shm.opNo, task), beat = Atomics.load(shm.heartbeat, task);
+      // reported lost by the owed wake-up accounting in this operation, and still stranded
+      if (bit === BIT_LOCKED && page >= 0 && page < shm.sizes.pages && Atomics.load(shm.wakeLostOp, task) === op + 1
+        && this.reported.get(task) !== beat && lostSleeper(shm, page, task) === task) {
+        this.reported.set(task, beat);
+        const flags = Atomics.load(shm.flags, page);
+        const stuckMs = Math.round(nowMs - (this.watch.get(task)?.since ?? nowMs));
+        out.push({
+          task, page, bit, op, stuckMs,
+          message: `lost wake-up: task ${task} (${this.roles[task]}) op ${op} sleeps on the page lock of page ${page} `
+            + `(${flagsText(flags)}${linked ? '' : ', on no wait queue'}) with no wake-up owed to it, and is still stranded; `
+            + lastTouch(shm, page, task),
+        });
+        continue;
+      }
       if (state === TASK_PARKED || state === TASK_DONE || !linked || (wq & WQ_FLAG_WOKEN) || page < 0 || page >= shm.sizes.pages || bit < 0) {
         this.watch.delete(task);
         continue;
@@ -68,7 +91,7 @@ export class LostWakeDetector {
         this.watch.delete(task); // the bit is set: the next clear will wake it
         continue;
       }
-      const beat = Atomics.load(shm.heartbeat, task), overtaken = Atomics.load(shm.wqOvertaken, task);
+      const overtaken = Atomics.load(shm.wqOvertaken, task);
       const w = this.watch.get(task);
       if (!w || w.page !== page || w.bit !== bit || w.beat !== beat || w.overtaken !== overtaken) {
         this.watch.set(task, { page, bit, beat, overtaken, since: nowMs });
@@ -78,7 +101,6 @@ export class LostWakeDetector {
       if (Atomics.load(shm.bucketLock, pageWaitQueue(shm, page)) !== 0) continue;
       if (nowMs - w.since < this.boundMs || this.reported.get(task) === beat) continue;
       this.reported.set(task, beat);
-      const op = Atomics.load(shm.opNo, task);
       const stuckMs = Math.round(nowMs - w.since);
       const what = bit === BIT_LOCKED ? 'page lock' : `bit ${bit}`;
       out.push({
