@@ -740,11 +740,15 @@ describe('lost wakeups the kernel code really has (reproduced, not fixed)', () =
     s.start(2, lockIt).runUntilBlocked(2); // T2 queues behind T1
     expect(queue(s)).toEqual([1, 2]);
     s.start(3, unlockIt).runToEnd(3); // wakes T1 (exclusive): the walk ends there
+    expect(s.violations()).toEqual([]); // T1 owes the wake-up on (src/locks/waitqueue.ts)
     s.start(4, signal(1)).runToEnd(4);
     expect(s.runToEnd(1)).toBe(EINTR);
     expect(flags(s) & PG_locked).toBe(0);
     expect(queue(s)).toEqual([2]);
     expect(s.state(2)).toBe('blocked');
+    // T1 left with the wake-up owed to T2: the owed wake-up accounting reports it at that instant
+    expect(s.violations()).toEqual(['LOCK-WAKE']);
+    expect(readViolations(s.shm)[0].values[0]).toBe(2); // the sleeper
     expect(() => s.runAll()).toThrow(DeadlockError); // T2 waits on an unlocked page forever
   });
 
