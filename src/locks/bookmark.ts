@@ -28,7 +28,7 @@ import type { Step } from '../kernel/step.ts';
 import type { LockOptions, PageLockOps, Task } from '../kernel/task.ts';
 import { LD_WB } from '../kernel/task.ts';
 import { BIT_WRITEBACK, NIL, PG_waiters, PG_writeback, WQ_FLAG_EXCLUSIVE, type Shm } from '../shm/shm.ts';
-import { WQ_FLAG_BOOKMARK, listDelInit, pageWaitQueue, spinLock, spinUnlock, type WakeFunction, type WakeKey } from './waitqueue.ts';
+import { WQ_FLAG_BOOKMARK, listDelInit, pageWaitQueue, spinLock, spinUnlock, unlockWalked, type WakeFunction, type WakeKey } from './waitqueue.ts';
 
 /** kernel/sched/wait.c */
 export const WAITQUEUE_WALK_BREAK_CNT = 64;
@@ -100,6 +100,7 @@ export function* wakeUpPageBitBookmark(t: Task, pfn: number, bitNr: number, wake
     Atomics.and(shm.flags, pfn, ~PG_waiters);
   }
   yield* spinUnlock(t, b);
+  if (bitNr === 0) unlockWalked(t, pfn); // the unlock's owed walk is done (waitqueue.ts, owed wake-ups)
 }
 
 /** The wakeUpPageBit entry of a version with bookmarks. */

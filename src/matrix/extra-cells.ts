@@ -35,7 +35,7 @@ export function matrixCells(): Cell[] {
 // waiter may be woken without the lock and overtaken once per lock attempt
 const STARVE = { unfairness: 0, workers: 4, pages: 2, extra: { signals: false } } as const;
 registerCell({
-  name: 'locks/v4.10-starve', scenario: LOCKS, cfg: { lock: 'v4.10', ...STARVE }, controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
+  name: 'locks/v4.14-starve', scenario: LOCKS, cfg: { lock: 'v4.14', ...STARVE }, controlled: { workers: 3, opsPerActor: 4, strategy: 'random' },
   expected: { breaks: ['LOCK-FAIR'] },
   reasoning: 'wake one, then race: a woken waiter that loses test_and_set_bit_lock() to a fast-path locker queues again at the tail, '
     + 'with no bound (the soft lockups that led to the 5.9 rewrite); on two hot pages a waiter is overtaken twice in one attempt',

@@ -79,7 +79,7 @@ describe('the accounting in the lock steps', () => {
   }
 
   it('a plain contended lock / unlock owes and settles every wake-up, and reports nothing', () => {
-    for (const name of ['v4.10', 'v5.9', 'v5.9-rc6']) {
+    for (const name of ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10']) {
       const { shm, lock, ts: [a, b] } = tasks(name);
       const il = new Interleaver();
       il.add('a', lock.lockPage(a, 0), a).runToEnd('a');
@@ -149,7 +149,7 @@ describe('controlled: the clean algorithms never trip it', () => {
       expect(r.stats.iterations).toBe(1500);
     }, 60_000);
   }
-  for (const lock of ['v4.10', 'v5.9-rc6']) {
+  for (const lock of ['v4.10', 'v4.14', 'v5.9-rc6', 'v5.10']) {
     it(`${lock}, signals off: nothing in 1,500 random-walk iterations`, () => {
       const r = exploreRandom(lock, false, '1', 1500);
       expect(r.finds.map((f) => f.violation.message)).toEqual([]);

@@ -821,8 +821,8 @@ describe('v5.9-rc6 bounded unfairness', () => {
 
   // LOCK-FAIR is one check for every algorithm (src/locks/waitqueue.ts, "starvation"): a wake given
   // without the lock that ends with the waiter asleep again counts as overtaken, bound k + 1
-  it('v4.10 (no bound: wake one, then race) is overtaken forever and LOCK-FAIR fires once, at k + 2 = 7', () => {
-    const { s, steals } = stealingPattern(makeLock('v4.10'), 10);
+  it.each(['v4.10', 'v4.14'])('%s (no bound: wake one, then race) is overtaken forever and LOCK-FAIR fires once, at k + 2 = 7', (name) => {
+    const { s, steals } = stealingPattern(makeLock(name), 10);
     expect(steals).toBe(10);
     expect(s.violations()).toEqual(['LOCK-FAIR']);
     expect(readViolations(s.shm)[0].values).toEqual([7, 5]); // overtaken, k (the default: no --unfairness given)

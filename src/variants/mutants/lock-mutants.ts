@@ -46,10 +46,10 @@ registerLock('lock-waiters-unlocked', lockWaitersUnlocked, {
   description: 'self-test: v5.9 sets PG_waiters before taking the wait-queue lock (a concurrent walk clears it)', hidden: true,
 });
 registerLock('lock-norequeue', lockNorequeue, {
-  description: 'self-test: v4.10 woken waiter that lost the race does not queue again (sleeps on no queue)', hidden: true,
+  description: 'self-test: v4.14 woken waiter that lost the race does not queue again (sleeps on no queue)', hidden: true,
 });
 registerLock('lock-wake-skip-killable', lockWakeSkipKillable, {
-  description: 'self-test: v4.10 wake function skips every killable waiter as already running', hidden: true,
+  description: 'self-test: v4.14 wake function skips every killable waiter as already running', hidden: true,
 });
 registerLock('lock-waiters-cleared', lockWaitersCleared, {
   description: 'self-test: v5.9 clears PG_waiters after every walk, with waiters still queued', hidden: true,
@@ -58,7 +58,7 @@ registerLock('lock-finishwait-clears', lockFinishwaitClears, {
   description: 'self-test: v5.9 finish_wait() of a leaving waiter clears PG_waiters', hidden: true,
 });
 registerLock('lock-signal-first', lockSignalFirst, {
-  description: 'self-test: v4.10 tests the fatal signal before the lock: a woken killable waiter leaves with the wake', hidden: true,
+  description: 'self-test: v4.14 tests the fatal signal before the lock (a8b169afbf06 reverted): a woken killable waiter leaves with the wake', hidden: true,
 });
 
 /** The locks scenario on one page, so every locker contends and every unlock has waiters. */
@@ -69,7 +69,7 @@ const WAKE_CONTROLLED = { workers: 4, opsPerActor: 4, strategy: 'random' } as co
 const WAKE_BREAKS = ['LOCK-WAKE', 'LOCK-WAITERS', 'DEADLOCK', 'HUNG'] as const;
 /** Over the pre-5.9 lock, which is unfair without bound (LOCK-FAIR fires within seconds on one hot
  * page): the run allows k = 1000 overtakes, so the cell shows the wake-up mistake, not the
- * algorithm's known starvation (locks/v4.10-starve checks that). */
+ * algorithm's known starvation (locks/v4.14-starve checks that). */
 export const PRE_5_9_WAKE = { unfairness: 1000 } as const;
 const wakeCell = (lock: string, reasoning: string, source: string, cfg: { unfairness?: number } = {}): CellSpec => ({
   name: `locks/${lock}`, scenario: 'locks', cfg: { lock, ...ONE_PAGE, ...cfg }, controlled: WAKE_CONTROLLED,
@@ -109,7 +109,7 @@ wakeCell('lock-waiters-unlocked',
   '2a9127fcf229 wait_on_page_bit_common(): SetPageWaiters() under q->lock, kernel-protocols §5.6'),
 wakeCell('lock-norequeue',
   'a woken waiter that lost the race to a stealer sleeps without queueing again: no walk can find it (LOCK-WAKE: asleep on no queue)',
-  'the 4.10 loop\'s `if (list_empty(&wait->entry)) __add_wait_queue_entry_tail()`, kernel-protocols §5.3', PRE_5_9_WAKE),
+  'the 4.14 loop\'s `if (list_empty(&wait->entry)) __add_wait_queue_entry_tail()`, kernel-protocols §5.3', PRE_5_9_WAKE),
 wakeCell('lock-wake-skip-killable',
   'the wake function skips killable sleepers that have no signal: the walk wakes nobody and settles with them asleep on an '
     + 'unlocked page (LOCK-WAKE)',
@@ -125,5 +125,5 @@ wakeCell('lock-finishwait-clears',
 wakeCell('lock-signal-first',
   'the signal is tested before the lock: a woken killable waiter with a signal pending leaves with the exclusive wake-up and the '
     + 'waiters behind it sleep on an unlocked page (LOCK-WAKE when its wake is settled)',
-  'src/locks/v4_10.ts (the bit is tested before the signal), kernel-protocols §5.3', PRE_5_9_WAKE),
+  'a8b169afbf06 (the bit is tested before the signal; src/locks/v4_14.ts), kernel-protocols §5.3', PRE_5_9_WAKE),
 ];

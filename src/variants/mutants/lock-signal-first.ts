@@ -1,10 +1,11 @@
-// Self-test lock `lock-signal-first` (hidden): the pre-5.9 lock (4.10 .. 5.8, src/locks/v4_10.ts)
-// whose retry loop tests for a fatal signal BEFORE it tries the lock. A killable waiter that was
-// woken (autoremove_wake_function: the exclusive wake-up went to it and the walk stopped) and has
-// a signal pending returns -EINTR without trying test_and_set_bit_lock(), so the wake-up it was
+// Self-test lock `lock-signal-first` (hidden): the pre-5.9 lock (4.14 .. 5.8, src/locks/v4_14.ts)
+// whose retry loop tests for a fatal signal BEFORE it tries the lock: a8b169afbf06 reverted, the
+// order 4.10 shipped with (src/locks/v4_10.ts models that release whole; this is the one step).
+// A killable waiter that was woken (autoremove_wake_function: the exclusive wake-up went to it and
+// the walk stopped) and has a signal pending returns -EINTR without trying test_and_set_bit_lock(), so the wake-up it was
 // given is consumed by a task that leaves: the waiters queued behind it sleep on an unlocked page.
-// (v4.10 tests the bit first, so such a waiter takes the lock when it is free; the narrower
-// window that remains is Oleg's June 2020 report, described in src/locks/v4_10.ts.)
+// (v4.14 tests the bit first, so such a waiter takes the lock when it is free; the narrower
+// window that remains is Oleg's June 2020 report, described in src/locks/v4_14.ts.)
 //
 // MUST TRIP: LOCK-WAKE (the woken waiter leaves with the wake while others sleep), DEADLOCK
 // (controlled) or HUNG (free). Needs a fatal signal on a woken killable waiter.
@@ -16,9 +17,9 @@ import { lockOverride } from '../../locks/index.ts';
 import { fatalSignalPending, ioSchedule, pageWaitQueue, releaseWaitEntry, spinLock, spinUnlock } from '../../locks/waitqueue.ts';
 
 export function lockSignalFirst(o: LockOptions = {}): PageLockOps {
-  return lockOverride('v4.10', o, {
+  return lockOverride('v4.14', o, {
     name: 'lock-signal-first',
-    // v4.10's wait_on_page_bit_common() (src/locks/v4_10.ts) with one change marked BUG
+    // v4.14's wait_on_page_bit_common() (src/locks/v4_14.ts) with one change marked BUG
     *waitOnPageBitCommon(t: Task, pfn: number, bitNr: number, exclusive: boolean, killable: boolean): Step<number> {
       const lock = t.ops.lock;
       const shm = t.shm, e = t.id, mask = 1 << bitNr;

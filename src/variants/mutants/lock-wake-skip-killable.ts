@@ -1,7 +1,7 @@
-// Self-test lock `lock-wake-skip-killable` (hidden): the pre-5.9 lock (4.10 .. 5.8) whose wake
+// Self-test lock `lock-wake-skip-killable` (hidden): the pre-5.9 lock (4.14 .. 5.8) whose wake
 // function skips every TASK_KILLABLE waiter as "already running". In the kernel
 // autoremove_wake_function() fails only for a task that is running, which for a killable sleeper
-// means one a fatal signal has woken (src/locks/v4_10.ts tests the signal too); here a killable
+// means one a fatal signal has woken (src/locks/v4_14.ts tests the signal too); here a killable
 // sleeper with no signal is skipped as well, the walk ends without waking anybody, and the killable
 // waiters sleep on an unlocked page.
 //
@@ -14,9 +14,9 @@ import { lockOverride } from '../../locks/index.ts';
 import { WQ_TASK_KILLABLE, wakeEntry, wakePageMatch } from '../../locks/waitqueue.ts';
 
 export function lockWakeSkipKillable(o: LockOptions = {}): PageLockOps {
-  return lockOverride('v4.10', o, {
+  return lockOverride('v4.14', o, {
     name: 'lock-wake-skip-killable',
-    // v4.10's wake_page_function() (src/locks/v4_10.ts), with one change marked BUG
+    // v4.14's wake_page_function() (src/locks/v4_14.ts), with one change marked BUG
     *wakePageFunction(t: Task, b: number, e: number, key: WakeKey): Step<number> {
       const shm = t.shm;
       if (!wakePageMatch(shm, e, key)) return 0;
