@@ -28,7 +28,10 @@
 //      collapse_file); pages with no file (mapping NULL or anonymous) are ordered by pfn, and a
 //      file page and a fileless page have no order between them. Blocking on a page whose key is
 //      not above every page lock held is LOCK-ORDER at once: the rule is the other half of the
-//      inversion (the ascending order first seen is shown with it when there is one).
+//      inversion (the ascending order first seen is shown with it when there is one). A writeback
+//      in flight followed by the page lock of a page above it in that order is the same nesting
+//      (write_cache_pages() locks the next page of its batch while the earlier pages' I/O is in
+//      flight) and adds no class order; any other writeback -> page lock is one (rule 2).
 //   4. Blocking on a lock the task already holds (a page lock, a PTL, a writeback it started
 //      itself) is LOCK-ORDER at once (lockdep's "possible recursive locking detected"); the wait-
 //      for graph reports the DEADLOCK when it happens.
@@ -198,6 +201,9 @@ export class Lockdep implements LockdepHooks {
       if (this.record(t, SLOT_PAGE_DESC, hid, hseq, hop, id)) t.violation('LOCK-ORDER', id, SLOT_PAGE_DESC, this.taken(t.shm, 0) ? 0 : -1);
       return;
     }
+    // rule 3 for a writeback in flight: write_cache_pages() keeps page i's I/O in flight while it
+    // locks page i+1 of the batch (mm/page-writeback.c, v6.6): in index order, as page locks
+    if (hcls === LD_WB && cls === LD_PAGE && comparePages(t.shm, hid, id) < 0) return;
     const slot = hcls * NCLASS + cls;
     if (!this.record(t, slot, hid, hseq, hop, id) || hcls === cls) return;
     // a new order between two classes: does it close a cycle?

@@ -597,8 +597,6 @@ class FreeRun {
     if (rss.warning) notes.push(rss.warning);
     const failed = count > 0 || this.hung.length > 0 || this.crashes.size > 0 || this.endReason === 'crash';
     const invariants = new Set<string>([...(this.scenario.invariants ?? []), ...ALWAYS_CHECKED]);
-    // LOCK-FAIR is a bound of the bounded-unfairness algorithm: the others have nothing to check
-    if (this.cfg.lock === 'v4.10' || this.cfg.lock.startsWith('v4.14') || this.cfg.lock === 'v5.9') invariants.delete('LOCK-FAIR');
     if (this.cfg.lockdep) invariants.add('LOCK-ORDER');
     const e = this.epochStats;
     return {

@@ -168,6 +168,27 @@ describe('lockdep rules', () => {
     run(a, a.ops.lock.endPageWriteback(a, 7));
     expect(shm.wbOwner[7]).toBe(0);
   });
+
+  it('writeback in flight, then the next page of the batch in index order (write_cache_pages): no order; out of order: LOCK-ORDER', () => {
+    const shm = model();
+    const [a, b] = tasks(shm);
+    // b: the common order, page lock -> its writeback (truncate, reclaim, WB_SYNC_ALL writeback)
+    run(b, b.ops.lock.lockPage(b, 2));
+    run(b, b.ops.lock.waitOnPageWriteback(b, 2));
+    run(b, b.ops.lock.unlockPage(b, 2));
+    // a: page 1's I/O in flight (file 0 index 1), then lock page 2 (file 0 index 2)
+    a.page = 1;
+    a.record('set_page_writeback');
+    a.writebackStarted(1);
+    Atomics.or(shm.flags, 1, PG_writeback);
+    run(a, a.ops.lock.lockPage(a, 2));
+    run(a, a.ops.lock.unlockPage(a, 2));
+    expect(violationCount(shm)).toBe(0);
+    // ... but page 0 (index 0) comes before the page whose I/O it has in flight
+    run(a, a.ops.lock.lockPage(a, 0));
+    expect(ids(shm)).toEqual(['LOCK-ORDER']);
+    expect(message(shm)).toMatch(/writeback -> page lock -> writeback/);
+  });
 });
 
 // ---- the lock-order scenario ----------------------------------------------------------------
