@@ -202,8 +202,9 @@ export class Lockdep implements LockdepHooks {
       return;
     }
     // rule 3 for a writeback in flight: write_cache_pages() keeps page i's I/O in flight while it
-    // locks page i+1 of the batch (mm/page-writeback.c, v6.6): in index order, as page locks
-    if (hcls === LD_WB && cls === LD_PAGE && comparePages(t.shm, hid, id) < 0) return;
+    // locks page i+1 of the batch (mm/page-writeback.c, v6.6): in index order, as page locks (and,
+    // as for them, no order with a page truncated meanwhile: the batch's "continue_unlock")
+    if (hcls === LD_WB && cls === LD_PAGE && comparePages(t.shm, hid, id) <= 0) return;
     const slot = hcls * NCLASS + cls;
     if (!this.record(t, slot, hid, hseq, hop, id) || hcls === cls) return;
     // a new order between two classes: does it close a cycle?
