@@ -31,7 +31,9 @@ import { spawnWorker } from './spawn.ts';
 import { BEAT_WORDS, BEAT, mergeStats, type ExploreResult, type ExploreStats, type Find, type HungStep } from '../sched/explore.ts';
 import type { StrategySpec } from '../sched/strategies/strategy.ts';
 import { reproduceFree } from '../sched/reproduce.ts';
-import { reproFileName } from '../sched/repro.ts';
+import { reproFileName, runRepro, type LoadedRepro, type ReplayRun, type ReproFile } from '../sched/repro.ts';
+import { ControlledDriver } from '../sched/controlled.ts';
+import { shrink, type ShrinkResult } from '../sched/shrink.ts';
 import { shrinkSummaryText, writeFinding } from './finding.ts';
 
 export interface ExplorerData {
@@ -398,6 +400,134 @@ export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) =
     stop: () => {
       stopped = true;
       void worker.terminate();
+    },
+  };
+  return run;
+}
+
+// ---- replay and shrink in a worker ------------------------------------------------------------
+// The `replay` and `shrink` commands run the controlled driver in the same worker entry, so the
+// main thread stays free for signals and watches the driver's heartbeat: a protocol step that
+// never returns is reported as HUNG (task, operation, last label) instead of hanging the command.
+
+/** A repro file to replay or shrink (validated by the command; the worker only loads it). */
+export interface ReproJob {
+  kind: 'replay' | 'shrink';
+  file: ReproFile;
+  /** replay: trace every step */
+  trace?: boolean;
+  /** shrink: its limits */
+  shrink?: { budgetMs: number; maxRuns: number };
+  /** Int32 word 0: set to 1 to stop (a shrink then ends with its smallest variation so far) */
+  stop: SharedArrayBuffer;
+  /** the driver's heartbeat (BEAT words) */
+  beat: SharedArrayBuffer;
+}
+
+/** What a replay or shrink job sends back (the driver itself stays in the worker). */
+export type ReproOutcome =
+  | { kind: 'replay'; run: Omit<ReplayRun, 'driver'> }
+  /** `first`: the file's own replay (it did not reproduce: nothing shrunk); `shrunk`: the shrink,
+   * `interrupted` when a stop ended it early (its smallest variation so far) */
+  | { kind: 'shrink'; first: Omit<ReplayRun, 'driver'>; shrunk: ShrinkResult | null; interrupted: boolean };
+
+export type ReproMessage =
+  | { type: 'ready'; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
+  | { type: 'repro'; result: ReproOutcome }
+  | { type: 'error'; worker: number; error: string };
+
+/** Run a replay or shrink job (in the worker: workers/explorer.ts). */
+export function runReproJob(job: ReproJob, l: LoadedRepro, post: (m: ReproMessage) => void): ReproOutcome {
+  const driver = new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
+  driver.beat = new Int32Array(job.beat);
+  Atomics.store(driver.beat, BEAT.ACTOR, -1);
+  post({ type: 'ready', sab: driver.shm.sab, sizes: driver.shm.sizes, roles: driver.roles });
+  const stop = new Int32Array(job.stop);
+  const plain = ({ driver: _d, ...r }: ReplayRun) => r;
+  const first = plain(runRepro(l, { driver, trace: job.kind === 'replay' && job.trace === true }));
+  if (job.kind === 'replay') return { kind: 'replay', run: first };
+  if (!first.reproduced) return { kind: 'shrink', first, shrunk: null, interrupted: false };
+  // a stop makes the shrink's clock read past its budget: it ends at its next check with the
+  // smallest variation so far, traced (src/sched/shrink.ts keeps `best` valid at every check)
+  let interrupted = false;
+  const now = () => {
+    if (Atomics.load(stop, 0) !== 0) {
+      interrupted = true;
+      return Number.MAX_SAFE_INTEGER;
+    }
+    return performance.now();
+  };
+  const t0 = performance.now();
+  const s = shrink(l, { budgetMs: job.shrink?.budgetMs, maxRuns: job.shrink?.maxRuns, driver, now });
+  return { kind: 'shrink', first, shrunk: { ...s, elapsedMs: performance.now() - t0 }, interrupted };
+}
+
+export interface ReproRun {
+  /** null: stopped (stop(), or a HUNG step: see `hung`) before a result */
+  result: Promise<ReproOutcome | null>;
+  /** ask it to stop: a shrink ends with its best so far; after STOP_GRACE_MS (or at once with
+   * `now`) the worker is terminated */
+  stop(now?: boolean): void;
+  /** set when a step did not return for stepTimeoutMs (the worker was terminated) */
+  hung: HungStep | null;
+}
+
+/** runReproJob in a worker, its heartbeat watched: a step that does not return for
+ * `stepTimeoutMs` ends the worker and is reported in `hung`. */
+export function runReproInWorker(job: Omit<ReproJob, 'stop' | 'beat'>, o: { stepTimeoutMs?: number } = {}): ReproRun {
+  const stopBuf = new SharedArrayBuffer(4);
+  const beatBuf = new SharedArrayBuffer(BEAT_WORDS * 4);
+  const beat = new Int32Array(beatBuf);
+  beat[BEAT.ACTOR] = -1;
+  const full: ReproJob = { ...job, stop: stopBuf, beat: beatBuf };
+  const worker = spawnWorker('explorer', { workerData: full });
+  const stepTimeoutMs = o.stepTimeoutMs ?? STEP_TIMEOUT_MS;
+  let ready: { sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | null = null;
+  let stopped = false;
+  let grace: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  const run: ReproRun = {
+    hung: null,
+    result: new Promise<ReproOutcome | null>((resolve, reject) => {
+      let over = false;
+      const end = (f: () => void) => {
+        clearInterval(watch);
+        clearTimeout(grace);
+        if (!over) f();
+        over = true;
+      };
+      worker.on('message', (m: ReproMessage) => {
+        if (m.type === 'ready') ready = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+        else if (m.type === 'repro') end(() => resolve(m.result));
+        else if (m.type === 'error') end(() => reject(new Error(m.error.split('\n')[0])));
+      });
+      worker.on('error', (e) => end(() => reject(e)));
+      worker.on('exit', () => end(() => (stopped || run.hung ? resolve(null) : reject(new Error('the worker exited without a result')))));
+      // the heartbeat watch (as exploreParallel's): the same step count with an actor inside its
+      // step for stepTimeoutMs is a step that never returns
+      let seen = { steps: -1, since: performance.now() };
+      watch = setInterval(() => {
+        const now = performance.now();
+        const actor = Atomics.load(beat, BEAT.ACTOR), steps = Atomics.load(beat, BEAT.STEPS);
+        if (actor < 0 || steps !== seen.steps) {
+          seen = { steps: actor < 0 ? -1 : steps, since: now };
+          return;
+        }
+        if (now - seen.since < stepTimeoutMs) return;
+        const at = ready ? lastPoint(ready.sab, ready.sizes, actor) : null;
+        run.hung = {
+          iteration: job.file.seeds.iteration ?? 0, task: actor, role: ready?.roles[actor] ?? '?', op: at?.op ?? Atomics.load(beat, BEAT.OP),
+          label: at?.label ?? '?', page: at?.page ?? -1, stepMs: Math.round(now - seen.since), opsSeed: job.file.seeds.ops ?? '',
+        };
+        clearInterval(watch);
+        void worker.terminate();
+      }, 100);
+    }),
+    stop: (now = false) => {
+      stopped = true;
+      Atomics.store(new Int32Array(stopBuf), 0, 1);
+      if (now) void worker.terminate();
+      else grace ??= setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
     },
   };
   return run;
