@@ -171,6 +171,17 @@ export function keptFlight(v: ViolationRecord): FlightRecord[] {
   return v.flight.filter((f) => keep.has(f));
 }
 
+/** The violation with each task's last `n` records only (default KEPT_TAIL): what a ring of `n`
+ * entries held. run --reproduce rebuilds operations from the window these open (src/sched/
+ * reproduce.ts), as it did with rings of 64: the whole kept flight reaches back to each task's
+ * last operation on the page, hundreds of operations earlier for some, and a search over all of
+ * them did not reproduce within its budget (task 3 ops 5911-6777 on patch4 seed 2). */
+export function withLastSteps(v: ViolationRecord, n = KEPT_TAIL): ViolationRecord {
+  const keep = new Set<FlightRecord>();
+  for (const m of byTask(v.flight).values()) for (const f of m.slice(-n)) keep.add(f);
+  return { ...v, flight: v.flight.filter((f) => keep.has(f)) };
+}
+
 /** The interleaving as plain text (JUnit failure bodies, console). */
 export function interleavingText(v: ViolationRecord, roleOf: (task: number) => string = () => ''): string {
   const rows = interleaving(v);
