@@ -363,45 +363,101 @@ export const FINDING_GRACE_MS = 30_000;
 /** runFinding in a worker (workers/explorer.ts): stop() ends it at once; so does the job's own
  * time limit (its reproduce and shrink budgets plus FINDING_GRACE_MS), with `timedOut` set. */
 export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void): FindingRun {
-  const worker = spawnWorker('explorer', { workerData: job });
+  return runJobInWorker<FindingOutcome>(job, {
+    result: (m) => (m.type === 'finding' ? m.result : undefined),
+    onMessage: (m) => { if (m.type === 'written') onWritten?.(m.path); },
+    limitMs: (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS,
+  });
+}
+
+/** A job of the explorer worker entry that is not an exploration (a finding, a replay, a
+ * shrink), running. */
+interface JobRun<T> {
+  result: Promise<T | null>;
+  /** set when the job's own time limit ended it (not a signal) */
+  timedOut: boolean;
+  /** stop(now = true): terminate the worker at once; stop(false): set the job's stop word and
+   * give it STOP_GRACE_MS to end with what it has */
+  stop(now?: boolean): void;
+  /** set when a step did not return for the step timeout (the worker was terminated) */
+  hung: HungStep | null;
+}
+
+/**
+ * Run one job in the explorer worker entry. Its result is the first message `result` accepts;
+ * an 'error' message rejects with its first line. The worker is ended by stop(), by `limitMs`
+ * (timedOut), or, when the job has a heartbeat, by a step that has not returned for
+ * `stepTimeoutMs` (hung: the task, its operation and last label from the driver's flight ring,
+ * as exploreParallel reports it). Ended before a result: the result is null.
+ */
+function runJobInWorker<T>(data: FindingJob | ReproJob, o: {
+  result: (m: ExplorerMessage | ReproMessage) => T | undefined;
+  onMessage?: (m: ExplorerMessage | ReproMessage) => void;
+  limitMs?: number;
+  beat?: { words: Int32Array; stepTimeoutMs: number; iteration: number; opsSeed: string };
+  stopWord?: Int32Array;
+  /** after stop(false), how long the job may take to end with what it has (default STOP_GRACE_MS) */
+  stopGraceMs?: number;
+}): JobRun<T> {
+  const worker = spawnWorker('explorer', { workerData: data });
   let stopped = false;
-  const limitMs = (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS;
-  const limit = setTimeout(() => {
+  let ready: { sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | null = null;
+  let grace: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  const limit = o.limitMs === undefined ? undefined : setTimeout(() => {
     run.timedOut = true;
     run.stop();
-  }, limitMs);
-  limit.unref();
-  const result = new Promise<FindingOutcome | null>((resolve, reject) => {
+  }, o.limitMs);
+  limit?.unref();
+  const result = new Promise<T | null>((resolve, reject) => {
     let over = false;
-    worker.on('message', (m: ExplorerMessage) => {
-      if (m.type === 'written') onWritten?.(m.path);
-      else if (m.type === 'finding') {
-        over = true;
-        resolve(m.result);
-      } else if (m.type === 'error') {
-        over = true;
-        reject(new Error(m.error.split('\n')[0]));
-      }
-    });
-    worker.on('error', (e) => {
-      if (!over) reject(e);
-      over = true;
-    });
-    worker.on('exit', () => {
+    const end = (f: () => void) => {
       clearTimeout(limit);
-      if (!over) {
-        if (stopped) resolve(null);
-        else reject(new Error('the worker exited without a result'));
-      }
+      clearTimeout(grace);
+      clearInterval(watch);
+      if (!over) f();
       over = true;
+    };
+    worker.on('message', (m: ExplorerMessage | ReproMessage) => {
+      if (m.type === 'ready') ready = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+      o.onMessage?.(m);
+      const r = o.result(m);
+      if (r !== undefined) end(() => resolve(r));
+      else if (m.type === 'error') end(() => reject(new Error(m.error.split('\n')[0])));
     });
+    worker.on('error', (e) => end(() => reject(e)));
+    worker.on('exit', () => end(() => (stopped || run.hung ? resolve(null) : reject(new Error('the worker exited without a result')))));
+    const b = o.beat;
+    if (!b) return;
+    // the heartbeat watch (exploreParallel's): the same step count with an actor inside its step
+    // for stepTimeoutMs is a step that never returns
+    let seen = { steps: -1, since: performance.now() };
+    watch = setInterval(() => {
+      const now = performance.now();
+      const actor = Atomics.load(b.words, BEAT.ACTOR), steps = Atomics.load(b.words, BEAT.STEPS);
+      if (actor < 0 || steps !== seen.steps) {
+        seen = { steps: actor < 0 ? -1 : steps, since: now };
+        return;
+      }
+      if (now - seen.since < b.stepTimeoutMs) return;
+      const at = ready ? lastPoint(ready.sab, ready.sizes, actor) : null;
+      run.hung = {
+        iteration: b.iteration, task: actor, role: ready?.roles[actor] ?? '?', op: at?.op ?? Atomics.load(b.words, BEAT.OP),
+        label: at?.label ?? '?', page: at?.page ?? -1, stepMs: Math.round(now - seen.since), opsSeed: b.opsSeed,
+      };
+      clearInterval(watch);
+      void worker.terminate();
+    }, 100);
   });
-  const run: FindingRun = {
+  const run: JobRun<T> = {
     result,
     timedOut: false,
-    stop: () => {
+    hung: null,
+    stop: (now = true) => {
       stopped = true;
-      void worker.terminate();
+      if (o.stopWord) Atomics.store(o.stopWord, 0, 1);
+      if (now || !o.stopWord) void worker.terminate();
+      else grace ??= setTimeout(() => void worker.terminate(), o.stopGraceMs ?? STOP_GRACE_MS);
     },
   };
   return run;
@@ -464,73 +520,26 @@ export function runReproJob(job: ReproJob, l: LoadedRepro, post: (m: ReproMessag
   return { kind: 'shrink', first, shrunk: { ...s, elapsedMs: performance.now() - t0 }, interrupted };
 }
 
-export interface ReproRun {
-  /** null: stopped (stop(), or a HUNG step: see `hung`) before a result */
-  result: Promise<ReproOutcome | null>;
-  /** ask it to stop: a shrink ends with its best so far; after STOP_GRACE_MS (or at once with
-   * `now`) the worker is terminated */
-  stop(now?: boolean): void;
-  /** set when a step did not return for stepTimeoutMs (the worker was terminated) */
-  hung: HungStep | null;
-}
+export type ReproRun = JobRun<ReproOutcome>;
 
 /** runReproJob in a worker, its heartbeat watched: a step that does not return for
- * `stepTimeoutMs` ends the worker and is reported in `hung`. */
+ * `stepTimeoutMs` ends the worker and is reported in `hung`. stop(false) lets a shrink end with
+ * its smallest variation so far. */
 export function runReproInWorker(job: Omit<ReproJob, 'stop' | 'beat'>, o: { stepTimeoutMs?: number } = {}): ReproRun {
-  const stopBuf = new SharedArrayBuffer(4);
-  const beatBuf = new SharedArrayBuffer(BEAT_WORDS * 4);
-  const beat = new Int32Array(beatBuf);
-  beat[BEAT.ACTOR] = -1;
-  const full: ReproJob = { ...job, stop: stopBuf, beat: beatBuf };
-  const worker = spawnWorker('explorer', { workerData: full });
-  const stepTimeoutMs = o.stepTimeoutMs ?? STEP_TIMEOUT_MS;
-  let ready: { sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | null = null;
-  let stopped = false;
-  let grace: NodeJS.Timeout | undefined;
-  let watch: NodeJS.Timeout | undefined;
-  const run: ReproRun = {
-    hung: null,
-    result: new Promise<ReproOutcome | null>((resolve, reject) => {
-      let over = false;
-      const end = (f: () => void) => {
-        clearInterval(watch);
-        clearTimeout(grace);
-        if (!over) f();
-        over = true;
-      };
-      worker.on('message', (m: ReproMessage) => {
-        if (m.type === 'ready') ready = { sab: m.sab, sizes: m.sizes, roles: m.roles };
-        else if (m.type === 'repro') end(() => resolve(m.result));
-        else if (m.type === 'error') end(() => reject(new Error(m.error.split('\n')[0])));
-      });
-      worker.on('error', (e) => end(() => reject(e)));
-      worker.on('exit', () => end(() => (stopped || run.hung ? resolve(null) : reject(new Error('the worker exited without a result')))));
-      // the heartbeat watch (as exploreParallel's): the same step count with an actor inside its
-      // step for stepTimeoutMs is a step that never returns
-      let seen = { steps: -1, since: performance.now() };
-      watch = setInterval(() => {
-        const now = performance.now();
-        const actor = Atomics.load(beat, BEAT.ACTOR), steps = Atomics.load(beat, BEAT.STEPS);
-        if (actor < 0 || steps !== seen.steps) {
-          seen = { steps: actor < 0 ? -1 : steps, since: now };
-          return;
-        }
-        if (now - seen.since < stepTimeoutMs) return;
-        const at = ready ? lastPoint(ready.sab, ready.sizes, actor) : null;
-        run.hung = {
-          iteration: job.file.seeds.iteration ?? 0, task: actor, role: ready?.roles[actor] ?? '?', op: at?.op ?? Atomics.load(beat, BEAT.OP),
-          label: at?.label ?? '?', page: at?.page ?? -1, stepMs: Math.round(now - seen.since), opsSeed: job.file.seeds.ops ?? '',
-        };
-        clearInterval(watch);
-        void worker.terminate();
-      }, 100);
-    }),
-    stop: (now = false) => {
-      stopped = true;
-      Atomics.store(new Int32Array(stopBuf), 0, 1);
-      if (now) void worker.terminate();
-      else grace ??= setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
-    },
-  };
-  return run;
+  const stop = new SharedArrayBuffer(4);
+  const beat = new SharedArrayBuffer(BEAT_WORDS * 4);
+  const words = new Int32Array(beat);
+  words[BEAT.ACTOR] = -1;
+  return runJobInWorker<ReproOutcome>({ ...job, stop, beat }, {
+    result: (m) => (m.type === 'repro' ? m.result : undefined),
+    beat: { words, stepTimeoutMs: o.stepTimeoutMs ?? STEP_TIMEOUT_MS, iteration: job.file.seeds.iteration ?? 0, opsSeed: job.file.seeds.ops ?? '' },
+    stopWord: new Int32Array(stop),
+    stopGraceMs: SHRINK_STOP_GRACE_MS,
+  });
 }
+
+/** After a stop, how long a shrink may take to end with its smallest variation so far: it stops
+ * at its next check (between trial runs of a few ms) and traces that variation once; more than
+ * STOP_GRACE_MS because a starved worker on a busy machine is slower, and a worker terminated
+ * here writes nothing. */
+export const SHRINK_STOP_GRACE_MS = 2_000;

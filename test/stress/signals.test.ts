@@ -198,7 +198,7 @@ describe('item 2: shrink and replay run in a worker: a signal stops them, a step
     const file = await find('shrink-int');
     const r = start(['shrink', file, '--budget', '10m', '--runs', '10000000']);
     await r.waitFor(/^--- shrink: /m);
-    await new Promise((res) => setTimeout(res, 1_000)); // into the shrink (a trial takes ~1 ms)
+    await new Promise((res) => setTimeout(res, 3_000)); // into the shrink (its worker started, the file replayed)
     const t = Date.now();
     r.child.kill('SIGINT');
     const { code } = await r.exited;
