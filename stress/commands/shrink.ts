@@ -80,7 +80,8 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   }
   const o = end.outcome;
   if (!o || o.kind !== 'shrink') {
-    io.out(`shrink: INTERRUPTED by ${end.stoppedBy || 'a signal'} before a smaller version was found; nothing written`);
+    // the worker did not end with its best within SHRINK_STOP_GRACE_MS (starved, or still starting)
+    io.out(`shrink: INTERRUPTED by ${end.stoppedBy || 'a signal'}: the shrink did not stop in time to write its smallest version; nothing written (${shownPath(ctx, path)} is as it was)`);
     return END_STATE_EXIT.INTERRUPTED;
   }
   const first = o.first;
