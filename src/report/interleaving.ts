@@ -171,14 +171,16 @@ export function keptFlight(v: ViolationRecord): FlightRecord[] {
   return v.flight.filter((f) => keep.has(f));
 }
 
-/** The violation with each task's last `n` records only (default KEPT_TAIL): what a ring of `n`
- * entries held. run --reproduce rebuilds operations from the window these open (src/sched/
- * reproduce.ts), as it did with rings of 64: the whole kept flight reaches back to each task's
- * last operation on the page, hundreds of operations earlier for some, and a search over all of
- * them did not reproduce within its budget (task 3 ops 5911-6777 on patch4 seed 2). */
-export function withLastSteps(v: ViolationRecord, n = KEPT_TAIL): ViolationRecord {
-  const keep = new Set<FlightRecord>();
-  for (const m of byTask(v.flight).values()) for (const f of m.slice(-n)) keep.add(f);
+/** The violation as run --reproduce rebuilds operations from it (src/sched/reproduce.ts opens
+ * its window at the first step on the page it is given): the steps since the reporting task's
+ * operation began, and each task's last KEPT_TAIL steps (what rings of 64 held). Not the steps
+ * before the window that the report keeps (each task's last operation on the page): for some
+ * tasks that is hundreds of operations earlier, and a search over all of them did not reproduce
+ * within its budget (task 3 ops 5911-6777 on patch4 seed 2). */
+export function reproduceView(v: ViolationRecord): ViolationRecord {
+  const from = raceWindowStart(v);
+  const keep = new Set<FlightRecord>(v.flight.filter((f) => from >= 0 && f.seq >= from));
+  for (const m of byTask(v.flight).values()) for (const f of m.slice(-KEPT_TAIL)) keep.add(f);
   return { ...v, flight: v.flight.filter((f) => keep.has(f)) };
 }
 

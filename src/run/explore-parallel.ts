@@ -35,7 +35,7 @@ import { reproFileName, runRepro, type LoadedRepro, type ReplayRun, type ReproFi
 import { ControlledDriver } from '../sched/controlled.ts';
 import { shrink, type ShrinkResult } from '../sched/shrink.ts';
 import { shrinkSummaryText, writeFinding } from './finding.ts';
-import { withLastSteps } from '../report/interleaving.ts';
+import { reproduceView } from '../report/interleaving.ts';
 
 export interface ExplorerData {
   kind?: 'explore';
@@ -316,8 +316,8 @@ export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, 
   let involved = '';
   if (job.reproduce) {
     const v = job.reproduce.violation;
-    // the operations are rebuilt from each task's last steps, as rings of 64 held them
-    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: withLastSteps(v), iterations: 20_000, durationMs: job.reproduce.budgetMs });
+    // the operations are rebuilt from the race window's steps, not the report's look further back
+    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: reproduceView(v), iterations: 20_000, durationMs: job.reproduce.budgetMs });
     involved = who(r);
     if (!r.find)
       return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${involved})`], elapsedMs: performance.now() - t0 };

@@ -155,11 +155,12 @@ describe('replay and shrink of repro files', () => {
     expect(o.out.filter((l) => l.startsWith('note: --lock v4.10 is now 4.10 as shipped (62906027091f)'))).toHaveLength(1);
     const s = await cli(c, ['shrink', 'fixed.json']);
     expect(s.code).toBe(0);
-    expect(s.out[0]).toMatch(/^NOT REPRODUCED .*nothing to shrink/);
+    expect(s.out[0]).toMatch(/^--- shrink: fixed\.json: .* expect=DEADLOCK /);
+    expect(s.out[1]).toMatch(/^NOT REPRODUCED .*nothing to shrink/);
     // shrinking the real one writes *.min.json and keeps the invariant
     const m = await cli(c, ['shrink', name]);
     expect(m.code).toBe(1);
-    expect(m.out[0]).toMatch(/^shrunk DEADLOCK: \d+ -> \d+ steps/);
+    expect(m.out[1]).toMatch(/^shrunk DEADLOCK: \d+ -> \d+ steps/);
     expect(existsSync(join(c.dir, name.replace(/\.json$/, '.min.json')))).toBe(true);
     expect(m.out.at(-1)).toBe(`replay: ${DEFAULT_CLI} replay ${join(c.dir, name.replace(/\.json$/, '.min.json'))}`);
   }, 60_000);
