@@ -492,6 +492,8 @@ export type ReproOutcome =
 export type ReproMessage =
   | { type: 'ready'; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
   | { type: 'repro'; result: ReproOutcome }
+  /** shrink: the file reproduces, shrinking starts */
+  | { type: 'shrinking' }
   | { type: 'error'; worker: number; error: string };
 
 /** Run a replay or shrink job (in the worker: workers/explorer.ts). */
@@ -505,6 +507,7 @@ export function runReproJob(job: ReproJob, l: LoadedRepro, post: (m: ReproMessag
   const first = plain(runRepro(l, { driver, trace: job.kind === 'replay' && job.trace === true }));
   if (job.kind === 'replay') return { kind: 'replay', run: first };
   if (!first.reproduced) return { kind: 'shrink', first, shrunk: null, interrupted: false };
+  post({ type: 'shrinking' });
   // a stop makes the shrink's clock read past its budget: it ends at its next check with the
   // smallest variation so far, traced (src/sched/shrink.ts keeps `best` valid at every check)
   let interrupted = false;
@@ -525,13 +528,14 @@ export type ReproRun = JobRun<ReproOutcome>;
 /** runReproJob in a worker, its heartbeat watched: a step that does not return for
  * `stepTimeoutMs` ends the worker and is reported in `hung`. stop(false) lets a shrink end with
  * its smallest variation so far. */
-export function runReproInWorker(job: Omit<ReproJob, 'stop' | 'beat'>, o: { stepTimeoutMs?: number } = {}): ReproRun {
+export function runReproInWorker(job: Omit<ReproJob, 'stop' | 'beat'>, o: { stepTimeoutMs?: number; onShrinking?: () => void } = {}): ReproRun {
   const stop = new SharedArrayBuffer(4);
   const beat = new SharedArrayBuffer(BEAT_WORDS * 4);
   const words = new Int32Array(beat);
   words[BEAT.ACTOR] = -1;
   return runJobInWorker<ReproOutcome>({ ...job, stop, beat }, {
     result: (m) => (m.type === 'repro' ? m.result : undefined),
+    onMessage: (m) => { if (m.type === 'shrinking') o.onShrinking?.(); },
     beat: { words, stepTimeoutMs: o.stepTimeoutMs ?? STEP_TIMEOUT_MS, iteration: job.file.seeds.iteration ?? 0, opsSeed: job.file.seeds.ops ?? '' },
     stopWord: new Int32Array(stop),
     stopGraceMs: SHRINK_STOP_GRACE_MS,

@@ -17,9 +17,9 @@ export interface ReproJobEnd {
 /** Run a replay or shrink job in a worker until it ends, a signal stops it, or a step hangs.
  * `onStop` says what the first signal does (printed on stderr). */
 export async function runReproJobWithSignals(
-  ctx: Context, job: Omit<ReproJob, 'stop' | 'beat'>, onStop: { message: string; now: boolean },
+  ctx: Context, job: Omit<ReproJob, 'stop' | 'beat'>, onStop: { message: string; now: boolean }, onShrinking?: () => void,
 ): Promise<ReproJobEnd> {
-  const run = runReproInWorker(job);
+  const run = runReproInWorker(job, { onShrinking });
   let stoppedBy = '';
   const off = ctx.onSignal((sig) => {
     if (!stoppedBy) ctx.io.err(`${sig}: ${onStop.message}`);

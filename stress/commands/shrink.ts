@@ -72,7 +72,9 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   const limits = { budgetMs: (p.values.get('budget') as number | undefined) ?? 30_000, maxRuns: (p.values.get('runs') as number | undefined) ?? 20_000 };
   io.out(`--- shrink: ${shownPath(ctx, path)}: scenario=${l.file.scenario} lock=${l.cfg.lock} steps=${l.file.steps} `
     + `operations=${l.ops.reduce((n, o) => n + o.length, 0)} expect=${l.file.violation.id} budget=${formatDuration(limits.budgetMs)} runs=${limits.maxRuns}`);
-  const end = await runReproJobWithSignals(ctx, { kind: 'shrink', file: l.file, shrink: limits }, { message: 'stopping the shrink; the smallest version so far will be written', now: false });
+  const end = await runReproJobWithSignals(ctx, { kind: 'shrink', file: l.file, shrink: limits },
+    { message: 'stopping the shrink; the smallest version so far will be written', now: false },
+    () => io.out(`shrinking: the file reproduces ${l.file.violation.id}; SIGINT/SIGTERM stops it with the smallest version so far`));
   if (end.hung) {
     for (const line of hungStepLines(end.hung)) io.out(line);
     io.out(`shrink: stopped; nothing written (${shownPath(ctx, path)} is as it was)`);

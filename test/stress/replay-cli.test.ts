@@ -160,7 +160,8 @@ describe('replay and shrink of repro files', () => {
     // shrinking the real one writes *.min.json and keeps the invariant
     const m = await cli(c, ['shrink', name]);
     expect(m.code).toBe(1);
-    expect(m.out[1]).toMatch(/^shrunk DEADLOCK: \d+ -> \d+ steps/);
+    expect(m.out[1]).toMatch(/^shrinking: the file reproduces DEADLOCK/);
+    expect(m.out[2]).toMatch(/^shrunk DEADLOCK: \d+ -> \d+ steps/);
     expect(existsSync(join(c.dir, name.replace(/\.json$/, '.min.json')))).toBe(true);
     expect(m.out.at(-1)).toBe(`replay: ${DEFAULT_CLI} replay ${join(c.dir, name.replace(/\.json$/, '.min.json'))}`);
   }, 60_000);
