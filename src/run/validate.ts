@@ -269,8 +269,8 @@ export const MAX_BUCKETS = 4096;
 /** PTE words keep pfn + 1 in PTE_PFN_MASK bits. */
 export const MAX_PAGES = PTE_PFN_MASK - 1;
 export const MAX_WORKERS = 256;
-/** Flight-recorder entries per task: FLIGHT_ENTRIES_TOTAL over all tasks, at least 64 and at
- * most FLIGHT_ENTRIES_MAX each. A free-mode race report needs the partner's step on the page
+/** Flight-recorder entries per task: a power-of-two share of FLIGHT_ENTRIES_TOTAL over all tasks,
+ * at least 64 and at most FLIGHT_ENTRIES_MAX each. A free-mode race report needs the partner's step on the page
  * (the truncator's page_cache_delete) to still be in its ring when the reporter, preempted in the
  * middle of its operation, reports thousands of steps later: on patch4 map-truncate (seeds 1-5,
  * 4 actors) 64 entries kept it in 1 report of 13, 1024 in 6 of 18, 4096 in 12 of 15. Every
@@ -279,7 +279,9 @@ export const MAX_WORKERS = 256;
 export const FLIGHT_ENTRIES_MAX = 4096;
 export const FLIGHT_ENTRIES_TOTAL = 32_768;
 export function flightEntriesFor(tasks: number): number {
-  return Math.max(64, Math.min(FLIGHT_ENTRIES_MAX, Math.floor(FLIGHT_ENTRIES_TOTAL / Math.max(1, tasks))));
+  // a power of two: the ring wraps with a mask (src/kernel/task.ts recordId)
+  const share = 2 ** Math.floor(Math.log2(Math.max(1, FLIGHT_ENTRIES_TOTAL / Math.max(1, tasks))));
+  return Math.max(64, Math.min(FLIGHT_ENTRIES_MAX, share));
 }
 /** Estimate for the violation slots the orchestrator chooses. */
 export const VIOLATION_SLOTS_ESTIMATE = 32;

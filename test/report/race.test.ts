@@ -131,6 +131,7 @@ describe('the report shows the race (issue 13 item 10)', () => {
     expect(wrappedRings(k)).toEqual(wrappedRings(v));
     // rings: thousands of entries for a few tasks, bounded in total for many
     expect(flightEntriesFor(5)).toBe(4096);
+    expect(flightEntriesFor(9)).toBe(2048); // a power of two (the ring wraps with a mask)
     expect(flightEntriesFor(257) * 257).toBeLessThanOrEqual(32_768 + 64 * 257);
     expect(flightEntriesFor(10_000)).toBe(64);
   });
