@@ -2,17 +2,33 @@
 // the iterations in one thread and reports progress and its result; its heartbeat lets the main
 // thread see a step that never returns. With workerData.kind 'finding' it runs the finding
 // pipeline instead (write a find or reproduce a free-mode violation, shrink, diagram), so the main
-// thread can interrupt it.
+// thread can interrupt it; with 'replay' or 'shrink' it replays or shrinks a repro file (the
+// replay and shrink commands), its driver's heartbeat watched by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { explore } from '../src/sched/explore.ts';
-import { iterationClaim, runFinding, type ExplorerData, type ExplorerMessage, type FindingJob } from '../src/run/explore-parallel.ts';
+import {
+  iterationClaim, runFinding, runReproJob, type ExplorerData, type ExplorerMessage, type FindingJob, type ReproJob, type ReproMessage,
+} from '../src/run/explore-parallel.ts';
+import { loadedRepro } from '../src/sched/repro.ts';
 import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
 
 const post = (m: ExplorerMessage) => parentPort!.postMessage(m);
 
-if ((workerData as FindingJob).kind === 'finding') {
+const kind = (workerData as { kind?: string }).kind;
+if (kind === 'replay' || kind === 'shrink') {
+  const job = workerData as ReproJob;
+  const send = (m: ReproMessage) => parentPort!.postMessage(m);
+  try {
+    await loadWorkerPlugins(workerData);
+    const cfg = job.file.config;
+    const l = loadedRepro(job.file, getScenario(job.file.scenario), makeLock(cfg.lock, { unfairness: cfg.unfairness }));
+    send({ type: 'repro', result: runReproJob(job, l, send) });
+  } catch (e) {
+    send({ type: 'error', worker: 0, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+  }
+} else if (kind === 'finding') {
   const job = workerData as FindingJob;
   try {
     await loadWorkerPlugins(workerData);

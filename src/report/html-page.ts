@@ -68,6 +68,7 @@ pre { background: #fff; border: 1px solid var(--line); padding: 8px; overflow: a
 .flight { max-height: 460px; overflow: auto; border: 1px solid var(--line); }
 .flight table { margin: 0; }
 .flight { display: inline-block; max-width: 100%; }
+.violation > pre.diagram, .violation > .flight { max-height: none; } /* the interleaving (at most MAX_ROWS rows) whole: the race is at its end */
 tr.onpage td { background: #fff8c5; } tr.me td { font-weight: 600; } tr.at td { background: #ffebe9; }
 .legend-note { color: var(--muted); font-size: 12px; }
 .notes li.warn { color: var(--warn); }

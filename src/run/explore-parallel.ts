@@ -31,8 +31,11 @@ import { spawnWorker } from './spawn.ts';
 import { BEAT_WORDS, BEAT, mergeStats, type ExploreResult, type ExploreStats, type Find, type HungStep } from '../sched/explore.ts';
 import type { StrategySpec } from '../sched/strategies/strategy.ts';
 import { reproduceFree } from '../sched/reproduce.ts';
-import { reproFileName } from '../sched/repro.ts';
+import { reproFileName, runRepro, type LoadedRepro, type ReplayRun, type ReproFile } from '../sched/repro.ts';
+import { ControlledDriver } from '../sched/controlled.ts';
+import { shrink, type ShrinkResult } from '../sched/shrink.ts';
 import { shrinkSummaryText, writeFinding } from './finding.ts';
+import { reproduceView } from '../report/interleaving.ts';
 
 export interface ExplorerData {
   kind?: 'explore';
@@ -313,7 +316,8 @@ export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, 
   let involved = '';
   if (job.reproduce) {
     const v = job.reproduce.violation;
-    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: v, iterations: 20_000, durationMs: job.reproduce.budgetMs });
+    // the operations are rebuilt from the race window's steps, not the report's look further back
+    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: reproduceView(v), iterations: 20_000, durationMs: job.reproduce.budgetMs });
     involved = who(r);
     if (!r.find)
       return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${involved})`], elapsedMs: performance.now() - t0 };
@@ -359,46 +363,187 @@ export const FINDING_GRACE_MS = 30_000;
 /** runFinding in a worker (workers/explorer.ts): stop() ends it at once; so does the job's own
  * time limit (its reproduce and shrink budgets plus FINDING_GRACE_MS), with `timedOut` set. */
 export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void): FindingRun {
-  const worker = spawnWorker('explorer', { workerData: job });
+  return runJobInWorker<FindingOutcome>(job, {
+    result: (m) => (m.type === 'finding' ? m.result : undefined),
+    onMessage: (m) => { if (m.type === 'written') onWritten?.(m.path); },
+    limitMs: (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS,
+  });
+}
+
+/** A job of the explorer worker entry that is not an exploration (a finding, a replay, a
+ * shrink), running. */
+interface JobRun<T> {
+  result: Promise<T | null>;
+  /** set when the job's own time limit ended it (not a signal) */
+  timedOut: boolean;
+  /** stop(now = true): terminate the worker at once; stop(false): set the job's stop word and
+   * give it STOP_GRACE_MS to end with what it has */
+  stop(now?: boolean): void;
+  /** set when a step did not return for the step timeout (the worker was terminated) */
+  hung: HungStep | null;
+}
+
+/**
+ * Run one job in the explorer worker entry. Its result is the first message `result` accepts;
+ * an 'error' message rejects with its first line. The worker is ended by stop(), by `limitMs`
+ * (timedOut), or, when the job has a heartbeat, by a step that has not returned for
+ * `stepTimeoutMs` (hung: the task, its operation and last label from the driver's flight ring,
+ * as exploreParallel reports it). Ended before a result: the result is null.
+ */
+function runJobInWorker<T>(data: FindingJob | ReproJob, o: {
+  result: (m: ExplorerMessage | ReproMessage) => T | undefined;
+  onMessage?: (m: ExplorerMessage | ReproMessage) => void;
+  limitMs?: number;
+  beat?: { words: Int32Array; stepTimeoutMs: number; iteration: number; opsSeed: string };
+  stopWord?: Int32Array;
+  /** after stop(false), how long the job may take to end with what it has (default STOP_GRACE_MS) */
+  stopGraceMs?: number;
+}): JobRun<T> {
+  const worker = spawnWorker('explorer', { workerData: data });
   let stopped = false;
-  const limitMs = (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS;
-  const limit = setTimeout(() => {
+  let ready: { sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | null = null;
+  let grace: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  const limit = o.limitMs === undefined ? undefined : setTimeout(() => {
     run.timedOut = true;
     run.stop();
-  }, limitMs);
-  limit.unref();
-  const result = new Promise<FindingOutcome | null>((resolve, reject) => {
+  }, o.limitMs);
+  limit?.unref();
+  const result = new Promise<T | null>((resolve, reject) => {
     let over = false;
-    worker.on('message', (m: ExplorerMessage) => {
-      if (m.type === 'written') onWritten?.(m.path);
-      else if (m.type === 'finding') {
-        over = true;
-        resolve(m.result);
-      } else if (m.type === 'error') {
-        over = true;
-        reject(new Error(m.error.split('\n')[0]));
-      }
-    });
-    worker.on('error', (e) => {
-      if (!over) reject(e);
-      over = true;
-    });
-    worker.on('exit', () => {
+    const end = (f: () => void) => {
       clearTimeout(limit);
-      if (!over) {
-        if (stopped) resolve(null);
-        else reject(new Error('the worker exited without a result'));
-      }
+      clearTimeout(grace);
+      clearInterval(watch);
+      if (!over) f();
       over = true;
+    };
+    worker.on('message', (m: ExplorerMessage | ReproMessage) => {
+      if (m.type === 'ready') ready = { sab: m.sab, sizes: m.sizes, roles: m.roles };
+      o.onMessage?.(m);
+      const r = o.result(m);
+      if (r !== undefined) end(() => resolve(r));
+      else if (m.type === 'error') end(() => reject(new Error(m.error.split('\n')[0])));
     });
+    worker.on('error', (e) => end(() => reject(e)));
+    worker.on('exit', () => end(() => (stopped || run.hung ? resolve(null) : reject(new Error('the worker exited without a result')))));
+    const b = o.beat;
+    if (!b) return;
+    // the heartbeat watch (exploreParallel's): the same step count with an actor inside its step
+    // for stepTimeoutMs is a step that never returns
+    let seen = { steps: -1, since: performance.now() };
+    watch = setInterval(() => {
+      const now = performance.now();
+      const actor = Atomics.load(b.words, BEAT.ACTOR), steps = Atomics.load(b.words, BEAT.STEPS);
+      if (actor < 0 || steps !== seen.steps) {
+        seen = { steps: actor < 0 ? -1 : steps, since: now };
+        return;
+      }
+      if (now - seen.since < b.stepTimeoutMs) return;
+      const at = ready ? lastPoint(ready.sab, ready.sizes, actor) : null;
+      run.hung = {
+        iteration: b.iteration, task: actor, role: ready?.roles[actor] ?? '?', op: at?.op ?? Atomics.load(b.words, BEAT.OP),
+        label: at?.label ?? '?', page: at?.page ?? -1, stepMs: Math.round(now - seen.since), opsSeed: b.opsSeed,
+      };
+      clearInterval(watch);
+      void worker.terminate();
+    }, 100);
   });
-  const run: FindingRun = {
+  const run: JobRun<T> = {
     result,
     timedOut: false,
-    stop: () => {
+    hung: null,
+    stop: (now = true) => {
       stopped = true;
-      void worker.terminate();
+      if (o.stopWord) Atomics.store(o.stopWord, 0, 1);
+      if (now || !o.stopWord) void worker.terminate();
+      else grace ??= setTimeout(() => void worker.terminate(), o.stopGraceMs ?? STOP_GRACE_MS);
     },
   };
   return run;
 }
+
+// ---- replay and shrink in a worker ------------------------------------------------------------
+// The `replay` and `shrink` commands run the controlled driver in the same worker entry, so the
+// main thread stays free for signals and watches the driver's heartbeat: a protocol step that
+// never returns is reported as HUNG (task, operation, last label) instead of hanging the command.
+
+/** A repro file to replay or shrink (validated by the command; the worker only loads it). */
+export interface ReproJob {
+  kind: 'replay' | 'shrink';
+  file: ReproFile;
+  /** replay: trace every step */
+  trace?: boolean;
+  /** shrink: its limits */
+  shrink?: { budgetMs: number; maxRuns: number };
+  /** Int32 word 0: set to 1 to stop (a shrink then ends with its smallest variation so far) */
+  stop: SharedArrayBuffer;
+  /** the driver's heartbeat (BEAT words) */
+  beat: SharedArrayBuffer;
+}
+
+/** What a replay or shrink job sends back (the driver itself stays in the worker). */
+export type ReproOutcome =
+  | { kind: 'replay'; run: Omit<ReplayRun, 'driver'> }
+  /** `first`: the file's own replay (it did not reproduce: nothing shrunk); `shrunk`: the shrink,
+   * `interrupted` when a stop ended it early (its smallest variation so far) */
+  | { kind: 'shrink'; first: Omit<ReplayRun, 'driver'>; shrunk: ShrinkResult | null; interrupted: boolean };
+
+export type ReproMessage =
+  | { type: 'ready'; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
+  | { type: 'repro'; result: ReproOutcome }
+  /** shrink: the file reproduces, shrinking starts */
+  | { type: 'shrinking' }
+  | { type: 'error'; worker: number; error: string };
+
+/** Run a replay or shrink job (in the worker: workers/explorer.ts). */
+export function runReproJob(job: ReproJob, l: LoadedRepro, post: (m: ReproMessage) => void): ReproOutcome {
+  const driver = new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
+  driver.beat = new Int32Array(job.beat);
+  Atomics.store(driver.beat, BEAT.ACTOR, -1);
+  post({ type: 'ready', sab: driver.shm.sab, sizes: driver.shm.sizes, roles: driver.roles });
+  const stop = new Int32Array(job.stop);
+  const plain = ({ driver: _d, ...r }: ReplayRun) => r;
+  const first = plain(runRepro(l, { driver, trace: job.kind === 'replay' && job.trace === true }));
+  if (job.kind === 'replay') return { kind: 'replay', run: first };
+  if (!first.reproduced) return { kind: 'shrink', first, shrunk: null, interrupted: false };
+  post({ type: 'shrinking' });
+  // a stop makes the shrink's clock read past its budget: it ends at its next check with the
+  // smallest variation so far, traced (src/sched/shrink.ts keeps `best` valid at every check)
+  let interrupted = false;
+  const now = () => {
+    if (Atomics.load(stop, 0) !== 0) {
+      interrupted = true;
+      return Number.MAX_SAFE_INTEGER;
+    }
+    return performance.now();
+  };
+  const t0 = performance.now();
+  const s = shrink(l, { budgetMs: job.shrink?.budgetMs, maxRuns: job.shrink?.maxRuns, driver, now });
+  return { kind: 'shrink', first, shrunk: { ...s, elapsedMs: performance.now() - t0 }, interrupted };
+}
+
+export type ReproRun = JobRun<ReproOutcome>;
+
+/** runReproJob in a worker, its heartbeat watched: a step that does not return for
+ * `stepTimeoutMs` ends the worker and is reported in `hung`. stop(false) lets a shrink end with
+ * its smallest variation so far. */
+export function runReproInWorker(job: Omit<ReproJob, 'stop' | 'beat'>, o: { stepTimeoutMs?: number; onShrinking?: () => void } = {}): ReproRun {
+  const stop = new SharedArrayBuffer(4);
+  const beat = new SharedArrayBuffer(BEAT_WORDS * 4);
+  const words = new Int32Array(beat);
+  words[BEAT.ACTOR] = -1;
+  return runJobInWorker<ReproOutcome>({ ...job, stop, beat }, {
+    result: (m) => (m.type === 'repro' ? m.result : undefined),
+    onMessage: (m) => { if (m.type === 'shrinking') o.onShrinking?.(); },
+    beat: { words, stepTimeoutMs: o.stepTimeoutMs ?? STEP_TIMEOUT_MS, iteration: job.file.seeds.iteration ?? 0, opsSeed: job.file.seeds.ops ?? '' },
+    stopWord: new Int32Array(stop),
+    stopGraceMs: SHRINK_STOP_GRACE_MS,
+  });
+}
+
+/** After a stop, how long a shrink may take to end with its smallest variation so far: it stops
+ * at its next check (between trial runs of a few ms) and traces that variation once; more than
+ * STOP_GRACE_MS because a starved worker on a busy machine is slower, and a worker terminated
+ * here writes nothing. */
+export const SHRINK_STOP_GRACE_MS = 2_000;

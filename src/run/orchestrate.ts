@@ -36,6 +36,8 @@ import { checkWaiters } from '../locks/waitqueue.ts';
 import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/free.ts';
 import { getScenario } from '../scenarios/index.ts';
 import type { ActorData, ActorMessage } from './actor-protocol.ts';
+import { flightEntriesFor } from './validate.ts';
+import { keptFlight } from '../report/interleaving.ts';
 
 /** RSS growth is judged only after the first minute: worker heaps reach their working size first. */
 const RSS_WARMUP_MS = 60_000;
@@ -99,8 +101,8 @@ export function tuning(cfg: RunConfig): Tuning {
   return t;
 }
 
-/** Flight-recorder entries per task, and violation slots kept with full snapshots. */
-export const FLIGHT_ENTRIES = 64;
+/** Violation slots kept with full snapshots (flight-recorder entries per task: flightEntriesFor,
+ * src/run/validate.ts: thousands, so a race partner's step is still held when the report comes). */
 export const VIOLATION_SLOTS = 32;
 
 /** Main-loop tick, and how long to keep collecting after the first violation. */
@@ -192,7 +194,7 @@ class FreeRun {
     if (this.actors < 1) throw new Error(`scenario ${cfg.scenario} has no actors for this configuration`);
     this.tune = tuning(cfg);
     const sizes: ShmSizes = {
-      ...this.scenario.sizes(cfg), tasks: this.actors + 1, flightEntries: FLIGHT_ENTRIES, violationSlots: VIOLATION_SLOTS,
+      ...this.scenario.sizes(cfg), tasks: this.actors + 1, flightEntries: flightEntriesFor(this.actors + 1), violationSlots: VIOLATION_SLOTS,
     };
     this.shm = new Shm(sizes);
     initShm(this.shm);
@@ -582,7 +584,8 @@ class FreeRun {
   private result(): RunResult {
     const shm = this.shm;
     const git = gitInfo();
-    const violations = readViolations(shm, this.describer());
+    // each keeps the records its report uses, not every task's whole ring
+    const violations = readViolations(shm, this.describer()).map((v) => ({ ...v, flight: keptFlight(v) }));
     const tasks: TaskSummary[] = this.roles.map((role, task) => {
       const stats = taskStats(shm, task);
       return {

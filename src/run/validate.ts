@@ -269,8 +269,21 @@ export const MAX_BUCKETS = 4096;
 /** PTE words keep pfn + 1 in PTE_PFN_MASK bits. */
 export const MAX_PAGES = PTE_PFN_MASK - 1;
 export const MAX_WORKERS = 256;
-/** Estimates for sizes the orchestrator chooses (per-task flight entries, violation slots). */
-export const FLIGHT_ENTRIES_ESTIMATE = 64;
+/** Flight-recorder entries per task: a power-of-two share of FLIGHT_ENTRIES_TOTAL over all tasks,
+ * at least 64 and at most FLIGHT_ENTRIES_MAX each. A free-mode race report needs the partner's step on the page
+ * (the truncator's page_cache_delete) to still be in its ring when the reporter, preempted in the
+ * middle of its operation, reports thousands of steps later: on patch4 map-truncate (seeds 1-5,
+ * 4 actors) 64 entries kept it in 1 report of 13, 1024 in 6 of 18, 4096 in 12 of 15. Every
+ * violation slot snapshots all rings, so the total is bounded; a violation keeps only the
+ * records its report uses (src/report/interleaving.ts keptFlight). */
+export const FLIGHT_ENTRIES_MAX = 4096;
+export const FLIGHT_ENTRIES_TOTAL = 32_768;
+export function flightEntriesFor(tasks: number): number {
+  // a power of two: the ring wraps with a mask (src/kernel/task.ts recordId)
+  const share = 2 ** Math.floor(Math.log2(Math.max(1, FLIGHT_ENTRIES_TOTAL / Math.max(1, tasks))));
+  return Math.max(64, Math.min(FLIGHT_ENTRIES_MAX, share));
+}
+/** Estimate for the violation slots the orchestrator chooses. */
 export const VIOLATION_SLOTS_ESTIMATE = 32;
 
 /** A common run flag and where it lives in RunConfig. */
@@ -365,7 +378,7 @@ export function memoryLimit(): number {
 export function estimateShmBytes(cfg: RunConfig, s: Scenario): number {
   const tasks = s.roles(cfg).length + 1; // actors + the checker
   const sizes = s.sizes(cfg);
-  return computeLayout({ ...sizes, tasks, flightEntries: FLIGHT_ENTRIES_ESTIMATE, violationSlots: VIOLATION_SLOTS_ESTIMATE }).bytes;
+  return computeLayout({ ...sizes, tasks, flightEntries: flightEntriesFor(tasks), violationSlots: VIOLATION_SLOTS_ESTIMATE }).bytes;
 }
 
 /** Take `--force` / `--no-force` / `--force=BOOL` out of argv (before a `--`): it is about where the

@@ -38,6 +38,9 @@ export interface ShrinkOptions {
   /** at most this long, ms (default 30 s) */
   budgetMs?: number;
   now?: () => number;
+  /** the driver the trial runs use (default: a new one); the shrink command's worker passes one
+   * with a heartbeat, so a trial whose step never returns is seen (src/run/explore-parallel.ts) */
+  driver?: ControlledDriver;
 }
 
 export interface ShrinkResult {
@@ -93,7 +96,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const t0 = now();
   const maxRuns = o.maxRuns ?? 20_000;
   const budgetMs = o.budgetMs ?? 30_000;
-  const driver = new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
+  const driver = o.driver ?? new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
   const target = l.file.violation.id;
   let runs = 0;
   let searches = 0;

@@ -1,9 +1,13 @@
 // `replay <file>`: run a repro file's iteration again, exactly: the same operations, the same
 // choice at every decision. Exit 1 when a violation happens (REPRODUCED when it is the file's
 // invariant id, DIFFERENT otherwise), 0 when the run is clean (NOT REPRODUCED: e.g. the bug was
-// fixed), 2 for a bad file or bad usage. --trace prints the interleaving.
+// fixed), 2 for a bad file or bad usage, 3 when a signal stopped it. --trace prints the
+// interleaving. The run is in a worker (replay-worker.ts): a signal stops it at once, and a
+// protocol step that never returns is reported as HUNG (exit 1) instead of hanging the command.
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
-import { readRepro, runRepro } from '../../src/sched/repro.ts';
+import { readRepro } from '../../src/sched/repro.ts';
+import { END_STATE_EXIT } from '../../src/report/result.ts';
+import { hungStepLines, runReproJobWithSignals } from './replay-worker.ts';
 import { diagramMarkdown } from '../../src/report/diagram.ts';
 import { absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
 import type { Command, Context } from './types.ts';
@@ -21,9 +25,13 @@ function replayHelp(): string[] {
     'Re-executes a repro file written by explore or shrink: the same scenario, variant, operations',
     'and the same choice at every scheduling decision, so the same interleaving.',
     '',
-    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s invariant; DIFFERENT: another one),',
+    'A protocol step that does not return for 5 s (a plug-in loop with no schedule point) is',
+    'reported as HUNG with its task and last label. SIGINT/SIGTERM stops the replay at once.',
+    '',
+    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s invariant; DIFFERENT: another one), or HUNG,',
     '            0 the run was clean (NOT REPRODUCED: the protocol no longer breaks here),',
-    '            2 bad usage or a bad repro file (one line says why).',
+    '            2 bad usage or a bad repro file (one line says why),',
+    '            3 interrupted by SIGINT/SIGTERM before the run ended; 130 a second signal.',
     '',
     'Flags:',
     ...flagHelp(REPLAY_FLAGS),
@@ -45,7 +53,16 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
   io.out(`--- replay: ${shownPath(ctx, path)}: scenario=${f.scenario} lock=${l.cfg.lock}${Object.entries(l.cfg.extra).map(([k, v]) => ` ${k}=${v}`).join('')} `
     + `actors=${actors} operations=${l.ops.reduce((n, o) => n + o.length, 0)} decisions=${f.decisions} expect=${f.violation.id}`);
   const trace = p.values.get('trace') === true || p.values.get('markdown') === true;
-  const r = runRepro(l, { trace });
+  const end = await runReproJobWithSignals(ctx, { kind: 'replay', file: f, trace }, { message: 'stopping the replay', now: true });
+  if (end.hung) {
+    for (const line of hungStepLines(end.hung)) io.out(line);
+    return END_STATE_EXIT.FAIL;
+  }
+  if (!end.outcome || end.outcome.kind !== 'replay') {
+    io.out(`replay: INTERRUPTED by ${end.stoppedBy || 'a signal'} before the run ended`);
+    return END_STATE_EXIT.INTERRUPTED;
+  }
+  const r = end.outcome.run;
   const res = r.result;
   if (trace) {
     const t = loadedTraced(l, res);

@@ -104,6 +104,21 @@ describe('index.html in a real browser', () => {
     await page.close();
   }, 30_000);
 
+  it('a long race interleaving is shown whole (its end, where the violation is, needs no scrolling inside a box)', async () => {
+    const r = fixtureRun();
+    const v = r.violations[0];
+    // MAX_ROWS-sized: two tasks taking turns on the reported page, the reporter's step last
+    v.flight = Array.from({ length: 80 }, (_, i) => ({ task: i === 79 ? v.task : i % 2 ? v.task : (v.task + 1) % 2, seq: v.seq - 79 + i, label: i === 79 ? 'set_pte_at' : `step_${i}`, page: v.page, aux: 0, op: v.op }));
+    const { page, errors } = await open('long-race', r);
+    for (const sel of ['#violation-0 > pre.diagram', '#violation-0 > .flight']) {
+      const box = await page.$eval(sel, (e) => ({ scroll: e.scrollHeight, client: e.clientHeight }));
+      expect(box.scroll, sel).toBeGreaterThan(800); // long enough that a capped box would scroll
+      expect(box.scroll - box.client, sel).toBeLessThanOrEqual(20); // (at most a horizontal scrollbar)
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
+
   it('shows "no data" notes, not broken charts, for an empty run', async () => {
     const empty = fixtureRun({ samples: [], violations: [], violationCount: 0, hung: [], outcome: 'SUCCESS', endReason: 'ops' });
     for (const t of empty.tasks) { t.waitHist = t.waitHist.map(() => 0); t.stats.acquisitions = 0; }

@@ -1,5 +1,6 @@
 // Issue 13 item 10: a violation's report shows the race. Every task whose recent steps touched
-// the page (or ran inside the race window) is merged from all flight rings into one interleaving;
+// the page (in the reporter's operation, or its last operation on the page) is merged from all
+// flight rings into one interleaving, the partner's key step kept in a busy run;
 // run --reproduce's replay command and shrunk diagram are in index.html and summary.md; messages
 // name their values and do not say the reporter twice.
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,10 @@ import { renderHtml } from '../../src/report/html.ts';
 import { summaryMarkdown } from '../../src/report/markdown.ts';
 import { junitXml } from '../../src/report/junit.ts';
 import { reproductionOf } from '../../src/report/diagram.ts';
-import { interleaving, involvedTasks, pageFlagNames, violationLine, wrappedRings } from '../../src/report/interleaving.ts';
+import {
+  interleaving, involvedTasks, keptFlight, MAX_ROWS, pageFlagNames, raceWindowStart, violationLine, wrappedRings,
+} from '../../src/report/interleaving.ts';
+import { flightEntriesFor } from '../../src/run/validate.ts';
 import { PG_uptodate } from '../../src/shm/shm.ts';
 import type { Reproduction, RunResult } from '../../src/report/result.ts';
 import { fixtureRun } from '../helpers/report-fixture.ts';
@@ -69,7 +73,8 @@ const REPRO: Reproduction = {
 describe('the report shows the race (issue 13 item 10)', () => {
   it('merges both tasks of a two-task race from all flight rings, in step order', () => {
     const v = race({ partnerOnPage: true });
-    expect(involvedTasks(v)).toEqual([0, 1, 2]); // 3 ran before the window: not involved
+    // 1 ran in the window but not on the page, 3 long before: neither is involved
+    expect(involvedTasks(v)).toEqual([0, 2]);
     const rows = interleaving(v);
     expect(rows.map((f) => f.seq)).toEqual([...rows.map((f) => f.seq)].sort((a, b) => a - b));
     expect(rows.some((f) => f.task === 2 && f.label === 'page_cache_delete')).toBe(true);
@@ -83,18 +88,52 @@ describe('the report shows the race (issue 13 item 10)', () => {
     expect(wrappedRings(v)).toEqual([]); // no ring is full: nothing was overwritten
   });
 
-  it('keeps a partner whose ring no longer holds its step on the page, and says so', () => {
+  it('says which rings no longer reach back to the window (a partner whose step on the page is gone)', () => {
     const v = race({ partnerOnPage: false });
-    expect(involvedTasks(v)).toContain(2);
+    expect(involvedTasks(v)).toEqual([0]); // nobody else's step on the page is held
     expect(wrappedRings(v)).toEqual([]); // task 2's ring reaches back to #495, before the window
     // full rings (as long as the fullest one), task 2's starting inside the window: its step on the page is gone
     const pad = (t: number, n: number): FlightRecord[] => Array.from({ length: n }, (_, i) => ({ task: t, seq: 504 + i * 0.01, label: 'xas_load', page: -1, aux: 0, op: 72 }));
     const v2 = { ...v, flight: [...v.flight.filter((f) => f.seq !== 495 && f.task !== 2), ...pad(2, 5)].sort((a, b) => a.seq - b.seq) };
     expect(wrappedRings(v2)).toEqual([[2, 504]]);
     const md = summaryMarkdown(runWith(v2));
-    expect(md).toContain('2 (truncator)');
     expect(md).toMatch(/task 2 \(truncator\)'s ring holds its steps from #\d+ only/);
     expect(renderHtml(runWith(v2))).toContain('class="legend-note wrapped"');
+  });
+
+  it('a busy run: the reporter preempted for thousands of steps; the partner\'s page_cache_delete is shown, the noise is not', () => {
+    // patch4's window: the mapper checks page->mapping, is preempted; the truncator deletes the
+    // page and runs on for 3000 steps, the others churn on other pages and on this one long before
+    const flight: FlightRecord[] = [];
+    let seq = 1000;
+    const step = (task: number, label: string, page: number, op: number) => flight.push({ task, seq: seq++, label, page, aux: 6, op });
+    for (let i = 0; i < 2000; i++) step(i % 4, i % 3 ? 'xas_load' : 'PageLocked', i % 3 ? -1 : 22, 1 + Math.floor(i / 40)); // old history on the page
+    for (const l of ['PageLocked', 'folio_try_get', 'xas_reload', 'PageUptodate', 'page->mapping', 'i_size_read']) step(0, l, 22, 70);
+    for (let i = 0; i < 1500; i++) step(1 + (i % 3), 'xas_load', -1, 100 + Math.floor(i / 30));
+    for (const l of ['folio_try_get', 'trylock_page', 'page_cache_delete', 'put_page']) step(2, l, 22, 200);
+    for (let i = 0; i < 9000; i++) step(1 + (i % 3), i % 2 ? 'xas_load' : 'pte_offset_map_lock', -1, 300 + Math.floor(i / 30));
+    step(0, 'pte_offset_map_lock', 22, 70);
+    step(0, 'set_pte_at', 22, 70);
+    const v: ViolationRecord = { ...race({ partnerOnPage: true }), seq: seq - 1, flight };
+    expect(raceWindowStart(v)).toBe(3000); // the mapper's operation, not the first step on the page (#1000)
+    expect(involvedTasks(v)).toEqual([0, 1, 2, 3]); // each touched the page in its last operation on it
+    const rows = interleaving(v);
+    expect(rows.length).toBeLessThanOrEqual(MAX_ROWS);
+    expect(rows.some((f) => f.task === 2 && f.label === 'page_cache_delete')).toBe(true);
+    for (const l of ['PageLocked', 'page->mapping', 'set_pte_at']) expect(rows.some((f) => f.task === 0 && f.op === 70 && f.label === l), l).toBe(true);
+    expect(rows.filter((f) => f.page !== 22).length).toBeLessThanOrEqual(4 * 3); // only the last steps of each partner
+    // what a violation keeps (run.json): bounded, and the same report from it
+    const kept = keptFlight(v);
+    expect(kept.length).toBeLessThan(400);
+    const k: ViolationRecord = { ...v, flight: kept };
+    expect(interleaving(k)).toEqual(rows);
+    expect(involvedTasks(k)).toEqual(involvedTasks(v));
+    expect(wrappedRings(k)).toEqual(wrappedRings(v));
+    // rings: thousands of entries for a few tasks, bounded in total for many
+    expect(flightEntriesFor(5)).toBe(4096);
+    expect(flightEntriesFor(9)).toBe(2048); // a power of two (the ring wraps with a mask)
+    expect(flightEntriesFor(257) * 257).toBeLessThanOrEqual(32_768 + 64 * 257);
+    expect(flightEntriesFor(10_000)).toBe(64);
   });
 
   it('shows the shrunk diagram and the replay command from run --reproduce', () => {

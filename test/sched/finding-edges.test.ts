@@ -64,7 +64,9 @@ describe('shrinking a long schedule', () => {
     const s = await main(['shrink', 'long.json', '--runs', '3', '--budget', '20s'], c);
     expect(c.stderr, c.stderr.join('\n')).toEqual([]);
     expect(s).toBe(1);
-    expect(c.stdout[0]).toMatch(/^shrunk HUNG: 400000 -> \d+ steps, 320000 -> \d+ decisions/);
+    expect(c.stdout[0]).toMatch(/^--- shrink: long\.json: /); // the start line, then the result
+    expect(c.stdout[1]).toMatch(/^shrinking: the file reproduces HUNG/);
+    expect(c.stdout[2]).toMatch(/^shrunk HUNG: 400000 -> \d+ steps, 320000 -> \d+ decisions/);
     expect(c.stdout.at(-1)).toBe(`replay: ${DEFAULT_CLI} replay ${join(c.dir, 'long.min.json')}`);
   }, 120_000);
 });

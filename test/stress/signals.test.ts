@@ -182,3 +182,64 @@ export default function register(api: PluginApi): void {
     expect(r.out()).toMatch(/^End of exploration: SUCCESS$/m);
   }, 150_000);
 });
+
+describe('item 2: shrink and replay run in a worker: a signal stops them, a step that never yields is HUNG', () => {
+  /** A find as explored (not shrunk), so shrinking it takes a while. */
+  async function find(name: string): Promise<string> {
+    const dir = join(tmp, name);
+    const r = start(['explore', '--scenario', 'map-truncate', '--map-pages', 'patch4', '--seed', '1', '--ops-per-actor', '8', '--no-shrink', '--report-dir', dir]);
+    expect((await r.exited).code, r.out()).toBe(1);
+    const file = /^repro: (\S+)$/m.exec(r.out())?.[1];
+    expect(file, r.out()).toBeDefined();
+    return join(tmp, file!);
+  }
+
+  it('shrink: SIGINT writes the smallest version so far, says it is partial, exit 3; the partial file replays', async () => {
+    const file = await find('shrink-int');
+    const r = start(['shrink', file, '--budget', '10m', '--runs', '10000000']);
+    // signalled as soon as the shrink has begun (however fast the machine): a shrink of 32
+    // operations takes seconds, so this stops it, with at worst the file itself as its best
+    await r.waitFor(/^shrinking: the file reproduces MAP-CACHE/m);
+    const t = Date.now();
+    r.child.kill('SIGINT');
+    const { code } = await r.exited;
+    expect(Date.now() - t).toBeLessThan(20_000); // within about a second; generous for a loaded machine
+    expect(code, r.out()).toBe(3);
+    expect(r.out()).toMatch(/^SIGINT: stopping the shrink/m);
+    expect(r.out()).toMatch(/^shrunk MAP-CACHE: \d+ -> \d+ steps, .*; partial: interrupted by SIGINT, the smallest version found so far\)$/m);
+    expect(r.out()).toMatch(/^End of shrink: INTERRUPTED \(partial: /m);
+    const min = file.replace(/\.json$/, '.min.json');
+    expect(existsSync(min)).toBe(true);
+    expect(readFileSync(min.replace(/\.json$/, '.md'), 'utf8')).toMatch(/^# MAP-CACHE in map-truncate \(shrunk, partial: interrupted by SIGINT/);
+    const again = start(['replay', min]);
+    expect((await again.exited).code, again.out()).toBe(1);
+    expect(again.out()).toMatch(/^REPRODUCED MAP-CACHE: /m);
+  }, 150_000);
+
+  it('replay and shrink of a file whose step never yields: HUNG with the task and its last label; a second signal exits 130', async () => {
+    // the find, replayed with a plug-in map-pages that spins at its first step
+    const spun = join(tmp, 'spin-repro.json');
+    const f = JSON.parse(readFileSync(await find('spin-src'), 'utf8'));
+    f.config.extra['map-pages'] = 'plugin-spin';
+    writeFileSync(spun, JSON.stringify(f));
+    const plugin = spinPlugin();
+    for (const cmd of ['replay', 'shrink']) {
+      const r = start([cmd, spun, '--plugin', plugin]);
+      const { code } = await r.exited;
+      expect(code, r.out()).toBe(1);
+      // the mapper's map_pages, or the faulter's fault-around: whichever the schedule runs first
+      expect(r.out()).toMatch(/^!!! HUNG \(task \d+, op \d+\): task \d+ \((mapper|faulter)\) did not return from its step at 'spin_start'/m);
+    }
+    // shrink gives a stopped job STOP_GRACE_MS to end with its best: the spinning step keeps it
+    // busy, so the second signal lands while the first is still being handled
+    const r = start(['shrink', spun, '--plugin', plugin]);
+    await r.waitFor(/^--- shrink: /m);
+    await new Promise((res) => setTimeout(res, 500));
+    r.child.kill('SIGTERM');
+    await r.waitFor(/SIGTERM: stopping the shrink/);
+    r.child.kill('SIGTERM');
+    const { code } = await r.exited;
+    expect(code, r.out()).toBe(130);
+    expect(r.out()).toMatch(/SIGTERM again: exiting without waiting for the reports/);
+  }, 150_000);
+});
