@@ -14,8 +14,9 @@ import { soakRss } from './soak-rss.ts';
 import { mapTruncateBench } from './map-truncate.ts';
 import { exploreThreadsBench } from './explore-threads.ts';
 import { directBench } from './direct.ts';
+import { strategiesBench } from './strategies.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, directBench, soakRss, exploreThreadsBench];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, directBench, soakRss, exploreThreadsBench, strategiesBench];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
