@@ -52,7 +52,7 @@ export function exploreCell(cell: Cell, specs: StrategySpec[], seed: string, cap
     until: (f) => expected.includes(f.violation.id),
   });
   const ms = performance.now() - t0;
-  const hit = r.stats.stoppedBy === 'find' ? r.finds.find((f) => expected.includes(f.violation.id)) ?? null : null;
+  const hit = r.stats.stoppedBy === 'find' ? r.finds[r.finds.length - 1] : null;
   return { iterations: hit ? hit.iteration + 1 : null, found: hit?.violation.id ?? null, ms };
 }
 

@@ -1,10 +1,12 @@
 // `replay <file>`: run a repro file's iteration again, exactly: the same operations, the same
 // choice at every decision. Exit 1 when a violation happens (REPRODUCED when it is the file's
-// invariant id, DIFFERENT otherwise), 0 when the run is clean (NOT REPRODUCED: e.g. the bug was
+// find: its signature, src/sched/signature.ts, or for an older file its invariant id; DIFFERENT
+// otherwise, saying which part of the signature differs), 0 when the run is clean (NOT REPRODUCED: e.g. the bug was
 // fixed), 2 for a bad file or bad usage. --trace prints the interleaving.
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
 import { readRepro, runRepro } from '../../src/sched/repro.ts';
 import { diagramMarkdown } from '../../src/report/diagram.ts';
+import { signatureDiff, signatureText } from '../../src/sched/signature.ts';
 import { absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
 import type { Command, Context } from './types.ts';
 
@@ -21,7 +23,10 @@ function replayHelp(): string[] {
     'Re-executes a repro file written by explore or shrink: the same scenario, variant, operations',
     'and the same choice at every scheduling decision, so the same interleaving.',
     '',
-    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s invariant; DIFFERENT: another one),',
+    'A find is matched by its signature: the invariant, the reporting task\'s role and operation kind,',
+    'the schedule point it reported at and the kind of page state (files without one: the invariant).',
+    '',
+    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s find; DIFFERENT: another one),',
     '            0 the run was clean (NOT REPRODUCED: the protocol no longer breaks here),',
     '            2 bad usage or a bad repro file (one line says why).',
     '',
@@ -71,6 +76,12 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
   if (v && r.reproduced) {
     io.out(`REPRODUCED ${violationHeadline(v)}`);
     io.out(`  at step ${res.violationStep} of ${res.steps} (${res.decisions} decisions)`);
+    return 1;
+  }
+  if (v && v.id === f.violation.id && f.signature && r.signature) {
+    // the same invariant broken another way: another bug, or the same one reached elsewhere
+    io.out(`DIFFERENT find, same invariant: ${violationHeadline(v)}`);
+    io.out(`  (the file's find is ${signatureText(f.signature)}; this run's differs: ${signatureDiff(r.signature, f.signature)})`);
     return 1;
   }
   if (v) {

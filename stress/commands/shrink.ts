@@ -3,6 +3,7 @@
 // and print its interleaving. Exit 1 when shrunk (the violation is there) or another violation
 // happened instead, 0 when the run is clean (nothing to shrink), 2 for a bad file, bad usage or a
 // directory the shrunk file cannot be written to (checked before shrinking).
+import { signatureText } from '../../src/sched/signature.ts';
 import { dirname } from 'node:path';
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
 import { readRepro, runRepro, writeRepro } from '../../src/sched/repro.ts';
@@ -64,8 +65,8 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   if (!first.reproduced) {
     const v = first.result.violation;
     if (v) {
-      io.out(`DIFFERENT violation: ${violationHeadline(v)}`);
-      io.out(`  (the file expects ${l.file.violation.id}: nothing to shrink)`);
+      io.out(`DIFFERENT ${v.id === l.file.violation.id ? 'find, same invariant' : 'violation'}: ${violationHeadline(v)}`);
+      io.out(`  (the file expects ${l.file.signature ? signatureText(l.file.signature) : l.file.violation.id}: nothing to shrink)`);
       return 1;
     }
     io.out(`NOT REPRODUCED (the run was clean; the file expects ${l.file.violation.id}): nothing to shrink`);
