@@ -70,11 +70,14 @@ export const strategiesBench: BenchSection = {
   async run(o) {
     const seeds = o.quick ? [1, 2, 3] : [1, 2, 3, 4, 5];
     const cap = o.quick ? 2_000 : 20_000;
+    // STRATEGIES_CELLS / STRATEGIES_ONLY: comma-separated rows / strategy names to measure (a re-measure of a part)
     const only = process.env.STRATEGIES_CELLS?.split(',');
+    const onlyS = process.env.STRATEGIES_ONLY?.split(',');
     const cells = knownBadControlled().filter((c) => !only || only.includes(c.name));
+    const candidates = CANDIDATES.filter((s) => !onlyS || onlyS.includes(s.name));
     const runs: StrategyRun[] = [];
     for (const cell of cells) {
-      for (const s of CANDIDATES) {
+      for (const s of candidates) {
         for (const seed of seeds) {
           const r = exploreCell(cell, s.specs, String(seed), cap);
           runs.push({ cell: cell.name, strategy: s.name, seed, ...r });
@@ -95,13 +98,13 @@ export const strategiesBench: BenchSection = {
     };
     const per: BenchTable = {
       title: `iterations to the first expected find, median/max over seeds ${seeds[0]}-${seeds[seeds.length - 1]} (cap ${cap.toLocaleString('en-US')} iterations; "miss": not within the cap)`,
-      head: ['row (controlled)', ...CANDIDATES.map((s) => s.name)],
-      rows: cells.map((c) => [c.name, ...CANDIDATES.map((s) => cellText(c.name, s.name))]),
+      head: ['row (controlled)', ...candidates.map((s) => s.name)],
+      rows: cells.map((c) => [c.name, ...candidates.map((s) => cellText(c.name, s.name))]),
     };
     const summary: BenchTable = {
       title: 'per strategy over every row and seed: the worst case decides the default',
       head: ['strategy', 'misses', 'worst iterations', 'median iterations', 'total s'],
-      rows: CANDIDATES.map((s) => {
+      rows: candidates.map((s) => {
         const rs = runs.filter((r) => r.strategy === s.name);
         const w = worstCase(rs);
         const hits = rs.map((r) => r.iterations).filter((x): x is number => x !== null);
