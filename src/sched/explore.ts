@@ -10,7 +10,7 @@ import type { PageLock } from '../locks/types.ts';
 import { opRng, rng } from '../kernel/rng.ts';
 import { ControlledDriver, DEFAULT_MAX_STEPS } from './controlled.ts';
 import type { Violation } from '../kernel/observer.ts';
-import { makeStrategy, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
+import { makeStrategy, portfolio, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
 import { iterationSignature, type FindSignature } from './signature.ts';
 
 export interface ExploreOptions {
@@ -141,7 +141,7 @@ export function explore(o: ExploreOptions): ExploreResult {
   const driver = new ControlledDriver({ scenario: o.scenario, cfg: o.cfg, lock: o.lock });
   if (o.beat) driver.beat = o.beat;
   o.onDriver?.(driver);
-  const specs = o.strategies.length ? o.strategies : [{ kind: 'pct', depth: 3 } as StrategySpec];
+  const specs = o.strategies.length ? o.strategies : portfolio(3);
   const strategies: Strategy[] = specs.map(makeStrategy);
   const start = o.start ?? 0;
   const stride = o.stride ?? 1;
