@@ -488,6 +488,12 @@ function checkScenarioOptions(s: Scenario, cfg: RunConfig): string | null {
 
 // ---- running one -------------------------------------------------------------------------
 
+/** The file's signature when it is about the file's violation (a file whose violation was edited
+ * by hand keeps a stale one: it is then matched by the invariant id, as an older file is). */
+export function fileSignature(f: Pick<ReproFile, 'signature' | 'violation'>): FindSignature | undefined {
+  return f.signature && f.signature.id === f.violation.id ? f.signature : undefined;
+}
+
 export interface ReplayRun {
   result: IterationResult;
   /** the same find as the file's: the same signature (a file without one: the same invariant id) */
@@ -512,7 +518,7 @@ export function runRepro(l: LoadedRepro, o: {
   const ops = o.ops ?? l.ops;
   const result = driver.runIteration({ ops, strategy, rng: rng('replay'), maxSteps: o.maxSteps ?? l.file.maxSteps, trace: o.trace });
   const signature = result.violation ? iterationSignature(driver.shm, driver.roles, ops, result.violation) : null;
-  const want = o.want ?? l.file.signature;
+  const want = o.want ?? fileSignature(l.file);
   const reproduced = want ? signature !== null && sameSignature(signature, want) : result.violation?.id === l.file.violation.id;
   return { result, reproduced, signature, diverged: strategy.diverged, beyond: strategy.beyond, driver };
 }

@@ -24,7 +24,7 @@ import { RandomStrategy } from './strategies/random.ts';
 import { BoundedStrategy } from './strategies/bounded.ts';
 import type { Strategy } from './strategies/strategy.ts';
 import { iterationSignature, sameSignature, signatureText, type FindSignature } from './signature.ts';
-import { runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
+import { fileSignature, runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
 
 export interface Shape {
   steps: number;
@@ -100,7 +100,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const target = l.file.violation.id;
   /** the find to keep (no slippage to another bug that breaks the same invariant): the file's
    * signature, or for a file without one the signature of its first replay */
-  let want: FindSignature | undefined = l.file.signature;
+  let want: FindSignature | undefined = fileSignature(l.file);
   let runs = 0;
   let searches = 0;
   let stoppedBy: ShrinkResult['stoppedBy'] = 'fixpoint';

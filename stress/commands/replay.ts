@@ -4,7 +4,7 @@
 // otherwise, saying which part of the signature differs), 0 when the run is clean (NOT REPRODUCED: e.g. the bug was
 // fixed), 2 for a bad file or bad usage. --trace prints the interleaving.
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
-import { readRepro, runRepro } from '../../src/sched/repro.ts';
+import { fileSignature, readRepro, runRepro } from '../../src/sched/repro.ts';
 import { diagramMarkdown } from '../../src/report/diagram.ts';
 import { signatureDiff, signatureText } from '../../src/sched/signature.ts';
 import { absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
@@ -78,10 +78,11 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
     io.out(`  at step ${res.violationStep} of ${res.steps} (${res.decisions} decisions)`);
     return 1;
   }
-  if (v && v.id === f.violation.id && f.signature && r.signature) {
+  const want = fileSignature(f);
+  if (v && v.id === f.violation.id && want && r.signature) {
     // the same invariant broken another way: another bug, or the same one reached elsewhere
     io.out(`DIFFERENT find, same invariant: ${violationHeadline(v)}`);
-    io.out(`  (the file's find is ${signatureText(f.signature)}; this run's differs: ${signatureDiff(r.signature, f.signature)})`);
+    io.out(`  (the file's find is ${signatureText(want)}; this run's differs: ${signatureDiff(r.signature, want)})`);
     return 1;
   }
   if (v) {

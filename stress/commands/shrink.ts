@@ -6,7 +6,7 @@
 import { signatureText } from '../../src/sched/signature.ts';
 import { dirname } from 'node:path';
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
-import { readRepro, runRepro, writeRepro } from '../../src/sched/repro.ts';
+import { fileSignature, readRepro, runRepro, writeRepro } from '../../src/sched/repro.ts';
 import { minPathFor, shrink, shrunkRepro } from '../../src/sched/shrink.ts';
 import { ensureWritableDir } from '../../src/report/atomic.ts';
 import { replayLine } from '../../src/run/finding.ts';
@@ -66,7 +66,7 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
     const v = first.result.violation;
     if (v) {
       io.out(`DIFFERENT ${v.id === l.file.violation.id ? 'find, same invariant' : 'violation'}: ${violationHeadline(v)}`);
-      io.out(`  (the file expects ${l.file.signature ? signatureText(l.file.signature) : l.file.violation.id}: nothing to shrink)`);
+      io.out(`  (the file expects ${fileSignature(l.file) ? signatureText(fileSignature(l.file)!) : l.file.violation.id}: nothing to shrink)`);
       return 1;
     }
     io.out(`NOT REPRODUCED (the run was clean; the file expects ${l.file.violation.id}): nothing to shrink`);
