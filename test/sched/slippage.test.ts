@@ -12,6 +12,11 @@ import { reproFromFind, runRepro, validateRepro, type Resolver } from '../../src
 import { shrink, shrunkRepro } from '../../src/sched/shrink.ts';
 import { sameSignature, signatureText } from '../../src/sched/signature.ts';
 import { getScenario, scenarioNames } from '../../src/scenarios/index.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../../stress/commands/index.ts';
+import { buildRegistry } from '../../stress/commands/context.ts';
+import { testContext } from '../helpers/cli-context.ts';
 
 const resolver: Resolver = {
   scenario: (n) => (scenarioNames().includes(n) ? getScenario(n) : undefined),
@@ -66,6 +71,21 @@ describe('no slippage between two bugs that break the same invariant', () => {
     expect(runRepro(l).reproduced).toBe(true);
     // the same run judged against the other bug's signature is not a reproduction of it
     expect(runRepro(l, { want: lock.signature }).reproduced).toBe(false);
+  }, 60_000);
+
+  it('replay says when a repro fails with the same invariant but another signature', async () => {
+    const c = testContext();
+    c.registry = buildRegistry();
+    const json = fileOf(firstWith('waitlocked'));
+    writeFileSync(join(c.dir, 'same.json'), JSON.stringify(json));
+    writeFileSync(join(c.dir, 'other.json'), JSON.stringify({ ...json, signature: firstWith('lock').signature }));
+    expect(await main(['replay', 'same.json'], c)).toBe(1);
+    expect(c.stdout.some((l) => l.startsWith('REPRODUCED DEADLOCK'))).toBe(true);
+    c.stdout.length = 0;
+    expect(await main(['replay', 'other.json'], c)).toBe(1);
+    expect(c.stdout.find((l) => l.startsWith('DIFFERENT'))).toMatch(/^DIFFERENT find, same invariant: DEADLOCK/);
+    expect(c.stdout.join('\n')).toContain('this run\'s differs: op waitlocked, not lock');
+    expect(c.stderr).toEqual([]);
   }, 60_000);
 
   it('a file without a signature still loads, and shrinking keeps the signature of its first replay', () => {
