@@ -61,8 +61,6 @@ interface Candidate {
   /** the chosen actor's op number at each decision */
   choiceOps: number[];
   shape: Shape;
-  /** fails with the find's signature (not only its invariant id) */
-  same: boolean;
 }
 
 const totalOps = (ops: Op[][]) => ops.reduce((n, a) => n + a.length, 0);
@@ -107,18 +105,10 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   let searches = 0;
   let stoppedBy: ShrinkResult['stoppedBy'] = 'fixpoint';
 
-  const candidate = (ops: Op[][], res: IterationResult, same: boolean): Candidate => ({
+  const candidate = (ops: Op[][], res: IterationResult): Candidate => ({
     ops, choices: Array.from(res.schedule), choiceOps: Array.from(res.scheduleOps),
-    shape: { steps: res.steps, decisions: res.decisions, switches: res.switches, ops: totalOps(ops) }, same,
+    shape: { steps: res.steps, decisions: res.decisions, switches: res.switches, ops: totalOps(ops) },
   });
-  /** The smallest candidate with the find's signature: the result. A candidate that breaks the
-   * same invariant with another signature may be a stepping stone (shrinking on from it can come
-   * back to a smaller schedule of the original find) but is never the result. */
-  let result: Candidate | null = null;
-  const noted = (c: Candidate): Candidate => {
-    if (c.same && (!result || c.shape.ops < result.shape.ops || (c.shape.ops === result.shape.ops && smaller(c.shape, result.shape)))) result = c;
-    return c;
-  };
   // A trial longer than the best so far cannot be kept: stop it there (unless the violation is
   // the step bound itself).
   const bound = () => (target === 'HUNG' ? l.file.maxSteps : Math.min(l.file.maxSteps, best.shape.steps + 1));
@@ -126,8 +116,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     runs++;
     const r = runRepro(l, { ops, choices, driver, maxSteps: first ? bound() : l.file.maxSteps, want });
     if (!first && r.signature) want ??= r.signature;
-    if (!first) return r.reproduced ? candidate(ops, r.result, true) : null;
-    return r.result.violation?.id === target ? candidate(ops, r.result, r.reproduced) : null;
+    return r.reproduced ? candidate(ops, r.result) : null;
   };
   /** A few seeded schedules over `ops` (PCT at depths 2 and 3, random walks); the smallest that
    * still fails with the same id. Deterministic: the seeds depend only on how many searches ran. */
@@ -137,8 +126,8 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     const tryOne = (strategy: Strategy, k: number): number => {
       runs++;
       const res = driver.runIteration({ ops, strategy, rng: rng('shrink', id, k), maxSteps });
-      if (res.violation?.id === target) {
-        const c = candidate(ops, res, sameSignature(iterationSignature(driver.shm, driver.roles, ops, res.violation), want!));
+      if (res.violation?.id === target && sameSignature(iterationSignature(driver.shm, driver.roles, ops, res.violation), want!)) {
+        const c = candidate(ops, res);
         if (!found || smaller(c.shape, found.shape)) found = c;
       }
       return res.decisions;
@@ -169,7 +158,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     const why = want ? ` (${signatureText(want)})` : '';
     throw new ReproError(`the file does not reproduce its ${target} violation${why}, so there is nothing to shrink (replay it to see what happens)`);
   }
-  let best = noted(first);
+  let best = first;
   const before = first.shape;
 
   function out(): boolean {
@@ -196,7 +185,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     let c = replay(ops, choices);
     if ((!c || !fewerOps(c.shape, best.shape)) && n <= SEARCH_MAX_OPS) c = search(ops);
     if (c && fewerOps(c.shape, best.shape)) {
-      best = noted(c);
+      best = c;
       return true;
     }
     return false;
@@ -205,7 +194,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     if (out()) return false;
     const c = replay(best.ops, choices);
     if (c && fewerSwitches(c.shape, best.shape)) {
-      best = noted(c);
+      best = c;
       return true;
     }
     return false;
@@ -243,7 +232,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
       if (!found) return false;
       const c = improve(found);
       if (c.shape.steps < best.shape.steps && c.shape.ops <= best.shape.ops) {
-        best = noted(c);
+        best = c;
         return true;
       }
       return false;
@@ -265,7 +254,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
           runs++;
           const ops = withOp(op);
           const r = runRepro(l, { ops, choices: best.choices, driver, maxSteps: loose, want });
-          if (r.result.violation?.id === target && keep(candidate(ops, r.result, r.reproduced))) return true;
+          if (r.reproduced && keep(candidate(ops, r.result))) return true;
         }
         for (const op of alternatives.slice(0, SEARCHED_SUBSTITUTES)) {
           if (out()) return false;
@@ -354,16 +343,15 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   }
 
   // 4. a preemption right after the damage, while it shortens the trace
-  best = noted(improve(best));
+  best = improve(best);
   // 5. with a handful of operations left: other operations of the same roles
   if (best.shape.ops <= SUBSTITUTE_MAX_OPS) while (!out() && substitute());
 
-  // the final, traced run of the smallest variation with the find's signature
-  const res: Candidate = result!;
-  const final = runRepro(l, { ops: res.ops, choices: res.choices, driver, trace: true, want });
+  // the final, traced run of the smallest variation
+  const final = runRepro(l, { ops: best.ops, choices: best.choices, driver, trace: true, want });
   if (!final.reproduced) throw new Error('shrink: the chosen variation did not reproduce on its final run (nondeterminism?)');
   return {
-    ops: res.ops, choices: res.choices, result: final.result, before, after: res.shape, runs, elapsedMs: now() - t0, stoppedBy,
+    ops: best.ops, choices: best.choices, result: final.result, before, after: best.shape, runs, elapsedMs: now() - t0, stoppedBy,
     signature: want!,
   };
 }
