@@ -8,6 +8,9 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { xmlAttr, xmlText } from '../report/junit.ts';
 import type { Verdict } from './grade.ts';
 import type { MatrixResult, RowResult } from './matrix-run.ts';
+import { detectSummary, type DetectSummary } from './detect.ts';
+
+export { detectSummary, type DetectSummary };
 
 export function secs(ms: number | null): string {
   if (ms === null) return '-';
@@ -50,6 +53,7 @@ export function matrixMarkdown(m: MatrixResult): string {
     `**${m.outcome}** — ${countsText(m.counts)}; ${m.rows.length} rows from ${m.cellsSelected} of ${m.cellsTotal} cells `
       + `(shard ${c.shard}${c.cells ? `, --cells ${c.cells}` : ''}), modes ${c.modes.join('+')}, budget ${secs(c.budgetMs)}, `
       + `seed \`${c.seed}\`, ${secs(m.elapsedMs)} in all.`, '',
+    ...detectSummary(m).map((d) => `- ${detectSummaryLine(d)}`), ...(detectSummary(m).length ? [''] : []),
     `Run \`${m.runId}\` started ${m.startedAt}. Tool ${m.tool.name} ${m.tool.version}, commit \`${m.tool.commit}\`, Node ${m.tool.node}.`
       + `${c.plugins.length ? ` Plug-ins: ${c.plugins.map((p) => `\`${p}\``).join(', ')}.` : ''}`, '',
     'Verdicts: a `clean` cell with any violation FAILS; a known-bad cell (`breaks ...`) not caught within its share of the '
@@ -103,6 +107,13 @@ export function matrixMarkdown(m: MatrixResult): string {
   return out.join('\n');
 }
 
+// ---- time to detect ----------------------------------------------------------------------------
+
+export function detectSummaryLine(d: DetectSummary): string {
+  return `time to detect, ${d.mode}: ${d.caught}/${d.rows} known-bad rows caught`
+    + (d.medianMs === null ? '' : `, median ${secs(d.medianMs)}${d.medianIterations !== null ? ` (${d.medianIterations} iterations)` : ''}`);
+}
+
 // ---- junit.xml ------------------------------------------------------------------------------
 
 const attrs = (o: Record<string, string | number>) => Object.entries(o).map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`).join('');
@@ -122,8 +133,14 @@ export function matrixJunit(m: MatrixResult): string {
       ...(r.report ? [`report: ${r.report}/`] : []),
       ...(r.corpus ? [`corpus: ${r.corpus}`] : []),
     ].join('\n');
-    let body = '';
-    if (r.verdict === 'FAIL') body = `      <failure${attrs({ type: r.found[0] ?? 'NOT-CAUGHT', message: r.reason })}>${xmlText(detail)}</failure>\n`;
+    // time to detect as properties (CI trend plugins read them): every row that found something
+    // or was expected to
+    const rowProps: [string, string][] = r.detectMs !== null || r.expected.startsWith('breaks')
+      ? [['detectMs', r.detectMs === null ? 'none' : String(r.detectMs)], ...(r.mode === 'controlled' ? [['detectIterations', r.detectIterations === null ? 'none' : String(r.detectIterations)] as [string, string]] : []),
+        ['budgetMs', String(r.budgetMs)], ['work', String(r.work)]]
+      : [];
+    let body = rowProps.length ? `      <properties>\n${rowProps.map(([k, v]) => `        <property${attrs({ name: k, value: v })}/>`).join('\n')}\n      </properties>\n` : '';
+    if (r.verdict === 'FAIL') body += `      <failure${attrs({ type: r.found[0] ?? 'NOT-CAUGHT', message: r.reason })}>${xmlText(detail)}</failure>\n`;
     else if (r.verdict === 'SKIPPED') body = `      <skipped${attrs({ message: r.reason })}/>\n`;
     body += `      <system-out>${xmlText(detail)}</system-out>\n`;
     return `${head}\n${body}    </testcase>`;
@@ -135,6 +152,11 @@ export function matrixJunit(m: MatrixResult): string {
     ['seed', m.config.seed], ['budgetMs', String(m.config.budgetMs)], ['modes', m.config.modes.join(',')], ['shard', m.config.shard],
     ['cells', m.config.cells ?? '*'], ['commit', m.tool.commit], ['version', m.tool.version], ['node', m.tool.node],
     ['plugins', m.config.plugins.join(',')], ['outcome', m.outcome],
+    ...detectSummary(m).flatMap((d) => [
+      [`detect.${d.mode}.caught`, `${d.caught}/${d.rows}`],
+      [`detect.${d.mode}.medianMs`, d.medianMs === null ? 'none' : String(d.medianMs)],
+      ...(d.medianIterations !== null ? [[`detect.${d.mode}.medianIterations`, String(d.medianIterations)]] : []),
+    ]),
   ].map(([k, v]) => `      <property${attrs({ name: k, value: v })}/>`);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -25,6 +25,7 @@ import { violationLine } from '../report/interleaving.ts';
 import { grade, runFound, type Grade, type Verdict } from './grade.ts';
 import { BUDGET_LIMITS, BudgetSplitter, orderRows } from './plan.ts';
 import { expectedText, isBreaks, type Cell, type CellMode } from './cells.ts';
+import { detectSummary, type DetectSummary } from './detect.ts';
 
 /** Free mode keeps collecting this long after the first violation (orchestrate.ts): the time to
  * detect is the run's elapsed time less this window. */
@@ -89,6 +90,8 @@ export interface MatrixResult {
   cellsTotal: number;
   cellsSelected: number;
   counts: Record<Verdict, number>;
+  /** time to detect over the known-bad rows, per mode (matrix-report.ts detectSummary) */
+  detect: DetectSummary[];
   rows: RowResult[];
   notes: string[];
   // the fields of a single run's record, empty, so tools reading run.json (report, merge) see a
@@ -404,7 +407,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       scenario: 'matrix', lock: '-', seed: o.seed, budgetMs: o.budgetMs, modes: [...o.modes], cells: o.cellsFilter,
       shard: o.shard, plugins: o.plugins, maxIterations: o.maxIterations, extra: {},
     },
-    cellsTotal: o.cellsTotal, cellsSelected: o.cells.length, counts, rows, notes,
+    cellsTotal: o.cellsTotal, cellsSelected: o.cells.length, counts, detect: detectSummary({ rows }), rows, notes,
     mode: 'matrix', endReason: o.signal?.aborted ? 'signal' : 'matrix',
     violations: [], violationCount: 0, hung: [], tasks: [], samples: [], invariantsChecked: [],
   };

@@ -34,6 +34,8 @@ export interface MatrixRecord {
   cellsTotal?: number;
   cellsSelected?: number;
   counts?: Record<string, number>;
+  /** time to detect over the known-bad rows, per mode */
+  detect?: { mode: string; rows: number; caught: number; medianMs: number | null; medianIterations: number | null }[];
   rows: MatrixRow[];
   notes?: string[];
 }
@@ -99,6 +101,7 @@ ${failures}
 <h2 id="all-rows">Rows</h2>
 ${table}
 <h2 id="detection">Detection</h2>
+${(m.detect ?? []).length ? `<table id="detect-summary"><thead><tr><th>mode</th><th class="num">known-bad rows caught</th><th class="num">median time to detect</th><th class="num">median iterations</th></tr></thead><tbody>${(m.detect ?? []).map((d) => `<tr><td>${esc(d.mode)}</td><td class="num">${d.caught}/${d.rows}</td><td class="num">${d.medianMs === null ? '-' : esc(secs(d.medianMs))}</td><td class="num">${d.medianIterations === null ? '-' : d.medianIterations}</td></tr>`).join('')}</tbody></table>` : ''}
 ${chartBlock(charts[0] ?? null, 'No row found anything.')}
 <h2 id="parameters">Parameters</h2>
 <table>${params.map(([k, v]) => `<tr><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`).join('')}</table>

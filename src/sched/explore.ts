@@ -10,7 +10,8 @@ import type { PageLock } from '../locks/types.ts';
 import { opRng, rng } from '../kernel/rng.ts';
 import { ControlledDriver, DEFAULT_MAX_STEPS } from './controlled.ts';
 import type { Violation } from '../kernel/observer.ts';
-import { makeStrategy, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
+import { makeStrategy, portfolio, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
+import { iterationSignature, type FindSignature } from './signature.ts';
 
 export interface ExploreOptions {
   scenario: Scenario;
@@ -96,6 +97,8 @@ export interface Find {
   switches: number;
   maxSteps: number;
   violation: Violation;
+  /** which bug it is (src/sched/signature.ts): shrinking and reproducing keep to it */
+  signature: FindSignature;
 }
 
 export interface ExploreStats {
@@ -118,7 +121,8 @@ export interface ExploreStats {
 
 export interface ExploreResult {
   stats: ExploreStats;
-  /** the first find of each invariant id, in the order found */
+  /** the first find of each invariant id, in the order found; when `until` stopped the
+   * exploration, the find it accepted is the last */
   finds: Find[];
   /** a step that never returned (parallel exploration's watchdog, src/run/explore-parallel.ts) */
   hungStep?: HungStep;
@@ -137,7 +141,7 @@ export function explore(o: ExploreOptions): ExploreResult {
   const driver = new ControlledDriver({ scenario: o.scenario, cfg: o.cfg, lock: o.lock });
   if (o.beat) driver.beat = o.beat;
   o.onDriver?.(driver);
-  const specs = o.strategies.length ? o.strategies : [{ kind: 'pct', depth: 3 } as StrategySpec];
+  const specs = o.strategies.length ? o.strategies : portfolio(3);
   const strategies: Strategy[] = specs.map(makeStrategy);
   const start = o.start ?? 0;
   const stride = o.stride ?? 1;
@@ -171,9 +175,13 @@ export function explore(o: ExploreOptions): ExploreResult {
       const f: Find = {
         iteration: i, strategy: s.name, opsSeed, ops, schedule: Array.from(r.schedule),
         steps: r.steps, decisions: r.decisions, switches: r.switches, maxSteps: bound, violation: r.violation,
+        signature: iterationSignature(driver.shm, driver.roles, ops, r.violation),
       };
-      if (stats.findsById[id] === 1) finds.push(f);
-      if (!o.keepGoing || o.until?.(f)) {
+      const accepted = !o.keepGoing || !!o.until?.(f);
+      // the first find of each id, and the one `until` accepted (it may share an id with an
+      // earlier find it did not accept: another bug breaking the same invariant)
+      if (stats.findsById[id] === 1 || accepted) finds.push(f);
+      if (accepted) {
         stats.stoppedBy = 'find';
         break;
       }

@@ -11,8 +11,14 @@
 //   "actors": [ { "task": 0, "role": "mapper", "ops": [ { "kind": "map", "args": [0, 1, 4] } ] }, ... ],
 //   "schedule": "0*5 1*3 0 2*12",     the actor chosen at each decision, run-length encoded
 //   "decisions": 21, "steps": 48,
-//   "violation": { "id": "MAP-EOF", "task": -1, "op": -1, "page": 3, "message": "..." }
+//   "violation": { "id": "MAP-EOF", "task": -1, "op": -1, "page": 3, "message": "..." },
+//   "signature": { "id": "MAP-EOF", "role": "-", "op": "-", "label": "-", "page": "0" }
 // }
+//
+// The signature (src/sched/signature.ts) says which bug the file shows: a replay, a shrink or a
+// reproduction counts only a run with the same signature as this find. Files written before it
+// existed have none: they are matched by the invariant id, and shrinking takes the signature of
+// their first replay.
 //
 // A decision is a schedule point where two or more actors could run; points where only one can
 // run are not recorded. The operations are listed, not only seeded, so a shrunk file (operations
@@ -31,6 +37,7 @@ import { ReplayStrategy } from './strategies/replay.ts';
 import { rng } from '../kernel/rng.ts';
 import { findVariant } from '../variants/index.ts';
 import type { Find } from './explore.ts';
+import { iterationSignature, sameSignature, type FindSignature } from './signature.ts';
 
 export const REPRO_FORMAT = 'pagelock-stress-repro';
 export const REPRO_VERSION = 1;
@@ -72,6 +79,8 @@ export interface ReproFile {
   decisions: number;
   steps: number;
   violation: { id: InvariantId; task: number; op: number; page: number; message: string };
+  /** which bug this is (src/sched/signature.ts); absent in files written before it existed */
+  signature?: FindSignature;
   /** set on a shrunk file: where it came from and what it was */
   shrunk?: { from: string; steps: number; decisions: number; ops: number; switches: number };
 }
@@ -161,6 +170,7 @@ export function reproFromFind(f: Find, c: ReproContext): ReproFile {
     decisions: f.decisions,
     steps: f.steps,
     violation: violationSummary(f.violation),
+    signature: f.signature,
   };
 }
 
@@ -279,6 +289,10 @@ export const REPRO_SCHEMA = z.object({
     page: whole(-1),
     message: text(),
   }, { error: 'must be an object' }),
+  signature: z.object({
+    id: z.enum(INVARIANT_IDS as [InvariantId, ...InvariantId[]], { error: 'is not an invariant id' }),
+    role: text(), op: text(), label: text(), page: text(),
+  }, { error: 'must be an object' }).optional(),
   shrunk: z.object({ from: text(), steps: whole(0), decisions: whole(0), ops: whole(0), switches: whole(0) }).loose().optional(),
 });
 
@@ -474,10 +488,18 @@ function checkScenarioOptions(s: Scenario, cfg: RunConfig): string | null {
 
 // ---- running one -------------------------------------------------------------------------
 
+/** The file's signature when it is about the file's violation (a file whose violation was edited
+ * by hand keeps a stale one: it is then matched by the invariant id, as an older file is). */
+export function fileSignature(f: Pick<ReproFile, 'signature' | 'violation'>): FindSignature | undefined {
+  return f.signature && f.signature.id === f.violation.id ? f.signature : undefined;
+}
+
 export interface ReplayRun {
   result: IterationResult;
-  /** the same invariant id as the file's */
+  /** the same find as the file's: the same signature (a file without one: the same invariant id) */
   reproduced: boolean;
+  /** the signature of the run's violation (null: none) */
+  signature: FindSignature | null;
   /** decisions where the recorded choice could not be followed */
   diverged: number;
   /** decisions made after the recorded list ran out */
@@ -486,11 +508,17 @@ export interface ReplayRun {
 }
 
 /** Run a loaded repro (or a variation of it: other ops, other choices) once. */
-export function runRepro(l: LoadedRepro, o: { ops?: Op[][]; choices?: ArrayLike<number>; trace?: boolean; driver?: ControlledDriver; maxSteps?: number } = {}): ReplayRun {
+export function runRepro(l: LoadedRepro, o: {
+  ops?: Op[][]; choices?: ArrayLike<number>; trace?: boolean; driver?: ControlledDriver; maxSteps?: number;
+  /** the find to match (default: the file's signature, else its invariant id) */
+  want?: FindSignature;
+} = {}): ReplayRun {
   const driver = o.driver ?? new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
   const strategy = new ReplayStrategy(o.choices ?? l.choices);
-  const result = driver.runIteration({
-    ops: o.ops ?? l.ops, strategy, rng: rng('replay'), maxSteps: o.maxSteps ?? l.file.maxSteps, trace: o.trace,
-  });
-  return { result, reproduced: result.violation?.id === l.file.violation.id, diverged: strategy.diverged, beyond: strategy.beyond, driver };
+  const ops = o.ops ?? l.ops;
+  const result = driver.runIteration({ ops, strategy, rng: rng('replay'), maxSteps: o.maxSteps ?? l.file.maxSteps, trace: o.trace });
+  const signature = result.violation ? iterationSignature(driver.shm, driver.roles, ops, result.violation) : null;
+  const want = o.want ?? fileSignature(l.file);
+  const reproduced = want ? signature !== null && sameSignature(signature, want) : result.violation?.id === l.file.violation.id;
+  return { result, reproduced, signature, diverged: strategy.diverged, beyond: strategy.beyond, driver };
 }

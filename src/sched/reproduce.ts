@@ -3,7 +3,9 @@
 // they name the tasks and the operation numbers involved. Operations are a pure function of
 // (seed, task, opNo), so they can be rebuilt exactly and explored under the controlled driver,
 // every other actor idle, until a schedule breaks the same invariant: that schedule is a repro
-// file. A flight ring holds a task's last steps only: when the window is longer than that, the
+// file, if it is the same find (src/sched/signature.ts: the same invariant, reporting role and
+// operation kind, schedule point and page state kind; another bug breaking the same invariant
+// is not this one). A flight ring holds a task's last steps only: when the window is longer than that, the
 // earlier operations come in on later attempts (one more operation per task each).
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
@@ -12,6 +14,7 @@ import type { ViolationRecord } from '../check/violations.ts';
 import { opRng } from '../kernel/rng.ts';
 import { explore, type ExploreStats, type Find } from './explore.ts';
 import { portfolio } from './strategies/index.ts';
+import { recordSignature, sameSignature, type FindSignature } from './signature.ts';
 
 export interface Involved {
   task: number;
@@ -70,6 +73,7 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   const roles = o.scenario.roles(o.cfg);
   const stats: ExploreStats[] = [];
   let involved: Involved[] = [];
+  const want = freeSignature(o.scenario, o.cfg, roles, o.violation);
   for (let before = 0; before < (o.attempts ?? 3); before++) {
     involved = involvedTasks(o.violation, roles.length, before);
     const ops: Op[][] = roles.map(() => []);
@@ -79,12 +83,18 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
     const r = explore({
       scenario: o.scenario, cfg: o.cfg, lock: o.lock, strategies: portfolio(o.depth ?? 3), iterations: o.iterations,
       durationMs: left, opsPerActor: 0, seed: `${o.cfg.seed}/reproduce/${before}`, ops, keepGoing: true, maxSteps: o.maxSteps, now,
-      until: (f) => f.violation.id === o.violation.id,
+      until: (f) => sameSignature(f.signature, want),
     });
     stats.push(r.stats);
-    const find = r.finds.find((f) => f.violation.id === o.violation.id);
+    const find = r.stats.stoppedBy === 'find' ? r.finds[r.finds.length - 1] : undefined;
     if (find) return { find, involved, stats, elapsedMs: now() - t0 };
     if (o.durationMs && now() - t0 >= o.durationMs) break;
   }
   return { find: null, involved, stats, elapsedMs: now() - t0 };
+}
+
+/** The signature of a free-mode violation: its operation kind from the op stream (operations are
+ * a function of the seed, the task and the operation number). */
+export function freeSignature(scenario: Scenario, cfg: RunConfig, roles: readonly string[], v: ViolationRecord): FindSignature {
+  return recordSignature(v, (t) => roles[t] ?? '?', (t, op) => scenario.nextOp(roles[t], opRng(cfg.seed, t, op), cfg, t).kind);
 }

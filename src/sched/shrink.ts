@@ -23,7 +23,8 @@ import { PctStrategy } from './strategies/pct.ts';
 import { RandomStrategy } from './strategies/random.ts';
 import { BoundedStrategy } from './strategies/bounded.ts';
 import type { Strategy } from './strategies/strategy.ts';
-import { runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
+import { iterationSignature, sameSignature, signatureText, type FindSignature } from './signature.ts';
+import { fileSignature, runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
 
 export interface Shape {
   steps: number;
@@ -53,6 +54,8 @@ export interface ShrinkResult {
   runs: number;
   elapsedMs: number;
   stoppedBy: 'fixpoint' | 'runs' | 'time';
+  /** the find every kept candidate matched */
+  signature: FindSignature;
 }
 
 interface Candidate {
@@ -98,6 +101,9 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const budgetMs = o.budgetMs ?? 30_000;
   const driver = o.driver ?? new ControlledDriver({ scenario: l.scenario, cfg: l.cfg, lock: l.lock });
   const target = l.file.violation.id;
+  /** the find to keep (no slippage to another bug that breaks the same invariant): the file's
+   * signature, or for a file without one the signature of its first replay */
+  let want: FindSignature | undefined = fileSignature(l.file);
   let runs = 0;
   let searches = 0;
   let stoppedBy: ShrinkResult['stoppedBy'] = 'fixpoint';
@@ -111,7 +117,8 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   const bound = () => (target === 'HUNG' ? l.file.maxSteps : Math.min(l.file.maxSteps, best.shape.steps + 1));
   const replay = (ops: Op[][], choices: number[]): Candidate | null => {
     runs++;
-    const r = runRepro(l, { ops, choices, driver, maxSteps: first ? bound() : l.file.maxSteps });
+    const r = runRepro(l, { ops, choices, driver, maxSteps: first ? bound() : l.file.maxSteps, want });
+    if (!first && r.signature) want ??= r.signature;
     return r.reproduced ? candidate(ops, r.result) : null;
   };
   /** A few seeded schedules over `ops` (PCT at depths 2 and 3, random walks); the smallest that
@@ -122,7 +129,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     const tryOne = (strategy: Strategy, k: number): number => {
       runs++;
       const res = driver.runIteration({ ops, strategy, rng: rng('shrink', id, k), maxSteps });
-      if (res.violation?.id === target) {
+      if (res.violation?.id === target && sameSignature(iterationSignature(driver.shm, driver.roles, ops, res.violation), want!)) {
         const c = candidate(ops, res);
         if (!found || smaller(c.shape, found.shape)) found = c;
       }
@@ -150,7 +157,10 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
 
   let first: Candidate | null = null;
   first = replay(l.ops, l.choices);
-  if (!first) throw new ReproError(`the file does not reproduce its ${target} violation, so there is nothing to shrink (replay it to see what happens)`);
+  if (!first) {
+    const why = want ? ` (${signatureText(want)})` : '';
+    throw new ReproError(`the file does not reproduce its ${target} violation${why}, so there is nothing to shrink (replay it to see what happens)`);
+  }
   let best = first;
   const before = first.shape;
 
@@ -246,7 +256,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
           if (out()) return false;
           runs++;
           const ops = withOp(op);
-          const r = runRepro(l, { ops, choices: best.choices, driver, maxSteps: loose });
+          const r = runRepro(l, { ops, choices: best.choices, driver, maxSteps: loose, want });
           if (r.reproduced && keep(candidate(ops, r.result))) return true;
         }
         for (const op of alternatives.slice(0, SEARCHED_SUBSTITUTES)) {
@@ -341,10 +351,11 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   if (best.shape.ops <= SUBSTITUTE_MAX_OPS) while (!out() && substitute());
 
   // the final, traced run of the smallest variation
-  const final = runRepro(l, { ops: best.ops, choices: best.choices, driver, trace: true });
+  const final = runRepro(l, { ops: best.ops, choices: best.choices, driver, trace: true, want });
   if (!final.reproduced) throw new Error('shrink: the chosen variation did not reproduce on its final run (nondeterminism?)');
   return {
     ops: best.ops, choices: best.choices, result: final.result, before, after: best.shape, runs, elapsedMs: now() - t0, stoppedBy,
+    signature: want!,
   };
 }
 
@@ -360,6 +371,7 @@ export function shrunkRepro(l: LoadedRepro, s: ShrinkResult, from: string): Repr
     decisions: s.result.decisions,
     steps: s.result.steps,
     violation: violationSummary(s.result.violation!),
+    signature: s.signature,
     shrunk: { from, ...s.before },
   };
 }

@@ -14,8 +14,10 @@ import { soakRss } from './soak-rss.ts';
 import { mapTruncateBench } from './map-truncate.ts';
 import { exploreThreadsBench } from './explore-threads.ts';
 import { directBench } from './direct.ts';
+import { strategiesBench } from './strategies.ts';
+import { detectBench } from './detect.ts';
 
-export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, directBench, soakRss, exploreThreadsBench];
+export const SECTIONS: BenchSection[] = [uncontended, handoff, hotpage, scenarioBench, controlledBench, lockdepBench, mapTruncateBench, directBench, soakRss, exploreThreadsBench, strategiesBench, detectBench];
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');

@@ -4,11 +4,14 @@
 // fixed), 2 for a bad file or bad usage, 3 when a signal stopped it. --trace prints the
 // interleaving. The run is in a worker (replay-worker.ts): a signal stops it at once, and a
 // protocol step that never returns is reported as HUNG (exit 1) instead of hanging the command.
+// A find is matched by its signature (src/sched/signature.ts; an older file: its invariant id), and
+// a DIFFERENT find of the same invariant says which part of the signature differs.
 import { HELP_FLAG, UsageError, flagHelp, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
-import { readRepro } from '../../src/sched/repro.ts';
+import { fileSignature, readRepro } from '../../src/sched/repro.ts';
 import { END_STATE_EXIT } from '../../src/report/result.ts';
 import { hungStepLines, runReproJobWithSignals } from './replay-worker.ts';
 import { diagramMarkdown } from '../../src/report/diagram.ts';
+import { signatureDiff, signatureText } from '../../src/sched/signature.ts';
 import { absPath, asUsage, diagramLines, loadedTraced, resolverFor, shownPath, violationHeadline } from './controlled-io.ts';
 import type { Command, Context } from './types.ts';
 
@@ -28,7 +31,10 @@ function replayHelp(): string[] {
     'A protocol step that does not return for 5 s (a plug-in loop with no schedule point) is',
     'reported as HUNG with its task and last label. SIGINT/SIGTERM stops the replay at once.',
     '',
-    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s invariant; DIFFERENT: another one), or HUNG,',
+    'A find is matched by its signature: the invariant, the reporting task\'s role and operation kind,',
+    'the schedule point it reported at and the kind of page state (files without one: the invariant).',
+    '',
+    'Exit codes: 1 a violation happened (REPRODUCED: the file\'s find; DIFFERENT: another one), or HUNG,',
     '            0 the run was clean (NOT REPRODUCED: the protocol no longer breaks here),',
     '            2 bad usage or a bad repro file (one line says why),',
     '            3 interrupted by SIGINT/SIGTERM before the run ended; 130 a second signal.',
@@ -88,6 +94,13 @@ export async function replayMain(argv: string[], ctx: Context): Promise<number> 
   if (v && r.reproduced) {
     io.out(`REPRODUCED ${violationHeadline(v)}`);
     io.out(`  at step ${res.violationStep} of ${res.steps} (${res.decisions} decisions)`);
+    return 1;
+  }
+  const want = fileSignature(f);
+  if (v && v.id === f.violation.id && want && r.signature) {
+    // the same invariant broken another way: another bug, or the same one reached elsewhere
+    io.out(`DIFFERENT find, same invariant: ${violationHeadline(v)}`);
+    io.out(`  (the file's find is ${signatureText(want)}; this run's differs: ${signatureDiff(r.signature, want)})`);
     return 1;
   }
   if (v) {

@@ -8,7 +8,8 @@
 // returns is reported as HUNG instead of hanging the command.
 import { dirname } from 'node:path';
 import { HELP_FLAG, UsageError, flagHelp, formatDuration, parseFlags, type FlagSpec } from '../../src/run/validate.ts';
-import { readRepro, writeRepro } from '../../src/sched/repro.ts';
+import { fileSignature, readRepro, writeRepro } from '../../src/sched/repro.ts';
+import { signatureText } from '../../src/sched/signature.ts';
 import { minPathFor, shrunkRepro } from '../../src/sched/shrink.ts';
 import { END_STATE_EXIT } from '../../src/report/result.ts';
 import { hungStepLines, runReproJobWithSignals } from './replay-worker.ts';
@@ -90,8 +91,8 @@ export async function shrinkMain(argv: string[], ctx: Context): Promise<number> 
   if (!first.reproduced) {
     const v = first.result.violation;
     if (v) {
-      io.out(`DIFFERENT violation: ${violationHeadline(v)}`);
-      io.out(`  (the file expects ${l.file.violation.id}: nothing to shrink)`);
+      io.out(`DIFFERENT ${v.id === l.file.violation.id ? 'find, same invariant' : 'violation'}: ${violationHeadline(v)}`);
+      io.out(`  (the file expects ${fileSignature(l.file) ? signatureText(fileSignature(l.file)!) : l.file.violation.id}: nothing to shrink)`);
       return 1;
     }
     io.out(`NOT REPRODUCED (the run was clean; the file expects ${l.file.violation.id}): nothing to shrink`);

@@ -257,11 +257,23 @@ describe('matrix command (compiled)', () => {
     expect(junit.match(/<testcase /g)).toHaveLength(4);
     expect(junit).toContain('name="locks/busted-noexcl [controlled]"');
     expect(junit).not.toContain('<failure');
+    // time to detect per known-bad row (properties of its test case) and per mode (of the suite)
+    const ctl = m.rows[1];
+    expect(junit).toContain(`<property name="detectMs" value="${ctl.detectMs}"/>`);
+    expect(junit).toContain(`<property name="detectIterations" value="${ctl.detectIterations}"/>`);
+    expect(junit).toContain(`<property name="detect.controlled.medianIterations" value="${ctl.detectIterations}"/>`);
+    expect(junit).toContain('<property name="detect.free.caught" value="1/1"/>');
+    expect(m.detect).toEqual([
+      { mode: 'free', rows: 1, caught: 1, medianMs: m.rows[0].detectMs, medianIterations: null },
+      { mode: 'controlled', rows: 1, caught: 1, medianMs: ctl.detectMs, medianIterations: ctl.detectIterations },
+    ]);
+    expect(r.stdout).toMatch(/^time to detect, controlled: 1\/1 known-bad rows caught, median [\d.]+ s \(\d+ iterations\)$/m);
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/End of matrix: SUCCESS/);
     // matrix --report-dir on its own writes the HTML page too (a self-contained page with the rows)
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/i);
     expect(html).toContain('locks/busted-noexcl');
+    expect(html).toContain('id="detect-summary"');
     // each row keeps its own report; the controlled find is a ready corpus entry
     expect(existsSync(join(dir, 'cells', 'locks__busted-noexcl.free', 'run.json'))).toBe(true);
     expect(existsSync(join(dir, 'cells', 'locks__busted-noexcl.controlled', 'repro.json'))).toBe(true);

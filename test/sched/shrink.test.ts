@@ -25,11 +25,13 @@ describe('shrink', () => {
   const load = () => validateRepro(JSON.parse(JSON.stringify(reproFromFind(res.finds[0], { scenario: getScenario('locks'), cfg, seed: '5' }))), resolver);
 
   it('keeps the invariant id, never lengthens the schedule, is deterministic, and replays exactly', () => {
-    expect(res.finds[0]?.violation.id).toBe('DEADLOCK');
+    // the stranded waiter: DEADLOCK, or LOCK-WAKE where the owed wake-up is seen lost first
+    const id = res.finds[0]?.violation.id;
+    expect(['DEADLOCK', 'LOCK-WAKE']).toContain(id);
     const l = load();
     const a = shrink(l);
     const b = shrink(load());
-    expect(a.result.violation?.id).toBe('DEADLOCK');
+    expect(a.result.violation?.id).toBe(id);
     expect(a.after.steps).toBeLessThanOrEqual(a.before.steps);
     expect(a.after.decisions).toBeLessThanOrEqual(a.before.decisions);
     expect(a.after.ops).toBeLessThan(a.before.ops);
@@ -47,7 +49,7 @@ describe('shrink', () => {
   it('stops at its run limit and still returns something that fails the same way', () => {
     const s = shrink(load(), { maxRuns: 3 });
     expect(s.stoppedBy).toBe('runs');
-    expect(s.result.violation?.id).toBe('DEADLOCK');
+    expect(s.result.violation?.id).toBe(res.finds[0]?.violation.id);
     expect(s.after.steps).toBeLessThanOrEqual(s.before.steps);
   }, 60_000);
 });

@@ -9,13 +9,17 @@
 //
 // Two additions keep PCT usable on lock code with spin loops (the bucket spinlock): an actor that
 // keeps yielding the same point while a lower-priority actor holds what it spins on would spin
-// until the step bound, so a spinning actor is demoted below everyone (not counted as a change
-// point); and after many more decisions than k the iteration falls back to a fair random walk
+// until the step bound, so a spinning actor steps aside (the highest-priority actor that is not
+// spinning runs; not a change point) until its spin ends, and then has its priority again. It
+// used to be demoted below everyone for the rest of the iteration: on lock code every contended
+// spinlock then reshuffled the priorities for good, and a waiter that once spun could never
+// again overtake anyone (locks/busted-unfair, the unbounded-unfairness mutant, went from never
+// found to found within 70 iterations: docs/strategies.md); and after many more decisions than k the iteration falls back to a fair random walk
 // (Coyote's fair-prioritization), so a long iteration always ends.
 import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 
-/** spin steps after which a spinning actor is demoted */
+/** spin steps after which a spinning actor steps aside (PCT, bounded and replay schedules) */
 export const SPIN_DEMOTE = 3;
 
 export class PctStrategy implements Strategy {
@@ -29,7 +33,6 @@ export class PctStrategy implements Strategy {
   private readonly changeAt: number[] = [];
   private nextChange = 0;
   private decision = 0;
-  private demoted = 0;
   private fairAfter = Infinity;
   private view!: SchedView;
   private r!: Rng;
@@ -48,7 +51,6 @@ export class PctStrategy implements Strategy {
     const d = this.depth;
     this.decision = 0;
     this.nextChange = 0;
-    this.demoted = 0;
     this.changeAt.length = 0;
     if (!this.measured) {
       // oldest actor first: the lowest id has the highest priority
@@ -85,18 +87,21 @@ export class PctStrategy implements Strategy {
       prio[top] = ++this.nextChange;
       top = this.highest(runnable, n);
     }
-    if (this.view.spin[top] >= SPIN_DEMOTE) {
-      prio[top] = --this.demoted; // below every other priority, most recent spinner lowest
-      top = this.highest(runnable, n);
-    }
+    if (this.view.spin[top] >= SPIN_DEMOTE) top = this.highest(runnable, n, true);
     return top;
   }
 
-  private highest(runnable: Int32Array, n: number): number {
-    const prio = this.prio;
-    let top = runnable[0];
-    for (let i = 1; i < n; i++) if (prio[runnable[i]] > prio[top]) top = runnable[i];
-    return top;
+  /** The highest-priority runnable actor; with `skipSpinners`, the highest that is not spinning
+   * (a spinner when every runnable actor spins). */
+  private highest(runnable: Int32Array, n: number, skipSpinners = false): number {
+    const prio = this.prio, spin = this.view.spin;
+    let top = -1;
+    for (let i = 0; i < n; i++) {
+      const a = runnable[i];
+      if (skipSpinners && spin[a] >= SPIN_DEMOTE) continue;
+      if (top < 0 || prio[a] > prio[top]) top = a;
+    }
+    return top >= 0 ? top : this.highest(runnable, n);
   }
 
   end(decisions: number): void {
