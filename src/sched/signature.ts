@@ -51,8 +51,16 @@ export function signatureDiff(got: FindSignature, want: FindSignature): string {
 
 /** A violation record (free mode, or the controlled driver's ring) as a signature. `opKind(task,
  * op)` names the operation (the op list in controlled mode, the op stream in free mode). */
-export function recordSignature(r: Pick<ViolationRecord, 'id' | 'task' | 'op' | 'page_state' | 'flight'>, roleOf: (task: number) => string, opKind: (task: number, op: number) => string): FindSignature {
-  const own = r.task >= 0 ? r.flight.filter((f) => f.task === r.task) : [];
+export function recordSignature(r: Pick<ViolationRecord, 'id' | 'task' | 'op' | 'page_state' | 'flight' | 'values'>, roleOf: (task: number) => string, opKind: (task: number, op: number) => string): FindSignature {
+  // a lost wake-up is the sleeper's: the exact accounting reports it from whichever task settles
+  // the page's last owed wake-up (the unlocker, a waker, or the sleeper itself as it sleeps), so
+  // the reporter depends on the schedule and the sleeper (values[0]) on the bug
+  const sleeper = r.id === 'LOCK-WAKE' && r.values.length === 3 ? r.values[0] : -1;
+  const own = sleeper >= 0 ? r.flight.filter((f) => f.task === sleeper) : r.task >= 0 ? r.flight.filter((f) => f.task === r.task) : [];
+  if (sleeper >= 0 && own.length) {
+    const last = own[own.length - 1];
+    return { id: r.id, role: roleOf(sleeper), op: opKind(sleeper, last.op), label: last.label, page: pageKind(r.page_state ? r.page_state.flags : null) };
+  }
   return {
     id: r.id,
     role: r.task >= 0 ? roleOf(r.task) : '-',
