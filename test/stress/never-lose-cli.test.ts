@@ -180,7 +180,7 @@ describe('item 8 and 11: plug-ins, and a replay line that works as printed', () 
     const elsewhere = mkdtempSync(join(tmpdir(), 'pls-elsewhere-'));
     const again = await run('/bin/sh', ['-c', line.slice('replay: '.length)], { cwd: elsewhere });
     expect(again.code, again.stdout + again.stderr).toBe(1);
-    expect(again.stdout).toMatch(/^REPRODUCED DEADLOCK/m);
+    expect(again.stdout).toMatch(/^REPRODUCED LOCK-WAKE/m); // the unlock that never wakes: a lost wake-up
     // without the plug-in the file names a lock nobody registered: one line, exit 2
     oneLine(await cli(['replay', line.split(' ')[4]], { cwd: elsewhere }), /unknown lock 'plug-nowake'/);
   }, 120_000);
