@@ -75,7 +75,7 @@ export function acquired(t: Task, pfn: number, how: Acquired): void {
     Atomics.store(shm.owner, pfn, me);
   }
   t.heldAdd(pfn);
-  wakeTokenSettle(t); // a wake given to us without the lock: we hold the bit now
+  wakeTokenSettle(t, pfn); // a wake given to us without the lock: we hold the bit now
   if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
   t.stat('acquisitions');
   if (how === 'steal') t.stat('steals');
@@ -171,7 +171,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     const t0: number = yield NOW;
     lockAttemptBegins(t);
     const r = yield* t.ops.lock.waitOnPageBitCommon(t, pfn, BIT_LOCKED, true, killable);
-    wakeTokenSettle(t); // a wake given to us without the lock is used up (taken, or lost with -EINTR)
+    wakeTokenSettle(t, pfn); // a wake given to us without the lock is used up (taken, or lost with -EINTR)
     t.page = pfn;
     if (r === 0) {
       const t1: number = yield NOW;

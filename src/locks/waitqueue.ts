@@ -246,8 +246,9 @@ export function* wakeEntry(t: Task, b: number, e: number, setFlags: number): Ste
   const shm = t.shm;
   t.aux = e;
   yield 'wake_up_state';
-  wakeOwedTo(shm, e, setFlags);
+  const owed = wakeOwedTo(shm, e, setFlags);
   Atomics.or(shm.wqFlags, e, setFlags);
+  if (owed) wakeTokenReady(shm, e);
   yield futexWake(shm.wqFlags, e, 1);
   yield 'list_del_init_careful';
   listDelInit(shm, b, e);
@@ -343,8 +344,10 @@ export function lockHandoffPending(shm: Shm, pfn: number): boolean {
 // Owed wake-ups are counted per page (wakeOwed): an unlock takes one before its releasing RMW and
 // settles it at the end of its walk (at once if it saw no PG_waiters; if it never walks, at its
 // next lock step); a waker that sets WQ_FLAG_WOKEN on an exclusive entry without DONE gives the
-// waiter one (wqToken), which the waiter settles when it takes the bit, when it sleeps again (its
-// last check saw the bit set: the holder owes the wake then) or when its lock attempt returns. A waiter checks itself as it goes to sleep, and whoever settles the last owed wake-up
+// waiter one (wqToken), which the waiter settles when it takes the bit, when it sleeps again after
+// it re-armed its entry (its last check saw the bit set: the holder owes the wake then; a wake
+// still in flight to it is not one of those, see wakeOwedTo()) or when its lock attempt returns.
+// A waiter checks itself as it goes to sleep, and whoever settles the last owed wake-up
 // of a page checks its sleepers: an uncovered sleeper is a lost wake-up at that instant, whether
 // or not a later unlock would rescue it. No timing is involved; the time bound of
 // src/check/lostwake.ts stays as a backstop.
@@ -428,23 +431,55 @@ export function unlockSettle(t: Task): void {
   if (u !== 0) unlockWalked(t, u - 1);
 }
 
-/** The waker woke exclusive entry e of page pfn's lock without handing it the lock: e owes the wake on. */
-function wakeOwedTo(shm: Shm, e: number, setFlags: number): void {
-  if (setFlags & WQ_FLAG_DONE || shm.wqBit[e] !== 0 || !(Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE)) return;
+// A wake given without the lock is counted in two halves around the store of WQ_FLAG_WOKEN: the
+// owed count and a PENDING token before it (so the waiter cannot see WOKEN and settle before the
+// wake is counted), a READY token after it. In free mode the waiter may look at its token between
+// the halves, while still on its way to sleep: a pending token is a wake in flight, not one it
+// was given before its last check, so the waiter going to sleep settles only ready tokens it read
+// before it saw WOKEN clear (the waiter itself cleared it when it re-armed: those wakes are used
+// up). Wakes are counted, not merged: a waiter re-woken before it settled the last wake owes both.
+
+/** Token units in wqToken (per task, this lock attempt's page): ready wakes, and pending ones. */
+const TOKEN_PENDING = 1 << 24;
+const TOKEN_READY = TOKEN_PENDING - 1;
+
+/** The waker is about to wake exclusive entry e of page pfn's lock without handing it the lock:
+ * e owes the wake on (a pending token until WOKEN is stored). Returns true if counted. */
+export function wakeOwedTo(shm: Shm, e: number, setFlags: number): boolean {
+  if (setFlags & WQ_FLAG_DONE || shm.wqBit[e] !== 0 || !(Atomics.load(shm.wqFlags, e) & WQ_FLAG_EXCLUSIVE)) return false;
   const pfn = shm.wqPage[e];
-  if (pfn < 0 || Atomics.load(shm.wqToken, e) !== 0) return;
+  if (pfn < 0) return false;
   Atomics.add(shm.wakeOwed, pfn, 1);
-  Atomics.store(shm.wqToken, e, pfn + 1);
+  Atomics.add(shm.wqToken, e, TOKEN_PENDING);
+  return true;
 }
 
-/** A woken waiter is done with the wake it was given: it took the bit, its lock attempt returned,
- * or (`overtaken`) it sleeps again because somebody else got the lock first. */
-export function wakeTokenSettle(t: Task, overtaken = false): void {
-  const w = Atomics.load(t.shm.wqToken, t.id);
-  if (w === 0) return;
-  Atomics.store(t.shm.wqToken, t.id, 0);
-  if (overtaken) wakeMissed(t, w - 1);
-  owedSettle(t, w - 1);
+/** WOKEN is stored: the pending token is ready (unless the waiter already settled it). */
+export function wakeTokenReady(shm: Shm, e: number): void {
+  for (;;) {
+    const w = Atomics.load(shm.wqToken, e);
+    if (w < TOKEN_PENDING || Atomics.compareExchange(shm.wqToken, e, w, w - TOKEN_PENDING + 1) === w) return;
+  }
+}
+
+/** A woken waiter is done with every wake it was given in this lock attempt on pfn: it took the
+ * bit, or its lock attempt returned. */
+export function wakeTokenSettle(t: Task, pfn: number): void {
+  const w = Atomics.exchange(t.shm.wqToken, t.id, 0);
+  for (let n = (w & TOKEN_READY) + Math.floor(w / TOKEN_PENDING); n > 0; n--) owedSettle(t, pfn);
+}
+
+/** The waiter goes to sleep again on pfn with WOKEN clear: the ready wakes it read before are
+ * used up (it re-armed after each and saw the bit set since: the holder owes the wake now), and
+ * each was a wake that ended with somebody else holding the lock (LOCK-FAIR). */
+function wakeTokenOvertaken(t: Task, pfn: number, w: number): void {
+  const n = w & TOKEN_READY;
+  if (n === 0) return;
+  Atomics.sub(t.shm.wqToken, t.id, n);
+  for (let i = 0; i < n; i++) {
+    wakeMissed(t, pfn);
+    owedSettle(t, pfn);
+  }
 }
 
 // ---- starvation (LOCK-FAIR) ----
@@ -479,11 +514,13 @@ function wakeMissed(t: Task, pfn: number): void {
 /** io_schedule() on PG_locked: t sleeps from here; a waiter going to sleep uncovered is lost. */
 function sleepBegins(t: Task, pfn: number): void {
   unlockSettle(t);
+  // read before the WOKEN test: a wake given after this read is at most pending in it
+  const w = Atomics.load(t.shm.wqToken, t.id);
   // woken since its last check: the futex wait below returns at once, nothing to settle or check
   if (Atomics.load(t.shm.wqFlags, t.id) & WQ_FLAG_WOKEN) return;
   // a woken waiter that sleeps again re-armed its entry and saw the bit set at its last check
   // after that: the holder owes the wake now, and the waiter was overtaken
-  wakeTokenSettle(t, true);
+  wakeTokenOvertaken(t, pfn, w);
   Atomics.store(t.shm.wqSleep, t.id, pfn + 1);
   if (lostSleeper(t.shm, pfn, t.id) === t.id) reportLost(t, pfn, t.id);
 }

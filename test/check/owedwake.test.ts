@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { Shm, PG_locked, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
 import type { ShmSizes } from '../../src/shm/layout.ts';
-import { WQ_TASK_KILLABLE, lostSleeper } from '../../src/locks/waitqueue.ts';
+import {
+  WQ_TASK_KILLABLE, listDelInit, lostSleeper, pageWaitQueue, spinTrylockDirect, spinUnlockDirect, unlockWalked, wakeOwedTo, wakeTokenReady,
+} from '../../src/locks/waitqueue.ts';
 import { EINTR, makeLock, sendFatalSignal } from '../../src/locks/index.ts';
 import { explore } from '../../src/sched/explore.ts';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
@@ -111,6 +113,72 @@ describe('the accounting in the lock steps', () => {
     expect(ids(shm)).toEqual(['LOCK-WAKE']);
     const [v] = readViolations(shm);
     expect(v.values.slice(0, 1)).toEqual([other.id]); // the sleeper named
+  });
+
+  it('v5.9-rc6, free-mode order: a waiter on its way to sleep that looks at its token between the waker\'s count and its WOKEN store does not settle that wake; nothing reported, nobody overtaken', () => {
+    // the writeback scenario's false LOCK-WAKE: the wake is in flight, not one the waiter used up
+    const { shm, lock, ts: [holder, a, c] } = tasks('v5.9-rc6');
+    const il = new Interleaver();
+    il.add('holder', lock.lockPage(holder, 0), holder).runToEnd('holder');
+    il.add('a', lock.lockPage(a, 0), a).runUntil('a', 'io_schedule'); // queued, not yet asleep
+    il.add('c', lock.lockPage(c, 0), c);
+    expect(il.runUntilBlocked('c')).toBe(true); // queued behind a, asleep
+    // unlock_page() by the holder, its walk stepped by hand so that a runs inside wakeEntry()'s
+    // one step: the count (wakeOwedTo), then a, then the WOKEN store and the rest
+    const b = pageWaitQueue(shm, 0);
+    expect(lock.releasePageLock(holder, 0) & PG_waiters).toBe(PG_waiters);
+    expect(spinTrylockDirect(shm, b)).toBe(true);
+    expect(wakeOwedTo(shm, a.id, WQ_FLAG_WOKEN)).toBe(true); // v5.9-rc6's wake of a non-CUSTOM waiter
+    expect(il.step('a')).toBe('blocked'); // io_schedule(): a goes to sleep with WOKEN not yet stored
+    Atomics.or(shm.wqFlags, a.id, WQ_FLAG_WOKEN);
+    wakeTokenReady(shm, a.id);
+    listDelInit(shm, b, a.id);
+    spinUnlockDirect(shm, b);
+    unlockWalked(holder, 0); // the walk is over: the unlock's own owed wake-up is settled
+    expect(ids(shm)).toEqual([]); // c is covered: the wake in flight to a is still owed
+    expect(shm.wakeOwed[0]).toBe(1);
+    il.runToEnd('a'); // woken: takes the bit itself
+    il.add('ua', lock.unlockPage(a, 0), a).runToEnd('ua');
+    il.runToEnd('c');
+    il.add('uc', lock.unlockPage(c, 0), c).runToEnd('uc');
+    expect(ids(shm)).toEqual([]);
+    expect(shm.wakeMissed[a.id]).toBe(0); // a was never overtaken
+    expect([...shm.wakeOwed]).toEqual([0, 0]);
+    expect([...shm.wqToken, ...shm.unlockToken]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('v5.9-rc6, the same order after a was overtaken once: the wake before is used up, the one in flight is still owed', () => {
+    const { shm, lock, ts: [holder, a, c] } = tasks('v5.9-rc6');
+    const il = new Interleaver();
+    il.add('holder', lock.lockPage(holder, 0), holder).runToEnd('holder');
+    il.add('a', lock.lockPage(a, 0), a);
+    expect(il.runUntilBlocked('a')).toBe(true);
+    il.add('u1', lock.unlockPage(holder, 0), holder).runToEnd('u1'); // wakes a without the lock
+    il.add('steal', lock.trylockPage(holder, 0), holder);
+    expect(il.runToEnd<boolean>('steal')).toBe(true);
+    il.runUntil('a', 'test_and_set_bit').runUntil('a', 'io_schedule'); // overtaken: re-queued, not yet asleep
+    il.add('c', lock.lockPage(c, 0), c);
+    expect(il.runUntilBlocked('c')).toBe(true);
+    const b = pageWaitQueue(shm, 0);
+    expect(lock.releasePageLock(holder, 0) & PG_waiters).toBe(PG_waiters);
+    expect(spinTrylockDirect(shm, b)).toBe(true);
+    expect(wakeOwedTo(shm, a.id, WQ_FLAG_WOKEN)).toBe(true);
+    expect(il.step('a')).toBe('blocked'); // settles the first wake only
+    Atomics.or(shm.wqFlags, a.id, WQ_FLAG_WOKEN);
+    wakeTokenReady(shm, a.id);
+    listDelInit(shm, b, a.id);
+    spinUnlockDirect(shm, b);
+    unlockWalked(holder, 0);
+    expect(ids(shm)).toEqual([]);
+    expect(shm.wakeOwed[0]).toBe(1);
+    expect(shm.wakeMissed[a.id]).toBe(1);
+    il.runToEnd('a');
+    il.add('ua', lock.unlockPage(a, 0), a).runToEnd('ua');
+    il.runToEnd('c');
+    il.add('uc', lock.unlockPage(c, 0), c).runToEnd('uc');
+    expect(ids(shm)).toEqual([]);
+    expect([...shm.wakeOwed]).toEqual([0, 0]);
+    expect([...shm.wqToken, ...shm.unlockToken]).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('v5.9-rc6-wakepass, the same race: the wake is passed on, nothing reported', () => {
