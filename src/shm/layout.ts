@@ -152,8 +152,10 @@ export function computeLayout(s: ShmSizes): Layout {
   add('wbSeq', P);
   // appended: the owed wake-up accounting of the page lock (src/locks/waitqueue.ts, LOCK-WAKE):
   // per page the wake-ups owed (wakeOwed) and the unlocks begun (wakeUnlocks); per task the page
-  // (+1) it sleeps on for PG_locked (wqSleep), the page (+1) of the exclusive wake it was given
-  // without the lock (wqToken), the page (+1) of its unlock whose walk is still owed
+  // (+1) it sleeps on for PG_locked (wqSleep), the exclusive wakes it was given without the lock
+  // and has not settled (wqToken: ready ones in the low 24 bits, pending ones above: a waker
+  // counts one before its WQ_FLAG_WOKEN store and makes it ready after), the page (+1) of its
+  // unlock whose walk is still owed
   // (unlockToken), and the operation (+1) in which it was last reported lost (wakeLostOp)
   add('wakeOwed', P);
   add('wakeUnlocks', P);
