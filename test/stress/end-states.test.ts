@@ -17,6 +17,10 @@ import { junitXml } from '../../src/report/junit.ts';
 import { summaryMarkdown } from '../../src/report/markdown.ts';
 import { testContext } from '../helpers/cli-context.ts';
 
+// Runs of the locks scenario that must end clean use --no-signals: with fatal signals the default
+// lock (v5.9-rc6) loses killable wake-ups, which free mode reports as LOCK-WAKE
+// (docs/findings/killable-lost-wakeup.md); these tests are about the CLI, not the lock.
+
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'stress', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'pls-endstate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -57,7 +61,7 @@ function startCli(args: string[]) {
 describe('item 7: unfinished runs do not look green', () => {
   it('run stopped by SIGTERM: INTERRUPTED everywhere, exit 3; merge does not count it as a pass', async () => {
     const dir = join(tmp, 'term');
-    const r = startCli(['run', '--scenario', 'locks', '--workers', '2', '--duration', '1h', '--stat-interval', '200ms', '--report-dir', dir]);
+    const r = startCli(['run', '--scenario', 'locks', '--no-signals', '--workers', '2', '--duration', '1h', '--stat-interval', '200ms', '--report-dir', dir]);
     await r.when(() => /torture: t=/.test(r.out()));
     r.child.kill('SIGTERM');
     const { code } = await r.exited;
@@ -85,7 +89,7 @@ describe('item 7: unfinished runs do not look green', () => {
 
   it("a SIGKILLed soak's last checkpoint is INCOMPLETE, with an error in junit.xml", async () => {
     const dir = join(tmp, 'killed');
-    const r = startCli(['soak', '--scenario', 'locks', '--workers', '2', '--duration', '60s', '--checkpoint', '300ms',
+    const r = startCli(['soak', '--scenario', 'locks', '--no-signals', '--workers', '2', '--duration', '60s', '--checkpoint', '300ms',
       '--stat-interval', '250ms', '--report-dir', dir]);
     await r.when(() => {
       const x = readRun(dir);

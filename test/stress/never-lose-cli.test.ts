@@ -9,6 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Runs of the locks scenario that must end clean use --no-signals: with fatal signals the default
+// lock (v5.9-rc6) loses killable wake-ups, which free mode reports as LOCK-WAKE
+// (docs/findings/killable-lost-wakeup.md); these tests are about the CLI, not the lock.
+
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'stress', 'cli.js');
 /** run claims its --report-dir through src/report/dirs.ts claimReportDir (stress/commands/run.ts) */
@@ -59,14 +63,14 @@ describe('item 4: paths that cannot be made', () => {
 describe('item 3: no silent overwrites', () => {
   it('merge D --out D is refused; --out over a run\'s reports needs --force; an earlier merge is replaced', async () => {
     const d = join(tmp, 'merge-run');
-    const r1 = await cli(['run', '--scenario', 'locks', '--duration', '300ms', '--report-dir', d, '--no-reproduce']);
+    const r1 = await cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '300ms', '--report-dir', d, '--no-reproduce']);
     expect(r1.code, r1.stdout + r1.stderr).toBe(0);
     const before = readFileSync(join(d, 'run.json'), 'utf8');
     oneLine(await cli(['merge', d, '--out', d]), /--out .* is also an input directory/);
     expect(readFileSync(join(d, 'run.json'), 'utf8')).toBe(before);
     // another run's report directory as --out (not an input): refused, named, --force replaces it
     const other = join(tmp, 'merge-other');
-    const r2 = await cli(['run', '--scenario', 'locks', '--duration', '300ms', '--report-dir', other, '--no-reproduce']);
+    const r2 = await cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '300ms', '--report-dir', other, '--no-reproduce']);
     expect(r2.code).toBe(0);
     oneLine(await cli(['merge', d, '--out', other]), /--out .*merge-other holds the reports of another run \(.*run\.json.*\); give --force/);
     expect(existsSync(join(other, 'run.json'))).toBe(true);
@@ -85,7 +89,7 @@ describe('item 3: run into a used --report-dir', () => {
   // active once stress/commands/run.ts claims its directory (claimReportDir(dir, { force: v.force }))
   it.runIf(RUN_CLAIMS)('a second run is refused (exit 2, --force named), --force replaces it, a concurrent writer is refused', async () => {
     const d = join(tmp, 'used-report-dir');
-    const args = ['run', '--scenario', 'locks', '--duration', '300ms', '--no-reproduce', '--report-dir', d];
+    const args = ['run', '--scenario', 'locks', '--no-signals', '--duration', '300ms', '--no-reproduce', '--report-dir', d];
     expect((await cli(args)).code).toBe(0);
     writeFileSync(join(d, 'repro-free-locks-LOCK-EXCL-s1-i0.json'), '{}'); // a find of the first run
     const before = readFileSync(join(d, 'run.json'), 'utf8');
@@ -97,9 +101,9 @@ describe('item 3: run into a used --report-dir', () => {
     expect(existsSync(join(d, 'repro-free-locks-LOCK-EXCL-s1-i0.json'))).toBe(false); // no stale find beside the new report
     // two writers at once: the second is refused while the first runs
     const e = join(tmp, 'busy-report-dir');
-    const first = cli(['run', '--scenario', 'locks', '--duration', '4s', '--no-reproduce', '--report-dir', e]);
+    const first = cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '4s', '--no-reproduce', '--report-dir', e]);
     await new Promise((r) => setTimeout(r, 1500));
-    oneLine(await cli(['run', '--scenario', 'locks', '--duration', '300ms', '--no-reproduce', '--report-dir', e, '--force']), /in use: another pagelock-stress \(pid \d+\)/);
+    oneLine(await cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '300ms', '--no-reproduce', '--report-dir', e, '--force']), /in use: another pagelock-stress \(pid \d+\)/);
     expect((await first).code).toBe(0);
   }, 120_000);
 });

@@ -13,6 +13,10 @@ import { nightly } from '../../stress/nightly.ts';
 import type { RunResult } from '../../src/report/result.ts';
 import { testContext } from '../helpers/cli-context.ts';
 
+// Runs of the locks scenario that must end clean use --no-signals: with fatal signals the default
+// lock (v5.9-rc6) loses killable wake-ups, which free mode reports as LOCK-WAKE
+// (docs/findings/killable-lost-wakeup.md); these tests are about the CLI, not the lock.
+
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'stress', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'pls-soak-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,7 +41,7 @@ const readRun = (dir: string): RunResult | null => {
 
 /** Start a soak in a child process; resolves once its run.json is a checkpoint satisfying `ready`. */
 function startSoak(dir: string, extra: string[], ready: (r: RunResult) => boolean) {
-  const child = spawn(process.execPath, [CLI, 'soak', '--scenario', 'locks', '--workers', '2', '--duration', '60s',
+  const child = spawn(process.execPath, [CLI, 'soak', '--scenario', 'locks', '--no-signals', '--workers', '2', '--duration', '60s',
     '--checkpoint', '300ms', '--stat-interval', '250ms', '--report-dir', dir, ...extra], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
