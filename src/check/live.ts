@@ -10,9 +10,12 @@
 //    ever points at a free page;
 //  - a page leaves the page cache only when unmapped, under its lock, and a file PTE is installed
 //    only under the page lock with page->mapping re-checked: a file PTE always maps the page the
-//    page cache holds at that file and index.
+//    page cache holds at that file and index;
+//  - a migration entry exists only while its migrator holds the old page's reference and lock
+//    (MIGRATE-ENTRY): it names a page that is neither free nor unlocked.
 import type { Finding } from '../kernel/scenario.ts';
-import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { isMigrationEntry, ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { migrationEntryProblem } from '../mm/migrate.ts';
 import { describePage } from '../shm/page.ts';
 import { NIL, PG_free, type Shm } from '../shm/shm.ts';
 
@@ -36,6 +39,16 @@ export function liveCheck(shm: Shm): Finding[] {
       const slot = vma * perVma + i, index = pgoff + i;
       const pte = Atomics.load(shm.ptes, slot);
       if (pte === 0) continue;
+      if (isMigrationEntry(pte)) {
+        // holds no reference: nothing to compare with the page cache; the entry itself is judged
+        const problem = migrationEntryProblem(shm, pte);
+        if (problem !== null && Atomics.load(shm.ptes, slot) === pte)
+          out.push({
+            id: 'MIGRATE-ENTRY', page: ptePfn(pte), values: [file, index, vma],
+            message: `migration entry at vma ${vma} (file ${file}) index ${index} ${problem}: ${describePage(shm, ptePfn(pte))}`,
+          });
+        continue;
+      }
       const pfn = ptePfn(pte);
       if (pfn < 0 || pfn >= P) continue;
       const gen = Atomics.load(shm.stampGen, pfn);

@@ -1,14 +1,14 @@
 // Whole-state checks of the mm model, valid when every actor is parked between operations: no
 // page lock, PTL or i_pages lock is held, no lookup reference is in flight, nobody waits.
 //
-// At such a point the state must add up exactly: every reference and mapcount is owned by a PTE
-// or the page cache, every file PTE maps the page the page cache has at that file and index, no
+// At such a point the state must add up exactly: every reference and mapcount is owned by a present PTE
+// or the page cache (a migration entry owns neither, and none may be left), every file PTE maps the page the page cache has at that file and index, no
 // PTE lies beyond EOF, and a page is free iff nothing refers to it.
 import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
-import { ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { isMigrationEntry, ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
 import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
 import type { InvariantId } from '../kernel/invariants.ts';
@@ -47,6 +47,12 @@ export function quiescentCheck(shm: Shm): Finding[] {
       const pte = shm.ptes[vma * perVma + i];
       if (pte === 0) continue;
       const pfn = ptePfn(pte), index = pgoff + i;
+      if (isMigrationEntry(pte)) {
+        // every migration has ended: remove_migration_ptes() restored or a zap cleared each entry.
+        // It holds no reference or mapcount, so it counts for neither.
+        f.add('MIGRATE-ENTRY', pfn, `migration entry survives at ${where(shm, vma, index)} (names pfn ${pfn}) with no migration in flight`, [file, index, vma]);
+        continue;
+      }
       if (pfn < 0 || pfn >= P) {
         f.add('MAP-CACHE', -1, `PTE at ${where(shm, vma, index)} holds pfn ${pfn}, out of range`);
         continue;

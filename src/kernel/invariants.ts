@@ -24,6 +24,7 @@ export const INVARIANTS = {
   DEADLOCK: 'no cycle in the wait-for graph; no task blocks on a page lock it holds',
   HUNG: 'every task makes progress within the hung-task bound',
   CRASH: 'a worker threw an exception (harness or protocol bug)',
+  'MIGRATE-ENTRY': 'a migration entry names a page that is locked and not free while it exists, and none survives its migration; a task that met one ends up mapping the new page, the old page back (failed migration) or nothing (it faults again), never the old page once it left the page cache',
 } as const;
 
 export type InvariantId = keyof typeof INVARIANTS;
@@ -62,6 +63,7 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'EOF-ZERO': [['file', 'index', 'i_size', 'data end']],
   'WB-WAIT': [['file', 'index', 'wb seq at start', 'wb seq at return']],
   'RECLAIM-DIRTY': [['file', 'index', 'flags']],
+  'MIGRATE-ENTRY': [['file', 'index', 'vma']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
 };
 

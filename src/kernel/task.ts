@@ -334,6 +334,9 @@ export interface FaultOps {
   /** The arch fault handler (do_user_addr_fault()): handle_mm_fault(), and again with
    * FAULT_FLAG_TRIED while it returns VM_FAULT_RETRY and no fatal signal is pending. */
   doUserAddrFault(t: Task, vma: number, index: number, write: boolean): Step<number>;
+  /** do_swap_page() for a migration entry `orig` (the model's only non-present PTE): wait for the
+   * migration (migrate.migrationEntryWait) and return 0: the access is executed again. */
+  doSwapPage(t: Task, vmf: VmFault, orig: number): Step<number>;
 }
 
 export interface ZapDetails {
@@ -459,6 +462,37 @@ export interface FuseOps {
   iovIterCopyFromUserAtomic(t: Task, pfn: number, file: number, index: number, ii: IovIter, bytes: number): Step<number>;
 }
 
+/** How migrate_pages() may wait (enum migrate_mode): MIGRATE_ASYNC trylocks and skips a page under
+ * writeback, MIGRATE_SYNC locks and waits. */
+export type MigrateMode = 'async' | 'sync';
+
+/** Page migration of a page-cache page (mm/migrate.c, mm/rmap.c, mm/filemap.c, v6.6). */
+export interface MigrateOps {
+  /** migrate_pages() of the page at `index` of `file` to a newly allocated page: lock, wait for
+   * writeback or give up (per `mode`), try_to_migrate(), move_to_new_folio() (retried while the
+   * refcount freeze fails), remove_migration_ptes() to the new page or back to the old, unlock,
+   * put. 0 when migrated, else a negative errno (EAGAIN, EBUSY, ENOMEM; ENOENT: no page there). */
+  migratePages(t: Task, file: number, index: number, mode: MigrateMode): Step<number>;
+  /** try_to_migrate(): replace every present PTE of the locked page `pfn` by a migration entry
+   * (dropping the PTE's mapcount and reference); the rmap walk stops once the page is unmapped. */
+  tryToMigrate(t: Task, pfn: number): Step;
+  /** The a_ops->migrate_folio step (migrate_folio(): folio_migrate_mapping(), then
+   * folio_migrate_copy()), and move_to_new_folio()'s clearing of the old page's mapping.
+   * 0, or EAGAIN when the refcount freeze failed. Both pages locked. */
+  moveToNewFolio(t: Task, dst: number, src: number): Step<number>;
+  /** folio_migrate_mapping(): under the i_pages lock freeze src's refcount at the expected count
+   * (page cache + the migrator's), give dst the slot (xas_store) and the page cache's reference,
+   * unfreeze src one lower. EAGAIN if the freeze failed. */
+  folioMigrateMapping(t: Task, dst: number, src: number): Step<number>;
+  /** remove_migration_ptes(src, dst): every migration entry naming src, in the VMAs of dst's file
+   * and index, becomes a present PTE of dst (a reference and a mapcount each). dst === src undoes. */
+  removeMigrationPtes(t: Task, src: number, dst: number): Step;
+  /** migration_entry_wait(): under the PTL, if the PTE at `index` of `vma` is still a migration
+   * entry, migration_entry_wait_on_locked(): queue on the named page's PG_locked, drop the PTL,
+   * sleep until woken. No page reference is taken. */
+  migrationEntryWait(t: Task, vma: number, index: number): Step;
+}
+
 /** All the tables of one configuration. */
 export interface KernelOps {
   lock: PageLockOps;
@@ -471,6 +505,7 @@ export interface KernelOps {
   writeback: WritebackOps;
   collapse: CollapseOps;
   fuse: FuseOps;
+  migrate: MigrateOps;
 }
 
 export type TableName = keyof KernelOps;

@@ -21,7 +21,7 @@
 // one page locked is deadlock prone."
 import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE } from '../shm/files.ts';
-import { pteNone, pteRead } from '../shm/mm.ts';
+import { ptePresent, pteRead } from '../shm/mm.ts';
 import { PageUptodate, SetPageUptodate } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { __SetPageLocked } from '../locks/common.ts';
@@ -57,7 +57,7 @@ export function* iovIterFaultInReadable(t: Task, ii: IovIter, bytes: number): St
     t.page = -1;
     t.aux = index;
     yield 'fault_in_pages_readable';
-    if (!pteNone(pteRead(shm, ii.vma, index))) continue;
+    if (ptePresent(pteRead(shm, ii.vma, index))) continue; // none or a migration entry: the load faults
     const ret = yield* t.ops.fault.handleMmFault(t, ii.vma, index, false);
     if (ret !== NO_FAULT && (ret & VM_FAULT_ERROR)) return false;
   }

@@ -1,6 +1,6 @@
 // The mainline operation tables: every replaceable kernel function of src/mm, as the kernel has it
 // (mm/filemap.c, mm/memory.c, mm/rmap.c, mm/truncate.c, mm/vmscan.c, mm/page-writeback.c,
-// mm/khugepaged.c, fs/fuse/file.c). The lock table is chosen by name (src/locks); variants
+// mm/khugepaged.c, fs/fuse/file.c, mm/migrate.c). The lock table is chosen by name (src/locks); variants
 // replace entries (src/variants).
 import type { KernelOps, PageLockOps } from '../kernel/task.ts';
 import {
@@ -11,6 +11,10 @@ import {
   __doFault, doCowFault, doFaultAround, doReadFault, doSetPte, doSharedFault, doUserAddrFault, doWpPage, finishFault,
   handleMmFault, unmapMappingFolio, unmapMappingRange, wpPageCopy, zapPteRange,
 } from './memory.ts';
+import { doSwapPage } from './memory.ts';
+import {
+  folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate,
+} from './migrate.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import {
   truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize,
@@ -33,7 +37,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   vmOps: Object.freeze({ fault: filemapFault, mapPages: filemapMapPages, nextUptodatePage, pageMkwrite: filemapPageMkwrite }),
   fault: Object.freeze({
     handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
-    faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault,
+    faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault, doSwapPage,
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({
@@ -48,6 +52,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   fuse: Object.freeze({
     fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,
   }),
+  migrate: Object.freeze({ migratePages, tryToMigrate, moveToNewFolio, folioMigrateMapping, removeMigrationPtes, migrationEntryWait }),
 });
 
 /** Mainline with lock algorithm `lock`. */

@@ -6,7 +6,7 @@
 import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE, pageFile, xaLoad } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
-import { mkPte, pteAnon, pteNone, ptePfn, pteRead, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
+import { isMigrationEntry, mkPte, pteAnon, pteNone, ptePfn, ptePresent, pteRead, pteSlot, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate, getPage } from '../shm/page.ts';
@@ -201,6 +201,10 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   yield 'handle_pte_fault';
   const pte = pteRead(shm, vma, index);
   if (!pteNone(pte)) {
+    if (isMigrationEntry(pte)) { // !pte_present(): do_swap_page()
+      t.stat('faults');
+      return yield* t.ops.fault.doSwapPage(t, vmf, pte);
+    }
     if (!write || (pte & PTE_WRITE) !== 0) return NO_FAULT;
     t.stat('faults');
     return yield* t.ops.fault.doWpPage(t, vmf);
@@ -228,7 +232,7 @@ export function* doWpPage(t: Task, vmf: VmFault): Step<number> {
   const ptl = yield* pteLock(t, vma, index);
   yield 'pte_same';
   const orig = pteRead(shm, vma, index);
-  if (pteNone(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL: "goto unlock"
+  if (!ptePresent(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL: "goto unlock"
     pteUnlock(t, ptl);
     return 0;
   }
@@ -236,6 +240,39 @@ export function* doWpPage(t: Task, vmf: VmFault): Step<number> {
   getPage(shm, ptePfn(orig)); // folio_get(folio): the PTE's reference keeps it alive until here
   pteUnlock(t, ptl);
   return yield* t.ops.fault.wpPageCopy(t, vmf, orig);
+}
+
+/**
+ * do_swap_page() (6.6 mm/memory.c) for the model's only non-present entry, a migration entry
+ * (`orig`): "if (is_migration_entry(entry)) { migration_entry_wait(vma->vm_mm, vmf->pmd,
+ * vmf->address); }" and return 0: no page was mapped, the user's access is simply executed again
+ * (and faults again if the PTE is still not present). The wait takes no page reference
+ * (migrate.migrationEntryWait). MIGRATE-ENTRY: what the task finds at its PTE afterwards is the
+ * new page, the old page back (a migration that failed restored it: it is still the page cache's
+ * page), or no mapping (it re-faults) — never the old page once migration took it out of the page
+ * cache.
+ */
+export function* doSwapPage(t: Task, vmf: VmFault, orig: number): Step<number> {
+  const old = ptePfn(orig);
+  t.page = old;
+  t.aux = vmf.index;
+  yield* t.ops.migrate.migrationEntryWait(t, vmf.vma, vmf.index);
+  checkAfterMigrationWait(t, vmf, old);
+  return 0;
+}
+
+/** MIGRATE-ENTRY after a migration wait: a file PTE at the faulting index that maps the old page
+ * must map it as the page cache's page there. Read like the other live checks: the PTE and the
+ * page's allocation generation around the reads, so a page freed and reused meanwhile is not taken
+ * for the old one. */
+function checkAfterMigrationWait(t: Task, vmf: VmFault, old: number): void {
+  const shm = t.shm, slot = pteSlot(shm, vmf.vma, vmf.index);
+  const pte = Atomics.load(shm.ptes, slot);
+  if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== old) return;
+  const gen = Atomics.load(shm.stampGen, old);
+  const mapping = Atomics.load(shm.mapping, old), cached = xaLoad(shm, vmf.file, vmf.index);
+  if (Atomics.load(shm.stampGen, old) !== gen || Atomics.load(shm.ptes, slot) !== pte) return;
+  if (mapping !== vmf.file + 1 || cached !== old) t.violation('MIGRATE-ENTRY', old, vmf.file, vmf.index, vmf.vma);
 }
 
 /**
@@ -329,6 +366,19 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
     for (; index < Math.min(end, ptEnd); index++) {
       const pte = pteRead(shm, vma, index);
       if (pteNone(pte)) continue;
+      if (isMigrationEntry(pte)) {
+        // 6.6 zap_pte_range(), a non-present entry: "else if (is_migration_entry(entry)) { page =
+        // pfn_swap_entry_to_page(entry); if (!should_zap_page(details, page)) continue; }" (a file
+        // page: zapped even without even_cows), then pte_clear_not_present_full(). The entry held
+        // no reference or mapcount: nothing to drop; the migration finds no entry to restore.
+        if (details.single !== NIL && ptePfn(pte) !== details.single) continue;
+        t.page = ptePfn(pte);
+        t.aux = index;
+        yield 'pte_clear_not_present_full';
+        Atomics.store(shm.ptes, pteSlot(shm, vma, index), 0);
+        zapped++;
+        continue;
+      }
       if (pteAnon(pte) && !details.evenCows) continue;
       if (details.single !== NIL && ptePfn(pte) !== details.single) continue;
       yield* t.ops.rmap.zapPte(t, vma, index, pte);
@@ -390,7 +440,7 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
     const size = Atomics.load(shm.iSize, file);
     const pte = pteRead(shm, vma, index);
-    if (pteNone(pte)) continue;
+    if (!ptePresent(pte)) continue; // none, or a migration entry: the load faults (do_swap_page())
     const pfn = ptePfn(pte);
     t.page = pfn;
     const gen = Atomics.load(shm.stampGen, pfn);

@@ -13,7 +13,7 @@
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
 import { pageMapped } from '../shm/page.ts';
-import { pteAnon, pteNone, ptePfn, pteRead, pteSlot, vmaContains, vmaCount } from '../shm/mm.ts';
+import { pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount } from '../shm/mm.ts';
 import { PTE_DIRTY } from '../shm/shm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
@@ -90,7 +90,8 @@ export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
     const pte = pteRead(shm, vma, index);
-    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
+    // page_vma_mapped_walk() without PVMW_MIGRATION matches present PTEs only
+    if (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
     pteUnlock(t, ptl);
     t.page = pfn;
     yield 'folio_not_mapped';

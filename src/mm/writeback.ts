@@ -27,7 +27,7 @@
 // relying on truncation to wait for the clearing of PG_writeback", mm/filemap.c).
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { pteNone, ptePfn, pteRead, pteWrite, pteAnon, pteSlot, vmaContains, vmaShared } from '../shm/mm.ts';
+import { pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSlot, vmaContains, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
@@ -132,7 +132,7 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   let ptl = yield* pteLock(t, vma, index);
   yield 'pte_same';
   const orig = pteRead(shm, vma, index);
-  if (pteNone(orig) || pteAnon(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL
+  if (!ptePresent(orig) || pteAnon(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL
     pteUnlock(t, ptl);
     return VM_FAULT_NOPAGE;
   }
@@ -186,7 +186,7 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
     const slot = pteSlot(shm, vma, index);
     for (;;) {
       const pte = Atomics.load(shm.ptes, slot);
-      if (pteNone(pte) || pteAnon(pte) || ptePfn(pte) !== pfn || !(pte & (PTE_WRITE | PTE_DIRTY))) break;
+      if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== pfn || !(pte & (PTE_WRITE | PTE_DIRTY))) break;
       if (Atomics.compareExchange(shm.ptes, slot, pte, pte & ~(PTE_WRITE | PTE_DIRTY)) !== pte) continue;
       cleaned++;
       break;
@@ -368,7 +368,7 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
     const ptl = yield* pteLock(t, vma, index);
     yield 'follow_page_pte';
     const pte = pteRead(shm, vma, index);
-    if (!pteNone(pte) && !pteAnon(pte) && (!write || (pte & PTE_WRITE))) {
+    if (ptePresent(pte) && !pteAnon(pte) && (!write || (pte & PTE_WRITE))) { // a migration entry: "no_page", fault it in
       const pfn = ptePfn(pte);
       t.page = pfn;
       getPage(shm, pfn); // try_grab_page(): the PTE's reference keeps it alive until here

@@ -18,6 +18,9 @@
 //   reclaimer  shrink a few page-cache pages (ref freeze)
 //   killer     send a fatal signal to another actor (an OOM kill): with --killable-faults it
 //              interrupts a fault sleeping in the page lock, as in mainline's fault path
+//   migrator   migrate_pages() of one page-cache page (MIGRATE_ASYNC or MIGRATE_SYNC, half each):
+//              its PTEs become migration entries that faulters wait on without a page reference
+//              (src/mm/migrate.ts). Never in the default mix: only --roles names it.
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { CellSpec } from '../kernel/cells.ts';
@@ -30,7 +33,7 @@ import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
 import { allocPageInit } from '../mm/page_alloc.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
-import { pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
+import { isMigrationEntry, pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { lockNames, sendFatalSignal } from '../locks/index.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
@@ -39,7 +42,7 @@ import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../var
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
-export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer'] as const;
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator'] as const;
 
 /**
  * Default actors by worker count. Four: mapper, faulter (its fault-around is a second map_pages
@@ -90,7 +93,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'ptes-per-ptl', kind: 'int', default: 8, min: 1, max: 1 << 20, help: 'PTEs per split page-table lock (a page table)' },
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
-  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers" },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. Roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and (map-truncate, never in the default mix) migrator" },
 ];
 
 // ---- configuration ----------------------------------------------------------------------
@@ -182,6 +185,9 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
       return { kind: 'read', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
     case 'reclaimer':
       return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+    case 'migrator':
+      // one page-cache page, MIGRATE_ASYNC (0) or MIGRATE_SYNC (1)
+      return { kind: 'migrate', args: [below(r, c.files), below(r, c.filePages), below(r, 2)] };
     case 'killer': {
       // a fatal signal (an OOM kill, a SIGKILL) to another actor: it interrupts killable waits
       const v = below(r, Math.max(1, cfg.workers - 1));
@@ -233,6 +239,9 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'signal':
       if (a[0] < t.shm.sizes.tasks - 1) yield* sendFatalSignal(t, a[0]);
       return;
+    case 'migrate':
+      yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
+      return;
   }
   throw new Error(`map-truncate: unknown op '${op.kind}'`);
 }
@@ -272,14 +281,14 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
 }
 
 function summary(shm: Shm): Record<string, unknown> {
-  let cached = 0, mapped = 0, anon = 0;
+  let cached = 0, mapped = 0, anon = 0, migration = 0;
   for (let s = 0; s < shm.slots.length; s++) if (shm.slots[s] !== 0) cached++;
   for (let i = 0; i < shm.ptes.length; i++) {
     const pte = shm.ptes[i];
-    if (pte !== 0) (pte & (1 << 25) ? anon++ : mapped++);
+    if (pte !== 0) (isMigrationEntry(pte) ? migration++ : pte & (1 << 25) ? anon++ : mapped++);
   }
   return {
-    freePages: shm.ctl[CTL.FREE_COUNT], pageCachePages: cached, filePtes: mapped, cowPtes: anon,
+    freePages: shm.ctl[CTL.FREE_COUNT], pageCachePages: cached, filePtes: mapped, cowPtes: anon, migrationEntries: migration,
     iSizePages: Array.from(shm.iSize, (s) => maxIndex(s)).slice(0, 16),
   };
 }
@@ -308,6 +317,7 @@ export const mapTruncateScenario: Scenario = {
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',
+    'MIGRATE-ENTRY',
   ],
 
   validate(cfg) {

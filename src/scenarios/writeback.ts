@@ -31,7 +31,7 @@ import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_dirty, PG_writeback, PTE_ANON, PTE_DIRTY, PTE_WRITE, type Shm } from '../shm/shm.ts';
 import { PAGE_SIZE, maxIndex, xaLoad } from '../shm/files.ts';
-import { pteNone, ptePfn, pteRead, pteSlot } from '../shm/mm.ts';
+import { pteNone, ptePfn, ptePresent, pteRead, pteSlot } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
@@ -139,7 +139,7 @@ export function* userStore(t: Task, vma: number, index: number): Step {
   t.aux = index;
   yield 'store';
   const pte = Atomics.load(shm.ptes, slot);
-  if (pteNone(pte) || !(pte & PTE_WRITE) || (pte & PTE_DIRTY)) return;
+  if (!ptePresent(pte) || !(pte & PTE_WRITE) || (pte & PTE_DIRTY)) return; // a migration entry: the store faults
   Atomics.compareExchange(shm.ptes, slot, pte, pte | PTE_DIRTY);
 }
 

@@ -4,7 +4,13 @@
 //
 // PTE word: 0 = pte_none, else pfn + 1 | PTE_WRITE | PTE_ANON. Every present PTE holds one page
 // reference and one mapcount of the page it maps.
-import { PTE_ANON, PTE_PFN_MASK, VM_SHARED, type Shm } from './shm.ts';
+//
+// A migration entry (PTE_MIGRATION, below) is neither present nor none: the swap-type entry
+// try_to_migrate_one() leaves (make_{readable,writable}_migration_entry(), 6.6
+// include/linux/swapops.h), carrying the old page's pfn and whether the PTE was writable. It holds
+// no reference and no mapcount (try_to_migrate_one() dropped both): whoever meets it must not use
+// the page it names, only wait on that page's lock (migration_entry_wait()).
+import { PTE_ANON, PTE_DIRTY, PTE_PFN_MASK, PTE_WRITE, VM_SHARED, type Shm } from './shm.ts';
 
 export const vmaCount = (shm: Shm): number => shm.sizes.processes * shm.sizes.vmasPerProcess;
 export const vmaOf = (shm: Shm, process: number, v: number): number => process * shm.sizes.vmasPerProcess + v;
@@ -46,6 +52,18 @@ export function ptlSpan(shm: Shm, vma: number, index: number): [number, number] 
 
 export const mkPte = (pfn: number, bits = 0): number => (pfn + 1) | bits;
 export const pteNone = (pte: number): boolean => pte === 0;
+
+/** The migration entry bit of a PTE word (above PTE_WRITE, PTE_ANON, PTE_DIRTY of shm.ts). */
+export const PTE_MIGRATION = 1 << 27;
+/** make_readable_migration_entry() / make_writable_migration_entry() (+ make_migration_entry_dirty())
+ * and swp_entry_to_pte(): the entry that replaces a present PTE of page `pfn`, keeping of `bits`
+ * its PTE_WRITE and PTE_DIRTY (remove_migration_pte() gives them back to the restored PTE). */
+export const mkMigrationEntry = (pfn: number, bits = 0): number => (pfn + 1) | PTE_MIGRATION | (bits & (PTE_WRITE | PTE_DIRTY));
+/** is_swap_pte() && is_migration_entry(): the model's only non-present, non-none PTE. */
+export const isMigrationEntry = (pte: number): boolean => (pte & PTE_MIGRATION) !== 0;
+/** pte_present(): maps a page (holds its reference and mapcount). */
+export const ptePresent = (pte: number): boolean => pte !== 0 && (pte & PTE_MIGRATION) === 0;
+/** pte_pfn() of a present PTE, or pfn_swap_entry_to_page() of a migration entry. */
 export const ptePfn = (pte: number): number => (pte & PTE_PFN_MASK) - 1;
 export const pteAnon = (pte: number): boolean => (pte & PTE_ANON) !== 0;
 

@@ -5,5 +5,6 @@ import './map-pages/index.ts';
 import './fault/index.ts';
 import './mutants/lock-mutants.ts';
 import './mutants/wb-mutants.ts';
+import './mutants/migrate-mutants.ts';
 
 export * from './registry.ts';

@@ -23,7 +23,7 @@
 // refcount freeze already excludes a mapper holding its lookup reference).
 import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../../shm/files.ts';
-import { pteAnon, pteNone, ptePfn, pteRead, vmaContains } from '../../shm/mm.ts';
+import { pteAnon, ptePfn, ptePresent, pteRead, vmaContains } from '../../shm/mm.ts';
 import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
 import { NIL, PG_locked, type Shm } from '../../shm/shm.ts';
 import { spinLock, spinUnlock } from '../../locks/spinlock.ts';
@@ -85,7 +85,7 @@ export function pteMapsPage(shm: Shm, pfn: number, file: number, index: number):
   for (const vma of vmasOfFile(shm, file)) {
     if (!vmaContains(shm, vma, index)) continue;
     const pte = pteRead(shm, vma, index);
-    if (!pteNone(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) return true;
+    if (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) return true;
   }
   return false;
 }
