@@ -295,6 +295,7 @@ export function* migrationEntryWait(t: Task, vma: number, index: number): Step {
     pteUnlock(t, ptl);
     return;
   }
+  t.stat('migrationWaits');
   yield* migrationEntryWaitOnLocked(t, ptePfn(pte), ptl);
 }
 

@@ -61,6 +61,7 @@ export const STAT_NAMES = [
   'backedOut', // lockless map_pages: mapcount raised, handshake lost, undone (no PTE set)
   'deletedTransient', // a page deleted while such a mapper's raised mapcount was still up
   'migrated', // page-cache pages migrate_pages() moved to a new page
+  'migrationWaits', // faults that met a migration entry and waited for the migration
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
