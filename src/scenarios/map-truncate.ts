@@ -93,7 +93,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'ptes-per-ptl', kind: 'int', default: 8, min: 1, max: 1 << 20, help: 'PTEs per split page-table lock (a page table)' },
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
-  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. Roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and (map-truncate, never in the default mix) migrator" },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and migrator (migrate_pages(): never in the default mix)" },
 ];
 
 // ---- configuration ----------------------------------------------------------------------
