@@ -210,3 +210,57 @@ describe('controlled mode', () => {
     expect(waits).toBeGreaterThan(0);
   }, 120_000);
 });
+
+describe('the direct form (free mode) takes the generators\' steps for the migrator', () => {
+  // the build's direct forms (dist/: npm test builds first), as test/sched/direct-form.test.ts
+  // checks the default roles: one migrator alone over its op stream (migrations of mapped and
+  // unmapped pages, with and without a page there), the same labels and the same final state
+  it('migrator: same labels and shared state in both forms', async () => {
+    const { existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const DIST = join(__dirname, '..', '..', 'dist', 'src');
+    if (!existsSync(join(DIST, 'kernel', 'direct.js'))) throw new Error('dist/ is missing: run npm run build first (npm test does)');
+    const M: Record<string, any> = Object.assign({}, ...(await Promise.all(
+      ['kernel/config.js', 'kernel/direct.js', 'scenarios/index.js', 'variants/index.js', 'shm/shm.js', 'shm/init.js', 'kernel/rng.js', 'kernel/task.js']
+        .map((p) => import(join(DIST, p))))));
+    const mt = M.getScenario('map-truncate');
+    const defaults = Object.fromEntries((mt.options ?? []).map((o: { name: string; default: unknown }) => [o.name, o.default]));
+    const c = { ...M.DEFAULTS, scenario: 'map-truncate', perturb: 'off', workers: 2, extra: { ...defaults, roles: 'migrator,faulter+zapper' } };
+    const runAlone = (direct: boolean) => {
+      const shm = new M.Shm({ ...mt.sizes(c), tasks: 3, flightEntries: 64, violationSlots: 8 });
+      M.initShm(shm);
+      mt.init(shm, c);
+      const labels: string[] = [];
+      let clock = 0;
+      const rec = {
+        point: (l: { s: string }) => void labels.push(l.s),
+        effect: (e: { kind: string }) => (e.kind === 'wait' ? (labels.push('<wait>'), 'timed-out') : e.kind === 'wake' ? (labels.push('<wake>'), undefined) : (clock += 1000)),
+      };
+      const tasks = [0, 1].map((id) => new M.Task({ id, shm, ops: M.configOps(c), options: { ...c.extra } }));
+      const outer = M.enterDirect(rec);
+      try {
+        // the faulter+zapper first maps pages, then the migrator moves them, in turns
+        for (let opNo = 0; opNo < 60; opNo++) for (const id of [1, 0]) {
+          const role = mt.roles(c)[id], op = mt.nextOp(role, M.opRng(c.seed, id, opNo), c, id), t = tasks[id];
+          t.op = opNo;
+          if (direct) M.directOf(mt.runOp)!.call(mt, t, role, op, c);
+          else {
+            const g = mt.runOp(t, role, op, c);
+            for (let send: unknown, r = g.next(); !r.done; r = g.next(send)) {
+              send = undefined;
+              if (typeof r.value === 'string') labels.push(r.value);
+              else send = rec.effect(r.value);
+            }
+          }
+        }
+      } finally {
+        M.enterDirect(outer);
+      }
+      return { labels, state: Buffer.from(shm.sab.slice(0)), migrated: tasks[0].statValue('migrated') };
+    };
+    const g = runAlone(false), d = runAlone(true);
+    expect(g.migrated).toBeGreaterThan(0);
+    expect(d.labels).toEqual(g.labels);
+    expect(d.state.equals(g.state)).toBe(true);
+  }, 60_000);
+});
