@@ -39,7 +39,7 @@ import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 
-export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner'] as const;
+export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
 
 /** Default actors by worker count: the writer and the truncator first (the race patch 3 opens),
  * then writeback, then one actor for the rest. */
@@ -91,6 +91,8 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
       return { kind: 'fsync', args: [file, start, Math.min(c.filePages, start + 1 + below(r, c.ptesPerPtl))] };
     }
     case 'pinner': return { kind: 'pin', args: [vma, index] };
+    // migrate_pages() of one page (never in the default mix): dirty pages, writeback, pins
+    case 'migrator': return { kind: 'migrate', args: [below(r, c.files), below(r, c.filePages), below(r, 2)] };
   }
   throw new Error(`writeback: unknown role '${part}'`);
 }
@@ -214,6 +216,9 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'read':
       yield* readThroughPtes(t, a[0], a[1], a[2]);
       return;
+    case 'migrate':
+      yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
+      return;
   }
   throw new Error(`writeback: unknown op '${op.kind}'`);
 }
@@ -242,6 +247,7 @@ export const writebackScenario: Scenario = {
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'WB-WAIT', 'RECLAIM-DIRTY',
+    'MIGRATE-ENTRY',
   ],
   validate(cfg) {
     const bad = checkMmSizes(cfg, 'writeback');

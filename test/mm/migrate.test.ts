@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { mmConfig, mmWorld, run } from '../helpers/mm-fixture.ts';
 import { Interleaver } from '../helpers/interleave.ts';
-import { Shm, PG_free, PG_locked, PTE_WRITE } from '../../src/shm/shm.ts';
+import { Shm, PG_dirty, PG_free, PG_locked, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../../src/shm/shm.ts';
 import { xaLoad } from '../../src/shm/files.ts';
 import { isMigrationEntry, mkMigrationEntry, mkPte, ptePfn, ptePresent, pteRead, pteWrite } from '../../src/shm/mm.ts';
 import { ZAP_ALL } from '../../src/mm/memory.ts';
 import { putPage } from '../../src/mm/page_alloc.ts';
-import { EAGAIN, MIGRATEPAGE_SUCCESS } from '../../src/mm/migrate.ts';
+import { EAGAIN, EBUSY, MIGRATEPAGE_SUCCESS } from '../../src/mm/migrate.ts';
 import { Task } from '../../src/kernel/task.ts';
 import { composeOps, kernelOps, registerVariant, findVariant } from '../../src/variants/index.ts';
 import { lockNames, makeLock } from '../../src/locks/index.ts';
@@ -70,6 +70,36 @@ describe('migrate_pages() of a mapped page-cache page', () => {
     expect(pteRead(shm, SHARED0, 3)).toBe(mkMigrationEntry(old, PTE_WRITE));
     il.runToEnd('m');
     expect(pteRead(shm, SHARED0, 3)).toBe(mkPte(xaLoad(shm, 0, 3), PTE_WRITE));
+  });
+
+  it('a dirty PTE: the page is marked dirty, the entry keeps the bit, PG_dirty moves to the new page', () => {
+    const { shm, old } = mapped();
+    pteWrite(shm, SHARED0, 3, mkPte(old, PTE_WRITE | PTE_DIRTY));
+    const m = taskOf(shm, 0);
+    const il = new Interleaver().add('m', m.ops.migrate.migratePages(m, 0, 3, 'sync'));
+    il.runUntil('m', 'folio_ref_freeze');
+    expect(pteRead(shm, SHARED0, 3)).toBe(mkMigrationEntry(old, PTE_WRITE | PTE_DIRTY));
+    expect(shm.flags[old] & PG_dirty).toBe(PG_dirty);
+    il.runToEnd('m');
+    const now = xaLoad(shm, 0, 3);
+    expect(pteRead(shm, SHARED0, 3)).toBe(mkPte(now, PTE_WRITE | PTE_DIRTY));
+    expect(shm.flags[now] & PG_dirty).toBe(PG_dirty);
+    expect(quiet(shm)).toEqual([]);
+  });
+
+  it('a page under writeback: MIGRATE_ASYNC gives up (-EBUSY), MIGRATE_SYNC waits for the I/O under the page lock', () => {
+    const { shm, old } = mapped();
+    Atomics.or(shm.flags, old, PG_writeback);
+    const m = taskOf(shm, 0), io = taskOf(shm, 1);
+    expect(run(m.ops.migrate.migratePages(m, 0, 3, 'async'))).toBe(EBUSY);
+    expect(pteRead(shm, SHARED0, 3)).toBe(mkPte(old));
+    const il = new Interleaver().add('m', m.ops.migrate.migratePages(m, 0, 3, 'sync'), m).add('io', io.ops.lock.endPageWriteback(io, old), io);
+    expect(il.runUntilBlocked('m')).toBe(true);
+    expect(pteRead(shm, SHARED0, 3)).toBe(mkPte(old)); // nothing unmapped before the wait
+    il.runToEnd('io');
+    expect(il.runToEnd('m')).toBe(MIGRATEPAGE_SUCCESS);
+    expect(ids(shm)).toEqual([]);
+    expect(quiet(shm)).toEqual([]);
   });
 
   for (const lock of lockNames()) {

@@ -76,6 +76,18 @@ export const MIGRATE_CELLS: readonly CellSpec[] = [
     source: SOURCE,
   })),
   {
+    // dirty pages, writeback and pins: MIGRATE_SYNC waits for writeback under the page lock,
+    // MIGRATE_ASYNC gives up (-EBUSY); a writable PTE's entry keeps its write and dirty bits; PG_dirty
+    // moves to the new page; a pin (get_user_pages()) makes the refcount freeze fail
+    name: 'writeback/migrate', scenario: 'writeback',
+    cfg: { workers: 4, extra: { roles: 'migrator,writer+pinner,writeback+fsync,truncator+reclaimer+reader' } },
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'random', extra: { roles: 'migrator,writer+pinner+fsync,writeback+reclaimer', files: 1, 'file-pages': 4 } },
+    expected: 'clean',
+    reasoning: 'a page under writeback is migrated only once its I/O ended (waited for under the page lock, or skipped); its dirty '
+      + 'state moves with the page-cache slot while the refcount is frozen, and a pinned page is not migrated (the freeze fails)',
+    source: SOURCE,
+  },
+  {
     name: 'map-truncate/migrate-wait-maps-old', scenario: 'map-truncate', cfg: { variants: ['migrate-wait-maps-old'], ...FREE },
     controlled: CONTROLLED, expected: { breaks: MAPS_OLD_BREAKS }, hidden: true,
     reasoning: migrateWaitMapsOld.reasoning!, source: 'src/variants/mutants/migrate-mutants.ts',
