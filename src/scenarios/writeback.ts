@@ -233,7 +233,7 @@ function summary(shm: Shm): Record<string, unknown> {
   }
   for (let i = 0; i < shm.ptes.length; i++) {
     const pte = shm.ptes[i];
-    if (pte === 0) continue;
+    if (!ptePresent(pte)) continue; // none, or a migration entry (maps nothing)
     if (pte & PTE_ANON) cowPtes++;
     else if (pte & PTE_WRITE) writablePtes++;
   }
