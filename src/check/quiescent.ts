@@ -1,9 +1,10 @@
 // Whole-state checks of the mm model, valid when every actor is parked between operations: no
 // page lock, PTL or i_pages lock is held, no lookup reference is in flight, nobody waits.
 //
-// At such a point the state must add up exactly: every reference and mapcount is owned by a present PTE
-// or the page cache (a migration entry owns neither, and none may be left), every file PTE maps the page the page cache has at that file and index, no
-// PTE lies beyond EOF, and a page is free iff nothing refers to it.
+// At such a point the state must add up exactly: every reference and mapcount is owned by a PTE
+// or the page cache, every file PTE maps the page the page cache has at that file and index, no
+// PTE lies beyond EOF, and a page is free iff nothing refers to it. No migration entry is left
+// (every migration has ended); one would own no reference or mapcount.
 import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex } from '../shm/files.ts';

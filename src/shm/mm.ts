@@ -7,7 +7,7 @@
 //
 // A migration entry (PTE_MIGRATION, below) is neither present nor none: the swap-type entry
 // try_to_migrate_one() leaves (make_{readable,writable}_migration_entry(), 6.6
-// include/linux/swapops.h), carrying the old page's pfn and whether the PTE was writable. It holds
+// include/linux/swapops.h), carrying the old page's pfn and the PTE's write and dirty bits. It holds
 // no reference and no mapcount (try_to_migrate_one() dropped both): whoever meets it must not use
 // the page it names, only wait on that page's lock (migration_entry_wait()).
 import { PTE_ANON, PTE_DIRTY, PTE_PFN_MASK, PTE_WRITE, VM_SHARED, type Shm } from './shm.ts';
