@@ -201,8 +201,8 @@ function checkNoEntryLeft(t: Task, src: number, file: number, index: number): vo
 /**
  * migrate_pages() (6.6) of the page at `index` of `file`, as migrate_pages_batch() runs one folio:
  * the lookup reference stands in for the isolation reference; migrate_folio_unmap() (dst allocated
- * first; src folio_trylock(), or for MIGRATE_SYNC folio_lock(); "Folio was freed from under us"
- * when truncation took it; writeback: -EBUSY unless MIGRATE_SYNC, which waits; dst locked;
+ * first; src folio_trylock(), or for MIGRATE_SYNC folio_lock(); nothing to do when truncation took
+ * it; writeback: -EBUSY unless MIGRATE_SYNC, which waits; dst locked;
  * try_to_migrate() if mapped; still mapped: undo), then migrate_folio_move() (move_to_new_folio(),
  * retried while -EAGAIN; remove_migration_ptes(src, dst); unlock and put dst; unlock src and put
  * it: freed) or, having failed, migrate_folio_undo_src() / _dst() (remove_migration_ptes(src, src),
@@ -227,7 +227,10 @@ export function* migratePages(t: Task, file: number, index: number, mode: Migrat
     t.page = src;
     t.aux = index;
     yield 'page->mapping';
-    if (Atomics.load(shm.mapping, src) !== file + 1) { // truncated: "Folio was freed from under us"
+    // truncated meanwhile: 6.6 would still "migrate" the orphan (mapping NULL: no slot, no PTEs to
+    // move) or drop it before the lock when only its isolation reference is left ("Folio was
+    // freed from under us"); either way nothing the page cache or a PTE sees changes
+    if (Atomics.load(shm.mapping, src) !== file + 1) {
       rc = ENOENT;
       break try_;
     }
