@@ -14,7 +14,7 @@ import type { PerturbLevel, RunConfig } from '../kernel/config.ts';
 import type { Scenario } from '../kernel/scenario.ts';
 import { CTL } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
-import { opRng, perturbRng, type Rng } from '../kernel/rng.ts';
+import { OpStream, perturbRng, type Rng } from '../kernel/rng.ts';
 import type { Effect, FutexWait, Step, WaitResult } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import type { DriverObserver } from '../kernel/observer.ts';
@@ -147,6 +147,7 @@ export class FreeDriver implements DirectDriver {
     const shm = t.shm, id = t.id;
     let opNo = 0;
     let endedBy: FreeActorEnd['endedBy'] = 'stop';
+    const opStream = new OpStream(cfg.seed, id); // opRng(cfg.seed, id, opNo), seeded in place
     const direct = this.direct ? directOf(scenario.runOp) : undefined;
     const outer = direct ? enterDirect(this) : null;
     Atomics.store(shm.taskState, id, TASK_RUNNING);
@@ -157,7 +158,7 @@ export class FreeDriver implements DirectDriver {
           endedBy = 'ops';
           break;
         }
-        const op = scenario.nextOp(role, opRng(cfg.seed, id, opNo), cfg, id);
+        const op = scenario.nextOp(role, opStream.at(opNo), cfg, id);
         t.op = opNo;
         t.page = -1;
         t.aux = 0;
