@@ -114,13 +114,20 @@ const num = (cfg: RunConfig, name: string, def: number): number => {
   return v === undefined || v === '' ? def : Number(v);
 };
 
+/** Parsed once per configuration object: nextOp asks for it at every operation. */
+const mtConfigs = new WeakMap<RunConfig, MapTruncateConfig>();
+
 export function mtConfig(cfg: RunConfig): MapTruncateConfig {
+  const known = mtConfigs.get(cfg);
+  if (known !== undefined && known.pages === cfg.pages) return known;
   const filePages = num(cfg, 'file-pages', 16);
   const vmaPages = num(cfg, 'vma-pages', 0) || filePages;
-  return {
+  const c = {
     files: num(cfg, 'files', 2), filePages, processes: num(cfg, 'processes', 2), vmas: num(cfg, 'vmas', 2),
     vmaPages, ptesPerPtl: num(cfg, 'ptes-per-ptl', 8), cowPermille: num(cfg, 'cow-permille', 250), pages: cfg.pages,
   };
+  mtConfigs.set(cfg, c);
+  return c;
 }
 
 /** VMA k (= process * vmas + v): which file, at which offset, shared or private. Files are dealt
