@@ -18,7 +18,7 @@ import { histRecord } from '../shm/histogram.ts';
 import { EINTR, type PageLockOps } from './types.ts';
 import {
   WQ_TASK_KILLABLE, addWaitQueueEntryTail, deliverFatalSignal, finishWait, folioWakeBit, initWaitEntry,
-  lockAttemptBegins, unlockOwes, unlockSettle, unlockWalked, wakeTokenSettle,
+  lockAttemptBegins, unlockNoWaiters, unlockOwes, unlockSettle, unlockWalked, wakeTokenSettle,
 } from './waitqueue.ts';
 
 export { EINTR };
@@ -204,6 +204,18 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     const owner = Atomics.load(shm.owner, pfn);
     if (owner === me) Atomics.compareExchange(shm.owner, pfn, me, NO_OWNER);
     if (holds(t, pfn)) t.heldRemove(pfn);
+    if (owner === me) {
+      // no waiter announced (the uncontended unlock): release with a compare-exchange that fails
+      // if PG_waiters is set by then, and owe no walk (unlockNoWaiters())
+      const f = Atomics.load(shm.flags, pfn);
+      if ((f & (PG_locked | PG_waiters)) === PG_locked) {
+        unlockSettle(t); // an earlier unlock of ours that never walked, as unlockOwes() settles it
+        if (Atomics.compareExchange(shm.flags, pfn, f, f & ~PG_locked) === f) {
+          unlockNoWaiters(t, pfn);
+          return f;
+        }
+      }
+    }
     unlockOwes(t, pfn); // before the bit clears: a waiter of this page is owed a walk
     const old = Atomics.and(shm.flags, pfn, ~PG_locked);
     if (!(old & PG_locked) || owner !== me) t.violation('LOCK-UNLOCK', pfn, old, owner - 1);

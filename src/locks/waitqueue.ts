@@ -377,11 +377,14 @@ function sleepsOn(shm: Shm, e: number, pfn: number): boolean {
 export function lostSleeper(shm: Shm, pfn: number, only = -1): number {
   const u = Atomics.load(shm.wakeUnlocks, pfn);
   const owed = Atomics.load(shm.wakeOwed, pfn) > 0;
-  const covered = owed || lockCovered(shm, pfn);
+  // whether the lock covers the page is read once, when the first sleeper is seen: an unlock with
+  // nobody asleep (the usual) pays only the scan of wqSleep
+  let covered: boolean | undefined;
   const lo = only >= 0 ? only : 0, hi = only >= 0 ? only + 1 : shm.sizes.tasks;
   for (let e = lo; e < hi; e++) {
     if (!sleepsOn(shm, e, pfn)) continue;
     const linked = Atomics.load(shm.wqLinked, e) !== 0;
+    covered ??= owed || lockCovered(shm, pfn);
     if (linked && covered) continue;
     // re-read: still asleep, unwoken, and (if queued) the page still uncovered with no unlock between
     if (!sleepsOn(shm, e, pfn)) continue;
@@ -405,6 +408,20 @@ function reportLost(t: Task, pfn: number, e: number): void {
 /** Settle one owed wake-up of pfn; the last one checks the page's sleepers. */
 function owedSettle(t: Task, pfn: number): void {
   if (Atomics.sub(t.shm.wakeOwed, pfn, 1) !== 1) return;
+  const e = lostSleeper(t.shm, pfn);
+  if (e >= 0) reportLost(t, pfn, e);
+}
+
+/**
+ * unlock_page() of a page with no waiter announced, released by compare-exchange instead of the
+ * RMW (releasePageLock()'s fast path): with PG_waiters clear at the release no walk is owed, so
+ * the unlock owes nothing and settles nothing; only what settling its owed wake-up would have
+ * checked is checked: if no other wake-up of the page is owed, its sleepers. The same verdicts at
+ * the same step as unlockOwes() + unlockWalked() (a waiter that set PG_waiters before the release
+ * makes the compare-exchange fail), for two locked RMWs, two stores and a sub less.
+ */
+export function unlockNoWaiters(t: Task, pfn: number): void {
+  if (Atomics.load(t.shm.wakeOwed, pfn) !== 0) return;
   const e = lostSleeper(t.shm, pfn);
   if (e >= 0) reportLost(t, pfn, e);
 }
@@ -465,6 +482,8 @@ export function wakeTokenReady(shm: Shm, e: number): void {
 /** A woken waiter is done with every wake it was given in this lock attempt on pfn: it took the
  * bit, or its lock attempt returned. */
 export function wakeTokenSettle(t: Task, pfn: number): void {
+  // none given (the usual): the exchange would read 0 and write 0 at this instant, so skip it
+  if (Atomics.load(t.shm.wqToken, t.id) === 0) return;
   const w = Atomics.exchange(t.shm.wqToken, t.id, 0);
   for (let n = (w & TOKEN_READY) + Math.floor(w / TOKEN_PENDING); n > 0; n--) owedSettle(t, pfn);
 }
