@@ -35,6 +35,14 @@ import { PageObserver } from '../check/observer.ts';
  * In expectation `low` costs about 0.1 us per schedule point (~10-20 % of a short operation) and
  * `high` about 10 us per point in a critical section; `off` costs one branch. What each level
  * does to detection is measured in the run reports (time and operations to the first violation).
+ *
+ * These are the rates of the generator path. The direct form's schedule points cost a fraction of
+ * a generator resume (map-truncate runs 3-4x the operations per second), so a protocol window is
+ * open for less time and a sleep that lands in it (a preemption: what lets the other side of a
+ * race run inside it) comes 4x less often per second of window at the same rate per point. The
+ * direct form sleeps DIRECT_SLEEP_SCALE times as often per point (low: 1/1024, high: 1/64); spins
+ * and holds stay as they are. Measured on patch4 (stress/bench map-truncate, seeds 1-10): median
+ * time to detect at 1x, 4x and 16x (see perturbRates()).
  */
 export interface PerturbRates {
   spin: number;
@@ -50,6 +58,15 @@ export const PERTURB_RATES: Record<PerturbLevel, PerturbRates | null> = {
   low: { spin: 1 / 64, spinMaxIters: 200, sleep: 1 / 4096, sleepUs: [20, 200], hold: 1 / 4096, holdUs: [200, 1000] },
   high: { spin: 1 / 8, spinMaxIters: 2000, sleep: 1 / 256, sleepUs: [20, 1000], hold: 1 / 256, holdUs: [1000, 5000] },
 };
+
+/** How many times as often the direct form sleeps per schedule point as the generator path. */
+export const DIRECT_SLEEP_SCALE = 4;
+
+/** The rates a driver perturbs with: PERTURB_RATES, the sleeps scaled for the direct form. */
+export function perturbRates(level: PerturbLevel, direct: boolean): PerturbRates | null {
+  const R = PERTURB_RATES[level] ?? null;
+  return R && direct ? { ...R, sleep: R.sleep * DIRECT_SLEEP_SCALE } : R;
+}
 
 /** Longest single Atomics.wait. A longer wait returns 'timed-out' early (a spurious wake-up the
  * protocol re-checks), so a blocked task still notices STOP and a terminate() lands quickly. */
@@ -133,11 +150,12 @@ export class FreeDriver implements DirectDriver {
 
   constructor(private readonly a: FreeActor) {
     this.t = a.t;
-    this.rates = PERTURB_RATES[a.cfg.perturb] ?? null;
+    this.direct = a.direct ?? directDefault();
+    // the sleeps are scaled where the direct form runs (a build made one for the scenario)
+    this.rates = perturbRates(a.cfg.perturb, this.direct && directOf(a.scenario.runOp) !== undefined);
     this.prng = perturbRng(a.cfg.seed, a.t.id);
     this.clockBase = a.clockBase ?? process.hrtime.bigint();
     this.observer = a.observer ?? new PageObserver(a.t.shm);
-    this.direct = a.direct ?? directDefault();
     this.untilPerturb = this.rates ? this.perturbGap(this.rates) : Infinity;
     if (a.cfg.lockdep) attachLockdep(a.t);
   }
