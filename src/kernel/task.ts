@@ -124,10 +124,13 @@ export class Task {
   }
 
   // ---- page locks held (LOCK-LEAK, lockdep, wait-for graph) ----
+  // Written only by this task, and by every lock and unlock: plain stores (an Atomics.store is a
+  // locked exchange on x86, a quarter of an uncontended lock + unlock's atomics). Other threads
+  // read the list only to explain a wait (the wait-for graph, over several looks) or quiescent.
   heldAdd(pfn: number): void {
     const n = this.shm.heldCount[this.id];
     if (n < MAX_HELD) this.shm.held[this.id * MAX_HELD + n] = pfn;
-    Atomics.store(this.shm.heldCount, this.id, n + 1);
+    this.shm.heldCount[this.id] = n + 1;
   }
   heldRemove(pfn: number): void {
     const base = this.id * MAX_HELD;
@@ -138,7 +141,7 @@ export class Task {
         break;
       }
     }
-    Atomics.store(this.shm.heldCount, this.id, Math.max(0, this.shm.heldCount[this.id] - 1));
+    this.shm.heldCount[this.id] = Math.max(0, this.shm.heldCount[this.id] - 1);
   }
   heldPages(): number[] {
     const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
