@@ -4,9 +4,14 @@
 //    the direct form, the flight record, the perturbation check, a stats count; and what the
 //    generator path paid per point before (a perturbation draw per point).
 // 2. map-truncate free-mode operations per second with the direct form on and off
-//    (PAGELOCK_DIRECT=off: the generators), same flags, runs alternating on/off with the order
-//    flipping each pair so drift in the machine's load hits both sides. Target: on >= 3x off.
+//    (PAGELOCK_DIRECT=off: the generators), and with DIRECT_BASE=DIR the build in DIR too, same
+//    flags, runs alternating with the order flipping each round so drift in the machine's load
+//    hits every side. Target: on >= 3x off (or the base build).
 import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
 import { perturbRng } from '../../src/kernel/rng.ts';
@@ -73,19 +78,42 @@ function pointCosts(quick: boolean): BenchTable {
 
 const opsOf = (r: RunResult) => r.tasks.reduce((a, t) => a + t.ops, 0);
 
+/** DIRECT_BASE=DIR: also run the build in DIR (a worktree of an older commit, `npm run build`
+ * there) in the same alternation, e.g. the commit before the direct form. */
+const BASE_ENV = 'DIRECT_BASE';
+type Side = 'on' | 'off' | 'base';
+type RunStress = (cfg: RunConfig) => Promise<RunResult>;
+
+async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults: RunConfig; commit: string }> {
+  const dist = resolve(dir, 'dist', 'src');
+  if (!existsSync(join(dist, 'run', 'orchestrate.js'))) throw new Error(`${BASE_ENV}=${dir}: no build there (npm run build in it first)`);
+  const orchestrate = (await import(pathToFileURL(join(dist, 'run', 'orchestrate.js')).href)) as { runStress: RunStress };
+  const config = (await import(pathToFileURL(join(dist, 'kernel', 'config.js')).href)) as { DEFAULTS: RunConfig };
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch { /* not a git worktree: the path says which build it is */ }
+  return { runStress: orchestrate.runStress, defaults: config.DEFAULTS, commit };
+}
+
 async function throughput(quick: boolean): Promise<BenchTable> {
   const ms = quick ? 2_000 : 8_000;
   const pairs = quick ? 1 : 3;
   const loadBefore = load();
-  const rate: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  const baseDir = process.env[BASE_ENV];
+  const base = baseDir ? await baseBuild(baseDir) : null;
+  const sides: Side[] = base ? ['on', 'off', 'base'] : ['on', 'off'];
+  const rate: Record<Side, number[]> = { on: [], off: [], base: [] };
   const notes: string[] = [];
   const saved = process.env[DIRECT_ENV];
   try {
     for (let p = 0; p < pairs; p++) {
-      for (const side of p % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        process.env[DIRECT_ENV] = side; // the workers inherit the environment they start with
-        const r = await runStress({
-          ...DEFAULTS, scenario: 'map-truncate', workers: 4, reportDir: null, reproduce: false, durationMs: ms, seed: `bench-${p}`,
+      for (const side of p % 2 ? [...sides].reverse() : sides) {
+        const run = side === 'base' ? base!.runStress : runStress;
+        const defaults = side === 'base' ? base!.defaults : DEFAULTS;
+        process.env[DIRECT_ENV] = side === 'off' ? 'off' : 'on'; // the workers inherit the environment they start with
+        const r = await run({
+          ...defaults, scenario: 'map-truncate', workers: 4, reportDir: null, reproduce: false, durationMs: ms, seed: `bench-${p}`,
           extra: { 'map-pages': 'mainline' },
         });
         if (r.outcome !== 'SUCCESS') notes.push(`direct ${side}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
@@ -96,20 +124,25 @@ async function throughput(quick: boolean): Promise<BenchTable> {
     if (saved === undefined) delete process.env[DIRECT_ENV];
     else process.env[DIRECT_ENV] = saved;
   }
-  const on = median(rate.on), off = median(rate.off);
+  const on = median(rate.on), off = median(rate.off), b = median(rate.base);
   const k = (x: number) => fmt(x / 1000, 1);
+  const vs = (xs: number[], m: number, what: string) =>
+    [`on / ${what}`, ...rate.on.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
   return {
-    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off (${pairs} alternated pair(s) of ${ms / 1000} s)`,
+    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${base ? ' vs a base build' : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
     head: ['direct form', ...rate.on.map((_, i) => `run ${i + 1}`), 'median'],
     rows: [
       ['on', ...rate.on.map(k), k(on)],
       [`off (${DIRECT_ENV}=off: generators)`, ...rate.off.map(k), k(off)],
-      ['on / off', ...rate.on.map((x, i) => `${fmt(x / rate.off[i], 2)}x`), `${fmt(on / off, 2)}x ${on / off >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`],
+      ...(base ? [[`base build ${base.commit} (${baseDir})`, ...rate.base.map(k), k(b)]] : []),
+      vs(rate.off, off, 'off'),
+      ...(base ? [vs(rate.base, b, 'base')] : []),
     ],
     notes: [
       `load average before ${loadBefore}, after ${load()} (1, 5, 15 min; the machine is shared)`,
       'ops/s = operations of all actors / elapsed (start barrier to every actor stopped: worker start-up excluded).',
-      'both sides have the cheaper perturbation check (one decrement per point); off is the generator path with it.',
+      'off is this build\'s generator path: it has every cost cut but the direct form (op streams, atomics, the cheaper perturbation check).',
+      `${BASE_ENV}=DIR adds the build in DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
       ...notes,
     ],
   };
