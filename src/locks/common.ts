@@ -69,11 +69,13 @@ export function __ClearPageLocked(t: Task, pfn: number): void {
  */
 export function acquired(t: Task, pfn: number, how: Acquired): void {
   const shm = t.shm, me = t.id + 1;
-  const prev = Atomics.compareExchange(shm.owner, pfn, NO_OWNER, me);
-  if (prev !== NO_OWNER) {
-    t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
-    Atomics.store(shm.owner, pfn, me);
-  }
+  // Plain accesses (no locked RMW): the atomic that gave us the bit (the RMW, or the waker's
+  // WQ_FLAG_DONE for a hand-off) comes after the last owner's clear in its releasePageLock(), so
+  // this read sees that clear; a second owner at once reads the first one (or, if both read
+  // between the two bit RMWs, each other's release finds LOCK-UNLOCK).
+  const prev = shm.owner[pfn];
+  shm.owner[pfn] = me;
+  if (prev !== NO_OWNER) t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
   t.heldAdd(pfn);
   wakeTokenSettle(t, pfn); // a wake given to us without the lock: we hold the bit now
   if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
@@ -201,8 +203,8 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
    * the RMW: right after it another task may take the lock. */
   releasePageLock(t: Task, pfn: number): number {
     const shm = t.shm, me = t.id + 1;
-    const owner = Atomics.load(shm.owner, pfn);
-    if (owner === me) Atomics.compareExchange(shm.owner, pfn, me, NO_OWNER);
+    const owner = shm.owner[pfn]; // ours to clear: plain, ordered before the releasing atomic below
+    if (owner === me) shm.owner[pfn] = NO_OWNER;
     if (holds(t, pfn)) t.heldRemove(pfn);
     if (owner === me) {
       // no waiter announced (the uncontended unlock): release with a compare-exchange that fails
