@@ -97,6 +97,40 @@ describe('the accounting in the lock steps', () => {
     }
   });
 
+  it('an unlock with PG_waiters clear owes no walk and counts nothing; with PG_waiters set it owes and settles one', () => {
+    for (const name of ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10']) {
+      const { shm, lock, ts: [a] } = tasks(name);
+      const il = new Interleaver();
+      il.add('a', lock.lockPage(a, 0), a).runToEnd('a');
+      il.add('u', lock.unlockPage(a, 0), a).runToEnd('u');
+      expect(shm.flags[0] & PG_locked, name).toBe(0);
+      expect([shm.wakeUnlocks[0], shm.wakeOwed[0], shm.unlockToken[a.id]], name).toEqual([0, 0, 0]);
+      il.add('a2', lock.lockPage(a, 0), a).runToEnd('a2');
+      Atomics.or(shm.flags, 0, PG_waiters); // a waiter announced (gone again before it queued)
+      il.add('u2', lock.unlockPage(a, 0), a).runToEnd('u2');
+      expect([shm.wakeUnlocks[0], shm.wakeOwed[0], shm.unlockToken[a.id]], name).toEqual([1, 0, 0]);
+      expect(ids(shm), name).toEqual([]);
+    }
+  });
+
+  it('an unlock with PG_waiters clear still reports a sleeper nothing will wake (the bit lost while it slept), as settling its owed wake-up did', () => {
+    for (const name of ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10']) {
+      const { shm, lock, ts: [a] } = tasks(name);
+      const il = new Interleaver();
+      il.add('a', lock.lockPage(a, 1), a).runToEnd('a');
+      // task 1 asleep on page 1, queued, and PG_waiters clear: only the unlock can see it lost
+      shm.wqPage[1] = 1;
+      shm.wqBit[1] = 0;
+      shm.wqFlags[1] = WQ_FLAG_EXCLUSIVE;
+      shm.wqLinked[1] = 1;
+      shm.wqSleep[1] = 1 + 1;
+      expect(ids(shm), name).toEqual([]);
+      il.add('u', lock.unlockPage(a, 1), a).runToEnd('u');
+      expect(ids(shm), name).toEqual(['LOCK-WAKE']);
+      expect(readViolations(shm)[0].values[0], name).toBe(1);
+    }
+  });
+
   it('v5.9-rc6: the killable waiter woken without the lock after its signal test leaves -EINTR with the wake; the waiter behind it is reported lost at once', () => {
     const { shm, lock, ts: [holder, killable, other] } = tasks('v5.9-rc6');
     const il = new Interleaver();
