@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
 import { perturbRng } from '../../src/kernel/rng.ts';
-import type { Scenario } from '../../src/kernel/scenario.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
@@ -31,7 +31,8 @@ function pointCosts(quick: boolean): BenchTable {
   const shm = benchShm(1);
   const t = benchTask(shm, 0, makeLock('v5.9', {}));
   const driverFor = (perturb: RunConfig['perturb']) =>
-    new FreeDriver({ t, scenario: {} as Scenario, role: 'bench', cfg: { ...DEFAULTS, perturb } });
+    // a scenario whose runOp has a direct form: the driver perturbs at the direct form's rates, as a run does
+    new FreeDriver({ t, scenario: getScenario('locks'), role: 'bench', cfg: { ...DEFAULTS, perturb } });
   const off = driverFor('off'), low = driverFor('low'), high = driverFor('high');
   const noop: DirectDriver = { point() {}, effect() { return undefined; }, drive() { throw new Error('no generators here'); } };
   const l = label('bench_point');
