@@ -39,10 +39,11 @@ import { PageObserver } from '../check/observer.ts';
  * These are the rates of the generator path. The direct form's schedule points cost a fraction of
  * a generator resume (map-truncate runs 3-4x the operations per second), so a protocol window is
  * open for less time and a sleep that lands in it (a preemption: what lets the other side of a
- * race run inside it) comes 4x less often per second of window at the same rate per point. The
- * direct form sleeps DIRECT_SLEEP_SCALE times as often per point (low: 1/1024, high: 1/64); spins
- * and holds stay as they are. Measured on patch4 (stress/bench map-truncate, seeds 1-10): median
- * time to detect at 1x, 4x and 16x (see perturbRates()).
+ * race run inside it) comes 4x less often per second of window at the same rate per point. At
+ * `low` (the default) the direct form sleeps DIRECT_SLEEP_SCALE times as often per point (1/1024);
+ * spins and holds stay as they are, and so does `high` (it already sleeps 16x as often as `low`).
+ * Chosen on patch4 (map-truncate, seeds 1-10): the median time to detect was best at 4x of 1x,
+ * 4x and 16x, and 4x more sleeps than 1x did not lower the operations per second.
  */
 export interface PerturbRates {
   spin: number;
@@ -59,13 +60,14 @@ export const PERTURB_RATES: Record<PerturbLevel, PerturbRates | null> = {
   high: { spin: 1 / 8, spinMaxIters: 2000, sleep: 1 / 256, sleepUs: [20, 1000], hold: 1 / 256, holdUs: [1000, 5000] },
 };
 
-/** How many times as often the direct form sleeps per schedule point as the generator path. */
+/** How many times as often the direct form sleeps per schedule point as the generator path, at
+ * --perturb low. */
 export const DIRECT_SLEEP_SCALE = 4;
 
-/** The rates a driver perturbs with: PERTURB_RATES, the sleeps scaled for the direct form. */
+/** The rates a driver perturbs with: PERTURB_RATES, low's sleeps scaled for the direct form. */
 export function perturbRates(level: PerturbLevel, direct: boolean): PerturbRates | null {
   const R = PERTURB_RATES[level] ?? null;
-  return R && direct ? { ...R, sleep: R.sleep * DIRECT_SLEEP_SCALE } : R;
+  return R && direct && level === 'low' ? { ...R, sleep: R.sleep * DIRECT_SLEEP_SCALE } : R;
 }
 
 /** Longest single Atomics.wait. A longer wait returns 'timed-out' early (a spurious wake-up the
