@@ -3,7 +3,8 @@
 // Every actor is a locker. Each operation picks a page with a Zipf-ish choice (a few pages are
 // hot, so the slow paths, hand-offs and steals all happen) and does one of: lock_page, trylock_page,
 // lock_page_killable, wait_on_page_locked; odd-numbered tasks also send fatal signals to others, so
-// killable waits really return -EINTR. While it holds a page lock a task updates the page's data
+// killable waits really return -EINTR (and in controlled mode, with --signal-events, a fatal signal
+// can also arrive from outside at any decision, to a task in a killable wait). While it holds a page lock a task updates the page's data
 // non-atomically (read, schedule points, write + 1): if two tasks ever hold the lock at once an
 // update is lost, which the quiescent check sees even if the shadow-owner check were blind.
 import type { Finding, Op, Scenario } from '../kernel/scenario.ts';
@@ -42,8 +43,16 @@ export const locksScenario: Scenario = {
   description: 'lockers lock / trylock / killable-lock / wait-on a Zipf-hot set of pages, hold, unlock; some send fatal signals',
   options: [
     { name: 'signals', kind: 'bool', default: true, help: 'odd-numbered tasks send fatal signals, so killable waits return -EINTR' },
+    {
+      name: 'signal-events', kind: 'bool', default: true,
+      help: 'with --signals, controlled mode: a fatal signal may also arrive from outside the tasks at any decision, to a task in a killable wait, where the strategy places it (docs/strategies.md)',
+    },
   ],
   invariants: ['LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-FAIR', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH'],
+
+  signalEvents(cfg) {
+    return cfg.extra.signals !== false && cfg.extra['signal-events'] !== false;
+  },
 
   roles(cfg) {
     return Array.from({ length: cfg.workers }, () => 'locker');
