@@ -12,6 +12,9 @@ import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { lockNames, makeLock } from '../../src/locks/index.ts';
 import { readViolations } from '../../src/check/violations.ts';
 import type { Op } from '../../src/kernel/scenario.ts';
+import { rng } from '../../src/kernel/rng.ts';
+import { WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../src/shm/shm.ts';
+import { WQ_TASK_KILLABLE } from '../../src/locks/waitqueue.ts';
 import '../../src/variants/index.ts';
 
 const locks = SCENARIOS.get('locks')!;
@@ -21,7 +24,7 @@ const cfgFor = (lock: string, o: Partial<RunConfig> = {}, events = true): RunCon
 const driverFor = (cfg: RunConfig) => new ControlledDriver({ scenario: locks, cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }) });
 const replay = (d: ControlledDriver, ops: Op[][], choices: number[]) => {
   const strategy = new ReplayStrategy(choices);
-  const r = d.runIteration({ ops, strategy, rng: () => 0, trace: true });
+  const r = d.runIteration({ ops, strategy, rng: rng('replay'), trace: true });
   return { r, strategy };
 };
 
@@ -83,9 +86,9 @@ describe('signal events', () => {
     }
   });
 
-  it('an iteration in which the strategy places no signal chooses exactly as without signal events', () => {
+  it('an iteration in which the strategy places no signal chooses exactly as without a signal stream', () => {
     const on = driverFor(cfgFor('v5.9-rc6'));
-    const off = driverFor(cfgFor('v5.9-rc6', {}, false));
+    const off = driverFor(cfgFor('v5.9-rc6'));
     let compared = 0, signalled = 0;
     // one instance per driver, PCT's k (learnt from the iterations seen) kept the same in both
     for (const [s, t] of [[new RandomStrategy(), new RandomStrategy()], [new PctStrategy(3), new PctStrategy(3)]]) {
@@ -94,7 +97,7 @@ describe('signal events', () => {
         const ops = opsFor(locks, on.cfg, `1.${i}`, 4);
         const a: IterationResult = on.runIteration({ ops, strategy: s, rng: scheduleRngFor('1', i), signalRng: signalRngFor('1', i) });
         const withSignals = Array.from(a.schedule);
-        const b = off.runIteration({ ops, strategy: t, rng: scheduleRngFor('1', i), signalRng: signalRngFor('1', i) });
+        const b = off.runIteration({ ops, strategy: t, rng: scheduleRngFor('1', i) });
         if (withSignals.some((c) => c < 0)) {
           signalled++;
           continue;
@@ -144,5 +147,21 @@ describe('signal events', () => {
       expect(r.result.steps, f).toBe(l.file.steps);
     }
     expect(lockNames()).toContain('v4.14');
+  });
+});
+
+describe('aimed signal operations (locks --signal-events)', () => {
+  const send = (events: boolean, flags: number): Int32Array => {
+    const d = driverFor(cfgFor('v4.14', { workers: 4 }, events));
+    Atomics.store(d.shm.wqFlags, 2, flags);
+    const g = locks.runOp(d.tasks[1], 'locker', { kind: 'signal', args: [0] }, d.cfg);
+    for (let r = g.next(); !r.done; r = g.next());
+    return d.shm.fatal;
+  };
+  it('a signal operation hits a killable waiter, a woken one first, rather than its drawn victim', () => {
+    expect(Array.from(send(true, WQ_TASK_KILLABLE | WQ_FLAG_WOKEN | WQ_FLAG_EXCLUSIVE)).slice(0, 4)).toEqual([0, 0, 1, 0]); // woken killable waiter
+    expect(Array.from(send(true, WQ_TASK_KILLABLE | WQ_FLAG_EXCLUSIVE)).slice(0, 4)).toEqual([0, 0, 1, 0]); // killable waiter
+    expect(Array.from(send(true, WQ_FLAG_EXCLUSIVE)).slice(0, 4)).toEqual([1, 0, 0, 0]); // not killable: the drawn victim
+    expect(Array.from(send(false, WQ_TASK_KILLABLE | WQ_FLAG_WOKEN | WQ_FLAG_EXCLUSIVE)).slice(0, 4)).toEqual([1, 0, 0, 0]); // off: the drawn victim
   });
 });
