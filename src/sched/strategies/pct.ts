@@ -46,6 +46,8 @@ export class PctStrategy implements Strategy {
   private s: Rng | null = null;
   /** the decision at which a signal event may arrive (0: none this iteration) */
   private signalAt = 0;
+  /** an iteration had a signal stream (the scenario has signal events): describe() says so */
+  private signals = false;
 
   constructor(readonly depth: number) {
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer >= 1, got ${depth}`);
@@ -57,6 +59,7 @@ export class PctStrategy implements Strategy {
     this.r = r;
     this.s = signals ?? null;
     this.signalAt = 0;
+    if (signals) this.signals = true;
     const n = view.actors;
     this.n = Math.max(this.n, n);
     if (this.prio.length < n) this.prio = new Int32Array(n);
@@ -132,7 +135,7 @@ export class PctStrategy implements Strategy {
   }
 
   describe(confidence = 0.95): string {
-    return pctBoundLine(this.depth, this.n, this.k, confidence);
+    return pctBoundLine(this.depth, this.n, this.k, confidence) + (this.signals ? '; signal events: one signal point per iteration, a decision drawn uniformly in [1, k]' : '');
   }
 }
 

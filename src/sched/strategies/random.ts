@@ -31,10 +31,13 @@ export class RandomStrategy implements Strategy {
   private r!: Rng;
   private s: Rng | null = null;
   private rate = 0;
+  /** an iteration had a signal stream (the scenario has signal events): describe() says so */
+  private signals = false;
 
   begin(_view: SchedView, r: Rng, signals?: Rng): void {
     this.r = r;
     this.s = signals ?? null;
+    if (signals) this.signals = true;
     this.rate = signals ? SIGNAL_RATES[Math.floor(signals() * SIGNAL_RATES.length)] : 0;
   }
 
@@ -49,6 +52,6 @@ export class RandomStrategy implements Strategy {
   end(): void {}
 
   describe(): string {
-    return `random: uniform walk over the runnable actors at every decision (${swarmSignalText()})`;
+    return `random: uniform walk over the runnable actors at every decision${this.signals ? ` (${swarmSignalText()})` : ''}`;
   }
 }
