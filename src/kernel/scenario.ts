@@ -62,6 +62,10 @@ export interface Scenario {
   liveCheck?(shm: Shm, cfg: RunConfig): Finding[];
   /** Invariant ids this scenario checks (reports list them, one JUnit case each). */
   invariants?: readonly InvariantId[];
+  /** Controlled mode: fatal signals may also arrive from outside the actors (a SIGKILL can come
+   * from anyone at any time): at any decision the strategy may send one to an actor in a killable
+   * wait (src/sched/controlled.ts). Absent or false: signals come only from the scenario's ops. */
+  signalEvents?(cfg: RunConfig): boolean;
   /** Scenario figures for the report, read after the run (lands in RunResult.extra[name]). */
   summary?(shm: Shm, cfg: RunConfig): Record<string, unknown>;
 }

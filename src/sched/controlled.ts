@@ -23,6 +23,14 @@
 // is caught from outside the thread: src/run/explore-parallel.ts). The
 // driver knows no pages: what a blocked actor waits on, the LOCK-LEAK check, the DEADLOCK and HUNG
 // explanations and the violation message come from the observer (src/check/observer.ts).
+//
+// Signal events: a scenario that says so (Scenario.signalEvents) gets fatal signals from outside
+// its actors as scheduler choices. At every decision, before choosing an actor, the driver asks
+// the strategy (Strategy.signal) whether a SIGKILL arrives now for one of the actors in a killable
+// wait with none pending; if so it is sent exactly as a task would send it (sendFatalSignal: the
+// fatal word, then signal_wake_up), as a step of its own, and the decision is recorded as
+// SIGNAL(victim). So a signal can land between any two schedule points of a killable wait, placed
+// by the strategy, instead of only where a sender actor's own steps happen to fall.
 import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
 import { Shm, TASK_DONE, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
 import { attachLockdep } from '../check/lockdep.ts';
@@ -37,7 +45,8 @@ import { configVariants, kernelOps } from '../variants/index.ts';
 import type { Rng } from '../kernel/rng.ts';
 import type { Effect, FutexWait, Step, Yielded } from '../kernel/step.ts';
 import { Task } from '../kernel/task.ts';
-import type { SchedView, Strategy } from './strategies/strategy.ts';
+import { signalChoice, type SchedView, type Strategy } from './strategies/strategy.ts';
+import { WQ_TASK_KILLABLE, sendFatalSignal } from '../locks/waitqueue.ts';
 
 /** Virtual nanoseconds per step. */
 export const STEP_NS = 100;
@@ -90,6 +99,8 @@ export interface IterationInput {
   strategy: Strategy;
   /** the iteration's schedule stream (handed to the strategy) */
   rng: Rng;
+  /** where signal events arrive (handed to the strategy; without it the strategies place none) */
+  signalRng?: Rng;
   maxSteps?: number;
   /** collect a TraceEvent per step (replay --trace, diagrams); off while exploring */
   trace?: boolean;
@@ -130,6 +141,8 @@ export class ControlledDriver implements SchedView {
   readonly shm: Shm;
   readonly tasks: Task[];
   readonly spin: Int32Array;
+  /** the scenario has signal events (Scenario.signalEvents) */
+  readonly signalEvents: boolean;
 
   private readonly observer: DriverObserver;
   /** the actors as the observer's explanations see them */
@@ -156,6 +169,12 @@ export class ControlledDriver implements SchedView {
   private readonly prevAux: Int32Array;
   private readonly runnable: Int32Array;
   private nRunnable = 0;
+  /** the actors a signal event may hit now (in a killable wait, no fatal signal pending) */
+  private readonly signalable: Int32Array;
+  /** each actor's wait-entry flags at the last decision (signal events: what changed since) */
+  private readonly seenWq: Int32Array;
+  /** sends the signal events: the task slot after the actors (the checker's slot in free mode) */
+  private readonly outside: Task;
   /** a heartbeat another thread watches (src/sched/explore.ts BEAT: steps, actor, iteration, op) */
   beat: Int32Array | null = null;
   private schedBuf = new Int32Array(1024);
@@ -195,6 +214,10 @@ export class ControlledDriver implements SchedView {
     const ops = kernelOps({ lock, variants: configVariants(cfg) });
     for (let id = 0; id < n; id++) this.tasks.push(new Task({ id, shm: this.shm, ops, options, labels: this.labelTable }));
     this.spin = new Int32Array(n);
+    this.signalEvents = scenario.signalEvents?.(cfg) ?? false;
+    this.signalable = new Int32Array(n);
+    this.seenWq = new Int32Array(n);
+    this.outside = new Task({ id: n, shm: this.shm, ops, options, labels: this.labelTable });
     this.state = new Int8Array(n);
     this.opNo = new Int32Array(n);
     this.gens = new Array(n).fill(null);
@@ -273,7 +296,9 @@ export class ControlledDriver implements SchedView {
     }
     this.rebuildRunnable();
     const strategy = input.strategy;
-    strategy.begin(this, input.rng);
+    strategy.begin(this, input.rng, this.signalEvents ? input.signalRng : undefined);
+    this.seenWq.fill(0);
+    const signals = this.signalEvents && strategy.signal !== undefined;
     const maxSteps = input.maxSteps ?? DEFAULT_MAX_STEPS;
     const ctl = this.shm.ctl;
     const runnable = this.runnable;
@@ -287,7 +312,17 @@ export class ControlledDriver implements SchedView {
     for (;;) {
       let a: number;
       const nr = this.nRunnable;
-      if (nr >= 2) {
+      const victim = nr >= 2 && signals ? this.signalVictim(strategy) : -1;
+      if (victim >= 0) {
+        // a signal event: a step of its own, not an actor's (cur and the switches stay as they are)
+        if (decisions === this.schedBuf.length) this.growSchedule();
+        this.schedOps[decisions] = this.opNo[victim];
+        this.schedBuf[decisions++] = signalChoice(victim);
+        steps++;
+        this.clock += STEP_NS;
+        this.deliverSignal(victim, steps);
+        a = -1;
+      } else if (nr >= 2) {
         a = strategy.choose(runnable, nr, cur);
         if (decisions === this.schedBuf.length) this.growSchedule();
         this.schedOps[decisions] = this.opNo[a];
@@ -303,18 +338,20 @@ export class ControlledDriver implements SchedView {
         }
         break;
       }
-      if (a !== cur && cur !== -1) switches++;
-      cur = a;
-      steps++;
-      this.clock += STEP_NS;
-      const beat = this.beat;
-      if (beat !== null) {
-        beat[0]++;
-        beat[3] = this.opNo[a];
-        beat[1] = a;
-        this.stepActor(a, steps);
-        beat[1] = -1;
-      } else this.stepActor(a, steps);
+      if (victim < 0) {
+        if (a !== cur && cur !== -1) switches++;
+        cur = a;
+        steps++;
+        this.clock += STEP_NS;
+        const beat = this.beat;
+        if (beat !== null) {
+          beat[0]++;
+          beat[3] = this.opNo[a];
+          beat[1] = a;
+          this.stepActor(a, steps);
+          beat[1] = -1;
+        } else this.stepActor(a, steps);
+      }
       if (ctl[CTL.VIOLATIONS] !== 0) {
         violation = this.fromRing();
         violationStep = steps;
@@ -349,6 +386,44 @@ export class ControlledDriver implements SchedView {
       trace: this.trace,
       clockNs: this.clock,
     };
+  }
+
+  /** Ask the strategy whether a signal event comes now: the victim, or -1. The candidates whose
+   * wait entry changed since the last decision (queued, woken, handed the lock: the moments a
+   * signal races with) come first. */
+  private signalVictim(strategy: Strategy): number {
+    const shm = this.shm, c = this.signalable, seen = this.seenWq;
+    let m = 0, fresh = 0;
+    for (let a = 0; a < this.actors; a++) {
+      const s = this.state[a];
+      const f = Atomics.load(shm.wqFlags, a);
+      const changed = f !== seen[a];
+      seen[a] = f;
+      // TASK_KILLABLE rides in the wait entry's flags from init_wait to the end of the wait
+      // (src/locks/waitqueue.ts); a pending fatal signal is not sent twice
+      if ((s !== RUNNING && s !== BLOCKED) || (f & WQ_TASK_KILLABLE) === 0 || Atomics.load(shm.fatal, a) !== 0) continue;
+      if (changed) {
+        c[m++] = c[fresh];
+        c[fresh++] = a;
+      } else c[m++] = a;
+    }
+    return m === 0 ? -1 : strategy.signal!(c, m, fresh);
+  }
+
+  /** A signal event: SIGKILL for actor v from outside the actors, sent as any task sends it
+   * (sendFatalSignal: the fatal word, then signal_wake_up), all in this one step. */
+  private deliverSignal(v: number, step: number): void {
+    if (this.trace !== null) {
+      this.ev = { step, task: v, label: '(SIGKILL)', page: this.atPage[v], aux: 0, op: this.opNo[v], note: 'a fatal signal from outside the tasks' };
+      this.trace.push(this.ev);
+    }
+    const gen = sendFatalSignal(this.outside, v);
+    for (let r = gen.next(); !r.done; r = gen.next()) {
+      const y = r.value;
+      if (typeof y === 'string') continue;
+      if (y.kind !== 'wake') throw new Error(`sendFatalSignal yielded a '${y.kind}' effect`);
+      this.futexWake(y.arr, y.index, y.count);
+    }
   }
 
   private growSchedule(): void {

@@ -130,6 +130,9 @@ export interface ExploreResult {
 
 export const opsSeedFor = (seed: string, iteration: number): string => `${seed}.${iteration}`;
 export const scheduleRngFor = (seed: string, iteration: number) => rng(seed, 'sched', iteration);
+/** Where iteration i's signal events arrive (Scenario.signalEvents): a stream of its own, so the
+ * schedule stream chooses as it would without them. */
+export const signalRngFor = (seed: string, iteration: number) => rng(seed, 'signals', iteration);
 
 export function opsFor(scenario: Scenario, cfg: RunConfig, opsSeed: string, opsPerActor: number): Op[][] {
   return ControlledDriver.opsFor(scenario, cfg, opsSeed, opsPerActor, opRng);
@@ -162,7 +165,7 @@ export function explore(o: ExploreOptions): ExploreResult {
     const d0 = now();
     const bound = stepBoundFor(maxSteps, ops);
     if (o.beat) o.beat[BEAT.ITERATION] = i;
-    const r = driver.runIteration({ ops, strategy: s, rng: sched, maxSteps: bound });
+    const r = driver.runIteration({ ops, strategy: s, rng: sched, signalRng: signalRngFor(o.seed, i), maxSteps: bound });
     stats.driverMs += now() - d0;
     stats.iterations++;
     stats.steps += r.steps;

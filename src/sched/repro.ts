@@ -9,7 +9,8 @@
 //   "seeds": { "master": "1", "iteration": 17, "ops": "1.17" },
 //   "strategy": "pct(d=3)", "maxSteps": 200000,
 //   "actors": [ { "task": 0, "role": "mapper", "ops": [ { "kind": "map", "args": [0, 1, 4] } ] }, ... ],
-//   "schedule": "0*5 1*3 0 2*12",     the actor chosen at each decision, run-length encoded
+//   "schedule": "0*5 1*3 0 2*12",     the actor chosen at each decision, run-length encoded;
+//                                     "s2": a signal event, a fatal signal to task 2 (see controlled.ts)
 //   "decisions": 21, "steps": 48,
 //   "violation": { "id": "MAP-EOF", "task": -1, "op": -1, "page": 3, "message": "..." },
 //   "signature": { "id": "MAP-EOF", "role": "-", "op": "-", "label": "-", "page": "0" }
@@ -34,6 +35,7 @@ import { computeLayout, type ShmSizes } from '../shm/layout.ts';
 import { ControlledDriver, type IterationResult } from './controlled.ts';
 import type { Violation } from '../kernel/observer.ts';
 import { ReplayStrategy } from './strategies/replay.ts';
+import { signalChoice, signalVictim } from './strategies/strategy.ts';
 import { rng } from '../kernel/rng.ts';
 import { findVariant } from '../variants/index.ts';
 import type { Find } from './explore.ts';
@@ -96,13 +98,14 @@ export class ReproError extends Error {
 
 // ---- the schedule: run-length encoded choices -----------------------------------------------
 
-/** [0,0,0,1,0,0] → "0*3 1 0*2" */
+/** [0,0,0,1,0,0] → "0*3 1 0*2"; a signal event SIGNAL(v) (src/sched/controlled.ts) is `s<v>` */
 export function encodeSchedule(choices: ArrayLike<number>): string {
   const parts: string[] = [];
   for (let i = 0; i < choices.length;) {
     let j = i + 1;
     while (j < choices.length && choices[j] === choices[i]) j++;
-    parts.push(j - i === 1 ? String(choices[i]) : `${choices[i]}*${j - i}`);
+    const c = choices[i] < 0 ? `s${signalVictim(choices[i])}` : String(choices[i]);
+    parts.push(j - i === 1 ? c : `${c}*${j - i}`);
     i = j;
   }
   return parts.join(' ');
@@ -113,14 +116,15 @@ export function decodeSchedule(text: string, actors: number, limit = 100_000_000
   const s = text.trim();
   if (s === '') return out;
   for (const part of s.split(/\s+/)) {
-    const m = /^(\d+)(?:\*(\d+))?$/.exec(part);
-    if (!m) throw new ReproError(`schedule: '${part}' is not a choice (want TASK or TASK*COUNT)`);
-    const task = Number(m[1]);
-    const n = m[2] === undefined ? 1 : Number(m[2]);
+    const m = /^(s?)(\d+)(?:\*(\d+))?$/.exec(part);
+    if (!m) throw new ReproError(`schedule: '${part}' is not a choice (want TASK, TASK*COUNT, or sTASK for a signal to TASK)`);
+    const task = Number(m[2]);
+    const n = m[3] === undefined ? 1 : Number(m[3]);
     if (task >= actors) throw new ReproError(`schedule: task ${task} does not exist (the scenario has tasks 0..${actors - 1})`);
     if (!Number.isSafeInteger(n) || n < 1) throw new ReproError(`schedule: '${part}' has a bad count`);
     if (out.length + n > limit) throw new ReproError(`schedule: more than ${limit} decisions`);
-    for (let i = 0; i < n; i++) out.push(task);
+    const c = m[1] ? signalChoice(task) : task;
+    for (let i = 0; i < n; i++) out.push(c);
   }
   return out;
 }

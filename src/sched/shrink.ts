@@ -22,7 +22,7 @@ import { opRng, rng } from '../kernel/rng.ts';
 import { PctStrategy } from './strategies/pct.ts';
 import { RandomStrategy } from './strategies/random.ts';
 import { BoundedStrategy } from './strategies/bounded.ts';
-import type { Strategy } from './strategies/strategy.ts';
+import { choiceActor, type Strategy } from './strategies/strategy.ts';
 import { iterationSignature, sameSignature, signatureText, type FindSignature } from './signature.ts';
 import { fileSignature, runRepro, ReproError, encodeSchedule, violationSummary, type LoadedRepro, type ReproFile } from './repro.ts';
 
@@ -128,7 +128,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     let found: Candidate | null = null;
     const tryOne = (strategy: Strategy, k: number): number => {
       runs++;
-      const res = driver.runIteration({ ops, strategy, rng: rng('shrink', id, k), maxSteps });
+      const res = driver.runIteration({ ops, strategy, rng: rng('shrink', id, k), signalRng: rng('shrink-signals', id, k), maxSteps });
       if (res.violation?.id === target && sameSignature(iterationSignature(driver.shm, driver.roles, ops, res.violation), want!)) {
         const c = candidate(ops, res);
         if (!found || smaller(c.shape, found.shape)) found = c;
@@ -184,7 +184,8 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     const ops = best.ops.map((list, a) => list.filter((_, k) => !drop(a, k)));
     const n = totalOps(ops);
     if (n === best.shape.ops || n === 0) return false;
-    const choices = best.choices.filter((c, i) => !drop(c, best.choiceOps[i]));
+    // a signal event goes with its victim's operation
+    const choices = best.choices.filter((c, i) => !drop(choiceActor(c), best.choiceOps[i]));
     let c = replay(ops, choices);
     if ((!c || !fewerOps(c.shape, best.shape)) && n <= SEARCH_MAX_OPS) c = search(ops);
     if (c && fewerOps(c.shape, best.shape)) {
@@ -277,8 +278,8 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     // the last op each actor ran at a decision: a loop, never Math.max(...list) (a schedule of
     // 500,000 decisions overflows the stack as call arguments)
     const ran = best.ops.map(() => -1);
-    best.choices.forEach((a, i) => {
-      const k = best.choiceOps[i];
+    best.choices.forEach((c, i) => {
+      const a = choiceActor(c), k = best.choiceOps[i];
       last.set(`${a}:${k}`, i);
       if (i >= d) lastOp[a] = Math.max(lastOp[a], k);
       if (k > ran[a]) ran[a] = k;

@@ -4,7 +4,7 @@ import { RandomStrategy } from './random.ts';
 import type { Strategy, StrategySpec } from './strategy.ts';
 
 export type { SchedView, Strategy, StrategySpec } from './strategy.ts';
-export { specName } from './strategy.ts';
+export { specName, signalChoice, signalVictim, choiceActor } from './strategy.ts';
 export { PctStrategy, pctBound, pctBoundLine, iterationsFor } from './pct.ts';
 export { RandomStrategy } from './random.ts';
 export { ReplayStrategy } from './replay.ts';

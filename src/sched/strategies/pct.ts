@@ -16,6 +16,13 @@
 // again overtake anyone (locks/busted-unfair, the unbounded-unfairness mutant, went from never
 // found to found within 70 iterations: docs/strategies.md); and after many more decisions than k the iteration falls back to a fair random walk
 // (Coyote's fair-prioritization), so a long iteration always ends.
+//
+// Signal events (Strategy.signal) are placed the way PCT places its change points: one signal
+// point per iteration, a decision drawn uniformly in [1, k] from the signal stream; at that
+// decision, if some actor is in a killable wait, one of them (uniformly) gets a fatal signal. A
+// window that needs a signal between two given steps is one more ordering constraint: PCT hits it
+// with probability about 1/k, where a signal sent by an actor needs that actor's priority to fall
+// exactly there.
 import type { Rng } from '../../kernel/rng.ts';
 import type { SchedView, Strategy } from './strategy.ts';
 
@@ -36,15 +43,23 @@ export class PctStrategy implements Strategy {
   private fairAfter = Infinity;
   private view!: SchedView;
   private r!: Rng;
+  private s: Rng | null = null;
+  /** the decision at which a signal event may arrive (0: none this iteration) */
+  private signalAt = 0;
+  /** an iteration had a signal stream (the scenario has signal events): describe() says so */
+  private signals = false;
 
   constructor(readonly depth: number) {
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`PCT depth must be an integer >= 1, got ${depth}`);
     this.name = `pct(d=${depth})`;
   }
 
-  begin(view: SchedView, r: Rng): void {
+  begin(view: SchedView, r: Rng, signals?: Rng): void {
     this.view = view;
     this.r = r;
+    this.s = signals ?? null;
+    this.signalAt = 0;
+    if (signals) this.signals = true;
     const n = view.actors;
     this.n = Math.max(this.n, n);
     if (this.prio.length < n) this.prio = new Int32Array(n);
@@ -75,6 +90,16 @@ export class PctStrategy implements Strategy {
     }
     this.changeAt.sort((a, b) => a - b);
     this.fairAfter = 4 * k + 1000;
+    // from its own stream, so the priorities and change points above are what they were without it
+    if (signals) this.signalAt = 1 + Math.floor(signals() * k);
+  }
+
+  signal(candidates: Int32Array, m: number): number {
+    // asked before the choice of decision this.decision + 1; after a signal the driver asks again
+    // at the same decision, and gets -1
+    if (this.signalAt === 0 || this.decision + 1 !== this.signalAt) return -1;
+    this.signalAt = 0;
+    return candidates[Math.floor(this.s!() * m)];
   }
 
   choose(runnable: Int32Array, n: number): number {
@@ -110,7 +135,7 @@ export class PctStrategy implements Strategy {
   }
 
   describe(confidence = 0.95): string {
-    return pctBoundLine(this.depth, this.n, this.k, confidence);
+    return pctBoundLine(this.depth, this.n, this.k, confidence) + (this.signals ? '; signal events: one signal point per iteration, a decision drawn uniformly in [1, k]' : '');
   }
 }
 

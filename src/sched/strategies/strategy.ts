@@ -13,11 +13,21 @@ export interface SchedView {
 export interface Strategy {
   /** e.g. 'pct(d=3)', 'random' */
   readonly name: string;
-  /** A new iteration begins, with its own schedule stream. */
-  begin(view: SchedView, r: Rng): void;
+  /** A new iteration begins, with its own schedule stream, and (when the scenario has signal
+   * events, Scenario.signalEvents) a separate stream for where fatal signals arrive: an iteration
+   * in which no signal is placed chooses exactly as it would without signal events. */
+  begin(view: SchedView, r: Rng, signals?: Rng): void;
   /** Pick one of runnable[0..n) (n >= 2, ascending actor ids). `current` ran the last step (-1 at
    * the start). Called once per decision, in order; the return value must be in the list. */
   choose(runnable: Int32Array, n: number, current: number): number;
+  /** Signal events (the scenario's Scenario.signalEvents): asked at a decision, before `choose`,
+   * when some actor is in a killable wait with no fatal signal pending (`candidates[0..m)`, m >= 1;
+   * asleep or runnable). The first `fresh` of them are those whose wait entry changed since the
+   * last decision (queued, woken, handed the lock): a signal races with exactly those changes.
+   * Return a candidate to send it a fatal signal now (from outside the actors, like any SIGKILL;
+   * the decision is spent on it and the driver asks again), or -1. A strategy without this
+   * method never signals. */
+  signal?(candidates: Int32Array, m: number, fresh: number): number;
   /** The iteration ended after `decisions` decisions. */
   end(decisions: number): void;
   /** One line about the strategy's parameters and guarantee, for the final stats (PCT: the
@@ -35,3 +45,10 @@ export interface StrategySpec {
 export function specName(s: StrategySpec): string {
   return s.kind === 'pct' ? `pct(d=${s.depth})` : 'random';
 }
+
+/** A signal event as a recorded choice: SIGNAL(v) = -(v + 1), never an actor id. */
+export const signalChoice = (victim: number): number => -victim - 1;
+/** The victim of a recorded signal choice (c < 0). */
+export const signalVictim = (c: number): number => -c - 1;
+/** The actor a recorded choice belongs to: the chosen actor, or a signal's victim. */
+export const choiceActor = (c: number): number => (c < 0 ? -c - 1 : c);
