@@ -11,9 +11,11 @@
 // under the PTL is what the walk itself must not lose: a zap (MADV_DONTNEED, truncation's
 // unmap_mapping_range(), which hold no page lock) may clear the PTE between the read and the lock.
 //
-// Must trip: MAP-COUNT (the page's mapcount dropped a second time, below -1), REF-COUNT (its
-// reference dropped a second time), and what follows (FREE-BAD, DEL-LOCKED: a page freed while in
-// the page cache). As a table: rmap.tryToUnmap only.
+// Must trip: the page's mapcount and reference are dropped a second time. With one more mapping
+// left the early exit then trusts the wrong mapcount: folio_not_mapped() with a VMA not yet
+// visited, and the freeze succeeds on the references left: the page is freed while that VMA's PTE
+// maps it (FREE-BAD, MAP-CACHE, DATA-STAMP); else MAP-COUNT (below -1) and REF-COUNT. As a table:
+// rmap.tryToUnmap only.
 import { pageFile } from '../../shm/files.ts';
 import { pageMapped } from '../../shm/page.ts';
 import { pteAnon, pteNone, ptePfn, pteRead, vmaContains } from '../../shm/mm.ts';
@@ -54,7 +56,8 @@ export const rmapUnmapStalePte: Variant = {
   source: 'mutant of try_to_unmap() / page_vma_mapped_walk() (6.6 mm/rmap.c, mm/page_vma_mapped.c)',
   expected: ['MAP-COUNT', 'REF-COUNT', 'FREE-BAD', 'DEL-LOCKED', 'MAP-CACHE', 'DATA-STAMP'],
   reasoning: 'a zap that clears the PTE between the walk\'s read and its PTL makes the walk unmap it again: the page\'s mapcount '
-    + 'and reference are dropped twice',
+    + 'and reference are dropped twice, and the early exit (folio_not_mapped()) may then stop before a VMA that still maps the page, '
+    + 'which reclaim frees',
   hidden: true,
   ops: () => ({ rmap: { tryToUnmap: tryToUnmapStalePte } }),
 };
