@@ -32,6 +32,15 @@
 //      in flight followed by the page lock of a page above it in that order is the same nesting
 //      (write_cache_pages() locks the next page of its batch while the earlier pages' I/O is in
 //      flight) and adds no class order; any other writeback -> page lock is one (rule 2).
+//   3b. A page lock held while waiting for the writeback of ANOTHER page (direct reclaim's
+//      folio_wait_writeback(), shrink_folio_list() Case 3, in an allocation made under a page
+//      lock) is ordered as page locks are: the writeback may be write_cache_pages()'s, in flight
+//      while it locks the next pages of its batch (above) — the one we hold, if it comes after the
+//      page we wait for. Waiting for the writeback of a page that is not above every page lock
+//      held is LOCK-ORDER at once: the deadlock 63f3655f9501 ("mm, memcg: fix reclaim deadlock
+//      with writeback") fixed by preallocating the PTE table before __do_fault() takes the page
+//      lock. Waiting for the writeback of the very page one holds locked (truncate, writeback,
+//      wait_for_stable_page) is the class order page lock -> writeback of rule 2.
 //   4. Blocking on a lock the task already holds (a page lock, a PTL, a writeback it started
 //      itself) is LOCK-ORDER at once (lockdep's "possible recursive locking detected"); the wait-
 //      for graph reports the DEADLOCK when it happens.
@@ -51,10 +60,12 @@ const NCLASS = 3;
 export const LD_CLASS_NAMES = ['page lock', 'PTL', 'writeback'] as const;
 
 // record slots: 0..8 class pair from * 3 + to (slot 0 = page lock -> page lock in ascending
-// order), 9 page lock -> page lock against the order, 10..12 recursion per class
+// order), 9 page lock -> page lock against the order, 10..12 recursion per class, 13 page lock ->
+// the writeback of a page not above it (rule 3b)
 export const SLOT_PAGE_DESC = 9;
 export const SLOT_RECURSE = 10;
-export const LOCKDEP_SLOTS = 13;
+export const SLOT_WB_DESC = 13;
+export const LOCKDEP_SLOTS = 14;
 const NLABELS = 8;
 const R = {
   STATE: 0, // 0 free, 1 being written, 2 published
@@ -71,6 +82,7 @@ if (REPORTED + 32 > LOCKDEP_WORDS) throw new Error('LOCKDEP_WORDS is too small f
 export function slotClasses(slot: number): [number, number] {
   if (slot < NCLASS * NCLASS) return [Math.floor(slot / NCLASS), slot % NCLASS];
   if (slot === SLOT_PAGE_DESC) return [LD_PAGE, LD_PAGE];
+  if (slot === SLOT_WB_DESC) return [LD_PAGE, LD_WB];
   const c = slot - SLOT_RECURSE;
   return [c, c];
 }
@@ -199,6 +211,11 @@ export class Lockdep implements LockdepHooks {
         return;
       }
       if (this.record(t, SLOT_PAGE_DESC, hid, hseq, hop, id)) t.violation('LOCK-ORDER', id, SLOT_PAGE_DESC, this.taken(t.shm, 0) ? 0 : -1);
+      return;
+    }
+    // rule 3b: a page lock held while waiting for another page's writeback, ordered as page locks
+    if (hcls === LD_PAGE && cls === LD_WB && hid !== id && comparePages(t.shm, hid, id) > 0) {
+      if (this.record(t, SLOT_WB_DESC, hid, hseq, hop, id)) t.violation('LOCK-ORDER', id, SLOT_WB_DESC);
       return;
     }
     // rule 3 for a writeback in flight: write_cache_pages() keeps page i's I/O in flight while it
@@ -334,6 +351,12 @@ export function lockOrderMessage(shm: Shm, values: readonly number[], roleOf: (t
   const [slot, ...others] = values;
   const rec = readLockdepRecord(shm, slot, roleOf);
   const first = rec?.text ?? `(record ${slot} not readable)`;
+  if (slot === SLOT_WB_DESC) {
+    return `lock order: a task holding a page lock waits for the writeback of a page that comes before it (file, then index): `
+      + `that writeback may be write_cache_pages()'s, which locks the following pages of its batch with the I/O in flight — `
+      + `the page held among them (the memcg reclaim deadlock 63f3655f9501 fixed by preallocating the PTE table before the page `
+      + `lock): ${first}`;
+  }
   if (slot >= SLOT_RECURSE) {
     const cls = slot - SLOT_RECURSE;
     const what = cls === LD_WB ? 'waits on a writeback it started itself and has not ended' : `blocks on a ${LD_CLASS_NAMES[cls]} it already holds`;

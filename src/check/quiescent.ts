@@ -9,7 +9,7 @@ import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
-import { isMigrationEntry, ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { isMigrationEntry, ptePfn, pteAnon, ptlSlot, vmaCount } from '../shm/mm.ts';
 import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
 import type { InvariantId } from '../kernel/invariants.ts';
@@ -48,6 +48,8 @@ export function quiescentCheck(shm: Shm): Finding[] {
       const pte = shm.ptes[vma * perVma + i];
       if (pte === 0) continue;
       const pfn = ptePfn(pte), index = pgoff + i;
+      if (shm.pmd[ptlSlot(shm, vma, index)] === -1) // PMD_NONE (src/mm/pgtable.ts)
+        f.add('PTE-TABLE', pfn >= 0 && pfn < P ? pfn : -1, `PTE at ${where(shm, vma, index)} lies in a page table that is not installed (pmd_none)`, [vma, index]);
       if (isMigrationEntry(pte)) {
         // every migration has ended: remove_migration_ptes() restored or a zap cleared each entry.
         // It holds no reference or mapcount, so it counts for neither.
@@ -101,6 +103,20 @@ export function quiescentCheck(shm: Shm): Finding[] {
       f.add('MAP-CACHE', -1, `file ${file}: nrpages ${shm.nrpages[file]} but ${n} pages in the page cache`, [file, shm.nrpages[file], n]);
   }
 
+  // ---- PTE tables from the page allocator (--pte-alloc): each installed one holds its page's one
+  // reference (a PMD entry > 0 is the table page's pfn + 1)
+  const tableOf = new Uint8Array(P);
+  for (let slot = 0; slot < shm.pmd.length; slot++) {
+    const pfn = shm.pmd[slot] - 1;
+    if (pfn < 0) continue;
+    if (pfn >= P) {
+      f.add('PTE-TABLE', -1, `page table ${slot}'s PMD entry holds pfn ${pfn}, out of range`);
+      continue;
+    }
+    tableOf[pfn]++;
+    if (flags[pfn] & PG_free) f.add('FREE-BAD', pfn, `page table ${slot} is installed in a free page (use after free): ${describePage(shm, pfn)}`, [slot]);
+  }
+
   // ---- the allocator's free list
   const onFree = new Uint8Array(P);
   const list = freeListPages(shm);
@@ -114,7 +130,7 @@ export function quiescentCheck(shm: Shm): Finding[] {
   // ---- every page: free iff unreferenced; counts add up; nothing left locked
   for (let pfn = 0; pfn < P; pfn++) {
     const fl = flags[pfn], ref = shm.refcount[pfn], mc = shm.mapcount[pfn];
-    const users = ptesOf[pfn] + cacheOf[pfn];
+    const users = ptesOf[pfn] + cacheOf[pfn] + tableOf[pfn];
     if (fl & PG_free) {
       if (typeof list !== 'string' && !onFree[pfn])
         f.add('FREE-BAD', pfn, `free page not on the free list (leaked): ${describePage(shm, pfn)}`);
@@ -167,6 +183,7 @@ function checkLocksQuiet(shm: Shm, f: Findings): void {
       if (arr[i] !== 0) f.add('LOCK-LEAK', -1, `${name} ${i} held at a quiescent point (word ${arr[i]})`, [i, arr[i]]);
   };
   spin('PTL', shm.ptl);
+  spin('page_table_lock of mm', shm.pageTableLock);
   spin('i_pages lock of file', shm.iPagesLock);
   spin('i_rwsem of file', shm.iRwsem);
   if (shm.ctl[CTL.ALLOC_LOCK] !== 0) f.add('LOCK-LEAK', -1, `zone lock held at a quiescent point (word ${shm.ctl[CTL.ALLOC_LOCK]})`);

@@ -32,6 +32,9 @@ export interface VmFault {
   index: number;
   /** vmf->flags (FAULT_FLAG_*); absent: 0, a fault that may neither retry nor be killed */
   flags?: number;
+  /** vmf->prealloc_pte: a PTE table page taken before the page lock (do_fault_around(),
+   * __do_fault()) for finish_fault() to install; absent or NIL: none */
+  preallocPte?: number;
 }
 
 /** What ->fault returns: the code, and the page (referenced; locked with VM_FAULT_LOCKED). */

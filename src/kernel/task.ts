@@ -340,6 +340,12 @@ export interface FaultOps {
   /** do_swap_page() for a migration entry `orig` (the model's only non-present PTE): wait for the
    * migration (migrate.migrationEntryWait) and return 0: the access is executed again. */
   doSwapPage(t: Task, vmf: VmFault, orig: number): Step<number>;
+  /** pte_alloc(): if the PMD of `index`'s page table is none, allocate a table (the page allocator,
+   * maybe direct reclaim) and pmd_install() it; false is -ENOMEM. */
+  pteAlloc(t: Task, vma: number, index: number): Step<boolean>;
+  /** pmd_install(): under the mm's page-table lock, install table page `pfn` if the PMD is still
+   * none; false if another task's table got there first (the caller frees its own). */
+  pmdInstall(t: Task, vma: number, index: number, pfn: number): Step<boolean>;
 }
 
 export interface ZapDetails {
@@ -421,8 +427,9 @@ export interface WritebackOps {
   filemapWriteAndWaitRange(t: Task, file: number, start: number, end: number): Step;
   /** get_user_pages() of one page (__get_user_pages -> follow_page_pte, faulting it in through
    * handle_mm_fault() when the PTE is missing or read-only for a write): the page, referenced, or
-   * NIL. A FOLL_WRITE pin dirties the page (FOLL_TOUCH). */
-  getUserPage(t: Task, vma: number, index: number, write: boolean): Step<number>;
+   * NIL. A FOLL_WRITE pin dirties the page (FOLL_TOUCH). `nowait`: FOLL_NOWAIT, the fault runs with
+   * FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT and VM_FAULT_RETRY is -EBUSY (NIL). */
+  getUserPage(t: Task, vma: number, index: number, write: boolean, nowait?: boolean): Step<number>;
   /** The pin's owner is done writing into the page: set_page_dirty() with only its reference held
    * (no page lock: the caller __remove_mapping()'s comment describes), then put_page(). */
   putUserPageDirty(t: Task, pfn: number): Step;

@@ -13,12 +13,14 @@ import { MAP_TRUNCATE_CELLS } from '../scenarios/map-truncate.ts';
 import { LOCK_MUTANT_CELLS } from '../variants/mutants/lock-mutants.ts';
 import { WB_LOCKLESS_CELLS } from '../variants/mutants/wb-mutants.ts';
 import { MIGRATE_CELLS } from '../variants/mutants/migrate-mutants.ts';
+import { PTE_ALLOC_CELLS } from '../variants/mutants/ptealloc-mutants.ts';
 // the map-pages cells the derived ones do not cover well (the handshake window, the grow-back race)
 import './map-pages-cells.ts';
 
 // cells the built-in scenarios and mutants declare next to their code
 for (const c of [...COLLAPSE_CELLS, ...FUSE_WRITE_CELLS, ...LOCK_ORDER_CELLS, ...MAP_TRUNCATE_CELLS, ...LOCK_MUTANT_CELLS, ...WB_LOCKLESS_CELLS]) registerCell(c);
 for (const c of MIGRATE_CELLS) registerCell(c);
+for (const c of PTE_ALLOC_CELLS) registerCell(c);
 
 export function matrixCells(): Cell[] {
   return deriveCells({

@@ -16,6 +16,7 @@ import {
   folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate,
 } from './migrate.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
+import { pmdInstall, pteAlloc } from './pgtable.ts';
 import {
   truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize,
 } from './truncate.ts';
@@ -38,6 +39,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   fault: Object.freeze({
     handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
     faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault, doSwapPage,
+    pteAlloc, pmdInstall,
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({

@@ -9,6 +9,7 @@ import { CTL } from '../shm/layout.ts';
 import { isMigrationEntry, mkPte, pteAnon, pteNone, ptePfn, ptePresent, pteRead, pteSlot, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
+import { pmdNone, pteAllocOne, pteFree } from './pgtable.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate, getPage } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
@@ -42,15 +43,47 @@ export function faultAroundWindow(t: Task, vmf: VmFault, pages = faultAroundPage
   return [Math.max(from, ptStart), Math.min(from + pages, ptEnd, vmaEnd(shm, vmf.vma))];
 }
 
-/** do_fault_around(): vma->vm_ops->map_pages over the window. */
+/**
+ * do_fault_around() (6.6): "if (pmd_none(*vmf->pmd)) { vmf->prealloc_pte = pte_alloc_one(); if
+ * (!vmf->prealloc_pte) return VM_FAULT_OOM; }" — no page lock is held yet —, then
+ * vma->vm_ops->map_pages over the window. 6.6's filemap_map_pages() installs the preallocated
+ * table (filemap_map_pmd(): pmd_install()) once it has locked the first page it maps; here it is
+ * installed before ->map_pages (as 5.9's alloc_set_pte() did on the first page), so that every
+ * map_pages variant finds its table: an installed empty table is what the kernel's is once its
+ * PTEs are zapped.
+ */
 export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
   const [start, end] = faultAroundWindow(t, vmf);
+  if (pmdNone(t.shm, vmf.vma, vmf.index)) {
+    if ((vmf.preallocPte ?? NIL) === NIL) {
+      const pt = yield* pteAllocOne(t);
+      if (pt === NIL) return VM_FAULT_OOM;
+      vmf.preallocPte = pt;
+    }
+    if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
+  }
   return yield* t.ops.vmOps.mapPages(t, vmf, start, end);
+}
+
+/**
+ * __do_fault()'s preallocation (6.6, 63f3655f9501 "mm, memcg: fix reclaim deadlock with
+ * writeback"): "Preallocate pte before we take page_lock because this might lead to deadlocks for
+ * memcg reclaim which waits for pages under writeback": lock_page(B) then pte_alloc_one() ->
+ * shrink_page_list() -> wait_on_page_writeback(A) while the writer of A waits for lock_page(B).
+ * VM_FAULT_OOM if the allocator has nothing, after direct reclaim.
+ */
+export function* preallocPte(t: Task, vmf: VmFault): Step<number> {
+  if (!pmdNone(t.shm, vmf.vma, vmf.index) || (vmf.preallocPte ?? NIL) !== NIL) return 0;
+  const pt = yield* pteAllocOne(t);
+  if (pt === NIL) return VM_FAULT_OOM;
+  vmf.preallocPte = pt;
+  return 0;
 }
 
 /** __do_fault(): ->fault, and the page comes back locked (VM_BUG_ON_PAGE(!PageLocked) when the
  * fault said VM_FAULT_LOCKED; lock it otherwise). */
 export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
+  if (yield* preallocPte(t, vmf)) return { ret: VM_FAULT_OOM, pfn: NIL };
   const r = yield* t.ops.vmOps.fault(t, vmf);
   if (r.ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)) return r; // RETRY: a fatal signal, the page dropped
   if (r.ret & VM_FAULT_LOCKED) {
@@ -62,7 +95,11 @@ export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
 }
 
 /**
- * finish_fault(): take the PTL, re-check pte_none under it ("Re-check under ptl"), then
+ * finish_fault() (6.6): with the page locked, make sure there is a PTE table: "if
+ * (pmd_none(*vmf->pmd)) { if (vmf->prealloc_pte) pmd_install(vma->vm_mm, vmf->pmd,
+ * &vmf->prealloc_pte); else if (unlikely(pte_alloc(vma->vm_mm, vmf->pmd))) return VM_FAULT_OOM; }"
+ * — the pte_alloc() here allocates under the page lock, which __do_fault()'s preallocation keeps
+ * mainline from reaching —; take the PTL, re-check pte_none under it ("Re-check under ptl"), then
  * do_set_pte(). Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its
  * reference).
  */
@@ -70,6 +107,15 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
   const shm = t.shm;
   t.page = pfn;
   t.aux = vmf.index;
+  if (pmdNone(shm, vmf.vma, vmf.index)) {
+    if ((vmf.preallocPte ?? NIL) !== NIL) {
+      if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
+    } else if (!(yield* t.ops.fault.pteAlloc(t, vmf.vma, vmf.index))) {
+      return VM_FAULT_OOM;
+    }
+    t.page = pfn;
+    t.aux = vmf.index;
+  }
   const ptl = yield* pteLock(t, vmf.vma, vmf.index);
   yield 'pte_none';
   let ret = VM_FAULT_NOPAGE;
@@ -85,6 +131,8 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
  * reference (PTL held, PTE none). */
 export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, write: boolean): Step {
   const shm = t.shm;
+  // PTE-TABLE: a PTE is set only in an installed table (pte_alloc() / pmd_install() came first)
+  if (pmdNone(shm, vmf.vma, vmf.index)) t.violation('PTE-TABLE', pfn, vmf.vma, vmf.index);
   yield* t.ops.rmap.pageAddRmap(t, pfn);
   yield 'set_pte_at';
   pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
@@ -103,7 +151,7 @@ export function* doReadFault(t: Task, vmf: VmFault): Step<number> {
   if (r.ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)) return r.ret;
   const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, r.pfn));
   yield* t.ops.lock.unlockPage(t, r.pfn);
-  if (ret & VM_FAULT_NOPAGE) yield* putPage(t, r.pfn);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) yield* putPage(t, r.pfn); // finish_fault()'s OOM too
   return ret;
 }
 
@@ -140,7 +188,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, cow, true));
   yield* t.ops.lock.unlockPage(t, r.pfn);
   yield* putPage(t, r.pfn);
-  if (ret & VM_FAULT_NOPAGE) yield* putPage(t, cow);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) yield* putPage(t, cow); // uncharge_out
   return ret;
 }
 
@@ -212,6 +260,11 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   t.stat('faults');
   const F = t.ops.fault;
   const ret = !write ? yield* F.doReadFault(t, vmf) : vmaShared(shm, vma) ? yield* F.doSharedFault(t, vmf) : yield* F.doCowFault(t, vmf);
+  // do_fault(): "preallocated pagetable is unused: free it"
+  if ((vmf.preallocPte ?? NIL) !== NIL) {
+    yield* pteFree(t, vmf.preallocPte!);
+    vmf.preallocPte = NIL;
+  }
   if (ret & VM_FAULT_SIGBUS) t.stat('sigbus');
   return ret;
 }

@@ -34,7 +34,10 @@ import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, WritebackResult } from '../kernel/task.ts';
-import { VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../kernel/fault.ts';
+import {
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_RETRY,
+  type VmFault,
+} from '../kernel/fault.ts';
 import { vmasOfFile } from './rmap.ts';
 
 /** do_wp_page()'s code for a write fault that made the PTE writable (VM_FAULT_WRITE). */
@@ -359,8 +362,14 @@ export function* filemapWriteAndWaitRange(t: Task, file: number, start: number, 
  * for FOLL_WRITE, "if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
  * set_page_dirty(page)" (FOLL_TOUCH); otherwise faultin_page() -> handle_mm_fault() and retry.
  * Gives up (NIL) after three faults or on an error (SIGBUS: the page is beyond EOF).
+ *
+ * `nowait` is FOLL_NOWAIT (KVM's async page fault probe, hva_to_pfn_slow()): faultin_page() runs
+ * the fault with "FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT": a page lock that is not free
+ * at once (lock_folio_maybe_drop_mmap()'s trylock) makes it VM_FAULT_RETRY "with the mmap lock
+ * still held", and faultin_page() returns -EBUSY: no page (NIL). That fault, like any that
+ * returns VM_FAULT_RETRY, must hold no page lock (FAULT-RETRY).
  */
-export function* getUserPage(t: Task, vma: number, index: number, write: boolean): Step<number> {
+export function* getUserPage(t: Task, vma: number, index: number, write: boolean, nowait = false): Step<number> {
   const shm = t.shm;
   for (let tries = 0; tries < 3; tries++) {
     t.page = -1;
@@ -380,8 +389,15 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
     // faultin_page(); a private mapping's COW copy is anonymous: not the file page this models
     if (!pteNone(pte) && pteAnon(pte)) return NIL;
     if (write && !vmaShared(shm, vma)) return NIL;
-    const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
+    const ret = nowait
+      ? yield* t.ops.fault.handleMmFault(t, vma, index, write, (write ? FAULT_FLAG_WRITE : 0) | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT)
+      : yield* t.ops.fault.handleMmFault(t, vma, index, write);
     if (ret >= 0 && (ret & VM_FAULT_ERROR)) return NIL;
+    if (nowait && ret >= 0 && (ret & VM_FAULT_RETRY)) {
+      const held = t.heldPages();
+      if (held.length > 0) t.violation('FAULT-RETRY', held[0], shm.vmaFile[vma], index);
+      return NIL; // -EBUSY
+    }
   }
   return NIL;
 }

@@ -21,6 +21,12 @@
 //   migrator   migrate_pages() of one page-cache page (MIGRATE_ASYNC or MIGRATE_SYNC, half each):
 //              its PTEs become migration entries that faulters wait on without a page reference
 //              (src/mm/migrate.ts). Never in the default mix: only --roles names it.
+//   gup        get_user_pages(FOLL_NOWAIT) of one page and put_page() (KVM's async page fault
+//              probe): a missing PTE faults with FAULT_FLAG_RETRY_NOWAIT, so a contended page lock
+//              is VM_FAULT_RETRY at once (-EBUSY), never a wait
+// With --pte-alloc the mm starts with no PTE tables: faults and fault-around allocate them
+// (src/mm/pgtable.ts), from the page allocator, which falls into direct reclaim when --pages is
+// small.
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { CellSpec } from '../kernel/cells.ts';
@@ -31,7 +37,8 @@ import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
-import { allocPageInit } from '../mm/page_alloc.ts';
+import { allocPageInit, putPage } from '../mm/page_alloc.ts';
+import { pmdClearAll } from '../mm/pgtable.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
@@ -42,7 +49,7 @@ import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../var
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
-export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator'] as const;
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator', 'gup'] as const;
 
 /**
  * Default actors by worker count. Four: mapper, faulter (its fault-around is a second map_pages
@@ -81,6 +88,14 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
 const FAULT_RETRY_OPTION: ScenarioOption = {
   name: 'fault-retry', kind: 'bool', default: false,
   help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
+};
+
+/** --pte-alloc (map-truncate, writeback): PTE tables allocated on demand. */
+export const PTE_ALLOC_OPTION: ScenarioOption = {
+  name: 'pte-alloc', kind: 'bool', default: false,
+  help: 'the mm starts with no PTE tables: do_fault_around() and __do_fault() preallocate one before the page lock (vmf->prealloc_pte), '
+    + 'finish_fault() installs it (pmd_install() under the mm\'s page_table_lock) or allocates one (pte_alloc()); tables come from the '
+    + 'page allocator, which enters direct reclaim when it is empty (off: tables set up with the VMAs)',
 };
 
 export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
@@ -195,6 +210,8 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
     case 'migrator':
       // one page-cache page, MIGRATE_ASYNC (0) or MIGRATE_SYNC (1)
       return { kind: 'migrate', args: [below(r, c.files), below(r, c.filePages), below(r, 2)] };
+    case 'gup':
+      return { kind: 'gup', args: [vma, index] };
     case 'killer': {
       // a fatal signal (an OOM kill, a SIGKILL) to another actor: it interrupts killable waits
       const v = below(r, Math.max(1, cfg.workers - 1));
@@ -227,6 +244,8 @@ function* runOp(t: Task, _role: string, op: Op): Step {
   switch (op.kind) {
     case 'map_pages': {
       const [vma, start, end] = a;
+      // ->map_pages runs in do_fault_around(), which first gives it a PTE table
+      if (!(yield* t.ops.fault.pteAlloc(t, vma, start))) return;
       yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
       return;
     }
@@ -249,6 +268,11 @@ function* runOp(t: Task, _role: string, op: Op): Step {
     case 'migrate':
       yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
       return;
+    case 'gup': {
+      const pfn = yield* t.ops.writeback.getUserPage(t, a[0], a[1], false, true);
+      if (pfn !== NIL) yield* putPage(t, pfn);
+      return;
+    }
   }
   throw new Error(`map-truncate: unknown op '${op.kind}'`);
 }
@@ -264,6 +288,7 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
   // the orchestrator initialises the buffer; a bare caller (tests, tools) may not have
   if (shm.sizes.pages > 0 && shm.ctl[CTL.FREE_COUNT] === 0 && (shm.flags[0] & PG_free) === 0 && shm.ctl[CTL.FREE_HEAD] === 0) initShm(shm);
   const c = mtConfig(cfg);
+  if (cfg.extra['pte-alloc'] === true) pmdClearAll(shm);
   for (let k = 0; k < vmaCount(shm); k++) {
     const { file, pgoff, flags } = vmaLayout(c, k);
     setupVma(shm, k, file, pgoff, c.vmaPages, flags);
@@ -320,11 +345,11 @@ export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
 export const mapTruncateScenario: Scenario = {
   name: 'map-truncate',
   description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
-  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length)],
+  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length), PTE_ALLOC_OPTION],
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',
-    'MIGRATE-ENTRY',
+    'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
   ],
 
   validate(cfg) {

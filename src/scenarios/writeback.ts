@@ -36,7 +36,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS, PTE_ALLOC_OPTION, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 
 export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
@@ -57,11 +57,16 @@ const roles = (cfg: RunConfig) => rolesOf(cfg, WRITEBACK_ROLES, writebackDefault
 
 type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
 
+/** Schedule points a pinned page's DMA lasts: long enough for writeback to clean the page and
+ * reclaim to reach it meanwhile (a real transfer outlasts both by far). */
+export const DMA_STEPS = 8;
+
 export const WRITEBACK_OPTIONS: readonly Opt[] = [
   ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
   { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
-  { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
+  { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },  PTE_ALLOC_OPTION,
+  { name: 'dma-steps', kind: 'int', default: DMA_STEPS, min: 0, max: 1 << 20, help: "schedule points a pinner's DMA into its pinned page lasts (between get_user_pages() and the owner's set_page_dirty() + put_page())" },
 ];
 
 function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
@@ -170,9 +175,6 @@ export function* fsyncOp(t: Task, file: number, start: number, end: number): Ste
   }
 }
 
-/** Schedule points a pinned page's DMA lasts: long enough for writeback to clean the page and
- * reclaim to reach it meanwhile (a real transfer outlasts both by far). */
-export const DMA_STEPS = 8;
 
 /** A pinned writer: get_user_pages(FOLL_WRITE) of one page, the device writes into it (DMA_STEPS
  * steps in which the user mapping may go away, writeback may clean the page and reclaim may look
@@ -180,7 +182,8 @@ export const DMA_STEPS = 8;
 export function* pinOp(t: Task, vma: number, index: number): Step {
   const pfn = yield* t.ops.writeback.getUserPage(t, vma, index, true);
   if (pfn === NIL) return;
-  for (let i = 0; i < DMA_STEPS; i++) {
+  const steps = Number(t.options['dma-steps'] ?? DMA_STEPS);
+  for (let i = 0; i < steps; i++) {
     t.page = pfn;
     yield 'dma';
   }
@@ -247,7 +250,7 @@ export const writebackScenario: Scenario = {
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'WB-WAIT', 'RECLAIM-DIRTY',
-    'MIGRATE-ENTRY',
+    'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
   ],
   validate(cfg) {
     const bad = checkMmSizes(cfg, 'writeback');

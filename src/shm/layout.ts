@@ -168,6 +168,11 @@ export function computeLayout(s: ShmSizes): Layout {
   // appended: per task, the wakes without the lock it was given in this lock attempt that did not
   // get it the lock (LOCK-FAIR, src/locks/waitqueue.ts)
   add('wakeMissed', T);
+  // appended: per page table (one per PTL group of a VMA) its PMD entry (src/mm/pgtable.ts: 0 a
+  // table set up with the VMA, PMD_NONE none, else the table page's pfn + 1), and per mm its
+  // mm->page_table_lock (pmd_install())
+  add('pmd', ptls);
+  add('pageTableLock', s.processes);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

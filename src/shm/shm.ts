@@ -113,6 +113,11 @@ export class Shm {
   readonly unlockToken!: Int32Array;
   readonly wakeLostOp!: Int32Array;
   readonly wakeMissed!: Int32Array;
+  /** per page table, its PMD entry: 0 a table set up with the VMA, -1 (PMD_NONE) none, else the
+   * table page's pfn + 1 (src/mm/pgtable.ts) */
+  readonly pmd!: Int32Array;
+  /** per mm (process), mm->page_table_lock: a spinlock (pmd_install()) */
+  readonly pageTableLock!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

@@ -6,5 +6,6 @@ import './fault/index.ts';
 import './mutants/lock-mutants.ts';
 import './mutants/wb-mutants.ts';
 import './mutants/migrate-mutants.ts';
+import './mutants/ptealloc-mutants.ts';
 
 export * from './registry.ts';

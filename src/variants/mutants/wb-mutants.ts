@@ -35,9 +35,8 @@ export const WB_LOCKLESS_CELLS: readonly CellSpec[] = [
     controlled: CONTROLLED, expected: { breaks: ['WB-WAIT'] }, hidden: true,
     reasoning: fdatawaitDirtyTag.reasoning!, source: 'src/variants/mutants/fdatawait-dirty-tag.ts',
   },
-  // reclaim-nodirty-recheck has no cell: its race needs the pin taken, the page written back,
-  // reclaim past its dirty test and the pin's owner dirtying and unpinning before the freeze, all
-  // in that order (test/mm/writeback-lockless.test.ts steps it); neither mode meets it within a
-  // cell's budget yet (free 3 x 60 s: not seen; random walk on the smallest workload: once in
-  // ~34,000 iterations), and a cell that cannot catch its mutant would only fail the matrix.
+  // reclaim-nodirty-recheck is not caught with this mix (its race needs the pin taken, the page
+  // written back, reclaim past its dirty test and the pin's owner dirtying and unpinning before the
+  // freeze, all inside one DMA): its cell, writeback/reclaim-nodirty-recheck, runs the setting of
+  // src/variants/mutants/ptealloc-mutants.ts (PIN_RECLAIM), which says why.
 ];
