@@ -12,7 +12,13 @@ const OPS = 1500;
 const cfg = (lock: string): RunConfig => ({
   ...DEFAULTS, scenario: 'locks', lock, workers: 4, pages: 4, durationMs: 0, ops: OPS, seed: '1',
   // high perturbation: long holds while a lock is held make every algorithm's slow path run
-  perturb: 'high', stutter: true, hungMs: 10_000, statIntervalMs: 1_000, extra: {},
+  perturb: 'high', stutter: true, hungMs: 10_000, statIntervalMs: 1_000,
+  // Mutual exclusion is what this test judges. Without signals the killable lost wake-ups that
+  // v4.14 and v5.9-rc6 carry (docs/findings; cells locks/v4.14, locks/v5.9-rc6) cannot happen, and
+  // for v4.14 k = 1000 leaves its starvation (cell locks/v4.14-starve) unjudged here: both are real
+  // finds of those algorithms that a loaded machine can hit in a run this short. (v5.9-rc6 keeps the
+  // default k, so its hand-off path runs.)
+  unfairness: lock === 'v4.14' ? 1000 : DEFAULTS.unfairness, extra: { signals: false },
 });
 
 interface LocksSummary { lockedUpdates: number; dataCounter: number; lostUpdates: number }
