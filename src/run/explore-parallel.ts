@@ -18,6 +18,7 @@
 // The same worker entry also runs the finding pipeline (write a find, shrink it, trace it: see
 // runFindingInWorker), so a long shrink or reproduction can be interrupted too.
 import type { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { RunConfig } from '../kernel/config.ts';
 import type { ShmSizes } from '../shm/layout.ts';
@@ -63,7 +64,7 @@ export interface ExplorerData {
 export type ExplorerMessage =
   | { type: 'ready'; worker: number; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
   | { type: 'progress'; worker: number; stats: ExploreStats }
-  | { type: 'done'; worker: number; result: ExploreResult }
+  | { type: 'done'; worker: number; result: ExploreResult; cost: ExplorerCost }
   | { type: 'error'; worker: number; error: string }
   | { type: 'written'; path: string }
   | { type: 'finding'; result: FindingOutcome };
@@ -91,7 +92,53 @@ export interface ParallelOptions {
 export interface WorkerShare {
   stats: ExploreStats;
   startMs: number;
+  /** what the explorer measured of itself (absent when it was terminated before it reported) */
+  cost?: ExplorerCost;
 }
+
+/**
+ * What one explorer thread cost, measured by the thread itself (workers/explorer.ts), in counts a
+ * busy machine does not distort: the thread's own CPU time (not wall time), the time it was
+ * runnable but had no core, its garbage collections and the messages it sent. Iterations per
+ * CPU-second of each thread, compared between 1 and 2 threads, say whether the threads cost each
+ * other anything; wall-clock speed-up also needs free cores.
+ */
+export interface ExplorerCost {
+  /** spawn to the thread's own start (its performance.timeOrigin), ms */
+  threadStartMs: number;
+  /** thread start to its first iteration: module load, plug-ins, the driver's model, ms */
+  setupMs: number;
+  /** wall time of the exploration (explore(), model built to the last iteration), ms */
+  wallMs: number;
+  /** the thread's on-CPU time during the exploration, ms (-1: /proc/thread-self/schedstat unreadable) */
+  cpuMs: number;
+  /** the time it was runnable but waited for a core (the machine's load, not the code), ms (-1: unreadable) */
+  runqMs: number;
+  /** garbage collections of the thread's isolate during the exploration, and their total pause, ms */
+  gcCount: number;
+  gcMs: number;
+  /** messages the explorer posted (ready, progress, done) and their size as JSON, bytes */
+  messages: number;
+  messageBytes: number;
+}
+
+/** This thread's on-CPU and run-queue-wait time so far, ns (Linux /proc/thread-self/schedstat:
+ * "time on cpu, time waiting on a runqueue, timeslices"), or null where it cannot be read. */
+export function threadTimes(): { cpuNs: number; runqNs: number } | null {
+  try {
+    const [cpu, runq] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isFinite(cpu) && Number.isFinite(runq) ? { cpuNs: cpu, runqNs: runq } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A SharedArrayBuffer of at least `bytes`, padded to SAB_PAD bytes: the small buffers of a
+ * parallel exploration (the stop word, the iteration counter, each explorer's heartbeat, which
+ * its driver writes at every step) are allocated one after another, and unpadded two of them
+ * can share a cache line, which then moves between the cores at every write (false sharing). */
+export const SAB_PAD = 256;
+export const paddedSab = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(Math.max(bytes, SAB_PAD));
 
 export interface ParallelExplore {
   /** the merged result; `workers` is each explorer's share (what a benchmark compares) */
@@ -136,9 +183,9 @@ function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { lab
 }
 
 export function exploreParallel(o: ParallelOptions): ParallelExplore {
-  const stop = new SharedArrayBuffer(4);
+  const stop = paddedSab(4);
   const flag = new Int32Array(stop);
-  const next = new SharedArrayBuffer(8);
+  const next = paddedSab(8);
   const n = o.threads;
   const stepTimeoutMs = o.stepTimeoutMs ?? STEP_TIMEOUT_MS;
   const latest: (ExploreStats | undefined)[] = [];
@@ -146,6 +193,7 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
   const beats: Int32Array[] = [];
   const ready: ({ sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] } | undefined)[] = [];
   const done: (ExploreResult | undefined)[] = new Array(n).fill(undefined);
+  const costs: (ExplorerCost | undefined)[] = new Array(n).fill(undefined);
   const spawnedAt: number[] = [];
   const startMs: number[] = new Array(n).fill(-1);
   let settle: (() => void) | null = null;
@@ -171,7 +219,7 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
         stats.findsById.HUNG = (stats.findsById.HUNG ?? 0) + 1;
         stats.stoppedBy = 'find';
       }
-      const workers = parts.map((r, w) => ({ stats: r.stats, startMs: startMs[w] }));
+      const workers = parts.map((r, w) => ({ stats: r.stats, startMs: startMs[w], ...(costs[w] ? { cost: costs[w] } : {}) }));
       resolve({ stats, finds: o.keepGoing ? finds : finds.slice(0, hungStep ? 0 : 1), ...(hungStep ? { hungStep } : {}), workers });
     };
     const fail = (e: Error) => {
@@ -192,8 +240,8 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
       finish();
     };
     for (let w = 0; w < n; w++) {
-      const beat = new SharedArrayBuffer(BEAT_WORDS * 4);
-      const b = new Int32Array(beat);
+      const beat = paddedSab(BEAT_WORDS * 4);
+      const b = new Int32Array(beat, 0, BEAT_WORDS);
       b[BEAT.ACTOR] = -1;
       beats.push(b);
       const data: ExplorerData = {
@@ -213,6 +261,7 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
           latest[m.worker] = m.stats;
           o.onProgress?.(mergeStats(latest.filter((x): x is ExploreStats => !!x)));
         } else if (m.type === 'done') {
+          costs[m.worker] = { ...m.cost, threadStartMs: m.cost.threadStartMs - (performance.timeOrigin + spawnedAt[m.worker]) };
           done[m.worker] = m.result;
           if (m.result.finds.length && !o.keepGoing) Atomics.store(flag, 0, 1);
           check();
