@@ -40,6 +40,8 @@ if (kind === 'replay' || kind === 'shrink') {
     post({ type: 'error', worker: 0, error: e instanceof Error ? e.stack ?? e.message : String(e) });
   }
 } else {
+  const clock = () => performance.timeOrigin + performance.now(); // the same clock in every thread
+  const began = clock();
   const d = workerData as ExplorerData;
   const stop = new Int32Array(d.stop);
   const worker = d.start;
@@ -59,7 +61,7 @@ if (kind === 'replay' || kind === 'shrink') {
   gc.observe({ entryTypes: ['gc'] });
   try {
     await loadWorkerPlugins(workerData); // --plugin variants, before anything is looked up by name
-    let setupMs = -1;
+    let modelAt = began;
     const t0 = performance.now(), c0 = threadTimes();
     const result = explore({
       scenario: getScenario(d.scenario), cfg: d.cfg, lock: makeLock(d.cfg.lock, { unfairness: d.cfg.unfairness }),
@@ -70,7 +72,7 @@ if (kind === 'replay' || kind === 'shrink') {
       onProgress: (stats) => send({ type: 'progress', worker, stats }),
       ...(d.beat ? { beat: new Int32Array(d.beat, 0, BEAT_WORDS) } : {}),
       onDriver: (drv) => {
-        setupMs = performance.now();
+        modelAt = clock();
         send({ type: 'ready', worker, sab: drv.shm.sab, sizes: drv.shm.sizes, roles: drv.roles });
       },
     });
@@ -81,8 +83,8 @@ if (kind === 'replay' || kind === 'shrink') {
     await new Promise((r) => setTimeout(r, 0));
     gc.disconnect();
     const cost = {
-      threadStartMs: performance.timeOrigin, setupMs, wallMs,
-      cpuMs: c0 && c1 ? (c1.cpuNs - c0.cpuNs) / 1e6 : -1, runqMs: c0 && c1 ? (c1.runqNs - c0.runqNs) / 1e6 : -1,
+      loadMs: began, setupMs: modelAt, wallMs, // absolute: the main thread makes them durations
+      cpuMs: c0 && c1 ? (c1.cpuNs - c0.cpuNs) / 1e6 : -1, startCpuMs: c0 ? c0.cpuNs / 1e6 : -1, runqMs: c0 && c1 ? (c1.runqNs - c0.runqNs) / 1e6 : -1,
       gcCount, gcMs, messages: messages + 1, messageBytes,
     };
     const done: ExplorerMessage = { type: 'done', worker, result, cost };

@@ -19,6 +19,7 @@
 // runFindingInWorker), so a long shrink or reproduction can be interrupted too.
 import type { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { isAbsolute, join, relative } from 'node:path';
 import type { RunConfig } from '../kernel/config.ts';
 import type { ShmSizes } from '../shm/layout.ts';
@@ -64,6 +65,8 @@ export interface ExplorerData {
 export type ExplorerMessage =
   | { type: 'ready'; worker: number; sab: SharedArrayBuffer; sizes: ShmSizes; roles: string[] }
   | { type: 'progress'; worker: number; stats: ExploreStats }
+  /** `cost`'s loadMs and setupMs are sent as absolute times (performance.timeOrigin + now(), one
+   * clock for every thread of the process): when the explorer began and when it had its model */
   | { type: 'done'; worker: number; result: ExploreResult; cost: ExplorerCost }
   | { type: 'error'; worker: number; error: string }
   | { type: 'written'; path: string }
@@ -104,14 +107,16 @@ export interface WorkerShare {
  * other anything; wall-clock speed-up also needs free cores.
  */
 export interface ExplorerCost {
-  /** spawn to the thread's own start (its performance.timeOrigin), ms */
-  threadStartMs: number;
-  /** thread start to its first iteration: module load, plug-ins, the driver's model, ms */
+  /** spawn to the explorer's first statement: the thread's start and its module load, ms */
+  loadMs: number;
+  /** from there to its first iteration: plug-ins and the driver's model, ms */
   setupMs: number;
   /** wall time of the exploration (explore(), model built to the last iteration), ms */
   wallMs: number;
   /** the thread's on-CPU time during the exploration, ms (-1: /proc/thread-self/schedstat unreadable) */
   cpuMs: number;
+  /** its on-CPU time before the exploration (thread start, module load, plug-ins, model), ms (-1: unreadable) */
+  startCpuMs: number;
   /** the time it was runnable but waited for a core (the machine's load, not the code), ms (-1: unreadable) */
   runqMs: number;
   /** garbage collections of the thread's isolate during the exploration, and their total pause, ms */
@@ -179,6 +184,36 @@ function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { lab
     return { label: labelText(shm, shm.flight[e + 1]), page: shm.flight[e + 2], op: shm.flight[e + 4] };
   } catch {
     return null;
+  }
+}
+
+/**
+ * The semi-space an explorer's heap starts with, MB (V8's --min-semi-space-size). An iteration
+ * allocates a few hundred KB of short-lived objects (generators, their results, the op lists); a
+ * worker's heap starts with a 1 MB semi-space and V8 does not grow it for garbage that dies young,
+ * so an explorer scavenged every ~35 iterations (map-truncate, 4 ops per actor), every ~80 with
+ * 16 MB: fewer pauses, and less work for V8's GC helper threads, which run on the other explorer's
+ * core. V8 flags are per process: the flag is set while the explorers' isolates are created and
+ * set back to V8's default (0: its own minimum) once they are online.
+ */
+export const EXPLORER_SEMI_SPACE_MB = 16;
+let creating = 0;
+function withYoungGeneration(spawn: () => Worker): Worker {
+  if (creating++ === 0) v8.setFlagsFromString(`--min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
+  let settled = false;
+  const done = () => {
+    if (settled) return;
+    settled = true;
+    if (--creating === 0) v8.setFlagsFromString('--min-semi-space-size=0');
+  };
+  try {
+    const w = spawn();
+    w.once('online', done);
+    w.once('exit', done);
+    return w;
+  } catch (e) {
+    done();
+    throw e;
   }
 }
 
@@ -250,7 +285,7 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
         confidence: o.confidence, start: w, stride: n, progressMs: o.progressMs ?? 250, stop, next, beat,
       };
       spawnedAt.push(performance.now());
-      const worker = spawnWorker('explorer', { workerData: data });
+      const worker = withYoungGeneration(() => spawnWorker('explorer', { workerData: data }));
       workers.push(worker);
       worker.on('message', (m: ExplorerMessage) => {
         if (m.type === 'ready') {
@@ -261,7 +296,8 @@ export function exploreParallel(o: ParallelOptions): ParallelExplore {
           latest[m.worker] = m.stats;
           o.onProgress?.(mergeStats(latest.filter((x): x is ExploreStats => !!x)));
         } else if (m.type === 'done') {
-          costs[m.worker] = { ...m.cost, threadStartMs: m.cost.threadStartMs - (performance.timeOrigin + spawnedAt[m.worker]) };
+          const began = m.cost.loadMs, model = m.cost.setupMs;
+          costs[m.worker] = { ...m.cost, loadMs: began - (performance.timeOrigin + spawnedAt[m.worker]), setupMs: model - began };
           done[m.worker] = m.result;
           if (m.result.finds.length && !o.keepGoing) Atomics.store(flag, 0, 1);
           check();

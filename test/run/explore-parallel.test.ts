@@ -6,7 +6,7 @@ import { makeLock } from '../../src/locks/index.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { explore } from '../../src/sched/explore.ts';
 import { strategySpecs } from '../../src/sched/strategies/index.ts';
-import { exploreParallel, iterationClaim } from '../../src/run/explore-parallel.ts';
+import { exploreParallel, iterationClaim, threadTimes } from '../../src/run/explore-parallel.ts';
 
 const cfg: RunConfig = { ...DEFAULTS, scenario: 'locks', lock: 'v5.9', workers: 3, pages: 2, durationMs: 0, ops: 0, seed: '5', extra: {} };
 // the random walk: PCT learns its k from the iterations its explorer ran before, so only with a
@@ -32,5 +32,20 @@ describe('exploreParallel', () => {
     expect(two.stats.steps).toBe(one.stats.steps);
     expect(two.stats.decisions).toBe(one.stats.decisions);
     expect(two.stats.maxDecisions).toBe(one.stats.maxDecisions);
+    // each explorer says what it cost: its start-up, its thread's CPU time, its messages
+    const schedstat = threadTimes() !== null;
+    for (const w of two.workers) {
+      const c = w.cost!;
+      expect(c, 'an explorer that finished reports its cost').toBeDefined();
+      expect(c.loadMs).toBeGreaterThanOrEqual(0);
+      expect(c.setupMs).toBeGreaterThanOrEqual(0);
+      expect(c.messages).toBeGreaterThanOrEqual(2); // ready and done at least
+      expect(c.messageBytes).toBeGreaterThan(0);
+      if (schedstat) {
+        expect(c.cpuMs).toBeGreaterThan(0);
+        expect(c.cpuMs).toBeLessThanOrEqual(c.wallMs + 1);
+        expect(c.startCpuMs).toBeGreaterThan(0);
+      }
+    }
   }, 60_000);
 });
