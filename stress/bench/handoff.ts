@@ -50,7 +50,8 @@ export const handoff: BenchSection = {
       const passes = results.reduce((n, x) => n + x.count, 0);
       const sum = (k: keyof EffectCounts) => results.reduce((n, x) => n + (x.counts?.[k] ?? 0), 0) / Math.max(passes, 1);
       const q = (k: keyof PassSplit) => fmt(percentile(results.flatMap((x) => x.split?.[k] ?? []), 50) / 1000, 1);
-      per.push([lock, fmt(passes, 0), q('beforeWake'), q('wakeUp'), q('afterWake'), fmt(sum('points'), 1), fmt(sum('entryWaits'), 2), fmt(sum('bucketWaits'), 2), fmt(sum('otherWaits'), 2),
+      const hold = results.flatMap((x) => x.split?.qHold ?? []);
+      per.push([lock, fmt(passes, 0), q('beforeWake'), q('wakeUp'), q('afterWake'), fmt(percentile(hold, 50) / 1000, 1), fmt(percentile(hold, 99) / 1000, 1), fmt(sum('points'), 1), fmt(sum('entryWaits'), 2), fmt(sum('bucketWaits'), 2), fmt(sum('bucketWaitsUnlock'), 2), fmt(sum('bucketSleeps'), 2), fmt(sum('otherWaits'), 2),
         fmt(sum('notEqual'), 2), fmt(sum('timedOut'), 3), fmt(sum('entryWakes'), 2), fmt(sum('bucketWakes'), 2)]);
     }
     return [{
@@ -59,13 +60,20 @@ export const handoff: BenchSection = {
       rows,
       notes: [
         'round trip = 2 x one pass (release -> the sleeper holds the lock / is awake).',
-        'Lock passes go through FreeDriver.drive (--perturb off): a flight record per schedule point, waits in 50 ms slices.',
+        'Lock passes go through FreeDriver.call (--perturb off), the direct form a free-mode run uses: a flight record per schedule point,',
+        'waits in 50 ms slices.',
       ],
     }, {
       title: 'Futex effects per pass (lock_page + unlock_page of one hand-off, both sides; a counted run, not timed)',
-      head: ['lock', 'passes', 'to wake p50 us', 'OS wake-up p50 us', 'after wake p50 us', 'points', 'entry waits', 'q->lock waits', 'other waits', 'not-equal', 'timed out', 'entry wakes', 'q->lock wakes'],
+      head: ['lock', 'passes', 'to wake p50 us', 'OS wake-up p50 us', 'after wake p50 us', 'q->lock held p50 us', 'p99 us', 'points', 'entry waits', 'q->lock waits', 'in unlock_page', 'q->lock sleeps', 'other waits', 'not-equal', 'timed out', 'entry wakes', 'q->lock wakes'],
       rows: per,
-      notes: ['the raw ping-pong is 1 wait + 1 wake per pass; every further wait is a sleep and a wake-up in the pass.'],
+      notes: [
+        'the raw ping-pong is 1 wait + 1 wake per pass; every further sleep is a sleep and a wake-up in the pass.',
+        'q->lock waits: the bucket lock was held at its last try (in unlock_page: the waker\'s walk waited); q->lock sleeps: of those, the',
+        'ones that slept (the others found the word changed). q->lock held: its last spin_lock(q) point to its spin_unlock(q) point (a',
+        'futex wake of the sleeper inside it included).',
+        'The counted run drives the generators (FreeDriver.drive) through a counting wrapper, so its timings are a little slower than the timed run.',
+      ],
     }];
   },
 };

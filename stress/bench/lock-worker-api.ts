@@ -23,6 +23,10 @@ export interface LockWorkerData {
 export interface EffectCounts {
   /** futex waits on the bucket spinlock word (q->lock contended) */
   bucketWaits: number;
+  /** of those, the ones that slept (the rest returned at once: the word had changed) */
+  bucketSleeps: number;
+  /** of bucketWaits, the ones in unlock_page (the waker's walk waiting for q->lock) */
+  bucketWaitsUnlock: number;
   /** futex waits on the task's own wait entry (io_schedule) */
   entryWaits: number;
   /** any other futex wait (a spinlock nap) */
@@ -45,6 +49,8 @@ export interface PassSplit {
   beforeWake: number[];
   wakeUp: number[];
   afterWake: number[];
+  /** how long each q->lock was held: its last spin_lock(q) point to its spin_unlock(q) point */
+  qHold: number[];
 }
 
 export interface LockWorkerResult {

@@ -4,6 +4,7 @@
 import { kernelOps } from '../../src/variants/index.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeLock } from '../../src/locks/index.ts';
+import { SPIN_LABEL } from '../../src/locks/waitqueue.ts';
 import { DEFAULTS } from '../../src/kernel/config.ts';
 import type { Scenario } from '../../src/kernel/scenario.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
@@ -30,20 +31,31 @@ const await_ = (cond: () => boolean) => {
   while (!cond() && !stop()) Atomics.wait(nap, 0, 0, 0.02);
 };
 
-const counts: EffectCounts = { bucketWaits: 0, entryWaits: 0, otherWaits: 0, timedOut: 0, notEqual: 0, bucketWakes: 0, entryWakes: 0, points: 0 };
-const split: PassSplit = { beforeWake: [], wakeUp: [], afterWake: [] };
+const counts: EffectCounts = { bucketWaits: 0, bucketSleeps: 0, bucketWaitsUnlock: 0, entryWaits: 0, otherWaits: 0, timedOut: 0, notEqual: 0, bucketWakes: 0, entryWakes: 0, points: 0 };
+const split: PassSplit = { beforeWake: [], wakeUp: [], afterWake: [], qHold: [] };
+let qLockAt = 0; // this side's last spin_lock(q) point
 let resumed = 0; // when this side's last entry wait returned woken
 /** Pass a protocol generator's yields through to the driver, counting its futex effects and
  * timing the wake of a sleeper's entry and the return from our own entry wait. */
-function* counted<T>(g: Step<T>, shm: Shm): Step<T> {
+function* counted<T>(g: Step<T>, shm: Shm, unlock: boolean): Step<T> {
   let send: unknown;
   for (;;) {
     const r = g.next(send);
     if (r.done) return r.value;
     const y = r.value;
-    if (typeof y === 'string') counts.points++;
+    if (typeof y === 'string') {
+      counts.points++;
+      if (y === SPIN_LABEL) qLockAt = now();
+      else if (y === 'spin_unlock(q)' && qLockAt) {
+        split.qHold.push(now() - qLockAt);
+        qLockAt = 0;
+      }
+    }
     else if (y.kind === 'wait') {
-      if (y.arr === shm.bucketLock) counts.bucketWaits++;
+      if (y.arr === shm.bucketLock) {
+        counts.bucketWaits++;
+        if (unlock) counts.bucketWaitsUnlock++;
+      }
       else if (y.arr === shm.wqFlags) counts.entryWaits++;
       else counts.otherWaits++;
     } else if (y.kind === 'wake') {
@@ -55,6 +67,7 @@ function* counted<T>(g: Step<T>, shm: Shm): Step<T> {
     }
     send = yield y;
     if (typeof y !== 'string' && y.kind === 'wait' && y.arr === shm.wqFlags && send === 'ok') resumed = now();
+    if (typeof y !== 'string' && y.kind === 'wait' && y.arr === shm.bucketLock && send !== 'not-equal') counts.bucketSleeps++;
     if (send === 'timed-out') counts.timedOut++;
     else if (send === 'not-equal') counts.notEqual++;
   }
@@ -96,9 +109,12 @@ if (d.mode === 'pingpong') {
     // pass is a sleep in lock_page and a wake (or hand-off) from unlock_page. What is timed is
     // one pass: from the start of unlock_page to the other task's return from lock_page.
     const other = 1 - d.id;
-    const wrap = <T>(g: Step<T>): Step<T> => (d.count ? counted(g, shm) : g);
+    // timed: the direct form, as a free-mode run calls it (FreeDriver.call); counted: the
+    // generators, wrapped to see every yield
+    const lockPage = () => (d.count ? drv.drive(counted(lock.lockPage(t, 0), shm, false)) : drv.call(lock.lockPage, lock, t, 0));
+    const unlockPage = () => (d.count ? drv.drive(counted(lock.unlockPage(t, 0), shm, true)) : drv.call(lock.unlockPage, lock, t, 0));
     for (;;) {
-      drv.drive(wrap(lock.lockPage(t, 0)));
+      lockPage();
       const got = now();
       if (released[0] > 0 && !stop()) {
         lat.push(got - released[0]);
@@ -112,12 +128,12 @@ if (d.mode === 'pingpong') {
       Atomics.store(ctl, BC.LAST, d.id);
       Atomics.notify(ctl, BC.LAST);
       if (stop()) {
-        drv.drive(lock.unlockPage(t, 0));
+        unlockPage();
         break;
       }
       await_(() => Atomics.load(shm.wqLinked, other) !== 0);
       released[0] = now();
-      drv.drive(wrap(lock.unlockPage(t, 0)));
+      unlockPage();
       while (Atomics.load(ctl, BC.LAST) === d.id && !stop()) Atomics.wait(ctl, BC.LAST, d.id, 50);
     }
   }
