@@ -54,7 +54,9 @@ describe('docs/writing-a-variant.md, literally', () => {
     expect([...cmds.keys()].sort()).toEqual(['explore', 'list', 'matrix', 'replay', 'run']);
   });
 
-  it('list shows it; run and explore catch it; replay replays the find', async () => {
+  // the two tests below run at once (each mostly waits for its command lines; neither changes
+  // the file the other's commands load)
+  it.concurrent('list shows it; run and explore catch it; replay replays the find', async () => {
     const [list, run, explore] = await Promise.all([cli(cmds.get('list')!), cli(cmds.get('run')!), cli(cmds.get('explore')!)]);
     expect(list.code, list.stderr).toBe(0);
     const shown = blocks('6. Run it', '').find((b) => b.includes('Registered by plug-ins'))!.split('\n').filter((l) => l.startsWith('  map-pages'));
@@ -75,20 +77,20 @@ describe('docs/writing-a-variant.md, literally', () => {
     expect(r.stdout).toMatch(/set_pte_at/);
   }, 120_000);
 
-  it('the matrix grades it: the derived cell, and the cell the guide adds with registerCell', async () => {
+  it.concurrent('the matrix grades it: the derived cell, and the cell the guide adds with registerCell', async () => {
     const m = await cli(cmds.get('matrix')!);
     expect(m.code, m.stdout + m.stderr).toBe(0);
     expect(m.stdout).toMatch(/\[PASS\] map-truncate\/patch4-copy \(free\): caught (MAP-CACHE|MAP-EOF|DATA-STAMP|DEL-LOCKED)/);
     expect(m.stdout).toMatch(/\[PASS\] map-truncate\/patch4-copy \(controlled\): caught (MAP-CACHE|MAP-EOF|DATA-STAMP|DEL-LOCKED)/);
     expect(m.stdout).toMatch(/^End of matrix: SUCCESS \(2 PASS, 0 OPEN, 0 FAIL\)/m);
 
-    // section 8's registerCell snippet, added to the plug-in's register function
+    // section 8's registerCell snippet, added to the plug-in's register function (in a copy of
+    // its own, so the commands of the test above still load the guide's file as it is)
     const snippet = blocks('8. Add it to the matrix', 'ts').find((b) => b.includes('api.registerCell('))!;
     const withCell = code.replace(/\n}\n$/, `\n${snippet}}\n`);
     expect(withCell).not.toBe(code);
-    writeFileSync(join(tmp, 'docs', 'examples', 'plugin-patch4-copy.ts'), withCell);
-    const c = await cli(['matrix', '--plugin', 'docs/examples/plugin-patch4-copy.ts', '--cells', 'map-truncate/patch4-copy-1vma', '--mode', 'controlled', '--budget', '5s', '--regressions', 'none']);
-    writeFileSync(join(tmp, 'docs', 'examples', 'plugin-patch4-copy.ts'), code);
+    writeFileSync(join(tmp, 'docs', 'examples', 'plugin-patch4-copy-cell.ts'), withCell);
+    const c = await cli(['matrix', '--plugin', 'docs/examples/plugin-patch4-copy-cell.ts', '--cells', 'map-truncate/patch4-copy-1vma', '--mode', 'controlled', '--budget', '5s', '--regressions', 'none']);
     expect(c.code, c.stdout + c.stderr).toBe(0);
     expect(c.stdout).toMatch(/\[PASS\] map-truncate\/patch4-copy-1vma \(controlled\): clean: nothing seen/);
   }, 120_000);

@@ -125,9 +125,10 @@ describe('item 2: explore can be stopped, and a step that never yields does not 
 
   it('a plug-in step looping without yielding is HUNG with its task and last label (--threads 1 and 2)', async () => {
     const plugin = spinPlugin();
-    for (const threads of ['1', '2']) {
-      const r = start(['explore', '--plugin', plugin, '--scenario', 'map-truncate', '--map-pages', 'plugin-spin', '--duration', '120s',
-        '--threads', threads, '--report-dir', join(tmp, `spin-${threads}`)]);
+    // both at once: each waits out the step timeout (STEP_TIMEOUT_MS), which is wall time
+    const runs = ['1', '2'].map((threads) => start(['explore', '--plugin', plugin, '--scenario', 'map-truncate', '--map-pages', 'plugin-spin',
+      '--duration', '120s', '--threads', threads, '--report-dir', join(tmp, `spin-${threads}`)]));
+    for (const r of runs) {
       const { code } = await r.exited;
       expect(code, r.out()).toBe(1);
       expect(r.out()).toMatch(/^!!! FOUND HUNG \(task \d+, op \d+\): task \d+ \(mapper\) did not return from its step at 'spin_start'/m);
@@ -184,8 +185,11 @@ export default function register(api: PluginApi): void {
 });
 
 describe('item 2: shrink and replay run in a worker: a signal stops them, a step that never yields is HUNG', () => {
-  /** A find as explored (not shrunk), so shrinking it takes a while. */
-  async function find(name: string): Promise<string> {
+  /** A find as explored (not shrunk), so shrinking it takes a while: one exploration, shared by
+   * the tests below (each reads it; the shrink writes its result next to it) */
+  let found: Promise<string> | null = null;
+  const find = (name: string): Promise<string> => (found ??= explored(name));
+  async function explored(name: string): Promise<string> {
     const dir = join(tmp, name);
     const r = start(['explore', '--scenario', 'map-truncate', '--map-pages', 'patch4', '--seed', '1', '--ops-per-actor', '8', '--no-shrink', '--report-dir', dir]);
     expect((await r.exited).code, r.out()).toBe(1);
@@ -195,7 +199,7 @@ describe('item 2: shrink and replay run in a worker: a signal stops them, a step
   }
 
   it('shrink: SIGINT writes the smallest version so far, says it is partial, exit 3; the partial file replays', async () => {
-    const file = await find('shrink-int');
+    const file = await find('find');
     const r = start(['shrink', file, '--budget', '10m', '--runs', '10000000']);
     // signalled as soon as the shrink has begun (however fast the machine): a shrink of 32
     // operations takes seconds, so this stops it, with at worst the file itself as its best
@@ -219,12 +223,12 @@ describe('item 2: shrink and replay run in a worker: a signal stops them, a step
   it('replay and shrink of a file whose step never yields: HUNG with the task and its last label; a second signal exits 130', async () => {
     // the find, replayed with a plug-in map-pages that spins at its first step
     const spun = join(tmp, 'spin-repro.json');
-    const f = JSON.parse(readFileSync(await find('spin-src'), 'utf8'));
+    const f = JSON.parse(readFileSync(await find('find'), 'utf8'));
     f.config.extra['map-pages'] = 'plugin-spin';
     writeFileSync(spun, JSON.stringify(f));
     const plugin = spinPlugin();
-    for (const cmd of ['replay', 'shrink']) {
-      const r = start([cmd, spun, '--plugin', plugin]);
+    // both at once: each waits out the step timeout (wall time)
+    for (const r of ['replay', 'shrink'].map((cmd) => start([cmd, spun, '--plugin', plugin]))) {
       const { code } = await r.exited;
       expect(code, r.out()).toBe(1);
       // the mapper's map_pages, or the faulter's fault-around: whichever the schedule runs first
