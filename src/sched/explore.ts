@@ -3,7 +3,14 @@
 // iteration is a different workload) and schedules them with the stream rng(seed, 'sched', i)
 // under strategy number i mod (portfolio size). Everything is a function of the master seed and i:
 // the same seed gives the same iterations and schedules, byte for byte, and parallel explorers
-// over disjoint sets of i explore exactly what one explorer would.
+// over disjoint sets of i explore exactly what one explorer would, with one exception: PCT learns
+// k (the decisions of an iteration, where its change points fall) from the PCT iterations its
+// explorer ran before, so with several explorers a PCT iteration has the same operations and the
+// same priorities but may get other change points than with one. Exact would need every earlier
+// PCT iteration's decision count before an iteration starts: the explorers would wait for each
+// other (the speed-up lost), or k would have to be learned differently by one explorer too (in
+// blocks of iterations, say). The random walk keeps nothing between iterations: for it, any
+// number of explorers is exactly one (test/run/explore-parallel.test.ts).
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
