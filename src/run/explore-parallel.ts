@@ -111,11 +111,11 @@ export interface ExplorerCost {
   loadMs: number;
   /** from there to its first iteration: plug-ins and the driver's model, ms */
   setupMs: number;
-  /** wall time of the exploration (explore(), model built to the last iteration), ms */
+  /** wall time of the exploration (explore(): its model built, then every iteration), ms */
   wallMs: number;
   /** the thread's on-CPU time during the exploration, ms (-1: /proc/thread-self/schedstat unreadable) */
   cpuMs: number;
-  /** its on-CPU time before the exploration (thread start, module load, plug-ins, model), ms (-1: unreadable) */
+  /** its on-CPU time before the exploration (thread start, module load, plug-ins), ms (-1: unreadable) */
   startCpuMs: number;
   /** the time it was runnable but waited for a core (the machine's load, not the code), ms (-1: unreadable) */
   runqMs: number;

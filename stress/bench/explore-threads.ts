@@ -179,7 +179,7 @@ export const exploreThreadsBench: BenchSection = {
       rows: perWorker,
       notes: [
         'start + load: spawn to the explorer\'s first statement (thread start, module load); model: its model until the first iteration (both wall',
-        'time); start-up CPU: the thread\'s CPU time until its first iteration. CPU, no core (runnable,',
+        'time); start-up CPU: the thread\'s CPU time before it explores (start, module load). CPU, no core (runnable,',
         'waiting for a core: the load) and blocked (neither: page faults, GC helper waits; explorers never wait for messages or each other)',
         'come from /proc/thread-self/schedstat and add up to the explore wall time. Explorers claim iterations from a shared counter',
         '(one atomic add per iteration) and post only progress (every 250 ms) and their result.',
