@@ -197,7 +197,7 @@ export const exploreThreadsBench: BenchSection = {
       rows,
       notes: [
         `target: 2 threads >= ${TARGET_SPEEDUP}x one thread. "speed-up (wall)" is the figure; it needs two free cores: CPU/wall (the cores the`,
-        'process got) below the thread count caps it whatever the code does. On a quiet machine it matches the figure with a core each.',
+        'process got) below the thread count caps it whatever the code does. On a quiet machine it comes close to "on free cores".',
         '"CPU outside explorers": the process\'s CPU time less the explorer threads\', split into the main thread and the other threads',
         '(V8\'s GC helpers and compilers, which every explorer\'s isolate keeps busy): one explorer gets them the idle second core; two pay',
         'for them out of their own cores.',
