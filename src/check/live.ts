@@ -17,6 +17,7 @@ import type { Finding } from '../kernel/scenario.ts';
 import { isMigrationEntry, ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
 import { migrationEntryProblem } from '../mm/migrate.ts';
 import { describePage } from '../shm/page.ts';
+import { xaLoadPage } from '../shm/files.ts';
 import { NIL, PG_free, type Shm } from '../shm/shm.ts';
 
 export const MAX_LIVE_FINDINGS = 32;
@@ -54,7 +55,7 @@ export function liveCheck(shm: Shm): Finding[] {
       const gen = Atomics.load(shm.stampGen, pfn);
       const free = (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
       const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
-      const cached = Atomics.load(shm.slots, file * ppf + index) - 1;
+      const cached = xaLoadPage(shm, file, index); // the page of the folio the slot holds
       if (Atomics.load(shm.stampGen, pfn) !== gen || Atomics.load(shm.ptes, slot) !== pte) continue;
       const at = `vma ${vma} (file ${file}, ${shm.vmaFlags[vma] & 1 ? 'shared' : 'private'}) index ${index}`;
       if (free) out.push({ id: 'FREE-BAD', page: pfn, message: `PTE at ${at} maps a free page: ${describePage(shm, pfn)}`, values: [vma, index] });

@@ -7,7 +7,7 @@
 // (every migration has ended); one would own no reference or mapcount.
 import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
-import { maxIndex } from '../shm/files.ts';
+import { maxIndex, xaLoadPage } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
 import { isMigrationEntry, ptePfn, pteAnon, ptlSlot, vmaCount } from '../shm/mm.ts';
 import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
@@ -68,8 +68,8 @@ export function quiescentCheck(shm: Shm): Finding[] {
       if (pteAnon(pte)) {
         if (shm.mapping[pfn] !== MAPPING_ANON)
           f.add('MAP-CACHE', pfn, `COW PTE at ${where(shm, vma, index)} maps a non-anonymous page: ${describePage(shm, pfn)}`, [vma, index]);
-      } else if (shm.mapping[pfn] !== file + 1 || shm.index[pfn] !== index || shm.slots[file * shm.sizes.pagesPerFile + index] !== pfn + 1) {
-        const cached = shm.slots[file * shm.sizes.pagesPerFile + index] - 1;
+      } else if (shm.mapping[pfn] !== file + 1 || shm.index[pfn] !== index || xaLoadPage(shm, file, index) !== pfn) {
+        const cached = xaLoadPage(shm, file, index);
         f.add('MAP-CACHE', pfn,
           `PTE at ${where(shm, vma, index)} maps a page that is not the page cache's page there ` +
           `(page cache slot: ${cached === NIL ? 'empty' : `page ${cached}`}): ${describePage(shm, pfn)}`, [vma, index, cached]);
@@ -93,10 +93,12 @@ export function quiescentCheck(shm: Shm): Finding[] {
         f.add('MAP-CACHE', -1, `page cache of file ${file} index ${index} holds pfn ${pfn}, out of range`);
         continue;
       }
-      cacheOf[pfn]++;
+      cacheOf[pfn]++; // a folio's multi-index entry: one slot (and one page-cache reference) per page
+      const order = shm.compound[pfn], first = shm.index[pfn];
       if (flags[pfn] & PG_free)
         f.add('FREE-BAD', pfn, `page cache of file ${file} index ${index} holds a free page: ${describePage(shm, pfn)}`, [file, index]);
-      else if (shm.mapping[pfn] !== file + 1 || shm.index[pfn] !== index)
+      else if (shm.mapping[pfn] !== file + 1 || order < 0 || index < first || index >= first + (1 << order) || first % (1 << order) !== 0
+        || shm.mapping[pfn + index - first] !== file + 1 || shm.index[pfn + index - first] !== index)
         f.add('MAP-CACHE', pfn, `page cache of file ${file} index ${index} holds a page that says otherwise: ${describePage(shm, pfn)}`, [file, index]);
     }
     if (n !== shm.nrpages[file])
@@ -130,7 +132,6 @@ export function quiescentCheck(shm: Shm): Finding[] {
   // ---- every page: free iff unreferenced; counts add up; nothing left locked
   for (let pfn = 0; pfn < P; pfn++) {
     const fl = flags[pfn], ref = shm.refcount[pfn], mc = shm.mapcount[pfn];
-    const users = ptesOf[pfn] + cacheOf[pfn] + tableOf[pfn];
     if (fl & PG_free) {
       if (typeof list !== 'string' && !onFree[pfn])
         f.add('FREE-BAD', pfn, `free page not on the free list (leaked): ${describePage(shm, pfn)}`);
@@ -139,17 +140,43 @@ export function quiescentCheck(shm: Shm): Finding[] {
       continue;
     }
     if (onFree[pfn]) f.add('FREE-BAD', pfn, `page on the free list is not marked free: ${describePage(shm, pfn)}`);
+    const c = shm.compound[pfn];
+    if (c < 0) {
+      // a tail page: its folio's head holds the flags, the refcount and the page-cache slots
+      const head = pfn + c;
+      if (mc + 1 !== ptesOf[pfn])
+        f.add('MAP-COUNT', pfn, `mapcount ${mc} but ${ptesOf[pfn]} PTE(s) map the page (expected mapcount ${ptesOf[pfn] - 1}): ${describePage(shm, pfn)}`, [mc, ptesOf[pfn]]);
+      if (ref !== 0) f.add('REF-COUNT', pfn, `tail page with refcount ${ref} (a folio's references are on its head): ${describePage(shm, pfn)}`, [ref]);
+      if (head < 0 || shm.compound[head] < 0 || -c >= 1 << shm.compound[head])
+        f.add('FREE-BAD', pfn, `tail page outside any folio: ${describePage(shm, pfn)}`);
+      else if (shm.mapping[pfn] !== shm.mapping[head] || (shm.mapping[head] > 0 && shm.index[pfn] !== shm.index[head] - c))
+        f.add('MAP-CACHE', pfn, `tail page's mapping or index disagrees with its folio's: ${describePage(shm, pfn)}`);
+      continue;
+    }
     if (fl & PG_locked) {
       const owner = shm.owner[pfn];
       f.add('LOCK-LEAK', pfn, `page left locked at a quiescent point (owner ${owner ? `task ${owner - 1}` : 'unknown'}): ${describePage(shm, pfn)}`, [owner - 1]);
     }
     if (mc + 1 !== ptesOf[pfn])
       f.add('MAP-COUNT', pfn, `mapcount ${mc} but ${ptesOf[pfn]} PTE(s) map the page (expected mapcount ${ptesOf[pfn] - 1}): ${describePage(shm, pfn)}`, [mc, ptesOf[pfn]]);
+    let ptes = ptesOf[pfn];
+    if (c > 0) {
+      // a large folio: one reference per PTE of any of its pages (6.6 filemap_map_folio_range():
+      // folio_ref_add(folio, count)); _nr_pages_mapped counts its pages a PTE maps
+      let mappedPages = mc >= 0 ? 1 : 0;
+      for (let i = 1; i < 1 << c && pfn + i < P; i++) {
+        ptes += ptesOf[pfn + i];
+        if (shm.mapcount[pfn + i] >= 0) mappedPages++;
+      }
+      if (shm.nrPagesMapped[pfn] !== mappedPages)
+        f.add('MAP-COUNT', pfn, `folio's _nr_pages_mapped ${shm.nrPagesMapped[pfn]} but ${mappedPages} of its pages are mapped: ${describePage(shm, pfn)}`, [shm.nrPagesMapped[pfn], mappedPages]);
+    }
+    const users = ptes + cacheOf[pfn] + tableOf[pfn]; // a page-table page: one reference per PMD entry naming it
     if (ref !== users)
       f.add('REF-COUNT', pfn,
-        `refcount ${ref} but ${cacheOf[pfn]} page-cache + ${ptesOf[pfn]} PTE reference(s)` +
+        `refcount ${ref} but ${cacheOf[pfn]} page-cache + ${ptes} PTE reference(s)` +
         `${ref === 0 ? ' (refcount 0 and not freed)' : users === 0 ? ' (unreferenced page not freed: leak)' : ''}: ${describePage(shm, pfn)}`,
-        [ref, cacheOf[pfn], ptesOf[pfn]]);
+        [ref, cacheOf[pfn], ptes]);
     const m = shm.mapping[pfn];
     if (m > 0 && !cacheOf[pfn])
       f.add('MAP-CACHE', pfn, `page says it is in ${mappingName(m)} but no page-cache slot holds it: ${describePage(shm, pfn)}`);

@@ -63,6 +63,9 @@ export class Task {
   op = 0;
   /** lock-order tracking (src/check/lockdep.ts), when the run has --lockdep; null otherwise */
   lockdep: LockdepHooks | null = null;
+  /** the folio order this task's next readahead asks for (file->f_ra; the scenario's op stream
+   * sets it, src/mm/filemap.ts raFolioOrder()); 0 = single pages */
+  raOrder = 0;
   private readonly flightBase: number;
   private readonly flightMask: number;
   private readonly statBase: number;
@@ -301,6 +304,11 @@ export interface VmOps {
   nextUptodatePage(t: Task, vmf: VmFault, from: number, end: number): Step<NextPage | null>;
   /** ->page_mkwrite: filemap_page_mkwrite(); returns VM_FAULT_LOCKED with the page locked. */
   pageMkwrite(t: Task, vmf: VmFault, pfn: number): Step<number>;
+  /** filemap_map_folio_range() (6.6): map `nr` pages of a locked, referenced large folio from file
+   * index `from`, PTL held; one reference per PTE. Returns VM_FAULT_NOPAGE if vmf.index got mapped. */
+  filemapMapFolioRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step<number>;
+  /** set_pte_range() (6.6): the rmap of `nr` pages of `folio` from file index `from`, then their PTEs. */
+  setPteRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step;
 }
 
 /** The fault paths of mm/memory.c. */
@@ -389,7 +397,12 @@ export interface TruncateOps {
   truncateCleanupFolio(t: Task, pfn: number): Step;
   /** truncate_inode_partial_folio() for an order-0 page locked by the caller: wait for
    * writeback, zero the part of the page at or beyond byte `lstart` (folio_zero_range()). */
-  truncateInodePartialFolio(t: Task, pfn: number, lstart: number): Step;
+  truncateInodePartialFolio(t: Task, pfn: number, lstart: number): Step<boolean | void>;
+  /** split_folio() (6.6 split_huge_page_to_list()): split a locked page-cache folio the caller
+   * holds into order-0 pages (unmap, refcount freeze, pages beyond EOF dropped); 0 or -EAGAIN. */
+  splitFolio(t: Task, pfn: number): Step<number>;
+  /** split_huge_page_to_list()'s folio_ref_freeze(folio, 1 + extra_pins) under the i_pages lock. */
+  splitFreeze(t: Task, pfn: number, count: number): Step<boolean>;
 }
 
 /** Reclaim (mm/vmscan.c). */

@@ -4,12 +4,13 @@
 // The guarantee these paths give truncation (kernel-protocols §4.3): a file PTE is installed only
 // while the page is locked and after its mapping and i_size were re-checked under that lock; a
 // page leaves the cache only while locked and unmapped.
-import { allocPage, putPage } from './page_alloc.ts';
-import { PAGE_SIZE, iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../shm/files.ts';
-import { pteNone, pteRead, ptlSlot } from '../shm/mm.ts';
+import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
+import { PAGE_SIZE, iSizeRead, maxIndex, slotOf, xaLoad, xaLoadPage, xaStore } from '../shm/files.ts';
+import { CTL } from '../shm/layout.ts';
+import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
-import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, getPage, pageTryGet } from '../shm/page.ts';
+import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, folioNrPages, folioPage, folioRefAdd, getPage, pageMapped, pageTryGet } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { __SetPageLocked } from '../locks/common.ts';
 import { NIL, PG_locked } from '../shm/shm.ts';
@@ -53,47 +54,56 @@ export function* findGetPage(t: Task, file: number, index: number): Step<number>
 // ---- add and delete ----------------------------------------------------------------------
 
 /**
- * __filemap_add_folio(): insert a locked new page (the caller's reference stays the caller's; the
- * page cache takes its own). Returns false if the slot is taken (-EEXIST).
+ * __filemap_add_folio() (v6.6): insert a locked new folio at `index` (its first index, a multiple
+ * of its size) — the caller's reference stays the caller's; the page cache takes one per page
+ * (folio_ref_add(folio, nr)) and stores the folio in every slot of its range (a multi-index
+ * entry: xas_set_order()). Returns false if any slot of the range is taken (-EEXIST: xas_find_conflict()).
  */
 export function* filemapAddFolio(t: Task, pfn: number, file: number, index: number): Step<boolean> {
-  const shm = t.shm;
+  const shm = t.shm, nr = folioNrPages(shm, pfn);
   t.page = pfn;
   t.aux = index;
   if (!PageLocked(shm, pfn)) t.violation('FAULT-LOCKED', pfn, file, index); // VM_BUG_ON_FOLIO(!folio_test_locked)
-  getPage(shm, pfn); // folio_ref_add(folio, nr): the page cache's reference
-  Atomics.store(shm.mapping, pfn, file + 1);
-  Atomics.store(shm.index, pfn, index);
+  folioRefAdd(shm, pfn, nr); // folio_ref_add(folio, nr): the page cache's references
+  for (let i = 0; i < nr; i++) {
+    Atomics.store(shm.mapping, pfn + i, file + 1);
+    Atomics.store(shm.index, pfn + i, index + i);
+  }
   yield* spinLock(t, shm.iPagesLock, file, 'xa_lock_irq');
-  if (xaLoad(shm, file, index) !== NIL) {
+  let conflict = false;
+  for (let i = 0; i < nr && !conflict; i++) conflict = xaLoad(shm, file, index + i) !== NIL;
+  if (conflict) {
     spinUnlock(shm.iPagesLock, file);
-    Atomics.store(shm.mapping, pfn, 0);
-    Atomics.sub(shm.refcount, pfn, 1); // folio_put_refs(): the caller still holds one
+    for (let i = 0; i < nr; i++) Atomics.store(shm.mapping, pfn + i, 0);
+    Atomics.sub(shm.refcount, pfn, nr); // folio_put_refs(): the caller still holds one
     return false;
   }
   yield 'xas_store';
-  xaStore(shm, file, index, pfn);
-  Atomics.add(shm.nrpages, file, 1);
+  for (let i = 0; i < nr; i++) xaStore(shm, file, index + i, pfn);
+  Atomics.add(shm.nrpages, file, nr);
   spinUnlock(shm.iPagesLock, file);
   return true;
 }
 
 /**
- * page_cache_delete() with the i_pages lock held: clear the slot, page->mapping = NULL ("Leave
- * page->index set: truncation lookup relies upon it"), nrpages--. DEL-LOCKED: the kernel's
- * VM_BUG_ON_FOLIO(!folio_test_locked) and filemap_unaccount_folio()'s "still mapped when deleted".
+ * page_cache_delete() with the i_pages lock held: clear the folio's slots, folio->mapping = NULL
+ * ("Leave page->index set: truncation lookup relies upon it"), nrpages -= nr. DEL-LOCKED: the
+ * kernel's VM_BUG_ON_FOLIO(!folio_test_locked) and filemap_unaccount_folio()'s "still mapped when
+ * deleted" (folio_mapped(): any page of the folio).
  */
 export function pageCacheDelete(t: Task, pfn: number, file: number): void {
-  const shm = t.shm;
+  const shm = t.shm, nr = folioNrPages(shm, pfn);
   const flags = Atomics.load(shm.flags, pfn), owner = Atomics.load(shm.owner, pfn);
   const mapcount = Atomics.load(shm.mapcount, pfn);
-  if ((flags & PG_locked) === 0 || (owner !== 0 && owner !== t.id + 1) || mapcount >= 0)
+  if ((flags & PG_locked) === 0 || (owner !== 0 && owner !== t.id + 1) || pageMapped(shm, pfn))
     t.violation('DEL-LOCKED', pfn, flags, mapcount, owner);
   const index = Atomics.load(shm.index, pfn);
-  if (Atomics.load(shm.slots, slotOf(shm, file, index)) === pfn + 1) xaStore(shm, file, index, NIL);
-  else t.violation('MAP-CACHE', pfn, file, index); // deleting a page that is not in the cache
-  Atomics.store(shm.mapping, pfn, 0);
-  Atomics.sub(shm.nrpages, file, 1);
+  for (let i = 0; i < nr; i++) {
+    if (Atomics.load(shm.slots, slotOf(shm, file, index + i)) === pfn + 1) xaStore(shm, file, index + i, NIL);
+    else t.violation('MAP-CACHE', pfn, file, index + i); // deleting a page that is not in the cache
+  }
+  for (let i = nr - 1; i >= 0; i--) Atomics.store(shm.mapping, pfn + i, 0);
+  Atomics.sub(shm.nrpages, file, nr);
 }
 
 /** filemap_remove_folio(): delete under the i_pages lock. The page cache's reference is the
@@ -106,10 +116,10 @@ export function* filemapRemoveFolio(t: Task, pfn: number, file: number): Step {
   spinUnlock(t.shm.iPagesLock, file);
 }
 
-/** delete_from_page_cache(): remove, then drop the page cache's reference. */
+/** delete_from_page_cache(): remove, then drop the page cache's references. */
 export function* deleteFromPageCache(t: Task, pfn: number, file: number): Step {
   yield* t.ops.pagecache.filemapRemoveFolio(t, pfn, file);
-  yield* putPage(t, pfn); // filemap_free_folio()
+  yield* putPage(t, pfn, folioNrPages(t.shm, pfn)); // filemap_free_folio(): folio_put_refs(folio, nr)
 }
 
 /**
@@ -121,7 +131,7 @@ export function* deleteFromPageCache(t: Task, pfn: number, file: number): Step {
  */
 export function checkMappedFilePage(t: Task, vmf: VmFault, pfn: number, index: number): void {
   const shm = t.shm;
-  if (Atomics.load(shm.mapping, pfn) !== vmf.file + 1 || Atomics.load(shm.index, pfn) !== index || xaLoad(shm, vmf.file, index) !== pfn)
+  if (Atomics.load(shm.mapping, pfn) !== vmf.file + 1 || Atomics.load(shm.index, pfn) !== index || xaLoadPage(shm, vmf.file, index) !== pfn)
     t.violation('MAP-CACHE', pfn, vmf.file, index, vmf.vma);
 }
 
@@ -182,6 +192,12 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
  * reference passes to the PTE. Returns VM_FAULT_NOPAGE if the faulting index got mapped.
  * The pages come from the running configuration's next_uptodate_page() (vmOps.nextUptodatePage),
  * unless `next` names another finder.
+ *
+ * A large folio is mapped as v6.6 maps it (filemap_map_pages()'s loop: "nr_pages = min(end,
+ * end_pgoff) - xas.xa_index + 1", filemap_map_folio_range()): the pages of the folio from the
+ * index found to the folio's end or the range's end, under the one PTL, then folio_unlock() and
+ * folio_put() of the lookup reference; the walk goes on after the folio. Only the index found was
+ * checked against i_size (next_uptodate_folio()): v6.6 does not clamp the folio's range at EOF.
  */
 export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: number, next?: NextPageFn): Step<number> {
   const find: NextPageFn = next ?? t.ops.vmOps.nextUptodatePage;
@@ -196,6 +212,14 @@ export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: numb
     const pfn: number = page.pfn, index: number = page.index;
     t.page = pfn;
     t.aux = index;
+    if (shm.compound[pfn] > 0) {
+      const last = Math.min(Atomics.load(shm.index, pfn) + folioNrPages(shm, pfn), end);
+      ret |= yield* t.ops.vmOps.filemapMapFolioRange(t, vmf, pfn, index, last - index);
+      if (page.locked) yield* t.ops.lock.unlockPage(t, pfn); // folio_unlock()
+      yield* putPage(t, pfn); // folio_put(): the lookup reference
+      page = yield* find(t, vmf, last, end);
+      continue;
+    }
     yield 'pte_none';
     if (pteNone(pteRead(shm, vma, index))) {
       // do_set_pte(vmf, page, addr): page_add_file_rmap(), then set_pte_at() (read-only)
@@ -212,19 +236,70 @@ export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: numb
   return ret;
 }
 
+/**
+ * filemap_map_folio_range() (v6.6 mm/filemap.c) with the PTL held and the folio locked and
+ * referenced by next_uptodate_folio(): over `nr` pages of the folio from file index `from`, each
+ * run of none PTEs is mapped by set_pte_range() (folio_add_file_rmap_range(): each page's
+ * _mapcount and the folio's _nr_pages_mapped, then set_ptes(): the run's PTEs) and then
+ * folio_ref_add(folio, count): one reference per PTE. Returns VM_FAULT_NOPAGE if vmf.index was
+ * mapped. The lookup reference and the lock stay the caller's.
+ */
+export function* filemapMapFolioRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step<number> {
+  const shm = t.shm, vma = vmf.vma;
+  let ret = 0;
+  for (let index = from, count = 0; index <= from + nr; index++) {
+    let none = false;
+    if (index < from + nr) {
+      t.aux = index;
+      yield 'pte_none';
+      none = pteNone(pteRead(shm, vma, index));
+    }
+    if (none) {
+      count++;
+      continue;
+    }
+    if (count) {
+      yield* t.ops.vmOps.setPteRange(t, vmf, folio, index - count, count);
+      yield 'folio_ref_add';
+      folioRefAdd(shm, folio, count);
+      if (vmf.index >= index - count && vmf.index < index) ret = VM_FAULT_NOPAGE; // in_range(vmf->address, addr, count * PAGE_SIZE)
+      count = 0;
+    }
+  }
+  return ret;
+}
+
+/** set_pte_range() (v6.6 mm/memory.c) for `nr` read-only file PTEs of `folio` from file index
+ * `from` (PTL held, the PTEs none): folio_add_file_rmap_range(), then set_ptes(). */
+export function* setPteRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step {
+  const shm = t.shm;
+  for (let i = 0; i < nr; i++) yield* t.ops.rmap.pageAddRmap(t, folioPage(shm, folio, from + i));
+  yield 'set_ptes';
+  for (let i = 0; i < nr; i++) {
+    const page = folioPage(shm, folio, from + i);
+    pteWrite(shm, vmf.vma, from + i, mkPte(page));
+    checkMappedFilePage(t, vmf, page, from + i);
+  }
+  t.stat('mapped', nr);
+}
+
 // ---- filemap_fault -----------------------------------------------------------------------
 
-/** ->read_folio(): fill the page from "disk" — its data stamp says which file and index it holds —
- * and mark it uptodate. The page is locked and not yet uptodate. */
+/** ->read_folio(): fill the folio from "disk" — each page's data stamp says which file and index
+ * it holds — and mark it uptodate. The folio is locked and not yet uptodate; `index` is any index
+ * of it. */
 export function* readPage(t: Task, pfn: number, file: number, index: number): Step {
-  const shm = t.shm;
+  const shm = t.shm, nr = folioNrPages(shm, pfn);
   t.page = pfn;
   yield 'read_folio';
-  shm.stampFile[pfn] = file;
-  shm.stampIndex[pfn] = index;
-  // what lies beyond i_size in the last page is read as zeros (block_read_full_folio():
-  // folio_zero_segment() of the blocks past EOF; iomap_read_folio_sync likewise)
-  shm.stampEnd[pfn] = Math.max(0, Math.min(PAGE_SIZE, iSizeRead(shm, file) - index * PAGE_SIZE));
+  const first = nr === 1 ? index : Atomics.load(shm.index, pfn), size = iSizeRead(shm, file);
+  for (let i = 0; i < nr; i++) {
+    shm.stampFile[pfn + i] = file;
+    shm.stampIndex[pfn + i] = first + i;
+    // what lies beyond i_size is read as zeros (block_read_full_folio(): folio_zero_segment() of
+    // the blocks past EOF; iomap_read_folio_sync likewise)
+    shm.stampEnd[pfn + i] = Math.max(0, Math.min(PAGE_SIZE, size - (first + i) * PAGE_SIZE));
+  }
   yield 'folio_mark_uptodate';
   SetPageUptodate(shm, pfn);
 }
@@ -235,8 +310,33 @@ export function* readPage(t: Task, pfn: number, file: number, index: number): St
  * taken meanwhile (look up again), or -2 when out of memory.
  */
 const CREATE_OOM = -2;
+
+/**
+ * The order of the folio readahead makes for `index` (v6.6 page_cache_ra_order(), within the
+ * model's sizes): the order the task's readahead state asks for (t.raOrder: the op stream's
+ * choice), no larger than the allocator's maximum, lowered until the folio's naturally aligned
+ * range lies inside EOF ("Don't allocate pages past EOF") and its slots are empty (ra_alloc_folio()
+ * would meet -EEXIST; the add re-checks under the i_pages lock).
+ */
+export function raFolioOrder(t: Task, file: number, index: number): number {
+  const shm = t.shm;
+  let order = Math.min(t.raOrder, shm.ctl[CTL.MAX_ORDER]);
+  const limit = maxIndex(iSizeRead(shm, file));
+  for (; order > 0; order--) {
+    const start = index - (index % (1 << order)), end = start + (1 << order);
+    if (end > limit || end > shm.sizes.pagesPerFile) continue;
+    let empty = true;
+    for (let i = start; i < end && empty; i++) empty = xaLoad(shm, file, i) === NIL;
+    if (empty) break;
+  }
+  return order;
+}
+
 function* filemapCreatePage(t: Task, file: number, index: number): Step<number> {
-  const pfn = yield* allocPage(t);
+  const order = t.raOrder > 0 ? raFolioOrder(t, file, index) : 0;
+  let pfn = order > 0 ? yield* folioAlloc(t, order) : NIL;
+  if (pfn !== NIL) index -= index % (1 << order); // the folio's first index
+  else pfn = yield* allocPage(t); // page_cache_ra_order()'s fallback: do_page_cache_ra(), order 0
   if (pfn === NIL) return CREATE_OOM;
   __SetPageLocked(t, pfn);
   t.aux = index;
@@ -324,8 +424,9 @@ export function* filemapFault(t: Task, vmf: VmFault): Step<FaultResult> {
       yield* putPage(t, pfn);
       continue;
     }
-    // VM_BUG_ON_FOLIO(!folio_contains(folio, index)): a page never changes index in the cache
-    if (Atomics.load(shm.index, pfn) !== index) t.violation('MAP-CACHE', pfn, file, index);
+    // VM_BUG_ON_FOLIO(!folio_contains(folio, index)): a folio never changes index in the cache
+    const first = Atomics.load(shm.index, pfn);
+    if (index < first || index >= first + folioNrPages(shm, pfn)) t.violation('MAP-CACHE', pfn, file, index);
     yield 'PageUptodate';
     if (!PageUptodate(shm, pfn)) yield* t.ops.pagecache.readPage(t, pfn, file, index); // page_not_uptodate
     if (fpin) { // "now is the time to return to the upper layer and have it re-find the vma"

@@ -4,7 +4,7 @@
 // replace entries (src/variants).
 import type { KernelOps, PageLockOps } from '../kernel/task.ts';
 import {
-  deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapRemoveFolio, findGetPage, lockFolioMaybeDropMmap,
+  deleteFromPageCache, filemapAddFolio, filemapFault, filemapMapPages, filemapMapFolioRange, setPteRange, filemapRemoveFolio, findGetPage, lockFolioMaybeDropMmap,
   nextUptodatePage, pageCacheDelete, readPage,
 } from './filemap.ts';
 import {
@@ -18,7 +18,7 @@ import {
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import { pmdInstall, pteAlloc } from './pgtable.ts';
 import {
-  truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize,
+  truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize, splitFolio, splitFreeze,
 } from './truncate.ts';
 import { removeMapping, shrinkPage, tryToFreePages } from './vmscan.ts';
 import {
@@ -35,7 +35,7 @@ import {
 /** The tables of src/mm, frozen: a variant never edits them, it composes over them. */
 export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   pagecache: Object.freeze({ findGetPage, filemapAddFolio, pageCacheDelete, filemapRemoveFolio, deleteFromPageCache, readPage, lockFolioMaybeDropMmap }),
-  vmOps: Object.freeze({ fault: filemapFault, mapPages: filemapMapPages, nextUptodatePage, pageMkwrite: filemapPageMkwrite }),
+  vmOps: Object.freeze({ fault: filemapFault, mapPages: filemapMapPages, nextUptodatePage, pageMkwrite: filemapPageMkwrite, filemapMapFolioRange, setPteRange }),
   fault: Object.freeze({
     handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
     faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault, doSwapPage,
@@ -43,7 +43,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({
-    truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio,
+    truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio, splitFolio, splitFreeze,
   }),
   reclaim: Object.freeze({ shrinkPage, removeMapping, tryToFreePages }),
   writeback: Object.freeze({

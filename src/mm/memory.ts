@@ -4,13 +4,13 @@
 // PTE (the reader's data check). Each call to another replaceable kernel function goes through the
 // running configuration's tables (t.ops), so a variant that replaces an entry is reached from here.
 import { allocPage, putPage } from './page_alloc.ts';
-import { PAGE_SIZE, pageFile, xaLoad } from '../shm/files.ts';
+import { PAGE_SIZE, pageFile, xaLoadPage } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
 import { isMigrationEntry, mkPte, pteAnon, pteNone, ptePfn, ptePresent, pteRead, pteSlot, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
 import { pmdNone, pteAllocOne, pteFree } from './pgtable.ts';
-import { MAPPING_ANON, PageLocked, SetPageUptodate, getPage } from '../shm/page.ts';
+import { MAPPING_ANON, PageLocked, SetPageUptodate, folioHead, folioNrPages, folioPage, getPage } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ZapDetails } from '../kernel/task.ts';
@@ -133,6 +133,8 @@ export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, wri
   const shm = t.shm;
   // PTE-TABLE: a PTE is set only in an installed table (pte_alloc() / pmd_install() came first)
   if (pmdNone(shm, vmf.vma, vmf.index)) t.violation('PTE-TABLE', pfn, vmf.vma, vmf.index);
+  // a page-cache folio's page at this index (6.6 finish_fault(): vmf->page = folio_file_page())
+  if (!anon) pfn = folioPage(shm, pfn, vmf.index);
   yield* t.ops.rmap.pageAddRmap(t, pfn);
   yield 'set_pte_at';
   pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
@@ -184,7 +186,7 @@ export function* doCowFault(t: Task, vmf: VmFault): Step<number> {
   }
   t.page = r.pfn;
   yield 'copy_user_highpage';
-  copyToAnon(t, cow, r.pfn, vmf.index);
+  copyToAnon(t, cow, folioPage(shm, r.pfn, vmf.index), vmf.index); // vmf->page: folio_file_page()
   const ret = r.ret | (yield* t.ops.fault.finishFault(t, vmf, cow, true));
   yield* t.ops.lock.unlockPage(t, r.pfn);
   yield* putPage(t, r.pfn);
@@ -323,7 +325,7 @@ function checkAfterMigrationWait(t: Task, vmf: VmFault, old: number): void {
   const pte = Atomics.load(shm.ptes, slot);
   if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== old) return;
   const gen = Atomics.load(shm.stampGen, old);
-  const mapping = Atomics.load(shm.mapping, old), cached = xaLoad(shm, vmf.file, vmf.index);
+  const mapping = Atomics.load(shm.mapping, old), cached = xaLoadPage(shm, vmf.file, vmf.index);
   if (Atomics.load(shm.stampGen, old) !== gen || Atomics.load(shm.ptes, slot) !== pte) return;
   if (mapping !== vmf.file + 1 || cached !== old) t.violation('MIGRATE-ENTRY', old, vmf.file, vmf.index, vmf.vma);
 }
@@ -433,7 +435,7 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
         continue;
       }
       if (pteAnon(pte) && !details.evenCows) continue;
-      if (details.single !== NIL && ptePfn(pte) !== details.single) continue;
+      if (details.single !== NIL && folioHead(shm, ptePfn(pte)) !== details.single) continue; // zap_details.single_folio
       yield* t.ops.rmap.zapPte(t, vma, index, pte);
       zapped++;
     }
@@ -460,11 +462,11 @@ export function* unmapMappingFolio(t: Task, pfn: number): Step {
   const shm = t.shm;
   const owner = Atomics.load(shm.owner, pfn);
   if (!PageLocked(shm, pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('DEL-LOCKED', pfn, owner); // VM_BUG_ON(!folio_test_locked)
-  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
+  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn), nr = folioNrPages(shm, pfn);
   if (file < 0) return;
   for (const vma of vmasOfFile(shm, file)) {
-    if (index >= shm.vmaPgoff[vma] && index < vmaEnd(shm, vma))
-      yield* t.ops.rmap.zapPteRange(t, vma, index, index + 1, { evenCows: false, single: pfn });
+    const from = Math.max(index, shm.vmaPgoff[vma]), to = Math.min(index + nr, vmaEnd(shm, vma)); // the folio's pages
+    if (from < to) yield* t.ops.rmap.zapPteRange(t, vma, from, to, { evenCows: false, single: pfn });
   }
 }
 
@@ -499,7 +501,7 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     const gen = Atomics.load(shm.stampGen, pfn);
     const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn], dataEnd = shm.stampEnd[pfn];
     const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
-    const cached = xaLoad(shm, file, index);
+    const cached = xaLoadPage(shm, file, index);
     if (Atomics.load(shm.stampGen, pfn) !== gen || pteRead(shm, vma, index) !== pte) continue;
     read++;
     if (sf !== file || si !== index) t.violation('DATA-STAMP', pfn, file, index, sf, si);

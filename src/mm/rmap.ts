@@ -12,7 +12,7 @@
 // let a store put there is then the page's to write back.
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { pageMapped } from '../shm/page.ts';
+import { folioHead, pageMapped } from '../shm/page.ts';
 import { pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount } from '../shm/mm.ts';
 import { PTE_DIRTY } from '../shm/shm.ts';
 import { pteUnlock } from './pgtable.ts';
@@ -28,17 +28,27 @@ export function vmasOfFile(shm: Shm, file: number): number[] {
   return out;
 }
 
-/** page_add_file_rmap() / page_add_new_anon_rmap(): one more mapping (PTL held). */
+/** page_add_file_rmap() / page_add_new_anon_rmap(): one more mapping of this page (PTL held).
+ * A page of a large folio that becomes mapped counts in its folio's _nr_pages_mapped (6.6
+ * folio_add_file_rmap_range(): "if (atomic_inc_and_test(&page->_mapcount)) nr++" then
+ * atomic_add_return_relaxed(nr, mapped)). */
 export function* pageAddRmap(t: Task, pfn: number): Step {
   yield 'page_add_file_rmap';
-  Atomics.add(t.shm.mapcount, pfn, 1); // atomic_inc_and_test(&page->_mapcount): -1 -> 0 is the first
+  const first = Atomics.add(t.shm.mapcount, pfn, 1) === -1; // atomic_inc_and_test(&page->_mapcount): -1 -> 0 is the first
+  if (first && t.shm.compound[pfn] !== 0) Atomics.add(t.shm.nrPagesMapped, folioHead(t.shm, pfn), 1);
 }
 
-/** page_remove_rmap(): one mapping fewer (PTL held). Below -1 is the kernel's "Bad page map". */
+/** page_remove_rmap(): one mapping fewer (PTL held). Below -1 is the kernel's "Bad page map". A
+ * page of a large folio that is no longer mapped leaves its folio's _nr_pages_mapped (6.6
+ * page_remove_rmap(): "last = atomic_add_negative(-1, &page->_mapcount)"). */
 export function* pageRemoveRmap(t: Task, pfn: number): Step {
   yield 'page_remove_rmap';
   const n = Atomics.sub(t.shm.mapcount, pfn, 1) - 1;
   if (n < -1) t.violation('MAP-COUNT', pfn, n);
+  else if (n === -1 && t.shm.compound[pfn] !== 0) {
+    const head = folioHead(t.shm, pfn);
+    if (Atomics.sub(t.shm.nrPagesMapped, head, 1) - 1 < 0) t.violation('MAP-COUNT', head, -1);
+  }
 }
 
 /**

@@ -37,8 +37,9 @@ import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
-import { allocPageInit, putPage } from '../mm/page_alloc.ts';
+import { allocPageInit, folioAllocInit, putPage, setMaxFolioOrder } from '../mm/page_alloc.ts';
 import { pmdClearAll } from '../mm/pgtable.ts';
+import { MAX_FOLIO_ORDER } from '../shm/page.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
@@ -108,6 +109,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'ptes-per-ptl', kind: 'int', default: 8, min: 1, max: 1 << 20, help: 'PTEs per split page-table lock (a page table)' },
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
+  { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead picks one per fault from the op stream, page_cache_ra_order()); 0 = single pages' },
   { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and migrator (migrate_pages(): never in the default mix)" },
 ];
 
@@ -175,6 +177,9 @@ function roles(cfg: RunConfig): string[] {
 
 // ---- operations -------------------------------------------------------------------------
 
+/** --max-folio-order (0: single pages). */
+export const maxFolioOrder = (cfg: RunConfig): number => num(cfg, 'max-folio-order', 0);
+
 function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
   const c = mtConfig(cfg);
   const parts = role.split('+');
@@ -192,6 +197,9 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
     }
     case 'faulter': {
       const write = (flags & VM_SHARED) === 0 && below(r, 1000) < c.cowPermille ? 1 : 0;
+      const maxOrder = maxFolioOrder(cfg);
+      // the readahead order this fault asks for (drawn only with large folios: order-0 op streams stay as they were)
+      if (maxOrder > 0) return { kind: 'fault', args: [vma, index, write, below(r, maxOrder + 1)] };
       return { kind: 'fault', args: [vma, index, write] };
     }
     case 'truncator': {
@@ -250,6 +258,7 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       return;
     }
     case 'fault':
+      t.raOrder = a[3] ?? 0;
       return yield* faultOp(t, a[0], a[1], a[2] === 1);
     case 'truncate':
       return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
@@ -295,6 +304,8 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
   }
   let budget = Math.floor(shm.sizes.pages / 2);
   for (let file = 0; file < c.files; file++) shm.iSize[file] = c.filePages * PAGE_SIZE;
+  const maxOrder = maxFolioOrder(cfg);
+  if (maxOrder > 0) return initFolios(shm, c, maxOrder, budget);
   // interleave files so every file gets pages when the budget is short
   for (let index = 0; index < c.filePages && budget > 0; index++) {
     for (let file = 0; file < c.files && budget > 0; file++, budget--) {
@@ -308,6 +319,40 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
       shm.index[pfn] = index;
       xaStore(shm, file, index, pfn); // the allocation reference becomes the page cache's
       shm.nrpages[file]++;
+    }
+  }
+}
+
+/** initMapTruncate() with large folios: the allocator's free lists become blocks of `maxOrder`,
+ * and file f is filled with folios of order maxOrder - f % (maxOrder + 1) (smaller at the file's
+ * end if it is not a multiple), files interleaved, up to `budget` pages. */
+function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: number): void {
+  setMaxFolioOrder(shm, maxOrder);
+  const next = new Array<number>(c.files).fill(0);
+  for (let more = true; more && budget > 0;) {
+    more = false;
+    for (let file = 0; file < c.files && budget > 0; file++) {
+      const index = next[file];
+      if (index >= c.filePages) continue;
+      let order = maxOrder - (file % (maxOrder + 1));
+      while (order > 0 && (index % (1 << order) !== 0 || index + (1 << order) > c.filePages || (1 << order) > budget)) order--;
+      const nr = 1 << order;
+      const pfn = folioAllocInit(shm, order);
+      if (pfn === NIL) return;
+      for (let i = 0; i < nr; i++) {
+        shm.stampFile[pfn + i] = file;
+        shm.stampIndex[pfn + i] = index + i;
+        shm.stampEnd[pfn + i] = PAGE_SIZE;
+        shm.mapping[pfn + i] = file + 1;
+        shm.index[pfn + i] = index + i;
+        xaStore(shm, file, index + i, pfn);
+      }
+      shm.flags[pfn] = PG_uptodate;
+      shm.refcount[pfn] = nr; // the allocation reference and nr - 1 more: the page cache's, one per page
+      shm.nrpages[file] += nr;
+      next[file] = index + nr;
+      budget -= nr;
+      more = true;
     }
   }
 }
@@ -332,6 +377,17 @@ export function mmSizes(cfg: RunConfig): ReturnType<Scenario['sizes']> {
     pages: cfg.pages, buckets: cfg.buckets, files: c.files, pagesPerFile: c.filePages,
     processes: c.processes, vmasPerProcess: c.vmas, ptesPerVma: c.vmaPages, ptesPerPtl: c.ptesPerPtl,
   };
+}
+
+/** The paths that map and fault large folios are mainline's (v6.6 filemap_map_folio_range(),
+ * finish_fault() on folio_file_page()); the other map_pages and fault-path variants install a PTE
+ * for the page they locked, an order-0 page. A usage error, or null. */
+export function checkFolioFlags(cfg: RunConfig): string | null {
+  if (maxFolioOrder(cfg) === 0) return null;
+  const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
+  if (mp !== DEFAULT_MAP_PAGES) return `--max-folio-order ${maxFolioOrder(cfg)} needs --map-pages ${DEFAULT_MAP_PAGES}: ${mp} maps order-0 pages only`;
+  if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${maxFolioOrder(cfg)} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
+  return null;
 }
 
 /** Size flags that cannot work together, as a usage error (null when they fit). */
@@ -362,7 +418,7 @@ export const mapTruncateScenario: Scenario = {
       return (e as Error).message;
     }
     if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
-    return null;
+    return checkFolioFlags(cfg);
   },
 
   roles,

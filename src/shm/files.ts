@@ -22,6 +22,13 @@ export function xaLoad(shm: Shm, file: number, index: number): number {
   return Atomics.load(shm.slots, slotOf(shm, file, index)) - 1;
 }
 
+/** The page (not the folio) the page cache holds at (file, index): folio_file_page() of the folio
+ * a lookup at any index of it finds (its multi-index entry), or NIL. */
+export function xaLoadPage(shm: Shm, file: number, index: number): number {
+  const head = xaLoad(shm, file, index);
+  return head === NIL || shm.compound[head] === 0 ? head : head + index - Atomics.load(shm.index, head);
+}
+
 /** xas_store() (under the i_pages lock): pfn or NIL to clear. */
 export function xaStore(shm: Shm, file: number, index: number, pfn: number): void {
   Atomics.store(shm.slots, slotOf(shm, file, index), pfn === NIL ? 0 : pfn + 1);

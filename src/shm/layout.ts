@@ -84,6 +84,8 @@ export const CTL = {
   ALLOC_GEN: 10, // generation counter for data stamps
   TRUNCATING: 11, // truncations in flight (MAP-EOF only holds when 0)
   TRUNC_SEQ: 12, // truncations started (a fault's SIGBUS check is valid only if this did not move)
+  MAX_ORDER: 13, // the largest folio order the allocator hands out (src/mm/page_alloc.ts; 0 = pages only)
+  FREE_HEADS: 16, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD)
   WORDS: 32,
 } as const;
 
@@ -173,6 +175,11 @@ export function computeLayout(s: ShmSizes): Layout {
   // mm->page_table_lock (pmd_install())
   add('pmd', ptls);
   add('pageTableLock', s.processes);
+  // appended: folios (src/shm/page.ts). Per page its place in its folio: a head holds its order
+  // (0 for a single page), a tail -(its offset from the head) (the kernel's compound_head /
+  // folio_order). Per head the pages of the folio mapped by a PTE (folio->_nr_pages_mapped, 6.6).
+  add('compound', P);
+  add('nrPagesMapped', P);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

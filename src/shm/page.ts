@@ -1,30 +1,71 @@
 // struct page helpers: flag tests (include/linux/page-flags.h), reference counting
 // (include/linux/page_ref.h) and a one-line description of a page's full state for reports.
 //
+// Folios (v6.6): a folio is 2^order naturally aligned contiguous pages. Its flags (PG_locked,
+// uptodate, dirty, writeback, PG_waiters), its refcount and the shadow lock owner live on the head
+// page only; each page keeps its own _mapcount (the PTEs that map that page) and data stamp, and
+// the head counts its PTE-mapped pages (folio->_nr_pages_mapped). The flag tests and reference
+// helpers below take any page and act on its folio, as PageLocked(page) / get_page(page) do via
+// page_folio(); for an order-0 page the folio is the page. Simplified: no PMD mappings, so no
+// _entire_mapcount; page->mapping and page->index are kept on every page of a folio (the kernel
+// derives a tail's from the head: folio->mapping, folio->index + i), written together under the
+// folio lock and the i_pages lock.
+//
 // `mapping` holds file id + 1 for a page-cache page, 0 for NULL, MAPPING_ANON for an anonymous
 // page (a private COW copy; the kernel's PAGE_MAPPING_ANON pointer).
 import { PG_dirty, PG_free, PG_locked, PG_readahead, PG_uptodate, PG_waiters, PG_writeback, type Shm } from './shm.ts';
 
 export const MAPPING_ANON = -1;
 
-export const PageLocked = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_locked) !== 0;
-export const PageUptodate = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_uptodate) !== 0;
-export const PageReadahead = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_readahead) !== 0;
-export const PageWriteback = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_writeback) !== 0;
-export const PageDirty = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_dirty) !== 0;
-export const PageFree = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
-/** page_mapped(): _mapcount >= 0 */
-export const pageMapped = (shm: Shm, pfn: number): boolean => Atomics.load(shm.mapcount, pfn) >= 0;
-export const SetPageUptodate = (shm: Shm, pfn: number): void => void Atomics.or(shm.flags, pfn, PG_uptodate);
+/** The largest folio order the model has (HPAGE_PMD_ORDER on x86-64). */
+export const MAX_FOLIO_ORDER = 9;
 
-/** get_page(): the caller already holds a reference. */
+/** compound_head() / page_folio(): the head page of the folio `pfn` belongs to. */
+export const folioHead = (shm: Shm, pfn: number): number => {
+  const c = shm.compound[pfn];
+  return c < 0 ? pfn + c : pfn;
+};
+/** folio_order() of the folio `pfn` belongs to. */
+export const folioOrder = (shm: Shm, pfn: number): number => shm.compound[folioHead(shm, pfn)];
+/** folio_nr_pages() of the folio `pfn` belongs to. */
+export const folioNrPages = (shm: Shm, pfn: number): number => 1 << folioOrder(shm, pfn);
+/** folio_file_page(folio, index): the page of page-cache folio `head` holding file index `index`
+ * (the folio itself when it is a single page). */
+export const folioPage = (shm: Shm, head: number, index: number): number =>
+  shm.compound[head] === 0 ? head : head + index - Atomics.load(shm.index, head);
+
+const folioFlags = (shm: Shm, pfn: number): number => Atomics.load(shm.flags, folioHead(shm, pfn));
+export const PageLocked = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_locked) !== 0;
+export const PageUptodate = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_uptodate) !== 0;
+export const PageReadahead = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_readahead) !== 0;
+export const PageWriteback = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_writeback) !== 0;
+export const PageDirty = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_dirty) !== 0;
+export const PageFree = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
+/** folio_mapped(page_folio(page)): an order-0 page's _mapcount >= 0; a large folio has a
+ * PTE-mapped page (6.6: folio->_nr_pages_mapped). */
+export const pageMapped = (shm: Shm, pfn: number): boolean => {
+  const head = folioHead(shm, pfn);
+  return shm.compound[head] === 0 ? Atomics.load(shm.mapcount, head) >= 0 : Atomics.load(shm.nrPagesMapped, head) > 0;
+};
+export const SetPageUptodate = (shm: Shm, pfn: number): void => void Atomics.or(shm.flags, folioHead(shm, pfn), PG_uptodate);
+
+/** get_page() -> folio_get(page_folio(page)): the caller already holds a reference. */
 export function getPage(shm: Shm, pfn: number): void {
-  Atomics.add(shm.refcount, pfn, 1);
+  Atomics.add(shm.refcount, folioHead(shm, pfn), 1);
+}
+
+/** folio_ref_add(folio, nr): the caller already holds a reference. */
+export function folioRefAdd(shm: Shm, pfn: number, nr: number): void {
+  Atomics.add(shm.refcount, folioHead(shm, pfn), nr);
 }
 
 /** folio_try_get() / page_cache_get_speculative(): increment unless zero. Zero means the page is
- * free or frozen by a remover (reclaim's page_ref_freeze), so a lockless lookup must not pin it. */
+ * free or frozen by a remover (reclaim's page_ref_freeze, split_folio()'s folio_ref_freeze), so a
+ * lockless lookup must not pin it. A page-cache lookup passes the folio (the head it found in the
+ * slot); the head is read once, so a folio split meanwhile pins what is now an order-0 page, which
+ * the caller's xas_reload() then sees is not the slot's. */
 export function pageTryGet(shm: Shm, pfn: number): boolean {
+  pfn = folioHead(shm, pfn);
   for (let c = Atomics.load(shm.refcount, pfn); c > 0;) {
     const seen = Atomics.compareExchange(shm.refcount, pfn, c, c + 1);
     if (seen === c) return true;
@@ -61,7 +102,9 @@ export function describePage(shm: Shm, pfn: number): string {
   if (pfn < 0 || pfn >= shm.sizes.pages) return `pfn ${pfn} (out of range)`;
   const owner = Atomics.load(shm.owner, pfn);
   const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn];
-  return `page ${pfn}: flags=${flagNames(Atomics.load(shm.flags, pfn))} refcount=${Atomics.load(shm.refcount, pfn)} ` +
+  const c = shm.compound[pfn];
+  const folio = c > 0 ? ` folio order ${c}` : c < 0 ? ` tail of folio ${pfn + c} (order ${shm.compound[pfn + c]})` : '';
+  return `page ${pfn}${folio}: flags=${flagNames(Atomics.load(shm.flags, pfn))} refcount=${Atomics.load(shm.refcount, pfn)} ` +
     `mapcount=${Atomics.load(shm.mapcount, pfn)} mapping=${mappingName(Atomics.load(shm.mapping, pfn))} ` +
     `index=${Atomics.load(shm.index, pfn)} owner=${owner ? `task ${owner - 1}` : 'none'} ` +
     `stamp=${sf < 0 ? 'unfilled' : `file ${sf} index ${si}`} gen ${shm.stampGen[pfn]}`;

@@ -118,6 +118,10 @@ export class Shm {
   readonly pmd!: Int32Array;
   /** per mm (process), mm->page_table_lock: a spinlock (pmd_install()) */
   readonly pageTableLock!: Int32Array;
+  /** per page: a folio head's order (0: a single page), or -(offset from the head) for a tail page */
+  readonly compound!: Int32Array;
+  /** per folio head: how many of its pages a PTE maps (6.6 folio->_nr_pages_mapped) */
+  readonly nrPagesMapped!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;
