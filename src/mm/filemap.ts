@@ -82,6 +82,7 @@ export function* filemapAddFolio(t: Task, pfn: number, file: number, index: numb
   for (let i = 0; i < nr; i++) xaStore(shm, file, index + i, pfn);
   Atomics.add(shm.nrpages, file, nr);
   spinUnlock(shm.iPagesLock, file);
+  if (nr > 1) t.stat('largeFolios');
   return true;
 }
 

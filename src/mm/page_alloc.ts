@@ -6,8 +6,9 @@
 //
 // Folios: with a maximum order above 0 (setMaxFolioOrder(), --max-folio-order) there is one free
 // list per order, of naturally aligned blocks (the buddy allocator's free_area[order]); a request
-// takes a block of its order or splits a larger one (expand()). With maximum order 0 every page is
-// on the order-0 list and the allocator is the single free list it always was.
+// takes a block of its order or splits a larger one (expand()); a freed block merges with its free
+// buddy (__free_one_page()). With maximum order 0 every page is on the order-0 list and the
+// allocator is the single free list it always was.
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_free, PG_locked, type Shm } from '../shm/shm.ts';
 import { MAPPING_ANON, MAX_FOLIO_ORDER, folioHead } from '../shm/page.ts';
@@ -76,20 +77,53 @@ export function* folioAlloc(t: Task, order: number): Step<number> {
 
 const freeHeadWord = (order: number): number => (order === 0 ? CTL.FREE_HEAD : CTL.FREE_HEADS + order);
 
+/** freePrev of a block on no free list. */
+const FREE_UNLISTED = -2;
+
 /** Mark a free block of 2^order pages at `pfn` (its head) and push it on its order's free list
  * (zone lock held, or no task running). */
 function pushFreeBlock(shm: Shm, pfn: number, order: number): void {
   const ctl = shm.ctl, w = freeHeadWord(order);
   for (let i = 1; i < 1 << order; i++) shm.compound[pfn + i] = -i;
-  if (order !== 0 || shm.compound[pfn] !== 0) shm.compound[pfn] = order;
-  shm.freeNext[pfn] = ctl[w];
+  shm.compound[pfn] = order;
+  const next = ctl[w];
+  shm.freeNext[pfn] = next;
+  if (ctl[CTL.MAX_ORDER] > 0) {
+    shm.freePrev[pfn] = NIL;
+    if (next !== NIL) shm.freePrev[next] = pfn;
+  }
   ctl[w] = pfn;
+}
+
+/** The free block of `order` at `pfn` off its list, wherever it is on it (zone lock held). */
+function unlinkFreeBlock(shm: Shm, pfn: number, order: number): void {
+  const next = shm.freeNext[pfn], prev = shm.freePrev[pfn];
+  if (prev === NIL) shm.ctl[freeHeadWord(order)] = next;
+  else shm.freeNext[prev] = next;
+  if (next !== NIL) shm.freePrev[next] = prev;
+  shm.freeNext[pfn] = NIL;
+  shm.freePrev[pfn] = FREE_UNLISTED;
+}
+
+/** __free_one_page() (zone lock held): push the freed block of `order` at `pfn`, merged with its
+ * buddy (pfn ^ 2^order) for as long as that is a whole free block of the same order, up to the
+ * allocator's maximum order. With maximum order 0 it is a push on the one list. */
+function freeOneBlock(shm: Shm, pfn: number, order: number): void {
+  const max = shm.ctl[CTL.MAX_ORDER], P = shm.sizes.pages;
+  while (order < max) {
+    const buddy = pfn ^ (1 << order);
+    if (buddy + (1 << order) > P || shm.compound[buddy] !== order || shm.freePrev[buddy] === FREE_UNLISTED
+      || (Atomics.load(shm.flags, buddy) & PG_free) === 0) break;
+    unlinkFreeBlock(shm, buddy, order);
+    pfn = Math.min(pfn, buddy);
+    order++;
+  }
+  pushFreeBlock(shm, pfn, order);
 }
 
 /** __rmqueue_smallest() (zone lock held): a block of `order` off its free list, or a larger one
  * split by expand(): the upper halves go back to the lists below. NIL when no block is large
- * enough. Simplified: freed blocks are not merged with their buddies (no __free_one_page()
- * coalescing), so a large folio is made only from a block that was never split or one freed whole. */
+ * enough. */
 function takeBlock(shm: Shm, order: number): number {
   const ctl = shm.ctl, max = ctl[CTL.MAX_ORDER];
   let k = order;
@@ -98,6 +132,10 @@ function takeBlock(shm: Shm, order: number): number {
   const w = freeHeadWord(k), pfn = ctl[w];
   ctl[w] = shm.freeNext[pfn];
   shm.freeNext[pfn] = NIL;
+  if (max > 0) {
+    shm.freePrev[pfn] = FREE_UNLISTED;
+    if (ctl[w] !== NIL) shm.freePrev[ctl[w]] = NIL;
+  }
   while (k > order) { // expand()
     k--;
     pushFreeBlock(shm, pfn + (1 << k), k);
@@ -124,6 +162,7 @@ export function setMaxFolioOrder(shm: Shm, order: number): void {
   const ctl = shm.ctl, P = shm.sizes.pages, nr = 1 << order;
   ctl[CTL.MAX_ORDER] = order;
   for (let k = 1; k <= MAX_FOLIO_ORDER; k++) ctl[freeHeadWord(k)] = NIL;
+  shm.freePrev.fill(FREE_UNLISTED);
   const blocks = Math.floor(P / nr);
   // link the blocks lowest first, as the order-0 list is
   for (let b = blocks - 1; b >= 0; b--) {
@@ -131,7 +170,9 @@ export function setMaxFolioOrder(shm: Shm, order: number): void {
     shm.freeNext.fill(NIL, pfn, pfn + nr);
     pushFreeBlock(shm, pfn, order);
   }
+  // the pages above the last whole block stay on the order-0 list, lowest first
   ctl[CTL.FREE_HEAD] = blocks * nr < P ? blocks * nr : NIL;
+  for (let pfn = blocks * nr; pfn < P; pfn++) shm.freePrev[pfn] = pfn === blocks * nr ? NIL : pfn - 1;
 }
 
 /** put_page() -> folio_put(page_folio(page)); with `nr`, folio_put_refs(folio, nr) (the page
@@ -176,7 +217,7 @@ export function* freePage(t: Task, pfn: number): Step {
   for (let i = 1; i < 1 << order; i++) Atomics.store(shm.flags, pfn + i, PG_free);
   Atomics.store(shm.flags, pfn, PG_free);
   yield* spinLock(t, ctl, CTL.ALLOC_LOCK, 'zone->lock');
-  pushFreeBlock(shm, pfn, order);
+  freeOneBlock(shm, pfn, order);
   ctl[CTL.FREE_COUNT] += 1 << order;
   spinUnlock(ctl, CTL.ALLOC_LOCK);
 }

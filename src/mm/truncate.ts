@@ -149,13 +149,17 @@ export function* splitFolio(t: Task, pfn: number): Step<number> {
   yield 'i_mmap_lock_read';
   const end = maxIndex(Atomics.load(shm.iSize, file));
   yield 'can_split_folio';
-  if (!canSplitFolio(shm, pfn, nr)) return SPLIT_EAGAIN;
+  if (!canSplitFolio(shm, pfn, nr)) {
+    t.stat('splitFailed');
+    return SPLIT_EAGAIN;
+  }
   yield* t.ops.rmap.unmapMappingFolio(t, pfn); // unmap_folio()
   yield* spinLock(t, shm.iPagesLock, file, 'xa_lock');
   t.page = pfn;
   yield 'folio_ref_freeze';
   if (xaLoad(shm, file, first) !== pfn || !(yield* t.ops.truncate.splitFreeze(t, pfn, 1 + nr))) {
     spinUnlock(shm.iPagesLock, file);
+    t.stat('splitFailed');
     return SPLIT_EAGAIN; // fail: remap_page() does nothing for a file folio
   }
   yield '__split_huge_page';
@@ -182,6 +186,7 @@ export function* splitFolio(t: Task, pfn: number): Step<number> {
   Atomics.add(shm.refcount, pfn, 2); // "Additional pin to page cache": page_ref_add(head, 2)
   spinUnlock(shm.iPagesLock, file);
   for (let i = 1; i < nr; i++) yield* putPage(t, pfn + i); // free_page_and_swap_cache(subpage)
+  t.stat('splits');
   return 0;
 }
 

@@ -358,7 +358,8 @@ function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: nu
 }
 
 function summary(shm: Shm): Record<string, unknown> {
-  let cached = 0, mapped = 0, anon = 0, migration = 0;
+  let cached = 0, mapped = 0, anon = 0, migration = 0, large = 0;
+  for (let pfn = 0; pfn < shm.sizes.pages; pfn++) if (shm.compound[pfn] > 0 && shm.mapping[pfn] > 0) large++;
   for (let s = 0; s < shm.slots.length; s++) if (shm.slots[s] !== 0) cached++;
   for (let i = 0; i < shm.ptes.length; i++) {
     const pte = shm.ptes[i];
@@ -367,6 +368,7 @@ function summary(shm: Shm): Record<string, unknown> {
   return {
     freePages: shm.ctl[CTL.FREE_COUNT], pageCachePages: cached, filePtes: mapped, cowPtes: anon, migrationEntries: migration,
     iSizePages: Array.from(shm.iSize, (s) => maxIndex(s)).slice(0, 16),
+    ...(shm.ctl[CTL.MAX_ORDER] > 0 ? { largeFoliosCached: large } : {}),
   };
 }
 

@@ -62,6 +62,9 @@ export const STAT_NAMES = [
   'deletedTransient', // a page deleted while such a mapper's raised mapcount was still up
   'migrated', // page-cache pages migrate_pages() moved to a new page
   'migrationWaits', // faults that met a migration entry and waited for the migration
+  'largeFolios', // large folios added to the page cache (readahead's page_cache_ra_order())
+  'splits', // large folios split (split_folio() succeeded)
+  'splitFailed', // split_folio() that returned -EAGAIN (a pin held, or the folio went meanwhile)
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
@@ -180,6 +183,9 @@ export function computeLayout(s: ShmSizes): Layout {
   // folio_order). Per head the pages of the folio mapped by a PTE (folio->_nr_pages_mapped, 6.6).
   add('compound', P);
   add('nrPagesMapped', P);
+  // per free block head with folios on (CTL.MAX_ORDER > 0): its previous block on its order's free
+  // list (NIL: the first), or FREE_UNLISTED when it is on none (a buddy can then be unlinked to merge)
+  add('freePrev', P);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

@@ -122,6 +122,8 @@ export class Shm {
   readonly compound!: Int32Array;
   /** per folio head: how many of its pages a PTE maps (6.6 folio->_nr_pages_mapped) */
   readonly nrPagesMapped!: Int32Array;
+  /** with folios on: a free block's previous block on its free list, NIL (first) or FREE_UNLISTED */
+  readonly freePrev!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

@@ -4,7 +4,7 @@
 // checks' folio accounting, each with a corruption the check must see.
 import { describe, expect, it } from 'vitest';
 import { mmConfig, mmWorld, run } from '../helpers/mm-fixture.ts';
-import { folioAlloc, freeListPages, putPage } from '../../src/mm/page_alloc.ts';
+import { allocPage, folioAlloc, freeListPages, putPage } from '../../src/mm/page_alloc.ts';
 import { CTL } from '../../src/shm/layout.ts';
 import { NIL, PG_free, type Shm } from '../../src/shm/shm.ts';
 import { PAGE_SIZE, xaLoad, xaLoadPage } from '../../src/shm/files.ts';
@@ -61,6 +61,21 @@ describe('large folios: allocator and page cache', () => {
     for (let i = 0; i < 4; i++) expect(shm.flags[a + i]).toBe(PG_free);
     expect(run(folioAlloc(t, 2))).toBe(a); // the same block again
     run(putPage(t, a));
+    expectClean(shm);
+  });
+
+  it('merges a freed block with its free buddy back up to the largest order', () => {
+    const { shm, task } = folios();
+    const t = task(0);
+    const first = shm.ctl[CTL.FREE_HEADS + 3];
+    const pages = Array.from({ length: 8 }, () => run(allocPage(t))); // one order-3 block, split to single pages
+    expect([...pages].sort((a, b) => a - b)).toEqual(Array.from({ length: 8 }, (_, i) => first + i));
+    for (const p of pages) run(putPage(t, p));
+    expect(shm.ctl[CTL.FREE_HEADS + 3]).toBe(first); // whole again
+    expect(shm.compound[first]).toBe(3);
+    expect(shm.ctl[CTL.FREE_HEAD]).toBe(NIL);
+    expect(run(folioAlloc(t, 3))).toBe(first);
+    run(putPage(t, first));
     expectClean(shm);
   });
 
