@@ -14,6 +14,7 @@ import { LOCK_MUTANT_CELLS } from '../variants/mutants/lock-mutants.ts';
 import { WB_LOCKLESS_CELLS } from '../variants/mutants/wb-mutants.ts';
 import { MIGRATE_CELLS } from '../variants/mutants/migrate-mutants.ts';
 import { PTE_ALLOC_CELLS } from '../variants/mutants/ptealloc-mutants.ts';
+import { FOLIO_CELLS } from '../variants/folio/index.ts';
 // the map-pages cells the derived ones do not cover well (the handshake window, the grow-back race)
 import './map-pages-cells.ts';
 
@@ -21,6 +22,7 @@ import './map-pages-cells.ts';
 for (const c of [...COLLAPSE_CELLS, ...FUSE_WRITE_CELLS, ...LOCK_ORDER_CELLS, ...MAP_TRUNCATE_CELLS, ...LOCK_MUTANT_CELLS, ...WB_LOCKLESS_CELLS]) registerCell(c);
 for (const c of MIGRATE_CELLS) registerCell(c);
 for (const c of PTE_ALLOC_CELLS) registerCell(c);
+for (const c of FOLIO_CELLS) registerCell(c);
 
 export function matrixCells(): Cell[] {
   return deriveCells({

@@ -7,5 +7,6 @@ import './mutants/lock-mutants.ts';
 import './mutants/wb-mutants.ts';
 import './mutants/migrate-mutants.ts';
 import './mutants/ptealloc-mutants.ts';
+import './folio/index.ts';
 
 export * from './registry.ts';

@@ -1,0 +1,153 @@
+// Large folios (--max-folio-order): the self-test mutants of the folio paths, one per function
+// family (mapping a folio range, splitting a folio, truncating through one), registered hidden
+// (--variant NAME accepts them), and the matrix cells: map-truncate with large folios clean under
+// every public lock algorithm, and each mutant with what it must trip.
+import { registerVariant, type Variant } from '../registry.ts';
+import type { CellSpec } from '../../kernel/cells.ts';
+import type { Task } from '../../kernel/task.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { VmFault } from '../../kernel/fault.ts';
+import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
+import { folioRefAdd } from '../../shm/page.ts';
+import { pteNone, pteRead } from '../../shm/mm.ts';
+import { PAGE_SIZE } from '../../shm/files.ts';
+import type { InvariantId } from '../../kernel/invariants.ts';
+import { lockNames } from '../../locks/index.ts';
+
+/**
+ * filemap_map_folio_range() that takes one folio reference for a whole run of PTEs instead of one
+ * per PTE (folio_ref_add(folio, 1) for `count`): the 5.12 order-0 habit, "the lookup reference
+ * passes to the PTE", carried over to a range. Zapping those PTEs puts one reference each, so the
+ * folio's count falls below its users and it is freed while still mapped and cached.
+ */
+function* mapFolioRangeOneRef(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step<number> {
+  const shm = t.shm;
+  let ret = 0;
+  for (let index = from, count = 0; index <= from + nr; index++) {
+    let none = false;
+    if (index < from + nr) {
+      t.aux = index;
+      yield 'pte_none';
+      none = pteNone(pteRead(shm, vmf.vma, index));
+    }
+    if (none) {
+      count++;
+      continue;
+    }
+    if (count) {
+      yield* t.ops.vmOps.setPteRange(t, vmf, folio, index - count, count);
+      yield 'folio_ref_add';
+      folioRefAdd(shm, folio, 1); // BUG (deliberate): one reference for `count` PTEs
+      if (vmf.index >= index - count && vmf.index < index) ret = VM_FAULT_NOPAGE;
+      count = 0;
+    }
+  }
+  return ret;
+}
+
+export const folioMapOneRef: Variant = {
+  name: 'folio-map-one-ref',
+  kind: 'variant',
+  summary: 'self-test: filemap_map_folio_range() takes one folio reference for a run of PTEs, not one per PTE',
+  source: 'mutant of filemap_map_folio_range() (6.6 mm/filemap.c: folio_ref_add(folio, count))',
+  expected: ['REF-COUNT', 'FREE-BAD', 'MAP-CACHE', 'MAP-COUNT', 'DATA-STAMP', 'DEL-LOCKED'],
+  reasoning: 'each zapped PTE puts a reference the mapping never took: the folio\'s refcount falls below its page-cache and PTE '
+    + 'users (REF-COUNT at the next quiescent check) and it is freed while still cached or mapped (FREE-BAD)',
+  hidden: true,
+  ops: () => ({ vmOps: { filemapMapFolioRange: mapFolioRangeOneRef } }),
+};
+
+/**
+ * split_huge_page_to_list() without folio_ref_freeze(): the refcount is set to 0 whatever it is,
+ * as if the freeze had succeeded. A lookup that pinned the folio since can_split_folio() (a
+ * mapper's next_uptodate_folio(), a fault's filemap_get_entry()) then holds a reference the split
+ * does not know of: its folio_put() takes the head below its page-cache and caller references.
+ */
+function* splitFreezeIgnoringPins(t: Task, pfn: number, _count: number): Step<boolean> {
+  Atomics.store(t.shm.refcount, pfn, 0); // BUG (deliberate): no compare: pins taken meanwhile are lost
+  return true;
+}
+
+export const folioSplitNoFreeze: Variant = {
+  name: 'folio-split-nofreeze',
+  kind: 'variant',
+  summary: 'self-test: split_folio() without the refcount freeze (pins taken since can_split_folio() are overwritten)',
+  source: 'mutant of split_huge_page_to_list() (6.6 mm/huge_memory.c: folio_ref_freeze(folio, 1 + extra_pins))',
+  expected: ['REF-COUNT', 'FREE-BAD', 'MAP-CACHE', 'MAP-COUNT', 'DATA-STAMP', 'DEL-LOCKED'],
+  reasoning: 'a lookup that pinned the folio while truncation split it drops a reference the split overwrote: the head\'s count '
+    + 'goes below its users (REF-COUNT) or to zero while it is cached, and the page is freed and reused under the page cache (FREE-BAD)',
+  hidden: true,
+  ops: () => ({ truncate: { splitFreeze: splitFreezeIgnoringPins } }),
+};
+
+/**
+ * truncate_inode_partial_folio() that zeroes the tail of a large folio but neither splits it nor
+ * removes it: what 6.6 does with a dirty folio whose split failed, here for every large folio.
+ * The folio then straddles EOF with pages beyond it in the page cache, and v6.6
+ * filemap_map_pages() checks only the first index it finds against i_size (next_uptodate_folio())
+ * before mapping the rest of the folio's range: PTEs beyond EOF, and a fault beyond EOF that
+ * fault-around satisfies instead of SIGBUS.
+ */
+function* partialFolioKeep(t: Task, pfn: number, lstart: number): Step<boolean> {
+  const shm = t.shm;
+  yield* t.ops.lock.waitOnPageWriteback(t, pfn);
+  const first = Atomics.load(shm.index, pfn), nr = 1 << shm.compound[pfn];
+  for (let i = 0; i < nr; i++) {
+    const offset = Math.max(0, lstart - (first + i) * PAGE_SIZE);
+    if (offset < PAGE_SIZE && shm.stampEnd[pfn + i] > offset) shm.stampEnd[pfn + i] = offset;
+  }
+  return false; // BUG (deliberate): kept whole, as a dirty folio that could not be split
+}
+
+export const folioPartialKeep: Variant = {
+  name: 'folio-partial-keep',
+  kind: 'variant',
+  summary: 'self-test: truncation keeps a large folio that straddles the new EOF whole (no split, no removal)',
+  source: 'mutant of truncate_inode_partial_folio() (6.6 mm/truncate.c: the dirty folio whose split_folio() failed)',
+  expected: ['MAP-EOF', 'FAULT-SIGBUS'],
+  reasoning: 'pages beyond EOF stay cached in a folio that begins before it; v6.6 filemap_map_pages() maps the folio\'s range '
+    + 'after checking only its first index against i_size, so PTEs appear beyond EOF with no truncation in flight (MAP-EOF) and '
+    + 'fault-around answers a fault beyond EOF that must be SIGBUS (FAULT-SIGBUS)',
+  hidden: true,
+  // wraps the entry below it for order-0 pages
+  ops: (base) => ({
+    truncate: {
+      *truncateInodePartialFolio(t: Task, pfn: number, lstart: number): Step<boolean> {
+        if (t.shm.compound[pfn] === 0) return (yield* base.truncate.truncateInodePartialFolio(t, pfn, lstart)) !== false;
+        return yield* partialFolioKeep(t, pfn, lstart);
+      },
+    },
+  }),
+};
+
+for (const v of [folioMapOneRef, folioSplitNoFreeze, folioPartialKeep]) registerVariant(v);
+
+/** map-truncate with large folios up to order 3 in 16-page files. */
+const FOLIOS = { 'max-folio-order': 3 } as const;
+const SOURCE = '6.6 mm/filemap.c next_uptodate_folio() / filemap_map_folio_range(), mm/memory.c set_pte_range() / finish_fault(), '
+  + 'mm/truncate.c truncate_inode_partial_folio(), mm/huge_memory.c split_huge_page_to_list(), mm/readahead.c page_cache_ra_order()';
+
+export const FOLIO_CELLS: readonly CellSpec[] = [
+  ...lockNames().map((lock): CellSpec => ({
+    name: `map-truncate/folios=${lock}`, scenario: 'map-truncate', cfg: { lock, extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: SOURCE,
+    reasoning: 'a folio is mapped only under its lock after next_uptodate_folio()\'s checks, one reference per PTE; truncation '
+      + 'splits the folio holding the new EOF (unmapped, refcount frozen) or removes it whole, so no page of a folio stays mapped '
+      + 'or cached beyond EOF once it is done',
+  })),
+  {
+    name: 'map-truncate/folio-map-one-ref', scenario: 'map-truncate', cfg: { variants: ['folio-map-one-ref'], extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioMapOneRef.expected as readonly InvariantId[] },
+    hidden: true, source: folioMapOneRef.source, reasoning: folioMapOneRef.reasoning!,
+  },
+  {
+    name: 'map-truncate/folio-split-nofreeze', scenario: 'map-truncate', cfg: { variants: ['folio-split-nofreeze'], extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioSplitNoFreeze.expected as readonly InvariantId[] },
+    hidden: true, source: folioSplitNoFreeze.source, reasoning: folioSplitNoFreeze.reasoning!,
+  },
+  {
+    name: 'map-truncate/folio-partial-keep', scenario: 'map-truncate', cfg: { variants: ['folio-partial-keep'], extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioPartialKeep.expected as readonly InvariantId[] },
+    hidden: true, source: folioPartialKeep.source, reasoning: folioPartialKeep.reasoning!,
+  },
+];
