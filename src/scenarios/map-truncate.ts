@@ -43,7 +43,9 @@ import { MAX_FOLIO_ORDER } from '../shm/page.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
-import { lockNames, sendFatalSignal } from '../locks/index.ts';
+import { lockNames, makeLock, sendFatalSignal } from '../locks/index.ts';
+import { mainlineOps } from '../mm/mainline.ts';
+import { findVariant, type Variant } from '../variants/registry.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
@@ -381,14 +383,33 @@ export function mmSizes(cfg: RunConfig): ReturnType<Scenario['sizes']> {
   };
 }
 
-/** The paths that map and fault large folios are mainline's (v6.6 filemap_map_folio_range(),
- * finish_fault() on folio_file_page()); the other map_pages and fault-path variants install a PTE
- * for the page they locked, an order-0 page. A usage error, or null. */
+/** The ->map_pages variants that map a large folio's pages (folio_file_page() at each index):
+ * mainline (v6.6 filemap_map_folio_range()) and the two 2020 proposals. */
+export const FOLIO_MAP_PAGES: readonly string[] = [DEFAULT_MAP_PAGES, 'linus-recheck', 'willy-uptodate'];
+
+/** With large folios, the paths that install PTEs must be ones that map a folio's pages: the
+ * map_pages variants above, mainline's fault path (finish_fault() on folio_file_page()), and no
+ * --variant that replaces ->map_pages, its page finder or do_set_pte() unless it is a folio
+ * self-test: the others install a PTE for the page they locked, as an order-0 page. A usage error,
+ * or null. */
 export function checkFolioFlags(cfg: RunConfig): string | null {
-  if (maxFolioOrder(cfg) === 0) return null;
+  const order = maxFolioOrder(cfg);
+  if (order === 0) return null;
   const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
-  if (mp !== DEFAULT_MAP_PAGES) return `--max-folio-order ${maxFolioOrder(cfg)} needs --map-pages ${DEFAULT_MAP_PAGES}: ${mp} maps order-0 pages only`;
-  if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${maxFolioOrder(cfg)} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
+  if (!FOLIO_MAP_PAGES.includes(mp)) return `--max-folio-order ${order} needs --map-pages ${FOLIO_MAP_PAGES.join(', ')}: ${mp} maps order-0 pages only`;
+  if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${order} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
+  for (const name of cfg.variants ?? []) {
+    const v = findVariant(name);
+    if (!v || name.startsWith('folio-')) continue;
+    let o: ReturnType<Variant['ops']>;
+    try {
+      o = v.ops(mainlineOps(makeLock(cfg.lock, { unfairness: cfg.unfairness })));
+    } catch {
+      continue;
+    }
+    if ((o.vmOps && ('mapPages' in o.vmOps || 'nextUptodatePage' in o.vmOps)) || (o.fault && 'doSetPte' in o.fault))
+      return `--max-folio-order ${order}: --variant ${name} replaces a path that maps order-0 pages only`;
+  }
   return null;
 }
 

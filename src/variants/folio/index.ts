@@ -135,6 +135,14 @@ export const FOLIO_CELLS: readonly CellSpec[] = [
       + 'splits the folio holding the new EOF (unmapped, refcount frozen) or removes it whole, so no page of a folio stays mapped '
       + 'or cached beyond EOF once it is done',
   })),
+  // the 2020 proposals (lockless ->map_pages) on large folios: never merged, never proved: open
+  ...['linus-recheck', 'willy-uptodate'].map((mp): CellSpec => ({
+    name: `map-truncate/folios-${mp}`, scenario: 'map-truncate', cfg: { extra: { ...FOLIOS, 'map-pages': mp } },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'open', source: `src/variants/map-pages/${mp}.ts; docs/proposals.md`,
+    reasoning: 'the handshake raises the mapcount of the folio\'s page at that index without the folio lock; truncation tests '
+      + 'folio_mapped() (any page of the folio) under the folio lock before it unmaps and deletes the whole folio, and split_folio() '
+      + 'unmaps and freezes it: whether the handshake still closes the race over a folio is what the cell reports',
+  })),
   {
     name: 'map-truncate/folio-map-one-ref', scenario: 'map-truncate', cfg: { variants: ['folio-map-one-ref'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioMapOneRef.expected as readonly InvariantId[] },

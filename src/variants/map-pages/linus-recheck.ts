@@ -33,7 +33,7 @@
 import { putPage } from '../../mm/page_alloc.ts';
 import { xaLoad } from '../../shm/files.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
-import { PageLocked } from '../../shm/page.ts';
+import { PageLocked, folioPage } from '../../shm/page.ts';
 import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
 import type { Step } from '../../kernel/step.ts';
@@ -44,6 +44,7 @@ import { mapPagesRange } from './range.ts';
 /** The per-page step, PTL held, page referenced and not locked. */
 export function* linusSetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolean> {
   const shm = t.shm, { pfn, index } = page, file = vmf.file;
+  const sub = folioPage(shm, pfn, index); // the folio's page at this index (the folio itself when order 0)
   yield 'pte_none';
   if (!pteNone(pteRead(shm, vmf.vma, index))) {
     yield* putPage(t, pfn);
@@ -57,17 +58,17 @@ export function* linusSetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolea
     return false;
   }
   // "increment the page mapcount (atomic and ordered)"
-  yield* t.ops.rmap.pageAddRmap(t, pfn);
+  yield* t.ops.rmap.pageAddRmap(t, sub);
   // "check that the page still isn't locked", the mapping still valid, reachable in the xarray
   yield 'PageLocked';
-  if (PageLocked(shm, pfn)) return yield* backOut(t, pfn);
+  if (PageLocked(shm, pfn)) return yield* backOut(t, sub);
   yield 'page->mapping';
-  if (Atomics.load(shm.mapping, pfn) !== file + 1) return yield* backOut(t, pfn);
+  if (Atomics.load(shm.mapping, pfn) !== file + 1) return yield* backOut(t, sub);
   yield 'xas_reload';
-  if (xaLoad(shm, file, index) !== pfn) return yield* backOut(t, pfn);
+  if (xaLoad(shm, file, index) !== pfn) return yield* backOut(t, sub);
   // "insert pte": the lookup reference passes to the PTE
   yield 'set_pte_at';
-  pteWrite(shm, vmf.vma, index, mkPte(pfn));
+  pteWrite(shm, vmf.vma, index, mkPte(sub));
   t.stat('mapped');
   return true;
 }

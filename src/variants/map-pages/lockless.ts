@@ -24,7 +24,7 @@
 import { putPage } from '../../mm/page_alloc.ts';
 import { iSizeRead, maxIndex, slotOf, xaLoad, xaStore } from '../../shm/files.ts';
 import { pteAnon, ptePfn, ptePresent, pteRead, vmaContains } from '../../shm/mm.ts';
-import { PageLocked, PageReadahead, PageUptodate, pageTryGet } from '../../shm/page.ts';
+import { PageLocked, PageReadahead, PageUptodate, folioNrPages, pageTryGet } from '../../shm/page.ts';
 import { NIL, PG_locked, type Shm } from '../../shm/shm.ts';
 import { spinLock, spinUnlock } from '../../locks/spinlock.ts';
 import type { NextPage, Task } from '../../kernel/task.ts';
@@ -104,13 +104,20 @@ export function* filemapRemoveFolioRelaxed(t: Task, pfn: number, file: number): 
   yield 'page_cache_delete';
   const flags = Atomics.load(shm.flags, pfn), owner = Atomics.load(shm.owner, pfn);
   const mapcount = Atomics.load(shm.mapcount, pfn);
-  const index = Atomics.load(shm.index, pfn);
-  if ((flags & PG_locked) === 0 || (owner !== 0 && owner !== t.id + 1) || pteMapsPage(shm, pfn, file, index))
+  const index = Atomics.load(shm.index, pfn), nr = folioNrPages(shm, pfn); // a large folio: each of its pages
+  let ptes = false, raised = mapcount >= 0;
+  for (let i = 0; i < nr; i++) {
+    ptes ||= pteMapsPage(shm, pfn + i, file, index + i);
+    raised ||= Atomics.load(shm.mapcount, pfn + i) >= 0;
+  }
+  if ((flags & PG_locked) === 0 || (owner !== 0 && owner !== t.id + 1) || ptes)
     t.violation('DEL-LOCKED', pfn, flags, mapcount, owner);
-  else if (mapcount >= 0) t.stat('deletedTransient');
-  if (Atomics.load(shm.slots, slotOf(shm, file, index)) === pfn + 1) xaStore(shm, file, index, NIL);
-  else t.violation('MAP-CACHE', pfn, file, index); // deleting a page that is not in the cache
-  Atomics.store(shm.mapping, pfn, 0);
-  Atomics.sub(shm.nrpages, file, 1);
+  else if (raised) t.stat('deletedTransient');
+  for (let i = 0; i < nr; i++) {
+    if (Atomics.load(shm.slots, slotOf(shm, file, index + i)) === pfn + 1) xaStore(shm, file, index + i, NIL);
+    else t.violation('MAP-CACHE', pfn, file, index + i); // deleting a page that is not in the cache
+  }
+  for (let i = nr - 1; i >= 0; i--) Atomics.store(shm.mapping, pfn + i, 0);
+  Atomics.sub(shm.nrpages, file, nr);
   spinUnlock(shm.iPagesLock, file);
 }

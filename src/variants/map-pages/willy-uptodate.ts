@@ -37,7 +37,7 @@
 // showed.
 import { putPage } from '../../mm/page_alloc.ts';
 import { mkPte, pteNone, pteRead, pteWrite } from '../../shm/mm.ts';
-import { PageUptodate } from '../../shm/page.ts';
+import { PageUptodate, folioPage } from '../../shm/page.ts';
 import { PG_uptodate } from '../../shm/shm.ts';
 import type { KernelOps, NextPage, TruncateOps, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
@@ -49,16 +49,17 @@ import { mapPagesRange } from './range.ts';
 /** alloc_set_pte() with FAULT_FLAG_UPTODATE_ONLY, PTL held, page referenced and not locked. */
 export function* willySetPte(t: Task, vmf: VmFault, page: NextPage): Step<boolean> {
   const shm = t.shm, { pfn, index } = page;
+  const sub = folioPage(shm, pfn, index); // the folio's page at this index (the folio itself when order 0)
   yield 'pte_none';
   if (!pteNone(pteRead(shm, vmf.vma, index))) {
     yield* putPage(t, pfn);
     return false;
   }
-  yield* t.ops.rmap.pageAddRmap(t, pfn); // then smp_mb__after_atomic()
+  yield* t.ops.rmap.pageAddRmap(t, sub); // then smp_mb__after_atomic()
   yield 'PageUptodate';
-  if (!PageUptodate(shm, pfn)) return yield* backOut(t, pfn);
+  if (!PageUptodate(shm, pfn)) return yield* backOut(t, sub);
   yield 'set_pte_at';
-  pteWrite(shm, vmf.vma, index, mkPte(pfn));
+  pteWrite(shm, vmf.vma, index, mkPte(sub));
   t.stat('mapped');
   return true;
 }

@@ -1,0 +1,52 @@
+// map-truncate with large folios (--max-folio-order 3) under the controlled driver, through the
+// same path as `explore --max-folio-order 3 --variant V --strategy random --seed 1`: each folio
+// self-test is caught by one of its invariants within an iteration budget, and mainline shows
+// nothing in a bounded exploration. Budgets are iteration counts, never times.
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
+import { makeLock } from '../../src/locks/index.ts';
+import { explore } from '../../src/sched/explore.ts';
+import { strategySpecs } from '../../src/sched/strategies/index.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
+import { matrixCells } from '../../src/matrix/extra-cells.ts';
+import { findVariant } from '../../src/variants/index.ts';
+
+const cfgOf = (seed: string, variants?: string[], extra: RunConfig['extra'] = {}): RunConfig => ({
+  ...DEFAULTS, scenario: 'map-truncate', seed, durationMs: 0, ops: 0, workers: 4, ...(variants ? { variants } : {}),
+  extra: { ...Object.fromEntries((getScenario('map-truncate').options ?? []).map((o) => [o.name, o.default])), 'max-folio-order': 3, ...extra },
+});
+
+function exploreCfg(cfg: RunConfig, iterations: number) {
+  return explore({
+    scenario: getScenario('map-truncate'), cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }),
+    strategies: strategySpecs('random', 3), iterations, opsPerActor: 4, seed: cfg.seed,
+  });
+}
+
+describe('map-truncate with large folios', () => {
+  // seed 1 finds (measured with the CLI): folio-map-one-ref at iteration 0, folio-split-nofreeze 25, folio-partial-keep 10
+  it.each(['folio-map-one-ref', 'folio-split-nofreeze', 'folio-partial-keep'])('self-test %s is caught', (variant) => {
+    const res = exploreCfg(cfgOf('1', [variant]), 300);
+    expect(res.finds.length).toBe(1);
+    expect(findVariant(variant)?.expected).toContain(res.finds[0].violation.id);
+  }, 120_000);
+
+  it('mainline: nothing in 500 iterations', () => {
+    const res = exploreCfg(cfgOf('2'), 500);
+    expect(res.finds).toEqual([]);
+    expect(res.stats.iterations).toBe(500);
+  }, 120_000);
+
+  it('the matrix has a clean large-folio cell per lock and the three self-tests', () => {
+    const cells = new Map(matrixCells().map((c) => [c.name, c]));
+    for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6'])
+      expect(cells.get(`map-truncate/folios=${lock}`)?.expected).toBe('clean');
+    expect(cells.get('map-truncate/folio-partial-keep')?.expected).toEqual({ breaks: ['MAP-EOF', 'FAULT-SIGBUS'] });
+    expect(cells.get('map-truncate/folio-split-nofreeze')?.expected).toMatchObject({ breaks: expect.arrayContaining(['REF-COUNT']) });
+    expect(cells.get('map-truncate/folio-map-one-ref')?.expected).toMatchObject({ breaks: expect.arrayContaining(['REF-COUNT']) });
+  });
+
+  it('rejects a map_pages variant that maps order-0 pages only: one line, before any run', () => {
+    expect(getScenario('map-truncate').validate?.(cfgOf('1', undefined, { 'map-pages': 'patch4' }))).toMatch(/--max-folio-order 3 needs --map-pages mainline/);
+  });
+});
