@@ -35,7 +35,7 @@ export function quiescentCheck(shm: Shm): Finding[] {
   const f = new Findings();
   const P = shm.sizes.pages;
   const ptesOf = new Int32Array(P); // PTEs mapping each page
-  const cacheOf = new Uint8Array(P); // page-cache slots holding each page
+  const cacheOf = new Int32Array(P); // page-cache slots holding each page (a folio: one per page)
   const truncating = Atomics.load(shm.ctl, CTL.TRUNCATING);
   const flags = shm.flags;
 

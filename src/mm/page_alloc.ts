@@ -236,7 +236,6 @@ export function allocPageInit(shm: Shm): number {
 
 /** Outside any task: a folio of 2^order pages (a block split off a larger one if need be), or NIL. */
 export function folioAllocInit(shm: Shm, order: number): number {
-  if (order === 0) return allocPageInit(shm);
   const pfn = takeBlock(shm, order);
   if (pfn !== NIL) prepNewPage(shm, pfn, order);
   return pfn;
