@@ -201,6 +201,26 @@ describe('large folios: the checks see a broken folio', () => {
     expect(ids(shm)).toEqual(['MAP-CACHE']);
   });
 
+  it('live MAP-CACHE: a PTE that maps another page of the right folio', () => {
+    const { shm, task } = folios();
+    run(filemapMapPages(task(0), { vma: SHARED0, file: 0, index: 4 }, 4, 5));
+    expect(liveCheck(shm)).toEqual([]);
+    shm.ptes[4] = xaLoad(shm, 0, 0) + 5 + 1; // index 4's PTE now maps the page of index 5
+    expect(liveCheck(shm).map((f) => f.id)).toEqual(['MAP-CACHE']);
+  });
+
+  it('FREE-BAD: a free block that is not naturally aligned', () => {
+    const { shm } = folios();
+    const head = shm.ctl[CTL.FREE_HEADS + 3];
+    shm.compound[head] = 0; // the block's head now says order 0, its tails still point at it
+    expect(ids(shm)).toContain('FREE-BAD');
+    shm.compound[head] = 3;
+    shm.ctl[CTL.FREE_HEADS + 3] = head + 4; // a block of order 3 that starts half-way
+    shm.compound[head + 4] = 3;
+    expect(typeof freeListPages(shm)).toBe('string');
+    expect(ids(shm)).toContain('FREE-BAD');
+  });
+
   it('FREE-BAD: a folio freed with a tail page still mapped', () => {
     const { shm, task } = folios();
     const t = task(0);
