@@ -37,10 +37,27 @@ describe('map-truncate with large folios', () => {
     expect(res.stats.iterations).toBe(500);
   }, 120_000);
 
-  it('the matrix has a clean large-folio cell per lock and the three self-tests', () => {
+  // two faulters and a truncator on one 8-page file: readahead adds a folio sized from an i_size
+  // read before a truncation, and v6.6 filemap_map_pages() maps its pages past EOF (found at
+  // iteration 904 of seed 1); with the range clamped at i_size (folio-eof-clamp) the same
+  // iterations show nothing
+  const RACE = { roles: 'faulter,faulter,truncator', files: 1, 'file-pages': 8 };
+  it('v6.6 maps a folio that reaches past EOF: FAULT-SIGBUS or MAP-EOF', () => {
+    const res = exploreCfg({ ...cfgOf('1', undefined, RACE), workers: 3 }, 1500);
+    expect(res.finds.length).toBe(1);
+    expect(['FAULT-SIGBUS', 'MAP-EOF']).toContain(res.finds[0].violation.id);
+  }, 120_000);
+
+  it('the same with folio-eof-clamp: nothing', () => {
+    const res = exploreCfg({ ...cfgOf('1', ['folio-eof-clamp'], RACE), workers: 3 }, 1500);
+    expect(res.finds).toEqual([]);
+  }, 120_000);
+
+  it('the matrix has a clean large-folio cell per lock (range clamped at EOF), the v6.6 past-EOF cell and the three self-tests', () => {
     const cells = new Map(matrixCells().map((c) => [c.name, c]));
     for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6'])
       expect(cells.get(`map-truncate/folios=${lock}`)?.expected).toBe('clean');
+    expect(cells.get('map-truncate/folios-6.6-beyond-eof')?.expected).toEqual({ breaks: ['FAULT-SIGBUS', 'MAP-EOF'] });
     expect(cells.get('map-truncate/folio-partial-keep')?.expected).toEqual({ breaks: ['MAP-EOF', 'FAULT-SIGBUS'] });
     expect(cells.get('map-truncate/folio-split-nofreeze')?.expected).toMatchObject({ breaks: expect.arrayContaining(['REF-COUNT']) });
     expect(cells.get('map-truncate/folio-map-one-ref')?.expected).toMatchObject({ breaks: expect.arrayContaining(['REF-COUNT']) });

@@ -10,7 +10,7 @@ import type { VmFault } from '../../kernel/fault.ts';
 import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
 import { folioRefAdd } from '../../shm/page.ts';
 import { pteNone, pteRead } from '../../shm/mm.ts';
-import { PAGE_SIZE } from '../../shm/files.ts';
+import { PAGE_SIZE, iSizeRead, maxIndex } from '../../shm/files.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
 import { lockNames } from '../../locks/index.ts';
 
@@ -120,21 +120,69 @@ export const folioPartialKeep: Variant = {
   }),
 };
 
-for (const v of [folioMapOneRef, folioSplitNoFreeze, folioPartialKeep]) registerVariant(v);
+/**
+ * filemap_map_pages() that does not map a folio's pages at or beyond EOF: the range is clamped to
+ * i_size as upstream did in 2025 ("mm/memory: do not populate page table entries beyond i_size":
+ * "file_end = DIV_ROUND_UP(i_size_read(mapping->host), PAGE_SIZE) - 1", end_pgoff clamped to it).
+ * v6.6 checks only the first index it finds in a folio against i_size (next_uptodate_folio()), so a
+ * folio that reaches past EOF — readahead sized it from an i_size it read before a truncation
+ * (page_cache_ra_order() reads it before taking the invalidate lock) — is mapped past EOF.
+ */
+export const folioEofClamp: Variant = {
+  name: 'folio-eof-clamp',
+  kind: 'variant',
+  summary: 'filemap_map_pages() clamps a folio\'s range at EOF (the 2025 upstream fix; v6.6 checks only the first index)',
+  source: 'upstream 2025, "mm/memory: do not populate page table entries beyond i_size" (mm/filemap.c filemap_map_pages())',
+  expected: 'clean',
+  reasoning: 'no PTE is installed at or beyond the i_size read under the PTL and the folio lock; a truncation still in flight '
+    + 'unmaps what was mapped before its i_size write (its second unmap_mapping_range() and split_folio()\'s unmap)',
+  ops: (base) => ({
+    vmOps: {
+      *filemapMapFolioRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step<number> {
+        yield 'i_size_read';
+        const fileEnd = maxIndex(iSizeRead(t.shm, vmf.file));
+        return yield* base.vmOps.filemapMapFolioRange(t, vmf, folio, from, Math.max(0, Math.min(nr, fileEnd - from)));
+      },
+    },
+  }),
+};
+
+for (const v of [folioMapOneRef, folioSplitNoFreeze, folioPartialKeep, folioEofClamp]) registerVariant(v);
 
 /** map-truncate with large folios up to order 3 in 16-page files. */
 const FOLIOS = { 'max-folio-order': 3 } as const;
 const SOURCE = '6.6 mm/filemap.c next_uptodate_folio() / filemap_map_folio_range(), mm/memory.c set_pte_range() / finish_fault(), '
   + 'mm/truncate.c truncate_inode_partial_folio(), mm/huge_memory.c split_huge_page_to_list(), mm/readahead.c page_cache_ra_order()';
 
+/** Two faulters (readahead sizes its folio from the i_size it read) against a truncator, one small file. */
+const BEYOND_EOF = { workers: 3, extra: { ...FOLIOS, roles: 'faulter,faulter,truncator', files: 1, 'file-pages': 8 } } as const;
+
 export const FOLIO_CELLS: readonly CellSpec[] = [
+  // v6.6 as it is: readahead can add a folio sized from an i_size read before a truncation (the
+  // order is chosen before the folio is added; v6.6 page_cache_ra_order() reads i_size before it
+  // takes the invalidate lock), and filemap_map_pages() maps such a folio's pages past EOF
+  {
+    name: 'map-truncate/folios-6.6-beyond-eof', scenario: 'map-truncate', cfg: BEYOND_EOF,
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'random' }, expected: { breaks: ['FAULT-SIGBUS', 'MAP-EOF'] }, source: SOURCE,
+    reasoning: 'a fault\'s readahead sizes its folio from i_size, a truncation to a smaller size runs to its end, then the folio '
+      + 'is added reaching past the new EOF; v6.6 next_uptodate_folio() checks only the first index it finds against i_size and '
+      + 'filemap_map_folio_range() maps the rest: a PTE past EOF (MAP-EOF), and a fault past EOF that fault-around answers '
+      + 'instead of SIGBUS (FAULT-SIGBUS). Found by explore --roles faulter,faulter,truncator --files 1 --file-pages 8 '
+      + '--max-folio-order 3 --strategy random --seed 1 at iteration 904',
+  },
   ...lockNames().map((lock): CellSpec => ({
-    name: `map-truncate/folios=${lock}`, scenario: 'map-truncate', cfg: { lock, extra: FOLIOS },
-    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: SOURCE,
-    reasoning: 'a folio is mapped only under its lock after next_uptodate_folio()\'s checks, one reference per PTE; truncation '
-      + 'splits the folio holding the new EOF (unmapped, refcount frozen) or removes it whole, so no page of a folio stays mapped '
-      + 'or cached beyond EOF once it is done',
+    name: `map-truncate/folios=${lock}`, scenario: 'map-truncate', cfg: { lock, variants: ['folio-eof-clamp'], extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${SOURCE}; ${folioEofClamp.source}`,
+    reasoning: 'a folio is mapped only under its lock after next_uptodate_folio()\'s checks, one reference per PTE, never past '
+      + 'the i_size read under the PTL (the 2025 clamp); truncation splits the folio holding the new EOF (unmapped, refcount '
+      + 'frozen) or removes it whole, and unmaps again at its end',
   })),
+  {
+    name: 'map-truncate/folios-eof-clamp-race', scenario: 'map-truncate', cfg: { ...BEYOND_EOF, variants: ['folio-eof-clamp'] },
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: folioEofClamp.source,
+    reasoning: 'the workload that shows v6.6 mapping past EOF, with the range clamped at i_size: a folio that reaches past EOF '
+      + 'stays in the page cache, but none of its pages past EOF is mapped',
+  },
   // the 2020 proposals (lockless ->map_pages) on large folios: never merged, never proved: open
   ...['linus-recheck', 'willy-uptodate'].map((mp): CellSpec => ({
     name: `map-truncate/folios-${mp}`, scenario: 'map-truncate', cfg: { extra: { ...FOLIOS, 'map-pages': mp } },
@@ -144,12 +192,12 @@ export const FOLIO_CELLS: readonly CellSpec[] = [
       + 'unmaps and freezes it: whether the handshake still closes the race over a folio is what the cell reports',
   })),
   {
-    name: 'map-truncate/folio-map-one-ref', scenario: 'map-truncate', cfg: { variants: ['folio-map-one-ref'], extra: FOLIOS },
+    name: 'map-truncate/folio-map-one-ref', scenario: 'map-truncate', cfg: { variants: ['folio-map-one-ref', 'folio-eof-clamp'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioMapOneRef.expected as readonly InvariantId[] },
     hidden: true, source: folioMapOneRef.source, reasoning: folioMapOneRef.reasoning!,
   },
   {
-    name: 'map-truncate/folio-split-nofreeze', scenario: 'map-truncate', cfg: { variants: ['folio-split-nofreeze'], extra: FOLIOS },
+    name: 'map-truncate/folio-split-nofreeze', scenario: 'map-truncate', cfg: { variants: ['folio-split-nofreeze', 'folio-eof-clamp'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioSplitNoFreeze.expected as readonly InvariantId[] },
     hidden: true, source: folioSplitNoFreeze.source, reasoning: folioSplitNoFreeze.reasoning!,
   },
