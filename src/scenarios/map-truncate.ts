@@ -398,6 +398,7 @@ export function checkFolioFlags(cfg: RunConfig): string | null {
   const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
   if (!FOLIO_MAP_PAGES.includes(mp)) return `--max-folio-order ${order} needs --map-pages ${FOLIO_MAP_PAGES.join(', ')}: ${mp} maps order-0 pages only`;
   if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${order} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
+  if (String(cfg.extra.roles ?? '').includes('migrator')) return `--max-folio-order ${order}: the migrator role migrates order-0 pages only`;
   for (const name of cfg.variants ?? []) {
     const v = findVariant(name);
     if (!v || name.startsWith('folio-')) continue;
