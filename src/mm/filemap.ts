@@ -9,7 +9,7 @@ import { PAGE_SIZE, iSizeRead, maxIndex, slotOf, xaLoad, xaLoadPage, xaStore } f
 import { CTL } from '../shm/layout.ts';
 import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
-import { pteLock } from './pgtable.ts';
+import { pmdNone, pteLock } from './pgtable.ts';
 import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, folioNrPages, folioPage, folioRefAdd, getPage, pageMapped, pageTryGet } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { __SetPageLocked } from '../locks/common.ts';
@@ -274,6 +274,8 @@ export function* filemapMapFolioRange(t: Task, vmf: VmFault, folio: number, from
  * `from` (PTL held, the PTEs none): folio_add_file_rmap_range(), then set_ptes(). */
 export function* setPteRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step {
   const shm = t.shm;
+  // PTE-TABLE, as do_set_pte() checks it: the run's PTEs lie in one installed table
+  if (pmdNone(shm, vmf.vma, from)) t.violation('PTE-TABLE', folio, vmf.vma, from);
   for (let i = 0; i < nr; i++) yield* t.ops.rmap.pageAddRmap(t, folioPage(shm, folio, from + i));
   yield 'set_ptes';
   for (let i = 0; i < nr; i++) {
