@@ -160,20 +160,36 @@ export function traceAnchors(trace: readonly TraceEvent[], map: OpMap = (_a, op)
   return out;
 }
 
-/** The runs of a free run's flight records (each record is a point its task reached), in seq
- * order. Records of operations `map` does not know are left out. The count of a point inside an
- * operation starts at the operation's oldest record the rings still held. */
+/** The runs of a free run's flight records, in seq order (records of operations `map` does not
+ * know are left out). A record is made as its task reaches the point, before the code after it
+ * runs: where the free run switched tasks, the code after a task's last record ran at some time
+ * before its next one; the run is taken to end at that next record (the code right after the
+ * point ran before the switch), or with the operation's end when the next record is in a later
+ * operation or there is none (the reporter's last record: the violation comes in the code after
+ * it). The count of a point inside an operation starts at the oldest record the rings held. */
 export function flightAnchors(flight: readonly FlightRecord[], map: OpMap): Anchor[] {
   const recs = [...flight].filter((f) => f.task >= 0 && map(f.task, f.op) >= 0).sort((a, b) => a.seq - b.seq);
   const seen = new Map<string, number>();
-  const out: Anchor[] = [];
-  for (let i = 0; i < recs.length; i++) {
-    const f = recs[i];
+  const nOf = recs.map((f) => {
     const k = `${f.task} ${f.op} ${f.label} ${f.aux}`;
     const n = (seen.get(k) ?? 0) + 1;
     seen.set(k, n);
+    return n;
+  });
+  const next = new Int32Array(recs.length).fill(-1);
+  const after = new Map<number, number>();
+  for (let i = recs.length - 1; i >= 0; i--) {
+    next[i] = after.get(recs[i].task) ?? -1;
+    after.set(recs[i].task, i);
+  }
+  const out: Anchor[] = [];
+  for (let i = 0; i < recs.length; i++) {
+    const f = recs[i];
     if (i + 1 < recs.length && recs[i + 1].task === f.task) continue;
-    out.push({ actor: f.task, op: map(f.task, f.op), label: f.label, aux: f.aux, n });
+    const j = next[i];
+    const op = map(f.task, f.op);
+    if (j >= 0 && recs[j].op === f.op) out.push({ actor: f.task, op, label: recs[j].label, aux: recs[j].aux, n: nOf[j] });
+    else out.push({ actor: f.task, op, label: OP_OVER, aux: 0, n: 0 });
   }
   return out;
 }
