@@ -147,8 +147,9 @@ interface Attempt {
  *      the window; each with 0, 1, 2 earlier operations), the flight records' order followed by
  *      schedule points (src/sched/anchored.ts), one run each;
  *   2. then two lanes taking turns: plain exploration of every task in the window (lane A, what
- *      the search did before it followed the free run), and, set by set, the free run's order up
- *      to a point near the race explored from there, alternating with plain exploration (lane B).
+ *      the search did before it followed the free run), and, set by set (the smallest most
+ *      often), the free run's order up to a point near the race explored from there, alternating
+ *      with plain exploration (lane B).
  * Until a find with the violation's signature, the iteration limit or the time limit.
  */
 export function reproduceFree(o: ReproduceOptions): Reproduction {
@@ -235,8 +236,8 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   // 2. two lanes, alternating every LANE_MS (or LANE_ITERATIONS without a time limit: then the
   //    search is deterministic): lane A explores every task that stepped in the window plainly,
   //    the iterations the search ran before it followed the free run (the portfolio, seed
-  //    '<seed>/reproduce/0'); lane B takes the sets in turn: the free run's order up to a point
-  //    near the race then a strategy (iteration i gives up the last 1 + (i / 8) mod k runs of the
+  //    '<seed>/reproduce/0'); lane B takes the sets in turn, the cheapest most often: the free
+  //    run's order up to a point near the race then a strategy (iteration i gives up the last 1 + (i / 8) mod k runs of the
   //    order and uses strategy (i / 2) mod 4), alternating with plain exploration of the set
   const wide = attempts.find((a) => a.wide && a.before === 0) ?? null;
   const timed = !!o.durationMs;
@@ -255,9 +256,12 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
       }
       continue;
     }
-    const lanes = attempts.filter((a) => a.anchors.length > 1 || a !== wide);
+    // the cheapest sets most often (a ruler sequence: the set with the fewest operations every
+    // other turn, the next every fourth, ...): a reporter and one partner explore in a fraction
+    // of a millisecond per iteration, a window of hundreds of operations in tens
+    const lanes = attempts.filter((a) => a.anchors.length > 1 || a !== wide).sort((x, y) => opCount(x) - opCount(y) || x.key - y.key);
     if (!lanes.length) continue;
-    const a = lanes[turn++ % lanes.length];
+    const a = lanes[Math.min(ruler(++turn), lanes.length - 1)];
     for (let j = 0; more(j); j++) {
       const i = a.other++;
       const s = strategies[(i >> 1) % strategies.length];
@@ -276,6 +280,11 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   for (const a of attempts) a.stats.stoppedBy = outOfTime() ? 'duration' : 'iterations';
   return done(null, null, null);
 }
+
+const opCount = (a: Attempt) => a.ops.reduce((n, l) => n + l.length, 0);
+
+/** 0 for odd n, 1 for n = 2 mod 4, 2 for n = 4 mod 8, ...: the trailing zero bits of n > 0. */
+const ruler = (n: number) => 31 - Math.clz32(n & -n);
 
 /** How long one lane runs before the other's turn, and (without a time limit) how many
  * iterations. */
