@@ -139,7 +139,6 @@ interface Attempt {
   stats: ExploreStats;
 }
 
-
 /**
  * Search the controlled driver for the free run's find, using what the free run knows:
  *   1. its own interleaving: for each operation set (the reporting task and its partners' last
@@ -237,8 +236,10 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   //    search is deterministic): lane A explores every task that stepped in the window plainly,
   //    the iterations the search ran before it followed the free run (the portfolio, seed
   //    '<seed>/reproduce/0'); lane B takes the sets in turn, the cheapest most often: the free
-  //    run's order up to a point near the race then a strategy (iteration i gives up the last 1 + (i / 8) mod k runs of the
-  //    order and uses strategy (i / 2) mod 4), alternating with plain exploration of the set
+  //    run's order up to a point near the race then a strategy (iteration i gives up the last
+  //    1 + (i / 8) mod k runs of the order and uses strategy (i / 2) mod 4), alternating with
+  //    plain exploration of the set
+  if (!attempts.length) return done(null, null, null); // no task and no flight: nothing to rebuild
   const wide = attempts.find((a) => a.wide && a.before === 0) ?? null;
   const timed = !!o.durationMs;
   let turn = 0;
