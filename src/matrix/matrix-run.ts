@@ -395,7 +395,12 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
 
   // 3. second tries for the known-bad rows not caught yet, sharing the time left by weight; a
   //    row whose cell the other mode caught meanwhile (in its first try or a second one) needs
-  //    none
+  //    none. Controlled rows go first: their second try goes on from the iteration the first
+  //    stopped at, in this thread (no worker start-up), and controlled mode is the one that
+  //    catches most known-bad cells sooner (matrix --budget 5m, seed 1: 31/31 rows, median
+  //    0.05 s, against free mode's 26/27, median 0.45 s), so a cell it catches spares its free
+  //    row's second try
+  pending.sort((a, b) => (a.setup.mode === 'controlled' ? 0 : 1) - (b.setup.mode === 'controlled' ? 0 : 1));
   for (let k = 0; k < pending.length; k++) {
     const p = pending[k];
     const other = caughtElsewhere(p.setup.cell, p.first);
