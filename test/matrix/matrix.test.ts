@@ -318,7 +318,9 @@ describe('matrix command (compiled)', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^--- Start of matrix: budget=10s mode=both seed=1 shard=1\/1 cells=2\/\d+ /m);
     // on real threads either of the cell's two ids may be seen first
-    expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(free\): caught (LOCK-EXCL|LOCK-UNLOCK)/);
+    // free mode usually catches it too; on a loaded machine it may not in its share, and then the
+    // cell is caught by its controlled row (no second try for free)
+    expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(free\): caught (LOCK-EXCL|LOCK-UNLOCK|by its controlled row \(LOCK-EXCL)/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(controlled\): caught LOCK-EXCL.*detect .*\(it \d+\)/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(free\): clean: nothing seen/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(controlled\): clean: nothing seen/);
@@ -329,7 +331,7 @@ describe('matrix command (compiled)', () => {
       'locks/busted-noexcl free PASS', 'locks/busted-noexcl controlled PASS', 'locks/v5.9-rc6-nosignals free PASS', 'locks/v5.9-rc6-nosignals controlled PASS',
     ]);
     // the known-bad rows stopped at their find: their time-to-detect is inside their share
-    for (const x of m.rows.slice(0, 2)) expect(x.detectMs).toBeLessThanOrEqual(x.budgetMs + 1_000);
+    for (const x of m.rows.slice(0, 2)) if (x.detectMs !== null) expect(x.detectMs).toBeLessThanOrEqual(x.budgetMs + 1_000);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
     expect(junit.match(/<testcase /g)).toHaveLength(4);
     expect(junit).toContain('name="locks/busted-noexcl [controlled]"');
@@ -339,9 +341,10 @@ describe('matrix command (compiled)', () => {
     expect(junit).toContain(`<property name="detectMs" value="${ctl.detectMs}"/>`);
     expect(junit).toContain(`<property name="detectIterations" value="${ctl.detectIterations}"/>`);
     expect(junit).toContain(`<property name="detect.controlled.medianIterations" value="${ctl.detectIterations}"/>`);
-    expect(junit).toContain('<property name="detect.free.caught" value="1/1"/>');
+    const freeCaught = m.rows[0].detectMs === null ? 0 : 1;
+    expect(junit).toContain(`<property name="detect.free.caught" value="${freeCaught}/1"/>`);
     expect(m.detect).toEqual([
-      { mode: 'free', rows: 1, caught: 1, medianMs: m.rows[0].detectMs, medianIterations: null },
+      { mode: 'free', rows: 1, caught: freeCaught, medianMs: m.rows[0].detectMs, medianIterations: null },
       { mode: 'controlled', rows: 1, caught: 1, medianMs: ctl.detectMs, medianIterations: ctl.detectIterations },
     ]);
     expect(r.stdout).toMatch(/^time to detect, controlled: 1\/1 known-bad rows caught, median [\d.]+ s \(\d+ iterations\)$/m);
@@ -351,12 +354,12 @@ describe('matrix command (compiled)', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/i);
     expect(html).toContain('locks/busted-noexcl');
     expect(html).toContain('id="detect-summary"');
-    // which mode caught each known-bad cell: both, here
+    // which mode caught each known-bad cell: both, or controlled mode alone
     expect(html).toContain('<th>caught by</th>');
-    expect(html).toContain('<td>free + controlled</td>');
-    expect(html).toMatch(/id="detect-cells">Known-bad cells caught: 1\/1 \(by free mode only 0, by controlled mode only 0, by both 1\)/);
-    expect(r.stdout).toMatch(/^known-bad cells caught: 1\/1 \(free mode only 0, controlled only 0, both 1\)$/m);
-    expect(m.rows[0].caughtBy).toEqual(['free', 'controlled']);
+    expect(html).toContain(freeCaught ? '<td>free + controlled</td>' : '<td>controlled</td>');
+    expect(html).toContain(`id="detect-cells">Known-bad cells caught: 1/1 (by free mode only 0, by controlled mode only ${1 - freeCaught}, by both ${freeCaught})`);
+    expect(r.stdout).toContain(`\nknown-bad cells caught: 1/1 (free mode only 0, controlled only ${1 - freeCaught}, both ${freeCaught})\n`);
+    expect(m.rows[0].caughtBy).toEqual(freeCaught ? ['free', 'controlled'] : ['controlled']);
     expect(m.rows[2].caughtBy).toBeNull();
     // each row keeps its own report; the controlled find is a ready corpus entry
     expect(existsSync(join(dir, 'cells', 'locks__busted-noexcl.free', 'run.json'))).toBe(true);
