@@ -241,8 +241,10 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   //    1 + (i / 16) mod k runs of the order; strategy (i / 4) mod 4). Measured on patch4's free
   //    finds (seeds 1-5): the finds past step 1 came from plain exploration of the reporter and
   //    its partner's last operation on the page (lane B) and of the whole window (lane A)
-  if (!attempts.length) return done(null, null, null); // no task and no flight: nothing to rebuild
-  const wide = attempts.find((a) => a.wide && a.before === 0) ?? null;
+  // a set with one busy actor has one schedule, run in step 1: nothing to explore
+  const explorable = attempts.filter((a) => a.ops.filter((l) => l.length > 0).length >= 2);
+  if (!explorable.length) return done(null, null, null);
+  const wide = explorable.find((a) => a.wide && a.before === 0) ?? null;
   const timed = !!o.durationMs;
   let turn = 0;
   for (let turns = 0; total < o.iterations && !outOfTime(); turns++) {
@@ -263,7 +265,7 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
     // the cheapest sets most often (a ruler sequence: the set with the fewest operations every
     // other turn, the next every fourth, ...): a reporter and one partner explore in a fraction
     // of a millisecond per iteration, a window of hundreds of operations in tens
-    const lanes = attempts.filter((a) => a.anchors.length > 1 || a !== wide).sort((x, y) => opCount(x) - opCount(y) || x.key - y.key);
+    const lanes = explorable.filter((a) => a.anchors.length > 1 || a !== wide).sort((x, y) => opCount(x) - opCount(y) || x.key - y.key);
     if (!lanes.length) continue;
     const a = lanes[Math.min(ruler(++turn), lanes.length - 1)];
     for (let j = 0; more(j); j++) {
