@@ -34,7 +34,7 @@ if (kind === 'replay' || kind === 'shrink') {
   try {
     await loadWorkerPlugins(workerData);
     const result = runFinding(job, getScenario(job.cfg.scenario), makeLock(job.cfg.lock, { unfairness: job.cfg.unfairness }),
-      (path) => post({ type: 'written', path }));
+      (path) => post({ type: 'written', path }), (line) => post({ type: 'reproducing', line }));
     post({ type: 'finding', result });
   } catch (e) {
     post({ type: 'error', worker: 0, error: e instanceof Error ? e.stack ?? e.message : String(e) });

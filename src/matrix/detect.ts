@@ -4,10 +4,13 @@
 
 /** The fields of a matrix row this needs (matrix-run.ts RowResult). */
 export interface DetectRow {
+  cell?: string;
   mode: string;
   expected: string;
   detectMs: number | null;
   detectIterations: number | null;
+  /** a known-bad cell's rows: the modes that caught the cell */
+  caughtBy?: string[] | null;
 }
 
 export interface DetectSummary {
@@ -43,3 +46,31 @@ export function detectSummary(m: { rows: readonly DetectRow[] }): DetectSummary[
   return out;
 }
 
+
+/** The known-bad cells of a matrix (a cell counts as caught when either of its modes catches it),
+ * and which modes caught them. */
+export interface CellsCaught {
+  cells: number;
+  caught: number;
+  /** caught by free mode only, controlled mode only, both */
+  freeOnly: number;
+  controlledOnly: number;
+  both: number;
+}
+
+export function cellsCaught(m: { rows: readonly DetectRow[] }): CellsCaught {
+  const by = new Map<string, string[]>();
+  for (const r of m.rows) if (r.cell && r.caughtBy && r.mode !== 'replay') by.set(r.cell, r.caughtBy);
+  const all = [...by.values()];
+  const has = (l: string[], x: string) => l.includes(x);
+  return {
+    cells: all.length, caught: all.filter((l) => l.length > 0).length,
+    freeOnly: all.filter((l) => has(l, 'free') && !has(l, 'controlled')).length,
+    controlledOnly: all.filter((l) => has(l, 'controlled') && !has(l, 'free')).length,
+    both: all.filter((l) => has(l, 'free') && has(l, 'controlled')).length,
+  };
+}
+
+export function cellsCaughtLine(c: CellsCaught): string {
+  return `known-bad cells caught: ${c.caught}/${c.cells} (free mode only ${c.freeOnly}, controlled only ${c.controlledOnly}, both ${c.both})`;
+}

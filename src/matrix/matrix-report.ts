@@ -8,9 +8,9 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { xmlAttr, xmlText } from '../report/junit.ts';
 import type { Verdict } from './grade.ts';
 import type { MatrixResult, RowResult } from './matrix-run.ts';
-import { detectSummary, type DetectSummary } from './detect.ts';
+import { cellsCaught, cellsCaughtLine, detectSummary, type CellsCaught, type DetectSummary } from './detect.ts';
 
-export { detectSummary, type DetectSummary };
+export { cellsCaught, cellsCaughtLine, detectSummary, type CellsCaught, type DetectSummary };
 
 export function secs(ms: number | null): string {
   if (ms === null) return '-';
@@ -53,17 +53,19 @@ export function matrixMarkdown(m: MatrixResult): string {
     `**${m.outcome}** — ${countsText(m.counts)}; ${m.rows.length} rows from ${m.cellsSelected} of ${m.cellsTotal} cells `
       + `(shard ${c.shard}${c.cells ? `, --cells ${c.cells}` : ''}), modes ${c.modes.join('+')}, budget ${secs(c.budgetMs)}, `
       + `seed \`${c.seed}\`, ${secs(m.elapsedMs)} in all.`, '',
-    ...detectSummary(m).map((d) => `- ${detectSummaryLine(d)}`), ...(detectSummary(m).length ? [''] : []),
+    ...detectSummary(m).map((d) => `- ${detectSummaryLine(d)}`), ...(m.detectCells?.cells ? [`- ${cellsCaughtLine(m.detectCells)}`] : []),
+    ...(detectSummary(m).length ? [''] : []),
     `Run \`${m.runId}\` started ${m.startedAt}. Tool ${m.tool.name} ${m.tool.version}, commit \`${m.tool.commit}\`, Node ${m.tool.node}.`
       + `${c.plugins.length ? ` Plug-ins: ${c.plugins.map((p) => `\`${p}\``).join(', ')}.` : ''}`, '',
     'Verdicts: a `clean` cell with any violation FAILS; a known-bad cell (`breaks ...`) not caught within its share of the '
       + 'budget FAILS (the detector regressed), and so does one caught only as an invariant it does not list; an `open` cell '
-      + 'reports what it showed. Detect = time to the first find (controlled: exploration time and iteration).', '',
-    '| verdict | cell | mode | expected | detect | budget | found | why | report |',
-    '|---|---|---|---|---|---|---|---|---|',
+      + 'reports what it showed. A known-bad cell run in both modes is caught when either mode catches it (both rows run, '
+      + 'so both times are recorded). Detect = time to the first find (controlled: exploration time and iteration).', '',
+    '| verdict | cell | mode | expected | detect | budget | found | caught by | why | report |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...m.rows.map((r) => `| ${[
       r.verdict === 'FAIL' ? '**FAIL**' : r.verdict, `\`${r.cell}\``, r.mode, r.expected, detectText(r),
-      r.mode === 'replay' ? '-' : secs(r.budgetMs), r.found.join(', ') || '-', r.reason,
+      r.mode === 'replay' ? '-' : secs(r.budgetMs), r.found.join(', ') || '-', caughtByText(r), r.reason,
     ].map(md).join(' | ')} | ${r.report ? `[${md(r.report)}](${r.report}/)` : r.corpus ? md(r.corpus) : ''} |`),
     '',
   ];
@@ -109,6 +111,12 @@ export function matrixMarkdown(m: MatrixResult): string {
 
 // ---- time to detect ----------------------------------------------------------------------------
 
+/** 'free', 'controlled', 'free + controlled', 'neither mode'; '-' for rows not of a known-bad cell. */
+export function caughtByText(r: { caughtBy?: readonly string[] | null }): string {
+  if (!r.caughtBy) return '-';
+  return r.caughtBy.length ? r.caughtBy.join(' + ') : 'neither mode';
+}
+
 export function detectSummaryLine(d: DetectSummary): string {
   return `time to detect, ${d.mode}: ${d.caught}/${d.rows} known-bad rows caught`
     + (d.medianMs === null ? '' : `, median ${secs(d.medianMs)}${d.medianIterations !== null ? ` (${d.medianIterations} iterations)` : ''}`);
@@ -126,7 +134,7 @@ export function matrixJunit(m: MatrixResult): string {
     const detail = [
       `expected: ${r.expected} — ${r.reasoning}${r.source ? ` (${r.source})` : ''}`,
       `verdict: ${r.verdict}: ${r.reason}`,
-      `found: ${r.found.join(', ') || 'nothing'}; detect ${detectText(r)}; budget ${secs(r.budgetMs)}; wall ${secs(r.wallMs)}`,
+      `found: ${r.found.join(', ') || 'nothing'}; detect ${detectText(r)}; budget ${secs(r.budgetMs)}; wall ${secs(r.wallMs)}${r.caughtBy ? `; cell caught by: ${caughtByText(r)}` : ''}`,
       ...(r.firstViolation ? [`first: ${r.firstViolation}`] : []),
       ...r.notes.map((n) => `note: ${n}`),
       ...(r.command ? [`again: ${r.command}`] : []),
@@ -137,7 +145,7 @@ export function matrixJunit(m: MatrixResult): string {
     // or was expected to
     const rowProps: [string, string][] = r.detectMs !== null || r.expected.startsWith('breaks')
       ? [['detectMs', r.detectMs === null ? 'none' : String(r.detectMs)], ...(r.mode === 'controlled' ? [['detectIterations', r.detectIterations === null ? 'none' : String(r.detectIterations)] as [string, string]] : []),
-        ['budgetMs', String(r.budgetMs)], ['work', String(r.work)]]
+        ['budgetMs', String(r.budgetMs)], ['work', String(r.work)], ...(r.caughtBy ? [['caughtBy', caughtByText(r)] as [string, string]] : [])]
       : [];
     let body = rowProps.length ? `      <properties>\n${rowProps.map(([k, v]) => `        <property${attrs({ name: k, value: v })}/>`).join('\n')}\n      </properties>\n` : '';
     if (r.verdict === 'FAIL') body += `      <failure${attrs({ type: r.found[0] ?? 'NOT-CAUGHT', message: r.reason })}>${xmlText(detail)}</failure>\n`;
@@ -157,6 +165,10 @@ export function matrixJunit(m: MatrixResult): string {
       [`detect.${d.mode}.medianMs`, d.medianMs === null ? 'none' : String(d.medianMs)],
       ...(d.medianIterations !== null ? [[`detect.${d.mode}.medianIterations`, String(d.medianIterations)]] : []),
     ]),
+    ...(m.detectCells?.cells ? [
+      ['detect.cells.caught', `${m.detectCells.caught}/${m.detectCells.cells}`], ['detect.cells.freeOnly', String(m.detectCells.freeOnly)],
+      ['detect.cells.controlledOnly', String(m.detectCells.controlledOnly)], ['detect.cells.both', String(m.detectCells.both)],
+    ] : []),
   ].map(([k, v]) => `      <property${attrs({ name: k, value: v })}/>`);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -20,6 +20,8 @@ export interface MatrixRow {
   firstViolation?: string | null;
   command?: string;
   report?: string | null;
+  /** a known-bad cell's rows: the modes that caught the cell */
+  caughtBy?: string[] | null;
 }
 
 export interface MatrixRecord {
@@ -36,6 +38,8 @@ export interface MatrixRecord {
   counts?: Record<string, number>;
   /** time to detect over the known-bad rows, per mode */
   detect?: { mode: string; rows: number; caught: number; medianMs: number | null; medianIterations: number | null }[];
+  /** the known-bad cells and which modes caught them */
+  detectCells?: { cells: number; caught: number; freeOnly: number; controlledOnly: number; both: number };
   rows: MatrixRow[];
   notes?: string[];
 }
@@ -61,11 +65,11 @@ export function renderMatrixHtml(m: MatrixRecord): string {
     const detect = r.detectMs == null ? '-' : `${secs(r.detectMs)}${r.detectIterations ? ` (iteration ${r.detectIterations})` : ''}`;
     const link = r.report ? `<a href="${esc(r.report)}/index.html">${esc(r.report)}</a>` : '';
     return `<tr id="row-${i}"><td class="${cls}">${esc(r.verdict)}</td><td><code>${esc(r.cell)}</code></td><td>${esc(r.mode)}</td>`
-      + `<td>${esc(r.expected)}</td><td>${esc((r.found ?? []).join(', ') || '-')}</td><td class="num">${esc(detect)}</td>`
+      + `<td>${esc(r.expected)}</td><td>${esc((r.found ?? []).join(', ') || '-')}</td><td>${esc(r.caughtBy ? r.caughtBy.join(' + ') || 'neither mode' : '-')}</td><td class="num">${esc(detect)}</td>`
       + `<td class="num">${esc(secs(r.budgetMs))}</td><td>${esc(r.reason)}${r.firstViolation ? `<br><code>${esc(r.firstViolation)}</code>` : ''}</td><td>${link}</td></tr>`;
   }).join('\n');
   const table = m.rows.length
-    ? `<table id="rows"><thead><tr><th>verdict</th><th>cell</th><th>mode</th><th>expected</th><th>found</th><th class="num">detect</th>`
+    ? `<table id="rows"><thead><tr><th>verdict</th><th>cell</th><th>mode</th><th>expected</th><th>found</th><th>caught by</th><th class="num">detect</th>`
       + `<th class="num">budget</th><th>why</th><th>report</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
     : `<p class="nodata">No rows: nothing was selected in this shard.</p>`;
   const failed = m.rows.filter((r) => r.verdict === 'FAIL');
@@ -96,12 +100,14 @@ ${r.command ? `<p>Run it again:</p><pre>${esc(r.command)}</pre>` : ''}</section>
 <div class="why">${esc(countsText(m))} — ${m.rows.length} rows in ${esc(secs(m.elapsedMs))}</div>
 <div class="why mono">seed ${esc(c.seed ?? '')} · shard ${esc(c.shard ?? '1/1')} · run ${esc(m.runId)}</div></div>
 <p class="legend-note">A clean cell with any violation FAILS; a known-bad cell not caught within its share of the budget FAILS
-(the detector regressed); an open cell reports what it showed.</p>
+(the detector regressed); an open cell reports what it showed. A known-bad cell run in both modes is caught when either mode
+catches it: both rows run (both times to detect are recorded), and "caught by" says which mode did.</p>
 ${failures}
 <h2 id="all-rows">Rows</h2>
 ${table}
 <h2 id="detection">Detection</h2>
 ${(m.detect ?? []).length ? `<table id="detect-summary"><thead><tr><th>mode</th><th class="num">known-bad rows caught</th><th class="num">median time to detect</th><th class="num">median iterations</th></tr></thead><tbody>${(m.detect ?? []).map((d) => `<tr><td>${esc(d.mode)}</td><td class="num">${d.caught}/${d.rows}</td><td class="num">${d.medianMs === null ? '-' : esc(secs(d.medianMs))}</td><td class="num">${d.medianIterations === null ? '-' : d.medianIterations}</td></tr>`).join('')}</tbody></table>` : ''}
+${m.detectCells?.cells ? `<p id="detect-cells">Known-bad cells caught: ${m.detectCells.caught}/${m.detectCells.cells} (by free mode only ${m.detectCells.freeOnly}, by controlled mode only ${m.detectCells.controlledOnly}, by both ${m.detectCells.both}).</p>` : ''}
 ${chartBlock(charts[0] ?? null, 'No row found anything.')}
 <h2 id="parameters">Parameters</h2>
 <table>${params.map(([k, v]) => `<tr><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`).join('')}</table>

@@ -32,7 +32,7 @@ import type { PageLock } from '../locks/types.ts';
 import { spawnWorker } from './spawn.ts';
 import { BEAT_WORDS, BEAT, mergeStats, type ExploreResult, type ExploreStats, type Find, type HungStep } from '../sched/explore.ts';
 import type { StrategySpec } from '../sched/strategies/strategy.ts';
-import { reproduceFree } from '../sched/reproduce.ts';
+import { reproduceFree, who } from '../sched/reproduce.ts';
 import { reproFileName, runRepro, type LoadedRepro, type ReplayRun, type ReproFile } from '../sched/repro.ts';
 import { ControlledDriver } from '../sched/controlled.ts';
 import { shrink, type ShrinkResult } from '../sched/shrink.ts';
@@ -70,6 +70,8 @@ export type ExplorerMessage =
   | { type: 'done'; worker: number; result: ExploreResult; cost: ExplorerCost }
   | { type: 'error'; worker: number; error: string }
   | { type: 'written'; path: string }
+  /** run --reproduce's heartbeat: one line about the search so far */
+  | { type: 'reproducing'; line: string }
   | { type: 'finding'; result: FindingOutcome };
 
 export interface ParallelOptions {
@@ -385,15 +387,15 @@ export interface FindingJob {
   diagramTail?: number;
 }
 
-const who = (v: { involved: { task: number; ops: number[] }[] }) =>
-  v.involved.map((i) => `task ${i.task} op${i.ops.length > 1 ? 's' : ''} ${i.ops.length > 1 ? `${i.ops[0]}-${i.ops[i.ops.length - 1]}` : i.ops[0]}`).join(', ');
+/** At most this many controlled iterations for run --reproduce (its time budget bounds it too). */
+const REPRODUCE_ITERATIONS = 1_000_000;
 
 /**
  * Write a find (explore) or reproduce a free-mode violation and write what was found (run
  * --reproduce): repro file, shrink, diagram, replay line. Synchronous; runFindingInWorker runs it
  * in a worker so it can be interrupted. `onWritten` is called as soon as the find is on disk.
  */
-export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, onWritten?: (path: string) => void): FindingOutcome {
+export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, onWritten?: (path: string) => void, onProgress?: (line: string) => void): FindingOutcome {
   const t0 = performance.now();
   const shown = (p: string) => shownFrom(job.cwd, p);
   const took = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -402,11 +404,15 @@ export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, 
   if (job.reproduce) {
     const v = job.reproduce.violation;
     // the operations are rebuilt from the race window's steps, not the report's look further back
-    const r = reproduceFree({ scenario, cfg: job.cfg, lock, violation: reproduceView(v), iterations: 20_000, durationMs: job.reproduce.budgetMs });
-    involved = who(r);
+    const r = reproduceFree({
+      scenario, cfg: job.cfg, lock, violation: reproduceView(v), iterations: REPRODUCE_ITERATIONS, durationMs: job.reproduce.budgetMs, progressMs: 2_000,
+      onProgress: (p) => onProgress?.(`reproduce: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.iterations.toLocaleString('en-US')} controlled iterations over ${p.sets} operation set${p.sets === 1 ? '' : 's'}, still searching; now ${p.now}`),
+    });
+    involved = who(r.involved);
     if (!r.find)
-      return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()} (${involved})`], elapsedMs: performance.now() - t0 };
+      return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()}, ${r.iterations.toLocaleString('en-US')} iterations (widest set: ${involved})`], elapsedMs: performance.now() - t0 };
     find = r.find;
+    involved = `${involved}; ${r.how === 'free interleaving' ? 'in the free run\'s own order' : r.how?.startsWith('free interleaving') ? `in the free run's order up to the race, then ${r.how.slice('free interleaving, then '.length)}` : `explored, ${r.how}`}, iteration ${r.iterations}`;
   }
   let foundIn = '';
   const lines: string[] = [];
@@ -447,10 +453,13 @@ export const FINDING_GRACE_MS = 30_000;
 
 /** runFinding in a worker (workers/explorer.ts): stop() ends it at once; so does the job's own
  * time limit (its reproduce and shrink budgets plus FINDING_GRACE_MS), with `timedOut` set. */
-export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void): FindingRun {
+export function runFindingInWorker(job: FindingJob, onWritten?: (path: string) => void, onProgress?: (line: string) => void): FindingRun {
   return runJobInWorker<FindingOutcome>(job, {
     result: (m) => (m.type === 'finding' ? m.result : undefined),
-    onMessage: (m) => { if (m.type === 'written') onWritten?.(m.path); },
+    onMessage: (m) => {
+      if (m.type === 'written') onWritten?.(m.path);
+      else if (m.type === 'reproducing') onProgress?.(m.line);
+    },
     limitMs: (job.reproduce?.budgetMs ?? 0) + (job.shrink?.budgetMs ?? 0) + FINDING_GRACE_MS,
   });
 }

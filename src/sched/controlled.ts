@@ -177,6 +177,10 @@ export class ControlledDriver implements SchedView {
   private readonly outside: Task;
   /** a heartbeat another thread watches (src/sched/explore.ts BEAT: steps, actor, iteration, op) */
   beat: Int32Array | null = null;
+  /** told each time an actor reaches a schedule point (its operation number, the label, t.aux):
+   * a strategy that follows a recorded interleaving by its points (src/sched/anchored.ts) counts
+   * them. Null: not called. */
+  onReach: ((actor: number, op: number, label: string, aux: number) => void) | null = null;
   private schedBuf = new Int32Array(1024);
   private schedOps = new Int32Array(1024);
 
@@ -233,6 +237,11 @@ export class ControlledDriver implements SchedView {
     this.prevPage = new Int32Array(n);
     this.prevAux = new Int32Array(n);
     this.runnable = new Int32Array(n);
+  }
+
+  /** The operation number actor a is in (or will start next; its op count once done). */
+  opOf(a: number): number {
+    return this.opNo[a];
   }
 
   /** The operations each actor does, from the scenario's op stream: a pure function of
@@ -491,6 +500,7 @@ export class ControlledDriver implements SchedView {
         this.atLabel[a] = y;
         this.atPage[a] = page;
         this.atAux[a] = aux;
+        if (this.onReach !== null) this.onReach(a, this.opNo[a], y, aux);
         return;
       }
       const e = y as Effect;

@@ -3,8 +3,15 @@
 // steps and no more operations, and it is smaller in one of steps, operations, context switches:
 //   1. drop a whole actor (it keeps its task id, with no operations);
 //   2. drop operations, delta-debugging style (chunks of all operations, halving the chunk size);
-//      where the recorded schedule no longer lines up, a few seeded schedules over what is left
-//      are tried (search-based shrinking) and the smallest that still fails is kept;
+//      where the recorded schedule no longer lines up, the kept trace's interleaving is followed
+//      by its schedule points instead of its decisions (src/sched/anchored.ts: each actor runs
+//      until the point where it was preempted), then a few seeded schedules over what is left are
+//      tried (search-based shrinking) and the smallest that still fails is kept. Without the
+//      anchored try, a find whose race needs two preemptions among many operations (patch4 seed
+//      1: a faulter's fault-around that reads page->mapping, then the truncator shrinks the file,
+//      deletes the page and grows the file again before the faulter's i_size_read) was a local
+//      minimum at 822 steps and 14 operations: dropping any operation shifted every later
+//      decision, and over 12 operations no search was tried;
 //   3. drop context switches: cut the tail of the choice list (the replay then keeps running the
 //      current actor), remove one run of choices (its neighbours merge), halve a run;
 //   4. preempt earlier: follow the schedule to some decision, switch actor there, then run
@@ -16,7 +23,8 @@
 // The search is deterministic (a fixed order of tries, no randomness) and bounded by a number of
 // runs and a time budget.
 import type { Op } from '../kernel/scenario.ts';
-import type { IterationResult } from './controlled.ts';
+import type { IterationResult, TraceEvent } from './controlled.ts';
+import { AnchoredStrategy, traceAnchors } from './anchored.ts';
 import { ControlledDriver } from './controlled.ts';
 import { opRng, rng } from '../kernel/rng.ts';
 import { PctStrategy } from './strategies/pct.ts';
@@ -176,6 +184,32 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
   /** fewer operations, no more steps (switches are dealt with afterwards) */
   const fewerOps = (c: Shape, b: Shape) => c.ops < b.ops && c.steps <= b.steps;
 
+  /** The kept candidate's trace (one traced replay per kept candidate). */
+  let traced: { of: Candidate; trace: TraceEvent[] } | null = null;
+  const traceOf = (c: Candidate): TraceEvent[] => {
+    if (traced?.of !== c) {
+      runs++;
+      traced = { of: c, trace: runRepro(l, { ops: c.ops, choices: c.choices, driver, trace: true, want }).result.trace ?? [] };
+    }
+    return traced.trace;
+  };
+  /** The kept trace's interleaving followed by its schedule points (src/sched/anchored.ts) over
+   * what is left once `drop` goes: each actor runs until the point where it was preempted, so the
+   * race lines up again when the operations that set the scene in between are gone (the recorded
+   * choices no longer do: every decision after a dropped one shifts). */
+  const anchored = (ops: Op[][], drop: (a: number, k: number) => boolean): Candidate | null => {
+    if (out()) return null;
+    const trace = traceOf(best);
+    const renumber = best.ops.map((list, a) => {
+      let k2 = 0;
+      return list.map((_, k) => (drop(a, k) ? -1 : k2++));
+    });
+    const strategy = new AnchoredStrategy(traceAnchors(trace, (a, k) => renumber[a]?.[k] ?? -1), ops.map((list) => list.length));
+    runs++;
+    const res = driver.runIteration({ ops, strategy, rng: rng('shrink', 'anchored'), maxSteps: bound() });
+    if (res.violation?.id !== target || !sameSignature(iterationSignature(driver.shm, driver.roles, ops, res.violation), want!)) return null;
+    return candidate(ops, res);
+  };
   /** Drop the operations `drop` says (actor, op index): first keep the recorded schedule minus the
    * dropped operations' choices (the rest still lines up with the steps it was made for), else
    * search a few schedules over what is left. */
@@ -187,6 +221,7 @@ export function shrink(l: LoadedRepro, o: ShrinkOptions = {}): ShrinkResult {
     // a signal event goes with its victim's operation
     const choices = best.choices.filter((c, i) => !drop(choiceActor(c), best.choiceOps[i]));
     let c = replay(ops, choices);
+    if (!c || !fewerOps(c.shape, best.shape)) c = anchored(ops, drop) ?? c;
     if ((!c || !fewerOps(c.shape, best.shape)) && n <= SEARCH_MAX_OPS) c = search(ops);
     if (c && fewerOps(c.shape, best.shape)) {
       best = c;

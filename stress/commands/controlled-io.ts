@@ -95,8 +95,9 @@ function reproduceJob(ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: str
  * as soon as a repro file is on disk (before shrinking). */
 export function reproduceFreeFailureInWorker(
   ctx: Context, cfg: RunConfig, v: ViolationRecord, dir: string, o: { budgetMs: number; shrink?: boolean }, onWritten?: (path: string) => void,
+  onProgress?: (line: string) => void,
 ): FindingRun {
-  return runFindingInWorker(reproduceJob(ctx, cfg, v, dir, o), onWritten);
+  return runFindingInWorker(reproduceJob(ctx, cfg, v, dir, o), onWritten, onProgress);
 }
 
 /** An explore find written, shrunk and traced in a worker (interruptible). */

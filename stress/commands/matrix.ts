@@ -14,7 +14,7 @@ import { matrixCells } from '../../src/matrix/extra-cells.ts';
 import { expectedText, type Cell, type CellMode } from '../../src/matrix/cells.ts';
 import { filterCells, inShard, orderRows, parseShard, shardOf, type Shard } from '../../src/matrix/plan.ts';
 import { readCorpus, runMatrix, type CorpusFile } from '../../src/matrix/matrix-run.ts';
-import { countsText, detectSummary, detectSummaryLine, matrixTable, rowLine, writeMatrixReports } from '../../src/matrix/matrix-report.ts';
+import { cellsCaughtLine, countsText, detectSummary, detectSummaryLine, matrixTable, rowLine, writeMatrixReports } from '../../src/matrix/matrix-report.ts';
 import { loadedPlugins, pluginOf } from '../../src/plugin/plugin.ts';
 import type { Command, Context } from './types.ts';
 
@@ -188,6 +188,7 @@ export async function matrixMain(argv: string[], ctx: Context): Promise<number> 
   io.out('');
   for (const r of m.rows.filter((x) => x.verdict === 'FAIL')) io.out(`!!! FAIL ${r.cell} (${r.mode}): ${r.reason}${r.command ? `\n    again: ${r.command}` : ''}`);
   for (const d of detectSummary(m)) io.out(detectSummaryLine(d));
+  if (m.detectCells.cells) io.out(cellsCaughtLine(m.detectCells));
   io.out(`End of matrix: ${m.outcome} (${countsText(m.counts)}) in ${(m.elapsedMs / 1000).toFixed(1)} s`);
   io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (${written.join(', ') || 'none written'}, cells/)`);
   return m.outcome === 'SUCCESS' && errors.length === 0 ? 0 : 1;

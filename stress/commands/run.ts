@@ -259,7 +259,7 @@ export async function runMain(argv: string[], ctx: Context, o: RunOptions = {}):
         + `the reports are already written: ${shown(ctx.cwd, dir)}/)`);
       let reproFile: string | null = null;
       try {
-        const job = reproduceFreeFailureInWorker(ctx, cfg, target, dir, { budgetMs }, (p) => (reproFile = p));
+        const job = reproduceFreeFailureInWorker(ctx, cfg, target, dir, { budgetMs }, (p) => (reproFile = p), (line) => io.out(line));
         onStop = () => job.stop();
         if (stoppedBy) job.stop();
         const rep = await job.result;

@@ -11,7 +11,8 @@ import { ControlledDriver } from '../../src/sched/controlled.ts';
 import { ReplayStrategy } from '../../src/sched/strategies/replay.ts';
 import { rng } from '../../src/kernel/rng.ts';
 import { readViolations } from '../../src/check/violations.ts';
-import { involvedTasks, reproduceFree } from '../../src/sched/reproduce.ts';
+import { involvedTasks, partnerTasks, reproduceFree } from '../../src/sched/reproduce.ts';
+import { sameSignature } from '../../src/sched/signature.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { reproduceFreeFailure } from '../../stress/commands/controlled-io.ts';
 import { buildRegistry } from '../../stress/commands/context.ts';
@@ -46,6 +47,11 @@ describe('reproducing a free-mode violation', () => {
 
     const r = reproduceFree({ scenario, cfg, lock, violation: rec, iterations: 3000 });
     expect(r.find?.violation.id).toBe(rec.id);
+    expect(sameSignature(r.find!.signature, f.signature)).toBe(true);
+    // the record's own order of the involved operations, followed by schedule points, is the
+    // find: the first run (no exploration)
+    expect(r.how).toBe('free interleaving');
+    expect(r.iterations).toBeLessThanOrEqual(9);
     // only the involved tasks have operations, and they are the free run's (seed, task, opNo)
     const busy = r.find!.ops.map((o, t) => (o.length ? t : -1)).filter((t) => t >= 0);
     expect(busy.every((t) => r.involved.some((i) => i.task === t))).toBe(true);
@@ -61,5 +67,31 @@ describe('reproducing a free-mode violation', () => {
     expect(out.lines.at(-1)).toMatch(/^replay: node \/\S+\/dist\/stress\/cli\.js replay \/\S+\/repro-free-.*\.json$/);
     expect(await main(['replay', out.path!], ctx)).toBe(1);
     expect(ctx.stdout.some((l) => l.startsWith('REPRODUCED MAP-CACHE'))).toBe(true);
+  }, 120_000);
+
+  it('the narrow sets are the reporter and its partners on the page; on a clean protocol nothing is accepted, with a heartbeat', () => {
+    const ops = opsFor(scenario, cfg, cfg.seed, 6);
+    const lock = makeLock(cfg.lock, { unfairness: cfg.unfairness });
+    const e = explore({ scenario, cfg, lock, strategies: strategySpecs('pct', 3), iterations: 3000, opsPerActor: 0, seed: 'x', ops });
+    const f = e.finds[0];
+    const d = new ControlledDriver({ scenario, cfg, lock, flightEntries: 1024 });
+    d.runIteration({ ops, strategy: new ReplayStrategy(f.schedule), rng: rng(0) });
+    const rec = readViolations(d.shm)[0];
+    const narrow = partnerTasks(rec, ops.length);
+    expect(narrow.find((i) => i.task === rec.task)?.ops).toEqual([rec.op]);
+    for (const i of narrow) {
+      expect(i.ops.length).toBe(1);
+      if (i.task !== rec.task) expect(rec.flight.some((x) => x.task === i.task && x.op === i.ops[0] && x.page === rec.page)).toBe(true);
+    }
+    for (const i of partnerTasks(rec, ops.length, 1, true)) expect(i.ops.length).toBeGreaterThanOrEqual(1);
+
+    // mainline does not have the race: no candidate has the record's signature
+    const clean: RunConfig = { ...cfg, extra: { ...cfg.extra, 'map-pages': 'mainline' } };
+    const beats: number[] = [];
+    const r = reproduceFree({ scenario, cfg: clean, lock, violation: rec, iterations: 400, progressMs: 0, onProgress: (p) => beats.push(p.iterations) });
+    expect(r.find).toBeNull();
+    expect(r.iterations).toBe(400);
+    expect(beats.length).toBeGreaterThan(10);
+    expect(beats).toEqual([...beats].sort((a, b) => a - b));
   }, 120_000);
 });

@@ -56,3 +56,34 @@ describe('shrink', () => {
     expect(s.after.steps).toBeLessThanOrEqual(s.before.steps);
   }, 60_000);
 });
+
+describe('shrink: a find whose race needs two preemptions among many operations', () => {
+  // `explore --map-pages patch4 --seed 1 --strategy pct --depth 3` (ops-per-actor 4): a faulter's
+  // fault-around reads page->mapping, the truncator shrinks the file, deletes the page and grows
+  // the file again, then the faulter reads i_size and maps the deleted page. Dropping operations
+  // shifts every recorded decision after them; keeping the signature, the shrinker used to stop
+  // at 822 steps and 14 operations. Following the kept trace by its schedule points gets it to a
+  // fault and a truncate.
+  const cfg: RunConfig = {
+    ...DEFAULTS, scenario: 'map-truncate', seed: '1', durationMs: 0, ops: 0,
+    extra: { ...Object.fromEntries((getScenario('map-truncate').options ?? []).map((o) => [o.name, o.default])), 'map-pages': 'patch4' },
+  };
+  it('patch4 seed 1 shrinks to a short trace with the same signature, and replays exactly', () => {
+    const res = explore({
+      scenario: getScenario('map-truncate'), cfg, lock: makeLock(cfg.lock), strategies: strategySpecs('pct', 3), iterations: 2000, opsPerActor: 4, seed: '1',
+    });
+    const f = res.finds[0];
+    expect(f?.signature).toMatchObject({ id: 'MAP-CACHE', role: 'faulter', op: 'fault', label: 'set_pte_at' });
+    expect(f.steps).toBeGreaterThan(800);
+    const l = validateRepro(JSON.parse(JSON.stringify(reproFromFind(f, { scenario: getScenario('map-truncate'), cfg, seed: '1' }))), resolver);
+    const s = shrink(l, { maxRuns: 20_000, budgetMs: 120_000 });
+    expect(sameSignature(s.signature, f.signature)).toBe(true);
+    expect(s.after.ops).toBeLessThanOrEqual(3);
+    expect(s.after.steps).toBeLessThanOrEqual(100);
+    const min = validateRepro(JSON.parse(JSON.stringify(shrunkRepro(l, s, 'x.json'))), resolver);
+    const r = runRepro(min);
+    expect(r.reproduced).toBe(true);
+    expect(r.diverged + r.beyond).toBe(0);
+    expect(r.result.steps).toBe(s.after.steps);
+  }, 180_000);
+});

@@ -55,8 +55,8 @@ describe('explore --map-pages patch4', () => {
   }, 60_000);
 
   it('the shrunk trace names the mapper\'s unlocked checks and the truncator\'s delete', () => {
-    // seed 2 (a faulter's fault-around find). Seed 1's find, also a faulter's, is a local minimum
-    // of the shrinker since it keeps the find's signature: it stops at 822 steps (seeds 2-5: 29-30)
+    // seed 2 (a faulter's fault-around find). Seed 1's find, also a faulter's, needs the truncator
+    // to shrink and grow the file again: it shrinks to about 70 steps (test/sched/shrink.test.ts)
     const { cfg, res } = found.get(2) ?? exploreSeed('patch4', 2, BUDGET);
     const f = res.finds[0];
     const l = validateRepro(JSON.parse(JSON.stringify(reproFromFind(f, { scenario: getScenario('map-truncate'), cfg, seed: '2' }))), resolver);
