@@ -166,7 +166,9 @@ export function explore(o: ExploreOptions): ExploreResult {
   const claim = o.claim;
   for (let i = claim ? claim() : start; i >= 0 && stats.iterations < o.iterations; i = claim ? claim() : i + stride) {
     const s = strategies[i % strategies.length];
-    const opsSeed = o.ops ? null : opsSeedFor(o.seed, i);
+    // a strategy may rerun a kept iteration's workload (Strategy.workload)
+    const w = s.workload ? s.workload(i, rng(o.seed, 'workload', i)) : i;
+    const opsSeed = o.ops ? null : opsSeedFor(o.seed, w);
     const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);
     const sched = scheduleRngFor(o.seed, i);
     const d0 = now();

@@ -1,19 +1,22 @@
 // The strategies by name, and the portfolio `explore --strategy portfolio` rotates through.
 import { PctStrategy } from './pct.ts';
 import { RandomStrategy } from './random.ts';
+import { NoveltyStrategy } from './novelty.ts';
 import type { Strategy, StrategySpec } from './strategy.ts';
 
 export type { SchedView, Strategy, StrategySpec } from './strategy.ts';
 export { specName, signalChoice, signalVictim, choiceActor } from './strategy.ts';
 export { PctStrategy, pctBound, pctBoundLine, iterationsFor } from './pct.ts';
 export { RandomStrategy } from './random.ts';
+export { NoveltyStrategy } from './novelty.ts';
 export { ReplayStrategy } from './replay.ts';
 export { BoundedStrategy } from './bounded.ts';
 
-export const STRATEGY_KINDS = ['pct', 'random', 'portfolio'] as const;
+export const STRATEGY_KINDS = ['pct', 'random', 'portfolio', 'novelty'] as const;
 export type StrategyKind = (typeof STRATEGY_KINDS)[number];
 
 export function makeStrategy(s: StrategySpec): Strategy {
+  if (s.kind === 'novelty') return new NoveltyStrategy();
   return s.kind === 'pct' ? new PctStrategy(s.depth) : new RandomStrategy();
 }
 

@@ -1,6 +1,7 @@
 // One interface for every controlled-mode scheduling strategy. The driver asks a strategy only at
 // real decisions (two or more actors runnable); a point where one actor can run is not a choice.
 import type { Rng } from '../../kernel/rng.ts';
+import type { Shm } from '../../shm/shm.ts';
 
 /** What the driver shows a strategy about the iteration in progress. Arrays are indexed by actor. */
 export interface SchedView {
@@ -8,6 +9,9 @@ export interface SchedView {
   /** consecutive steps in which an actor yielded the same schedule point (label, page, aux) as
    * one or two steps before: a spin loop waiting for someone who is not running */
   readonly spin: Int32Array;
+  /** the model the actors run on, read-only to a strategy (a coverage-guided strategy observes
+   * the state at its decisions: src/sched/strategies/novelty.ts) */
+  readonly shm?: Shm;
 }
 
 export interface Strategy {
@@ -28,6 +32,10 @@ export interface Strategy {
    * the decision is spent on it and the driver asks again), or -1. A strategy without this
    * method never signals. */
   signal?(candidates: Int32Array, m: number, fresh: number): number;
+  /** Asked by the explorer before iteration `iteration` is set up (`r`: a stream of its own for
+   * this): the iteration whose operations to run (a strategy that fuzzes kept schedules reruns
+   * their workload). Without this method, or returning `iteration`, the iteration's own. */
+  workload?(iteration: number, r: Rng): number;
   /** The iteration ended after `decisions` decisions. */
   end(decisions: number): void;
   /** One line about the strategy's parameters and guarantee, for the final stats (PCT: the
@@ -37,13 +45,13 @@ export interface Strategy {
 
 /** How `explore` names strategies on the command line and in repro files. */
 export interface StrategySpec {
-  kind: 'pct' | 'random';
+  kind: 'pct' | 'random' | 'novelty';
   /** PCT bug depth d (d - 1 priority change points) */
   depth: number;
 }
 
 export function specName(s: StrategySpec): string {
-  return s.kind === 'pct' ? `pct(d=${s.depth})` : 'random';
+  return s.kind === 'pct' ? `pct(d=${s.depth})` : s.kind;
 }
 
 /** A signal event as a recorded choice: SIGNAL(v) = -(v + 1), never an actor id. */

@@ -1,0 +1,270 @@
+// Novelty-guided exploration: a greybox fuzzer over schedules (AFL's loop, applied to
+// interleavings as in "Greybox fuzzing for concurrency testing", ASPLOS 2024, RFF, and PERIOD).
+//
+// Coverage is abstract state, observed at every decision: each actor's local state (the schedule
+// point it is paused at, whether it is asleep, its wait entry's flags and whether it is queued,
+// whether a fatal signal is pending, and the lock and waiters bits of the page it is at), and every
+// ordered pair of two actors' local states (with whether they are at the same page). A pair says
+// "this task is here while that one is there": for a lost wake-up, "a killable waiter woken while
+// runnable, paused before its signal test, with another waiter asleep behind it" is one pair, and
+// each step towards it (the waiter lost the race, the second waiter queued, slept, the unlock
+// woke the first) is a pair not seen before, so the way there is kept one stage at a time instead
+// of being drawn whole at random.
+//
+// The corpus keeps, for every decision at which an iteration reached a new key (up to NEW_MAX per
+// iteration), an entry: the iteration's choices (signal events included), that decision, that key
+// and the iteration whose operations it ran. An iteration either walks at random from the start
+// (FRESH of them: new workloads, new first steps) or fuzzes an entry: of TOURNAMENT entries drawn,
+// the one whose key has been observed least often so far (a rare state: AFLFast's and FairFuzz's
+// power schedules favour inputs that reach rare branches; the stages towards a deep bug stay rare,
+// while a key every walk passes through soon has thousands of hits). It replays the entry's
+// choices up to its decision (the cut), then, with probability PARK, parks one actor drawn at
+// random for a log-uniform number of decisions (up to 2^PARK_LOG: the mutation "preempt a task
+// here for a while", which a uniform walk makes exponentially unlikely), and walks at random.
+// Signal events come as the random walk's do (swarmSignal) after the cut; before it, a recorded
+// signal is replayed when its victim can take one.
+//
+// Deterministic for one explorer: what an iteration does is a function of the seed and of the
+// iterations this explorer ran before it, in order. Parallel explorers (explore --threads N) each
+// keep their own corpus over the iterations they claim, so their results depend on which explorer
+// ran which iteration. Recorded schedules replay exactly either way (the choices are recorded).
+import type { Rng } from '../../kernel/rng.ts';
+import type { Shm } from '../../shm/shm.ts';
+import { PG_locked, PG_waiters } from '../../shm/shm.ts';
+import { FLIGHT_WORDS } from '../../shm/layout.ts';
+import type { SchedView, Strategy } from './strategy.ts';
+import { SIGNAL_RATES, swarmSignal, swarmSignalText } from './random.ts';
+
+/** Share of iterations that walk at random from the start (new workloads, new first steps). */
+export const FRESH = 1 / 8;
+/** Corpus entries drawn per pick; the least-picked one is fuzzed. */
+export const TOURNAMENT = 3;
+/** Most corpus entries kept (the oldest are dropped beyond it). */
+/** Decisions with a new key kept per iteration (each one a corpus entry). */
+export const NEW_MAX = 16;
+/** Share of fuzzed iterations that park one actor at the cut (measured on the minimal v4.14
+ * workload, seeds 1-5: 0.25 and 0.5 found less, docs/strategies.md). */
+export const PARK = 0.9;
+/** A parked actor stays parked for up to 2^(PARK_LOG) decisions (log-uniform). */
+export const PARK_LOG = 6;
+export const CORPUS_MAX = 20_000;
+
+interface Entry {
+  choices: Int32Array;
+  /** the decision at which the first new coverage key was seen */
+  from: number;
+  /** the iteration whose operations it ran */
+  workload: number;
+  /** the first new coverage key it reached */
+  key: number;
+}
+
+const mix = (h: number, v: number): number => {
+  h = Math.imul(h ^ v, 0x9e3779b1);
+  return (h ^ (h >>> 15)) | 0;
+};
+
+export class NoveltyStrategy implements Strategy {
+  readonly name = 'novelty';
+  private shm: Shm | null = null;
+  private r!: Rng;
+  private s: Rng | null = null;
+  private rate = 0;
+  private signals = false;
+  private readonly coverage = new Set<number>();
+  /** observations of each coverage key (how rare a kept entry's new key is) */
+  private readonly hits = new Map<number, number>();
+  /** the decisions of this iteration at which a new key appeared (the first key at each) */
+  private readonly newAt = new Int32Array(NEW_MAX);
+  private readonly newKeys = new Int32Array(NEW_MAX);
+  private nNew = 0;
+  private readonly corpus: Entry[] = [];
+  /** the entry this iteration replays a prefix of (null: a fresh walk) */
+  private parent: Entry | null = null;
+  private cut = 0;
+  private workloadOf = 0;
+  private hooked = false;
+  private parked = -1;
+  private parkUntil = 0;
+  private rec = new Int32Array(256);
+  private j = 0;
+  private observedAt = -1;
+  private local = new Int32Array(0);
+  private page = new Int32Array(0);
+  /** iterations run, fresh walks among them, and iterations that added to the corpus */
+  iterations = 0;
+  fresh = 0;
+  kept = 0;
+
+  /** The iteration whose operations this one runs (ExploreOptions hook, before begin): the
+   * parent's, or `iteration` itself for a fresh walk. `r` is this iteration's own pick stream. */
+  workload(iteration: number, r: Rng): number {
+    this.hooked = true;
+    this.parent = null;
+    this.workloadOf = iteration;
+    if (this.corpus.length === 0 || r() < FRESH) return iteration;
+    let best: Entry | null = null;
+    let bestAt = -1;
+    const len0 = this.corpus.length;
+    for (let k = 0; k < TOURNAMENT; k++) {
+      const at = Math.floor(r() * len0);
+      const e = this.corpus[at];
+      const sc = this.hits.get(e.key)!;
+      const bs = best === null ? 0 : this.hits.get(best.key)!;
+      if (best === null || sc < bs || (sc === bs && at > bestAt)) {
+        best = e;
+        bestAt = at;
+      }
+    }
+    this.parent = best;
+    this.cut = best!.from;
+    this.workloadOf = best!.workload;
+    return best!.workload;
+  }
+
+  begin(view: SchedView, r: Rng, signals?: Rng): void {
+    this.shm = view.shm ?? null;
+    if (this.local.length !== view.actors) {
+      this.local = new Int32Array(view.actors);
+      this.page = new Int32Array(view.actors);
+    }
+    this.r = r;
+    this.s = signals ?? null;
+    if (signals) this.signals = true;
+    this.rate = signals ? SIGNAL_RATES[Math.floor(signals() * SIGNAL_RATES.length)] : 0;
+    // a caller that did not ask for the workload (it gives the operations) draws the parent here
+    if (!this.hooked) this.workload(0, r);
+    this.hooked = false;
+    this.j = 0;
+    this.parked = -1;
+    this.parkUntil = 0;
+    this.observedAt = -1;
+    this.nNew = 0;
+    this.iterations++;
+    if (this.parent === null) this.fresh++;
+  }
+
+  private replaying(): number {
+    const p = this.parent;
+    return p !== null && this.j < this.cut && this.j < p.choices.length ? p.choices[this.j] : Number.NaN;
+  }
+
+  private push(c: number): void {
+    if (this.j === this.rec.length) {
+      const b = new Int32Array(this.rec.length * 2);
+      b.set(this.rec);
+      this.rec = b;
+    }
+    this.rec[this.j++] = c;
+  }
+
+  signal(candidates: Int32Array, m: number, fresh: number): number {
+    this.observe();
+    const want = this.replaying();
+    let v = -1;
+    if (!Number.isNaN(want)) {
+      if (want < 0) {
+        const victim = -want - 1;
+        for (let k = 0; k < m; k++) if (candidates[k] === victim) v = victim;
+      }
+    } else v = swarmSignal(this.s!, this.rate, candidates, m, fresh);
+    if (v >= 0) this.push(-v - 1);
+    return v;
+  }
+
+  choose(runnable: Int32Array, n: number): number {
+    this.observe();
+    const want = this.replaying();
+    let a = -1;
+    if (!Number.isNaN(want) && want >= 0) for (let k = 0; k < n; k++) if (runnable[k] === want) a = want;
+    if (a < 0 && Number.isNaN(want) && this.j === this.cut && this.parked < 0 && this.r() < PARK) {
+      // the mutation "preempt one task for a while": park one actor for a log-uniform number of
+      // decisions from here
+      this.parked = Math.floor(this.r() * this.local.length);
+      this.parkUntil = this.j + 1 + Math.floor(this.r() * (2 << Math.floor(this.r() * PARK_LOG)));
+    }
+    if (a < 0 && this.parked >= 0 && this.j < this.parkUntil) {
+      let k = Math.floor(this.r() * (n - 1));
+      for (let x = 0; x < n; x++) {
+        if (runnable[x] === this.parked) continue;
+        if (k-- === 0) a = runnable[x];
+      }
+    }
+    if (a < 0) a = runnable[Math.floor(this.r() * n)];
+    this.push(a);
+    return a;
+  }
+
+  /** The coverage keys of the state at this decision (once per decision). */
+  private observe(): void {
+    if (this.observedAt === this.j) return;
+    this.observedAt = this.j;
+    const shm = this.shm;
+    if (shm === null) return;
+    const n = this.local.length;
+    const f = shm.flight, stride = shm.layout.flightStride, entries = shm.sizes.flightEntries;
+    const pages = shm.sizes.pages;
+    for (let a = 0; a < n; a++) {
+      const base = a * stride;
+      const w = f[base];
+      let label = 0, pg = -1;
+      if (w > 0) {
+        const e = base + 1 + ((w - 1) % entries) * FLIGHT_WORDS;
+        label = f[e + 1];
+        pg = f[e + 2];
+      }
+      let h = mix(0x2545f491, label);
+      h = mix(h, shm.taskState[a]); // running, asleep, done
+      h = mix(h, shm.wqFlags[a]);
+      h = mix(h, shm.wqLinked[a] ? 1 : 0);
+      h = mix(h, shm.fatal[a] ? 1 : 0);
+      h = mix(h, pg >= 0 && pg < pages ? shm.flags[pg] & (PG_locked | PG_waiters) : -1);
+      this.local[a] = h;
+      this.page[a] = pg;
+      this.cover(h);
+    }
+    for (let a = 0; a < n; a++)
+      for (let b = 0; b < n; b++)
+        if (a !== b) this.cover(mix(mix(this.local[a], this.local[b]), this.page[a] === this.page[b] ? 7 : 3));
+  }
+
+  private cover(key: number): void {
+    const h = this.hits.get(key);
+    if (h !== undefined) {
+      this.hits.set(key, h + 1);
+      return;
+    }
+    this.hits.set(key, 1);
+    this.coverage.add(key);
+    if (this.nNew < NEW_MAX && (this.nNew === 0 || this.newAt[this.nNew - 1] !== this.j)) {
+      this.newAt[this.nNew] = this.j;
+      this.newKeys[this.nNew++] = key;
+    }
+  }
+
+  end(): void {
+    if (this.nNew === 0) return;
+    this.kept++;
+    // one entry per decision that reached something new, sharing the recorded choices
+    const choices = this.rec.slice(0, this.j);
+    for (let k = 0; k < this.nNew; k++) {
+      if (this.corpus.length >= CORPUS_MAX) this.corpus.shift();
+      this.corpus.push({ choices, from: this.newAt[k], key: this.newKeys[k], workload: this.workloadOf });
+    }
+  }
+
+  /** Coverage keys seen and corpus entries kept so far. */
+  get states(): number {
+    return this.coverage.size;
+  }
+
+  get corpusSize(): number {
+    return this.corpus.length;
+  }
+
+  describe(): string {
+    return `novelty: corpus of schedules that reached new (task point, wait entry, page bits) pairs, each fuzzed by replaying a prefix and walking at random`
+      + ` (${this.coverage.size} coverage keys, ${this.corpus.length} kept of ${this.iterations} iterations; deterministic for one explorer only)`
+      + `${this.signals ? ` (${swarmSignalText()})` : ''}`;
+  }
+}
