@@ -18,11 +18,13 @@ import { portfolio, specName, type StrategySpec } from '../../src/sched/strategi
 import { buildRegistry } from '../commands/context.ts';
 import { fmt, median, type BenchSection, type BenchTable } from './common.ts';
 
-/** The candidates: a random walk, PCT at several depths, the portfolio around depth 3. */
+/** The candidates: a random walk, PCT at several depths, the portfolio around depth 3, the
+ * novelty-guided fuzzer (src/sched/strategies/novelty.ts). */
 export const CANDIDATES: { name: string; specs: StrategySpec[] }[] = [
   { name: 'random', specs: [{ kind: 'random', depth: 3 }] },
   ...[1, 2, 3, 5].map((d) => ({ name: specName({ kind: 'pct', depth: d }), specs: [{ kind: 'pct', depth: d } as StrategySpec] })),
   { name: 'portfolio(3)', specs: portfolio(3) },
+  { name: 'novelty', specs: [{ kind: 'novelty', depth: 3 }] },
 ];
 
 /** The known-bad rows with a controlled cell. */
@@ -65,7 +67,7 @@ export function worstCase(runs: readonly StrategyRun[]): { misses: number; worst
 
 export const strategiesBench: BenchSection = {
   name: 'strategies',
-  description: 'iterations to find every known-bad controlled row, per strategy (random, pct d=1,2,3,5, portfolio), seeds 1-5',
+  description: 'iterations to find every known-bad controlled row, per strategy (random, pct d=1,2,3,5, portfolio, novelty), seeds 1-5',
   optIn: true,
   async run(o) {
     const seeds = o.quick ? [1, 2, 3] : [1, 2, 3, 4, 5];
