@@ -24,7 +24,7 @@ export const DEFAULT_OPS_PER_ACTOR = 4;
 export const MAX_THREADS = 16;
 
 export const EXPLORE_FLAGS: FlagSpec[] = [
-  { name: 'strategy', kind: 'enum', default: 'portfolio', choices: STRATEGY_KINDS, help: 'how each schedule is chosen: PCT, a uniform random walk, or a portfolio (iteration i uses entry i mod 4: PCT at --depth, random, PCT at depth-1 and depth+2); the portfolio has the best worst case over the known bugs (docs/strategies.md)' },
+  { name: 'strategy', kind: 'enum', default: 'portfolio', choices: STRATEGY_KINDS, help: 'how each schedule is chosen: PCT, a uniform random walk, or a portfolio (iteration i uses entry i mod 4: PCT at --depth, random, PCT at depth-1 and depth+2); the portfolio has the best worst case over the known bugs (docs/strategies.md); novelty: a coverage-guided fuzzer over schedules, deterministic with --threads 1 only (src/sched/strategies/novelty.ts)' },
   { name: 'depth', kind: 'int', default: 3, min: 1, max: 20, value: 'D', help: 'PCT bug depth d: d-1 priority change points per iteration' },
   { name: 'iterations', kind: 'int', default: DEFAULT_ITERATIONS, min: 1, help: 'iterations to run (with --duration alone: until the time is up)' },
   { name: 'duration', kind: 'duration', default: null, min: 1, max: 30 * 86_400_000, help: 'stop after this long' },
@@ -116,7 +116,7 @@ function exploreHelp(ctx: Context): string[] {
   const { common, byScenario } = allRunFlags(ctx.registry);
   const runFlags = common.filter((f) => f.name !== 'help' && f.name !== 'duration' && !notForExplore(f.name, common));
   const lines = [
-    'usage: pagelock-stress explore [scenario and variant flags] [--strategy portfolio|pct|random] [--depth D]',
+    'usage: pagelock-stress explore [scenario and variant flags] [--strategy portfolio|pct|random|novelty] [--depth D]',
     '                               [--iterations N | --duration DUR] [--ops-per-actor N] [--seed S] [--threads N]',
     '',
     'Controlled mode: every actor of the scenario runs in one thread and a seeded strategy picks, at',

@@ -264,7 +264,7 @@ export class NoveltyStrategy implements Strategy {
 
   describe(): string {
     return `novelty: corpus of schedules that reached new (task point, wait entry, page bits) pairs, each fuzzed by replaying a prefix and walking at random`
-      + ` (${this.coverage.size} coverage keys, ${this.corpus.length} kept of ${this.iterations} iterations; deterministic for one explorer only)`
+      + ` (${this.coverage.size} coverage keys; ${this.corpus.length} corpus entries from ${this.kept} of ${this.iterations} iterations; deterministic for one explorer only)`
       + `${this.signals ? ` (${swarmSignalText()})` : ''}`;
   }
 }
