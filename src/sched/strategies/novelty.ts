@@ -37,9 +37,8 @@ import { SIGNAL_RATES, swarmSignal, swarmSignalText } from './random.ts';
 
 /** Share of iterations that walk at random from the start (new workloads, new first steps). */
 export const FRESH = 1 / 8;
-/** Corpus entries drawn per pick; the least-picked one is fuzzed. */
+/** Corpus entries drawn per pick; the one whose key was observed least often is fuzzed. */
 export const TOURNAMENT = 3;
-/** Most corpus entries kept (the oldest are dropped beyond it). */
 /** Decisions with a new key kept per iteration (each one a corpus entry). */
 export const NEW_MAX = 16;
 /** Share of fuzzed iterations that park one actor at the cut (measured on the minimal v4.14
@@ -47,15 +46,16 @@ export const NEW_MAX = 16;
 export const PARK = 0.9;
 /** A parked actor stays parked for up to 2^(PARK_LOG) decisions (log-uniform). */
 export const PARK_LOG = 6;
+/** Most corpus entries kept (the oldest are dropped beyond it). */
 export const CORPUS_MAX = 20_000;
 
 interface Entry {
   choices: Int32Array;
-  /** the decision at which the first new coverage key was seen */
+  /** the decision at which its new coverage key was seen (the cut) */
   from: number;
   /** the iteration whose operations it ran */
   workload: number;
-  /** the first new coverage key it reached */
+  /** the new coverage key it reached there (its rarity ranks it) */
   key: number;
 }
 
