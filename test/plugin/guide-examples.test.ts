@@ -31,10 +31,11 @@ function sectionBlocks(): string[] {
 const CALLS = Symbol.for('pagelock-stress.guide-calls');
 
 /** A scenario's option defaults, as validateRun fills cfg.extra. */
-function cfgFor(scenario: string, variants: string[]): RunConfig {
+function cfgFor(scenario: string, variants: string[], roles?: string): RunConfig {
   const s = getScenario(scenario);
   const extra: RunConfig['extra'] = {};
   for (const o of s.options ?? []) extra[o.name] = o.default;
+  if (roles) extra.roles = roles;
   return { ...DEFAULTS, scenario, workers: 3, extra, variants };
 }
 
@@ -43,10 +44,10 @@ describe('docs/writing-a-variant.md: one example per table', () => {
   const names = blocks.map((b) => /name: '([^']+)'/.exec(b)?.[1] ?? '');
 
   it('has one short block per table but lock, each registering one variant', async () => {
-    expect(blocks).toHaveLength(9);
+    expect(blocks).toHaveLength(10);
     for (const b of blocks) expect(b.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
     const tables = blocks.map((b) => /ops: \([a-z]*\) => \(\{ ([a-zA-Z]+):/.exec(b)?.[1]);
-    expect(tables).toEqual(['pagecache', 'vmOps', 'fault', 'rmap', 'truncate', 'reclaim', 'writeback', 'collapse', 'fuse']);
+    expect(tables).toEqual(['pagecache', 'vmOps', 'fault', 'rmap', 'truncate', 'reclaim', 'writeback', 'collapse', 'fuse', 'migrate']);
     const file = join(tmp, 'my-variants.ts');
     writeFileSync(file, [
       `import type { PluginApi } from ${JSON.stringify(join(ROOT, 'src', 'plugin', 'plugin.ts'))};`,
@@ -61,18 +62,19 @@ describe('docs/writing-a-variant.md: one example per table', () => {
     for (const n of names) expect(findVariant(n)?.kind, n).toBe('variant');
   }, 60_000);
 
-  const runs: [string, string[]][] = [
+  const runs: [string, string[], string?][] = [
     ['map-truncate', ['count-find-get-page', 'late-fault', 'mainline-finish-fault', 'slow-zap', 'count-truncate-folio', 'count-reclaimed']],
     ['writeback', ['late-clean-for-io']],
     ['collapse', ['count-collapses']],
     ['fuse-write', ['count-fill-write-pages']],
+    ['map-truncate', ['count-migrated'], 'mapper,faulter,migrator'],
   ];
-  for (const [scenario, variants] of runs) {
-    it(`${scenario} explores clean with ${variants.join(', ')}`, () => {
+  for (const [scenario, variants, roles] of runs) {
+    it(`${scenario}${roles ? ` (${roles})` : ''} explores clean with ${variants.join(', ')}`, () => {
       const calls = (globalThis as Record<symbol, () => number>)[CALLS];
       expect(calls, 'the plug-in loaded').toBeTypeOf('function');
       const before = calls();
-      const cfg = cfgFor(scenario, variants);
+      const cfg = cfgFor(scenario, variants, roles);
       const r = explore({
         scenario: getScenario(scenario), cfg, lock: makeLock(cfg.lock), strategies: [{ kind: 'pct', depth: 3 }],
         iterations: 60, opsPerActor: 4, seed: '1',

@@ -42,6 +42,7 @@ const CASES: { table: string; entry: string; argv: string[] }[] = [
   { table: 'writeback', entry: 'clearPageDirtyForIo', argv: ['--scenario', 'writeback', '--workers', '3', '--roles', 'writer,faulter,writeback'] },
   { table: 'collapse', entry: 'collapseFile', argv: ['--scenario', 'collapse', '--workers', '3', '--roles', 'collapser,mapper,zapper'] },
   { table: 'fuse', entry: 'fuseFillWritePages', argv: ['--scenario', 'fuse-write', '--workers', '3', '--roles', 'writer,zapper,reader'] },
+  { table: 'migrate', entry: 'migratePages', argv: ['--scenario', 'map-truncate', '--workers', '3', '--roles', 'mapper,faulter,migrator'] },
 ];
 
 const FREE_OPS = 5;
