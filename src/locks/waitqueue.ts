@@ -146,7 +146,7 @@ export function initWaitEntry(t: Task, pfn: number, bitNr: number, flags: number
   const shm = t.shm;
   shm.wqPage[t.id] = pfn;
   shm.wqBit[t.id] = bitNr;
-  Atomics.store(shm.wqSleep, t.id, 0);
+  sleepClear(shm, t.id);
   Atomics.store(shm.wqFlags, t.id, flags);
 }
 
@@ -154,7 +154,7 @@ export function initWaitEntry(t: Task, pfn: number, bitNr: number, flags: number
  * more, so a stale WQ_FLAG_DONE cannot look like a hand-off in flight. */
 export function releaseWaitEntry(t: Task): void {
   t.shm.wqPage[t.id] = NIL;
-  Atomics.store(t.shm.wqSleep, t.id, 0);
+  sleepClear(t.shm, t.id);
   Atomics.store(t.shm.wqFlags, t.id, 0);
 }
 
@@ -201,7 +201,7 @@ export function* ioSchedule(t: Task, pfn: number, bitNr: number, seen: number): 
   yield 'io_schedule';
   if (bitNr === 0) sleepBegins(t, pfn);
   yield futexWait(shm.wqFlags, id, seen);
-  Atomics.store(shm.wqSleep, id, 0);
+  sleepClear(shm, id);
   Atomics.store(shm.taskState, id, TASK_RUNNING);
 }
 
@@ -357,6 +357,28 @@ export function lockHandoffPending(shm: Shm, pfn: number): boolean {
 // be cleared by an unlock, which takes its owed wake-up first, and every walk runs under an owed
 // wake-up, so with neither moving the state read is one that existed.
 
+/**
+ * Task `id` sleeps on page pfn's PG_locked from here (wqSleep = pfn + 1). Only the task itself
+ * writes its wqSleep, and every write goes through sleepMark()/sleepClear(), which keep the page's
+ * sleeper count (wqSleepers): counted BEFORE wqSleep names the page, uncounted AFTER it stops
+ * naming it, so at every instant the count is at least the number of tasks whose wqSleep names
+ * the page. A count of 0 read by lostSleeper() is an instant with no sleeper there: the scan of
+ * every task, which would find none, is skipped (an unlock of a page nobody sleeps on, the usual).
+ */
+export function sleepMark(shm: Shm, id: number, pfn: number): void {
+  sleepClear(shm, id);
+  Atomics.add(shm.wqSleepers, pfn, 1);
+  Atomics.store(shm.wqSleep, id, pfn + 1);
+}
+
+/** Task `id` sleeps on no page (see sleepMark()). Its own word: a plain read of it is exact. */
+export function sleepClear(shm: Shm, id: number): void {
+  const s = shm.wqSleep[id];
+  if (s === 0) return;
+  Atomics.store(shm.wqSleep, id, 0);
+  Atomics.sub(shm.wqSleepers, s - 1, 1);
+}
+
 /** A hand-off in flight or a recorded owner: somebody will unlock the page. */
 function lockCovered(shm: Shm, pfn: number): boolean {
   return (Atomics.load(shm.flags, pfn) & 1) !== 0 || Atomics.load(shm.owner, pfn) !== 0 || lockHandoffPending(shm, pfn);
@@ -375,10 +397,11 @@ function sleepsOn(shm: Shm, e: number, pfn: number): boolean {
  * itself), else every task.
  */
 export function lostSleeper(shm: Shm, pfn: number, only = -1): number {
+  // nobody's wqSleep names the page at this instant (sleepMark()): no sleeper to find
+  if (Atomics.load(shm.wqSleepers, pfn) === 0) return -1;
   const u = Atomics.load(shm.wakeUnlocks, pfn);
   const owed = Atomics.load(shm.wakeOwed, pfn) > 0;
-  // whether the lock covers the page is read once, when the first sleeper is seen: an unlock with
-  // nobody asleep (the usual) pays only the scan of wqSleep
+  // whether the lock covers the page is read once, when the first sleeper is seen
   let covered: boolean | undefined;
   const lo = only >= 0 ? only : 0, hi = only >= 0 ? only + 1 : shm.sizes.tasks;
   for (let e = lo; e < hi; e++) {
@@ -540,6 +563,6 @@ function sleepBegins(t: Task, pfn: number): void {
   // a woken waiter that sleeps again re-armed its entry and saw the bit set at its last check
   // after that: the holder owes the wake now, and the waiter was overtaken
   wakeTokenOvertaken(t, pfn, w);
-  Atomics.store(t.shm.wqSleep, t.id, pfn + 1);
+  sleepMark(t.shm, t.id, pfn);
   if (lostSleeper(t.shm, pfn, t.id) === t.id) reportLost(t, pfn, t.id);
 }

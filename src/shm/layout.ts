@@ -186,6 +186,10 @@ export function computeLayout(s: ShmSizes): Layout {
   // per free block head with folios on (CTL.MAX_ORDER > 0): its previous block on its order's free
   // list (NIL: the first), or FREE_UNLISTED when it is on none (a buddy can then be unlinked to merge)
   add('freePrev', P);
+  // appended: per page, the tasks whose wqSleep names it (src/locks/waitqueue.ts sleepMark()): an
+  // upper bound at every instant (counted before wqSleep is set, uncounted after it is cleared), so
+  // an unlock that reads 0 skips the scan of every task's wqSleep
+  add('wqSleepers', P);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

@@ -124,6 +124,8 @@ export class Shm {
   readonly nrPagesMapped!: Int32Array;
   /** with folios on: a free block's previous block on its free list, NIL (first) or FREE_UNLISTED */
   readonly freePrev!: Int32Array;
+  /** per page, how many tasks' wqSleep name it (src/locks/waitqueue.ts sleepMark()) */
+  readonly wqSleepers!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

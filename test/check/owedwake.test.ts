@@ -7,7 +7,7 @@ import { Shm, PG_locked, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '..
 import { initShm } from '../../src/shm/init.ts';
 import type { ShmSizes } from '../../src/shm/layout.ts';
 import {
-  WQ_TASK_KILLABLE, listDelInit, lostSleeper, pageWaitQueue, spinTrylockDirect, spinUnlockDirect, unlockWalked, wakeOwedTo, wakeTokenReady,
+  WQ_TASK_KILLABLE, listDelInit, lostSleeper, sleepMark, pageWaitQueue, spinTrylockDirect, spinUnlockDirect, unlockWalked, wakeOwedTo, wakeTokenReady,
 } from '../../src/locks/waitqueue.ts';
 import { EINTR, makeLock, sendFatalSignal } from '../../src/locks/index.ts';
 import { explore } from '../../src/sched/explore.ts';
@@ -39,7 +39,7 @@ function sleeper(flags: number, o: { linked?: boolean; owed?: number; wq?: numbe
   shm.wqBit[1] = 0;
   shm.wqFlags[1] = o.wq ?? WQ_FLAG_EXCLUSIVE;
   shm.wqLinked[1] = o.linked === false ? 0 : 1;
-  shm.wqSleep[1] = 1 + 1;
+  sleepMark(shm, 1, 1);
   shm.wakeOwed[1] = o.owed ?? 0;
   shm.fatal[1] = o.fatal ? 1 : 0;
   return shm;
@@ -123,7 +123,7 @@ describe('the accounting in the lock steps', () => {
       shm.wqBit[1] = 0;
       shm.wqFlags[1] = WQ_FLAG_EXCLUSIVE;
       shm.wqLinked[1] = 1;
-      shm.wqSleep[1] = 1 + 1;
+      sleepMark(shm, 1, 1);
       expect(ids(shm), name).toEqual([]);
       il.add('u', lock.unlockPage(a, 1), a).runToEnd('u');
       expect(ids(shm), name).toEqual(['LOCK-WAKE']);
