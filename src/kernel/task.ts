@@ -13,7 +13,7 @@
 //
 // Entries are plain functions of the task (no `this`): a table is data, and composing tables is
 // copying entries.
-import { CTL, FLIGHT_WORDS, MAX_HELD, STAT, STAT_NAMES, type StatName } from '../shm/layout.ts';
+import { CTL, FLIGHT_WORDS, MAX_HELD, STAT, STAT_STRIDE, type StatName } from '../shm/layout.ts';
 import { LabelTable } from '../shm/labels.ts';
 import type { Shm } from '../shm/shm.ts';
 import { writeViolation } from '../shm/violations.ts';
@@ -79,7 +79,7 @@ export class Task {
     this.flightBase = o.id * o.shm.layout.flightStride;
     const n = o.shm.sizes.flightEntries;
     this.flightMask = n > 0 && (n & (n - 1)) === 0 ? n - 1 : -1;
-    this.statBase = o.id * STAT_NAMES.length;
+    this.statBase = o.id * STAT_STRIDE;
   }
 
   /** Record a schedule point in this task's flight ring (called by the drivers). */

@@ -10,7 +10,7 @@
 // plug-in's lockOverride()) that replaces one step is reached from all the others.
 import { NOW, type Step } from '../kernel/step.ts';
 import { LD_PAGE, LD_WB, type Task } from '../kernel/task.ts';
-import { MAX_HELD, STAT, STAT_NAMES, HIST_BUCKETS } from '../shm/layout.ts';
+import { MAX_HELD, STAT, STAT_STRIDE, HIST_BUCKETS } from '../shm/layout.ts';
 import {
   BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
 } from '../shm/shm.ts';
@@ -89,7 +89,7 @@ export function recordWait(t: Task, ns: number): void {
   const shm = t.shm;
   t.stat('contended');
   histRecord(shm.waitHist, t.id * HIST_BUCKETS, ns);
-  const i = t.id * STAT_NAMES.length + STAT.maxWaitUs;
+  const i = t.id * STAT_STRIDE + STAT.maxWaitUs;
   const us = Math.min(0x7fffffff, Math.round(ns / 1000));
   if (us > shm.stats[i]) shm.stats[i] = us;
 }

@@ -8,14 +8,14 @@
 // task made no progress during the interval. Max/Min is shown when every task plays one role;
 // scenarios with several roles get their per-role rates (`[mapper 1200/s truncator 40/s]`)
 // instead. Non-zero scenario counters follow (`Faults: 9 SIGBUS: 2 Trunc: 5`).
-import { STAT_NAMES, type StatName } from '../shm/layout.ts';
+import { STAT_NAMES, STAT_STRIDE, type StatName } from '../shm/layout.ts';
 import { TASK_DONE, TASK_PARKED, type Shm } from '../shm/shm.ts';
 import { violationCount } from '../check/violations.ts';
 import type { StatsSample } from '../report/result.ts';
 
 /** One task's counters. */
 export function taskStats(shm: Shm, task: number): Record<StatName, number> {
-  const base = task * STAT_NAMES.length;
+  const base = task * STAT_STRIDE;
   const out = {} as Record<StatName, number>;
   for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]] = Atomics.load(shm.stats, base + i);
   return out;

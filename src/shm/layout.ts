@@ -67,6 +67,10 @@ export const STAT_NAMES = [
   'splitFailed', // split_folio() that returned -EAGAIN (a pin held, or the folio went meanwhile)
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
+/** Words per task in the stats region: STAT_NAMES rounded up to whole 64-byte lines, so a task's
+ * counters (plain adds on every event) never share a cache line with another task's. Task t's
+ * counter i is stats[t * STAT_STRIDE + i]. */
+export const STAT_STRIDE = Math.ceil(STAT_NAMES.length / 16) * 16;
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 
 /** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is written at
@@ -120,7 +124,9 @@ export function computeLayout(s: ShmSizes): Layout {
   const vmas = s.processes * s.vmasPerProcess;
   const ptes = vmas * s.ptesPerVma;
   const ptls = vmas * Math.ceil(s.ptesPerVma / s.ptesPerPtl);
-  const flightStride = 1 + s.flightEntries * FLIGHT_WORDS;
+  // a task's ring (its write index and entries, written at every schedule point) rounded up to
+  // whole 64-byte lines: no task's ring shares a line with another's
+  const flightStride = Math.ceil((1 + s.flightEntries * FLIGHT_WORDS) / 16) * 16;
   const violationStride = VIOLATION_HEADER_WORDS + T * flightStride;
 
   add('ctl', CTL.WORDS);
@@ -139,7 +145,7 @@ export function computeLayout(s: ShmSizes): Layout {
   for (const f of ['taskState', 'taskWaitPage', 'taskWaitBit', 'heartbeat', 'fatal', 'opNo', 'heldCount', 'role'])
     add(f, T);
   add('held', T * MAX_HELD);
-  add('stats', T * STAT_NAMES.length);
+  add('stats', T * STAT_STRIDE);
   add('waitHist', T * HIST_BUCKETS);
   add('flight', T * flightStride);
   add('violations', s.violationSlots * violationStride);

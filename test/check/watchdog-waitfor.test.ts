@@ -2,7 +2,7 @@
 // re-validation, on hand-built shared states (no workers).
 import { kernelOps } from '../../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
-import { CTL, MAX_HELD, STAT, STAT_NAMES } from '../../src/shm/layout.ts';
+import { CTL, MAX_HELD, STAT, STAT_STRIDE } from '../../src/shm/layout.ts';
 import { PG_locked, PG_waiters, Shm, TASK_DONE, TASK_PARKED, TASK_RUNNING, TASK_WAITING, WQ_FLAG_EXCLUSIVE } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
 import { DeadlockDetector, describeChain, findDeadlocks, waitForGraph } from '../../src/check/waitfor.ts';
@@ -216,7 +216,7 @@ describe('stats line', () => {
     const shm = model(3);
     const s = new StatsSampler(shm, ['locker', 'locker']);
     const set = (task: number, name: 'acquisitions' | 'ops' | 'contended' | 'maxWaitUs', v: number) =>
-      (shm.stats[task * STAT_NAMES.length + STAT[name]] = v);
+      (shm.stats[task * STAT_STRIDE + STAT[name]] = v);
     set(0, 'ops', 1000); set(0, 'acquisitions', 900); set(0, 'contended', 10); set(0, 'maxWaitUs', 812);
     set(1, 'ops', 1000); set(1, 'acquisitions', 800);
     shm.heartbeat[0] = shm.heartbeat[1] = 1000;

@@ -7,7 +7,7 @@ import { kernelOps } from '../../src/variants/index.ts';
 import { describe, expect, it } from 'vitest';
 import { Shm, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_CUSTOM, WQ_FLAG_DONE, WQ_FLAG_WOKEN, NIL } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
-import { HIST_BUCKETS, STAT, STAT_NAMES, type StatName } from '../../src/shm/layout.ts';
+import { HIST_BUCKETS, STAT, STAT_STRIDE, type StatName } from '../../src/shm/layout.ts';
 import { Task } from '../../src/kernel/task.ts';
 import { rng, type Rng } from '../../src/kernel/rng.ts';
 import type { FutexWait, Step, Yielded } from '../../src/kernel/step.ts';
@@ -186,7 +186,7 @@ class Sim {
     return this.actors[id].state;
   }
   stat(id: number, name: StatName): number {
-    return this.shm.stats[id * STAT_NAMES.length + STAT[name]];
+    return this.shm.stats[id * STAT_STRIDE + STAT[name]];
   }
   violations(): InvariantId[] {
     return readViolations(this.shm).map((v) => v.id);

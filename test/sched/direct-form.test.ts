@@ -156,7 +156,7 @@ describe('the free driver on the direct form', () => {
       const e = base + 1 + ((shm.flight[base] - n + i) % shm.sizes.flightEntries) * fw;
       recs.push(`${M.labelText(shm, shm.flight[e + 1])} p${shm.flight[e + 2]} a${shm.flight[e + 3]} op${shm.flight[e + 4]}`);
     }
-    return { end, recs, total: shm.flight[base], stats: Array.from(shm.stats.subarray(id * M.STAT_NAMES.length, (id + 1) * M.STAT_NAMES.length)) };
+    return { end, recs, total: shm.flight[base], stats: Array.from(shm.stats.subarray(id * M.STAT_STRIDE, id * M.STAT_STRIDE + M.STAT_NAMES.length)) };
   }
 
   it('records the same flight records and stats as with the generators', () => {

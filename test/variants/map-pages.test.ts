@@ -9,7 +9,7 @@ import { scheduleRngFor } from '../../src/sched/explore.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { mapTruncateScenario } from '../../src/scenarios/map-truncate.ts';
 import { PAGE_SIZE, xaLoad } from '../../src/shm/files.ts';
-import { STAT, STAT_NAMES } from '../../src/shm/layout.ts';
+import { STAT, STAT_STRIDE } from '../../src/shm/layout.ts';
 import { NIL, PG_free, PG_uptodate, type Shm } from '../../src/shm/shm.ts';
 import { pteRead } from '../../src/shm/mm.ts';
 import { truncateSetsize } from '../../src/mm/truncate.ts';
@@ -36,7 +36,7 @@ function world(variant: string) {
 const mapOne = (t: Task) => t.ops.vmOps.mapPages(t, { vma: SHARED0, file: 0, index: INDEX }, INDEX, INDEX + 1);
 /** --map-pages NAME's variant: 'mainline' replaces nothing, the others are registered partial tables */
 const mapPagesVariant = (name: string) => (name === 'mainline' ? MAINLINE_MAP_PAGES : getVariant(name, 'map-pages'));
-const stat = (shm: Shm, task: number, name: keyof typeof STAT) => shm.stats[task * STAT_NAMES.length + STAT[name]];
+const stat = (shm: Shm, task: number, name: keyof typeof STAT) => shm.stats[task * STAT_STRIDE + STAT[name]];
 const inline = (shm: Shm) => readViolations(shm).map((v) => v.id);
 
 /** Step `name` until it has yielded `label` while its task's t.page is `pfn`. */
