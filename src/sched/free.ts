@@ -182,11 +182,15 @@ export class FreeDriver implements DirectDriver {
         t.op = opNo;
         t.page = -1;
         t.aux = 0;
-        Atomics.store(shm.opNo, id, opNo);
+        // opNo and heartbeat: this task's own words, plain stores (a locked RMW per operation
+        // otherwise). Readers on other threads (watchdog, lostwake's once-per-operation report)
+        // read them with Atomics.load: an aligned Int32 access is tear-free, and a task's next
+        // atomic (its first schedule point's, or the wait entry's before it sleeps) orders them
+        shm.opNo[id] = opNo;
         if (direct) direct.call(scenario, t, role, op, cfg);
         else this.drive(scenario.runOp(t, role, op, cfg));
         this.observer.onOpEnd(t);
-        Atomics.add(shm.heartbeat, id, 1);
+        shm.heartbeat[id]++;
         t.stat('ops');
       }
     } finally {
