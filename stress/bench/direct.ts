@@ -92,7 +92,7 @@ async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults:
   const config = (await import(pathToFileURL(join(dist, 'kernel', 'config.js')).href)) as { DEFAULTS: RunConfig };
   let commit = '?';
   try {
-    commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch { /* not a git worktree: the path says which build it is */ }
   return { runStress: orchestrate.runStress, defaults: config.DEFAULTS, commit };
 }
