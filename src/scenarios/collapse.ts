@@ -39,7 +39,8 @@ export function collapseDefaultRoles(workers: number): string[] {
 const roles = (cfg: RunConfig) => rolesOf(cfg, COLLAPSE_ROLES, collapseDefaultRoles);
 
 export const COLLAPSE_OPTIONS: readonly ScenarioOption[] = [
-  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles'),
+  // large folios are map-truncate's alone (its paths are the folio-aware ones)
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'max-folio-order'),
   { name: 'collapse-pages', kind: 'int', default: 4, min: 1, max: 512, help: 'small pages per collapse (HPAGE_PMD_NR is 512 on x86; the model takes fewer)' },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${COLLAPSE_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
 ];

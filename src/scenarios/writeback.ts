@@ -62,7 +62,8 @@ type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
 export const DMA_STEPS = 8;
 
 export const WRITEBACK_OPTIONS: readonly Opt[] = [
-  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
+  // large folios are map-truncate's alone (writeback, reclaim and the writer are order-0 paths)
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille' && o.name !== 'max-folio-order'),
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
   { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },  PTE_ALLOC_OPTION,
