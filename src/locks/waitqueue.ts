@@ -185,8 +185,17 @@ export function* sendFatalSignal(t: Task, victim: number): Step<void> {
   yield 'send_sig(SIGKILL)';
   Atomics.store(shm.fatal, victim, 1);
   yield 'signal_wake_up';
-  Atomics.or(shm.wqFlags, victim, WQ_SIGNAL_KICK);
-  yield futexWake(shm.wqFlags, victim, 1);
+  // The victim may have seen the signal at its last schedule point and returned -EINTR already
+  // (deliverFatalSignal() cleared the word), and may be in its next wait by now. In the kernel
+  // that cannot be: send_signal() and signal_wake_up() run under sighand->siglock, which the
+  // victim's dequeue of the signal takes too, so the wake came before the signal was gone and
+  // found the victim running (try_to_wake_up() returned 0). A kick now would be a wake-up of that
+  // next wait with no signal behind it, and it would leave WQ_SIGNAL_KICK set in the word the
+  // victim sleeps on, so that a later signal's kick no longer changes it (a lost signal wake-up).
+  if (Atomics.load(shm.fatal, victim) !== 0) {
+    Atomics.or(shm.wqFlags, victim, WQ_SIGNAL_KICK);
+    yield futexWake(shm.wqFlags, victim, 1);
+  }
   t.stat('signalsSent');
 }
 
@@ -199,6 +208,14 @@ export function* ioSchedule(t: Task, pfn: number, bitNr: number, seen: number): 
   shm.taskWaitBit[id] = bitNr;
   Atomics.store(shm.taskState, id, TASK_WAITING);
   yield 'io_schedule';
+  // __schedule(): a task in TASK_KILLABLE with a fatal signal pending is not dequeued
+  // (signal_pending_state(prev->state, prev) sets it TASK_RUNNING), so io_schedule() returns at
+  // once. Tested here, in the step that blocks, and not only by the caller before this schedule
+  // point: a signal sent in between must not find the waiter neither awake nor woken.
+  if ((seen & WQ_TASK_KILLABLE) && fatalSignalPending(t)) {
+    Atomics.store(shm.taskState, id, TASK_RUNNING);
+    return;
+  }
   if (bitNr === 0) sleepBegins(t, pfn);
   yield futexWait(shm.wqFlags, id, seen);
   sleepClear(shm, id);
