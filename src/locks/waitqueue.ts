@@ -211,10 +211,26 @@ export function* ioSchedule(t: Task, pfn: number, bitNr: number, seen: number): 
   // __schedule(): a task in TASK_KILLABLE with a fatal signal pending is not dequeued
   // (signal_pending_state(prev->state, prev) sets it TASK_RUNNING), so io_schedule() returns at
   // once. Tested here, in the step that blocks, and not only by the caller before this schedule
-  // point: a signal sent in between must not find the waiter neither awake nor woken.
-  if ((seen & WQ_TASK_KILLABLE) && fatalSignalPending(t)) {
-    Atomics.store(shm.taskState, id, TASK_RUNNING);
-    return;
+  // point: a signal sent in between would find the waiter not yet asleep (its futex wake does
+  // nothing) and past its test.
+  if (seen & WQ_TASK_KILLABLE) {
+    // A kick in the word with no signal behind it: in free mode sendFatalSignal() can still read
+    // the victim's fatal word just before the victim takes the signal and then kick its next
+    // wait. Take it back first, so that the next signal's kick changes the word again: a kick
+    // after the compare-exchange changes the word we sleep on, and one before it (a no-op on the
+    // set bit) came after its signal's fatal word, which the test below then sees.
+    if (seen & WQ_SIGNAL_KICK) {
+      const clean = seen & ~WQ_SIGNAL_KICK;
+      if (Atomics.compareExchange(shm.wqFlags, id, seen, clean) !== seen) {
+        Atomics.store(shm.taskState, id, TASK_RUNNING);
+        return;
+      }
+      seen = clean;
+    }
+    if (fatalSignalPending(t)) {
+      Atomics.store(shm.taskState, id, TASK_RUNNING);
+      return;
+    }
   }
   if (bitNr === 0) sleepBegins(t, pfn);
   yield futexWait(shm.wqFlags, id, seen);

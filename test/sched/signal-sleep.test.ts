@@ -17,7 +17,7 @@ import type { Yielded } from '../../src/kernel/step.ts';
 import { rng } from '../../src/kernel/rng.ts';
 import { Task } from '../../src/kernel/task.ts';
 import { STAT, STAT_NAMES } from '../../src/shm/layout.ts';
-import { WQ_FLAG_EXCLUSIVE } from '../../src/shm/shm.ts';
+import { WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../src/shm/shm.ts';
 import { WQ_SIGNAL_KICK, WQ_TASK_KILLABLE, ioSchedule, sendFatalSignal } from '../../src/locks/waitqueue.ts';
 import '../../src/variants/index.ts';
 
@@ -108,5 +108,25 @@ describe('the two halves, hand-stepped', () => {
     const kick = h.next().value as Yielded;
     expect(typeof kick !== 'string' && kick.kind).toBe('wake');
     expect(Atomics.load(shm.wqFlags, 1) & WQ_SIGNAL_KICK).toBe(WQ_SIGNAL_KICK);
+  });
+});
+
+describe('free mode: a kick left in the word of a killable wait', () => {
+  it('is taken back before the sleep, so the next signal changes the word the waiter sleeps on', () => {
+    const d = new ControlledDriver({ scenario: locks, cfg, lock: makeLock('v4.14') }), shm = d.shm, t = d.tasks[1];
+    const seen = WQ_FLAG_EXCLUSIVE | WQ_TASK_KILLABLE | WQ_SIGNAL_KICK; // a kick of a signal already taken
+    Atomics.store(shm.wqFlags, 1, seen);
+    const g = ioSchedule(t, 0, 0, seen);
+    expect(g.next().value).toBe('io_schedule');
+    const w = g.next().value as Yielded;
+    expect(typeof w !== 'string' && w.kind === 'wait' && w.expected).toBe(WQ_FLAG_EXCLUSIVE | WQ_TASK_KILLABLE);
+    expect(Atomics.load(shm.wqFlags, 1)).toBe(WQ_FLAG_EXCLUSIVE | WQ_TASK_KILLABLE);
+    // the word changed between the waiter's read and its sleep (here a wake-up): the
+    // compare-exchange fails, and io_schedule() returns without sleeping
+    Atomics.store(shm.wqFlags, 1, seen);
+    const h = ioSchedule(t, 0, 0, seen);
+    h.next();
+    Atomics.or(shm.wqFlags, 1, WQ_FLAG_WOKEN);
+    expect(h.next().done).toBe(true);
   });
 });
