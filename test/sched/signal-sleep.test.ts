@@ -16,7 +16,7 @@ import type { Op } from '../../src/kernel/scenario.ts';
 import type { Yielded } from '../../src/kernel/step.ts';
 import { rng } from '../../src/kernel/rng.ts';
 import { Task } from '../../src/kernel/task.ts';
-import { STAT, STAT_NAMES } from '../../src/shm/layout.ts';
+import { STAT, STAT_STRIDE } from '../../src/shm/layout.ts';
 import { WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '../../src/shm/shm.ts';
 import { WQ_SIGNAL_KICK, WQ_TASK_KILLABLE, ioSchedule, sendFatalSignal } from '../../src/locks/waitqueue.ts';
 import '../../src/variants/index.ts';
@@ -42,7 +42,7 @@ const SCHEDULE = '0*2 2*2 1 0 1 0 2 1*4 2*4 0 2 0 1*6 0 2*2 0 2 0*4 2*4 0*2 2 0*
   + '2*2 0*5 s0 2 0*2 2 0*2 2*2 0*3 2 0 2*3 1 2*2 1 2 1 2 1 0*3 1*4 2 1*7 0 1 0 2 1*2 2*4 1 0 1 0 2*2 1*3 0 2*3 0 1 0 2 0*4 2*2 0*2 '
   + '2*2 0 2*2 1 2 s2 2';
 
-const eintr = (d: ControlledDriver, task: number) => d.shm.stats[task * STAT_NAMES.length + STAT.eintr];
+const eintr = (d: ControlledDriver, task: number) => d.shm.stats[task * STAT_STRIDE + STAT.eintr];
 
 describe('a fatal signal while a killable waiter goes to sleep', () => {
   it('v4.14, the explored schedule: T2 returns -EINTR for the signal event and every operation ends', () => {
