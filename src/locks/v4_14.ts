@@ -40,6 +40,9 @@ export const V4_14 = Object.freeze({
     // autoremove_wake_function(): try_to_wake_up() fails for a task that is already running,
     // and then the entry stays queued and the walk goes on. In the model the only queued waiter
     // that can be running is a TASK_KILLABLE one a fatal signal has woken (signal_wake_up).
+    // Approximated by "a fatal signal is pending": that also skips a waiter the kernel would still
+    // find TASK_KILLABLE and wake (a signal pending since before this wait while the waiter has not
+    // reached io_schedule(), or one whose sender has not yet reached signal_wake_up()).
     if ((Atomics.load(shm.wqFlags, e) & WQ_TASK_KILLABLE) && Atomics.load(shm.fatal, e)) return 0;
     yield* wakeEntry(t, b, e, WQ_FLAG_WOKEN);
     return 1;
