@@ -125,6 +125,8 @@ export interface MapTruncateConfig {
   vmaPages: number;
   ptesPerPtl: number;
   cowPermille: number;
+  /** --max-folio-order (0: single pages) */
+  maxFolioOrder: number;
   pages: number;
 }
 
@@ -143,7 +145,8 @@ export function mtConfig(cfg: RunConfig): MapTruncateConfig {
   const vmaPages = num(cfg, 'vma-pages', 0) || filePages;
   const c = {
     files: num(cfg, 'files', 2), filePages, processes: num(cfg, 'processes', 2), vmas: num(cfg, 'vmas', 2),
-    vmaPages, ptesPerPtl: num(cfg, 'ptes-per-ptl', 8), cowPermille: num(cfg, 'cow-permille', 250), pages: cfg.pages,
+    vmaPages, ptesPerPtl: num(cfg, 'ptes-per-ptl', 8), cowPermille: num(cfg, 'cow-permille', 250),
+    maxFolioOrder: num(cfg, 'max-folio-order', 0), pages: cfg.pages,
   };
   mtConfigs.set(cfg, c);
   return c;
@@ -180,7 +183,7 @@ function roles(cfg: RunConfig): string[] {
 // ---- operations -------------------------------------------------------------------------
 
 /** --max-folio-order (0: single pages). */
-export const maxFolioOrder = (cfg: RunConfig): number => num(cfg, 'max-folio-order', 0);
+export const maxFolioOrder = (cfg: RunConfig): number => mtConfig(cfg).maxFolioOrder;
 
 function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
   const c = mtConfig(cfg);
@@ -199,7 +202,7 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
     }
     case 'faulter': {
       const write = (flags & VM_SHARED) === 0 && below(r, 1000) < c.cowPermille ? 1 : 0;
-      const maxOrder = maxFolioOrder(cfg);
+      const maxOrder = c.maxFolioOrder;
       // the readahead order this fault asks for (drawn only with large folios: order-0 op streams stay as they were)
       if (maxOrder > 0) return { kind: 'fault', args: [vma, index, write, below(r, maxOrder + 1)] };
       return { kind: 'fault', args: [vma, index, write] };
