@@ -23,7 +23,7 @@
 // must take the PTL to remove the entry, and src stays locked until every entry is gone.
 import { allocPage, putPage } from './page_alloc.ts';
 import { pteLock, pteUnlock } from './pgtable.ts';
-import { vmasOfFile } from './rmap.ts';
+import { rmapWalkFile, vmasOfFile } from './rmap.ts';
 import { pageFile, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, mkMigrationEntry, mkPte, ptePfn, ptePresent, pteAnon, pteRead, pteSlot, vmaContains } from '../shm/mm.ts';
 import { PageLocked, PageUptodate, PageWriteback, SetPageUptodate, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
@@ -53,11 +53,6 @@ export const MIGRATE_EXPECTED_REFS = 2;
  * NR_MAX_MIGRATE_ASYNC_RETRY (3) of them before the undo. The op stream migrates again later. */
 export const MIGRATE_MOVE_PASSES = 3;
 
-/** The page `pfn` (file, index) as page->mapping and page->index say. */
-function pageIndex(t: Task, pfn: number): number {
-  return Atomics.load(t.shm.index, pfn);
-}
-
 /**
  * try_to_migrate() (6.6 mm/rmap.c) of a locked file page: rmap_walk_file() with rwc->done =
  * folio_not_mapped, under i_mmap_lock_read(). try_to_migrate_one() for the PTE that maps this very
@@ -67,41 +62,30 @@ function pageIndex(t: Task, pfn: number): number {
  * page_remove_rmap() and folio_put(): the entry holds neither.
  */
 export function* tryToMigrate(t: Task, pfn: number): Step {
+  yield* rmapWalkFile(t, pfn, tryToMigrateOne, true);
+}
+
+/** try_to_migrate_one() for a PTE read under the PTL: the PTE that maps this very page (present,
+ * not a COW copy) becomes a migration entry. */
+function* tryToMigrateOne(t: Task, vma: number, index: number, pte: number, pfn: number): Step {
+  if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== pfn) return;
   const shm = t.shm;
-  const file = pageFile(shm, pfn), index = pageIndex(t, pfn);
-  if (file < 0) return;
-  t.page = pfn;
-  t.aux = index;
-  yield 'i_mmap_lock_read';
-  for (const vma of vmasOfFile(shm, file)) {
-    if (!vmaContains(shm, vma, index)) continue;
-    t.page = pfn;
-    t.aux = index;
-    const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk()
-    const pte = pteRead(shm, vma, index);
-    if (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) {
-      yield 'ptep_clear_flush';
-      // one RMW: a store through the PTE may set its dirty bit until it is replaced
-      const slot = pteSlot(shm, vma, index);
-      let pteval = pte;
-      for (;;) {
-        const entry = mkMigrationEntry(pfn, pteval & (PTE_WRITE | PTE_DIRTY));
-        const seen = Atomics.compareExchange(shm.ptes, slot, pteval, entry);
-        if (seen === pteval) break;
-        pteval = seen;
-      }
-      if (pteval & PTE_DIRTY) {
-        yield 'folio_mark_dirty';
-        t.ops.writeback.setPageDirty(t, pfn);
-      }
-      yield* t.ops.rmap.pageRemoveRmap(t, pfn);
-      yield* putPage(t, pfn); // the PTE's reference; the migrator's keeps the page
-    }
-    pteUnlock(t, ptl);
-    t.page = pfn;
-    yield 'folio_not_mapped';
-    if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
+  yield 'ptep_clear_flush';
+  // one RMW: a store through the PTE may set its dirty bit until it is replaced
+  const slot = pteSlot(shm, vma, index);
+  let pteval = pte;
+  for (;;) {
+    const entry = mkMigrationEntry(pfn, pteval & (PTE_WRITE | PTE_DIRTY));
+    const seen = Atomics.compareExchange(shm.ptes, slot, pteval, entry);
+    if (seen === pteval) break;
+    pteval = seen;
   }
+  if (pteval & PTE_DIRTY) {
+    yield 'folio_mark_dirty';
+    t.ops.writeback.setPageDirty(t, pfn);
+  }
+  yield* t.ops.rmap.pageRemoveRmap(t, pfn);
+  yield* putPage(t, pfn); // the PTE's reference; the migrator's keeps the page
 }
 
 /**
@@ -113,7 +97,7 @@ export function* tryToMigrate(t: Task, pfn: number): Step {
  * unfreezing to one less reference".
  */
 export function* folioMigrateMapping(t: Task, dst: number, src: number): Step<number> {
-  const shm = t.shm, file = pageFile(shm, src), index = pageIndex(t, src);
+  const shm = t.shm, file = pageFile(shm, src), index = Atomics.load(shm.index, src);
   t.page = src;
   t.aux = index;
   yield* xaLock(t, shm.iPagesLock, file, 'xas_lock_irq');
@@ -163,27 +147,18 @@ export function* moveToNewFolio(t: Task, dst: number, src: number): Step<number>
  * removed the entry; present: nothing to do) is left alone.
  */
 export function* removeMigrationPtes(t: Task, src: number, dst: number): Step {
+  yield* rmapWalkFile(t, dst, removeMigrationPte, false, src);
+}
+
+/** remove_migration_pte() for a PTE read under the PTL: an entry naming src becomes a PTE of dst. */
+function* removeMigrationPte(t: Task, vma: number, index: number, pte: number, dst: number, src: number): Step {
+  if (!isMigrationEntry(pte) || ptePfn(pte) !== src) return;
   const shm = t.shm;
-  const file = pageFile(shm, dst), index = pageIndex(t, dst);
-  if (file < 0) return;
-  t.page = dst;
-  t.aux = index;
-  yield 'i_mmap_lock_read';
-  for (const vma of vmasOfFile(shm, file)) {
-    if (!vmaContains(shm, vma, index)) continue;
-    t.page = dst;
-    t.aux = index;
-    const ptl = yield* pteLock(t, vma, index);
-    const pte = pteRead(shm, vma, index);
-    if (isMigrationEntry(pte) && ptePfn(pte) === src) {
-      getPage(shm, dst);
-      yield* t.ops.rmap.pageAddRmap(t, dst);
-      yield 'set_pte_at';
-      Atomics.store(shm.ptes, pteSlot(shm, vma, index), mkPte(dst, pte & (PTE_WRITE | PTE_DIRTY)));
-      t.stat('mapped');
-    }
-    pteUnlock(t, ptl);
-  }
+  getPage(shm, dst);
+  yield* t.ops.rmap.pageAddRmap(t, dst);
+  yield 'set_pte_at';
+  Atomics.store(shm.ptes, pteSlot(shm, vma, index), mkPte(dst, pte & (PTE_WRITE | PTE_DIRTY)));
+  t.stat('mapped');
 }
 
 /** MIGRATE-ENTRY, the migrator's own check before it unlocks src (the entries' end): no PTE of the

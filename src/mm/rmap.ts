@@ -79,18 +79,20 @@ export function* zapPte(t: Task, vma: number, index: number, pte: number): Step 
   yield* putPage(t, pfn); // the kernel defers this to the TLB flush (mmu_gather): same order here
 }
 
+/** An rwc->rmap_one: called by rmapWalkFile() with the PTL held, for the PTE `pte` it read at
+ * (vma, index); `pfn` is the walked page, `arg` the walk's caller's (remove_migration_ptes(): src). */
+export type RmapOne = (t: Task, vma: number, index: number, pte: number, pfn: number, arg: number) => Step;
+
 /**
- * try_to_unmap() of a locked file page (v6.6): rmap_walk_file() with rwc->done =
- * folio_not_mapped: under i_mmap_lock_read(), for each VMA that maps its file at its index,
- * try_to_unmap_one() clears the PTE that maps this very page (not COW copies: they are other
- * pages), handing its dirty bit to the page; after each VMA "if (rwc->done && rwc->done(folio))
- * goto done": the walk stops as soon as nothing maps the page any more. Returns !page_mapped()
- * afterwards (the kernel's returns void: shrink_folio_list() tests folio_mapped() itself).
+ * rmap_walk_file() (v6.6) of a locked file page: under i_mmap_lock_read(), for each VMA that maps
+ * its file at its index, `rmapOne` under the PTL (page_vma_mapped_walk() takes it and re-checks the
+ * PTE there); with `untilUnmapped` (rwc->done = folio_not_mapped), after each VMA "if (rwc->done &&
+ * rwc->done(folio)) goto done": the walk stops as soon as nothing maps the page any more.
  */
-export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
+export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmapped: boolean, arg = 0): Step {
   const shm = t.shm;
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
-  if (file < 0) return !pageMapped(shm, pfn);
+  if (file < 0) return;
   t.page = pfn;
   t.aux = index;
   yield 'i_mmap_lock_read';
@@ -99,13 +101,28 @@ export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
     t.page = pfn;
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
-    const pte = pteRead(shm, vma, index);
-    // page_vma_mapped_walk() without PVMW_MIGRATION matches present PTEs only
-    if (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
+    yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn, arg);
     pteUnlock(t, ptl);
+    if (!untilUnmapped) continue;
     t.page = pfn;
     yield 'folio_not_mapped';
     if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
   }
-  return !pageMapped(shm, pfn);
+}
+
+/** try_to_unmap_one() for a PTE read under the PTL: page_vma_mapped_walk() without PVMW_MIGRATION
+ * matches present PTEs only, and only the PTE that maps this very page (not COW copies: they are
+ * other pages); the dirty bit goes to the page (zapPte). */
+function* tryToUnmapOne(t: Task, vma: number, index: number, pte: number, pfn: number): Step {
+  if (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === pfn) yield* t.ops.rmap.zapPte(t, vma, index, pte);
+}
+
+/**
+ * try_to_unmap() of a locked file page (v6.6): rmap_walk_file() with rwc->done = folio_not_mapped
+ * and try_to_unmap_one(), handing each PTE's dirty bit to the page. Returns !page_mapped()
+ * afterwards (the kernel's returns void: shrink_folio_list() tests folio_mapped() itself).
+ */
+export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
+  yield* rmapWalkFile(t, pfn, tryToUnmapOne, true);
+  return !pageMapped(t.shm, pfn);
 }
