@@ -12,8 +12,8 @@
 // let a store put there is then the page's to write back.
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { folioHead, pageMapped } from '../shm/page.ts';
-import { pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount } from '../shm/mm.ts';
+import { folioHead, folioNrPages, pageMapped } from '../shm/page.ts';
+import { ptlSlot, pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount, vmaEnd } from '../shm/mm.ts';
 import { PTE_DIRTY } from '../shm/shm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
@@ -80,7 +80,8 @@ export function* zapPte(t: Task, vma: number, index: number, pte: number): Step 
 }
 
 /** An rwc->rmap_one: called by rmapWalkFile() with the PTL held, for the PTE `pte` it read at
- * (vma, index); `pfn` is the walked page, `arg` the walk's caller's (remove_migration_ptes(): src). */
+ * (vma, index); `pfn` is the walked page (of a large folio: its page at that index), `arg` the
+ * walk's caller's (remove_migration_ptes(): src). */
 export type RmapOne = (t: Task, vma: number, index: number, pte: number, pfn: number, arg: number) => Step;
 
 /**
@@ -93,6 +94,7 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
   const shm = t.shm;
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
   if (file < 0) return;
+  if (shm.compound[pfn] > 0) return yield* rmapWalkFolio(t, pfn, file, index, rmapOne, untilUnmapped, arg);
   t.page = pfn;
   t.aux = index;
   yield 'i_mmap_lock_read';
@@ -102,6 +104,40 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
     t.aux = index;
     const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
     yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn, arg);
+    pteUnlock(t, ptl);
+    if (!untilUnmapped) continue;
+    t.page = pfn;
+    yield 'folio_not_mapped';
+    if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
+  }
+}
+
+/**
+ * rmap_walk_file() (v6.6) of a locked large file folio (head `pfn`, first index `first`): the VMAs
+ * that map any of its pages ("pgoff_start = folio_pgoff(folio); pgoff_end = pgoff_start +
+ * folio_nr_pages(folio) - 1"), and in each, page_vma_mapped_walk() over the folio's PTEs: the PTL of
+ * each page table the range crosses, held while `rmapOne` runs for each PTE of that table, with
+ * the page of the folio at that index (what the PTE must name to be this folio's). rwc->done is
+ * tested after each VMA, as for a single page.
+ */
+function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapOne: RmapOne, untilUnmapped: boolean, arg: number): Step {
+  const shm = t.shm, nr = folioNrPages(shm, pfn);
+  t.page = pfn;
+  t.aux = first;
+  yield 'i_mmap_lock_read';
+  for (const vma of vmasOfFile(shm, file)) {
+    const from = Math.max(first, shm.vmaPgoff[vma]), to = Math.min(first + nr, vmaEnd(shm, vma));
+    if (from >= to) continue;
+    let ptl = -1;
+    for (let index = from; index < to; index++) {
+      t.page = pfn;
+      t.aux = index;
+      if (ptl !== ptlSlot(shm, vma, index)) { // the walk steps into the next page table
+        if (ptl >= 0) pteUnlock(t, ptl);
+        ptl = yield* pteLock(t, vma, index);
+      }
+      yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn + index - first, arg);
+    }
     pteUnlock(t, ptl);
     if (!untilUnmapped) continue;
     t.page = pfn;

@@ -6,7 +6,7 @@
 // what Linus pointed at as the real guard against map_pages (Msg-ID
 // CAHk-=wgNooZpC8G4=0dB-OBT5PYuv9d=sqzUXS9Ea_acjrAi_A@mail.gmail.com).
 import { freePage, putPage } from './page_alloc.ts';
-import { PageDirty, PageWriteback, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
+import { PageDirty, PageWriteback, folioNrPages, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { NIL, PG_dirty, PG_writeback } from '../shm/shm.ts';
 import { CTL } from '../shm/layout.ts';
@@ -15,11 +15,16 @@ import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 
 /**
- * The refcount __remove_mapping() freezes: 1 for the page cache + 1 for the reclaimer's own
- * reference. In the kernel the second is isolate_lru_page()'s LRU isolation reference
- * (`refcount = 1 + compound_nr(page)`); here the reclaimer's lookup reference stands in for it.
+ * The refcount __remove_mapping() freezes for an order-0 page: 1 for the page cache + 1 for the
+ * reclaimer's own reference. In the kernel the second is isolate_lru_page()'s LRU isolation
+ * reference (`refcount = 1 + compound_nr(page)`); here the reclaimer's lookup reference stands in
+ * for it.
  */
 export const RECLAIM_FREEZE_REFS = 2;
+
+/** v6.6 __remove_mapping(): "refcount = 1 + folio_nr_pages(folio)": the isolation reference and
+ * the page cache's one per page. */
+export const reclaimFreezeRefs = (nr: number): number => 1 + nr;
 
 /**
  * shrink_folio_list() (v6.6) for the clean page-cache page at (file, index), in its order:
@@ -29,6 +34,11 @@ export const RECLAIM_FREEZE_REFS = 2;
  * "if (folio_mapped(folio)) goto activate_locked"; a dirty page is kept (pageout() of file pages is
  * kswapd's, not modelled); then __remove_mapping() freezes the refcount, the page is unlocked
  * non-atomically (__folio_clear_locked: nobody can reach it now) and freed. Returns true if freed.
+ *
+ * A large folio is reclaimed whole (v6.6 shrink_folio_list() of a file folio): one lock, try_to_unmap()
+ * over every PTE of its pages (rmapWalkFile()), __remove_mapping() freezing 1 + nr references and
+ * emptying every slot of its range, and free_unref_folios() of the whole folio at its order
+ * (freePage() frees what compound[] says the head heads).
  *
  * The page freed must carry nothing unwritten (RECLAIM-DIRTY): with the refcount frozen nobody
  * can dirty it any more, so PG_dirty (and a dirty PTE: it must be unmapped) is checked here, on
@@ -77,25 +87,27 @@ export function* shrinkPage(t: Task, file: number, index: number): Step<boolean>
   return false;
 }
 
-/** __remove_mapping() (v6.6): under the i_pages lock, folio_ref_freeze(folio, 2) or give up
+/** __remove_mapping() (v6.6): under the i_pages lock, folio_ref_freeze(folio, 1 + nr) or give up
  * ("cannot_free"); then, the freeze done, "if (unlikely(folio_test_dirty(folio))) {
  * folio_ref_unfreeze(folio, refcount); goto cannot_free; }": somebody who held a reference (a
  * get_user_pages() pin) may have dirtied the page and dropped it after reclaim's own dirty test,
  * and only once the count is frozen can no one dirty it any more. Then delete from the page
- * cache. The page's refcount is left at 0. */
+ * cache: page_cache_delete() stores NULL in every slot of a large folio's range (xas_set_order();
+the kernel stores a shadow entry, the model has none). The folio's refcount is left at 0. */
 export function* removeMapping(t: Task, pfn: number, file: number): Step<boolean> {
   const shm = t.shm;
   t.page = pfn;
   yield 'i_lock'; // spin_lock(&mapping->host->i_lock) (inode LRU accounting): uncontended here
   yield* spinLock(t, shm.iPagesLock, file, 'xa_lock_irq');
   yield 'page_ref_freeze';
-  if (!pageRefFreeze(shm, pfn, RECLAIM_FREEZE_REFS)) {
+  const refcount = reclaimFreezeRefs(folioNrPages(shm, pfn));
+  if (!pageRefFreeze(shm, pfn, refcount)) {
     spinUnlock(shm.iPagesLock, file);
     return false;
   }
   yield 'folio_test_dirty';
   if (PageDirty(shm, pfn)) {
-    pageRefUnfreeze(shm, pfn, RECLAIM_FREEZE_REFS);
+    pageRefUnfreeze(shm, pfn, refcount);
     spinUnlock(shm.iPagesLock, file);
     return false;
   }
