@@ -494,8 +494,10 @@ export interface MigrateOps {
   /** migrate_pages() of the page at `index` of `file` to a newly allocated page: lock, wait for
    * writeback or give up (per `mode`), try_to_migrate(), move_to_new_folio() (retried while the
    * refcount freeze fails), remove_migration_ptes() to the new page or back to the old, unlock,
-   * put. 0 when migrated, else a negative errno (EAGAIN, EBUSY, ENOMEM; ENOENT: no page there). */
-  migratePages(t: Task, file: number, index: number, mode: MigrateMode): Step<number>;
+   * put. 0 when migrated, else a negative errno (EAGAIN, EBUSY, ENOMEM; ENOENT: no page there).
+   * A large folio with no free folio of its order is split and the page at `index` retried once,
+   * unless `nosplit` (migrate_pages_batch()'s try_split_folio()). */
+  migratePages(t: Task, file: number, index: number, mode: MigrateMode, nosplit?: boolean): Step<number>;
   /** try_to_migrate(): replace every present PTE of the locked page `pfn` by a migration entry
    * (dropping the PTE's mapcount and reference); the rmap walk stops once the page is unmapped. */
   tryToMigrate(t: Task, pfn: number): Step;

@@ -21,12 +21,12 @@
 // the PTL the entry lives in (ffa65753c431 "mm/migrate.c: rework migration_entry_wait() to not take
 // a pageref"): src stays allocated while that PTL is held because the migrator holds a reference and
 // must take the PTL to remove the entry, and src stays locked until every entry is gone.
-import { allocPage, putPage } from './page_alloc.ts';
+import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
 import { pteLock, pteUnlock } from './pgtable.ts';
 import { rmapWalkFile, vmasOfFile } from './rmap.ts';
 import { pageFile, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, mkMigrationEntry, mkPte, ptePfn, ptePresent, pteAnon, pteRead, pteSlot, vmaContains } from '../shm/mm.ts';
-import { PageLocked, PageUptodate, PageWriteback, SetPageUptodate, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
+import { PageLocked, PageUptodate, PageWriteback, SetPageUptodate, folioHead, folioNrPages, folioRefAdd, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { BIT_LOCKED, NIL, PG_dirty, PG_free, PTE_DIRTY, PTE_WRITE, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import { __SetPageLocked } from '../locks/common.ts';
 import { spinLock as xaLock, spinUnlock as xaUnlock } from '../locks/spinlock.ts';
@@ -47,6 +47,11 @@ export const EBUSY = -16;
  * migrator's lookup reference stands in for it, as reclaim's does (RECLAIM_FREEZE_REFS).
  */
 export const MIGRATE_EXPECTED_REFS = 2;
+
+/** folio_expected_refs() (v6.6) of a page-cache folio of `nr` pages without private data, + the
+ * migrator's isolation reference: "refs += folio_nr_pages(folio)". MIGRATE_EXPECTED_REFS for an
+ * order-0 page. */
+export const migrateExpectedRefs = (nr: number): number => 1 + nr;
 
 /** The passes of migrate_pages_batch()'s move loop ("for (pass = 0; pass < nr_pass && retry;
  * pass++)") over a page whose refcount freeze failed: the kernel's async batch makes
@@ -97,22 +102,26 @@ function* tryToMigrateOne(t: Task, vma: number, index: number, pte: number, pfn:
  * unfreezing to one less reference".
  */
 export function* folioMigrateMapping(t: Task, dst: number, src: number): Step<number> {
-  const shm = t.shm, file = pageFile(shm, src), index = Atomics.load(shm.index, src);
+  const shm = t.shm, file = pageFile(shm, src), index = Atomics.load(shm.index, src), nr = folioNrPages(shm, src);
+  const expected = migrateExpectedRefs(nr);
   t.page = src;
   t.aux = index;
   yield* xaLock(t, shm.iPagesLock, file, 'xas_lock_irq');
   yield 'folio_ref_freeze';
-  if (!pageRefFreeze(shm, src, MIGRATE_EXPECTED_REFS)) {
+  if (!pageRefFreeze(shm, src, expected)) {
     xaUnlock(shm.iPagesLock, file);
     return EAGAIN;
   }
-  Atomics.store(shm.index, dst, index);
-  Atomics.store(shm.mapping, dst, file + 1);
-  getPage(shm, dst); // add cache reference
+  for (let i = 0; i < nr; i++) { // newfolio->index, ->mapping: every page of a large folio here (src/shm/page.ts)
+    Atomics.store(shm.index, dst + i, index + i);
+    Atomics.store(shm.mapping, dst + i, file + 1);
+  }
+  folioRefAdd(shm, dst, nr); // folio_ref_add(newfolio, nr): the page cache's references
   if (Atomics.and(shm.flags, src, ~PG_dirty) & PG_dirty) Atomics.or(shm.flags, dst, PG_dirty);
   yield 'xas_store';
-  xaStore(shm, file, index, dst);
-  pageRefUnfreeze(shm, src, MIGRATE_EXPECTED_REFS - 1);
+  // "xas_store(&xas, newfolio)" on the folio's multi-index entry: every slot of its range
+  for (let i = 0; i < nr; i++) xaStore(shm, file, index + i, dst);
+  pageRefUnfreeze(shm, src, expected - nr); // "folio_ref_unfreeze(folio, expected_count - nr)"
   xaUnlock(shm.iPagesLock, file);
   return MIGRATEPAGE_SUCCESS;
 }
@@ -128,14 +137,17 @@ export function* moveToNewFolio(t: Task, dst: number, src: number): Step<number>
   const shm = t.shm;
   const rc = yield* t.ops.migrate.folioMigrateMapping(t, dst, src);
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
+  const nr = folioNrPages(shm, src);
   t.page = dst;
   yield 'folio_copy';
-  shm.stampFile[dst] = shm.stampFile[src];
-  shm.stampIndex[dst] = shm.stampIndex[src];
-  shm.stampEnd[dst] = shm.stampEnd[src];
+  for (let i = 0; i < nr; i++) {
+    shm.stampFile[dst + i] = shm.stampFile[src + i];
+    shm.stampIndex[dst + i] = shm.stampIndex[src + i];
+    shm.stampEnd[dst + i] = shm.stampEnd[src + i];
+  }
   yield 'folio_migrate_flags';
   if (PageUptodate(shm, src)) SetPageUptodate(shm, dst);
-  Atomics.store(shm.mapping, src, 0);
+  for (let i = nr - 1; i >= 0; i--) Atomics.store(shm.mapping, src + i, 0);
   return MIGRATEPAGE_SUCCESS;
 }
 
@@ -150,9 +162,12 @@ export function* removeMigrationPtes(t: Task, src: number, dst: number): Step {
   yield* rmapWalkFile(t, dst, removeMigrationPte, false, src);
 }
 
-/** remove_migration_pte() for a PTE read under the PTL: an entry naming src becomes a PTE of dst. */
+/** remove_migration_pte() for a PTE read under the PTL: an entry naming src becomes a PTE of dst.
+ * For a large folio `dst` is the walked folio's page at this index and `src` the old folio's head:
+ * the entry must name src's page at the same offset ("idx = linear_page_index(vma, pvmw.address) -
+ * pvmw.pgoff; new = folio_page(folio, idx)"). */
 function* removeMigrationPte(t: Task, vma: number, index: number, pte: number, dst: number, src: number): Step {
-  if (!isMigrationEntry(pte) || ptePfn(pte) !== src) return;
+  if (!isMigrationEntry(pte) || ptePfn(pte) !== src + dst - folioHead(t.shm, dst)) return;
   const shm = t.shm;
   getPage(shm, dst);
   yield* t.ops.rmap.pageAddRmap(t, dst);
@@ -165,11 +180,13 @@ function* removeMigrationPte(t: Task, vma: number, index: number, pte: number, d
  * page's VMAs is still a migration entry naming src. Every remover of an entry holds the PTL and
  * nothing else creates one for a locked page, so this holds on mainline at this instant. */
 function checkNoEntryLeft(t: Task, src: number, file: number, index: number): void {
-  const shm = t.shm;
+  const shm = t.shm, nr = folioNrPages(shm, src), first = nr === 1 ? index : Atomics.load(shm.index, src);
   for (const vma of vmasOfFile(shm, file)) {
-    if (!vmaContains(shm, vma, index)) continue;
-    const pte = pteRead(shm, vma, index);
-    if (isMigrationEntry(pte) && ptePfn(pte) === src) t.violation('MIGRATE-ENTRY', src, file, index, vma);
+    for (let i = 0; i < nr; i++) { // every page of a large folio
+      if (!vmaContains(shm, vma, first + i)) continue;
+      const pte = pteRead(shm, vma, first + i);
+      if (isMigrationEntry(pte) && ptePfn(pte) === src + i) t.violation('MIGRATE-ENTRY', src + i, file, first + i, vma);
+    }
   }
 }
 
@@ -182,13 +199,24 @@ function checkNoEntryLeft(t: Task, src: number, file: number, index: number): vo
  * retried while -EAGAIN; remove_migration_ptes(src, dst); unlock and put dst; unlock src and put
  * it: freed) or, having failed, migrate_folio_undo_src() / _dst() (remove_migration_ptes(src, src),
  * unlock and put both). Returns 0 when migrated, else the errno.
+ *
+ * A large folio migrates whole (6.6 migrate_folio() of a large folio): dst of the same order,
+ * try_to_migrate() puts an entry in every PTE of every page (rmapWalkFile() over the folio),
+ * folio_migrate_mapping() freezes folio_expected_refs() = 1 + nr and stores dst in every slot of
+ * the range, remove_migration_ptes() turns each page's entries into PTEs of dst's page at the same
+ * offset. With no free folio of that order: trySplitFolio(), unless `nosplit`.
  */
-export function* migratePages(t: Task, file: number, index: number, mode: MigrateMode): Step<number> {
+export function* migratePages(t: Task, file: number, index: number, mode: MigrateMode, nosplit = false): Step<number> {
   const shm = t.shm, L = t.ops.lock, M = t.ops.migrate;
   const src = yield* t.ops.pagecache.findGetPage(t, file, index);
   if (src === NIL) return ENOENT;
-  const dst = yield* allocPage(t); // get_new_folio()
+  // get_new_folio() = alloc_migration_target(): a folio of src's order (a large one without direct
+  // reclaim: "gfp_mask &= ~__GFP_RECLAIM"). Our reference keeps src's order: split_folio() cannot
+  // freeze it (can_split_folio() counts one caller's reference only).
+  const order = shm.compound[src];
+  const dst = order > 0 ? yield* folioAlloc(t, order) : yield* allocPage(t);
   if (dst === NIL) {
+    if (order > 0 && !nosplit) return yield* trySplitFolio(t, src, file, index);
     yield* putPage(t, src);
     return ENOMEM;
   }
@@ -258,6 +286,28 @@ export function* migratePages(t: Task, file: number, index: number, mode: Migrat
 }
 
 /**
+ * migrate_pages_batch() (v6.6) when get_new_folio() has no folio of a large src's order (-ENOMEM):
+ * "Large folio NUMA faulting doesn't split to retry" aside, try_split_folio() — folio_lock(),
+ * split_folio_to_list(), folio_unlock() — and on success migrate_pages() retries the split pages
+ * once with MIGRATE_ASYNC ("we only try to migrate with minimal effort, force MIGRATE_ASYNC mode and
+ * retry once"): here the page at `index`, async, with `nosplit` (no second split). A failed split
+ * leaves the folio as it was: -ENOMEM. Called with src's reference held; puts it.
+ */
+function* trySplitFolio(t: Task, src: number, file: number, index: number): Step<number> {
+  const L = t.ops.lock;
+  yield* L.lockPage(t, src);
+  t.page = src;
+  t.aux = index;
+  yield 'page->mapping';
+  // split_folio() of a folio truncation took meanwhile fails (-EBUSY: "if (!mapping)")
+  const split = Atomics.load(t.shm.mapping, src) === file + 1 && (yield* t.ops.truncate.splitFolio(t, src)) === 0;
+  yield* L.unlockPage(t, src);
+  yield* putPage(t, src);
+  if (!split) return ENOMEM;
+  return yield* t.ops.migrate.migratePages(t, file, index, 'async', true);
+}
+
+/**
  * migration_entry_wait() (6.6 mm/migrate.c): pte_offset_map_lock(); "if (!is_swap_pte(pte)) goto
  * out; entry = pte_to_swp_entry(pte); if (!is_migration_entry(entry)) goto out;"
  * migration_entry_wait_on_locked(entry, ptl), which drops the PTL.
@@ -274,7 +324,8 @@ export function* migrationEntryWait(t: Task, vma: number, index: number): Step {
     return;
   }
   t.stat('migrationWaits');
-  yield* migrationEntryWaitOnLocked(t, ptePfn(pte), ptl);
+  // "folio = page_folio(pfn_swap_entry_to_page(entry))": the wait is on the folio's lock
+  yield* migrationEntryWaitOnLocked(t, folioHead(shm, ptePfn(pte)), ptl);
 }
 
 /**

@@ -93,6 +93,14 @@ const FAULT_RETRY_OPTION: ScenarioOption = {
   help: 'FAULT_FLAG_ALLOW_RETRY: a fault that would sleep on I/O or on a contended page lock drops the mmap lock (fpin) and returns VM_FAULT_RETRY (out_retry); the arch handler retries with FAULT_FLAG_TRIED (mainline user faults; off keeps the 2020 single-pass fault)',
 };
 
+/** --readahead-order (map-truncate): how readahead picks the order of the folios it adds. */
+export const READAHEAD_ORDER_OPTION: ScenarioOption = {
+  name: 'readahead-order', kind: 'enum', default: 'grow', choices: ['grow', 'uniform'],
+  help: 'with --max-folio-order: grow = v6.6 page_cache_ra_order() (read-around asks for order 2, a fault that continues a cached '
+    + 'run asks for the order of the folio before it + 2, capped by ilog2 of the 32-page window), uniform = an order drawn '
+    + 'from the op stream per fault; both lowered to fit alignment, EOF and the folios already cached',
+};
+
 /** --pte-alloc (map-truncate, writeback): PTE tables allocated on demand. */
 export const PTE_ALLOC_OPTION: ScenarioOption = {
   name: 'pte-alloc', kind: 'bool', default: false,
@@ -111,7 +119,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'ptes-per-ptl', kind: 'int', default: 8, min: 1, max: 1 << 20, help: 'PTEs per split page-table lock (a page table)' },
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
-  { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead picks one per fault from the op stream, page_cache_ra_order()); 0 = single pages' },
+  { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead grows them, page_cache_ra_order(): --readahead-order); 0 = single pages' },
   { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and migrator (migrate_pages(): never in the default mix)" },
 ];
 
@@ -401,7 +409,6 @@ export function checkFolioFlags(cfg: RunConfig): string | null {
   const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
   if (!FOLIO_MAP_PAGES.includes(mp)) return `--max-folio-order ${order} needs --map-pages ${FOLIO_MAP_PAGES.join(', ')}: ${mp} maps order-0 pages only`;
   if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${order} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
-  if (String(cfg.extra.roles ?? '').includes('migrator')) return `--max-folio-order ${order}: the migrator role migrates order-0 pages only`;
   for (const name of cfg.variants ?? []) {
     const v = findVariant(name);
     if (!v || name.startsWith('folio-')) continue;
@@ -428,7 +435,7 @@ export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
 export const mapTruncateScenario: Scenario = {
   name: 'map-truncate',
   description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
-  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length), PTE_ALLOC_OPTION],
+  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length), PTE_ALLOC_OPTION, READAHEAD_ORDER_OPTION],
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',
