@@ -10,7 +10,7 @@ import { CTL } from '../shm/layout.ts';
 import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pmdNone, pteLock } from './pgtable.ts';
-import { PageLocked, PageReadahead, PageUptodate, SetPageUptodate, folioNrPages, folioPage, folioRefAdd, getPage, pageMapped, pageTryGet } from '../shm/page.ts';
+import { MAX_FOLIO_ORDER, PageLocked, PageReadahead, PageUptodate, SetPageUptodate, folioNrPages, folioPage, folioRefAdd, getPage, pageMapped, pageTryGet } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { __SetPageLocked } from '../locks/common.ts';
 import { NIL, PG_locked } from '../shm/shm.ts';
@@ -314,16 +314,47 @@ export function* readPage(t: Task, pfn: number, file: number, index: number): St
  */
 const CREATE_OOM = -2;
 
+/** VM_READAHEAD_PAGES: the default readahead window, ra->ra_pages (128 KiB of 4 KiB pages). */
+export const RA_PAGES = 32;
+
+/** --readahead-order: 'grow' (v6.6 page_cache_ra_order(), the default) or 'uniform' (the order
+ * the op stream drew for the fault, t.raOrder). */
+export const raOrderMode = (t: Task): 'grow' | 'uniform' => (t.options['readahead-order'] === 'uniform' ? 'uniform' : 'grow');
+
+/**
+ * The order of the folio readahead asks for at `index` (v6.6 mm/readahead.c), before the fit:
+ *  - read-around, a fault with nothing cached just before it: do_sync_mmap_readahead() sets
+ *    "ra->size = ra->ra_pages" and calls page_cache_ra_order(ractl, ra, 0);
+ *  - a fault that continues a cached run (the page before it is cached: the async readahead a
+ *    sequential reader triggers on the run's PG_readahead folio, ondemand_readahead() ->
+ *    page_cache_ra_order(ractl, ra, folio_order(folio))): the order of that folio.
+ * Then "if (new_order < MAX_PAGECACHE_ORDER) { new_order += 2; new_order = min(MAX_PAGECACHE_ORDER,
+ * new_order); new_order = min(new_order, ilog2(ra->size)); }" with ra->size = RA_PAGES (the window
+ * after get_next_ra_size() has grown it to ra_pages: the model's files are smaller), and "ra->size
+ * < 4" falls back to order 0 (never here). The folio before `index` is read without a reference:
+ * its order is a hint, as the kernel's ra state is, and the fit below re-checks the range.
+ */
+function raGrowOrder(shm: Task['shm'], file: number, index: number): number {
+  let prev = 0;
+  if (index > 0) {
+    const before = xaLoad(shm, file, index - 1);
+    if (before !== NIL) prev = Math.max(0, shm.compound[before]);
+  }
+  return prev < MAX_FOLIO_ORDER ? Math.min(prev + 2, MAX_FOLIO_ORDER, Math.log2(RA_PAGES)) : prev;
+}
+
 /**
  * The order of the folio readahead makes for `index` (v6.6 page_cache_ra_order(), within the
- * model's sizes): the order the task's readahead state asks for (t.raOrder: the op stream's
- * choice), no larger than the allocator's maximum, lowered until the folio's naturally aligned
- * range lies inside EOF ("Don't allocate pages past EOF") and its slots are empty (ra_alloc_folio()
- * would meet -EEXIST; the add re-checks under the i_pages lock).
+ * model's sizes): the order readahead asks for (raGrowOrder(), or with --readahead-order uniform
+ * t.raOrder: the op stream's draw), no larger than the allocator's maximum, lowered until the
+ * folio's naturally aligned range lies inside EOF ("Don't allocate pages past EOF", "Align with
+ * smaller pages if needed") and its slots are empty (ra_alloc_folio() would meet -EEXIST; the add
+ * re-checks under the i_pages lock); 0 is page_cache_ra_order()'s fallback, do_page_cache_ra().
  */
 export function raFolioOrder(t: Task, file: number, index: number): number {
   const shm = t.shm;
-  let order = Math.min(t.raOrder, shm.ctl[CTL.MAX_ORDER]);
+  const want = raOrderMode(t) === 'uniform' ? t.raOrder : raGrowOrder(shm, file, index);
+  let order = Math.min(want, shm.ctl[CTL.MAX_ORDER]);
   const limit = maxIndex(iSizeRead(shm, file));
   for (; order > 0; order--) {
     const start = index - (index % (1 << order)), end = start + (1 << order);
@@ -336,7 +367,10 @@ export function raFolioOrder(t: Task, file: number, index: number): number {
 }
 
 function* filemapCreatePage(t: Task, file: number, index: number): Step<number> {
-  const order = t.raOrder > 0 ? raFolioOrder(t, file, index) : 0;
+  // large folios only when the allocator has them (--max-folio-order); with --readahead-order
+  // uniform, only when the fault's draw asked for one (the op streams of order 0 stay order 0)
+  const large = t.shm.ctl[CTL.MAX_ORDER] > 0 && (raOrderMode(t) === 'grow' || t.raOrder > 0);
+  const order = large ? raFolioOrder(t, file, index) : 0;
   let pfn = order > 0 ? yield* folioAlloc(t, order) : NIL;
   if (pfn !== NIL) index -= index % (1 << order); // the folio's first index
   else pfn = yield* allocPage(t); // page_cache_ra_order()'s fallback: do_page_cache_ra(), order 0
