@@ -8,5 +8,6 @@ import './mutants/wb-mutants.ts';
 import './mutants/migrate-mutants.ts';
 import './mutants/ptealloc-mutants.ts';
 import './folio/index.ts';
+import './folio/large.ts';
 
 export * from './registry.ts';

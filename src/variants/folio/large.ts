@@ -1,0 +1,140 @@
+// Large folios beyond the fault and truncate paths: reclaim (src/mm/vmscan.ts) and migration
+// (src/mm/migrate.ts) of a whole folio, and readahead that grows folios (src/mm/filemap.ts
+// raFolioOrder()). The self-test mutants of the reclaim and migration families, registered hidden
+// (--variant NAME accepts them), and the matrix cells (LARGE_FOLIO_CELLS, registered by
+// src/matrix): large-folio reclaim and migration clean under every public lock algorithm, readahead
+// growth against the uniform draw, and each mutant with what it must trip.
+import { registerVariant, type Variant } from '../registry.ts';
+import type { CellSpec } from '../../kernel/cells.ts';
+import type { InvariantId } from '../../kernel/invariants.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+import { pteLock, pteUnlock } from '../../mm/pgtable.ts';
+import { vmasOfFile } from '../../mm/rmap.ts';
+import { pageFile } from '../../shm/files.ts';
+import { isMigrationEntry, mkPte, ptePfn, pteRead, pteWrite, vmaContains } from '../../shm/mm.ts';
+import { getPage } from '../../shm/page.ts';
+import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
+import { lockNames } from '../../locks/index.ts';
+import { folioEofClamp } from './index.ts';
+
+/**
+ * shrink_folio_list() that frees a reclaimed large folio as a single page: __remove_mapping() is
+ * done right (refcount frozen at 1 + nr, every slot emptied), then the head goes back to the
+ * allocator at order 0 (free_unref_page(&folio->page, 0) instead of the folio's order), the way a
+ * caller that forgets the folio's order frees it. The tail pages are then in no folio and on no
+ * free list: lost to the allocator, and a later block that reuses the head makes them tails of a
+ * page that is not their head.
+ */
+export const reclaimLargeFreeHead: Variant = {
+  name: 'reclaim-large-free-head',
+  kind: 'variant',
+  summary: 'self-test: reclaim frees a large folio as its head page alone (order 0), not at the folio\'s order',
+  source: 'mutant of shrink_folio_list() / free_unref_folios() (6.6 mm/vmscan.c, mm/page_alloc.c: a folio is freed at its order)',
+  expected: ['FREE-BAD', 'REF-COUNT'],
+  reasoning: 'the folio\'s tail pages are neither free nor in any folio once its head is freed as a single page: the whole-state '
+    + 'check finds tails outside any folio and unreferenced pages never freed (FREE-BAD, REF-COUNT)',
+  hidden: true,
+  ops: (base) => ({
+    reclaim: {
+      *removeMapping(t: Task, pfn: number, file: number): Step<boolean> {
+        const order = t.shm.compound[pfn];
+        const ok = yield* base.reclaim.removeMapping(t, pfn, file);
+        if (ok && order > 0) t.shm.compound[pfn] = 0; // BUG (deliberate): the folio's order is forgotten before the free
+        return ok;
+      },
+    },
+  }),
+};
+
+/**
+ * remove_migration_ptes() that restores, in each VMA, the migration entry of the folio's first
+ * page only, as if page_vma_mapped_walk() stopped after one PTE (the walk of an order-0 page): the
+ * entries of the other pages keep naming the old folio, which is freed once the migrator puts it.
+ */
+function* removeMigrationPtesHead(t: Task, src: number, dst: number): Step {
+  const shm = t.shm;
+  const file = pageFile(shm, dst), index = Atomics.load(shm.index, dst);
+  t.page = dst;
+  t.aux = index;
+  yield 'i_mmap_lock_read';
+  for (const vma of vmasOfFile(shm, file)) {
+    if (!vmaContains(shm, vma, index)) continue; // BUG (deliberate): only the PTE of the folio's first index
+    const ptl = yield* pteLock(t, vma, index);
+    const pte = pteRead(shm, vma, index);
+    if (isMigrationEntry(pte) && ptePfn(pte) === src) {
+      getPage(shm, dst);
+      yield* t.ops.rmap.pageAddRmap(t, dst);
+      yield 'set_pte_at';
+      pteWrite(shm, vma, index, mkPte(dst, pte & (PTE_WRITE | PTE_DIRTY)));
+    }
+    pteUnlock(t, ptl);
+  }
+}
+
+export const migrateLargeRestoreHead: Variant = {
+  name: 'migrate-large-restore-head',
+  kind: 'variant',
+  summary: 'self-test: remove_migration_ptes() of a large folio restores the entries of its first page only',
+  source: 'mutant of remove_migration_ptes() / remove_migration_pte() (6.6 mm/migrate.c: "while (page_vma_mapped_walk(&pvmw))" over every PTE of the folio)',
+  expected: ['MIGRATE-ENTRY'],
+  reasoning: 'the entries of the folio\'s other pages still name the old folio when the migrator unlocks and frees it: its own '
+    + 'check before the unlock (and the whole-state check: an entry naming a free or unlocked page) sees MIGRATE-ENTRY',
+  hidden: true,
+  // wraps the entry below it for order-0 folios
+  ops: (base) => ({
+    migrate: {
+      *removeMigrationPtes(t: Task, src: number, dst: number): Step {
+        if (t.shm.compound[dst] === 0) return yield* base.migrate.removeMigrationPtes(t, src, dst);
+        return yield* removeMigrationPtesHead(t, src, dst);
+      },
+    },
+  }),
+};
+
+for (const v of [reclaimLargeFreeHead, migrateLargeRestoreHead]) registerVariant(v);
+
+/** Large folios up to order 3, readahead growing them (the default --readahead-order), the range
+ * clamped at EOF (folio-eof-clamp: v6.6 maps a folio past EOF, src/variants/folio/index.ts). */
+const FOLIOS = { 'max-folio-order': 3 } as const;
+/** Free mode: a migrator and a reclaimer against faulters (readahead adds the folios), truncation
+ * and mappers. */
+const FREE_ROLES = 'migrator,faulter,truncator+mapper,reader+zapper+reclaimer';
+/** Controlled mode: one file of eight pages, so the migrator and the reclaimer meet the folios the
+ * faulter reads ahead and maps. */
+const CONTROLLED = {
+  workers: 3, opsPerActor: 4, strategy: 'random',
+  extra: { ...FOLIOS, roles: 'migrator+reclaimer,faulter+reader,truncator+zapper+mapper', files: 1, 'file-pages': 8 },
+} as const;
+const SOURCE = '6.6 mm/vmscan.c shrink_folio_list() / __remove_mapping(), mm/migrate.c migrate_pages_batch() / '
+  + 'folio_migrate_mapping() / remove_migration_ptes() / try_split_folio(), mm/rmap.c rmap_walk_file(), mm/readahead.c page_cache_ra_order()';
+
+export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
+  ...lockNames().map((lock): CellSpec => ({
+    name: `map-truncate/folios-reclaim-migrate=${lock}`, scenario: 'map-truncate',
+    cfg: { lock, workers: 4, variants: ['folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } }, controlled: CONTROLLED,
+    expected: 'clean', source: `${SOURCE}; ${folioEofClamp.source}`,
+    reasoning: 'a large folio is reclaimed or migrated whole under its one lock: every PTE of every page unmapped or turned into a '
+      + 'migration entry, the refcount frozen at 1 + nr (any other pin makes it back out), every slot of its range changed '
+      + 'under the i_pages lock, every entry restored before the unlock, and the old folio freed at its order',
+  })),
+  {
+    name: 'map-truncate/folios-readahead-uniform', scenario: 'map-truncate',
+    cfg: { workers: 4, variants: ['folio-eof-clamp'], extra: { ...FOLIOS, 'readahead-order': 'uniform' } },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: folioEofClamp.source,
+    reasoning: 'the order readahead asks for changes only the folio sizes the other paths meet: a uniform draw per fault '
+      + '(the op stream\'s) is as clean as v6.6\'s growth',
+  },
+  {
+    name: 'map-truncate/reclaim-large-free-head', scenario: 'map-truncate',
+    cfg: { workers: 4, variants: ['reclaim-large-free-head', 'folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } },
+    controlled: CONTROLLED, expected: { breaks: reclaimLargeFreeHead.expected as readonly InvariantId[] }, hidden: true,
+    source: reclaimLargeFreeHead.source, reasoning: reclaimLargeFreeHead.reasoning!,
+  },
+  {
+    name: 'map-truncate/migrate-large-restore-head', scenario: 'map-truncate',
+    cfg: { workers: 4, variants: ['migrate-large-restore-head', 'folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } },
+    controlled: CONTROLLED, expected: { breaks: migrateLargeRestoreHead.expected as readonly InvariantId[] }, hidden: true,
+    source: migrateLargeRestoreHead.source, reasoning: migrateLargeRestoreHead.reasoning!,
+  },
+];
