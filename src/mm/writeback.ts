@@ -27,10 +27,10 @@
 // relying on truncation to wait for the clearing of PG_writeback", mm/filemap.c).
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSlot, vmaContains, vmaShared } from '../shm/mm.ts';
+import { ptlSlot, pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSlot, vmaEnd, vmaShared } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pteLock } from './pgtable.ts';
-import { PageLocked, PageWriteback, getPage } from '../shm/page.ts';
+import { PageDirty, PageLocked, PageWriteback, folioHead, folioNrPages, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, WritebackResult } from '../kernel/task.ts';
@@ -59,9 +59,11 @@ export function vmFaultLockedCheck(t: Task, pfn: number): void {
 // ---- dirtying -------------------------------------------------------------------------------
 
 /** set_page_dirty() -> __set_page_dirty_nobuffers(): TestSetPageDirty (the xarray's DIRTY tag
- * and the accounting are not modelled). Returns true if this call dirtied it. */
+ * and the accounting are not modelled). Any page of a large folio dirties the folio
+ * (folio_mark_dirty(page_folio(page)): the flag lives on the head). Returns true if this call
+ * dirtied it. */
 export function setPageDirty(t: Task, pfn: number): boolean {
-  return (Atomics.or(t.shm.flags, pfn, PG_dirty) & PG_dirty) === 0;
+  return (Atomics.or(t.shm.flags, folioHead(t.shm, pfn), PG_dirty) & PG_dirty) === 0;
 }
 
 /**
@@ -139,9 +141,10 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
     pteUnlock(t, ptl);
     return VM_FAULT_NOPAGE;
   }
-  const pfn = ptePfn(orig);
+  // "folio = page_folio(vmf->page)": the lock, the reference and the dirty state are the folio's
+  const pfn = folioHead(shm, ptePfn(orig));
   t.page = pfn;
-  getPage(shm, pfn); // get_page(vmf->page): the PTE's reference keeps it alive until here
+  getPage(shm, pfn); // folio_get(): the PTE's reference keeps it alive until here
   pteUnlock(t, ptl);
   const tmp = yield* t.ops.fault.doPageMkwrite(t, vmf, pfn);
   if (!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
@@ -170,31 +173,39 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
 // ---- writeback ----------------------------------------------------------------------------
 
 /** page_mkclean() (folio_mkclean): write-protect and clean every PTE of a shared mapping that
- * maps this locked page, so the next store faults (wp_page_shared) and dirties it again. Returns
- * the PTEs that were writable or dirty. */
+ * maps this locked page — of a large folio, every PTE of each of its pages (page_vma_mapped_walk()
+ * over the folio's range in each VMA, one PTL per page table) — so the next store faults
+ * (wp_page_shared) and dirties it again. Returns the PTEs that were writable or dirty. */
 export function* pageMkclean(t: Task, pfn: number): Step<number> {
   const shm = t.shm;
-  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
+  const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn), nr = folioNrPages(shm, pfn);
   if (file < 0) return 0;
   let cleaned = 0;
   for (const vma of vmasOfFile(shm, file)) {
-    if (!vmaContains(shm, vma, index)) continue;
-    t.page = pfn;
-    t.aux = index;
-    const ptl = yield* pteLock(t, vma, index); // page_vma_mkclean_one()
-    yield 'pte_wrprotect';
-    // page_vma_mkclean_one(): "if (!pte_dirty(entry) && !pte_write(entry)) continue;" else
-    // ptep_clear_flush(), pte_wrprotect(), pte_mkclean(), set_pte_at(). One RMW here: the hardware
-    // sets the dirty bit with a locked RMW on the PTE too (src/scenarios/writeback.ts userStore()).
-    const slot = pteSlot(shm, vma, index);
-    for (;;) {
-      const pte = Atomics.load(shm.ptes, slot);
-      if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== pfn || !(pte & (PTE_WRITE | PTE_DIRTY))) break;
-      if (Atomics.compareExchange(shm.ptes, slot, pte, pte & ~(PTE_WRITE | PTE_DIRTY)) !== pte) continue;
-      cleaned++;
-      break;
+    const from = Math.max(index, shm.vmaPgoff[vma]), to = Math.min(index + nr, vmaEnd(shm, vma));
+    let ptl = -1;
+    for (let i = from; i < to; i++) {
+      const page = pfn + i - index;
+      t.page = pfn;
+      t.aux = i;
+      if (ptl !== ptlSlot(shm, vma, i)) {
+        if (ptl >= 0) pteUnlock(t, ptl);
+        ptl = yield* pteLock(t, vma, i); // page_vma_mkclean_one()
+      }
+      yield 'pte_wrprotect';
+      // page_vma_mkclean_one(): "if (!pte_dirty(entry) && !pte_write(entry)) continue;" else
+      // ptep_clear_flush(), pte_wrprotect(), pte_mkclean(), set_pte_at(). One RMW here: the hardware
+      // sets the dirty bit with a locked RMW on the PTE too (src/scenarios/writeback.ts userStore()).
+      const slot = pteSlot(shm, vma, i);
+      for (;;) {
+        const pte = Atomics.load(shm.ptes, slot);
+        if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== page || !(pte & (PTE_WRITE | PTE_DIRTY))) break;
+        if (Atomics.compareExchange(shm.ptes, slot, pte, pte & ~(PTE_WRITE | PTE_DIRTY)) !== pte) continue;
+        cleaned++;
+        break;
+      }
     }
-    pteUnlock(t, ptl);
+    if (ptl >= 0) pteUnlock(t, ptl);
   }
   return cleaned;
 }
@@ -309,10 +320,15 @@ export function* writebackEnd(t: Task, io: WritebackIo, file: number, index: num
  * pages complete in order. Returns the pages written.
  */
 export function* writeCachePages(t: Task, file: number, start: number, end: number): Step<number> {
-  const batch: { io: WritebackIo; index: number }[] = [];
+  const shm = t.shm, batch: { io: WritebackIo; index: number }[] = [];
   for (let index = start; index < end; index++) {
     const io = yield* writepageStart(t, file, index);
-    if (typeof io !== 'string') batch.push({ io, index });
+    if (typeof io === 'string') continue;
+    batch.push({ io, index });
+    // the walk goes on after the folio written ("index = folio->index + folio_nr_pages(folio)",
+    // filemap_get_folios_tag()): its other pages went out with it, and locking it again would
+    // wait for our own I/O. PG_writeback keeps it from being freed before its end.
+    index = Atomics.load(shm.index, io.pfn) + folioNrPages(shm, io.pfn) - 1;
   }
   if (batch.length === 0) return 0;
   t.page = batch[0].io.pfn;
@@ -381,7 +397,7 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
       const pfn = ptePfn(pte);
       t.page = pfn;
       getPage(shm, pfn); // try_grab_page(): the PTE's reference keeps it alive until here
-      if (write && !(pte & PTE_DIRTY) && !(Atomics.load(shm.flags, pfn) & PG_dirty)) t.ops.writeback.setPageDirty(t, pfn);
+      if (write && !(pte & PTE_DIRTY) && !PageDirty(shm, pfn)) t.ops.writeback.setPageDirty(t, pfn);
       pteUnlock(t, ptl);
       return pfn;
     }

@@ -36,7 +36,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, PTE_ALLOC_OPTION, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS, PTE_ALLOC_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, rolesOf } from './roles.ts';
 
 export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
@@ -62,8 +62,10 @@ type Opt = ScenarioOption & { hiddenChoices?: readonly string[] };
 export const DMA_STEPS = 8;
 
 export const WRITEBACK_OPTIONS: readonly Opt[] = [
-  // large folios are map-truncate's alone (writeback, reclaim and the writer are order-0 paths)
-  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille' && o.name !== 'max-folio-order'),
+  // --max-folio-order: large folios in the page cache, written back whole (write_cache_pages() over
+  // folios, PG_writeback and PG_dirty on the folio, page_mkclean() of each of its pages); readahead
+  // grows them as v6.6 does (map-truncate's --readahead-order uniform needs its faulter's draw)
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
   { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },  PTE_ALLOC_OPTION,
@@ -254,7 +256,7 @@ export const writebackScenario: Scenario = {
     'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
   ],
   validate(cfg) {
-    const bad = checkMmSizes(cfg, 'writeback');
+    const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg);
     if (bad) return bad;
     return checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
   },
