@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { mmConfig, mmWorld, run } from '../helpers/mm-fixture.ts';
 import { folioAlloc, putPage } from '../../src/mm/page_alloc.ts';
 import { CTL } from '../../src/shm/layout.ts';
-import { NIL, PG_free, type Shm } from '../../src/shm/shm.ts';
+import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE, type Shm } from '../../src/shm/shm.ts';
 import { PAGE_SIZE, xaLoad } from '../../src/shm/files.ts';
 import { folioNrPages, getPage } from '../../src/shm/page.ts';
-import { isMigrationEntry, pteNone, ptePfn, pteRead } from '../../src/shm/mm.ts';
-import { handleMmFault } from '../../src/mm/memory.ts';
+import { isMigrationEntry, pteNone, ptePfn, pteRead, pteWrite } from '../../src/shm/mm.ts';
+import { ZAP_ALL, handleMmFault } from '../../src/mm/memory.ts';
 import { truncateSetsize } from '../../src/mm/truncate.ts';
 import { ENOMEM, MIGRATEPAGE_SUCCESS } from '../../src/mm/migrate.ts';
 import { quiescentCheck } from '../../src/check/quiescent.ts';
@@ -171,10 +171,44 @@ describe('readahead order (page_cache_ra_order)', () => {
   });
 });
 
+describe('writeback of a large folio (write_cache_pages, folio_mkclean, wp_page_shared)', () => {
+  it('a write through any page dirties the folio; writeback cleans every PTE of it and writes it once', () => {
+    const { shm, task } = folios();
+    const t = task(1), head = xaLoad(shm, 0, 0);
+    run(handleMmFault(t, SHARED0, 5, true)); // do_shared_fault(): page_mkwrite dirties the folio, the PTE is writable
+    run(handleMmFault(t, SHARED0, 2, false));
+    expect(pteRead(shm, SHARED0, 5) & PTE_WRITE).toBe(PTE_WRITE);
+    expect(shm.flags[head] & PG_dirty).toBe(PG_dirty);
+    expect(run(t.ops.writeback.writeCachePages(t, 0, 0, 16))).toBe(1); // one folio, written once
+    expect(shm.flags[head] & (PG_dirty | PG_writeback)).toBe(0);
+    expect(pteRead(shm, SHARED0, 5) & (PTE_WRITE | PTE_DIRTY)).toBe(0); // write-protected by folio_mkclean()
+    run(handleMmFault(t, SHARED0, 5, true)); // wp_page_shared() on page_folio(): dirty again, writable again
+    expect(shm.flags[head] & PG_dirty).toBe(PG_dirty);
+    expect(pteRead(shm, SHARED0, 5) & PTE_WRITE).toBe(PTE_WRITE);
+    expect(shm.flags[head + 5] & PG_dirty).toBe(0); // the flag is the folio's, on its head
+    expectClean(shm);
+  });
+
+  it('a dirty PTE of a tail page handed over at zap dirties the folio', () => {
+    const { shm, task } = folios();
+    const t = task(1), head = xaLoad(shm, 0, 0);
+    run(handleMmFault(t, SHARED0, 6, true));
+    run(t.ops.writeback.writeCachePages(t, 0, 0, 8)); // clean again
+    run(handleMmFault(t, SHARED0, 6, true));
+    pteWrite(shm, SHARED0, 6, pteRead(shm, SHARED0, 6) | PTE_DIRTY); // the user's store
+    Atomics.and(shm.flags, head, ~PG_dirty); // as if written back since, the PTE still dirty
+    run(t.ops.rmap.zapPteRange(t, SHARED0, 6, 7, ZAP_ALL));
+    expect(shm.flags[head] & PG_dirty).toBe(PG_dirty);
+    expectClean(shm);
+  });
+});
+
 it('the matrix has a clean large-folio reclaim and migration cell per public lock and the two self-tests', () => {
   const cells = new Map(matrixCells().map((c) => [c.name, c]));
   for (const lock of lockNames()) expect(cells.get(`map-truncate/folios-reclaim-migrate=${lock}`)?.expected).toBe('clean');
   expect(cells.get('map-truncate/folios-readahead-uniform')?.expected).toBe('clean');
   expect(cells.get('map-truncate/reclaim-large-free-head')?.expected).toEqual({ breaks: ['FREE-BAD', 'REF-COUNT'] });
   expect(cells.get('map-truncate/migrate-large-restore-head')?.expected).toEqual({ breaks: ['MIGRATE-ENTRY'] });
+  for (const lock of lockNames()) expect(cells.get(`writeback/folios=${lock}`)?.cfg.variants).toEqual(['folio-eof-clamp', 'folio-mkwrite-eof']);
+  expect(cells.get('writeback/folios-6.6-mkwrite-beyond-eof')?.expected).toBe('open');
 });
