@@ -124,8 +124,9 @@ export const SWAP_CLUSTER_MAX = 32;
  * the allocator's direct reclaim, run by the allocating task with whatever it holds (a page lock
  * for a caller that allocates under one: lockdep sees what a Case 3 writeback wait then depends
  * on). The LRU is the page cache here: up to SWAP_CLUSTER_MAX pages from a starting point that
- * moves with the allocation counter, stopping at the first page freed (nr_to_reclaim for one
- * order-0 allocation). Returns the pages freed.
+ * moves with the allocation counter, stopping at the first folio freed (nr_to_reclaim for one
+ * order-0 allocation; a large folio is freed whole, by the same shrinkPage()). Returns the folios
+ * freed (0 or 1).
  */
 export function* tryToFreePages(t: Task): Step<number> {
   const shm = t.shm, files = shm.sizes.files, per = shm.sizes.pagesPerFile;
