@@ -21,6 +21,10 @@ import { matrixCells } from '../../src/matrix/extra-cells.ts';
 import { lockNames, makeLock } from '../../src/locks/index.ts';
 import { Task } from '../../src/kernel/task.ts';
 import { kernelOps } from '../../src/variants/index.ts';
+import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
+import { explore } from '../../src/sched/explore.ts';
+import { strategySpecs } from '../../src/sched/strategies/index.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
 
 // files 0 and 1 of 16 pages: file 0 in folios of order 3 (pfns 0-7: indices 0-7, 8-15: 8-15),
 // file 1 of order 2; 32 free pages in four order-3 blocks; VMA 0 maps file 0 shared, VMA 2 private
@@ -172,6 +176,21 @@ describe('readahead order (page_cache_ra_order)', () => {
 });
 
 describe('writeback of a large folio (write_cache_pages, folio_mkclean, wp_page_shared)', () => {
+  // explore --scenario writeback --max-folio-order 3 --variant wb-large-per-index (+ the two fixes)
+  // --strategy random: DEADLOCK at iterations 7 / 2 / 24 (seeds 1-3)
+  it('self-test wb-large-per-index: a writeback that meets its own folio again waits for itself (DEADLOCK)', () => {
+    const cfg: RunConfig = {
+      ...DEFAULTS, scenario: 'writeback', seed: '2', durationMs: 0, ops: 0, workers: 4,
+      variants: ['wb-large-per-index', 'folio-eof-clamp', 'folio-mkwrite-eof'], extra: { 'max-folio-order': 3 },
+    };
+    const res = explore({
+      scenario: getScenario('writeback'), cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }),
+      strategies: strategySpecs('random', 3), iterations: 50, opsPerActor: 4, seed: cfg.seed,
+    });
+    expect(res.finds.map((f) => f.violation.id)).toEqual(['DEADLOCK']);
+  }, 60_000);
+
+
   it('a write through any page dirties the folio; writeback cleans every PTE of it and writes it once', () => {
     const { shm, task } = folios();
     const t = task(1), head = xaLoad(shm, 0, 0);
@@ -211,4 +230,5 @@ it('the matrix has a clean large-folio reclaim and migration cell per public loc
   expect(cells.get('map-truncate/migrate-large-restore-head')?.expected).toEqual({ breaks: ['MIGRATE-ENTRY'] });
   for (const lock of lockNames()) expect(cells.get(`writeback/folios=${lock}`)?.cfg.variants).toEqual(['folio-eof-clamp', 'folio-mkwrite-eof']);
   expect(cells.get('writeback/folios-6.6-mkwrite-beyond-eof')?.expected).toBe('open');
+  expect(cells.get('writeback/wb-large-per-index')?.expected).toEqual({ breaks: ['DEADLOCK', 'HUNG'] });
 });

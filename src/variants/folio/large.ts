@@ -17,6 +17,7 @@ import { isMigrationEntry, mkPte, ptePfn, pteRead, pteWrite, vmaContains } from 
 import { getPage } from '../../shm/page.ts';
 import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
 import { lockNames } from '../../locks/index.ts';
+import { writebackEnd, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
 import { folioEofClamp } from './index.ts';
 
 /**
@@ -129,7 +130,42 @@ export const folioMkwriteEof: Variant = {
   }),
 };
 
-for (const v of [reclaimLargeFreeHead, migrateLargeRestoreHead, folioMkwriteEof]) registerVariant(v);
+/**
+ * write_cache_pages() that walks a large folio index by index instead of going on after it: the
+ * folio it has just put under writeback (its bio not yet submitted: the batch completes at the
+ * end) comes up again at its next index; if a writer dirtied it meanwhile, the writeback locks it
+ * and, WB_SYNC_ALL, waits for its writeback: its own I/O, which only it can end.
+ */
+function* writeCachePagesPerIndex(t: Task, file: number, start: number, end: number): Step<number> {
+  const batch: { io: WritebackIo; index: number }[] = [];
+  for (let index = start; index < end; index++) {
+    const io = yield* writepageStart(t, file, index); // BUG (deliberate): no "index = folio->index + nr"
+    if (typeof io !== 'string') batch.push({ io, index });
+  }
+  if (batch.length === 0) return 0;
+  t.page = batch[0].io.pfn;
+  yield 'submit_bio';
+  for (const { io, index } of batch) {
+    t.page = io.pfn;
+    yield 'bio_endio';
+    yield* writebackEnd(t, io, file, index);
+  }
+  return batch.length;
+}
+
+export const wbLargePerIndex: Variant = {
+  name: 'wb-large-per-index',
+  kind: 'variant',
+  summary: 'self-test: write_cache_pages() walks a large folio page by page, meeting the folio it put under writeback again',
+  source: 'mutant of write_cache_pages() (6.6 mm/page-writeback.c: filemap_get_folios_tag() hands each folio once; the walk goes on after it)',
+  expected: ['DEADLOCK', 'HUNG'],
+  reasoning: 'a folio re-dirtied between two of its indices is locked again and waited on for the writeback the same task '
+    + 'started and ends only after its loop: the task waits for itself (DEADLOCK in the wait-for graph, HUNG in free mode)',
+  hidden: true,
+  ops: () => ({ writeback: { writeCachePages: writeCachePagesPerIndex } }),
+};
+
+for (const v of [reclaimLargeFreeHead, migrateLargeRestoreHead, folioMkwriteEof, wbLargePerIndex]) registerVariant(v);
 
 /** Large folios up to order 3, readahead growing them (the default --readahead-order), the range
  * clamped at EOF (folio-eof-clamp: v6.6 maps a folio past EOF, src/variants/folio/index.ts). */
@@ -188,6 +224,12 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
       + '(page_mkclean() of every page under the folio lock, PG_writeback on the folio), and truncation and reclaim wait for '
       + 'or skip it as for a single page; ' + folioMkwriteEof.reasoning,
   })),
+  {
+    name: 'writeback/wb-large-per-index', scenario: 'writeback',
+    cfg: { workers: 4, variants: ['wb-large-per-index', 'folio-eof-clamp', 'folio-mkwrite-eof'], extra: FOLIOS },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: wbLargePerIndex.expected as readonly InvariantId[] },
+    hidden: true, source: wbLargePerIndex.source, reasoning: wbLargePerIndex.reasoning!,
+  },
   {
     name: 'map-truncate/reclaim-large-free-head', scenario: 'map-truncate',
     cfg: { workers: 4, variants: ['reclaim-large-free-head', 'folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } },
