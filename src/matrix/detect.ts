@@ -11,6 +11,8 @@ export interface DetectRow {
   detectIterations: number | null;
   /** a known-bad cell's rows: the modes that caught the cell */
   caughtBy?: string[] | null;
+  /** a SKIPPED row did not run (interrupted, or no budget left for it): it counts nowhere */
+  verdict?: string;
 }
 
 export interface DetectSummary {
@@ -35,7 +37,7 @@ const medianOf = (xs: number[]): number | null => {
 export function detectSummary(m: { rows: readonly DetectRow[] }): DetectSummary[] {
   const out: DetectSummary[] = [];
   for (const mode of ['free', 'controlled'] as const) {
-    const rows = m.rows.filter((r) => r.mode === mode && r.expected.startsWith('breaks'));
+    const rows = m.rows.filter((r) => r.mode === mode && r.expected.startsWith('breaks') && r.verdict !== 'SKIPPED');
     if (!rows.length) continue;
     const caught = rows.filter((r) => r.detectMs !== null);
     out.push({
@@ -60,7 +62,7 @@ export interface CellsCaught {
 
 export function cellsCaught(m: { rows: readonly DetectRow[] }): CellsCaught {
   const by = new Map<string, string[]>();
-  for (const r of m.rows) if (r.cell && r.caughtBy && r.mode !== 'replay') by.set(r.cell, r.caughtBy);
+  for (const r of m.rows) if (r.cell && r.caughtBy && r.mode !== 'replay' && r.verdict !== 'SKIPPED') by.set(r.cell, r.caughtBy);
   const all = [...by.values()];
   const has = (l: string[], x: string) => l.includes(x);
   return {

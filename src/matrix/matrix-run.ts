@@ -348,10 +348,19 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const budget = new BudgetSplitter(Math.max(0, o.budgetMs - (now() - t0)), plan);
   const tCells = now();
   const pending: Retry[] = [];
+  let notRun = 0;
   for (const { cell, mode } of plan) {
     if (o.signal?.aborted) {
       emit(baseRow(cell, cell.name, mode, { verdict: 'SKIPPED', reason: 'the matrix was interrupted', caught: [], unexpected: [], notes: [] }, {}));
       budget.done(0, 0);
+      continue;
+    }
+    const fit = o.budgetMs === 0 ? { ok: true as const } : budget.fits(now() - tCells);
+    if (!fit.ok) {
+      // the budget is kept: a row it cannot give its floor is left out, and says why
+      emit(baseRow(cell, cell.name, mode, { verdict: 'SKIPPED', reason: fit.why, caught: [], unexpected: [], notes: [] }, {}));
+      budget.done(0, 0);
+      notRun++;
       continue;
     }
     const share = o.budgetMs === 0 ? BUDGET_LIMITS[mode].floorMs : budget.next(now() - tCells);
@@ -446,6 +455,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const counts: Record<Verdict, number> = { PASS: 0, FAIL: 0, OPEN: 0, SKIPPED: 0 };
   for (const r of rows) counts[r.verdict]++;
   if (o.signal?.aborted) notes.push('interrupted: the rows after the signal were skipped');
+  if (notRun) notes.push(`budget: ${notRun} of ${plan.length} rows not run (SKIPPED): the --budget ${formatDuration(o.budgetMs)} had no time left`
+    + ` for their minimal share; a larger --budget or a smaller --shard runs them`);
   const failed = counts.FAIL > 0 || !!o.signal?.aborted;
   return {
     format: 'pagelock-stress-matrix', version: 1, tool: o.tool, runId: o.runId, startedAt: o.startedAt.toISOString(),

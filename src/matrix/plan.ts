@@ -90,10 +90,14 @@ export function orderRows(cells: readonly Cell[], modes: readonly CellMode[]): R
  * stops at its first find) or late (worker start-up) changes what the rows after it get.
  * `overhead` is the measured mean of (wall time - granted share) of the rows so far: worker
  * start-up, the final checks, writing reports. A budget of 0 gives every row the floor (a sanity
- * pass, like jcstress -tb 0); the floor means a large matrix on a small budget overruns it rather
- * than running cells too briefly to mean anything. A known-bad row not caught within its share
- * gets a second try after all the other rows (matrix-run.ts); from then on it counts as a row left
- * (reserve()), so the rows after it leave it its part of the time.
+ * pass, like jcstress -tb 0). Otherwise the budget is kept: a row runs only when the time left
+ * holds its floor plus the overhead (fits()), its share never goes past the time left less the
+ * overhead, and a row that does not fit is not run (matrix-run.ts marks it SKIPPED and says why),
+ * rather than running every row at the floor past the budget (580 s for --budget 5m on a machine
+ * at load 20, where the overhead of a row grows to seconds). Rows are ordered known-bad first
+ * (orderRows), so the open cells are the first left out. A known-bad row not caught within its
+ * share gets a second try after all the other rows (matrix-run.ts); from then on it counts as a
+ * row left (reserve()), so the rows after it leave it its part of the time.
  */
 export interface BudgetLimits {
   floorMs: number;
@@ -127,14 +131,30 @@ export class BudgetSplitter {
     this.weights = rows.map((r) => r.cell.weight);
   }
 
-  /** The share of the next row, given the time already spent. */
+  /** The share of the next row, given the time already spent: never more than the time left
+   * less the overhead, unless that is below the floor (then the row does not fit()). */
   next(spentMs: number): number {
     const r = this.rows[this.i];
     const weightLeft = this.weights.slice(this.i).reduce((a, b) => a + b, 0) + this.reservedWeight;
-    return shareMs({
-      timeLeftMs: this.budgetMs - spentMs, weight: r.cell.weight, weightLeft, rowsLeft: this.rows.length - this.i + this.reservedRows,
-      overheadMs: this.overheadMs(), limits: BUDGET_LIMITS[r.mode],
+    const timeLeftMs = this.budgetMs - spentMs, limits = BUDGET_LIMITS[r.mode];
+    const share = shareMs({
+      timeLeftMs, weight: r.cell.weight, weightLeft, rowsLeft: this.rows.length - this.i + this.reservedRows,
+      overheadMs: this.overheadMs(), limits,
     });
+    return Math.max(limits.floorMs, Math.min(share, Math.round(timeLeftMs - this.overheadMs())));
+  }
+
+  /** Whether the next row fits in what is left of the budget: its floor plus the overhead of a
+   * row. When it does not, `why` says so in a line for the row's report. */
+  fits(spentMs: number): { ok: true } | { ok: false; why: string } {
+    const floor = BUDGET_LIMITS[this.rows[this.i].mode].floorMs, over = this.overheadMs();
+    const left = this.budgetMs - spentMs;
+    if (left >= floor + over) return { ok: true };
+    const s = (ms: number) => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+    return {
+      ok: false,
+      why: `not run: ${s(left)} of the budget was left, less than a row needs (its ${s(floor)} floor and ${s(over)} of start-up, checks and reports, the mean of the rows so far)`,
+    };
   }
 
   /** The row just done will run again at the end: the rows after it leave it its part. */

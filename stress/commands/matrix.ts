@@ -189,6 +189,7 @@ export async function matrixMain(argv: string[], ctx: Context): Promise<number> 
   for (const r of m.rows.filter((x) => x.verdict === 'FAIL')) io.out(`!!! FAIL ${r.cell} (${r.mode}): ${r.reason}${r.command ? `\n    again: ${r.command}` : ''}`);
   for (const d of detectSummary(m)) io.out(detectSummaryLine(d));
   if (m.detectCells.cells) io.out(cellsCaughtLine(m.detectCells));
+  for (const n of m.notes) io.out(n);
   io.out(`End of matrix: ${m.outcome} (${countsText(m.counts)}) in ${(m.elapsedMs / 1000).toFixed(1)} s`);
   io.out(`--- reports: ${shown(ctx.cwd, dir)}/ (${written.join(', ') || 'none written'}, cells/)`);
   return m.outcome === 'SUCCESS' && errors.length === 0 ? 0 : 1;

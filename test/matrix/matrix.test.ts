@@ -180,15 +180,19 @@ describe('second tries', () => {
   const bad = all.find((c) => c.name === 'locks/busted-noexcl')!;
   const clean = all.find((c) => c.name === 'locks/v5.9')!;
   const violation = { id: 'LOCK-EXCL', task: 1, op: 3, page: 0, seq: 9, values: [], message: 'two owners', flight: [] };
-  async function withEngine(engine: (cfg: RunConfig, call: number) => Partial<RunResult>, budgetMs: number) {
-    let call = 0;
+  /** `overheadMs`: a fake clock, each run taking its share plus that (else the wall clock, the
+   * stub taking no time) */
+  async function withEngine(engine: (cfg: RunConfig, call: number) => Partial<RunResult>, budgetMs: number, overheadMs?: number) {
+    let call = 0, t = 0;
     const durations: number[] = [];
     const m = await runMatrix({
+      now: overheadMs === undefined ? undefined : () => t,
       cells: [bad, clean], cellsTotal: all.length, allCells: all, modes: ['free'], budgetMs, seed: '1', maxIterations: 1,
       reportDir: join(tmp, `retry-${budgetMs}-${Math.random().toString(36).slice(2)}`), corpus: [], registry: buildRegistry(),
       engines: {
         runStress: async (cfg) => {
           durations.push(cfg.durationMs);
+          t += cfg.durationMs + (overheadMs ?? 0);
           return result(cfg, { elapsedMs: cfg.durationMs, endReason: 'duration', ...engine(cfg, call++) });
         },
         exploreParallel: () => { throw new Error('unused'); },
@@ -214,10 +218,82 @@ describe('second tries', () => {
     const never = await withEngine(() => ({}), 20_000);
     expect(never.durations).toHaveLength(3);
     expect(never.m.rows[0]).toMatchObject({ verdict: 'FAIL', reason: expect.stringMatching(/not caught in its share .* nor on a second try .*: the detector regressed/) });
-    const tight = await withEngine(() => ({}), 1);
+    // both rows fit their floor (1 s, plus 0.1 s of overhead each), the second try does not
+    const tight = await withEngine(() => ({}), 2_500, 100);
     expect(tight.durations).toHaveLength(2);
+    expect(tight.m.elapsedMs).toBeLessThanOrEqual(2_500);
     expect(tight.m.rows[0].reason).toMatch(/no time was left for a second try/);
     expect(tight.m.outcome).toBe('FAILURE');
+  });
+});
+
+describe('the budget is kept when rows cost more than their share (a fake clock)', () => {
+  const all = matrixCells();
+  const cleans = all.filter((c) => c.expected === 'clean' && c.modes.includes('free') && c.modes.includes('controlled')).slice(0, 10);
+  const bad = all.find((c) => c.name === 'locks/busted-noexcl')!;
+  /** every row takes its share plus `overheadMs` of the fake clock (worker start-up, checks and
+   * reports: on a machine at load 20 they take seconds); nothing is ever found */
+  async function run(budgetMs: number, overheadMs: number) {
+    let t = 0;
+    const shares: number[] = [];
+    const spend = (ms: number) => {
+      shares.push(ms);
+      t += ms + overheadMs;
+    };
+    const m = await runMatrix({
+      cells: [bad, ...cleans], cellsTotal: all.length, allCells: all, modes: ['free', 'controlled'], budgetMs, seed: '1', maxIterations: 1_000_000,
+      reportDir: join(tmp, `kept-${budgetMs}-${overheadMs}`), corpus: [], registry: buildRegistry(), now: () => t,
+      engines: {
+        runStress: async (cfg) => {
+          spend(cfg.durationMs);
+          return result(cfg, { elapsedMs: cfg.durationMs, endReason: 'duration' });
+        },
+        exploreParallel: (po) => {
+          spend(po.durationMs!);
+          const stats = { iterations: 7, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: po.durationMs!, driverMs: 0, stoppedBy: 'duration' as const, strategies: [] };
+          return { result: Promise.resolve({ stats, finds: [], workers: [] }), stop: () => undefined };
+        },
+      },
+      tool: { name: 'pagelock-stress', version: 't', commit: 't', node: process.version }, runId: 'r', startedAt: new Date(0),
+      cellsFilter: null, shard: '1/1', plugins: [],
+    });
+    return { m, shares };
+  }
+
+  it('22 rows, 30 s, 4 s of overhead a row: the rows that fit run, the rest are SKIPPED with a reason, and the matrix ends within its budget', async () => {
+    expect(cleans).toHaveLength(10);
+    const { m, shares } = await run(30_000, 4_000);
+    expect(m.elapsedMs).toBeLessThanOrEqual(30_000);
+    const ran = m.rows.filter((r) => r.verdict !== 'SKIPPED'), skipped = m.rows.filter((r) => r.verdict === 'SKIPPED');
+    expect(m.rows).toHaveLength(22);
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    expect(shares).toHaveLength(ran.length); // no second try for the known-bad rows: no time left
+    for (const x of shares) expect(x).toBeGreaterThanOrEqual(BUDGET_LIMITS.free.floorMs);
+    // known-bad rows come first, so they are among the rows run; the rows left out are the last ones
+    expect(m.rows.slice(0, ran.length)).toEqual(ran);
+    expect(ran[0].cell).toBe('locks/busted-noexcl');
+    expect(skipped.length).toBe(22 - ran.length);
+    for (const r of skipped) expect(r.reason).toMatch(/^not run: [\d.]+ s of the budget was left, less than a row needs \(its 1\.0 s floor and 4\.0 s of start-up/);
+    expect(m.counts.SKIPPED).toBe(skipped.length);
+    expect(m.notes).toContain(`budget: ${skipped.length} of 22 rows not run (SKIPPED): the --budget 30s had no time left for their minimal share; a larger --budget or a smaller --shard runs them`);
+    expect(matrixJunit(m).match(/<skipped message="not run: /g)).toHaveLength(skipped.length);
+    // the known-bad rows ran and were not caught: FAIL, and counted in the time to detect; the
+    // rows not run count nowhere
+    expect(m.detect.map((d) => d.rows)).toEqual([1, 1]);
+  });
+
+  it('on a quiet machine (0.2 s of overhead) the same budget runs every row, within it', async () => {
+    const { m, shares } = await run(30_000, 200);
+    expect(m.counts.SKIPPED).toBe(0);
+    expect(m.notes).toEqual([]);
+    expect(shares.length).toBeGreaterThanOrEqual(22);
+    expect(m.elapsedMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('--budget 0 is the sanity pass: every row at its floor, none left out', async () => {
+    const { m, shares } = await run(0, 4_000);
+    expect(m.counts.SKIPPED).toBe(0);
+    expect(shares).toEqual(Array(22).fill(BUDGET_LIMITS.free.floorMs));
   });
 });
 
