@@ -1,7 +1,7 @@
 // explore / replay / shrink through the command line (in process, real registries): determinism
 // of the output and the repro files, exact replay, LOCK-WAKE for a lock that never wakes, exit
 // codes, and one-line reasons for bad input.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../stress/commands/index.ts';
@@ -27,10 +27,30 @@ const BUSTED = ['explore', '--scenario', 'locks', '--lock', 'busted-nowake', '--
 const stable = (lines: string[], dir = '') => lines.filter((l) => !l.startsWith('speed: ')).map((l) => (dir ? l.replaceAll(dir, 'DIR') : l));
 const files = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('repro-')).sort();
 
+/** One run of a command, shared by the tests that read what it wrote (an exploration is
+ * deterministic: each would write the same files); started by the first test that needs it. */
+function shared(argv: string[]): () => Promise<{ c: TestCtx; r: { code: number; out: string[]; err: string[] } }> {
+  let p: Promise<{ c: TestCtx; r: { code: number; out: string[]; err: string[] } }> | null = null;
+  return () => (p ??= (async () => {
+    const c = ctx();
+    return { c, r: await cli(c, argv) };
+  })());
+}
+const explored = shared(BUSTED);
+const exploredNoShrink = shared([...BUSTED, '--no-shrink']);
+/** A fresh context whose directory holds a copy of the --no-shrink find; its file name. */
+async function withFind(): Promise<{ c: TestCtx; name: string }> {
+  const { c: from } = await exploredNoShrink();
+  const name = files(from.dir).find((f) => f.endsWith('.json'))!;
+  const c = ctx();
+  copyFileSync(join(from.dir, name), join(c.dir, name));
+  return { c, name };
+}
+
 describe('explore', () => {
   it('the same command twice: identical output and identical repro files; LOCK-WAKE naming the stranded waiter', async () => {
-    const a = ctx(), b = ctx();
-    const ra = await cli(a, BUSTED);
+    const { c: a, r: ra } = await explored();
+    const b = ctx();
     const rb = await cli(b, BUSTED);
     expect(ra.code).toBe(1);
     expect(rb.code).toBe(1);
@@ -52,8 +72,7 @@ describe('explore', () => {
 
   // each replay runs in a fresh worker thread (from the sources here: slow to start), so 5 runs
   it('replay reproduces 5 times out of 5, the trace byte-identical', async () => {
-    const c = ctx();
-    await cli(c, BUSTED);
+    const { c } = await explored();
     for (const f of files(c.dir).filter((x) => x.endsWith('.json'))) {
       const traces = new Set<string>();
       for (let i = 0; i < 5; i++) {
@@ -79,8 +98,7 @@ describe('explore', () => {
   }, 30_000);
 
   it('--no-shrink writes only the find; --threads 2 finds it too', async () => {
-    const c = ctx();
-    const r = await cli(c, [...BUSTED, '--no-shrink']);
+    const { c, r } = await exploredNoShrink();
     expect(r.code).toBe(1);
     expect(files(c.dir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     expect(r.out.filter((l) => l.startsWith('replay: '))).toEqual([`replay: ${DEFAULT_CLI} replay ${join(c.dir, files(c.dir).find((f) => f.endsWith('.json'))!)}`]);
@@ -109,9 +127,8 @@ describe('explore', () => {
 
 describe('replay and shrink of repro files', () => {
   it('bad files: exit 2 with a one-line reason, never a stack trace', async () => {
-    const c = ctx();
-    await cli(c, [...BUSTED, '--no-shrink']);
-    const good = JSON.parse(readFileSync(join(c.dir, files(c.dir).find((f) => f.endsWith('.json'))!), 'utf8'));
+    const { c, name } = await withFind();
+    const good = JSON.parse(readFileSync(join(c.dir, name), 'utf8'));
     const text = JSON.stringify(good);
     const bad: [string, string, RegExp][] = [
       ['truncated.json', text.slice(0, text.length / 2), /not valid JSON/],
@@ -139,9 +156,7 @@ describe('replay and shrink of repro files', () => {
   }, 60_000);
 
   it('a file that no longer fails: replay says NOT REPRODUCED and exits 0; shrink has nothing to do', async () => {
-    const c = ctx();
-    await cli(c, [...BUSTED, '--no-shrink']);
-    const name = files(c.dir).find((f) => f.endsWith('.json'))!;
+    const { c, name } = await withFind();
     const good = JSON.parse(readFileSync(join(c.dir, name), 'utf8'));
     // the same schedule with a lock that wakes its waiters
     writeFileSync(join(c.dir, 'fixed.json'), JSON.stringify({ ...good, config: { ...good.config, lock: 'v5.9-rc6' } }));
