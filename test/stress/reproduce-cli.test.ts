@@ -21,7 +21,9 @@ function cli(args: string[], timeoutMs = 120_000): Promise<{ code: number | null
 describe('run --reproduce', () => {
   it('turns a free-mode patch4 find into a repro file that replays it', async () => {
     const dir = join(tmp, 'r');
-    const r = await cli(['run', '--map-pages', 'patch4', '--seed', '1', '--duration', '60s', '--report-dir', dir]);
+    // the search is bounded by wall time: generous, for a loaded machine running two test files
+    // at once (it stops as soon as the find is reproduced)
+    const r = await cli(['run', '--map-pages', 'patch4', '--seed', '1', '--duration', '60s', '--reproduce-budget', '90s', '--report-dir', dir], 180_000);
     expect(r.code, r.stdout).toBe(1);
     const m = r.stdout.match(/^reproduce: (\S+) reproduced under the controlled driver .*$/m);
     expect(m, r.stdout).not.toBeNull();
@@ -34,7 +36,7 @@ describe('run --reproduce', () => {
     const again = await cli(['replay', file]);
     expect(again.code, again.stdout).toBe(1);
     expect(again.stdout).toMatch(new RegExp(`^REPRODUCED ${m![1]}`, 'm'));
-  }, 180_000);
+  }, 300_000);
 
   it('--no-reproduce skips the search', async () => {
     const r = await cli(['run', '--map-pages', 'patch4', '--seed', '2', '--duration', '60s', '--no-reproduce', '--report-dir', join(tmp, 'n')]);
