@@ -52,16 +52,22 @@ function start(args: string[]): Running {
   };
 }
 
-/** A map-pages variant whose step loops forever without yielding (a broken plug-in). */
-function spinPlugin(): string {
-  const p = join(tmp, 'spin.ts');
+/** A map-pages variant whose step loops forever without yielding (a broken plug-in): burning a
+ * core (`spin`), or asleep in the loop (`sleep`: the watchdog judges a step by the wall time since
+ * its last schedule point, STEP_TIMEOUT_MS, so the tests of that verdict need not take a core of
+ * the machine for the seconds they wait; the tests of signals during the step keep the spin). */
+function spinPlugin(how: 'spin' | 'sleep' = 'spin'): string {
+  const p = join(tmp, `${how}.ts`);
+  const loop = how === 'spin'
+    ? 'for (;;) { /* never yields */ }'
+    : 'const cell = new Int32Array(new SharedArrayBuffer(4));\n      for (;;) Atomics.wait(cell, 0, 0, 100); // never yields';
   writeFileSync(p, `import type { PluginApi, Task, VmFault } from '${join(import.meta.dirname, '..', '..', 'src', 'plugin', 'plugin.ts')}';
 export default function register(api: PluginApi): void {
   api.registerMapPages({
     name: 'plugin-spin', summary: 'loops without yielding', source: 'test', expected: ['HUNG'], hidden: true,
     *mapPages(_t: Task, _vmf: VmFault, _s: number, _e: number) {
       yield 'spin_start';
-      for (;;) { /* never yields */ }
+      ${loop}
     },
   });
 }
@@ -124,7 +130,7 @@ describe('item 2: explore can be stopped, and a step that never yields does not 
   }, 150_000);
 
   it('a plug-in step looping without yielding is HUNG with its task and last label (--threads 1 and 2)', async () => {
-    const plugin = spinPlugin();
+    const plugin = spinPlugin('sleep');
     // both at once: each waits out the step timeout (STEP_TIMEOUT_MS), which is wall time
     const runs = ['1', '2'].map((threads) => start(['explore', '--plugin', plugin, '--scenario', 'map-truncate', '--map-pages', 'plugin-spin',
       '--duration', '120s', '--threads', threads, '--report-dir', join(tmp, `spin-${threads}`)]));
@@ -226,9 +232,8 @@ describe('item 2: shrink and replay run in a worker: a signal stops them, a step
     const f = JSON.parse(readFileSync(await find('find'), 'utf8'));
     f.config.extra['map-pages'] = 'plugin-spin';
     writeFileSync(spun, JSON.stringify(f));
-    const plugin = spinPlugin();
     // both at once: each waits out the step timeout (wall time)
-    for (const r of ['replay', 'shrink'].map((cmd) => start([cmd, spun, '--plugin', plugin]))) {
+    for (const r of ['replay', 'shrink'].map((cmd) => start([cmd, spun, '--plugin', spinPlugin('sleep')]))) {
       const { code } = await r.exited;
       expect(code, r.out()).toBe(1);
       // the mapper's map_pages, or the faulter's fault-around: whichever the schedule runs first
@@ -236,7 +241,7 @@ describe('item 2: shrink and replay run in a worker: a signal stops them, a step
     }
     // shrink gives a stopped job STOP_GRACE_MS to end with its best: the spinning step keeps it
     // busy, so the second signal lands while the first is still being handled
-    const r = start(['shrink', spun, '--plugin', plugin]);
+    const r = start(['shrink', spun, '--plugin', spinPlugin()]);
     await r.waitFor(/^--- shrink: /m);
     await new Promise((res) => setTimeout(res, 500));
     r.child.kill('SIGTERM');
