@@ -108,6 +108,8 @@ export const VIOLATION_SLOTS = 32;
 /** Main-loop tick, and how long to keep collecting after the first violation. */
 const TICK_MS = 10;
 const COLLECT_AFTER_VIOLATION_MS = 200;
+/** After a LOCK-WAKE, how long the stop waits for tasks asleep on a page lock (see shutdown()). */
+const LOST_WAKE_STOP_MS = 300;
 /** An epoch (or live scan) interval is at least this many times the last one's duration, so the
  * actors stand still (and the main thread is busy checking) at most ~5 % of the run. */
 const CHECK_SPACING = 20;
@@ -378,6 +380,14 @@ class FreeRun {
     const ctl = this.shm.ctl;
     Atomics.store(ctl, CTL.STOP, 1);
     for (const w of [CTL.EPOCH, CTL.STUTTER]) Atomics.notify(ctl, w);
+    // A LOCK-WAKE reported by the owed wake-up accounting (src/locks/waitqueue.ts) names a sleeper
+    // no wake-up is owed to: unless a later unlock happens to rescue it, it cannot finish its
+    // operation, and waiting the hung bound for it only delayed the end of the run (by 2.5 s at
+    // the matrix's --hung 2s: the slow mode of lock-waiters-cleared's time to detect). So once
+    // every task still in its operation sleeps on a page lock (wqSleep), the wait ends after
+    // LOST_WAKE_STOP_MS; a task still running gets the whole bound as before.
+    const lostWake = violationCount(this.shm) > 0 && readViolations(this.shm).some((v) => v.id === 'LOCK-WAKE');
+    const waitStart = nowMs();
     // a task that cannot finish its operation is hung: give it the hung bound (shorter when the
     // run already stops for a hang or a deadlock), with the watchdog still looking; a signal
     // means now: about a second, and a task still in its operation then is noted, not judged
@@ -388,6 +398,8 @@ class FreeRun {
     while (this.workers.some((w) => w.alive && !w.finished) && nowMs() < until) {
       await this.sleep(TICK_MS);
       if (this.watchdog && this.endReason !== 'hung') this.scanHangs(nowMs());
+      if (lostWake && nowMs() - waitStart >= LOST_WAKE_STOP_MS
+        && this.workers.every((w) => !w.alive || w.finished || Atomics.load(this.shm.wqSleep, w.task) !== 0)) break;
     }
     const stuck = this.workers.filter((w) => w.alive && !w.finished);
     if (this.t0 === 0) {

@@ -108,3 +108,19 @@ describe('lost-wakeup mutants (unlock without wake), free mode', () => {
     });
   }
 });
+
+describe('a LOCK-WAKE of the owed wake-up accounting ends the run without waiting the hung bound', () => {
+  // The stranded sleepers cannot finish their operation; the stop used to wait the hung bound for
+  // them (hungMs + 0.5 s) unless the time-bound backstop had fired too. Backstop off here, hung
+  // bound 20 s: the run must end well before it, with the sleepers listed as still blocked.
+  it('lock-nowake, --lost-wake 0, --hung 20s: ends long before 20 s', { retry: 2, timeout: 40_000 }, async () => {
+    const r = await runStress({ ...cfg('lock-nowake'), lostWakeMs: 0 });
+    expect(r.outcome).toBe('FAILURE');
+    expect(r.endReason).toBe('violation');
+    const w = r.violations.find((v) => v.id === 'LOCK-WAKE');
+    expect(w, r.violations.map((v) => v.message).join('\n')).toBeDefined();
+    expect(w!.values).toHaveLength(3); // the accounting's report (it names the sleeper)
+    expect(r.violations.filter((v) => v.id === 'HUNG')).toEqual([]);
+    expect(r.elapsedMs).toBeLessThan(15_000);
+  });
+});
