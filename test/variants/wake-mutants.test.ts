@@ -1,7 +1,9 @@
 // The wake-up self-test set (src/variants/mutants/lock-*.ts, LOCK_MUTANT_CELLS): one mistake each in
 // the set-waiters, queue, wake, finish-wait and signal steps. Each is caught in controlled mode as
 // LOCK-WAKE by the owed wake-up accounting, in its cell's configuration (the locks scenario on one
-// hot page, 4 actors, random walk), for seeds 1-3 within a bounded number of iterations.
+// hot page, 4 actors, random walk), for seeds 1-3 within a bounded number of iterations. (The cell
+// of lock-signal-first runs 8 pages, for its free row; one page is where controlled mode finds it
+// soonest without signal events: iterations 1,166 / 209 / 659 against 12,324 / 7,660 / 3,741.)
 import { describe, expect, it } from 'vitest';
 import '../../src/variants/mutants/lock-mutants.ts';
 import { LOCK_MUTANT_CELLS } from '../../src/variants/mutants/lock-mutants.ts';
