@@ -29,8 +29,8 @@ const NOVELTY = [{ kind: 'novelty' as const, depth: 3 }];
 describe('novelty strategy', () => {
   it('v4.14: finds the killable missed wake-up on the minimal workload, and the find replays', () => {
     const cfg = cfgFor('v4.14');
-    // seed 4: the find at iteration 5,313 (seeds 1-5: 5,313-23,260, docs/strategies.md)
-    const r = explore({ scenario: locks, cfg, lock: makeLock('v4.14'), strategies: NOVELTY, iterations: 8_000, opsPerActor: 4, seed: '4', ops: OLEG_OPS });
+    // seed 3: the find at iteration 2,214 (seeds 1-5: 2,214-18,954, docs/strategies.md)
+    const r = explore({ scenario: locks, cfg, lock: makeLock('v4.14'), strategies: NOVELTY, iterations: 4_000, opsPerActor: 4, seed: '3', ops: OLEG_OPS });
     expect(r.finds.length).toBe(1);
     const f = r.finds[0];
     expect(f.violation.id).toBe('LOCK-WAKE');
