@@ -41,7 +41,7 @@ describe('novelty strategy', () => {
     expect(replay.diverged).toBe(0);
     expect(again.violation?.id).toBe('LOCK-WAKE');
     expect(again.steps).toBe(f.steps);
-  });
+  }, 30_000); // about 0.5 s on a quiet machine; generous for a loaded one
 
   it('is deterministic for one explorer: the same seed gives the same iterations, with per-iteration workloads', () => {
     const cfg = cfgFor('v5.9', { workers: 3, pages: 2 });
@@ -52,7 +52,7 @@ describe('novelty strategy', () => {
     expect(b.stats.decisions).toBe(a.stats.decisions);
     expect(b.stats.strategies).toEqual(a.stats.strategies);
     expect(a.stats.strategies[0]).toMatch(/\d+ coverage keys; \d+ corpus entries from \d+ of 400 iterations/);
-  });
+  }, 30_000);
 
   it('fuzzes kept schedules: reruns a kept workload, and replays a kept prefix', () => {
     const cfg = cfgFor('v5.9', { workers: 3, pages: 1 });
@@ -76,5 +76,5 @@ describe('novelty strategy', () => {
     expect(s.states).toBeGreaterThan(50);
     expect(reran).toBeGreaterThan(100); // FRESH = 1/8 of the iterations walk from the start
     expect(sharedPrefix).toBeGreaterThan(reran / 4);
-  });
+  }, 30_000);
 });
