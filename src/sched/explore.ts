@@ -144,9 +144,9 @@ export const signalRngFor = (seed: string, iteration: number) => rng(seed, 'sign
 /** Each actor's operations of one iteration: opRng's streams, from one OpStream per actor
  * reseeded for each operation (OpStream.at: the same numbers) instead of a new stream seeded
  * from scratch for every operation, which cost an explorer about as much as the rest of opsFor. */
-export function opsFor(scenario: Scenario, cfg: RunConfig, opsSeed: string, opsPerActor: number): Op[][] {
+export function opsFor(scenario: Scenario, cfg: RunConfig, opsSeed: string, opsPerActor: number, roles?: readonly string[]): Op[][] {
   const streams: OpStream[] = [];
-  return ControlledDriver.opsFor(scenario, cfg, opsSeed, opsPerActor, (seed, task, op) => (streams[task] ??= new OpStream(seed, task)).at(op));
+  return ControlledDriver.opsFor(scenario, cfg, opsSeed, opsPerActor, (seed, task, op) => (streams[task] ??= new OpStream(seed, task)).at(op), roles);
 }
 
 export function explore(o: ExploreOptions): ExploreResult {
@@ -173,7 +173,7 @@ export function explore(o: ExploreOptions): ExploreResult {
     // a strategy may rerun a kept iteration's workload (Strategy.workload)
     const w = s.workload ? s.workload(i, rng(o.seed, 'workload', i)) : i;
     const opsSeed = o.ops ? null : opsSeedFor(o.seed, w);
-    const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);
+    const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor, driver.roles); // the roles worked out once
     const sched = scheduleRngFor(o.seed, i);
     const d0 = now();
     const bound = stepBoundFor(maxSteps, ops);
