@@ -199,6 +199,16 @@ function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { lab
  * set back to V8's default (0: its own minimum) once they are online.
  */
 export const EXPLORER_SEMI_SPACE_MB = 16;
+// What the other threads of the process spend while explorers run is mostly not GC: it is
+// TurboFan compiling on V8's background threads, each explorer's isolate compiling the protocol
+// code for itself (~200 optimizations and ~50 deoptimizations per explorer, most of them "insufficient
+// type feedback", ~0.7 s of CPU in its first 4,000 map-truncate iterations). node --single-threaded
+// takes that CPU off the helpers and puts the same CPU on the explorers; a larger
+// --interrupt-budget compiles less but runs longer unoptimized: neither lowered the total.
+// Turning V8's parallel scavenge off while 2 explorers filled 2 cores (a scavenge then never waits
+// for a helper without a core) shortened GC pauses in one A/B (3 pairs of 8,000 iterations) but
+// gave no better speed-up in two runs of bench explore-threads (1.65x vs 1.67x and 1.72x on free
+// cores, load ~15-18): not kept.
 let creating = 0;
 function withYoungGeneration(spawn: () => Worker): Worker {
   if (creating++ === 0) v8.setFlagsFromString(`--min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);

@@ -20,7 +20,7 @@ import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
-import { checkRoles, rolesOf } from './roles.ts';
+import { checkRoles, roleParts, rolesOf } from './roles.ts';
 import { accessOp } from './writeback.ts';
 import type { CellSpec } from '../kernel/cells.ts';
 
@@ -49,7 +49,7 @@ const collapsePages = (cfg: RunConfig): number => Number(cfg.extra['collapse-pag
 
 function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
   const c = mtConfig(cfg);
-  const parts = role.split('+');
+  const parts = roleParts(role);
   const part = parts[below(r, parts.length)];
   const vma = below(r, c.processes * c.vmas);
   const { pgoff, flags } = vmaLayout(c, vma);

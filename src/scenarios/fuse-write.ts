@@ -23,7 +23,7 @@ import { FUSE_WRITE_PATHS } from '../mm/fuse.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { FAULT_VARIANT_OPTIONS, initMapTruncate } from './map-truncate.ts';
-import { checkRoles, rolesOf } from './roles.ts';
+import { checkRoles, roleParts, rolesOf } from './roles.ts';
 import type { CellSpec } from '../kernel/cells.ts';
 
 export const FUSE_ROLES = ['writer', 'zapper', 'reclaimer', 'reader'] as const;
@@ -77,7 +77,7 @@ const roles = (cfg: RunConfig) => rolesOf(cfg, FUSE_ROLES, fuseDefaultRoles);
 
 function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
   const c = fuseConfig(cfg);
-  const parts = role.split('+');
+  const parts = roleParts(role);
   const part = parts[below(r, parts.length)];
   const size = c.filePages * PAGE_SIZE;
   switch (part) {

@@ -32,6 +32,7 @@ import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.t
 import type { CellSpec } from '../kernel/cells.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
+import { roleParts } from './roles.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
@@ -195,7 +196,7 @@ export const maxFolioOrder = (cfg: RunConfig): number => mtConfig(cfg).maxFolioO
 
 function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
   const c = mtConfig(cfg);
-  const parts = role.split('+');
+  const parts = roleParts(role);
   const part = parts[below(r, parts.length)];
   const nvma = c.processes * c.vmas;
   const vma = below(r, nvma);

@@ -32,3 +32,13 @@ export function checkRoles(cfg: RunConfig, known: readonly string[], byWorkers: 
   if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
   return null;
 }
+
+const partsOf = new Map<string, readonly string[]>();
+
+/** The parts of a '+'-joined role ('reader+zapper+reclaimer'), split once per role string: a
+ * scenario's nextOp picks one at every operation. */
+export function roleParts(role: string): readonly string[] {
+  let p = partsOf.get(role);
+  if (p === undefined) partsOf.set(role, (p = role.split('+')));
+  return p;
+}

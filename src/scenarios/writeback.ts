@@ -37,7 +37,7 @@ import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, PTE_ALLOC_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
-import { checkRoles, rolesOf } from './roles.ts';
+import { checkRoles, roleParts, rolesOf } from './roles.ts';
 
 export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
 
@@ -74,7 +74,7 @@ export const WRITEBACK_OPTIONS: readonly Opt[] = [
 
 function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
   const c = mtConfig(cfg);
-  const parts = role.split('+');
+  const parts = roleParts(role);
   const part = parts[below(r, parts.length)];
   const vma = below(r, c.processes * c.vmas);
   const { pgoff } = vmaLayout(c, vma);

@@ -246,8 +246,8 @@ export class ControlledDriver implements SchedView {
 
   /** The operations each actor does, from the scenario's op stream: a pure function of
    * (seed, task, opNo). */
-  static opsFor(scenario: Scenario, cfg: RunConfig, seed: string, opsPerActor: number, rngFor: (seed: string, task: number, op: number) => Rng): Op[][] {
-    const roles = scenario.roles(cfg);
+  static opsFor(scenario: Scenario, cfg: RunConfig, seed: string, opsPerActor: number, rngFor: (seed: string, task: number, op: number) => Rng,
+    roles: readonly string[] = scenario.roles(cfg)): Op[][] {
     return roles.map((role, task) => {
       const out: Op[] = [];
       for (let i = 0; i < opsPerActor; i++) out.push(scenario.nextOp(role, rngFor(seed, task, i), cfg, task));

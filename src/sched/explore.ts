@@ -14,7 +14,7 @@
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
-import { opRng, rng } from '../kernel/rng.ts';
+import { OpStream, rng } from '../kernel/rng.ts';
 import { ControlledDriver, DEFAULT_MAX_STEPS } from './controlled.ts';
 import type { Violation } from '../kernel/observer.ts';
 import { makeStrategy, portfolio, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
@@ -141,8 +141,12 @@ export const scheduleRngFor = (seed: string, iteration: number) => rng(seed, 'sc
  * schedule stream chooses as it would without them. */
 export const signalRngFor = (seed: string, iteration: number) => rng(seed, 'signals', iteration);
 
-export function opsFor(scenario: Scenario, cfg: RunConfig, opsSeed: string, opsPerActor: number): Op[][] {
-  return ControlledDriver.opsFor(scenario, cfg, opsSeed, opsPerActor, opRng);
+/** Each actor's operations of one iteration: opRng's streams, from one OpStream per actor
+ * reseeded for each operation (OpStream.at: the same numbers) instead of a new stream seeded
+ * from scratch for every operation, which cost an explorer about as much as the rest of opsFor. */
+export function opsFor(scenario: Scenario, cfg: RunConfig, opsSeed: string, opsPerActor: number, roles?: readonly string[]): Op[][] {
+  const streams: OpStream[] = [];
+  return ControlledDriver.opsFor(scenario, cfg, opsSeed, opsPerActor, (seed, task, op) => (streams[task] ??= new OpStream(seed, task)).at(op), roles);
 }
 
 export function explore(o: ExploreOptions): ExploreResult {
@@ -169,7 +173,7 @@ export function explore(o: ExploreOptions): ExploreResult {
     // a strategy may rerun a kept iteration's workload (Strategy.workload)
     const w = s.workload ? s.workload(i, rng(o.seed, 'workload', i)) : i;
     const opsSeed = o.ops ? null : opsSeedFor(o.seed, w);
-    const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor);
+    const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor, driver.roles); // the roles worked out once
     const sched = scheduleRngFor(o.seed, i);
     const d0 = now();
     const bound = stepBoundFor(maxSteps, ops);

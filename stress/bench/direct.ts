@@ -89,7 +89,9 @@ async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults:
   const dist = resolve(dir, 'dist', 'src');
   if (!existsSync(join(dist, 'run', 'orchestrate.js'))) throw new Error(`${BASE_ENV}=${dir}: no build there (npm run build in it first)`);
   const orchestrate = (await import(pathToFileURL(join(dist, 'run', 'orchestrate.js')).href)) as { runStress: RunStress };
-  const config = (await import(pathToFileURL(join(dist, 'kernel', 'config.js')).href)) as { DEFAULTS: RunConfig };
+  // the run configuration moved from src/run to src/kernel (an older base has it in run/)
+  const configJs = [join(dist, 'kernel', 'config.js'), join(dist, 'run', 'config.js')].find((f) => existsSync(f))!;
+  const config = (await import(pathToFileURL(configJs).href)) as { DEFAULTS: RunConfig };
   let commit = '?';
   try {
     commit = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

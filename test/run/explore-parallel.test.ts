@@ -21,6 +21,9 @@ describe('iterationClaim', () => {
   });
 });
 
+/** Longest scheduler tick (HZ 100): how stale a running thread's schedstat CPU time can be. */
+const SCHEDSTAT_TICK_MS = 10;
+
 describe('exploreParallel', () => {
   it('2 threads explore the same iterations as one explorer (same steps and decisions)', async () => {
     const iterations = 120;
@@ -42,9 +45,11 @@ describe('exploreParallel', () => {
       expect(c.messages).toBeGreaterThanOrEqual(2); // ready and done at least
       expect(c.messageBytes).toBeGreaterThan(0);
       if (schedstat) {
-        expect(c.cpuMs).toBeGreaterThan(0);
-        expect(c.cpuMs).toBeLessThanOrEqual(c.wallMs + 1);
-        expect(c.startCpuMs).toBeGreaterThan(0);
+        // a running thread's schedstat CPU time moves at scheduler ticks and switches, so an
+        // explorer whose share took less than a tick can read 0, or up to a tick more than its wall
+        expect(c.cpuMs).toBeGreaterThanOrEqual(0);
+        expect(c.cpuMs).toBeLessThanOrEqual(c.wallMs + SCHEDSTAT_TICK_MS);
+        expect(c.startCpuMs).toBeGreaterThan(0); // its start and module load: many ticks
       }
     }
   }, 60_000);

@@ -3,7 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { explore } from '../../src/sched/explore.ts';
+import { explore, opsFor } from '../../src/sched/explore.ts';
+import { ControlledDriver } from '../../src/sched/controlled.ts';
+import { opRng } from '../../src/kernel/rng.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
 import { iterationsFor, pctBound, strategySpecs } from '../../src/sched/strategies/index.ts';
 import {
   decodeSchedule, encodeSchedule, loadedRepro, readRepro, reproFileName, reproFromFind, runRepro, validateRepro, writeRepro, ReproError,
@@ -33,6 +37,15 @@ function exploreCounter(seed: string, kind: 'pct' | 'random' | 'portfolio' = 'pc
     res: explore({ scenario: counterScenario, cfg, lock: testLock(), strategies: strategySpecs(kind, 2), iterations: 500, opsPerActor: 3, seed }),
   };
 }
+
+describe('opsFor', () => {
+  it("gives each actor opRng's operations (one stream per actor, reseeded per operation)", () => {
+    const scenario = getScenario('map-truncate');
+    const cfg = { ...DEFAULTS, scenario: 'map-truncate', extra: {} };
+    for (const seed of ['1.0', '1.7', 'bench.12345'])
+      expect(opsFor(scenario, cfg, seed, 6)).toEqual(ControlledDriver.opsFor(scenario, cfg, seed, 6, opRng));
+  });
+});
 
 describe('explore', () => {
   it('finds the lost update and is deterministic', () => {
