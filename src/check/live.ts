@@ -14,9 +14,9 @@
 //  - a migration entry exists only while its migrator holds the old page's reference and lock
 //    (MIGRATE-ENTRY): it names a page that is neither free nor unlocked.
 import type { Finding } from '../kernel/scenario.ts';
-import { isMigrationEntry, ptePfn, pteAnon, vmaCount } from '../shm/mm.ts';
+import { hugePmdPfn, isMigrationEntry, pmdTransHuge, ptePfn, pteAnon, ptlsPerVma, vmaCount } from '../shm/mm.ts';
 import { migrationEntryProblem } from '../mm/migrate.ts';
-import { describePage } from '../shm/page.ts';
+import { describePage, entireMapcount } from '../shm/page.ts';
 import { xaLoadPage } from '../shm/files.ts';
 import { NIL, PG_free, type Shm } from '../shm/shm.ts';
 
@@ -31,6 +31,30 @@ export function liveCheck(shm: Shm): Finding[] {
     const mc = Atomics.load(shm.mapcount, pfn), ref = Atomics.load(shm.refcount, pfn);
     if (mc < -1) out.push({ id: 'MAP-COUNT', page: pfn, message: `negative mapcount ${mc}: ${describePage(shm, pfn)}`, values: [mc] });
     if (ref < 0) out.push({ id: 'REF-COUNT', page: pfn, message: `negative refcount ${ref}: ${describePage(shm, pfn)}`, values: [ref] });
+    if (shm.compound[pfn] > 0 && entireMapcount(shm, pfn) < -1)
+      out.push({ id: 'MAP-COUNT', page: pfn, message: `negative _entire_mapcount ${entireMapcount(shm, pfn)}: ${describePage(shm, pfn)}`, values: [entireMapcount(shm, pfn)] });
+  }
+
+  // huge PMDs (--pmd on): like a file PTE, a PMD maps the page cache's folio at its range
+  const perVmaPtls = ptlsPerVma(shm);
+  for (let slot = 0; slot < shm.pmd.length && !full(); slot++) {
+    const pmd = Atomics.load(shm.pmd, slot);
+    if (!pmdTransHuge(pmd)) continue;
+    const head = hugePmdPfn(pmd), vma = Math.floor(slot / perVmaPtls), file = shm.vmaFile[vma];
+    if (head >= P) continue;
+    const start = shm.vmaPgoff[vma] + (slot % perVmaPtls) * shm.sizes.ptesPerPtl;
+    const gen = Atomics.load(shm.stampGen, head);
+    const free = (Atomics.load(shm.flags, head) & PG_free) !== 0;
+    const mapping = Atomics.load(shm.mapping, head), pindex = Atomics.load(shm.index, head);
+    const cached = xaLoadPage(shm, file, start);
+    if (Atomics.load(shm.stampGen, head) !== gen || Atomics.load(shm.pmd, slot) !== pmd) continue;
+    const at = `vma ${vma} (file ${file}) index ${start}`;
+    if (free) out.push({ id: 'FREE-BAD', page: head, message: `huge PMD at ${at} maps a free page: ${describePage(shm, head)}`, values: [vma, start] });
+    else if (mapping !== file + 1 || pindex !== start || cached !== head)
+      out.push({
+        id: 'MAP-CACHE', page: head, values: [vma, start, cached],
+        message: `huge PMD at ${at} maps a folio that is not the page cache's there (slot: ${cached === NIL ? 'empty' : `page ${cached}`}): ${describePage(shm, head)}`,
+      });
   }
 
   const perVma = shm.sizes.ptesPerVma, ppf = shm.sizes.pagesPerFile;

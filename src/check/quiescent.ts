@@ -9,8 +9,8 @@ import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex, xaLoadPage } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
-import { isMigrationEntry, ptePfn, pteAnon, ptlSlot, vmaCount } from '../shm/mm.ts';
-import { MAPPING_ANON, describePage, mappingName } from '../shm/page.ts';
+import { hpagePmdOrder, hugePmdPfn, isMigrationEntry, pmdTransHuge, ptePfn, pteAnon, ptlSlot, ptlsPerVma, vmaCount } from '../shm/mm.ts';
+import { FOLIO_PAGES_MAPPED, MAPPING_ANON, describePage, entireMapcount, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
 import type { InvariantId } from '../kernel/invariants.ts';
 
@@ -48,8 +48,8 @@ export function quiescentCheck(shm: Shm): Finding[] {
       const pte = shm.ptes[vma * perVma + i];
       if (pte === 0) continue;
       const pfn = ptePfn(pte), index = pgoff + i;
-      if (shm.pmd[ptlSlot(shm, vma, index)] === -1) // PMD_NONE (src/mm/pgtable.ts)
-        f.add('PTE-TABLE', pfn >= 0 && pfn < P ? pfn : -1, `PTE at ${where(shm, vma, index)} lies in a page table that is not installed (pmd_none)`, [vma, index]);
+      if (shm.pmd[ptlSlot(shm, vma, index)] < 0) // PMD_NONE (src/mm/pgtable.ts) or a huge PMD
+        f.add('PTE-TABLE', pfn >= 0 && pfn < P ? pfn : -1, `PTE at ${where(shm, vma, index)} lies in a page table that is not installed (${shm.pmd[ptlSlot(shm, vma, index)] === -1 ? 'pmd_none' : 'a huge PMD maps the range'})`, [vma, index]);
       if (isMigrationEntry(pte)) {
         // every migration has ended: remove_migration_ptes() restored or a zap cleared each entry.
         // It holds no reference or mapcount, so it counts for neither.
@@ -79,6 +79,32 @@ export function quiescentCheck(shm: Shm): Finding[] {
           `${pteAnon(pte) ? 'COW' : 'file'} PTE at ${where(shm, vma, index)} beyond EOF ` +
           `(i_size ${shm.iSize[file]}, first index beyond EOF ${eof}): ${describePage(shm, pfn)}`, [vma, index, shm.iSize[file]]);
     }
+  }
+
+  // ---- huge PMDs (--pmd on): each maps the head of the PMD-sized folio the page cache has at its
+  // range, owns one reference and one _entire_mapcount of it, and, with no truncation in flight,
+  // maps no page at or beyond EOF
+  const pmdsOf = new Int32Array(P);
+  const pmdOrder = hpagePmdOrder(shm), perVmaPtls = ptlsPerVma(shm);
+  for (let slot = 0; slot < shm.pmd.length; slot++) {
+    const pmd = shm.pmd[slot];
+    if (!pmdTransHuge(pmd)) continue;
+    const head = hugePmdPfn(pmd), vma = Math.floor(slot / perVmaPtls), file = shm.vmaFile[vma];
+    const start = shm.vmaPgoff[vma] + (slot % perVmaPtls) * shm.sizes.ptesPerPtl, at = where(shm, vma, start);
+    if (head >= P) {
+      f.add('MAP-CACHE', -1, `huge PMD at ${at} holds pfn ${head}, out of range`);
+      continue;
+    }
+    pmdsOf[head]++;
+    if (flags[head] & PG_free) {
+      f.add('FREE-BAD', head, `huge PMD at ${at} maps a free page (use after free): ${describePage(shm, head)}`, [vma, start]);
+      continue;
+    }
+    if (pmdOrder < 1 || shm.compound[head] !== pmdOrder || shm.mapping[head] !== file + 1 || shm.index[head] !== start || xaLoadPage(shm, file, start) !== head)
+      f.add('MAP-CACHE', head, `huge PMD at ${at} does not map the PMD-sized folio the page cache has there: ${describePage(shm, head)}`, [vma, start]);
+    const eof = maxIndex(shm.iSize[file]);
+    if (truncating === 0 && start + shm.sizes.ptesPerPtl > eof)
+      f.add('MAP-EOF', head, `huge PMD at ${at} maps pages at or beyond EOF (i_size ${shm.iSize[file]}, first index beyond EOF ${eof}): ${describePage(shm, head)}`, [vma, start, shm.iSize[file]]);
   }
 
   // ---- page cache: slots agree with their pages, nrpages counts them
@@ -162,15 +188,20 @@ export function quiescentCheck(shm: Shm): Finding[] {
     let ptes = ptesOf[pfn];
     if (c > 0) {
       // a large folio: one reference per PTE of any of its pages (6.6 filemap_map_folio_range():
-      // folio_ref_add(folio, count)); _nr_pages_mapped counts its pages a PTE maps
+      // folio_ref_add(folio, count)) and per PMD mapping it (do_set_pmd()); _nr_pages_mapped counts
+      // its pages a PTE maps, plus COMPOUND_MAPPED while a PMD maps it; _entire_mapcount its PMDs
       let mappedPages = mc >= 0 ? 1 : 0;
       for (let i = 1; i < 1 << c && pfn + i < P; i++) {
         ptes += ptesOf[pfn + i];
         if (shm.mapcount[pfn + i] >= 0) mappedPages++;
       }
-      if (shm.nrPagesMapped[pfn] !== mappedPages)
-        f.add('MAP-COUNT', pfn, `folio's _nr_pages_mapped ${shm.nrPagesMapped[pfn]} but ${mappedPages} of its pages are mapped: ${describePage(shm, pfn)}`, [shm.nrPagesMapped[pfn], mappedPages]);
-    }
+      const nrMapped = shm.nrPagesMapped[pfn], entire = entireMapcount(shm, pfn);
+      if ((nrMapped & FOLIO_PAGES_MAPPED) !== mappedPages || (nrMapped > FOLIO_PAGES_MAPPED) !== (pmdsOf[pfn] > 0))
+        f.add('MAP-COUNT', pfn, `folio's _nr_pages_mapped ${nrMapped} but ${mappedPages} of its pages are mapped by PTEs and ${pmdsOf[pfn]} PMD(s) map it: ${describePage(shm, pfn)}`, [nrMapped, mappedPages]);
+      if (entire + 1 !== pmdsOf[pfn])
+        f.add('MAP-COUNT', pfn, `folio's _entire_mapcount ${entire} but ${pmdsOf[pfn]} PMD(s) map it (expected ${pmdsOf[pfn] - 1}): ${describePage(shm, pfn)}`, [entire, pmdsOf[pfn]]);
+      ptes += pmdsOf[pfn];
+    } else if (pmdsOf[pfn] > 0) ptes += pmdsOf[pfn]; // (a MAP-CACHE finding above: a PMD maps no folio)
     const users = ptes + cacheOf[pfn] + tableOf[pfn]; // a page-table page: one reference per PMD entry naming it
     if (ref !== users)
       f.add('REF-COUNT', pfn,

@@ -4,6 +4,8 @@ export const VM_FAULT_SIGBUS = 0x0002;
 export const VM_FAULT_NOPAGE = 0x0100;
 export const VM_FAULT_LOCKED = 0x0200;
 export const VM_FAULT_RETRY = 0x0400;
+/** do_set_pmd(): the folio cannot be mapped by the PMD; the caller maps it by PTEs (6.6: 0x000800) */
+export const VM_FAULT_FALLBACK = 0x0800;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS;
 
 // enum fault_flag (include/linux/mm_types.h, 6.6): how the caller of handle_mm_fault() lets the

@@ -354,6 +354,10 @@ export interface FaultOps {
   /** pmd_install(): under the mm's page-table lock, install table page `pfn` if the PMD is still
    * none; false if another task's table got there first (the caller frees its own). */
   pmdInstall(t: Task, vma: number, index: number, pfn: number): Step<boolean>;
+  /** do_set_pmd() (6.6): map the locked, referenced PMD-sized folio `pfn` heads by the PMD of
+   * vmf.index, under the PMD lock if the PMD is still none; the caller's reference goes to the PMD.
+   * 0, or VM_FAULT_FALLBACK (map it by PTEs). */
+  doSetPmd(t: Task, vmf: VmFault, pfn: number): Step<number>;
 }
 
 export interface ZapDetails {
@@ -373,10 +377,11 @@ export interface RmapOps {
   unmapMappingFolio(t: Task, pfn: number): Step;
   /** One PTE of zap_pte_range(): clear it, page_remove_rmap(), drop the PTE's reference. */
   zapPte(t: Task, vma: number, index: number, pte: number): Step;
-  /** page_add_file_rmap() / page_add_new_anon_rmap(): mapcount + 1. */
-  pageAddRmap(t: Task, pfn: number): Step;
-  /** page_remove_rmap(): mapcount - 1. */
-  pageRemoveRmap(t: Task, pfn: number): Step;
+  /** page_add_file_rmap() / page_add_new_anon_rmap(): mapcount + 1; `compound`: a PMD maps the
+   * PMD-sized folio `pfn` heads (its _entire_mapcount + 1). */
+  pageAddRmap(t: Task, pfn: number, compound?: boolean): Step;
+  /** page_remove_rmap(): mapcount - 1 (`compound`: the folio's _entire_mapcount - 1). */
+  pageRemoveRmap(t: Task, pfn: number, compound?: boolean): Step;
   /** try_to_unmap(): unmap a locked page from every PTE; true if it is no longer mapped. */
   tryToUnmap(t: Task, pfn: number): Step<boolean>;
 }

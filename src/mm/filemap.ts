@@ -7,9 +7,9 @@
 import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
 import { PAGE_SIZE, iSizeRead, maxIndex, slotOf, xaLoad, xaLoadPage, xaStore } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
-import { mkPte, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
+import { mkPte, pmdRead, pmdTransHuge, pteNone, pteRead, pteWrite, ptlSlot } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
-import { pmdNone, pteLock } from './pgtable.ts';
+import { folioTestPmdMappable, pmdNoTable, pmdNone, pteOffsetMapLock, thpPmdEnabled } from './pgtable.ts';
 import { MAX_FOLIO_ORDER, PageLocked, PageReadahead, PageUptodate, SetPageUptodate, folioNrPages, folioPage, folioRefAdd, getPage, pageMapped, pageTryGet } from '../shm/page.ts';
 import { __ClearPageLocked } from '../locks/common.ts';
 import { __SetPageLocked } from '../locks/common.ts';
@@ -199,6 +199,10 @@ export function* nextUptodatePage(t: Task, vmf: VmFault, from: number, end: numb
  * index found to the folio's end or the range's end, under the one PTL, then folio_unlock() and
  * folio_put() of the lookup reference; the walk goes on after the folio. Only the index found was
  * checked against i_size (next_uptodate_folio()): v6.6 does not clamp the folio's range at EOF.
+ *
+ * With --pmd on, 6.6's filemap_map_pmd() runs on the first folio found (below) before the PTL is
+ * taken, and "vmf->pte = pte_offset_map_lock(...); if (!vmf->pte) { folio_unlock(folio);
+ * folio_put(folio); goto out; }": a PMD that became huge meanwhile leaves nothing to map by PTEs.
  */
 export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: number, next?: NextPageFn): Step<number> {
   const find: NextPageFn = next ?? t.ops.vmOps.nextUptodatePage;
@@ -208,7 +212,13 @@ export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: numb
   let ret = 0;
   let page: NextPage | null = yield* find(t, vmf, start, end);
   if (!page) return 0;
-  const ptl = yield* pteLock(t, vma, start);
+  if (thpPmdEnabled(t) && (yield* filemapMapPmd(t, vmf, page, start))) return VM_FAULT_NOPAGE;
+  const ptl = yield* pteOffsetMapLock(t, vma, start);
+  if (ptl < 0) {
+    if (page.locked) yield* t.ops.lock.unlockPage(t, page.pfn);
+    yield* putPage(t, page.pfn);
+    return 0;
+  }
   while (page) {
     const pfn: number = page.pfn, index: number = page.index;
     t.page = pfn;
@@ -235,6 +245,36 @@ export function* filemapMapPages(t: Task, vmf: VmFault, start: number, end: numb
   }
   pteUnlock(t, ptl);
   return ret;
+}
+
+/**
+ * filemap_map_pmd() (6.6 mm/filemap.c) with the first folio next_uptodate_folio() found (locked,
+ * referenced): "Huge page is mapped? No need to proceed." (unlock, put: done); "if
+ * (pmd_none(*vmf->pmd) && folio_test_pmd_mappable(folio))" do_set_pmd() of folio_file_page(folio,
+ * start) — only the head page maps by a PMD, so only a range that starts at the folio —, and on
+ * success "The page is mapped successfully, reference consumed." (unlock: done); else, on a none
+ * PMD, pmd_install() of vmf->prealloc_pte (do_fault_around() preallocated it; a caller that did not
+ * gets pte_alloc()). False: map by PTEs.
+ */
+function* filemapMapPmd(t: Task, vmf: VmFault, page: NextPage, start: number): Step<boolean> {
+  const shm = t.shm, vma = vmf.vma, pfn = page.pfn;
+  if (pmdTransHuge(pmdRead(shm, vma, start))) {
+    if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
+    yield* putPage(t, pfn);
+    return true;
+  }
+  if (pmdNone(shm, vma, start) && folioTestPmdMappable(t, pfn)) {
+    if ((yield* t.ops.fault.doSetPmd(t, vmf, folioPage(shm, pfn, start))) === 0) {
+      if (page.locked) yield* t.ops.lock.unlockPage(t, pfn);
+      return true;
+    }
+  }
+  if (pmdNone(shm, vma, start)) {
+    if ((vmf.preallocPte ?? NIL) !== NIL) {
+      if (yield* t.ops.fault.pmdInstall(t, vma, start, vmf.preallocPte!)) vmf.preallocPte = NIL;
+    } else yield* t.ops.fault.pteAlloc(t, vma, start);
+  }
+  return false;
 }
 
 /**
@@ -275,7 +315,7 @@ export function* filemapMapFolioRange(t: Task, vmf: VmFault, folio: number, from
 export function* setPteRange(t: Task, vmf: VmFault, folio: number, from: number, nr: number): Step {
   const shm = t.shm;
   // PTE-TABLE, as do_set_pte() checks it: the run's PTEs lie in one installed table
-  if (pmdNone(shm, vmf.vma, from)) t.violation('PTE-TABLE', folio, vmf.vma, from);
+  if (pmdNoTable(shm, vmf.vma, from)) t.violation('PTE-TABLE', folio, vmf.vma, from);
   for (let i = 0; i < nr; i++) yield* t.ops.rmap.pageAddRmap(t, folioPage(shm, folio, from + i));
   yield 'set_ptes';
   for (let i = 0; i < nr; i++) {

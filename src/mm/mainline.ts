@@ -11,6 +11,7 @@ import {
   __doFault, doCowFault, doFaultAround, doReadFault, doSetPte, doSharedFault, doUserAddrFault, doWpPage, finishFault,
   handleMmFault, unmapMappingFolio, unmapMappingRange, wpPageCopy, zapPteRange,
 } from './memory.ts';
+import { doSetPmd } from './memory.ts';
 import { doSwapPage } from './memory.ts';
 import {
   folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate,
@@ -40,6 +41,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
     handleMmFault, doFaultAround, __doFault, doReadFault, doCowFault, doSharedFault, finishFault, doSetPte, doPageMkwrite,
     faultDirtySharedPage, doWpPageShared, doWpPage, wpPageCopy, doUserAddrFault, doSwapPage,
     pteAlloc, pmdInstall,
+    doSetPmd,
   }),
   rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
   truncate: Object.freeze({

@@ -6,17 +6,21 @@
 import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE, pageFile, xaLoadPage } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
-import { isMigrationEntry, mkPte, pteAnon, pteNone, ptePfn, ptePresent, pteRead, pteSlot, pteWrite, ptlSpan, vmaEnd, vmaShared } from '../shm/mm.ts';
+import {
+  hpagePmdOrder, isMigrationEntry, mappingWordAt, mkHugePmd, mkPte, pmdRead, pmdTransHuge, pteAnon, pteNone, ptePfn, ptePresent, pteRead,
+  pteSlot, pteWrite, ptlSlot, ptlSpan, vmaEnd, vmaShared,
+} from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
-import { pteLock } from './pgtable.ts';
-import { pmdNone, pteAllocOne, pteFree } from './pgtable.ts';
+import { pteOffsetMapLock } from './pgtable.ts';
+import { PMD_NONE, folioTestPmdMappable, pmdLock, pmdNoTable, pmdNone, pmdUnlock, pteAllocOne, pteFree, thpPmdEnabled, transhugeVmaSuitable } from './pgtable.ts';
+import { splitHugePmd, zapHugePmd } from './huge_memory.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate, folioHead, folioNrPages, folioPage, getPage } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ZapDetails } from '../kernel/task.ts';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
-  VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
+  VM_FAULT_ERROR, VM_FAULT_FALLBACK, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type FaultResult, type VmFault,
 } from '../kernel/fault.ts';
 import { fatalSignalPending } from '../locks/waitqueue.ts';
 import { checkMappedFilePage } from './filemap.ts';
@@ -50,7 +54,8 @@ export function faultAroundWindow(t: Task, vmf: VmFault, pages = faultAroundPage
  * table (filemap_map_pmd(): pmd_install()) once it has locked the first page it maps; here it is
  * installed before ->map_pages (as 5.9's alloc_set_pte() did on the first page), so that every
  * map_pages variant finds its table: an installed empty table is what the kernel's is once its
- * PTEs are zapped.
+ * PTEs are zapped. With --pmd on it is 6.6's order: filemap_map_pages() (mainline ->map_pages only)
+ * maps a PMD-sized folio by the PMD or installs the table (filemap_map_pmd()).
  */
 export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
   const [start, end] = faultAroundWindow(t, vmf);
@@ -60,7 +65,7 @@ export function* doFaultAround(t: Task, vmf: VmFault): Step<number> {
       if (pt === NIL) return VM_FAULT_OOM;
       vmf.preallocPte = pt;
     }
-    if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
+    if (!thpPmdEnabled(t) && (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!))) vmf.preallocPte = NIL;
   }
   return yield* t.ops.vmOps.mapPages(t, vmf, start, end);
 }
@@ -102,12 +107,24 @@ export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
  * mainline from reaching —; take the PTL, re-check pte_none under it ("Re-check under ptl"), then
  * do_set_pte(). Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its
  * reference).
+ *
+ * The PMD level (--pmd on): on a none PMD, "if (PageTransCompound(page)) { ret = do_set_pmd(vmf,
+ * page); if (ret != VM_FAULT_FALLBACK) return ret; }" — do_set_pmd() maps only a PMD-sized folio's
+ * head page, so only a fault at the folio's first index maps it by the PMD —; and
+ * pte_offset_map_lock() finds no table when a PMD was set meanwhile: "if (!vmf->pte) return
+ * VM_FAULT_NOPAGE".
  */
 export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
   const shm = t.shm;
   t.page = pfn;
   t.aux = vmf.index;
   if (pmdNone(shm, vmf.vma, vmf.index)) {
+    if (!anon && folioTestPmdMappable(t, pfn)) {
+      const ret = yield* t.ops.fault.doSetPmd(t, vmf, folioPage(shm, pfn, vmf.index));
+      if (ret !== VM_FAULT_FALLBACK) return ret;
+      t.page = pfn;
+      t.aux = vmf.index;
+    }
     if ((vmf.preallocPte ?? NIL) !== NIL) {
       if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
     } else if (!(yield* t.ops.fault.pteAlloc(t, vmf.vma, vmf.index))) {
@@ -116,7 +133,8 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
     t.page = pfn;
     t.aux = vmf.index;
   }
-  const ptl = yield* pteLock(t, vmf.vma, vmf.index);
+  const ptl = yield* pteOffsetMapLock(t, vmf.vma, vmf.index);
+  if (ptl < 0) return VM_FAULT_NOPAGE;
   yield 'pte_none';
   let ret = VM_FAULT_NOPAGE;
   if (pteNone(pteRead(shm, vmf.vma, vmf.index))) {
@@ -131,8 +149,9 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
  * reference (PTL held, PTE none). */
 export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, write: boolean): Step {
   const shm = t.shm;
-  // PTE-TABLE: a PTE is set only in an installed table (pte_alloc() / pmd_install() came first)
-  if (pmdNone(shm, vmf.vma, vmf.index)) t.violation('PTE-TABLE', pfn, vmf.vma, vmf.index);
+  // PTE-TABLE: a PTE is set only in an installed table (pte_alloc() / pmd_install() came first),
+  // never under a none or huge PMD (pte_offset_map_lock() gave the caller no table there)
+  if (pmdNoTable(shm, vmf.vma, vmf.index)) t.violation('PTE-TABLE', pfn, vmf.vma, vmf.index);
   // a page-cache folio's page at this index (6.6 finish_fault(): vmf->page = folio_file_page())
   if (!anon) pfn = folioPage(shm, pfn, vmf.index);
   yield* t.ops.rmap.pageAddRmap(t, pfn);
@@ -140,6 +159,53 @@ export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, wri
   pteWrite(shm, vmf.vma, vmf.index, anon ? mkPte(pfn, PTE_ANON | PTE_WRITE) : mkPte(pfn, write ? PTE_WRITE : 0));
   if (!anon) checkMappedFilePage(t, vmf, pfn, vmf.index);
   t.stat('mapped');
+}
+
+/**
+ * do_set_pmd() (6.6 mm/memory.c) for page `page` of a locked page-cache folio the caller holds a
+ * reference to: VM_FAULT_FALLBACK unless the PMD range suits the VMA (transhuge_vma_suitable()) and
+ * "page == &folio->page && folio_order(folio) == HPAGE_PMD_ORDER"; then under pmd_lock() "if
+ * (unlikely(!pmd_none(*vmf->pmd))) goto out" (VM_FAULT_FALLBACK: the caller's pte_offset_map_lock()
+ * then finds a huge PMD or a table), page_add_file_rmap(page, vma, true) (the folio's
+ * _entire_mapcount), set_pmd_at(): the caller's reference is the PMD's. add_mm_counter() has no
+ * counterpart here. Simplified: a write fault falls back (the model's PMDs are read-only, so
+ * page_mkclean() and the zaps need no PMD dirty bit); 6.6 maps it writable and dirty.
+ */
+export function* doSetPmd(t: Task, vmf: VmFault, page: number): Step<number> {
+  const shm = t.shm, vma = vmf.vma, start = doSetPmdStart(t, vmf, page);
+  if (start === NIL) return VM_FAULT_FALLBACK;
+  t.page = page;
+  t.aux = start;
+  const mm = yield* pmdLock(t, vma);
+  yield 'pmd_none';
+  if (!pmdNone(shm, vma, vmf.index)) {
+    pmdUnlock(t, mm);
+    return VM_FAULT_FALLBACK;
+  }
+  yield* t.ops.rmap.pageAddRmap(t, page, true);
+  yield 'set_pmd_at';
+  setHugePmd(t, vmf, page, start);
+  pmdUnlock(t, mm);
+  return 0;
+}
+
+/** do_set_pmd()'s tests before the PMD lock: the first file index of the PMD range it would map,
+ * or NIL for VM_FAULT_FALLBACK. */
+export function doSetPmdStart(t: Task, vmf: VmFault, page: number): number {
+  const shm = t.shm, vma = vmf.vma;
+  if (!thpPmdEnabled(t) || !transhugeVmaSuitable(shm, vma, vmf.index)) return NIL;
+  const [start] = ptlSpan(shm, vma, vmf.index);
+  if (shm.compound[page] !== hpagePmdOrder(shm) || Atomics.load(shm.index, page) !== start) return NIL;
+  return (vmf.flags ?? 0) & FAULT_FLAG_WRITE ? NIL : start;
+}
+
+/** set_pmd_at() of a huge PMD mapping folio `head` at file index `start` (its PMD range), with the
+ * check every PTE install has: the folio is the page cache's there (MAP-CACHE). */
+export function setHugePmd(t: Task, vmf: VmFault, head: number, start: number): void {
+  Atomics.store(t.shm.pmd, ptlSlot(t.shm, vmf.vma, start), mkHugePmd(head));
+  checkMappedFilePage(t, vmf, head, start);
+  t.stat('pmdMapped');
+  t.stat('mapped', t.shm.sizes.ptesPerPtl);
 }
 
 /** do_read_fault(): fault-around first; if that mapped the faulting index, done. Else
@@ -249,6 +315,15 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   t.page = -1;
   t.aux = index;
   yield 'handle_pte_fault';
+  // __handle_mm_fault() (6.6): "if (pmd_trans_huge(vmf.orig_pmd)) { if (write && !pmd_write(...))
+  // { ret = wp_huge_pmd(&vmf); if (!(ret & VM_FAULT_FALLBACK)) return ret; } else {
+  // huge_pmd_set_accessed(&vmf); return 0; } }". wp_huge_pmd() of a file folio: "COW or
+  // write-notify handled on pte level: split pmd." (__split_huge_pmd(): the PMD is cleared) and
+  // VM_FAULT_FALLBACK: handle_pte_fault() on the none PMD.
+  if (pmdTransHuge(pmdRead(shm, vma, index))) {
+    if (!write) return NO_FAULT;
+    yield* splitHugePmd(t, vma, index);
+  }
   const pte = pteRead(shm, vma, index);
   if (!pteNone(pte)) {
     if (isMigrationEntry(pte)) { // !pte_present(): do_swap_page()
@@ -284,7 +359,8 @@ export function* doWpPage(t: Task, vmf: VmFault): Step<number> {
   if (vmaShared(shm, vma)) return yield* t.ops.fault.doWpPageShared(t, vmf);
   t.page = -1;
   t.aux = index;
-  const ptl = yield* pteLock(t, vma, index);
+  const ptl = yield* pteOffsetMapLock(t, vma, index);
+  if (ptl < 0) return 0; // no table any more: the access is executed again
   yield 'pte_same';
   const orig = pteRead(shm, vma, index);
   if (!ptePresent(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL: "goto unlock"
@@ -354,11 +430,13 @@ export function* wpPageCopy(t: Task, vmf: VmFault, orig: number): Step<number> {
   t.aux = index;
   yield '__wp_page_copy_user';
   copyToAnon(t, cow, old, index);
-  const ptl = yield* pteLock(t, vma, index);
+  // "vmf->pte = pte_offset_map_lock(...); if (likely(vmf->pte && pte_same(ptep_get(vmf->pte),
+  // vmf->orig_pte)))": no table is a changed PTE
+  const ptl = yield* pteOffsetMapLock(t, vma, index);
   t.page = old;
-  yield 'pte_same';
   let free = cow;
-  if (pteRead(shm, vma, index) === orig) {
+  if (ptl >= 0) yield 'pte_same';
+  if (ptl >= 0 && pteRead(shm, vma, index) === orig) {
     yield 'ptep_clear_flush';
     pteWrite(shm, vma, index, 0);
     t.page = cow;
@@ -370,7 +448,7 @@ export function* wpPageCopy(t: Task, vmf: VmFault, orig: number): Step<number> {
     yield* t.ops.rmap.pageRemoveRmap(t, old);
     free = old; // "Free the old page..": the reference the old PTE held
   }
-  pteUnlock(t, ptl);
+  if (ptl >= 0) pteUnlock(t, ptl);
   yield* putPage(t, free);
   yield* putPage(t, old); // do_wp_page()'s folio_get()
   return 0;
@@ -405,17 +483,41 @@ export function* doUserAddrFault(t: Task, vma: number, index: number, write: boo
 export const ZAP_ALL: ZapDetails = Object.freeze({ evenCows: true, single: NIL });
 
 /**
- * zap_pte_range() over file indices [start, end) of `vma`, one page table (PTL) at a time:
- * clear each present PTE the details select, drop its mapcount and page reference.
+ * zap_pmd_range() + zap_pte_range() over file indices [start, end) of `vma`, one page table (PTL)
+ * at a time: clear each present PTE the details select, drop its mapcount and page reference.
+ *
+ * 6.6 zap_pmd_range(), per PMD: a huge PMD is zap_huge_pmd()'d when the range covers it ("if (next
+ * - addr != HPAGE_PMD_SIZE) __split_huge_pmd(vma, pmd, addr, false, NULL); else if
+ * (zap_huge_pmd(tlb, vma, pmd, addr)) continue;"), else split; a none PMD is skipped, but when
+ * unmapping one PMD-sized folio over its whole PMD range, only after taking and dropping the PMD
+ * lock: "so that we cannot return prematurely, while zap_huge_pmd() has cleared *pmd, but not yet
+ * decremented compound_mapcount()" (truncation deletes the folio once folio_mapped() is false).
+ * zap_pte_range()'s pte_offset_map_lock() finds no table under a none or huge PMD: nothing to zap.
  */
 export function* zapPteRange(t: Task, vma: number, start: number, end: number, details: ZapDetails = ZAP_ALL): Step<number> {
   const shm = t.shm;
   let zapped = 0;
   for (let index = start; index < end;) {
-    const [, ptEnd] = ptlSpan(shm, vma, index);
+    const [ptStart, ptEnd] = ptlSpan(shm, vma, index);
+    const pmd = pmdRead(shm, vma, index);
+    const whole = index === ptStart && end >= ptEnd && ptEnd - ptStart === shm.sizes.ptesPerPtl;
+    if (pmdTransHuge(pmd)) {
+      if (whole && (yield* zapHugePmd(t, vma, index))) {
+        zapped += ptEnd - ptStart;
+        index = ptEnd;
+        continue;
+      }
+      if (!whole) yield* splitHugePmd(t, vma, index);
+    } else if (pmd === PMD_NONE && whole && details.single !== NIL && folioTestPmdMappable(t, details.single)) {
+      pmdUnlock(t, yield* pmdLock(t, vma));
+    }
     t.page = -1;
     t.aux = index;
-    const ptl = yield* pteLock(t, vma, index);
+    const ptl = yield* pteOffsetMapLock(t, vma, index);
+    if (ptl < 0) { // pmd_none(): "goto next"
+      index = Math.min(end, ptEnd);
+      continue;
+    }
     // every PTE write holds this PTL, so the walk needs a schedule point only where it changes
     // something (zapPte's ptep_get_and_clear), not at each none PTE
     for (; index < Math.min(end, ptEnd); index++) {
@@ -494,7 +596,7 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     yield 'load';
     const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
     const size = Atomics.load(shm.iSize, file);
-    const pte = pteRead(shm, vma, index);
+    const pte = mappingWordAt(shm, vma, index); // through a huge PMD too
     if (!ptePresent(pte)) continue; // none, or a migration entry: the load faults (do_swap_page())
     const pfn = ptePfn(pte);
     t.page = pfn;
@@ -502,7 +604,7 @@ export function* readThroughPtes(t: Task, vma: number, start: number, end: numbe
     const sf = shm.stampFile[pfn], si = shm.stampIndex[pfn], dataEnd = shm.stampEnd[pfn];
     const mapping = Atomics.load(shm.mapping, pfn), pindex = Atomics.load(shm.index, pfn);
     const cached = xaLoadPage(shm, file, index);
-    if (Atomics.load(shm.stampGen, pfn) !== gen || pteRead(shm, vma, index) !== pte) continue;
+    if (Atomics.load(shm.stampGen, pfn) !== gen || mappingWordAt(shm, vma, index) !== pte) continue;
     read++;
     if (sf !== file || si !== index) t.violation('DATA-STAMP', pfn, file, index, sf, si);
     else if (!pteAnon(pte) && (mapping !== file + 1 || pindex !== index || cached !== pfn))

@@ -11,7 +11,7 @@
 // allocator is the single free list it always was.
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_free, PG_locked, type Shm } from '../shm/shm.ts';
-import { MAPPING_ANON, MAX_FOLIO_ORDER, folioHead } from '../shm/page.ts';
+import { MAPPING_ANON, MAX_FOLIO_ORDER, entireMapcount, folioHead } from '../shm/page.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
@@ -34,6 +34,7 @@ function prepNewPage(shm: Shm, pfn: number, order = 0): void {
     if (i !== 0) Atomics.store(shm.flags, p, 0);
   }
   Atomics.store(shm.nrPagesMapped, pfn, 0);
+  if (order > 0) Atomics.store(shm.nrPagesMapped, pfn + 1, 0); // prep_compound_head(): _entire_mapcount = -1 (src/shm/page.ts)
   Atomics.store(shm.flags, pfn, 0);
   Atomics.store(shm.refcount, pfn, 1);
 }
@@ -206,7 +207,8 @@ export function* freePage(t: Task, pfn: number): Step {
   }
   for (let i = 1; i < 1 << order; i++) {
     const p = pfn + i, mc = Atomics.load(shm.mapcount, p), m = Atomics.load(shm.mapping, p), r = Atomics.load(shm.refcount, p);
-    if (mc !== -1 || m > 0 || r !== 0 || (Atomics.load(shm.flags, p) & PG_free) !== 0) {
+    // free_tail_page_prepare(): "nonzero entire_mapcount" on the first tail (a PMD still maps it)
+    if (mc !== -1 || m > 0 || r !== 0 || (Atomics.load(shm.flags, p) & PG_free) !== 0 || (i === 1 && entireMapcount(shm, pfn) !== -1)) {
       t.violation('FREE-BAD', p, Atomics.load(shm.flags, p), r, mc, m);
       return;
     }

@@ -12,11 +12,11 @@
 // let a store put there is then the page's to write back.
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
-import { folioHead, folioNrPages, pageMapped } from '../shm/page.ts';
-import { ptlSlot, pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount, vmaEnd } from '../shm/mm.ts';
+import { COMPOUND_MAPPED, entireMapcountAdd, folioHead, folioNrPages, pageMapped } from '../shm/page.ts';
+import { pmdRead, pmdTransHuge, ptlSlot, pteAnon, ptePfn, ptePresent, pteRead, pteSlot, vmaContains, vmaCount, vmaEnd } from '../shm/mm.ts';
 import { PTE_DIRTY } from '../shm/shm.ts';
-import { pteUnlock } from './pgtable.ts';
-import { pteLock } from './pgtable.ts';
+import { pteOffsetMapLock, pteUnlock } from './pgtable.ts';
+import { splitHugePmdAddress } from './huge_memory.ts';
 import type { Shm } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
@@ -32,8 +32,9 @@ export function vmasOfFile(shm: Shm, file: number): number[] {
  * A page of a large folio that becomes mapped counts in its folio's _nr_pages_mapped (6.6
  * folio_add_file_rmap_range(): "if (atomic_inc_and_test(&page->_mapcount)) nr++" then
  * atomic_add_return_relaxed(nr, mapped)). */
-export function* pageAddRmap(t: Task, pfn: number): Step {
+export function* pageAddRmap(t: Task, pfn: number, compound = false): Step {
   yield 'page_add_file_rmap';
+  if (compound) return addEntireMapping(t.shm, pfn);
   const first = Atomics.add(t.shm.mapcount, pfn, 1) === -1; // atomic_inc_and_test(&page->_mapcount): -1 -> 0 is the first
   if (first && t.shm.compound[pfn] !== 0) Atomics.add(t.shm.nrPagesMapped, folioHead(t.shm, pfn), 1);
 }
@@ -41,14 +42,31 @@ export function* pageAddRmap(t: Task, pfn: number): Step {
 /** page_remove_rmap(): one mapping fewer (PTL held). Below -1 is the kernel's "Bad page map". A
  * page of a large folio that is no longer mapped leaves its folio's _nr_pages_mapped (6.6
  * page_remove_rmap(): "last = atomic_add_negative(-1, &page->_mapcount)"). */
-export function* pageRemoveRmap(t: Task, pfn: number): Step {
+export function* pageRemoveRmap(t: Task, pfn: number, compound = false): Step {
   yield 'page_remove_rmap';
+  if (compound) return removeEntireMapping(t, pfn);
   const n = Atomics.sub(t.shm.mapcount, pfn, 1) - 1;
   if (n < -1) t.violation('MAP-COUNT', pfn, n);
   else if (n === -1 && t.shm.compound[pfn] !== 0) {
     const head = folioHead(t.shm, pfn);
     if (Atomics.sub(t.shm.nrPagesMapped, head, 1) - 1 < 0) t.violation('MAP-COUNT', head, -1);
   }
+}
+
+/** page_add_file_rmap(page, vma, true) of PMD-sized folio `head` (6.6 folio_add_file_rmap_range(),
+ * the folio_test_pmd_mappable() branch): "first = atomic_inc_and_test(&folio->_entire_mapcount);
+ * if (first) nr = atomic_add_return_relaxed(COMPOUND_MAPPED, mapped)". */
+function addEntireMapping(shm: Shm, head: number): void {
+  if (entireMapcountAdd(shm, head, 1) === 0) Atomics.add(shm.nrPagesMapped, head, COMPOUND_MAPPED);
+}
+
+/** page_remove_rmap(page, vma, true) (6.6): "last = atomic_add_negative(-1,
+ * &folio->_entire_mapcount); if (last) nr = atomic_sub_return_relaxed(COMPOUND_MAPPED, mapped)".
+ * Below -1 is zap_huge_pmd()'s VM_BUG_ON_PAGE(page_mapcount(page) < 0). */
+function removeEntireMapping(t: Task, head: number): void {
+  const shm = t.shm, n = entireMapcountAdd(shm, head, -1);
+  if (n < -1) t.violation('MAP-COUNT', head, n);
+  else if (n === -1 && Atomics.sub(shm.nrPagesMapped, head, COMPOUND_MAPPED) < COMPOUND_MAPPED) t.violation('MAP-COUNT', head, -1);
 }
 
 /**
@@ -90,11 +108,11 @@ export type RmapOne = (t: Task, vma: number, index: number, pte: number, pfn: nu
  * PTE there); with `untilUnmapped` (rwc->done = folio_not_mapped), after each VMA "if (rwc->done &&
  * rwc->done(folio)) goto done": the walk stops as soon as nothing maps the page any more.
  */
-export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmapped: boolean, arg = 0): Step {
+export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmapped: boolean, arg = 0, splitHugePmd = false): Step {
   const shm = t.shm;
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn);
   if (file < 0) return;
-  if (shm.compound[pfn] > 0) return yield* rmapWalkFolio(t, pfn, file, index, rmapOne, untilUnmapped, arg);
+  if (shm.compound[pfn] > 0) return yield* rmapWalkFolio(t, pfn, file, index, rmapOne, untilUnmapped, arg, splitHugePmd);
   t.page = pfn;
   t.aux = index;
   yield 'i_mmap_lock_read';
@@ -102,9 +120,14 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
     if (!vmaContains(shm, vma, index)) continue;
     t.page = pfn;
     t.aux = index;
-    const ptl = yield* pteLock(t, vma, index); // page_vma_mapped_walk
-    yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn, arg);
-    pteUnlock(t, ptl);
+    // TTU_SPLIT_HUGE_PMD (6.6 try_to_unmap_one(): "if (flags & TTU_SPLIT_HUGE_PMD)
+    // split_huge_pmd_address(vma, address, false, folio)"): a PMD mapping this folio goes first
+    if (splitHugePmd && pmdTransHuge(pmdRead(shm, vma, index))) yield* splitHugePmdAddress(t, vma, index, folioHead(shm, pfn));
+    const ptl = yield* pteOffsetMapLock(t, vma, index); // page_vma_mapped_walk(): no table, no PTE
+    if (ptl >= 0) {
+      yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn, arg);
+      pteUnlock(t, ptl);
+    }
     if (!untilUnmapped) continue;
     t.page = pfn;
     yield 'folio_not_mapped';
@@ -120,7 +143,7 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
  * the page of the folio at that index (what the PTE must name to be this folio's). rwc->done is
  * tested after each VMA, as for a single page.
  */
-function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapOne: RmapOne, untilUnmapped: boolean, arg: number): Step {
+function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapOne: RmapOne, untilUnmapped: boolean, arg: number, splitHugePmd: boolean): Step {
   const shm = t.shm, nr = folioNrPages(shm, pfn);
   t.page = pfn;
   t.aux = first;
@@ -128,17 +151,20 @@ function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapO
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(first, shm.vmaPgoff[vma]), to = Math.min(first + nr, vmaEnd(shm, vma));
     if (from >= to) continue;
-    let ptl = -1;
+    let ptl = -1, table = -1;
     for (let index = from; index < to; index++) {
       t.page = pfn;
       t.aux = index;
-      if (ptl !== ptlSlot(shm, vma, index)) { // the walk steps into the next page table
+      if (table !== ptlSlot(shm, vma, index)) { // the walk steps into the next page table
         if (ptl >= 0) pteUnlock(t, ptl);
-        ptl = yield* pteLock(t, vma, index);
+        table = ptlSlot(shm, vma, index);
+        // TTU_SPLIT_HUGE_PMD: a PMD mapping this folio is split first (as rmapWalkFile() does)
+        if (splitHugePmd && pmdTransHuge(pmdRead(shm, vma, index))) yield* splitHugePmdAddress(t, vma, index, pfn);
+        ptl = yield* pteOffsetMapLock(t, vma, index); // page_vma_mapped_walk(): no table, no PTE of it here
       }
-      yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn + index - first, arg);
+      if (ptl >= 0) yield* rmapOne(t, vma, index, pteRead(shm, vma, index), pfn + index - first, arg);
     }
-    pteUnlock(t, ptl);
+    if (ptl >= 0) pteUnlock(t, ptl);
     if (!untilUnmapped) continue;
     t.page = pfn;
     yield 'folio_not_mapped';
@@ -159,6 +185,6 @@ function* tryToUnmapOne(t: Task, vma: number, index: number, pte: number, pfn: n
  * afterwards (the kernel's returns void: shrink_folio_list() tests folio_mapped() itself).
  */
 export function* tryToUnmap(t: Task, pfn: number): Step<boolean> {
-  yield* rmapWalkFile(t, pfn, tryToUnmapOne, true);
+  yield* rmapWalkFile(t, pfn, tryToUnmapOne, true, 0, true);
   return !pageMapped(t.shm, pfn);
 }

@@ -9,7 +9,7 @@
 import { putPage } from './page_alloc.ts';
 import { PAGE_SIZE, maxIndex, xaLoad, xaStore } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
-import { PageDirty, PageWriteback, folioNrPages, pageMapped, pageRefFreeze } from '../shm/page.ts';
+import { PageDirty, PageWriteback, entireMapcount, folioNrPages, pageMapped, pageRefFreeze } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_readahead, PG_uptodate, type Shm } from '../shm/shm.ts';
 import { mutexLock, mutexUnlock, spinLock, spinUnlock } from '../locks/spinlock.ts';
 import type { Step } from '../kernel/step.ts';
@@ -191,9 +191,10 @@ export function* splitFolio(t: Task, pfn: number): Step<number> {
 }
 
 /** can_split_folio(): "folio_mapcount(folio) == folio_ref_count(folio) - extra_pins - 1", with
- * extra_pins the page cache's nr references: nobody but the PTEs, the cache and the caller holds it. */
+ * extra_pins the page cache's nr references: nobody but the PTEs, the PMDs, the cache and the caller
+ * holds it (6.6 folio_total_mapcount(): folio_entire_mapcount() plus each page's). */
 function canSplitFolio(shm: Shm, pfn: number, nr: number): boolean {
-  let mapcount = 0;
+  let mapcount = entireMapcount(shm, pfn) + 1;
   for (let i = 0; i < nr; i++) mapcount += Atomics.load(shm.mapcount, pfn + i) + 1;
   return mapcount === Atomics.load(shm.refcount, pfn) - nr - 1;
 }

@@ -28,8 +28,9 @@
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
 import { ptlSlot, pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSlot, vmaEnd, vmaShared } from '../shm/mm.ts';
+import { hugePmdPfn, pmdRead, pmdTransHuge, ptlSpan } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
-import { pteLock } from './pgtable.ts';
+import { pmdLock, pmdUnlock, pteOffsetMapLock } from './pgtable.ts';
 import { PageDirty, PageLocked, PageWriteback, folioHead, folioNrPages, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
@@ -134,7 +135,8 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   const shm = t.shm, { vma, index } = vmf;
   t.page = -1;
   t.aux = index;
-  let ptl = yield* pteLock(t, vma, index);
+  let ptl = yield* pteOffsetMapLock(t, vma, index);
+  if (ptl < 0) return VM_FAULT_NOPAGE; // no PTE table (6.6 pte_offset_map_lock() NULL): retried
   yield 'pte_same';
   const orig = pteRead(shm, vma, index);
   if (!ptePresent(orig) || pteAnon(orig) || (orig & PTE_WRITE) !== 0) { // changed before we got the PTL
@@ -153,11 +155,12 @@ export function* doWpPageShared(t: Task, vmf: VmFault): Step<number> {
   }
   // finish_mkwrite_fault(): "We might have raced with another page fault while we released the
   // pte_offset_map_lock."
-  ptl = yield* pteLock(t, vma, index);
+  // "vmf->pte = pte_offset_map_lock(...); if (!vmf->pte) return VM_FAULT_NOPAGE;" (6.6)
+  ptl = yield* pteOffsetMapLock(t, vma, index);
   t.page = pfn;
-  yield 'pte_same';
-  if (pteRead(shm, vma, index) !== orig) {
-    pteUnlock(t, ptl);
+  if (ptl >= 0) yield 'pte_same';
+  if (ptl < 0 || pteRead(shm, vma, index) !== orig) {
+    if (ptl >= 0) pteUnlock(t, ptl);
     yield* t.ops.lock.unlockPage(t, pfn);
     yield* putPage(t, pfn);
     return VM_FAULT_NOPAGE;
@@ -183,15 +186,17 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
   let cleaned = 0;
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(index, shm.vmaPgoff[vma]), to = Math.min(index + nr, vmaEnd(shm, vma));
-    let ptl = -1;
+    let ptl = -1, table = -1;
     for (let i = from; i < to; i++) {
       const page = pfn + i - index;
       t.page = pfn;
       t.aux = i;
-      if (ptl !== ptlSlot(shm, vma, i)) {
+      if (table !== ptlSlot(shm, vma, i)) {
         if (ptl >= 0) pteUnlock(t, ptl);
-        ptl = yield* pteLock(t, vma, i); // page_vma_mkclean_one()
+        table = ptlSlot(shm, vma, i);
+        ptl = yield* pteOffsetMapLock(t, vma, i); // page_vma_mkclean_one()
       }
+      if (ptl < 0) continue; // no table: no PTE (the model's huge PMDs are read-only and clean)
       yield 'pte_wrprotect';
       // page_vma_mkclean_one(): "if (!pte_dirty(entry) && !pte_write(entry)) continue;" else
       // ptep_clear_flush(), pte_wrprotect(), pte_mkclean(), set_pte_at(). One RMW here: the hardware
@@ -390,8 +395,12 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
   for (let tries = 0; tries < 3; tries++) {
     t.page = -1;
     t.aux = index;
-    const ptl = yield* pteLock(t, vma, index);
-    yield 'follow_page_pte';
+    const ptl = yield* pteOffsetMapLock(t, vma, index);
+    if (ptl < 0) { // follow_pmd_mask(): no table
+      const pfn = yield* followTransHugePmd(t, vma, index, write);
+      if (pfn !== NIL) return pfn;
+    }
+    if (ptl >= 0) yield 'follow_page_pte';
     const pte = pteRead(shm, vma, index);
     if (ptePresent(pte) && !pteAnon(pte) && (!write || (pte & PTE_WRITE))) { // a migration entry: "no_page", fault it in
       const pfn = ptePfn(pte);
@@ -401,7 +410,7 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
       pteUnlock(t, ptl);
       return pfn;
     }
-    pteUnlock(t, ptl);
+    if (ptl >= 0) pteUnlock(t, ptl);
     // faultin_page(); a private mapping's COW copy is anonymous: not the file page this models
     if (!pteNone(pte) && pteAnon(pte)) return NIL;
     if (write && !vmaShared(shm, vma)) return NIL;
@@ -416,6 +425,24 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
     }
   }
   return NIL;
+}
+
+/** follow_trans_huge_pmd() (6.6 mm/huge_memory.c) as follow_pmd_mask() reaches it: under the PMD
+ * lock, a huge PMD that still maps a folio gives the page at `index` a reference (a FOLL_WRITE
+ * lookup of the model's read-only PMD does not: it faults, and wp_huge_pmd() splits). NIL if none. */
+function* followTransHugePmd(t: Task, vma: number, index: number, write: boolean): Step<number> {
+  const shm = t.shm;
+  if (write || !pmdTransHuge(pmdRead(shm, vma, index))) return NIL;
+  const mm = yield* pmdLock(t, vma);
+  const pmd = pmdRead(shm, vma, index);
+  let pfn = NIL;
+  if (pmdTransHuge(pmd)) {
+    pfn = hugePmdPfn(pmd) + index - ptlSpan(shm, vma, index)[0];
+    t.page = pfn;
+    getPage(shm, pfn); // try_grab_page(): the PMD's reference keeps it alive until here
+  }
+  pmdUnlock(t, mm);
+  return pfn;
 }
 
 /** The pin's owner wrote into the page (DMA) and is done: set_page_dirty() with only its

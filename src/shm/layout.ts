@@ -65,6 +65,8 @@ export const STAT_NAMES = [
   'largeFolios', // large folios added to the page cache (readahead's page_cache_ra_order())
   'splits', // large folios split (split_folio() succeeded)
   'splitFailed', // split_folio() that returned -EAGAIN (a pin held, or the folio went meanwhile)
+  'pmdMapped', // PMD-sized folios mapped by a PMD (do_set_pmd(), --pmd on)
+  'pmdZapped', // huge PMDs cleared (zap_huge_pmd(), __split_huge_pmd())
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 /** Words per task in the stats region: STAT_NAMES rounded up to whole 64-byte lines, so a task's

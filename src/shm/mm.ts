@@ -71,3 +71,36 @@ export const pteRead = (shm: Shm, vma: number, index: number): number => Atomics
 export function pteWrite(shm: Shm, vma: number, index: number, pte: number): void {
   Atomics.store(shm.ptes, pteSlot(shm, vma, index), pte);
 }
+
+// ---- the PMD entry of a page table (shm.pmd, one per PTL group: src/mm/pgtable.ts) ----------------
+//
+// A PMD entry is 0 for a table set up with the VMA, PMD_NONE (-1, src/mm/pgtable.ts) for none, the
+// table page's pfn + 1 for a table from the page allocator, or a huge PMD (pmd_trans_huge(), 6.6
+// do_set_pmd()): -2 - pfn of the PMD-sized folio's head it maps, read-only (the model maps a PMD
+// for read faults and fault-around only). A huge PMD maps the whole PTL group; the PTE words of
+// that group are all none meanwhile (no table: __pte_offset_map() returns NULL for it).
+
+/** mk_huge_pmd(): the entry that maps folio `head` by the PMD. */
+export const mkHugePmd = (head: number): number => -2 - head;
+/** pmd_trans_huge() */
+export const pmdTransHuge = (pmd: number): boolean => pmd <= -2;
+/** pmd_page() of a huge PMD: its folio's head. */
+export const hugePmdPfn = (pmd: number): number => -2 - pmd;
+/** pmdp_get_lockless() of the PMD entry covering `index` in `vma`. */
+export const pmdRead = (shm: Shm, vma: number, index: number): number => Atomics.load(shm.pmd, ptlSlot(shm, vma, index));
+
+/** HPAGE_PMD_ORDER of the model: a PMD covers a PTL group of ptesPerPtl pages, so the order is
+ * log2(ptesPerPtl) when that is a power of two >= 2, else -1 (no folio is PMD-mappable). */
+export function hpagePmdOrder(shm: Shm): number {
+  const per = shm.sizes.ptesPerPtl;
+  return per >= 2 && (per & (per - 1)) === 0 ? Math.log2(per) : -1;
+}
+
+/** What a user access at `index` of `vma` goes through: the PTE word, or for a huge PMD the PTE
+ * word it stands for (the folio's page at that index, read-only). */
+export function mappingWordAt(shm: Shm, vma: number, index: number): number {
+  const pmd = pmdRead(shm, vma, index);
+  if (!pmdTransHuge(pmd)) return pteRead(shm, vma, index);
+  const [start] = ptlSpan(shm, vma, index);
+  return mkPte(hugePmdPfn(pmd) + index - start);
+}

@@ -6,8 +6,10 @@
 // page only; each page keeps its own _mapcount (the PTEs that map that page) and data stamp, and
 // the head counts its PTE-mapped pages (folio->_nr_pages_mapped). The flag tests and reference
 // helpers below take any page and act on its folio, as PageLocked(page) / get_page(page) do via
-// page_folio(); for an order-0 page the folio is the page. Simplified: no PMD mappings, so no
-// _entire_mapcount; page->mapping and page->index are kept on every page of a folio (the kernel
+// page_folio(); for an order-0 page the folio is the page. A PMD-sized folio mapped by a PMD
+// (--pmd on) counts that mapping in folio->_entire_mapcount, which 6.6 keeps in the first tail
+// page, and the first one adds COMPOUND_MAPPED to _nr_pages_mapped (folio_add_file_rmap_range()).
+// Simplified: page->mapping and page->index are kept on every page of a folio (the kernel
 // derives a tail's from the head: folio->mapping, folio->index + i), written together under the
 // folio lock and the i_pages lock.
 //
@@ -42,11 +44,23 @@ export const PageWriteback = (shm: Shm, pfn: number): boolean => (folioFlags(shm
 export const PageDirty = (shm: Shm, pfn: number): boolean => (folioFlags(shm, pfn) & PG_dirty) !== 0;
 export const PageFree = (shm: Shm, pfn: number): boolean => (Atomics.load(shm.flags, pfn) & PG_free) !== 0;
 /** folio_mapped(page_folio(page)): an order-0 page's _mapcount >= 0; a large folio has a
- * PTE-mapped page (6.6: folio->_nr_pages_mapped). */
+ * PTE-mapped page or a PMD mapping (6.6: folio->_nr_pages_mapped, COMPOUND_MAPPED included). */
 export const pageMapped = (shm: Shm, pfn: number): boolean => {
   const head = folioHead(shm, pfn);
   return shm.compound[head] === 0 ? Atomics.load(shm.mapcount, head) >= 0 : Atomics.load(shm.nrPagesMapped, head) > 0;
 };
+/** COMPOUND_MAPPED (6.6 mm/internal.h): added to a folio's _nr_pages_mapped while a PMD maps it;
+ * FOLIO_PAGES_MAPPED masks the count of its PTE-mapped pages. */
+export const COMPOUND_MAPPED = 0x800000;
+export const FOLIO_PAGES_MAPPED = COMPOUND_MAPPED - 1;
+
+/** folio_entire_mapcount() of large folio `head`: the PMDs mapping it, minus one (-1: none).
+ * Kept as _entire_mapcount + 1 in the first tail page's _nr_pages_mapped word (unused on a tail;
+ * 6.6 struct folio has _entire_mapcount in page[1]), so a fresh or split page reads -1. */
+export const entireMapcount = (shm: Shm, head: number): number => Atomics.load(shm.nrPagesMapped, head + 1) - 1;
+/** atomic_inc_and_test(&folio->_entire_mapcount) / atomic_add_negative(-1, ...): the new value. */
+export const entireMapcountAdd = (shm: Shm, head: number, n: number): number => Atomics.add(shm.nrPagesMapped, head + 1, n) + n - 1;
+
 export const SetPageUptodate = (shm: Shm, pfn: number): void => void Atomics.or(shm.flags, folioHead(shm, pfn), PG_uptodate);
 
 /** get_page() -> folio_get(page_folio(page)): the caller already holds a reference. */

@@ -6,7 +6,8 @@
 // next_uptodate_page() (vmOps.nextUptodatePage) unless the variant hands in its own.
 import { ptlSlot } from '../../shm/mm.ts';
 import { pteUnlock } from '../../mm/pgtable.ts';
-import { pteLock } from '../../mm/pgtable.ts';
+import { pteOffsetMapLock } from '../../mm/pgtable.ts';
+import { putPage } from '../../mm/page_alloc.ts';
 import type { NextPageFn } from '../../mm/filemap.ts';
 import type { NextPage, Task } from '../../kernel/task.ts';
 import type { VmFault } from '../../kernel/fault.ts';
@@ -31,7 +32,12 @@ export function* mapPagesRange(
   let ret = 0;
   let page: NextPage | null = yield* next(t, vmf, start, end);
   if (!page) return 0;
-  const ptl = yield* pteLock(t, vma, start);
+  const ptl = yield* pteOffsetMapLock(t, vma, start);
+  if (ptl < 0) { // no PTE table (6.6 filemap_map_pages(): "if (!vmf->pte) { folio_unlock(); folio_put(); goto out; }")
+    if (page.locked) yield* t.ops.lock.unlockPage(t, page.pfn);
+    yield* putPage(t, page.pfn);
+    return 0;
+  }
   while (page) {
     t.page = page.pfn;
     t.aux = page.index;
