@@ -27,6 +27,10 @@
 // With --pte-alloc the mm starts with no PTE tables: faults and fault-around allocate them
 // (src/mm/pgtable.ts), from the page allocator, which falls into direct reclaim when --pages is
 // small.
+// With --pmd on (implies --pte-alloc, and large folios up to the PMD order) a PMD-sized folio is
+// mapped by a huge PMD (filemap_map_pmd() / finish_fault() -> do_set_pmd()), and zaps,
+// truncation, reclaim and write faults clear it again (zap_huge_pmd(), __split_huge_pmd()): the
+// next fault there allocates a PTE table, so tables go missing during the run.
 // A '+'-joined role ('reader+zapper+reclaimer') does one of its parts per operation.
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { CellSpec } from '../kernel/cells.ts';
@@ -39,11 +43,11 @@ import { CTL } from '../shm/layout.ts';
 import { NIL, PG_free, PG_uptodate, VM_SHARED, type Shm } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
 import { allocPageInit, folioAllocInit, putPage, setMaxFolioOrder } from '../mm/page_alloc.ts';
-import { pmdClearAll } from '../mm/pgtable.ts';
+import { pmdClearAll, pmdNone, pteAllocOne, pteFree, thpPmdEnabled } from '../mm/pgtable.ts';
 import { MAX_FOLIO_ORDER } from '../shm/page.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
-import { isMigrationEntry, pteNone, pteRead, setupVma, vmaCount } from '../shm/mm.ts';
-import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
+import { isMigrationEntry, mappingWordAt, pmdTransHuge, pteNone, setupVma, vmaCount } from '../shm/mm.ts';
+import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type VmFault } from '../kernel/fault.ts';
 import { lockNames, makeLock, sendFatalSignal } from '../locks/index.ts';
 import { mainlineOps } from '../mm/mainline.ts';
 import { findVariant, type Variant } from '../variants/registry.ts';
@@ -102,6 +106,15 @@ export const READAHEAD_ORDER_OPTION: ScenarioOption = {
     + 'from the op stream per fault; both lowered to fit alignment, EOF and the folios already cached',
 };
 
+/** --pmd (map-truncate): the PMD level. */
+export const PMD_OPTION: ScenarioOption = {
+  name: 'pmd', kind: 'enum', default: 'off', choices: ['on', 'off'],
+  help: 'map PMD-sized folios (order log2(--ptes-per-ptl)) by a huge PMD: filemap_map_pmd() / finish_fault() -> do_set_pmd(); '
+    + 'zap_huge_pmd() / __split_huge_pmd() clear it and the next fault allocates a PTE table. Implies --pte-alloc, and '
+    + '--max-folio-order the PMD order when it is 0 (file 0 starts in PMD-sized folios; readahead makes more as --readahead-order says); '
+    + 'needs --ptes-per-ptl a power of two, --map-pages mainline (off: CONFIG_TRANSPARENT_HUGEPAGE=n for file mappings)',
+};
+
 /** --pte-alloc (map-truncate, writeback): PTE tables allocated on demand. */
 export const PTE_ALLOC_OPTION: ScenarioOption = {
   name: 'pte-alloc', kind: 'bool', default: false,
@@ -134,10 +147,15 @@ export interface MapTruncateConfig {
   vmaPages: number;
   ptesPerPtl: number;
   cowPermille: number;
-  /** --max-folio-order (0: single pages) */
+  /** --max-folio-order (0: single pages; with --pmd on and 0: the PMD order) */
   maxFolioOrder: number;
+  /** --pmd on */
+  pmd: boolean;
   pages: number;
 }
+
+/** HPAGE_PMD_ORDER for --ptes-per-ptl `per` (src/shm/mm.ts hpagePmdOrder()), or -1. */
+export const pmdOrderOf = (per: number): number => (per >= 2 && (per & (per - 1)) === 0 ? Math.log2(per) : -1);
 
 const num = (cfg: RunConfig, name: string, def: number): number => {
   const v = cfg.extra[name];
@@ -152,10 +170,12 @@ export function mtConfig(cfg: RunConfig): MapTruncateConfig {
   if (known !== undefined && known.pages === cfg.pages) return known;
   const filePages = num(cfg, 'file-pages', 16);
   const vmaPages = num(cfg, 'vma-pages', 0) || filePages;
+  const ptesPerPtl = num(cfg, 'ptes-per-ptl', 8), pmd = cfg.extra.pmd === 'on';
+  const order = num(cfg, 'max-folio-order', 0);
   const c = {
     files: num(cfg, 'files', 2), filePages, processes: num(cfg, 'processes', 2), vmas: num(cfg, 'vmas', 2),
-    vmaPages, ptesPerPtl: num(cfg, 'ptes-per-ptl', 8), cowPermille: num(cfg, 'cow-permille', 250),
-    maxFolioOrder: num(cfg, 'max-folio-order', 0), pages: cfg.pages,
+    vmaPages, ptesPerPtl, cowPermille: num(cfg, 'cow-permille', 250),
+    maxFolioOrder: pmd && order === 0 ? Math.max(0, pmdOrderOf(ptesPerPtl)) : order, pmd, pages: cfg.pages,
   };
   mtConfigs.set(cfg, c);
   return c;
@@ -254,7 +274,7 @@ function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
   const size = Atomics.load(shm.iSize, file);
   const ret = yield* t.ops.fault.doUserAddrFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & (VM_FAULT_OOM | VM_FAULT_RETRY))) return; // RETRY: killed, nothing to judge
-  const mappedNow = !pteNone(pteRead(shm, vma, index));
+  const mappedNow = !pteNone(mappingWordAt(shm, vma, index)); // a PTE or a huge PMD
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
   const beyond = index >= maxIndex(size);
   const sigbus = (ret & VM_FAULT_SIGBUS) !== 0;
@@ -266,6 +286,18 @@ function* runOp(t: Task, _role: string, op: Op): Step {
   switch (op.kind) {
     case 'map_pages': {
       const [vma, start, end] = a;
+      if (thpPmdEnabled(t)) {
+        // 6.6 do_fault_around(): preallocate a table for a none PMD; filemap_map_pages() maps a
+        // PMD-sized folio by the PMD or installs the table (filemap_map_pmd()); an unused one is freed
+        const vmf: VmFault = { vma, file: t.shm.vmaFile[vma], index: start };
+        if (pmdNone(t.shm, vma, start)) {
+          vmf.preallocPte = yield* pteAllocOne(t);
+          if (vmf.preallocPte === NIL) return;
+        }
+        yield* t.ops.vmOps.mapPages(t, vmf, start, end);
+        if ((vmf.preallocPte ?? NIL) !== NIL) yield* pteFree(t, vmf.preallocPte!);
+        return;
+      }
       // ->map_pages runs in do_fault_around(), which first gives it a PTE table
       if (!(yield* t.ops.fault.pteAlloc(t, vma, start))) return;
       yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
@@ -311,7 +343,7 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
   // the orchestrator initialises the buffer; a bare caller (tests, tools) may not have
   if (shm.sizes.pages > 0 && shm.ctl[CTL.FREE_COUNT] === 0 && (shm.flags[0] & PG_free) === 0 && shm.ctl[CTL.FREE_HEAD] === 0) initShm(shm);
   const c = mtConfig(cfg);
-  if (cfg.extra['pte-alloc'] === true) pmdClearAll(shm);
+  if (cfg.extra['pte-alloc'] === true || c.pmd) pmdClearAll(shm);
   for (let k = 0; k < vmaCount(shm); k++) {
     const { file, pgoff, flags } = vmaLayout(c, k);
     setupVma(shm, k, file, pgoff, c.vmaPages, flags);
@@ -372,7 +404,8 @@ function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: nu
 }
 
 function summary(shm: Shm): Record<string, unknown> {
-  let cached = 0, mapped = 0, anon = 0, migration = 0, large = 0;
+  let cached = 0, mapped = 0, anon = 0, migration = 0, large = 0, huge = 0;
+  for (let slot = 0; slot < shm.pmd.length; slot++) if (pmdTransHuge(shm.pmd[slot])) huge++;
   for (let pfn = 0; pfn < shm.sizes.pages; pfn++) if (shm.compound[pfn] > 0 && shm.mapping[pfn] > 0) large++;
   for (let s = 0; s < shm.slots.length; s++) if (shm.slots[s] !== 0) cached++;
   for (let i = 0; i < shm.ptes.length; i++) {
@@ -383,6 +416,7 @@ function summary(shm: Shm): Record<string, unknown> {
     freePages: shm.ctl[CTL.FREE_COUNT], pageCachePages: cached, filePtes: mapped, cowPtes: anon, migrationEntries: migration,
     iSizePages: Array.from(shm.iSize, (s) => maxIndex(s)).slice(0, 16),
     ...(shm.ctl[CTL.MAX_ORDER] > 0 ? { largeFoliosCached: large } : {}),
+    ...(huge > 0 ? { hugePmds: huge } : {}),
   };
 }
 
@@ -406,8 +440,14 @@ export const FOLIO_MAP_PAGES: readonly string[] = [DEFAULT_MAP_PAGES, 'linus-rec
  * or null. */
 export function checkFolioFlags(cfg: RunConfig): string | null {
   const order = maxFolioOrder(cfg);
+  const c = mtConfig(cfg), pmdOrder = pmdOrderOf(c.ptesPerPtl);
+  if (c.pmd && pmdOrder < 1) return `--pmd on needs --ptes-per-ptl a power of two (the PMD range), not ${c.ptesPerPtl}`;
   if (order === 0) return null;
   const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
+  if (c.pmd && order < pmdOrder) return `--pmd on needs --max-folio-order ${pmdOrder} or more (0 picks it): a PMD maps a folio of order log2(--ptes-per-ptl ${c.ptesPerPtl})`;
+  if (c.pmd && mp !== DEFAULT_MAP_PAGES) return `--pmd on needs --map-pages ${DEFAULT_MAP_PAGES}: filemap_map_pmd() is 6.6's filemap_map_pages()`;
+  // 6.6 migrates a PMD-mapped folio with PMD migration entries (set_pmd_migration_entry()), which the model does not have
+  if (c.pmd && String(cfg.extra.roles ?? '').includes('migrator')) return '--pmd on: the migrator role is refused (migrating a PMD-mapped folio needs PMD migration entries, not modelled)';
   if (!FOLIO_MAP_PAGES.includes(mp)) return `--max-folio-order ${order} needs --map-pages ${FOLIO_MAP_PAGES.join(', ')}: ${mp} maps order-0 pages only`;
   if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${order} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
   for (const name of cfg.variants ?? []) {
@@ -436,7 +476,7 @@ export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
 export const mapTruncateScenario: Scenario = {
   name: 'map-truncate',
   description: 'truncate racing filemap_map_pages, read and COW faults, zap, reclaim and readers over shared and private file mappings',
-  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length), PTE_ALLOC_OPTION, READAHEAD_ORDER_OPTION],
+  options: [...FAULT_VARIANT_OPTIONS, FAULT_RETRY_OPTION, ...MAP_TRUNCATE_OPTIONS.slice(FAULT_VARIANT_OPTIONS.length), PTE_ALLOC_OPTION, READAHEAD_ORDER_OPTION, PMD_OPTION],
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'DATA-STAMP', 'FREE-BAD', 'FAULT-LOCKED',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'FAULT-RETRY', 'EOF-ZERO',

@@ -7,8 +7,10 @@ import type { CellSpec } from '../../kernel/cells.ts';
 import type { Task } from '../../kernel/task.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
-import { folioRefAdd } from '../../shm/page.ts';
+import { VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_OOM } from '../../kernel/fault.ts';
+import { folioTestPmdMappable, pmdNone, pteLock, pteUnlock } from '../../mm/pgtable.ts';
+import { NIL } from '../../shm/shm.ts';
+import { folioPage, folioRefAdd } from '../../shm/page.ts';
 import { pteNone, pteRead } from '../../shm/mm.ts';
 import { PAGE_SIZE, iSizeRead, maxIndex } from '../../shm/files.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
@@ -144,10 +146,69 @@ export const folioEofClamp: Variant = {
         return yield* base.vmOps.filemapMapFolioRange(t, vmf, folio, from, Math.max(0, Math.min(nr, fileEnd - from)));
       },
     },
+    // --pmd on: the same change keeps a PMD from mapping a folio across i_size ("Do not allow to map
+    // with PMD across i_size to preserve SIGBUS semantics": filemap_map_pages() calls
+    // filemap_map_pmd() only "if (file_end >= folio_next_index(folio) - 1 ...)", and finish_fault()
+    // falls back to a PTE likewise): do_set_pmd() falls back for a folio that reaches past EOF
+    fault: {
+      *doSetPmd(t: Task, vmf: VmFault, page: number): Step<number> {
+        yield 'i_size_read';
+        const fileEnd = maxIndex(iSizeRead(t.shm, vmf.file));
+        if (Atomics.load(t.shm.index, page) + (1 << Math.max(0, t.shm.compound[page])) > fileEnd) return VM_FAULT_FALLBACK;
+        return yield* base.fault.doSetPmd(t, vmf, page);
+      },
+    },
   }),
 };
 
-for (const v of [folioMapOneRef, folioSplitNoFreeze, folioPartialKeep, folioEofClamp]) registerVariant(v);
+/**
+ * finish_fault() taking the PTL as before 6.5, when pte_offset_map_lock() could not fail: a PMD
+ * read as not none before the page lock was taken may have become a huge PMD mapping the folio
+ * (filemap_map_pmd() of a mapper that held the folio lock first), and the fault sets a PTE under it.
+ * 6.6: "vmf->pte = pte_offset_map_lock(...); if (!vmf->pte) return VM_FAULT_NOPAGE;".
+ */
+function* finishFaultNoNull(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
+  const shm = t.shm;
+  t.page = pfn;
+  t.aux = vmf.index;
+  if (pmdNone(shm, vmf.vma, vmf.index)) {
+    if (!anon && folioTestPmdMappable(t, pfn)) {
+      const ret = yield* t.ops.fault.doSetPmd(t, vmf, folioPage(shm, pfn, vmf.index));
+      if (ret !== VM_FAULT_FALLBACK) return ret;
+    }
+    if ((vmf.preallocPte ?? NIL) !== NIL) {
+      if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
+    } else if (!(yield* t.ops.fault.pteAlloc(t, vmf.vma, vmf.index))) {
+      return VM_FAULT_OOM;
+    }
+    t.page = pfn;
+    t.aux = vmf.index;
+  }
+  const ptl = yield* pteLock(t, vmf.vma, vmf.index); // BUG (deliberate): no NULL for a huge PMD
+  yield 'pte_none';
+  let ret = VM_FAULT_NOPAGE;
+  if (pteNone(pteRead(shm, vmf.vma, vmf.index))) {
+    yield* t.ops.fault.doSetPte(t, vmf, pfn, anon, write);
+    ret = 0;
+  }
+  pteUnlock(t, ptl);
+  return ret;
+}
+
+export const finishFaultNonull: Variant = {
+  name: 'finish-fault-nonull',
+  kind: 'variant',
+  summary: 'self-test: finish_fault() takes the PTL without pte_offset_map_lock()\'s NULL for a PMD that is no table (--pmd on)',
+  source: 'mutant of finish_fault() (6.6 mm/memory.c: "if (!vmf->pte) return VM_FAULT_NOPAGE"; 0d940a9b270b)',
+  expected: ['PTE-TABLE', 'MAP-COUNT', 'REF-COUNT', 'FREE-BAD', 'MAP-CACHE', 'DEL-LOCKED'],
+  reasoning: 'a fault that waited for the folio lock while a mapper mapped the folio by a PMD sets a PTE in a range the huge PMD '
+    + 'maps, where no table is (PTE-TABLE at the set, and at the next quiescent check); that PTE\'s mapping and reference are '
+    + 'then counted by nothing a zap of the PMD undoes',
+  hidden: true,
+  ops: () => ({ fault: { finishFault: finishFaultNoNull } }),
+};
+
+for (const v of [folioMapOneRef, folioSplitNoFreeze, folioPartialKeep, folioEofClamp, finishFaultNonull]) registerVariant(v);
 
 /** map-truncate with large folios up to order 3 in 16-page files. */
 const FOLIOS = { 'max-folio-order': 3 } as const;
@@ -208,5 +269,26 @@ export const FOLIO_CELLS: readonly CellSpec[] = [
     name: 'map-truncate/folio-partial-keep', scenario: 'map-truncate', cfg: { variants: ['folio-partial-keep'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: folioPartialKeep.expected as readonly InvariantId[] },
     hidden: true, source: folioPartialKeep.source, reasoning: folioPartialKeep.reasoning!,
+  },
+];
+
+/** --pmd on: PMD-sized folios (order 3: --ptes-per-ptl 8) mapped by huge PMDs, tables on demand. */
+const FOLIOS_PMD = { pmd: 'on' } as const;
+const PMD_SOURCE = '6.6 mm/filemap.c filemap_map_pages() / filemap_map_pmd(), mm/memory.c do_set_pmd() / finish_fault() / '
+  + 'zap_pmd_range(), mm/huge_memory.c zap_huge_pmd() / __split_huge_pmd(), mm/rmap.c folio_add_file_rmap_range() / '
+  + 'page_remove_rmap(), mm/pgtable-generic.c __pte_offset_map_lock()';
+
+export const PMD_CELLS: readonly CellSpec[] = [
+  ...lockNames().map((lock): CellSpec => ({
+    name: `map-truncate/folios-pmd=${lock}`, scenario: 'map-truncate', cfg: { lock, variants: ['folio-eof-clamp'], extra: FOLIOS_PMD },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${PMD_SOURCE}; ${folioEofClamp.source}`,
+    reasoning: 'a PMD maps a PMD-sized folio only on a none PMD under the PMD lock, with the folio locked and its range inside '
+      + 'EOF; zaps and truncation clear it whole (zap_huge_pmd()) or split it (__split_huge_pmd(): cleared for a file folio) '
+      + 'with the entire mapcount dropped under the PMD lock; every PTL taker meets a PMD that is no table as 6.6 does',
+  })),
+  {
+    name: 'map-truncate/finish-fault-nonull', scenario: 'map-truncate', cfg: { variants: ['finish-fault-nonull', 'folio-eof-clamp'], extra: FOLIOS_PMD },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: { breaks: finishFaultNonull.expected as readonly InvariantId[] },
+    hidden: true, source: finishFaultNonull.source, reasoning: finishFaultNonull.reasoning!,
   },
 ];
