@@ -38,6 +38,9 @@ import { xaLoad } from '../shm/files.ts';
 import { PageDirty, PageUptodate, PageWriteback, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
+import { PMD_NONE, pmdLock, pmdUnlock, pteFree, pteLock, pteOffsetMapLock, pteUnlock, transhugeVmaSuitable } from './pgtable.ts';
+import { hpagePmdOrder, pmdRead, pmdTransHuge, pteAnon, ptePfn, ptePresent, pteRead, pteWrite, ptlSlot, ptlSpan } from '../shm/mm.ts';
+import { PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ScanResult } from '../kernel/task.ts';
 
@@ -124,4 +127,109 @@ export function* collapseFile(t: Task, file: number, start: number, nr: number):
     yield* putPage(t, pfn);
   }
   return result;
+}
+
+// ---- collapse_pte_mapped_thp() (6.6, --pmd on) -------------------------------------------------
+
+/**
+ * collapse_pte_mapped_thp(mm, addr, install_pmd) (6.6 mm/khugepaged.c; MADV_COLLAPSE passes
+ * install_pmd, khugepaged does not): a PMD-sized folio the page cache holds at a VMA's PMD range and
+ * that PTEs of its table map is given the range back as one PMD: the table is retracted and freed,
+ * so the PMD is none again in the middle of a run (the table comes back with the next fault that
+ * maps by PTEs). Steps:
+ *  - "Fast check before locking page if already PMD-mapped" (SCAN_PMD_MAPPED);
+ *  - filemap_lock_folio() at the range's index; not a PMD-sized folio: SCAN_PAGE_COMPOUND;
+ *  - find_pmd_or_thp_or_none(): a huge PMD stops; a none PMD skips to step 5;
+ *  - step 1, under pte_offset_map_lock(): every PTE is none or maps the folio's page at its index;
+ *  - step 2, under pmd_lock() and the PTL: again ("We dropped ptl after the first scan"), then
+ *    ptep_clear() and page_remove_rmap() of each; step 3 folio_ref_sub(folio, nr_ptes);
+ *  - step 4: pmdp_collapse_flush() (the PMD is none), pte_free_defer() of the table;
+ *  - step 5, with install_pmd: set_huge_pmd(): do_set_pmd(), and get_page() for it.
+ * A PTE that is writable or dirty aborts: 6.6 collapses file THPs of shmem or of read-only files
+ * (CONFIG_READ_ONLY_THP_FOR_FS: "PTE dirty? Shmem page is already dirty; file is read-only"), and
+ * the model's writable shared mappings are neither. The mmap_lock the kernel holds for read has no
+ * counterpart (nothing here takes it for writing). True for SCAN_SUCCEED: the PMD was none or its
+ * table was retracted.
+ */
+export function* collapsePteMappedThp(t: Task, vma: number, index: number, installPmd: boolean): Step<boolean> {
+  const shm = t.shm, file = shm.vmaFile[vma], L = t.ops.lock;
+  if (!transhugeVmaSuitable(shm, vma, index)) return false; // SCAN_VMA_CHECK
+  const [start, end] = ptlSpan(shm, vma, index);
+  t.page = -1;
+  t.aux = start;
+  yield 'find_pmd_or_thp_or_none';
+  if (pmdTransHuge(pmdRead(shm, vma, start))) return false; // SCAN_PMD_MAPPED
+  const folio = yield* t.ops.pagecache.findGetPage(t, file, start); // filemap_lock_folio()
+  if (folio === NIL) return false;
+  yield* L.lockPage(t, folio);
+  let retracted = false;
+  t.page = folio;
+  yield 'page->mapping';
+  if (Atomics.load(shm.mapping, folio) === file + 1 && shm.compound[folio] === hpagePmdOrder(shm) && Atomics.load(shm.index, folio) === start) {
+    const pmd = pmdRead(shm, vma, start);
+    if (pmd === PMD_NONE) retracted = true; // "All pte entries have been removed and pmd cleared": step 5
+    else if (!pmdTransHuge(pmd) && (yield* collapseCheckPtes(t, vma, start, end, folio))) retracted = yield* retractTable(t, vma, start, end, folio);
+    if (retracted && installPmd) {
+      // set_huge_pmd(): do_set_pmd() takes over a reference, get_page() gives the caller its own back
+      if ((yield* t.ops.fault.doSetPmd(t, { vma, file, index: start }, folio)) === 0) getPage(shm, folio);
+    }
+  }
+  yield* L.unlockPage(t, folio); // drop_folio:
+  yield* putPage(t, folio);
+  return retracted;
+}
+
+/** Step 1: under pte_offset_map_lock(), every PTE of [start, end) is none or a clean, read-only
+ * PTE of `folio`'s page at that index. */
+function* collapseCheckPtes(t: Task, vma: number, start: number, end: number, folio: number): Step<boolean> {
+  const shm = t.shm;
+  const ptl = yield* pteOffsetMapLock(t, vma, start);
+  if (ptl < 0) return false; // "mmap_lock + page lock should prevent this"
+  yield 'collapse_check_ptes';
+  let ok = true;
+  for (let i = start; i < end && ok; i++) ok = pteNoneOrOfFolio(pteRead(shm, vma, i), folio + i - start);
+  pteUnlock(t, ptl);
+  return ok;
+}
+
+/** "if (folio_page(folio, i) != page) goto abort": the PTE is none, or maps `page` (clean and
+ * read-only: see above). */
+const pteNoneOrOfFolio = (pte: number, page: number): boolean =>
+  pte === 0 || (ptePresent(pte) && !pteAnon(pte) && ptePfn(pte) === page && (pte & (PTE_WRITE | PTE_DIRTY)) === 0);
+
+/** Steps 2-4: under pmd_lock() and the PTL, clear the folio's PTEs (page_remove_rmap(), then
+ * folio_ref_sub() of their references), pmdp_collapse_flush() and free the table. A PTE that changed
+ * since step 1 aborts after what was cleared ("abort": its references are dropped all the same). */
+function* retractTable(t: Task, vma: number, start: number, end: number, folio: number): Step<boolean> {
+  const shm = t.shm, slot = ptlSlot(shm, vma, start);
+  const mm = yield* pmdLock(t, vma);
+  const table = Atomics.load(shm.pmd, slot);
+  if (table < 0) { // pte_offset_map_nolock(): no table any more
+    pmdUnlock(t, mm);
+    return false;
+  }
+  const ptl = yield* pteLock(t, vma, start); // spin_lock_nested(ptl, SINGLE_DEPTH_NESTING)
+  let nrPtes = 0, ok = true;
+  for (let i = start; i < end && ok; i++) {
+    const pte = pteRead(shm, vma, i);
+    if (pte === 0) continue;
+    if (!pteNoneOrOfFolio(pte, folio + i - start)) {
+      ok = false;
+      break;
+    }
+    t.aux = i;
+    yield 'ptep_clear';
+    pteWrite(shm, vma, i, 0);
+    yield* t.ops.rmap.pageRemoveRmap(t, ptePfn(pte));
+    nrPtes++;
+  }
+  if (nrPtes > 0) Atomics.sub(shm.refcount, folio, nrPtes); // folio_ref_sub(): the caller's pin stays
+  if (ok) {
+    yield 'pmdp_collapse_flush';
+    Atomics.store(shm.pmd, slot, PMD_NONE);
+  }
+  pteUnlock(t, ptl);
+  pmdUnlock(t, mm);
+  if (ok && table > 0) yield* pteFree(t, table - 1); // pte_free_defer()
+  return ok;
 }

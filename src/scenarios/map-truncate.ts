@@ -24,6 +24,9 @@
 //   gup        get_user_pages(FOLL_NOWAIT) of one page and put_page() (KVM's async page fault
 //              probe): a missing PTE faults with FAULT_FLAG_RETRY_NOWAIT, so a contended page lock
 //              is VM_FAULT_RETRY at once (-EBUSY), never a wait
+//   collapser  (--pmd on) collapse_pte_mapped_thp() of a VMA's PMD range (MADV_COLLAPSE half the
+//              time: then it maps the folio by the PMD): the PTE table of a PTE-mapped PMD-sized
+//              folio is retracted and freed during the run. Never in the default mix.
 // With --pte-alloc the mm starts with no PTE tables: faults and fault-around allocate them
 // (src/mm/pgtable.ts), from the page allocator, which falls into direct reclaim when --pages is
 // small.
@@ -52,12 +55,13 @@ import { lockNames, makeLock, sendFatalSignal } from '../locks/index.ts';
 import { mainlineOps } from '../mm/mainline.ts';
 import { findVariant, type Variant } from '../variants/registry.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
+import { collapsePteMappedThp } from '../mm/khugepaged.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
-export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator', 'gup'] as const;
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator', 'gup', 'collapser'] as const;
 
 /**
  * Default actors by worker count. Four: mapper, faulter (its fault-around is a second map_pages
@@ -134,7 +138,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
   { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead grows them, page_cache_ra_order(): --readahead-order); 0 = single pages' },
-  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, and migrator (migrate_pages(): never in the default mix)" },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, gup, and migrator (migrate_pages()) and collapser (collapse_pte_mapped_thp(), --pmd on), never in the default mix" },
 ];
 
 // ---- configuration ----------------------------------------------------------------------
@@ -254,6 +258,9 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
       return { kind: 'migrate', args: [below(r, c.files), below(r, c.filePages), below(r, 2)] };
     case 'gup':
       return { kind: 'gup', args: [vma, index] };
+    case 'collapser':
+      // collapse_pte_mapped_thp() of the PMD range holding `index`; install_pmd half the time (MADV_COLLAPSE)
+      return { kind: 'collapse_pmd', args: [vma, index, below(r, 2)] };
     case 'killer': {
       // a fatal signal (an OOM kill, a SIGKILL) to another actor: it interrupts killable waits
       const v = below(r, Math.max(1, cfg.workers - 1));
@@ -322,6 +329,9 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       return;
     case 'migrate':
       yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
+      return;
+    case 'collapse_pmd':
+      yield* collapsePteMappedThp(t, a[0], a[1], a[2] === 1);
       return;
     case 'gup': {
       const pfn = yield* t.ops.writeback.getUserPage(t, a[0], a[1], false, true);
@@ -493,6 +503,7 @@ export const mapTruncateScenario: Scenario = {
       return (e as Error).message;
     }
     if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
+    if (r.some((role) => role.split('+').includes('collapser')) && cfg.extra.pmd !== 'on') return '--roles collapser needs --pmd on: it collapses PTE-mapped PMD-sized folios';
     return checkFolioFlags(cfg);
   },
 

@@ -161,3 +161,24 @@ describe('--pmd on under the controlled driver', () => {
     expect(cells.get('map-truncate/finish-fault-nonull')?.expected).toEqual({ breaks: findVariant('finish-fault-nonull')?.expected });
   });
 });
+
+describe('collapse_pte_mapped_thp() (the collapser role)', () => {
+  it('retracts and frees a PTE table mapping a PMD-sized folio; with install_pmd the PMD maps it', async () => {
+    const { collapsePteMappedThp } = await import('../../src/mm/khugepaged.ts');
+    const { shm, task } = pmdWorld({ 'fault-around': 1 });
+    const head = xaLoad(shm, 0, 8), ref = shm.refcount[head];
+    run(handleMmFault(task(0), VMA, 11, false)); // not the head: a table and one PTE
+    run(handleMmFault(task(0), VMA, 12, false));
+    const table = shm.pmd[ptlSlot(shm, VMA, 8)] - 1;
+    expect(table).toBeGreaterThanOrEqual(0);
+    expect(run(collapsePteMappedThp(task(1), VMA, 8, false))).toBe(true);
+    expect(pmdRead(shm, VMA, 8)).toBe(PMD_NONE);
+    expect(shm.refcount[table]).toBe(0);
+    expect(shm.refcount[head]).toBe(ref);
+    expect(findings(shm)).toEqual([]);
+    run(handleMmFault(task(0), VMA, 11, false)); // the table comes back
+    expect(run(collapsePteMappedThp(task(1), VMA, 8, true))).toBe(true);
+    expect(hugePmdPfn(pmdRead(shm, VMA, 8))).toBe(head);
+    expect(findings(shm)).toEqual([]);
+  });
+});
