@@ -401,7 +401,7 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
       if (pfn !== NIL) return pfn;
     }
     if (ptl >= 0) yield 'follow_page_pte';
-    const pte = pteRead(shm, vma, index);
+    const pte = ptl >= 0 ? pteRead(shm, vma, index) : 0; // no table: no PTE ("no_page")
     if (ptePresent(pte) && !pteAnon(pte) && (!write || (pte & PTE_WRITE))) { // a migration entry: "no_page", fault it in
       const pfn = ptePfn(pte);
       t.page = pfn;
