@@ -384,6 +384,9 @@ export interface RmapOps {
   pageRemoveRmap(t: Task, pfn: number, compound?: boolean): Step;
   /** try_to_unmap(): unmap a locked page from every PTE; true if it is no longer mapped. */
   tryToUnmap(t: Task, pfn: number): Step<boolean>;
+  /** zap_huge_pmd() (--pmd on): clear the huge PMD at `index` of `vma` under the PMD lock, drop its
+   * folio's entire mapping before the unlock, then the reference; false if it was no longer huge. */
+  zapHugePmd(t: Task, vma: number, index: number): Step<boolean>;
 }
 
 /** mm/truncate.c */

@@ -12,6 +12,7 @@ import {
   handleMmFault, unmapMappingFolio, unmapMappingRange, wpPageCopy, zapPteRange,
 } from './memory.ts';
 import { doSetPmd } from './memory.ts';
+import { zapHugePmd } from './huge_memory.ts';
 import { doSwapPage } from './memory.ts';
 import {
   folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate,
@@ -43,7 +44,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
     pteAlloc, pmdInstall,
     doSetPmd,
   }),
-  rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap }),
+  rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap, zapHugePmd }),
   truncate: Object.freeze({
     truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio, splitFolio, splitFreeze,
   }),

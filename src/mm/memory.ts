@@ -13,7 +13,7 @@ import {
 import { pteUnlock } from './pgtable.ts';
 import { pteOffsetMapLock } from './pgtable.ts';
 import { PMD_NONE, folioTestPmdMappable, pmdLock, pmdNoTable, pmdNone, pmdUnlock, pteAllocOne, pteFree, thpPmdEnabled, transhugeVmaSuitable } from './pgtable.ts';
-import { splitHugePmd, zapHugePmd } from './huge_memory.ts';
+import { splitHugePmd } from './huge_memory.ts';
 import { MAPPING_ANON, PageLocked, SetPageUptodate, folioHead, folioNrPages, folioPage, getPage } from '../shm/page.ts';
 import { NIL, PTE_ANON, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
@@ -502,7 +502,7 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
     const pmd = pmdRead(shm, vma, index);
     const whole = index === ptStart && end >= ptEnd && ptEnd - ptStart === shm.sizes.ptesPerPtl;
     if (pmdTransHuge(pmd)) {
-      if (whole && (yield* zapHugePmd(t, vma, index))) {
+      if (whole && (yield* t.ops.rmap.zapHugePmd(t, vma, index))) {
         zapped += ptEnd - ptStart;
         index = ptEnd;
         continue;

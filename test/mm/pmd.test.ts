@@ -155,6 +155,18 @@ describe('--pmd on under the controlled driver', () => {
     expect(res.stats.iterations).toBe(300);
   }, 120_000);
 
+  it('self-test zap-huge-pmd-early-unlock is caught by PCT on one PMD range (DEL-LOCKED)', () => {
+    // seed 3: found at iteration 4,965 with the CLI (explore --strategy pct)
+    const cfg = { ...cfgOf('3', ['zap-huge-pmd-early-unlock', 'folio-eof-clamp']), workers: 3 };
+    cfg.extra = { ...cfg.extra, roles: 'faulter+zapper,truncator,faulter+zapper', files: 1, 'file-pages': 8 };
+    const res = explore({
+      scenario: getScenario('map-truncate'), cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }),
+      strategies: strategySpecs('pct', 3), iterations: 5000, opsPerActor: 4, seed: cfg.seed,
+    });
+    expect(res.finds.length).toBe(1);
+    expect(findVariant('zap-huge-pmd-early-unlock')?.expected).toContain(res.finds[0].violation.id);
+  }, 240_000);
+
   it('the matrix has a clean PMD cell per lock and the self-test', () => {
     const cells = new Map(matrixCells().map((c) => [c.name, c]));
     for (const lock of ['v4.10', 'v5.9', 'v5.9-rc6']) expect(cells.get(`map-truncate/folios-pmd=${lock}`)?.expected).toBe('clean');
