@@ -45,6 +45,14 @@ export function violationCount(shm: Shm): number {
   return Atomics.load(shm.ctl, CTL.VIOLATIONS);
 }
 
+/** Has a violation of `id` been reported? Reads only the ring's invariant codes (readViolations()
+ * decodes every task's flight ring for each record: tens of milliseconds on a large ring). */
+export function violationReported(shm: Shm, id: InvariantId): boolean {
+  const n = Math.min(violationCount(shm), shm.sizes.violationSlots), code = invariantCode(id);
+  for (let slot = 0; slot < n; slot++) if (Atomics.load(shm.violations, slot * shm.layout.violationStride + H.CODE) === code) return true;
+  return false;
+}
+
 /** Decode one task's flight ring from a flight region (live or a snapshot). */
 export function decodeFlight(shm: Shm, region: Int32Array, base: number, task: number): FlightRecord[] {
   const R = shm.sizes.flightEntries;

@@ -23,7 +23,7 @@ import { CTL, HIST_BUCKETS, type ShmSizes } from '../shm/layout.ts';
 import { Shm, TASK_DONE, TASK_PARKED } from '../shm/shm.ts';
 import { initShm } from '../shm/init.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
-import { readViolations, reportViolation, violationCount, type ViolationRecord } from '../check/violations.ts';
+import { readViolations, reportViolation, violationCount, violationReported, type ViolationRecord } from '../check/violations.ts';
 import { hungFinding, Watchdog } from '../check/watchdog.ts';
 import { DeadlockDetector } from '../check/waitfor.ts';
 import { LiveRevalidator } from '../check/revalidate.ts';
@@ -386,7 +386,7 @@ class FreeRun {
     // the matrix's --hung 2s: the slow mode of lock-waiters-cleared's time to detect). So once
     // every task still in its operation sleeps on a page lock (wqSleep), the wait ends after
     // LOST_WAKE_STOP_MS; a task still running gets the whole bound as before.
-    const lostWake = violationCount(this.shm) > 0 && readViolations(this.shm).some((v) => v.id === 'LOCK-WAKE');
+    const lostWake = violationReported(this.shm, 'LOCK-WAKE');
     const waitStart = nowMs();
     // a task that cannot finish its operation is hung: give it the hung bound (shorter when the
     // run already stops for a hang or a deadlock), with the watchdog still looking; a signal
