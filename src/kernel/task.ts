@@ -69,6 +69,8 @@ export class Task {
   private readonly flightBase: number;
   private readonly flightMask: number;
   private readonly statBase: number;
+  /** this task's first word in shm.held (its MAX_HELD slots) */
+  private readonly heldBase: number;
 
   constructor(o: TaskOptions) {
     this.id = o.id;
@@ -80,6 +82,7 @@ export class Task {
     const n = o.shm.sizes.flightEntries;
     this.flightMask = n > 0 && (n & (n - 1)) === 0 ? n - 1 : -1;
     this.statBase = o.id * STAT_STRIDE;
+    this.heldBase = o.id * MAX_HELD;
   }
 
   /** Record a schedule point in this task's flight ring (called by the drivers). */
@@ -131,20 +134,31 @@ export class Task {
   // locked exchange on x86, a quarter of an uncontended lock + unlock's atomics). Other threads
   // read the list only to explain a wait (the wait-for graph, over several looks) or quiescent.
   heldAdd(pfn: number): void {
-    const n = this.shm.heldCount[this.id];
-    if (n < MAX_HELD) this.shm.held[this.id * MAX_HELD + n] = pfn;
-    this.shm.heldCount[this.id] = n + 1;
+    const shm = this.shm, id = this.id;
+    const n = shm.heldCount[id];
+    if (n < MAX_HELD) shm.held[this.heldBase + n] = pfn;
+    shm.heldCount[id] = n + 1;
   }
-  heldRemove(pfn: number): void {
-    const base = this.id * MAX_HELD;
-    const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
+  /** Take pfn off the list if it is on it (one scan, newest first: locks are mostly released in
+   * the reverse order they were taken, so the usual case is the last entry); true if it was. */
+  heldDrop(pfn: number): boolean {
+    const shm = this.shm, held = shm.held, base = this.heldBase, id = this.id;
+    const count = shm.heldCount[id];
+    const n = count < MAX_HELD ? count : MAX_HELD;
     for (let i = n - 1; i >= 0; i--) {
-      if (this.shm.held[base + i] === pfn) {
-        for (let j = i; j < n - 1; j++) this.shm.held[base + j] = this.shm.held[base + j + 1];
-        break;
-      }
+      if (held[base + i] !== pfn) continue;
+      for (let j = i; j < n - 1; j++) held[base + j] = held[base + j + 1];
+      shm.heldCount[id] = count - 1;
+      return true;
     }
-    this.shm.heldCount[this.id] = Math.max(0, this.shm.heldCount[this.id] - 1);
+    return false;
+  }
+  /** Take pfn off the list; the count drops by one whether or not pfn was on it (a lock beyond
+   * MAX_HELD is counted but not listed). */
+  heldRemove(pfn: number): void {
+    if (this.heldDrop(pfn)) return;
+    const n = this.shm.heldCount[this.id];
+    this.shm.heldCount[this.id] = n > 0 ? n - 1 : 0;
   }
   heldPages(): number[] {
     const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
