@@ -84,7 +84,7 @@ export const CTL = {
   EPOCH: 1, // quiescent epoch request counter (odd = park requested)
   PARKED: 2, // tasks parked for the current epoch
   STUTTER: 3, // 1 = pause between operations (free-mode stutter)
-  SEQ: 16, // global schedule-point sequence (orders flight records across tasks): alone on its line
+  SEQ: 16, // global schedule-point sequence (orders flight records across tasks; taken in blocks, Task.recordId): alone on its line
   VIOLATIONS: 5, // violations reported (may exceed violationSlots)
   LABEL_LOCK: 6,
   ALLOC_LOCK: 7,
