@@ -75,8 +75,9 @@ export type StatName = (typeof STAT_NAMES)[number];
 export const STAT_STRIDE = Math.ceil(STAT_NAMES.length / 16) * 16;
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 
-/** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is written at
- * every schedule point of every task, so it has the second line to itself: on the first line it
+/** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is read at every
+ * schedule point of every task and written whenever tasks take turns, so it has the second line
+ * to itself: on the first line it
  * made every task's between-operations reads of STOP, EPOCH and STUTTER (and the truncation
  * counters a fault reads) miss whenever another task stepped. Words 17-31 stay unused. */
 export const CTL = {
