@@ -10,7 +10,7 @@
 // plug-in's lockOverride()) that replaces one step is reached from all the others.
 import { NOW, type Step } from '../kernel/step.ts';
 import { LD_PAGE, LD_WB, type Task } from '../kernel/task.ts';
-import { MAX_HELD, STAT, STAT_STRIDE, HIST_BUCKETS } from '../shm/layout.ts';
+import { STAT, STAT_STRIDE, HIST_BUCKETS } from '../shm/layout.ts';
 import {
   BIT_LOCKED, BIT_WRITEBACK, NO_OWNER, PG_locked, PG_waiters, PG_writeback, WQ_FLAG_DONE, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN,
 } from '../shm/shm.ts';
@@ -29,13 +29,6 @@ export type Acquired =
   | 'steal' // trylock / lock fast path while PG_waiters was set
   | 'slow' // the waiter's own test_and_set_bit in the slow path
   | 'handoff'; // the waker took the lock for the waiter (WQ_FLAG_DONE)
-
-export function holds(t: Task, pfn: number): boolean {
-  const shm = t.shm, base = t.id * MAX_HELD;
-  const n = Math.min(shm.heldCount[t.id], MAX_HELD);
-  for (let i = 0; i < n; i++) if (shm.held[base + i] === pfn) return true;
-  return false;
-}
 
 // ---- page locks of pages nobody else can see ----
 
@@ -205,11 +198,13 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     const shm = t.shm, me = t.id + 1;
     const owner = shm.owner[pfn]; // ours to clear: plain, ordered before the releasing atomic below
     if (owner === me) shm.owner[pfn] = NO_OWNER;
-    if (holds(t, pfn)) t.heldRemove(pfn);
+    t.heldDrop(pfn);
     if (owner === me) {
       // no waiter announced (the uncontended unlock): release with a compare-exchange that fails
-      // if PG_waiters is set by then, and owe no walk (unlockNoWaiters())
-      const f = Atomics.load(shm.flags, pfn);
+      // if PG_waiters is set by then, and owe no walk (unlockNoWaiters()). The flags are read
+      // plain (an Atomics.load is a builtin call, ~10 ns): the compare-exchange is what decides,
+      // and a stale read only sends the unlock down the RMW path below.
+      const f = shm.flags[pfn];
       if ((f & (PG_locked | PG_waiters)) === PG_locked) {
         unlockSettle(t); // an earlier unlock of ours that never walked, as unlockOwes() settles it
         if (Atomics.compareExchange(shm.flags, pfn, f, f & ~PG_locked) === f) {

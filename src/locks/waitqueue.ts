@@ -477,8 +477,12 @@ function owedSettle(t: Task, pfn: number): void {
  * makes the compare-exchange fail), for two locked RMWs, two stores and a sub less.
  */
 export function unlockNoWaiters(t: Task, pfn: number): void {
-  if (Atomics.load(t.shm.wakeOwed, pfn) !== 0) return;
-  const e = lostSleeper(t.shm, pfn);
+  // Plain reads (each Atomics.load is a builtin call, ~10 ns, and this is every uncontended
+  // unlock): they come after the releasing compare-exchange, a locked RMW, and only decide
+  // whether to look; lostSleeper() re-reads everything it reports with Atomics
+  const shm = t.shm;
+  if (shm.wqSleepers[pfn] === 0 || shm.wakeOwed[pfn] !== 0) return;
+  const e = lostSleeper(shm, pfn);
   if (e >= 0) reportLost(t, pfn, e);
 }
 
@@ -500,7 +504,7 @@ export function unlockWalked(t: Task, pfn: number): void {
 
 /** An unlock that never walked: settled at the unlocker's next lock step. */
 export function unlockSettle(t: Task): void {
-  const u = Atomics.load(t.shm.unlockToken, t.id);
+  const u = t.shm.unlockToken[t.id]; // only this task writes its token: a plain read is exact
   if (u !== 0) unlockWalked(t, u - 1);
 }
 
@@ -538,8 +542,14 @@ export function wakeTokenReady(shm: Shm, e: number): void {
 /** A woken waiter is done with every wake it was given in this lock attempt on pfn: it took the
  * bit, or its lock attempt returned. */
 export function wakeTokenSettle(t: Task, pfn: number): void {
-  // none given (the usual): the exchange would read 0 and write 0 at this instant, so skip it
-  if (Atomics.load(t.shm.wqToken, t.id) === 0) return;
+  // none given (the usual): the exchange would read 0 and write 0 at this instant, so skip it.
+  // A plain read (an Atomics.load is a builtin call, ~10 ns, on every acquisition): wakers change
+  // a task's token only while its entry is queued, under the queue lock, before the
+  // Atomics.store that unlinks it. Here the task holds that lock, or its finish_wait() saw the
+  // entry unlinked (every such write happened before), or it is right after its own bit RMW with
+  // the entry maybe still queued (4.10's loop): a wake it misses came after that instant and is
+  // settled when the lock attempt returns (__lockPage), as with an Atomics.load.
+  if (t.shm.wqToken[t.id] === 0) return;
   const w = Atomics.exchange(t.shm.wqToken, t.id, 0);
   for (let n = (w & TOKEN_READY) + Math.floor(w / TOKEN_PENDING); n > 0; n--) owedSettle(t, pfn);
 }

@@ -70,6 +70,11 @@ export function perturbRates(level: PerturbLevel, direct: boolean): PerturbRates
   return R && direct && level === 'low' ? { ...R, sleep: R.sleep * DIRECT_SLEEP_SCALE } : R;
 }
 
+/** The perturbation countdown with perturbation off: a count that runs out only after ~10^9
+ * schedule points (then it is re-armed). A small integer, as every gap is: Infinity (a double)
+ * made the countdown, decremented at every schedule point, a heap number written each time. */
+const NO_PERTURB = 0x3fffffff;
+
 /** Longest single Atomics.wait. A longer wait returns 'timed-out' early (a spurious wake-up the
  * protocol re-checks), so a blocked task still notices STOP and a terminate() lands quickly. */
 export const WAIT_SLICE_MS = 50;
@@ -158,7 +163,7 @@ export class FreeDriver implements DirectDriver {
     this.prng = perturbRng(a.cfg.seed, a.t.id);
     this.clockBase = a.clockBase ?? process.hrtime.bigint();
     this.observer = a.observer ?? new PageObserver(a.t.shm);
-    this.untilPerturb = this.rates ? this.perturbGap(this.rates) : Infinity;
+    this.untilPerturb = this.rates ? this.perturbGap(this.rates) : NO_PERTURB;
     if (a.cfg.lockdep) attachLockdep(a.t);
   }
 
@@ -210,7 +215,7 @@ export class FreeDriver implements DirectDriver {
       send = undefined;
       if (typeof y === 'string') {
         this.t.record(y);
-        if (--this.untilPerturb <= 0) this.perturb(this.rates!);
+        if (--this.untilPerturb <= 0) this.perturb();
       } else send = this.effect(y);
     }
   }
@@ -239,7 +244,7 @@ export class FreeDriver implements DirectDriver {
       l.id = t.labels.id(l.s);
     }
     t.recordId(l.id);
-    if (--this.untilPerturb <= 0) this.perturb(this.rates!);
+    if (--this.untilPerturb <= 0) this.perturb();
   }
 
   /** An effect: a wait becomes Atomics.wait, a wake Atomics.notify, 'now' the monotonic clock. */
@@ -276,7 +281,12 @@ export class FreeDriver implements DirectDriver {
     return 1 + Math.floor(Math.log(1 - this.prng()) / Math.log(1 - p));
   }
 
-  private perturb(R: PerturbRates): void {
+  private perturb(): void {
+    const R = this.rates;
+    if (R === null) {
+      this.untilPerturb = NO_PERTURB; // --perturb off: ran out, re-armed
+      return;
+    }
     this.untilPerturb = this.perturbGap(R);
     const r = this.prng;
     let x = r() * (R.spin + R.sleep + R.hold);

@@ -75,8 +75,9 @@ export type StatName = (typeof STAT_NAMES)[number];
 export const STAT_STRIDE = Math.ceil(STAT_NAMES.length / 16) * 16;
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 
-/** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is written at
- * every schedule point of every task, so it has the second line to itself: on the first line it
+/** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is read at every
+ * schedule point of every task and written whenever tasks take turns, so it has the second line
+ * to itself: on the first line it
  * made every task's between-operations reads of STOP, EPOCH and STUTTER (and the truncation
  * counters a fault reads) miss whenever another task stepped. Words 17-31 stay unused. */
 export const CTL = {
@@ -84,7 +85,7 @@ export const CTL = {
   EPOCH: 1, // quiescent epoch request counter (odd = park requested)
   PARKED: 2, // tasks parked for the current epoch
   STUTTER: 3, // 1 = pause between operations (free-mode stutter)
-  SEQ: 16, // global schedule-point sequence (orders flight records across tasks): alone on its line
+  SEQ: 16, // global schedule-point sequence (orders flight records across tasks; taken in blocks, Task.recordId): alone on its line
   VIOLATIONS: 5, // violations reported (may exceed violationSlots)
   LABEL_LOCK: 6,
   ALLOC_LOCK: 7,

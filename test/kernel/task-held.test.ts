@@ -1,0 +1,48 @@
+// A task's list of held page locks (Task.heldAdd / heldDrop / heldRemove): what LOCK-LEAK,
+// lockdep and the wait-for graph read. heldDrop is the unlock's one scan; heldRemove the
+// unconditional drop of __ClearPageLocked.
+import { describe, expect, it } from 'vitest';
+import { makeLock } from '../../src/locks/index.ts';
+import { MAX_HELD } from '../../src/shm/layout.ts';
+import { Shm } from '../../src/shm/shm.ts';
+import { initShm } from '../../src/shm/init.ts';
+import { Task } from '../../src/kernel/task.ts';
+import { kernelOps } from '../../src/variants/index.ts';
+
+function task(id = 1) {
+  const shm = new Shm({
+    pages: 32, buckets: 16, tasks: 3, files: 0, pagesPerFile: 0, processes: 0, vmasPerProcess: 0, ptesPerVma: 0, ptesPerPtl: 1,
+    flightEntries: 16, violationSlots: 4,
+  });
+  initShm(shm);
+  return { shm, t: new Task({ id, shm, ops: kernelOps({ lock: makeLock('v5.9', {}) }) }) };
+}
+
+describe('the held-lock list', () => {
+  it('drops the newest entry, an older one, and nothing that is not held', () => {
+    const { shm, t } = task();
+    for (const p of [4, 9, 2]) t.heldAdd(p);
+    expect(t.heldDrop(2)).toBe(true); // the usual: the last one taken
+    expect(t.heldPages()).toEqual([4, 9]);
+    expect(t.heldDrop(7)).toBe(false);
+    expect(t.heldPages()).toEqual([4, 9]);
+    expect(t.heldDrop(4)).toBe(true); // an older one: the rest move down
+    expect(t.heldPages()).toEqual([9]);
+    expect(shm.heldCount[1]).toBe(1);
+    expect([shm.heldCount[0], shm.heldCount[2]]).toEqual([0, 0]); // other tasks' lists untouched
+  });
+
+  it('counts locks beyond MAX_HELD without listing them; heldRemove always drops the count', () => {
+    const { shm, t } = task();
+    for (let p = 0; p < MAX_HELD + 2; p++) t.heldAdd(p);
+    expect(shm.heldCount[1]).toBe(MAX_HELD + 2);
+    expect(t.heldPages()).toHaveLength(MAX_HELD);
+    expect(t.heldDrop(MAX_HELD + 1)).toBe(false); // counted, not listed: the unlock cannot find it
+    expect(shm.heldCount[1]).toBe(MAX_HELD + 2);
+    t.heldRemove(MAX_HELD + 1); // __ClearPageLocked drops it anyway
+    expect(shm.heldCount[1]).toBe(MAX_HELD + 1);
+    t.heldRemove(0);
+    expect(shm.heldCount[1]).toBe(MAX_HELD);
+    expect(t.heldPages()[0]).toBe(1);
+  });
+});
