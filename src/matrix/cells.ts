@@ -27,6 +27,7 @@ import type { CellCfg, CellMode, CellSpec, ControlledCellCfg, Expected } from '.
 
 export type { CellCfg, CellMode, CellSpec, ControlledCellCfg, Expected } from '../kernel/cells.ts';
 import { CELL_MODES } from '../kernel/cells.ts';
+import { otherInvariantsUnfairness } from '../locks/index.ts';
 export { CELL_MODES };
 
 export interface Cell extends Required<Omit<CellSpec, 'cfg' | 'controlled' | 'source' | 'modes'>> {
@@ -188,9 +189,9 @@ export function deriveCells(src: CellSources): Cell[] {
 for (const lock of ['v4.10', 'v4.14', 'v5.9', 'v5.9-rc6', 'v5.10']) {
   // the pre-5.9 locks starve a waiter without bound (LOCK-FAIR: locks/v4.14-starve); here they get
   // k = 1000 so the cell judges the other lock invariants and the wake-ups
-  const preFair = lock === 'v4.10' || lock === 'v4.14';
+  const preFair = otherInvariantsUnfairness(lock).unfairness !== undefined;
   registerCell({
-    name: `locks/${lock}-nosignals`, scenario: LOCKS, cfg: { lock, ...(preFair ? { unfairness: 1000 } : {}), extra: { signals: false } },
+    name: `locks/${lock}-nosignals`, scenario: LOCKS, cfg: { lock, ...otherInvariantsUnfairness(lock), extra: { signals: false } },
     controlled: LOCKS_CONTROLLED,
     expected: 'clean',
     reasoning: 'lock, trylock, killable lock and wait_on_page_locked without fatal signals: every lock algorithm that '

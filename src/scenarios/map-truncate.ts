@@ -51,7 +51,7 @@ import { MAX_FOLIO_ORDER } from '../shm/page.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE, maxIndex, xaStore } from '../shm/files.ts';
 import { isMigrationEntry, mappingWordAt, pmdTransHuge, pteNone, setupVma, vmaCount } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, type VmFault } from '../kernel/fault.ts';
-import { lockNames, makeLock, sendFatalSignal } from '../locks/index.ts';
+import { lockNames, makeLock, otherInvariantsUnfairness, sendFatalSignal } from '../locks/index.ts';
 import { mainlineOps } from '../mm/mainline.ts';
 import { findVariant, type Variant } from '../variants/registry.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
@@ -537,7 +537,7 @@ const SIX_SIX_PATHS = { 'fault-retry': true, 'killable-faults': true } as const;
 const SIX_SIX_SOURCE = '6.6 mm/memory.c do_wp_page() / wp_page_copy(), mm/filemap.c filemap_fault() / lock_folio_maybe_drop_mmap(), '
   + 'arch/x86/mm/fault.c do_user_addr_fault(), mm/truncate.c truncate_inode_partial_folio()';
 const SIX_SIX_CELLS: CellSpec[] = lockNames().map((lock) => ({
-  name: `map-truncate/fault-retry=${lock}`, scenario: 'map-truncate', cfg: { lock, extra: SIX_SIX_PATHS },
+  name: `map-truncate/fault-retry=${lock}`, scenario: 'map-truncate', cfg: { lock, ...otherInvariantsUnfairness(lock), extra: SIX_SIX_PATHS },
   controlled: { workers: 3, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: SIX_SIX_SOURCE,
   reasoning: 'wp_page_copy() installs its copy only over the PTE it copied (re-checked under the PTL); a fault that dropped the '
     + 'mmap lock returns VM_FAULT_RETRY with the page unlocked and put, and is retried; truncation zeroes the last page\'s tail '

@@ -16,7 +16,7 @@ import { folioPage, folioRefAdd } from '../../shm/page.ts';
 import { pteNone, pteRead } from '../../shm/mm.ts';
 import { PAGE_SIZE, iSizeRead, maxIndex } from '../../shm/files.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
-import { lockNames } from '../../locks/index.ts';
+import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
 
 /**
  * filemap_map_folio_range() that takes one folio reference for a whole run of PTEs instead of one
@@ -277,7 +277,7 @@ export const FOLIO_CELLS: readonly CellSpec[] = [
       + '--max-folio-order 3 --strategy random --seed 1 at iteration 904',
   },
   ...lockNames().map((lock): CellSpec => ({
-    name: `map-truncate/folios=${lock}`, scenario: 'map-truncate', cfg: { lock, variants: ['folio-eof-clamp'], extra: FOLIOS },
+    name: `map-truncate/folios=${lock}`, scenario: 'map-truncate', cfg: { lock, ...otherInvariantsUnfairness(lock), variants: ['folio-eof-clamp'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${SOURCE}; ${folioEofClamp.source}`,
     reasoning: 'a folio is mapped only under its lock after next_uptodate_folio()\'s checks, one reference per PTE, never past '
       + 'the i_size read under the PTL (the 2025 clamp); truncation splits the folio holding the new EOF (unmapped, refcount '
@@ -327,7 +327,7 @@ const PMD_SOURCE = '6.6 mm/filemap.c filemap_map_pages() / filemap_map_pmd(), mm
 
 export const PMD_CELLS: readonly CellSpec[] = [
   ...lockNames().map((lock): CellSpec => ({
-    name: `map-truncate/folios-pmd=${lock}`, scenario: 'map-truncate', cfg: { lock, variants: ['folio-eof-clamp'], extra: FOLIOS_PMD },
+    name: `map-truncate/folios-pmd=${lock}`, scenario: 'map-truncate', cfg: { lock, ...otherInvariantsUnfairness(lock), variants: ['folio-eof-clamp'], extra: FOLIOS_PMD },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${PMD_SOURCE}; ${folioEofClamp.source}`,
     reasoning: 'a PMD maps a PMD-sized folio only on a none PMD under the PMD lock, with the folio locked and its range inside '
       + 'EOF; zaps and truncation clear it whole (zap_huge_pmd()) or split it (__split_huge_pmd(): cleared for a file folio) '

@@ -16,7 +16,7 @@ import { VM_FAULT_LOCKED, VM_FAULT_NOPAGE, type VmFault } from '../../kernel/fau
 import { isMigrationEntry, mkPte, ptePfn, pteRead, pteWrite, vmaContains } from '../../shm/mm.ts';
 import { getPage } from '../../shm/page.ts';
 import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
-import { lockNames } from '../../locks/index.ts';
+import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
 import { writebackEnd, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
 import { folioEofClamp } from './index.ts';
 
@@ -188,7 +188,7 @@ const WB_SOURCE = '6.6 mm/page-writeback.c write_cache_pages() / folio_clear_dir
 export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
   ...lockNames().map((lock): CellSpec => ({
     name: `map-truncate/folios-reclaim-migrate=${lock}`, scenario: 'map-truncate',
-    cfg: { lock, workers: 4, variants: ['folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } }, controlled: CONTROLLED,
+    cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp'], extra: { ...FOLIOS, roles: FREE_ROLES } }, controlled: CONTROLLED,
     expected: 'clean', source: `${SOURCE}; ${folioEofClamp.source}`,
     reasoning: 'a large folio is reclaimed or migrated whole under its one lock: every PTE of every page unmapped or turned into a '
       + 'migration entry, the refcount frozen at 1 + nr (any other pin makes it back out), every slot of its range changed '
@@ -218,7 +218,7 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
   },
   ...lockNames().map((lock): CellSpec => ({
     name: `writeback/folios=${lock}`, scenario: 'writeback',
-    cfg: { lock, workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: FOLIOS },
+    cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: FOLIOS },
     controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${WB_SOURCE}; ${folioMkwriteEof.source}`,
     reasoning: 'a large folio is dirtied from a PTE of any of its pages (folio_mark_dirty() on the folio), written back whole '
       + '(page_mkclean() of every page under the folio lock, PG_writeback on the folio), and truncation and reclaim wait for '

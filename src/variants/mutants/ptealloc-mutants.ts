@@ -4,7 +4,7 @@
 // NAME accepts them), and the matrix cells (PTE_ALLOC_CELLS, registered by src/matrix): each
 // mutant with what it must trip, and each setting clean on mainline under every public lock.
 import { registerVariant } from '../registry.ts';
-import { lockNames } from '../../locks/index.ts';
+import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
 import type { CellSpec } from '../../kernel/cells.ts';
 import { pteAllocUnderLock } from './pte-alloc-under-lock.ts';
 import { pmdInstallNoRecheckMutant } from './pmd-install-norecheck.ts';
@@ -54,7 +54,7 @@ const PIN_RECLAIM_CONTROLLED = { workers: 3, opsPerActor: 4, extra: { 'dma-steps
 const PIN_RECLAIM_SOURCE = '6.6 mm/vmscan.c shrink_folio_list() / __remove_mapping(), mm/rmap.c try_to_unmap(), mm/page_vma_mapped.c, mm/gup.c';
 
 const clean = (name: string, scenario: string, cfg: CellSpec['cfg'], controlled: CellSpec['controlled'], reasoning: string, source: string): CellSpec[] =>
-  lockNames().map((lock) => ({ name: `${name}=${lock}`, scenario, cfg: { lock, ...cfg }, controlled, expected: 'clean', reasoning, source }));
+  lockNames().map((lock) => ({ name: `${name}=${lock}`, scenario, cfg: { lock, ...otherInvariantsUnfairness(lock), ...cfg }, controlled, expected: 'clean', reasoning, source }));
 
 export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
   ...clean('map-truncate/pte-alloc', 'map-truncate', MT_PTE, MT_PTE_CONTROLLED,
