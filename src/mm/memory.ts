@@ -100,21 +100,11 @@ export function* __doFault(t: Task, vmf: VmFault): Step<FaultResult> {
 }
 
 /**
- * finish_fault() (6.6): with the page locked, make sure there is a PTE table: "if
- * (pmd_none(*vmf->pmd)) { if (vmf->prealloc_pte) pmd_install(vma->vm_mm, vmf->pmd,
- * &vmf->prealloc_pte); else if (unlikely(pte_alloc(vma->vm_mm, vmf->pmd))) return VM_FAULT_OOM; }"
- * — the pte_alloc() here allocates under the page lock, which __do_fault()'s preallocation keeps
- * mainline from reaching —; take the PTL, re-check pte_none under it ("Re-check under ptl"), then
- * do_set_pte(). Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its
- * reference).
- *
- * The PMD level (--pmd on): on a none PMD, "if (PageTransCompound(page)) { ret = do_set_pmd(vmf,
- * page); if (ret != VM_FAULT_FALLBACK) return ret; }" — do_set_pmd() maps only a PMD-sized folio's
- * head page, so only a fault at the folio's first index maps it by the PMD —; and
- * pte_offset_map_lock() finds no table when a PMD was set meanwhile: "if (!vmf->pte) return
- * VM_FAULT_NOPAGE".
+ * finish_fault()'s PMD step (6.6): on a none PMD map a PMD-sized folio by do_set_pmd(), else install
+ * vmf->prealloc_pte or allocate a table. Returns the fault's result if it ends here (mapped by the
+ * PMD, VM_FAULT_OOM), null if the caller goes on to the PTE.
  */
-export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
+export function* finishFaultPmd(t: Task, vmf: VmFault, pfn: number, anon: boolean): Step<number | null> {
   const shm = t.shm;
   t.page = pfn;
   t.aux = vmf.index;
@@ -133,6 +123,28 @@ export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, w
     t.page = pfn;
     t.aux = vmf.index;
   }
+  return null;
+}
+
+/**
+ * finish_fault() (6.6): with the page locked, make sure there is a PTE table: "if
+ * (pmd_none(*vmf->pmd)) { if (vmf->prealloc_pte) pmd_install(vma->vm_mm, vmf->pmd,
+ * &vmf->prealloc_pte); else if (unlikely(pte_alloc(vma->vm_mm, vmf->pmd))) return VM_FAULT_OOM; }"
+ * — the pte_alloc() here allocates under the page lock, which __do_fault()'s preallocation keeps
+ * mainline from reaching —; take the PTL, re-check pte_none under it ("Re-check under ptl"), then
+ * do_set_pte(). Returns VM_FAULT_NOPAGE if somebody else mapped it first (the caller keeps its
+ * reference).
+ *
+ * The PMD level (--pmd on): on a none PMD, "if (PageTransCompound(page)) { ret = do_set_pmd(vmf,
+ * page); if (ret != VM_FAULT_FALLBACK) return ret; }" — do_set_pmd() maps only a PMD-sized folio's
+ * head page, so only a fault at the folio's first index maps it by the PMD —; and
+ * pte_offset_map_lock() finds no table when a PMD was set meanwhile: "if (!vmf->pte) return
+ * VM_FAULT_NOPAGE".
+ */
+export function* finishFault(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
+  const shm = t.shm;
+  const done = yield* finishFaultPmd(t, vmf, pfn, anon);
+  if (done !== null) return done;
   const ptl = yield* pteOffsetMapLock(t, vmf.vma, vmf.index);
   if (ptl < 0) return VM_FAULT_NOPAGE;
   yield 'pte_none';

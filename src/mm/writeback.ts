@@ -335,6 +335,12 @@ export function* writeCachePages(t: Task, file: number, start: number, end: numb
     // wait for our own I/O. PG_writeback keeps it from being freed before its end.
     index = Atomics.load(shm.index, io.pfn) + folioNrPages(shm, io.pfn) - 1;
   }
+  return yield* writebackSubmitBatch(t, file, batch);
+}
+
+/** write_cache_pages()' end: submit the batch's bio, and its pages complete in order. Returns the
+ * pages written. */
+export function* writebackSubmitBatch(t: Task, file: number, batch: readonly { io: WritebackIo; index: number }[]): Step<number> {
   if (batch.length === 0) return 0;
   t.page = batch[0].io.pfn;
   yield 'submit_bio';

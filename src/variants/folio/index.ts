@@ -7,12 +7,12 @@ import type { CellSpec } from '../../kernel/cells.ts';
 import type { Task } from '../../kernel/task.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { VmFault } from '../../kernel/fault.ts';
-import { VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_OOM } from '../../kernel/fault.ts';
-import { PMD_NONE, folioTestPmdMappable, pmdLock, pmdNone, pmdUnlock, pteLock, pteUnlock } from '../../mm/pgtable.ts';
+import { VM_FAULT_FALLBACK, VM_FAULT_NOPAGE } from '../../kernel/fault.ts';
+import { PMD_NONE, pmdLock, pmdUnlock, pteLock, pteUnlock } from '../../mm/pgtable.ts';
 import { putPage } from '../../mm/page_alloc.ts';
+import { finishFaultPmd } from '../../mm/memory.ts';
 import { hugePmdPfn, pmdTransHuge, ptlSlot } from '../../shm/mm.ts';
-import { NIL } from '../../shm/shm.ts';
-import { folioPage, folioRefAdd } from '../../shm/page.ts';
+import { folioRefAdd } from '../../shm/page.ts';
 import { pteNone, pteRead } from '../../shm/mm.ts';
 import { PAGE_SIZE, iSizeRead, maxIndex } from '../../shm/files.ts';
 import type { InvariantId } from '../../kernel/invariants.ts';
@@ -171,21 +171,8 @@ export const folioEofClamp: Variant = {
  */
 function* finishFaultNoNull(t: Task, vmf: VmFault, pfn: number, anon = false, write = false): Step<number> {
   const shm = t.shm;
-  t.page = pfn;
-  t.aux = vmf.index;
-  if (pmdNone(shm, vmf.vma, vmf.index)) {
-    if (!anon && folioTestPmdMappable(t, pfn)) {
-      const ret = yield* t.ops.fault.doSetPmd(t, vmf, folioPage(shm, pfn, vmf.index));
-      if (ret !== VM_FAULT_FALLBACK) return ret;
-    }
-    if ((vmf.preallocPte ?? NIL) !== NIL) {
-      if (yield* t.ops.fault.pmdInstall(t, vmf.vma, vmf.index, vmf.preallocPte!)) vmf.preallocPte = NIL;
-    } else if (!(yield* t.ops.fault.pteAlloc(t, vmf.vma, vmf.index))) {
-      return VM_FAULT_OOM;
-    }
-    t.page = pfn;
-    t.aux = vmf.index;
-  }
+  const done = yield* finishFaultPmd(t, vmf, pfn, anon);
+  if (done !== null) return done;
   const ptl = yield* pteLock(t, vmf.vma, vmf.index); // BUG (deliberate): no NULL for a huge PMD
   yield 'pte_none';
   let ret = VM_FAULT_NOPAGE;

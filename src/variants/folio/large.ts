@@ -17,7 +17,7 @@ import { isMigrationEntry, mkPte, ptePfn, pteRead, pteWrite, vmaContains } from 
 import { getPage } from '../../shm/page.ts';
 import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
 import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
-import { writebackEnd, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
+import { writebackSubmitBatch, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
 import { folioEofClamp } from './index.ts';
 
 /**
@@ -142,15 +142,7 @@ function* writeCachePagesPerIndex(t: Task, file: number, start: number, end: num
     const io = yield* writepageStart(t, file, index); // BUG (deliberate): no "index = folio->index + nr"
     if (typeof io !== 'string') batch.push({ io, index });
   }
-  if (batch.length === 0) return 0;
-  t.page = batch[0].io.pfn;
-  yield 'submit_bio';
-  for (const { io, index } of batch) {
-    t.page = io.pfn;
-    yield 'bio_endio';
-    yield* writebackEnd(t, io, file, index);
-  }
-  return batch.length;
+  return yield* writebackSubmitBatch(t, file, batch);
 }
 
 export const wbLargePerIndex: Variant = {
