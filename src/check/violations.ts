@@ -1,6 +1,6 @@
 // The violation ring, typed: reports by invariant id, and the records decoded with every task's
 // recent steps (the ring itself: src/shm/violations.ts).
-import { CTL, FLIGHT_WORDS, VIOLATION_HEADER_WORDS } from '../shm/layout.ts';
+import { CTL, FLIGHT_WORDS, VIOLATION_HEADER_WORDS, seqUnwrap } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import type { Shm } from '../shm/shm.ts';
 import { H, writeViolation } from '../shm/violations.ts';
@@ -53,8 +53,11 @@ export function violationReported(shm: Shm, id: InvariantId): boolean {
   return false;
 }
 
-/** Decode one task's flight ring from a flight region (live or a snapshot). */
-export function decodeFlight(shm: Shm, region: Int32Array, base: number, task: number): FlightRecord[] {
+/** Decode one task's flight ring from a flight region (live or a snapshot). `ref`: a step number
+ * of the same run to unwrap the records' numbers against (seqUnwrap()), so that records decoded
+ * with one reference compare and sort as plain numbers; without it the ring's Int32 words, which
+ * only seqDiff() orders. */
+export function decodeFlight(shm: Shm, region: Int32Array, base: number, task: number, ref?: number): FlightRecord[] {
   const R = shm.sizes.flightEntries;
   const at = base + task * shm.layout.flightStride;
   const written = region[at];
@@ -62,7 +65,7 @@ export function decodeFlight(shm: Shm, region: Int32Array, base: number, task: n
   for (let i = Math.max(0, written - R); i < written; i++) {
     const e = at + 1 + (i % R) * FLIGHT_WORDS;
     out.push({
-      task, seq: region[e], label: labelText(shm, region[e + 1]), page: region[e + 2], aux: region[e + 3], op: region[e + 4],
+      task, seq: ref === undefined ? region[e] : seqUnwrap(region[e], ref), label: labelText(shm, region[e + 1]), page: region[e + 2], aux: region[e + 3], op: region[e + 4],
     });
   }
   return out;
@@ -77,16 +80,20 @@ export function readViolations(shm: Shm, describe: (r: ViolationRecord) => strin
     const code = Atomics.load(v, base + H.CODE);
     if (code === 0) continue; // still being written
     const page = v[base + H.PAGE];
+    // the step numbers unwrapped (CTL.SEQ wraps past 2^31): the report's own as an unsigned word
+    // (it counts on from 2^31), every record's relative to it, so the merge below and every
+    // comparison of a report's numbers are plain ones
+    const seq = v[base + H.SEQ] >>> 0;
     const flight: FlightRecord[] = [];
     for (let t = 0; t < shm.sizes.tasks; t++)
-      flight.push(...decodeFlight(shm, v, base + VIOLATION_HEADER_WORDS, t));
+      flight.push(...decodeFlight(shm, v, base + VIOLATION_HEADER_WORDS, t, seq));
     flight.sort((a, b) => a.seq - b.seq);
     const rec: ViolationRecord = {
       id: invariantFromCode(code),
       task: v[base + H.TASK],
       op: v[base + H.OP],
       page,
-      seq: v[base + H.SEQ],
+      seq,
       page_state: page >= 0 && page < shm.sizes.pages
         ? {
           flags: v[base + H.FLAGS], refcount: v[base + H.REF], mapcount: v[base + H.MAPCOUNT],

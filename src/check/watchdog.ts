@@ -8,6 +8,7 @@ import { decodeFlight, reportViolation } from './violations.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
 import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
 import { BIT_LOCKED, PG_locked, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
+import { seqDiff } from '../shm/layout.ts';
 
 export interface HungReport {
   task: number;
@@ -38,7 +39,7 @@ export function lastTouch(shm: Shm, pfn: number, except: number): string {
   for (let t = 0; t < shm.sizes.tasks; t++) {
     if (t === except || waitingOn(shm, t)?.page === pfn) continue;
     for (const r of decodeFlight(shm, shm.flight, 0, t))
-      if (r.page === pfn && (!best || r.seq > best.seq)) best = r;
+      if (r.page === pfn && (!best || seqDiff(r.seq, best.seq) > 0)) best = r;
   }
   return best
     ? `the last step on page ${pfn} was task ${best.task}'s '${best.label}' in op ${best.op}`

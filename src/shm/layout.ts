@@ -75,17 +75,19 @@ export type StatName = (typeof STAT_NAMES)[number];
 export const STAT_STRIDE = Math.ceil(STAT_NAMES.length / 16) * 16;
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 
-/** Control words (index into shm.ctl: 32 words, two 64-byte cache lines). SEQ is read at every
+/** Control words (index into shm.ctl: 48 words, three 64-byte cache lines). SEQ is read at every
  * schedule point of every task and written whenever tasks take turns, so it has the second line
- * to itself: on the first line it
- * made every task's between-operations reads of STOP, EPOCH and STUTTER (and the truncation
- * counters a fault reads) miss whenever another task stepped. Words 17-31 stay unused. */
+ * (words 16-31) to itself: on the first line it made every task's between-operations reads of
+ * STOP, EPOCH and STUTTER (and the truncation counters a fault reads) miss whenever another task
+ * stepped, and the allocator's free-list heads (written at every allocation and free, under
+ * ALLOC_LOCK) are on the third line for the same reason. Words 4, 14, 15 and the rest of the
+ * second line are unused. */
 export const CTL = {
   STOP: 0, // 1 = finish the current operation and exit
   EPOCH: 1, // quiescent epoch request counter (odd = park requested)
   PARKED: 2, // tasks parked for the current epoch
   STUTTER: 3, // 1 = pause between operations (free-mode stutter)
-  SEQ: 16, // global schedule-point sequence (orders flight records across tasks; taken in blocks, Task.recordId): alone on its line
+  SEQ: 16, // global schedule-point sequence (orders flight records across tasks; taken in blocks, Task.recordId): alone on its line; an Int32 that wraps (seqDiff)
   VIOLATIONS: 5, // violations reported (may exceed violationSlots)
   LABEL_LOCK: 6,
   ALLOC_LOCK: 7,
@@ -95,9 +97,24 @@ export const CTL = {
   TRUNCATING: 11, // truncations in flight (MAP-EOF only holds when 0)
   TRUNC_SEQ: 12, // truncations started (a fault's SIGBUS check is valid only if this did not move)
   MAX_ORDER: 13, // the largest folio order the allocator hands out (src/mm/page_alloc.ts; 0 = pages only)
-  FREE_HEADS: 16, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD)
-  WORDS: 32,
+  FREE_HEADS: 32, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD): the third line
+  WORDS: 48,
 } as const;
+
+// ---- step numbers (CTL.SEQ) ----
+// A step number is an Int32 word: CTL.SEQ passes 2^31 after a few minutes of a multi-thread free
+// run and wraps to -2^31. Two numbers taken less than 2^31 steps apart are ordered by their
+// difference as an Int32, never by their values: every comparison goes through seqDiff(), and a
+// decoded report carries them unwrapped (seqUnwrap()) so that plain comparisons of its numbers
+// hold.
+
+/** a - b for step numbers: > 0 when a was taken after b (the two less than 2^31 steps apart). */
+export const seqDiff = (a: number, b: number): number => (a - b) | 0;
+
+/** Step number `s` as a plain number near `ref` (a number of the same run, an unwrapped one or an
+ * Int32 word): ref + seqDiff(s, ref). Numbers unwrapped against one reference compare and sort
+ * as plain numbers. */
+export const seqUnwrap = (s: number, ref: number): number => ref + seqDiff(s, ref);
 
 export interface Region {
   name: string;
