@@ -69,11 +69,19 @@ export class Task {
   /** the folio order this task's next readahead asks for (file->f_ra; the scenario's op stream
    * sets it, src/mm/filemap.ts raFolioOrder()); 0 = single pages */
   raOrder = 0;
+  /** shm.flight and shm.ctl, cached: every schedule point writes the one and reads the other */
+  private readonly flight: Int32Array;
+  private readonly ctl: Int32Array;
   private readonly flightBase: number;
   private readonly flightMask: number;
   private readonly statBase: number;
+  /** shm.stats, cached */
+  private readonly stats: Int32Array;
   /** this task's first word in shm.held (its MAX_HELD slots) */
   private readonly heldBase: number;
+  /** shm.held and shm.heldCount, cached (every lock and unlock) */
+  private readonly held: Int32Array;
+  private readonly heldCount: Int32Array;
 
   constructor(o: TaskOptions) {
     this.id = o.id;
@@ -81,11 +89,16 @@ export class Task {
     this.ops = o.ops;
     this.options = o.options ?? {};
     this.labels = o.labels ?? new LabelTable(o.shm);
+    this.flight = o.shm.flight;
+    this.ctl = o.shm.ctl;
     this.flightBase = o.id * o.shm.layout.flightStride;
     const n = o.shm.sizes.flightEntries;
     this.flightMask = n > 0 && (n & (n - 1)) === 0 ? n - 1 : -1;
     this.statBase = o.id * STAT_STRIDE;
+    this.stats = o.shm.stats;
     this.heldBase = o.id * MAX_HELD;
+    this.held = o.shm.held;
+    this.heldCount = o.shm.heldCount;
   }
 
   /** Record a schedule point in this task's flight ring (called by the drivers). */
@@ -96,17 +109,28 @@ export class Task {
   /** Record a schedule point by its label id (the direct form's drivers cache the id per call
    * site, src/kernel/direct.ts). */
   recordId(labelId: number): void {
-    const f = this.shm.flight;
-    const w = f[this.flightBase];
-    const m = this.flightMask; // a power-of-two ring (the usual) wraps with a mask, not a division
-    const e = this.flightBase + 1 + (m >= 0 ? w & m : w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
-    f[e] = this.stepNumber(w);
+    // kept small (a schedule point is inlined into every protocol function the free driver runs,
+    // within V8's inlining budget): the rare cases (a ring that is not a power of two, a new block
+    // of step numbers) are calls
+    const f = this.flight, b = this.flightBase, w = f[b];
+    // FLIGHT_WORDS and CTL.SEQ as literals (`satisfies` checks them): an imported constant is a
+    // live binding that V8 loads and checks for initialisation at every use (~2 ns a point here)
+    const e = this.flightMask >= 0 ? b + 1 + (w & this.flightMask) * (5 satisfies typeof FLIGHT_WORDS) : this.entryOf(w);
+    // the step number (see below): the next of this task's block while nobody took one since
+    let s = this.seqNext;
+    if (w === this.seqW && s !== this.seqEnd && this.ctl[16 satisfies typeof CTL.SEQ] === this.seqEnd) this.seqNext = (s + 1) | 0;
+    else s = this.takeSeq(w);
+    f[e] = s;
     f[e + 1] = labelId;
     f[e + 2] = this.page;
     f[e + 3] = this.aux;
     f[e + 4] = this.op;
-    f[this.flightBase] = w + 1;
-    this.seqW = w + 1;
+    f[b] = this.seqW = w + 1;
+  }
+
+  /** Where write number w of a ring that is not a power of two goes. */
+  private entryOf(w: number): number {
+    return this.flightBase + 1 + (w % this.shm.sizes.flightEntries) * FLIGHT_WORDS;
   }
 
   // ---- global step numbers (CTL.SEQ) ----
@@ -128,15 +152,17 @@ export class Task {
    * iteration) zeroes the ring and CTL.SEQ, and with them the block */
   private seqW = -1;
 
-  private stepNumber(w: number): number {
-    const ctl = this.shm.ctl;
-    const mine = w === this.seqW && ctl[CTL.SEQ] === this.seqEnd; // nobody took a number since
-    if (mine && this.seqNext < this.seqEnd) return this.seqNext++;
+  /** A step number when the block is used up or broken: a new block with one Atomics.add. The
+   * numbers are Int32 words and wrap (CTL.SEQ passes 2^31 after minutes of a multi-thread free
+   * run): block ends and the test above compare as Int32 (`| 0`), and readers order them with
+   * seqDiff() (src/shm/layout.ts). */
+  private takeSeq(w: number): number {
+    const mine = w === this.seqW && this.ctl[CTL.SEQ] === this.seqEnd; // nobody took a number since
     const k = mine ? Math.min(this.seqK * 2, SEQ_BLOCK) : 1;
-    const g = Atomics.add(ctl, CTL.SEQ, k);
+    const g = Atomics.add(this.ctl, CTL.SEQ, k);
     this.seqK = k;
-    this.seqNext = g + 1;
-    this.seqEnd = g + k;
+    this.seqNext = (g + 1) | 0;
+    this.seqEnd = (g + k) | 0;
     return g;
   }
 
@@ -156,7 +182,7 @@ export class Task {
   }
 
   stat(name: StatName, n = 1): void {
-    this.shm.stats[this.statBase + STAT[name]] += n; // one writer per task: no atomic needed
+    this.stats[this.statBase + STAT[name]] += n; // one writer per task: no atomic needed
   }
 
   /** This task's own count `name` so far (its only writer is this task). */
@@ -169,21 +195,21 @@ export class Task {
   // locked exchange on x86, a quarter of an uncontended lock + unlock's atomics). Other threads
   // read the list only to explain a wait (the wait-for graph, over several looks) or quiescent.
   heldAdd(pfn: number): void {
-    const shm = this.shm, id = this.id;
-    const n = shm.heldCount[id];
-    if (n < MAX_HELD) shm.held[this.heldBase + n] = pfn;
-    shm.heldCount[id] = n + 1;
+    const hc = this.heldCount, id = this.id;
+    const n = hc[id];
+    if (n < (8 satisfies typeof MAX_HELD)) this.held[this.heldBase + n] = pfn; // a literal: see recordId()
+    hc[id] = n + 1;
   }
   /** Take pfn off the list if it is on it (one scan, newest first: locks are mostly released in
    * the reverse order they were taken, so the usual case is the last entry); true if it was. */
   heldDrop(pfn: number): boolean {
-    const shm = this.shm, held = shm.held, base = this.heldBase, id = this.id;
-    const count = shm.heldCount[id];
-    const n = count < MAX_HELD ? count : MAX_HELD;
+    const hc = this.heldCount, held = this.held, base = this.heldBase, id = this.id;
+    const count = hc[id];
+    const n = count < (8 satisfies typeof MAX_HELD) ? count : 8;
     for (let i = n - 1; i >= 0; i--) {
       if (held[base + i] !== pfn) continue;
       for (let j = i; j < n - 1; j++) held[base + j] = held[base + j + 1];
-      shm.heldCount[id] = count - 1;
+      hc[id] = count - 1;
       return true;
     }
     return false;

@@ -30,6 +30,18 @@ export type Acquired =
   | 'slow' // the waiter's own test_and_set_bit in the slow path
   | 'handoff'; // the waker took the lock for the waiter (WQ_FLAG_DONE)
 
+/** PG_locked, PG_waiters and NO_OWNER as the uncontended lock and unlock use them: a const enum
+ * (inlined as literals where used), checked against src/shm/shm.ts's below. An imported constant
+ * is a live binding that V8 loads and checks for initialisation at every use: ~1 ns each on a
+ * path whose every step is a few ns. */
+const enum Fast {
+  locked = 1 << 0,
+  waiters = 1 << 7,
+  noOwner = 0,
+}
+if (Fast.locked !== PG_locked || Fast.waiters !== PG_waiters || Fast.noOwner !== NO_OWNER)
+  throw new Error('locks/common.ts: the fast paths\' flag literals differ from src/shm/shm.ts');
+
 // ---- page locks of pages nobody else can see ----
 
 /** __SetPageLocked / __folio_set_locked: lock a page nobody else can see yet (a new page before it
@@ -68,13 +80,12 @@ export function acquired(t: Task, pfn: number, how: Acquired): void {
   // between the two bit RMWs, each other's release finds LOCK-UNLOCK).
   const prev = shm.owner[pfn];
   shm.owner[pfn] = me;
-  if (prev !== NO_OWNER) t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
+  if (prev !== Fast.noOwner) t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
   t.heldAdd(pfn);
   wakeTokenSettle(t, pfn); // a wake given to us without the lock: we hold the bit now
   if (t.lockdep !== null) t.lockdep.pageAcquired(t, pfn);
   t.stat('acquisitions');
-  if (how === 'steal') t.stat('steals');
-  else if (how === 'handoff') t.stat('handoffs');
+  if (how === 'steal' || how === 'handoff') t.stat(how === 'steal' ? 'steals' : 'handoffs');
 }
 
 /** Wait-time accounting of a slow-path acquisition: histogram and maxWaitUs. */
@@ -109,6 +120,17 @@ export function* trylockPageBitFlags(t: Task, pfn: number, bitNr: number, exclus
   return got;
 }
 
+/** releasePageLock() past the uncontended compare-exchange (a waiter announced, the lock not
+ * ours, or the flags moved): the walk is owed before the bit clears, one Atomics.and clears it.
+ * Apart from the entry so the uncontended unlock stays small enough to inline. */
+function releaseOwing(t: Task, pfn: number, owner: number): number {
+  unlockOwes(t, pfn); // before the bit clears: a waiter of this page is owed a walk
+  const old = Atomics.and(t.shm.flags, pfn, ~PG_locked);
+  if (!(old & PG_locked) || owner !== t.id + 1) t.violation('LOCK-UNLOCK', pfn, old, owner - 1);
+  if (!(old & PG_waiters)) unlockWalked(t, pfn); // no waiter announced: no walk owed
+  return old;
+}
+
 // ---- the common table ----
 
 /** The entries every algorithm has; an algorithm adds its name, wakePageFunction and
@@ -134,9 +156,9 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     t.page = pfn;
     yield 'trylock_page';
     unlockSettle(t); // an earlier unlock of ours that never walked
-    const old = Atomics.or(t.shm.flags, pfn, PG_locked);
-    if (old & PG_locked) return false;
-    acquired(t, pfn, old & PG_waiters ? 'steal' : 'fast');
+    const old = Atomics.or(t.shm.flags, pfn, Fast.locked);
+    if (old & Fast.locked) return false;
+    acquired(t, pfn, old & Fast.waiters ? 'steal' : 'fast');
     return true;
   },
 
@@ -188,7 +210,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     t.page = pfn;
     yield 'clear_bit_unlock_is_negative_byte';
     const lock = t.ops.lock;
-    if (lock.releasePageLock(t, pfn) & PG_waiters) yield* lock.wakeUpPageBit(t, pfn, BIT_LOCKED);
+    if (lock.releasePageLock(t, pfn) & Fast.waiters) yield* lock.wakeUpPageBit(t, pfn, BIT_LOCKED);
   },
 
   /** The releasing RMW with its bookkeeping and LOCK-UNLOCK check (the page must have been
@@ -197,7 +219,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
   releasePageLock(t: Task, pfn: number): number {
     const shm = t.shm, me = t.id + 1;
     const owner = shm.owner[pfn]; // ours to clear: plain, ordered before the releasing atomic below
-    if (owner === me) shm.owner[pfn] = NO_OWNER;
+    if (owner === me) shm.owner[pfn] = Fast.noOwner;
     t.heldDrop(pfn);
     if (owner === me) {
       // no waiter announced (the uncontended unlock): release with a compare-exchange that fails
@@ -205,19 +227,15 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
       // plain (an Atomics.load is a builtin call, ~10 ns): the compare-exchange is what decides,
       // and a stale read only sends the unlock down the RMW path below.
       const f = shm.flags[pfn];
-      if ((f & (PG_locked | PG_waiters)) === PG_locked) {
+      if ((f & (Fast.locked | Fast.waiters)) === Fast.locked) {
         unlockSettle(t); // an earlier unlock of ours that never walked, as unlockOwes() settles it
-        if (Atomics.compareExchange(shm.flags, pfn, f, f & ~PG_locked) === f) {
+        if (Atomics.compareExchange(shm.flags, pfn, f, f & ~Fast.locked) === f) {
           unlockNoWaiters(t, pfn);
           return f;
         }
       }
     }
-    unlockOwes(t, pfn); // before the bit clears: a waiter of this page is owed a walk
-    const old = Atomics.and(shm.flags, pfn, ~PG_locked);
-    if (!(old & PG_locked) || owner !== me) t.violation('LOCK-UNLOCK', pfn, old, owner - 1);
-    if (!(old & PG_waiters)) unlockWalked(t, pfn); // no waiter announced: no walk owed
-    return old;
+    return releaseOwing(t, pfn, owner);
   },
 
   /** wake_up_page_bit(): the walk with the table's wake function. */

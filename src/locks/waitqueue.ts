@@ -549,7 +549,12 @@ export function wakeTokenSettle(t: Task, pfn: number): void {
   // entry unlinked (every such write happened before), or it is right after its own bit RMW with
   // the entry maybe still queued (4.10's loop): a wake it misses came after that instant and is
   // settled when the lock attempt returns (__lockPage), as with an Atomics.load.
-  if (t.shm.wqToken[t.id] === 0) return;
+  if (t.shm.wqToken[t.id] !== 0) wakeTokensSettle(t, pfn);
+}
+
+/** wakeTokenSettle() with a token to settle (apart: the test above is inlined at every
+ * acquisition, this is not). */
+function wakeTokensSettle(t: Task, pfn: number): void {
   const w = Atomics.exchange(t.shm.wqToken, t.id, 0);
   for (let n = (w & TOKEN_READY) + Math.floor(w / TOKEN_PENDING); n > 0; n--) owedSettle(t, pfn);
 }
