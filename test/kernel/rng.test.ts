@@ -31,6 +31,19 @@ describe('OpStream', () => {
     expect(opRng('7', 2, 44)()).toBe(reference('7', 2, 44)());
   });
 
+  it('walked forward (seeded four at a time) or back, the same streams', () => {
+    for (const seed of [1, 'bench-0', 'sé€d']) {
+      const s = new OpStream(seed, 5);
+      // across digit-count boundaries (9 -> 10, 99 -> 100, 9999 -> 10000), a step back into and
+      // out of a batch, and a jump
+      const walk = [...Array.from({ length: 130 }, (_, i) => i), 7, 126, 127, 128, ...Array.from({ length: 20 }, (_, i) => 9990 + i), 2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2];
+      for (const op of walk) {
+        const ref = reference(seed, 5, op), r = s.at(op);
+        expect([r(), r(), r(), r.int32()]).toEqual([ref(), ref(), ref(), ref.int32()]);
+      }
+    }
+  });
+
   it('refuses an operation number that is not a whole number', () => {
     expect(() => new OpStream(1, 0).at(-1)).toThrow(/operation number/);
     expect(() => new OpStream(1, 0).at(1.5)).toThrow(/operation number/);
