@@ -2,7 +2,8 @@
 //
 // 1. What one schedule point costs on the free driver, piece by piece: reaching the driver from
 //    the direct form, the flight record, the perturbation check, a stats count; and what the
-//    generator path paid per point before (a perturbation draw per point).
+//    generator path paid per point before (a perturbation draw per point). Then the uncontended
+//    lock_page + unlock_page taken apart the same way (drivers doing less at its two points).
 // 2. map-truncate free-mode operations per second with the direct form on and off
 //    (PAGELOCK_DIRECT=off: the generators), and with DIRECT_BASE=DIR the build in DIR too, same
 //    flags, runs alternating with the order flipping each round so drift in the machine's load
@@ -13,13 +14,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
-import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
+import { directOf, enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
 import { perturbRng } from '../../src/kernel/rng.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import type { RunResult } from '../../src/report/result.ts';
+import { CTL } from '../../src/shm/layout.ts';
 import { benchShm, benchTask, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
 
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -74,6 +76,69 @@ function pointCosts(quick: boolean): BenchTable {
       `load average ${load()} (the machine is shared: figures are noisy)`,
       'low/high include the perturbation events themselves (spins, sleeps), averaged over every point.',
     ],
+  };
+}
+
+/** The uncontended lock_page + unlock_page of the direct form (the uncontended section's last
+ * column), taken apart: the same pair on drivers that do less at each of its two schedule points,
+ * so each difference is one piece of what a point costs on the free driver. CPU time (see
+ * uncontended.ts), v5.9, task 0 of a 5-task model; the lock's own checks (shadow owner, held
+ * list, stats, owed wake-ups) are in every row. */
+function pairBreakdown(quick: boolean): BenchTable {
+  const n = quick ? 20_000 : 200_000;
+  const reps = quick ? 3 : 11;
+  const cpuNs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
+  const lock = makeLock('v5.9', {});
+  const shm = benchShm(5);
+  const t = benchTask(shm, 0, lock);
+  const lockD = directOf(lock.lockPage), unlockD = directOf(lock.unlockPage);
+  if (!lockD || !unlockD) return { title: 'direct pair breakdown: no direct form (not built)', head: [], rows: [] };
+  const none = () => { throw new Error('no effects or generators in an uncontended pair'); };
+  const labels = t.labels;
+  const drivers: [string, DirectDriver][] = [
+    ['points do nothing (the lock\'s own code: atomics, checks, held list, stats)', { point() {}, effect: none, drive: none }],
+    ['+ the label id (cached per call site)', { point(l) { if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); } }, effect: none, drive: none }],
+    ['+ the flight record (Task.recordId: step number, 5 words)', { point(l) { if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); } t.recordId(l.id); }, effect: none, drive: none }],
+    ['the free driver, --perturb off (+ the perturbation countdown)', new FreeDriver({ t, scenario: getScenario('locks'), role: 'bench', cfg: { ...DEFAULTS, perturb: 'off' } })],
+  ];
+  const pair = (d: DirectDriver) => (k: number) => {
+    const outer = enterDirect(d);
+    try {
+      const t0 = cpuNs();
+      for (let i = 0; i < k; i++) {
+        lockD.call(lock, t, 0);
+        unlockD.call(lock, t, 0);
+      }
+      return (cpuNs() - t0) / k;
+    } finally {
+      enterDirect(outer);
+    }
+  };
+  const raw = (k: number) => {
+    const a = new Int32Array(new SharedArrayBuffer(64));
+    const t0 = cpuNs();
+    for (let i = 0; i < k; i++) {
+      if (Atomics.compareExchange(a, 0, 0, 1) !== 0) throw new Error('raw lock taken');
+      Atomics.store(a, 0, 0);
+    }
+    return (cpuNs() - t0) / k;
+  };
+  const fs = [raw, ...drivers.map(([, d]) => pair(d))];
+  for (let w = 0; w < 3; w++) for (const f of fs) f(n);
+  const xs = fs.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) fs.forEach((f, i) => xs[i].push(f(n))); // alternated: drift hits every row
+  if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error('violations in an uncontended loop');
+  const base = median(xs[0]);
+  const names = ['raw Atomics.compareExchange + Atomics.store', ...drivers.map(([name]) => name)];
+  return {
+    title: `The direct form's uncontended lock_page + unlock_page (v5.9) piece by piece, CPU ns per pair (median and best of ${reps} x ${n}, alternated)`,
+    head: ['driver at the pair\'s 2 schedule points', 'ns median', 'ns best', 'vs raw', 'step'],
+    rows: names.map((name, i) => [name, fmt(median(xs[i])), fmt(Math.min(...xs[i])), `${fmt(median(xs[i]) / base, 2)}x`,
+      i >= 2 ? `+${fmt(median(xs[i]) - median(xs[i - 1]))}` : '']),
+    notes: [`load average ${load()}`, 'step: what the row adds to the one above, per pair (two schedule points).'],
   };
 }
 
@@ -155,6 +220,6 @@ export const directBench: BenchSection = {
   name: 'direct',
   description: 'the direct form in free mode: one schedule point piece by piece; map-truncate ops/s with it on vs off',
   async run(o) {
-    return [pointCosts(o.quick), await throughput(o.quick)];
+    return [pointCosts(o.quick), pairBreakdown(o.quick), await throughput(o.quick)];
   },
 };

@@ -1,0 +1,79 @@
+// One lock's uncontended lockPage + unlockPage loops (uncontended.ts), measured on the thread that
+// calls measureLock(): the generators drained, through FreeDriver.drive, and the direct form.
+// uncontended.ts runs it in a worker thread of its own per lock, as a run has one lock table per
+// worker: the protocol code is shared by every algorithm's table, and measuring the seven tables
+// on one thread made each call through `t.ops.lock` megamorphic (a property load through V8's
+// stub cache instead of an inlined one), which no run does.
+import { makeLock } from '../../src/locks/index.ts';
+import { DEFAULTS } from '../../src/kernel/config.ts';
+import { FreeDriver } from '../../src/sched/free.ts';
+import { directOf, enterDirect, type DirectFn } from '../../src/kernel/direct.ts';
+import { CTL } from '../../src/shm/layout.ts';
+import type { Scenario } from '../../src/kernel/scenario.ts';
+import { benchShm, benchTask, drain } from './common.ts';
+
+/** The process's CPU time, ns (see uncontended.ts). */
+export const cpuNs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
+
+/** Tasks in the model the pair runs in: a 4-worker run's actors and its checker, so that whatever
+ * the lock code does per task (a scan of every task's words) costs what it costs in a run. */
+export const TASKS = 5;
+
+export interface LockPairTimes {
+  bare: number[];
+  driven: number[];
+  /** null when the build made no direct form (running from the sources) */
+  direct: number[] | null;
+}
+
+export function measureLock(name: string, n: number, reps: number): LockPairTimes {
+  const lock = makeLock(name, { unfairness: DEFAULTS.unfairness });
+  const shm = benchShm(TASKS);
+  const t = benchTask(shm, 0, lock);
+  const driver = new FreeDriver({ t, scenario: {} as Scenario, role: 'bench', cfg: { ...DEFAULTS, perturb: 'off' } });
+  const bare = (k: number) => {
+    const t0 = cpuNs();
+    for (let i = 0; i < k; i++) {
+      drain(lock.lockPage(t, 0));
+      drain(lock.unlockPage(t, 0));
+    }
+    return (cpuNs() - t0) / k;
+  };
+  const driven = (k: number) => {
+    const t0 = cpuNs();
+    for (let i = 0; i < k; i++) {
+      driver.drive(lock.lockPage(t, 0));
+      driver.drive(lock.unlockPage(t, 0));
+    }
+    return (cpuNs() - t0) / k;
+  };
+  // the direct form as a run takes it (src/kernel/direct.ts): the driver entered once, each
+  // entry's direct form called through the table
+  const lockD = directOf(lock.lockPage), unlockD = directOf(lock.unlockPage);
+  const direct = lockD && unlockD ? (k: number) => {
+    const outer = enterDirect(driver);
+    try {
+      const t0 = cpuNs();
+      for (let i = 0; i < k; i++) {
+        (lockD as DirectFn).call(lock, t, 0);
+        (unlockD as DirectFn).call(lock, t, 0);
+      }
+      return (cpuNs() - t0) / k;
+    } finally {
+      enterDirect(outer);
+    }
+  } : null;
+  // warm up every path first so the order of measurement does not favour one
+  for (let w = 0; w < 3; w++) { bare(n); driven(n); direct?.(n); }
+  const out: LockPairTimes = { bare: [], driven: [], direct: direct ? [] : null };
+  for (let r = 0; r < reps; r++) {
+    out.bare.push(bare(n));
+    out.driven.push(driven(n));
+    if (direct) out.direct!.push(direct(n));
+  }
+  if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error(`${name}: violations in an uncontended loop`);
+  return out;
+}
