@@ -14,15 +14,15 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
-import { directOf, enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
+import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/direct.ts';
 import { perturbRng } from '../../src/kernel/rng.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import type { RunResult } from '../../src/report/result.ts';
-import { CTL } from '../../src/shm/layout.ts';
-import { benchShm, benchTask, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
+import { benchShm, benchTask, benchWorker, collect, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
+import { BREAKDOWN_ROWS, type BreakdownRow } from './uncontended-lock.ts';
 
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const THROUGHPUT_TARGET = 3;
@@ -79,65 +79,27 @@ function pointCosts(quick: boolean): BenchTable {
   };
 }
 
-/** The uncontended lock_page + unlock_page of the direct form (the uncontended section's last
- * column), taken apart: the same pair on drivers that do less at each of its two schedule points,
- * so each difference is one piece of what a point costs on the free driver. CPU time (see
- * uncontended.ts), v5.9, task 0 of a 5-task model; the lock's own checks (shadow owner, held
- * list, stats, owed wake-ups) are in every row. */
-function pairBreakdown(quick: boolean): BenchTable {
+/** The uncontended lock_page + unlock_page of the direct form taken apart (uncontended-lock.ts
+ * measureBreakdown()), each row on a worker thread of its own like the uncontended section's
+ * pairs. */
+async function pairBreakdown(quick: boolean): Promise<BenchTable> {
   const n = quick ? 20_000 : 200_000;
   const reps = quick ? 3 : 11;
-  const cpuNs = (): number => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) * 1000;
-  };
-  const lock = makeLock('v5.9', {});
-  const shm = benchShm(5);
-  const t = benchTask(shm, 0, lock);
-  const lockD = directOf(lock.lockPage), unlockD = directOf(lock.unlockPage);
-  if (!lockD || !unlockD) return { title: 'direct pair breakdown: no direct form (not built)', head: [], rows: [] };
-  const none = () => { throw new Error('no effects or generators in an uncontended pair'); };
-  const labels = t.labels;
-  const drivers: [string, DirectDriver][] = [
-    ['points do nothing (the lock\'s own code: atomics, checks, held list, stats)', { point() {}, effect: none, drive: none }],
-    ['+ the label id (cached per call site)', { point(l) { if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); } }, effect: none, drive: none }],
-    ['+ the flight record (Task.recordId: step number, 5 words)', { point(l) { if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); } t.recordId(l.id); }, effect: none, drive: none }],
-    ['the free driver, --perturb off (+ the perturbation countdown)', new FreeDriver({ t, scenario: getScenario('locks'), role: 'bench', cfg: { ...DEFAULTS, perturb: 'off' } })],
-  ];
-  const pair = (d: DirectDriver) => (k: number) => {
-    const outer = enterDirect(d);
-    try {
-      const t0 = cpuNs();
-      for (let i = 0; i < k; i++) {
-        lockD.call(lock, t, 0);
-        unlockD.call(lock, t, 0);
-      }
-      return (cpuNs() - t0) / k;
-    } finally {
-      enterDirect(outer);
-    }
-  };
-  const raw = (k: number) => {
-    const a = new Int32Array(new SharedArrayBuffer(64));
-    const t0 = cpuNs();
-    for (let i = 0; i < k; i++) {
-      if (Atomics.compareExchange(a, 0, 0, 1) !== 0) throw new Error('raw lock taken');
-      Atomics.store(a, 0, 0);
-    }
-    return (cpuNs() - t0) / k;
-  };
-  const fs = [raw, ...drivers.map(([, d]) => pair(d))];
-  for (let w = 0; w < 3; w++) for (const f of fs) f(n);
-  const xs = fs.map(() => [] as number[]);
-  for (let r = 0; r < reps; r++) fs.forEach((f, i) => xs[i].push(f(n))); // alternated: drift hits every row
-  if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error('violations in an uncontended loop');
-  const base = median(xs[0]);
-  const names = ['raw Atomics.compareExchange + Atomics.store', ...drivers.map(([name]) => name)];
+  const rows: BreakdownRow[] = [];
+  for (let row = 0; row < BREAKDOWN_ROWS; row++) {
+    const [b] = await collect<BreakdownRow | null>([benchWorker('uncontended-worker', { what: 'breakdown', row, n, reps })]);
+    if (!b) return { title: 'direct pair breakdown: no direct form (not built)', head: [], rows: [] };
+    rows.push(b);
+  }
+  const raw = rows.flatMap((r) => r.raw), base = median(raw);
+  const m = rows.map((r) => median(r.pair));
   return {
-    title: `The direct form's uncontended lock_page + unlock_page (v5.9) piece by piece, CPU ns per pair (median and best of ${reps} x ${n}, alternated)`,
+    title: `The direct form's uncontended lock_page + unlock_page (v5.9) piece by piece, CPU ns per pair (median and best of ${reps} x ${n}, each row on a worker thread of its own, alternated with the raw pair)`,
     head: ['driver at the pair\'s 2 schedule points', 'ns median', 'ns best', 'vs raw', 'step'],
-    rows: names.map((name, i) => [name, fmt(median(xs[i])), fmt(Math.min(...xs[i])), `${fmt(median(xs[i]) / base, 2)}x`,
-      i >= 2 ? `+${fmt(median(xs[i]) - median(xs[i - 1]))}` : '']),
+    rows: [
+      ['raw Atomics.compareExchange + Atomics.store (all rows\' runs)', fmt(base), fmt(Math.min(...raw)), '1.00x', ''],
+      ...rows.map((r, i) => [r.name, fmt(m[i]), fmt(Math.min(...r.pair)), `${fmt(m[i] / base, 2)}x`, i >= 1 ? `+${fmt(m[i] - m[i - 1])}` : '']),
+    ],
     notes: [`load average ${load()}`, 'step: what the row adds to the one above, per pair (two schedule points).'],
   };
 }
@@ -220,6 +182,6 @@ export const directBench: BenchSection = {
   name: 'direct',
   description: 'the direct form in free mode: one schedule point piece by piece; map-truncate ops/s with it on vs off',
   async run(o) {
-    return [pointCosts(o.quick), pairBreakdown(o.quick), await throughput(o.quick)];
+    return [pointCosts(o.quick), await pairBreakdown(o.quick), await throughput(o.quick)];
   },
 };

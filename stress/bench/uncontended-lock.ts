@@ -7,9 +7,10 @@
 import { makeLock } from '../../src/locks/index.ts';
 import { DEFAULTS } from '../../src/kernel/config.ts';
 import { FreeDriver } from '../../src/sched/free.ts';
-import { directOf, enterDirect, type DirectFn } from '../../src/kernel/direct.ts';
+import { directOf, enterDirect, type DirectDriver, type DirectFn } from '../../src/kernel/direct.ts';
 import { CTL } from '../../src/shm/layout.ts';
 import type { Scenario } from '../../src/kernel/scenario.ts';
+import { getScenario } from '../../src/scenarios/index.ts';
 import { benchShm, benchTask, drain } from './common.ts';
 
 /** The process's CPU time, ns (see uncontended.ts). */
@@ -75,5 +76,80 @@ export function measureLock(name: string, n: number, reps: number): LockPairTime
     if (direct) out.direct!.push(direct(n));
   }
   if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error(`${name}: violations in an uncontended loop`);
+  return out;
+}
+
+/** One row of the direct pair's breakdown: its driver's pair and the raw pair, alternated. */
+export interface BreakdownRow {
+  name: string;
+  raw: number[];
+  pair: number[];
+}
+
+/** The rows of the breakdown (measureBreakdown()). */
+export const BREAKDOWN_ROWS = 4;
+
+/** The direct form's uncontended pair (v5.9) on a driver that does less at its two schedule
+ * points (row 0: nothing; 1: the label id; 2: + the flight record; 3: the free driver, + the
+ * perturbation countdown), so each difference is one piece of what a point costs on the free
+ * driver; the lock's own checks (shadow owner, held list, stats, owed wake-ups) are in every row.
+ * One row per thread: the direct form's call to the driver stays monomorphic, as in a run. Null
+ * when the build made no direct form. */
+export function measureBreakdown(n: number, reps: number, row: number): BreakdownRow | null {
+  const lock = makeLock('v5.9', {});
+  const shm = benchShm(TASKS);
+  const t = benchTask(shm, 0, lock);
+  const lockD = directOf(lock.lockPage), unlockD = directOf(lock.unlockPage);
+  if (!lockD || !unlockD) return null;
+  const none = () => {
+    throw new Error('no effects or generators in an uncontended pair');
+  };
+  const labels = t.labels;
+  const drivers: [string, () => DirectDriver][] = [
+    ['points do nothing (the lock\'s own code: atomics, checks, held list, stats)', () => ({ point() {}, effect: none, drive: none })],
+    ['+ the label id (cached per call site)', () => ({
+      point(l) {
+        if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); }
+      }, effect: none, drive: none,
+    })],
+    ['+ the flight record (Task.recordId: step number, 5 words)', () => ({
+      point(l) {
+        if (l.tab !== labels) { l.tab = labels; l.id = labels.id(l.s); }
+        t.recordId(l.id);
+      }, effect: none, drive: none,
+    })],
+    ['the free driver, --perturb off (+ the perturbation countdown)', () => new FreeDriver({ t, scenario: getScenario('locks'), role: 'bench', cfg: { ...DEFAULTS, perturb: 'off' } })],
+  ];
+  const [name, make] = drivers[row];
+  const d = make();
+  const pair = (k: number) => {
+    const outer = enterDirect(d);
+    try {
+      const t0 = cpuNs();
+      for (let i = 0; i < k; i++) {
+        lockD.call(lock, t, 0);
+        unlockD.call(lock, t, 0);
+      }
+      return (cpuNs() - t0) / k;
+    } finally {
+      enterDirect(outer);
+    }
+  };
+  const raw = (k: number) => {
+    const a = new Int32Array(new SharedArrayBuffer(64));
+    const t0 = cpuNs();
+    for (let i = 0; i < k; i++) {
+      if (Atomics.compareExchange(a, 0, 0, 1) !== 0) throw new Error('raw lock taken');
+      Atomics.store(a, 0, 0);
+    }
+    return (cpuNs() - t0) / k;
+  };
+  for (let w = 0; w < 3; w++) { raw(n); pair(n); }
+  const out: BreakdownRow = { name, raw: [], pair: [] };
+  for (let r = 0; r < reps; r++) {
+    out.raw.push(raw(n));
+    out.pair.push(pair(n));
+  }
+  if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error('violations in an uncontended loop');
   return out;
 }
