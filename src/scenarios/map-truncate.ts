@@ -115,7 +115,7 @@ export const PMD_OPTION: ScenarioOption = {
   name: 'pmd', kind: 'enum', default: 'off', choices: ['on', 'off'],
   help: 'map PMD-sized folios (order log2(--ptes-per-ptl)) by a huge PMD: filemap_map_pmd() / finish_fault() -> do_set_pmd(); '
     + 'zap_huge_pmd() / __split_huge_pmd() clear it and the next fault allocates a PTE table. Implies --pte-alloc, and '
-    + '--max-folio-order the PMD order when it is 0 (file 0 starts in PMD-sized folios; readahead makes more as --readahead-order says); '
+    + '--max-folio-order the PMD order when it is 0 (file 0 starts in PMD-sized folios; readahead makes more: map-truncate as --readahead-order says, writeback as v6.6 grows them); '
     + 'needs --ptes-per-ptl a power of two, --map-pages mainline (off: CONFIG_TRANSPARENT_HUGEPAGE=n for file mappings)',
 };
 
