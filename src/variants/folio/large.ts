@@ -242,8 +242,10 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
 // a read and faults for a write; reclaim splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear
 // it. Clean only with folio-mkwrite-eof, as writeback/folios=<lock> (the 6.6 mkwrite finding above).
 // A table installed in a PMD range stays for the run (6.6 frees none on a zap, and collapses no file
-// open for write), so free mode maps PMDs in a run's first operations; controlled mode starts every
-// iteration with none.
+// open for write), so free mode maps PMDs in a run's first operations only, if at all (free 60 s,
+// seeds 1-3, default roles: 0 PMD mappings; the writer's faults come first); controlled mode starts
+// every iteration with none, and reaches the PMD paths (finish-fault-nonull: PTE-TABLE at iteration
+// 3, random walk, seed 1).
 const WB_PMD_SOURCE = `${WB_SOURCE}, mm/memory.c wp_huge_pmd() / do_set_pmd(), mm/huge_memory.c __split_huge_pmd() / `
   + 'follow_trans_huge_pmd() / zap_huge_pmd(), mm/rmap.c page_vma_mkclean_one()';
 
