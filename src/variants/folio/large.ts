@@ -253,7 +253,8 @@ export const WRITEBACK_PMD_CELLS: readonly CellSpec[] = lockNames().map((lock): 
   name: `writeback/folios-pmd=${lock}`, scenario: 'writeback',
   cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on' } },
   controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
-  reasoning: 'a huge PMD maps a clean, read-only PMD-sized folio; every write through it faults and splits it under the PMD lock '
+  reasoning: 'a huge PMD maps a PMD-sized folio read-only and never dirty (the folio may be dirty through a PTE of another VMA); '
+    + 'every write through it faults and splits it under the PMD lock '
     + 'before the write goes on at the PTE level (page_mkwrite under the folio lock, a table installed first), so writeback never '
     + 'meets a writable or dirty PMD, and the entire mapcount drops under the PMD lock before truncation can delete the folio',
 }));
