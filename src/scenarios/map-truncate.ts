@@ -110,12 +110,12 @@ export const READAHEAD_ORDER_OPTION: ScenarioOption = {
     + 'from the op stream per fault; both lowered to fit alignment, EOF and the folios already cached',
 };
 
-/** --pmd (map-truncate): the PMD level. */
+/** --pmd (map-truncate, writeback): the PMD level. */
 export const PMD_OPTION: ScenarioOption = {
   name: 'pmd', kind: 'enum', default: 'off', choices: ['on', 'off'],
   help: 'map PMD-sized folios (order log2(--ptes-per-ptl)) by a huge PMD: filemap_map_pmd() / finish_fault() -> do_set_pmd(); '
     + 'zap_huge_pmd() / __split_huge_pmd() clear it and the next fault allocates a PTE table. Implies --pte-alloc, and '
-    + '--max-folio-order the PMD order when it is 0 (file 0 starts in PMD-sized folios; readahead makes more as --readahead-order says); '
+    + '--max-folio-order the PMD order when it is 0 (file 0 starts in PMD-sized folios; readahead makes more: map-truncate as --readahead-order says, writeback as v6.6 grows them); '
     + 'needs --ptes-per-ptl a power of two, --map-pages mainline (off: CONFIG_TRANSPARENT_HUGEPAGE=n for file mappings)',
 };
 
@@ -475,6 +475,18 @@ export function checkFolioFlags(cfg: RunConfig): string | null {
   return null;
 }
 
+/**
+ * What --pmd on implies, written into the configuration once checkFolioFlags() accepted it, so that
+ * what is printed and recorded (the start line, run.json, repro files) is what runs: --pte-alloc on,
+ * and --max-folio-order the PMD order when it was 0 (mtConfig() reads the same). Idempotent: a
+ * configuration read back from a repro file passes through unchanged.
+ */
+export function applyPmdImplied(cfg: RunConfig): void {
+  if (cfg.extra.pmd !== 'on') return;
+  cfg.extra['pte-alloc'] = true;
+  cfg.extra['max-folio-order'] = mtConfig(cfg).maxFolioOrder;
+}
+
 /** Size flags that cannot work together, as a usage error (null when they fit). */
 export function checkMmSizes(cfg: RunConfig, scenario: string): string | null {
   const c = mtConfig(cfg);
@@ -504,7 +516,9 @@ export const mapTruncateScenario: Scenario = {
     }
     if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
     if (r.some((role) => role.split('+').includes('collapser')) && cfg.extra.pmd !== 'on') return '--roles collapser needs --pmd on: it collapses PTE-mapped PMD-sized folios';
-    return checkFolioFlags(cfg);
+    const folios = checkFolioFlags(cfg);
+    if (folios === null) applyPmdImplied(cfg);
+    return folios;
   },
 
   roles,

@@ -23,6 +23,17 @@
 // reclaim waits for writeback without it (shrink_folio_list() Case 3, --reclaim-wait-writeback).
 // A writer's store through a writable PTE sets the PTE's dirty bit, which zap and try_to_unmap
 // hand to the page; reclaim must never free a page with data not written back (RECLAIM-DIRTY).
+//
+// --pmd on (6.6; the pieces are map-truncate's, src/mm/huge_memory.ts): read faults and fault-around
+// map a PMD-sized folio by a read-only huge PMD (filemap_map_pmd() / finish_fault() -> do_set_pmd();
+// the model maps no writable PMD, see doSetPmd()), and every write path meets it: a store through it
+// faults, __handle_mm_fault() -> wp_huge_pmd() splits it for a file VMA (__split_huge_pmd(): cleared)
+// and the write goes on at the PTE level (VM_FAULT_FALLBACK: do_shared_fault() / do_cow_fault() on
+// the none PMD, which allocate a table); page_mkclean() finds no PTE table under it (a read-only PMD
+// has nothing to clean: page_vma_mkclean_one()); GUP follows it for a read (follow_trans_huge_pmd())
+// and faults for a write; reclaim's try_to_unmap() splits it (TTU_SPLIT_HUGE_PMD); truncation and
+// zaps clear it (zap_huge_pmd(), __split_huge_pmd()). No collapser here: 6.6 collapses a regular
+// file's pages only while no one has it open for write (file_thp_enabled(): CONFIG_READ_ONLY_THP_FOR_FS).
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
@@ -31,12 +42,12 @@ import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_dirty, PG_writeback, PTE_ANON, PTE_DIRTY, PTE_WRITE, type Shm } from '../shm/shm.ts';
 import { PAGE_SIZE, maxIndex, xaLoad } from '../shm/files.ts';
-import { pteNone, ptePfn, ptePresent, pteRead, pteSlot } from '../shm/mm.ts';
+import { mappingWordAt, pmdTransHuge, pteNone, ptePfn, ptePresent, pteSlot } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, PTE_ALLOC_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
+import { MAP_TRUNCATE_OPTIONS, PMD_OPTION, PTE_ALLOC_OPTION, applyPmdImplied, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, roleParts, rolesOf } from './roles.ts';
 
 export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
@@ -70,6 +81,7 @@ export const WRITEBACK_OPTIONS: readonly Opt[] = [
   { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },  PTE_ALLOC_OPTION,
   { name: 'dma-steps', kind: 'int', default: DMA_STEPS, min: 0, max: 1 << 20, help: "schedule points a pinner's DMA into its pinned page lasts (between get_user_pages() and the owner's set_page_dirty() + put_page())" },
+  PMD_OPTION,
 ];
 
 function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
@@ -122,21 +134,21 @@ export function* accessOp(t: Task, vma: number, index: number, write: boolean): 
   const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
   if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
   checkMapEof(t, vma, index);
-  const mappedNow = !pteNone(pteRead(shm, vma, index));
+  const mappedNow = !pteNone(mappingWordAt(shm, vma, index)); // a PTE or a huge PMD
   if (busy !== 0 || Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
   const beyond = index >= maxIndex(size);
   const sigbus = (ret & VM_FAULT_SIGBUS) !== 0;
   if (beyond !== sigbus || (sigbus && mappedNow)) t.violation('FAULT-SIGBUS', t.page, file, index, size, ret);
 }
 
-/** MAP-EOF at one PTE, valid at any instant: the PTE and i_size are read between two readings of
+/** MAP-EOF at one PTE (or the huge PMD over it), valid at any instant: the PTE and i_size are read between two readings of
  * the truncation counters that show no truncation started or in flight (i_size stable, and every
  * truncation that shrank it has finished both of its unmaps). */
 export function checkMapEof(t: Task, vma: number, index: number): void {
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ);
   if (Atomics.load(ctl, CTL.TRUNCATING) !== 0) return;
-  const pte = pteRead(shm, vma, index), size = Atomics.load(shm.iSize, file);
+  const pte = mappingWordAt(shm, vma, index), size = Atomics.load(shm.iSize, file); // a PTE or a huge PMD
   if (Atomics.load(ctl, CTL.TRUNCATING) !== 0 || Atomics.load(ctl, CTL.TRUNC_SEQ) !== seq) return;
   if (!pteNone(pte) && index >= maxIndex(size)) t.violation('MAP-EOF', ptePfn(pte), file, index, size, pte & PTE_ANON ? 1 : 0);
 }
@@ -230,7 +242,8 @@ function* runOp(t: Task, _role: string, op: Op): Step {
 }
 
 function summary(shm: Shm): Record<string, unknown> {
-  let dirty = 0, writeback = 0, writablePtes = 0, cowPtes = 0;
+  let dirty = 0, writeback = 0, writablePtes = 0, cowPtes = 0, huge = 0;
+  for (let slot = 0; slot < shm.pmd.length; slot++) if (pmdTransHuge(shm.pmd[slot])) huge++;
   for (let s = 0; s < shm.slots.length; s++) {
     const pfn = shm.slots[s] - 1;
     if (pfn < 0) continue;
@@ -243,7 +256,7 @@ function summary(shm: Shm): Record<string, unknown> {
     if (pte & PTE_ANON) cowPtes++;
     else if (pte & PTE_WRITE) writablePtes++;
   }
-  return { dirtyPages: dirty, writebackPages: writeback, writableFilePtes: writablePtes, cowPtes, freePages: shm.ctl[CTL.FREE_COUNT] };
+  return { dirtyPages: dirty, writebackPages: writeback, writableFilePtes: writablePtes, cowPtes, freePages: shm.ctl[CTL.FREE_COUNT], ...(huge > 0 ? { hugePmds: huge } : {}) };
 }
 
 export const writebackScenario: Scenario = {
@@ -256,9 +269,9 @@ export const writebackScenario: Scenario = {
     'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
   ],
   validate(cfg) {
-    const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg);
-    if (bad) return bad;
-    return checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
+    const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg) ?? checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
+    if (bad === null) applyPmdImplied(cfg);
+    return bad;
   },
   roles,
   sizes: mmSizes,

@@ -155,13 +155,15 @@ describe('--pmd on under the controlled driver', () => {
     expect(res.stats.iterations).toBe(300);
   }, 120_000);
 
-  it('self-test zap-huge-pmd-early-unlock is caught by PCT on one PMD range (DEL-LOCKED)', () => {
-    // seed 3: found at iteration 4,965 with the CLI (explore --strategy pct)
+  it('self-test zap-huge-pmd-early-unlock is caught by PCT on its cell\'s PMD-heavy workload (DEL-LOCKED)', () => {
+    // seed 3: found at iteration 85 with the CLI (explore --strategy pct)
+    const cell = matrixCells().find((c) => c.name === 'map-truncate/zap-huge-pmd-early-unlock')!;
     const cfg = { ...cfgOf('3', ['zap-huge-pmd-early-unlock', 'folio-eof-clamp']), workers: 3 };
-    cfg.extra = { ...cfg.extra, roles: 'faulter+zapper,truncator,faulter+zapper', files: 1, 'file-pages': 8 };
+    cfg.extra = { ...cfg.extra, ...cell.cfg.extra };
+    expect(getScenario('map-truncate').validate!(cfg)).toBeNull();
     const res = explore({
       scenario: getScenario('map-truncate'), cfg, lock: makeLock(cfg.lock, { unfairness: cfg.unfairness }),
-      strategies: strategySpecs('pct', 3), iterations: 5000, opsPerActor: 4, seed: cfg.seed,
+      strategies: strategySpecs('pct', 3), iterations: 1000, opsPerActor: 4, seed: cfg.seed,
     });
     expect(res.finds.length).toBe(1);
     expect(findVariant('zap-huge-pmd-early-unlock')?.expected).toContain(res.finds[0].violation.id);

@@ -312,6 +312,21 @@ const PMD_SOURCE = '6.6 mm/filemap.c filemap_map_pages() / filemap_map_pmd(), mm
   + 'zap_pmd_range(), mm/huge_memory.c zap_huge_pmd() / __split_huge_pmd(), mm/rmap.c folio_add_file_rmap_range() / '
   + 'page_remove_rmap(), mm/pgtable-generic.c __pte_offset_map_lock()';
 
+/**
+ * A PMD-heavy workload for zap-huge-pmd-early-unlock: PMDs of 2 PTEs (PMD-sized folios of order 1,
+ * which readahead's uniform draw makes often), a 4-page file in one VMA (two PMD ranges; a zap
+ * covers a whole range 3/8 or 3/16 of the time, and a truncation to at most 2 pages deletes the
+ * second range's folio whole, unmapping one VMA only), and collapsers that retract the tables and
+ * map the folios by PMD again (without them 0-3 PMD mappings in 10 s, free, seeds 1-3; with them
+ * 15,000-20,000, and mainline clean). Free 10 s, seeds 1-3: DEL-LOCKED at 1.9 / 2.9 / 5.1 s
+ * (--perturb low, load ~11); controlled PCT at iterations 334 / 716 / 85, the random walk at
+ * 5,848 / 7,445 / 2,432.
+ */
+const ZAP_PMD_EARLY = {
+  pmd: 'on', 'ptes-per-ptl': 2, files: 1, 'file-pages': 4, processes: 1, vmas: 1, 'readahead-order': 'uniform',
+  roles: 'faulter+zapper+collapser,truncator,faulter+zapper+collapser',
+} as const;
+
 export const PMD_CELLS: readonly CellSpec[] = [
   ...lockNames().map((lock): CellSpec => ({
     name: `map-truncate/folios-pmd=${lock}`, scenario: 'map-truncate', cfg: { lock, ...otherInvariantsUnfairness(lock), variants: ['folio-eof-clamp'], extra: FOLIOS_PMD },
@@ -326,13 +341,14 @@ export const PMD_CELLS: readonly CellSpec[] = [
     hidden: true, source: finishFaultNonull.source, reasoning: finishFaultNonull.reasoning!,
   },
   // the race needs a truncation to unmap and delete a PMD-mapped folio while a zapper sits between
-  // clearing the PMD and dropping the entire mapcount: PCT on one 8-page file (one PMD range per VMA)
-  // finds it at iterations 7,217 / 20,142 / 4,965 (seeds 1-3); the random walk on the default mix
-  // found nothing in 20,000 (seeds 1-3), nor free mode in 10 s (seeds 1-3): a narrow window
+  // clearing the PMD and dropping the entire mapcount: ZAP_PMD_EARLY below makes that common. On one
+  // 8-page file with PMDs of 8 and no collapser, PCT needed 7,217 / 20,142 / 4,965 iterations (seeds
+  // 1-3) and free mode caught nothing in 10 s: the file's PMD-sized folio is gone after the first
+  // truncations and every range keeps the table a fault installs (free 10 s: 0-1 PMD mappings)
   {
     name: 'map-truncate/zap-huge-pmd-early-unlock', scenario: 'map-truncate',
-    cfg: { workers: 3, variants: ['zap-huge-pmd-early-unlock', 'folio-eof-clamp'], extra: { pmd: 'on', roles: 'faulter+zapper,truncator,faulter+zapper', files: 1, 'file-pages': 8 } },
-    controlled: { workers: 3, opsPerActor: 4, strategy: 'pct' }, modes: ['controlled'], weight: 3, expected: { breaks: zapHugePmdEarlyUnlockMutant.expected as readonly InvariantId[] },
+    cfg: { workers: 3, variants: ['zap-huge-pmd-early-unlock', 'folio-eof-clamp'], extra: ZAP_PMD_EARLY },
+    controlled: { workers: 3, opsPerActor: 4, strategy: 'pct' }, expected: { breaks: zapHugePmdEarlyUnlockMutant.expected as readonly InvariantId[] },
     hidden: true, source: zapHugePmdEarlyUnlockMutant.source, reasoning: zapHugePmdEarlyUnlockMutant.reasoning!,
   },
 ];

@@ -235,3 +235,26 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
     source: migrateLargeRestoreHead.source, reasoning: migrateLargeRestoreHead.reasoning!,
   },
 ];
+
+// writeback --pmd on (6.6): read faults map PMD-sized folios by read-only huge PMDs, and the write
+// paths meet them: a store faults and wp_huge_pmd() splits the PMD (cleared for a file VMA) and goes
+// on at the PTE level; page_mkclean() has nothing to clean under a read-only PMD; GUP follows it for
+// a read and faults for a write; reclaim splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear
+// it. Clean only with folio-mkwrite-eof, as writeback/folios=<lock> (the 6.6 mkwrite finding above).
+// A table installed in a PMD range stays for the run (6.6 frees none on a zap, and collapses no file
+// open for write), so free mode maps PMDs in a run's first operations only, if at all (free 60 s,
+// seeds 1-3, default roles: 0 PMD mappings; the writer's faults come first); controlled mode starts
+// every iteration with none, and reaches the PMD paths (finish-fault-nonull: PTE-TABLE at iteration
+// 3, random walk, seed 1).
+const WB_PMD_SOURCE = `${WB_SOURCE}, mm/memory.c wp_huge_pmd() / do_set_pmd(), mm/huge_memory.c __split_huge_pmd() / `
+  + 'follow_trans_huge_pmd() / zap_huge_pmd(), mm/rmap.c page_vma_mkclean_one()';
+
+export const WRITEBACK_PMD_CELLS: readonly CellSpec[] = lockNames().map((lock): CellSpec => ({
+  name: `writeback/folios-pmd=${lock}`, scenario: 'writeback',
+  cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on' } },
+  controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
+  reasoning: 'a huge PMD maps a PMD-sized folio read-only and never dirty (the folio may be dirty through a PTE of another VMA); '
+    + 'every write through it faults and splits it under the PMD lock '
+    + 'before the write goes on at the PTE level (page_mkwrite under the folio lock, a table installed first), so writeback never '
+    + 'meets a writable or dirty PMD, and the entire mapcount drops under the PMD lock before truncation can delete the folio',
+}));
