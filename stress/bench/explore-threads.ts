@@ -1,7 +1,7 @@
 // Parallel exploration on a long workload: the same iterations (map-truncate mainline, portfolio,
 // 4 operations per actor) explored by 1 and by 2 explorer threads, start-up included, so what the
 // figure measures is what `explore --threads N` gives on a real run. The workload is sized by a
-// short calibration to about TARGET_S seconds of one core's CPU time (on a quiet machine, TARGET_S
+// short calibration to about TARGET_S seconds of one explorer thread's CPU time (on a quiet machine, TARGET_S
 // seconds on one thread).
 //
 // The wall-clock speed-up needs two free cores; on a busy machine it measures the load. So every
@@ -203,7 +203,7 @@ export const exploreThreadsBench: BenchSection = {
       });
     }
     tables.push({
-      title: `explore --threads 1 vs 2: map-truncate mainline, portfolio, 4 ops per actor, the same ${iterations} iterations (about ${seconds} s of one core's work; ${os.availableParallelism()} cores)`,
+      title: `explore --threads 1 vs 2: map-truncate mainline, portfolio, 4 ops per actor, the same ${iterations} iterations (about ${seconds} s of one explorer thread's CPU; ${os.availableParallelism()} cores)`,
       head: ['threads', 'iterations', 'wall s', 'speed-up (wall)', 'CPU/wall', 'CPU outside explorers s (main + helpers)', 'iterations/explorer CPU-s', 'vs 1 thread', 'on free cores s', `speed-up on free cores (>= ${TARGET_SPEEDUP})`, 'load'],
       rows,
       notes: [
