@@ -19,8 +19,9 @@ export const MAX_FINDINGS_PER_ID = 32;
 
 class Findings {
   readonly list: Finding[] = [];
-  private readonly perId = new Map<InvariantId, number>();
+  private perId: Map<InvariantId, number> | null = null; // made at the first finding (most checks have none)
   add(id: InvariantId, page: number, message: string, values?: number[]): void {
+    this.perId ??= new Map();
     const n = this.perId.get(id) ?? 0;
     this.perId.set(id, n + 1);
     if (n < MAX_FINDINGS_PER_ID) this.list.push({ id, page, message, values });
@@ -31,11 +32,40 @@ class Findings {
 const where = (shm: Shm, vma: number, index: number) =>
   `vma ${vma} (file ${shm.vmaFile[vma]}, ${shm.vmaFlags[vma] & 1 ? 'shared' : 'private'}) index ${index}`;
 
+/** The per-page counters of one check, kept between checks (controlled mode checks at every
+ * quiescent point of every iteration: fresh typed arrays each time were most of the check's cost)
+ * and zeroed at the start of each. One set per thread: a check never runs inside another. */
+class Scratch {
+  readonly ptesOf: Int32Array;
+  readonly cacheOf: Int32Array;
+  readonly pmdsOf: Int32Array;
+  readonly tableOf: Uint8Array;
+  readonly onFree: Uint8Array;
+  constructor(readonly pages: number) {
+    this.ptesOf = new Int32Array(pages);
+    this.cacheOf = new Int32Array(pages);
+    this.pmdsOf = new Int32Array(pages);
+    this.tableOf = new Uint8Array(pages);
+    this.onFree = new Uint8Array(pages);
+  }
+}
+let scratch: Scratch | null = null;
+
+function scratchFor(pages: number): Scratch {
+  if (scratch === null || scratch.pages !== pages) return (scratch = new Scratch(pages));
+  scratch.ptesOf.fill(0);
+  scratch.cacheOf.fill(0);
+  scratch.pmdsOf.fill(0);
+  scratch.tableOf.fill(0);
+  scratch.onFree.fill(0);
+  return scratch;
+}
+
 export function quiescentCheck(shm: Shm): Finding[] {
   const f = new Findings();
   const P = shm.sizes.pages;
-  const ptesOf = new Int32Array(P); // PTEs mapping each page
-  const cacheOf = new Int32Array(P); // page-cache slots holding each page (a folio: one per page)
+  const { ptesOf, cacheOf, pmdsOf, tableOf, onFree } = scratchFor(P);
+  // ptesOf: PTEs mapping each page; cacheOf: page-cache slots holding each page (a folio: one per page)
   const truncating = Atomics.load(shm.ctl, CTL.TRUNCATING);
   const flags = shm.flags;
 
@@ -84,7 +114,6 @@ export function quiescentCheck(shm: Shm): Finding[] {
   // ---- huge PMDs (--pmd on): each maps the head of the PMD-sized folio the page cache has at its
   // range, owns one reference and one _entire_mapcount of it, and, with no truncation in flight,
   // maps no page at or beyond EOF
-  const pmdsOf = new Int32Array(P);
   const pmdOrder = hpagePmdOrder(shm), perVmaPtls = ptlsPerVma(shm);
   for (let slot = 0; slot < shm.pmd.length; slot++) {
     const pmd = shm.pmd[slot];
@@ -133,7 +162,6 @@ export function quiescentCheck(shm: Shm): Finding[] {
 
   // ---- PTE tables from the page allocator (--pte-alloc): each installed one holds its page's one
   // reference (a PMD entry > 0 is the table page's pfn + 1)
-  const tableOf = new Uint8Array(P);
   for (let slot = 0; slot < shm.pmd.length; slot++) {
     const pfn = shm.pmd[slot] - 1;
     if (pfn < 0) continue;
@@ -146,7 +174,6 @@ export function quiescentCheck(shm: Shm): Finding[] {
   }
 
   // ---- the allocator's free list
-  const onFree = new Uint8Array(P);
   const list = freeListPages(shm);
   if (typeof list === 'string') f.add('FREE-BAD', -1, `free list corrupt: ${list}`);
   else {

@@ -31,7 +31,7 @@
 // fatal word, then signal_wake_up), as a step of its own, and the decision is recorded as
 // SIGNAL(victim). So a signal can land between any two schedule points of a killable wait, placed
 // by the strategy, instead of only where a sender actor's own steps happen to fall.
-import { CTL, LABEL_WORDS, type ShmSizes } from '../shm/layout.ts';
+import { CTL, type ShmSizes } from '../shm/layout.ts';
 import { Shm, TASK_DONE, TASK_RUNNING, TASK_WAITING } from '../shm/shm.ts';
 import { attachLockdep } from '../check/lockdep.ts';
 import { pageObserver } from '../check/observer.ts';
@@ -113,12 +113,6 @@ const BLOCKED = 2; // in futexWait
 const DONE = 3; // all operations done
 const STATE_NAMES: readonly ActorState[] = ['between', 'running', 'blocked', 'done'];
 
-function usedLabelSlots(labels: Int32Array): number {
-  let n = 0;
-  for (let at = 0; at < labels.length; at += LABEL_WORDS) if (labels[at] !== 0) n++;
-  return n;
-}
-
 export function describeOp(op: Op): string {
   return `${op.kind}(${op.args.join(', ')})`;
 }
@@ -149,8 +143,6 @@ export class ControlledDriver implements SchedView {
   private readonly view: ActorsView;
   private readonly roleOf: (task: number) => string;
   private readonly labelTable: LabelTable;
-  private readonly labelSnapshot: Int32Array;
-  private labelsSaved = 0;
 
   // per-actor state, reused across iterations
   private readonly state: Int8Array;
@@ -212,7 +204,6 @@ export class ControlledDriver implements SchedView {
     this.roleOf = (t) => this.roles[t] ?? 'checker';
     this.view = this.actorsView();
     this.labelTable = new LabelTable(this.shm);
-    this.labelSnapshot = new Int32Array(this.shm.labels.length);
     const options = { ...cfg.extra, unfairness: cfg.unfairness };
     this.tasks = [];
     const ops = kernelOps({ lock, variants: configVariants(cfg) });
@@ -258,15 +249,10 @@ export class ControlledDriver implements SchedView {
   /** Fresh model for a new iteration: initShm + the scenario's init, label table kept. */
   private reset(): void {
     const shm = this.shm;
-    // the label table outlives iterations (the tasks' LabelTable caches its ids): keep a copy,
-    // refreshed only when a label was added (a slot's hash word is never 0 once used)
-    const n = usedLabelSlots(shm.labels);
-    if (n !== this.labelsSaved) {
-      this.labelSnapshot.set(shm.labels);
-      this.labelsSaved = n;
-    }
     initShm(shm);
-    if (n) shm.labels.set(this.labelSnapshot);
+    // the label table outlives iterations (the tasks' LabelTable caches its ids, and every label
+    // in this model is interned through it): its slots are written back, not the whole region
+    this.labelTable.restore();
     this.observer.reset();
     this.scenario.init(shm, this.cfg);
   }

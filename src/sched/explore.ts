@@ -178,7 +178,10 @@ export function explore(o: ExploreOptions): ExploreResult {
     const d0 = now();
     const bound = stepBoundFor(maxSteps, ops);
     if (o.beat) o.beat[BEAT.ITERATION] = i;
-    const r = driver.runIteration({ ops, strategy: s, rng: sched, signalRng: signalRngFor(o.seed, i), maxSteps: bound });
+    // the signal stream only where the scenario has signal events (the driver ignores it otherwise;
+    // each stream is seeded on its own, so not making it changes no other)
+    const signalRng = driver.signalEvents ? signalRngFor(o.seed, i) : undefined;
+    const r = driver.runIteration({ ops, strategy: s, rng: sched, signalRng, maxSteps: bound });
     stats.driverMs += now() - d0;
     stats.iterations++;
     stats.steps += r.steps;

@@ -27,6 +27,11 @@ function slotMatches(shm: Shm, slot: number, s: string): boolean {
 
 export class LabelTable {
   private readonly cache = new Map<string, number>();
+  /** the slots the cache names, each once, in the order first seen, and their words as interned:
+   * what restore() writes back after a model reset zeroed the buffer */
+  private readonly slots: number[] = [];
+  private readonly kept = new Uint8Array(LABEL_SLOTS);
+  private saved = new Int32Array(16 * LABEL_WORDS);
   constructor(private readonly shm: Shm) {}
 
   /** The label's id (its slot), interning it on first use. */
@@ -35,7 +40,35 @@ export class LabelTable {
     if (hit !== undefined) return hit;
     const id = this.intern(s);
     this.cache.set(s, id);
+    this.keep(id);
     return id;
+  }
+
+  /** Write this table's slots back into the buffer after the buffer was zeroed (controlled mode's
+   * next iteration: initShm() wipes the whole model, the cached ids must stay valid). Only the
+   * slots in use are written: a few dozen of LABEL_SLOTS, instead of copying the whole table. */
+  restore(): void {
+    const labels = this.shm.labels, saved = this.saved;
+    for (let k = 0; k < this.slots.length; k++) {
+      const at = this.slots[k] * LABEL_WORDS;
+      for (let w = 0; w < LABEL_WORDS; w++) labels[at + w] = saved[k * LABEL_WORDS + w];
+    }
+  }
+
+  private keep(slot: number): void {
+    if (this.kept[slot]) return; // a full table hands out slot 0 to every further label
+    this.kept[slot] = 1;
+    const k = this.slots.length;
+    if ((k + 1) * LABEL_WORDS > this.saved.length) {
+      const grown = new Int32Array(this.saved.length * 2);
+      grown.set(this.saved);
+      this.saved = grown;
+    }
+    this.slots.push(slot);
+    const at = slot * LABEL_WORDS;
+    for (let w = 1; w < LABEL_WORDS; w++) this.saved[k * LABEL_WORDS + w] = this.shm.labels[at + w];
+    // the hash word last, as intern() publishes it
+    this.saved[k * LABEL_WORDS] = Atomics.load(this.shm.labels, at);
   }
 
   private intern(s: string): number {

@@ -56,6 +56,16 @@ describe('quiescent check: each invariant fails when its state is broken', () =>
     expect(found(shm)).toEqual([['FREE-BAD', freePage]]);
   });
 
+  it('each check counts afresh (its per-page counters are reused between checks)', () => {
+    const { shm } = busyWorld(); // checked once already
+    const pfn = ptePfn(pteRead(shm, SHARED0, 2));
+    expect(quiescentCheck(shm)).toEqual([]);
+    shm.mapcount[pfn]++;
+    expect(found(shm)).toEqual([['MAP-COUNT', pfn]]);
+    shm.mapcount[pfn]--;
+    expect(quiescentCheck(shm)).toEqual([]);
+  });
+
   it('MAP-COUNT: a mapcount off by one', () => {
     const { shm } = busyWorld();
     const pfn = ptePfn(pteRead(shm, SHARED0, 2));
