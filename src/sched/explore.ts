@@ -135,6 +135,9 @@ export interface ExploreResult {
   hungStep?: HungStep;
 }
 
+/** Workloads whose operations explore keeps for reruns (cleared when full). */
+const RERUN_CACHE = 4096;
+
 export const opsSeedFor = (seed: string, iteration: number): string => `${seed}.${iteration}`;
 export const scheduleRngFor = (seed: string, iteration: number) => rng(seed, 'sched', iteration);
 /** Where iteration i's signal events arrive (Scenario.signalEvents): a stream of its own, so the
@@ -168,12 +171,20 @@ export function explore(o: ExploreOptions): ExploreResult {
   let nextProgress = t0 + progressMs;
 
   const claim = o.claim;
+  // the operations of workloads a strategy reruns (Strategy.workload: novelty reruns a kept
+  // iteration's workload in 7 of 8 iterations), made once: the op streams' seeding was a tenth of
+  // a novelty iteration. Operations are never written to (the driver and finds only read them).
+  const rerun = new Map<number, Op[][]>();
   for (let i = claim ? claim() : start; i >= 0 && stats.iterations < o.iterations; i = claim ? claim() : i + stride) {
     const s = strategies[i % strategies.length];
     // a strategy may rerun a kept iteration's workload (Strategy.workload)
     const w = s.workload ? s.workload(i, rng(o.seed, 'workload', i)) : i;
     const opsSeed = o.ops ? null : opsSeedFor(o.seed, w);
-    const ops = o.ops ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor, driver.roles); // the roles worked out once
+    const ops = o.ops ?? rerun.get(w) ?? opsFor(o.scenario, o.cfg, opsSeed!, o.opsPerActor, driver.roles); // the roles worked out once
+    if (s.workload && !o.ops && !rerun.has(w)) {
+      if (rerun.size >= RERUN_CACHE) rerun.clear();
+      rerun.set(w, ops);
+    }
     const sched = scheduleRngFor(o.seed, i);
     const d0 = now();
     const bound = stepBoundFor(maxSteps, ops);
