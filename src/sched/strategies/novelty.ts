@@ -21,9 +21,12 @@
 // iteration), an entry: the iteration's choices (signal events included), that decision, that key
 // and the iteration whose operations it ran. An iteration either walks at random from the start
 // (FRESH of them: new workloads, new first steps) or fuzzes an entry: of TOURNAMENT entries drawn,
-// the one whose key has been observed least often so far (a rare state: AFLFast's and FairFuzz's
-// power schedules favour inputs that reach rare branches; the stages towards a deep bug stay rare,
-// while a key every walk passes through soon has thousands of hits). It replays the entry's
+// the one fuzzed the fewest times without a new key (an entry whose fuzzing stopped paying gives
+// way to those not yet tried or still paying, as AFL++'s power schedules lower the energy of
+// inputs fuzzed often for nothing), and among those the one whose key has been observed least
+// often so far (a rare state: AFLFast's and FairFuzz's power schedules favour inputs that reach
+// rare branches; the stages towards a deep bug stay rare, while a key every walk passes through
+// soon has thousands of hits). It replays the entry's
 // choices up to its decision (the cut), then, with probability PARK, parks one actor drawn at
 // random for a log-uniform number of decisions (up to 2^PARK_LOG: the mutation "preempt a task
 // here for a while", which a uniform walk makes exponentially unlikely), and walks at random.
@@ -44,7 +47,8 @@ import { SIGNAL_RATES, swarmSignal, swarmSignalText } from './random.ts';
 
 /** Share of iterations that walk at random from the start (new workloads, new first steps). */
 export const FRESH = 1 / 8;
-/** Corpus entries drawn per pick; the one whose key was observed least often is fuzzed. */
+/** Corpus entries drawn per pick; the one fuzzed the fewest times for nothing, then the one whose
+ * key was observed least often, is fuzzed. */
 export const TOURNAMENT = 3;
 /** Decisions with a new key kept per iteration (each one a corpus entry). */
 export const NEW_MAX = 16;
@@ -64,6 +68,8 @@ interface Entry {
   workload: number;
   /** the new coverage key it reached there (its rarity ranks it) */
   key: number;
+  /** iterations that fuzzed it and reached no new key (fewest first) */
+  fails: number;
 }
 
 const mix = (h: number, v: number): number => {
@@ -166,9 +172,8 @@ export class NoveltyStrategy implements Strategy {
     for (let k = 0; k < TOURNAMENT; k++) {
       const at = Math.floor(r() * len0);
       const e = this.corpus[at];
-      const sc = this.hits.get(e.key);
-      const bs = best === null ? 0 : this.hits.get(best.key);
-      if (best === null || sc < bs || (sc === bs && at > bestAt)) {
+      if (best === null || e.fails < best.fails || (e.fails === best.fails && (this.hits.get(e.key) < this.hits.get(best.key)
+        || (this.hits.get(e.key) === this.hits.get(best.key) && at > bestAt)))) {
         best = e;
         bestAt = at;
       }
@@ -301,13 +306,16 @@ export class NoveltyStrategy implements Strategy {
   }
 
   end(): void {
-    if (this.nNew === 0) return;
+    if (this.nNew === 0) {
+      if (this.parent !== null) this.parent.fails++;
+      return;
+    }
     this.kept++;
     // one entry per decision that reached something new, sharing the recorded choices
     const choices = this.rec.slice(0, this.j);
     for (let k = 0; k < this.nNew; k++) {
       if (this.corpus.length >= CORPUS_MAX) this.corpus.shift();
-      this.corpus.push({ choices, from: this.newAt[k], key: this.newKeys[k], workload: this.workloadOf });
+      this.corpus.push({ choices, from: this.newAt[k], key: this.newKeys[k], workload: this.workloadOf, fails: 0 });
     }
   }
 
