@@ -212,8 +212,8 @@ registerCell({
     + 'without passing the wake on); the model reproduces it in a unit test, but how often a run hits it is what the cell reports '
     + '(controlled, 4 workers, random walk, seeds 1-3: none in 100,000 iterations each; with signal events, none in 301,060 '
     + 'random iterations on 3 workers and 1 page: it needs six preemptions at given steps; --strategy novelty finds it on the '
-    + 'minimal 3-task workload and on 1 page with the op stream on seeds 1-5, and in this configuration on seeds 1, 2 and 4 '
-    + 'of 1-5 within 30,000 iterations (17,989 / 17,498 / 8,668): not yet within 2 s, docs/strategies.md)',
+    + 'minimal 3-task workload and on 1 page with the op stream on seeds 1-5, and in this configuration on 6 of seeds 1-10 '
+    + 'within 30,000 iterations (seeds 1-3: 22,453 / 12,953 / 13,153): not yet within 2 s, docs/strategies.md)',
   source: 'Oleg Nesterov 20200624161142.GA12184@redhat.com, Linus CAHk-=wjJA2Z3kUFb-5s=6+n0qbTs8ELqKFt9B3pH85a8fGD73w@mail.gmail.com',
 });
 // 4.10 as shipped: the signal is tested before the trylock. Controlled mode finds the lost
