@@ -531,11 +531,21 @@ export interface WritebackOps {
   putUserPageDirty(t: Task, pfn: number): Step;
 }
 
-export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT';
+export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT'
+  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE' | 'SCAN_PAGE_COMPOUND';
 
 /** khugepaged's collapse_file() (mm/khugepaged.c). */
 export interface CollapseOps {
   collapseFile(t: Task, file: number, start: number, nr: number): Step<ScanResult>;
+  /** 6.6 collapse_file() with large folios: the PMD-sized, PMD-aligned range at `start` becomes one
+   * new folio of the PMD order (src/mm/khugepaged.ts collapseFileFolio). */
+  collapseFileFolio(t: Task, file: number, start: number): Step<ScanResult>;
+  /** The end of a successful 6.6 collapse_file() (old pages locked and checked, data copied): the
+   * multi-index store of `hpage`, retract_page_tables(), folio_unlock(hpage), the old pages freed. */
+  collapseFinish(t: Task, file: number, start: number, hpage: number, pagelist: readonly number[]): Step;
+  /** 6.6 retract_page_tables(mapping, pgoff): free the PTE tables of the VMAs mapping the new
+   * folio's PMD range (the PMD is none again). */
+  retractPageTables(t: Task, file: number, start: number): Step;
 }
 
 /** One user buffer segment: `count` bytes at byte offset `off` of VMA `vma`. Advanced in place. */

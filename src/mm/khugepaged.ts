@@ -33,13 +33,15 @@
 // assertion (Hugh Dickins, Msg-ID alpine.LSU.2.11.2010132230060.2516@eggly.anvils). Data stays
 // safe: that mapper's reference makes the freeze fail; Hugh later deleted the assertion for that
 // reason ("the page_ref_freeze() just below already handles the case adequately", 2021).
-import { putPage } from './page_alloc.ts';
-import { xaLoad } from '../shm/files.ts';
-import { PageDirty, PageUptodate, PageWriteback, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
+import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
+import { vmasOfFile } from './rmap.ts';
+import { __ClearPageLocked, __SetPageLocked } from '../locks/common.ts';
+import { xaLoad, xaStore } from '../shm/files.ts';
+import { PageDirty, PageUptodate, PageWriteback, SetPageUptodate, folioNrPages, folioRefAdd, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
 import { PMD_NONE, pmdLock, pmdUnlock, pteFree, pteLock, pteOffsetMapLock, pteUnlock, transhugeVmaSuitable } from './pgtable.ts';
-import { hpagePmdOrder, pmdRead, pmdTransHuge, pteAnon, ptePfn, ptePresent, pteRead, pteWrite, ptlSlot, ptlSpan } from '../shm/mm.ts';
+import { hpagePmdOrder, pmdRead, pmdTransHuge, pteAnon, ptePfn, ptePresent, pteRead, pteWrite, ptlSlot, ptlSpan, vmaContains, vmaShared } from '../shm/mm.ts';
 import { PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ScanResult } from '../kernel/task.ts';
@@ -127,6 +129,258 @@ export function* collapseFile(t: Task, file: number, start: number, nr: number):
     yield* putPage(t, pfn);
   }
   return result;
+}
+
+// ---- collapse_file() with large folios (6.6) ---------------------------------------------------
+//
+// 6.6 mm/khugepaged.c collapse_file() for a regular file (!is_shmem, CONFIG_READ_ONLY_THP_FOR_FS),
+// once the model has folios of the PMD order (the collapse scenario with --max-folio-order at least
+// log2(--ptes-per-ptl), or --pmd on). Since ac492b9c70ca "mm/khugepaged: maintain page cache uptodate
+// flag" (v6.3) the old pages stay in the page cache, locked, until the new folio replaces them in one
+// multi-index store, and their refcounts are checked, not frozen: "We control three references to
+// the page ... If those are the only references, then any new usage of the page will have to fetch
+// it from the page cache. That requires locking the page to handle truncate, so any new usage will
+// be blocked until we unlock page after collapse/during rollback." Steps:
+//
+//   alloc_charge_hpage() (SCAN_ALLOC_HUGE_PAGE_FAIL); __SetPageLocked(hpage); hpage->index, ->mapping
+//   xas_lock_irq (xas_create_range); for each index of [start, start + HPAGE_PMD_NR), the i_pages
+//   lock held at the top of each iteration:
+//     xas_load; a hole: page_cache_sync_readahead() + find_lock_page() (the model: SCAN_FAIL);
+//     PageDirty / PageWriteback: SCAN_FAIL; trylock_page() else SCAN_PAGE_LOCK; get_page(); unlock
+//     !PageUptodate: SCAN_FAIL; PageTransCompound(): SCAN_PTE_MAPPED_HUGEPAGE when it is a folio of
+//     HPAGE_PMD_ORDER at `start` ("Maybe PMD-mapped": the caller hands over to
+//     collapse_pte_mapped_thp()), else SCAN_PAGE_COMPOUND; folio_mapping() != mapping:
+//     SCAN_TRUNCATED; dirty / writeback: SCAN_FAIL
+//     folio_isolate_lru(), filemap_release_folio() (no LRU, no private data here)
+//     if (folio_mapped(folio)) try_to_unmap(folio, TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH)
+//     xas_lock_irq; VM_BUG_ON_PAGE(page != xa_load()); page_count(page) != 3: SCAN_PAGE_COUNT
+//     list_add_tail(&page->lru, &pagelist) -- the i_pages lock stays held into the next index
+//   xas_unlock_irq; copy_mc_highpage() of every old page into the new folio (its data stamps)
+//   xas_lock_irq; folio_mark_uptodate(); folio_ref_add(folio, HPAGE_PMD_NR - 1); xas_set_order() +
+//   xas_store(): one multi-index entry; xas_unlock_irq
+//   retract_page_tables(mapping, start); folio_unlock(hpage)
+//   each old page: page->mapping = NULL; unlock_page(); folio_put_refs(folio, 3)
+// rollback: each old page unlock_page(), putback_lru_page(), put_page(); hpage->mapping = NULL,
+// unlock_page(hpage), put_page(hpage).
+// The model has no LRU: the count check expects 2 (our pin + the page cache's), as the 5.9 freeze
+// above; the old pages are freed with folio_put_refs(folio, 2). No assertion of page_mapped() here:
+// Hugh Dickins deleted 5.9's VM_BUG_ON_PAGE(page_mapped(page)) in 2021 (the count check covers it).
+
+/**
+ * collapse_file(mm, addr, file, start, cc) (6.6) over the PMD-sized range at `start` (a multiple of
+ * HPAGE_PMD_NR, --ptes-per-ptl pages here) of `file`. Returns SCAN_SUCCEED with the new folio in the
+ * page cache and the range's PTE tables retracted, or why it rolled back.
+ */
+export function* collapseFileFolio(t: Task, file: number, start: number): Step<ScanResult> {
+  const shm = t.shm, L = t.ops.lock, order = hpagePmdOrder(shm), nr = 1 << order, end = start + nr;
+  if (order < 1 || start % nr !== 0) throw new Error(`collapse_file: range ${start} is not PMD-aligned (order ${order})`); // VM_BUG_ON(start & (HPAGE_PMD_NR - 1))
+  // alloc_charge_hpage(): khugepaged's GFP_TRANSHUGE_LIGHT does no direct reclaim (defrag off)
+  const hpage = yield* folioAlloc(t, order);
+  if (hpage === NIL) return 'SCAN_ALLOC_HUGE_PAGE_FAIL';
+  __SetPageLocked(t, hpage);
+  for (let i = 0; i < nr; i++) { // hpage->index = start; hpage->mapping = mapping (every page here: src/shm/page.ts)
+    Atomics.store(shm.index, hpage + i, start + i);
+    Atomics.store(shm.mapping, hpage + i, file + 1);
+  }
+  const pagelist: number[] = [];
+  let result: ScanResult = 'SCAN_SUCCEED';
+  t.page = -1;
+  t.aux = start;
+  yield* spinLock(t, shm.iPagesLock, file, 'xas_lock_irq'); // xas_create_range(): the slots exist
+  let xaLocked = true;
+  for (let index = start; index < end; index++) {
+    t.page = -1;
+    t.aux = index;
+    yield 'xas_load';
+    let page = xaLoad(shm, file, index); // the folio (its multi-index entry) holding `index`
+    t.page = page;
+    if (page === NIL) {
+      spinUnlock(shm.iPagesLock, file);
+      xaLocked = false;
+      page = yield* collapseReadHole(t, file, index);
+      if (page === NIL) { // "if (unlikely(page == NULL)) { result = SCAN_FAIL; goto xa_unlocked; }"
+        result = 'SCAN_FAIL';
+        break;
+      }
+    } else if (PageDirty(shm, page) || PageWriteback(shm, page)) { // "khugepaged only works on read-only fd": filemap_flush()
+      result = 'SCAN_FAIL';
+      break;
+    } else if (!(yield* L.trylockPage(t, page))) {
+      result = 'SCAN_PAGE_LOCK';
+      break;
+    } else {
+      getPage(shm, page);
+      spinUnlock(shm.iPagesLock, file);
+      xaLocked = false;
+    }
+
+    // "The page must be locked, so we can drop the i_pages lock without racing with truncate."
+    yield 'PageUptodate';
+    if (!PageUptodate(shm, page)) result = 'SCAN_FAIL';
+    else if (shm.compound[page] > 0) // PageTransCompound(): "a THP might be there already"
+      result = shm.compound[page] === order && Atomics.load(shm.index, page) === start ? 'SCAN_PTE_MAPPED_HUGEPAGE' : 'SCAN_PAGE_COMPOUND';
+    else if (Atomics.load(shm.mapping, page) !== file + 1) result = 'SCAN_TRUNCATED';
+    else if (PageDirty(shm, page) || PageWriteback(shm, page)) result = 'SCAN_FAIL';
+    if (result !== 'SCAN_SUCCEED') {
+      yield* L.unlockPage(t, page); // out_unlock:
+      yield* putPage(t, page);
+      break;
+    }
+    yield 'folio_mapped';
+    if (pageMapped(shm, page)) yield* t.ops.rmap.tryToUnmap(t, page); // try_to_unmap(folio, TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH)
+
+    t.page = page;
+    t.aux = index;
+    yield* spinLock(t, shm.iPagesLock, file, 'xas_lock_irq');
+    xaLocked = true;
+    yield 'page_count';
+    if (xaLoad(shm, file, index) !== page) t.violation('MAP-CACHE', page, file, index); // VM_BUG_ON_PAGE(page != xa_load(xas.xa, index))
+    if (Atomics.load(shm.refcount, page) !== COLLAPSE_FREEZE_REFS) { // page_count(page) != 3
+      result = 'SCAN_PAGE_COUNT';
+      spinUnlock(shm.iPagesLock, file);
+      xaLocked = false;
+      yield* L.unlockPage(t, page); // out_unlock:
+      yield* putPage(t, page);
+      break;
+    }
+    pagelist.push(page); // "Accumulate the pages that are being collapsed."
+  }
+  if (xaLocked) spinUnlock(shm.iPagesLock, file); // xa_locked:
+
+  if (result === 'SCAN_SUCCEED') {
+    yield* collapseCopy(t, hpage, pagelist);
+    yield* t.ops.collapse.collapseFinish(t, file, start, hpage, pagelist);
+    t.stat('collapsed');
+    return result;
+  }
+  // rollback: "Something went wrong: roll back page cache changes"
+  for (const page of pagelist) {
+    yield* L.unlockPage(t, page);
+    yield* putPage(t, page); // putback_lru_page(); put_page()
+  }
+  t.page = hpage;
+  yield 'hpage->mapping = NULL';
+  for (let i = nr - 1; i >= 0; i--) Atomics.store(shm.mapping, hpage + i, 0);
+  yield* L.unlockPage(t, hpage);
+  yield* putPage(t, hpage);
+  return result;
+}
+
+/**
+ * A hole in the range (!is_shmem): "page_cache_sync_readahead(mapping, &file->f_ra, file, index,
+ * end - index); ... page = find_lock_page(mapping, index);". Readahead of the one page at `index`
+ * (order 0: the files READ_ONLY_THP_FOR_FS collapses have no large folio support; a page added
+ * meanwhile by someone else is -EEXIST and left to them), then find_lock_page(): a blocking lock,
+ * and the mapping re-checked under it (the lookup is retried if the page was truncated or
+ * reclaimed meanwhile). The page is returned locked with a reference, or NIL.
+ */
+function* collapseReadHole(t: Task, file: number, index: number): Step<number> {
+  const shm = t.shm, L = t.ops.lock;
+  const pfn = yield* allocPage(t);
+  if (pfn !== NIL) {
+    __SetPageLocked(t, pfn);
+    if (yield* t.ops.pagecache.filemapAddFolio(t, pfn, file, index)) {
+      yield* t.ops.pagecache.readPage(t, pfn, file, index);
+      yield* L.unlockPage(t, pfn); // the read's completion
+    } else {
+      __ClearPageLocked(t, pfn);
+    }
+    yield* putPage(t, pfn); // readahead's reference
+  }
+  for (;;) { // find_lock_page()
+    const page = yield* t.ops.pagecache.findGetPage(t, file, index);
+    if (page === NIL) return NIL;
+    yield* L.lockPage(t, page);
+    t.page = page;
+    yield 'page->mapping';
+    if (Atomics.load(shm.mapping, page) === file + 1 && xaLoad(shm, file, index) === page) return page;
+    yield* L.unlockPage(t, page);
+    yield* putPage(t, page);
+  }
+}
+
+/** copy_mc_highpage() of each old page into its page of the new folio: the data stamps. "The old
+ * pages are locked, so they won't change anymore." (No hole reaches here: clear_highpage() has
+ * nothing to do.) */
+function* collapseCopy(t: Task, hpage: number, pagelist: readonly number[]): Step {
+  const shm = t.shm, start = Atomics.load(shm.index, hpage);
+  t.page = hpage;
+  yield 'copy_mc_highpage';
+  for (const page of pagelist) {
+    const dst = hpage + Atomics.load(shm.index, page) - start;
+    shm.stampFile[dst] = shm.stampFile[page];
+    shm.stampIndex[dst] = shm.stampIndex[page];
+    shm.stampEnd[dst] = shm.stampEnd[page];
+  }
+}
+
+/**
+ * The end of a successful 6.6 collapse_file(): the new folio replaces the old pages in the page
+ * cache (collapseReplace()), retract_page_tables() while the new folio is still locked ("Huge page
+ * lock is still held, so normally the page table must remain empty"), folio_unlock(), and the old
+ * pages freed (collapseFreeOld()).
+ */
+export function* collapseFinish(t: Task, file: number, start: number, hpage: number, pagelist: readonly number[]): Step {
+  yield* collapseReplace(t, file, start, hpage);
+  yield* t.ops.collapse.retractPageTables(t, file, start); // "Remove pte page tables, so we can re-fault the page as huge."
+  yield* t.ops.lock.unlockPage(t, hpage);
+  yield* collapseFreeOld(t, pagelist);
+}
+
+/** Under the i_pages lock: folio_mark_uptodate(), folio_ref_add(folio, HPAGE_PMD_NR - 1) (the
+ * allocation's reference and these are the page cache's nr), then xas_set_order() + xas_store():
+ * "Join all the small entries into a single multi-index entry." nrpages does not change. */
+export function* collapseReplace(t: Task, file: number, start: number, hpage: number): Step {
+  const shm = t.shm, nr = folioNrPages(shm, hpage);
+  t.page = hpage;
+  t.aux = start;
+  yield* spinLock(t, shm.iPagesLock, file, 'xas_lock_irq');
+  SetPageUptodate(shm, hpage);
+  folioRefAdd(shm, hpage, nr - 1);
+  yield 'xas_store';
+  for (let i = 0; i < nr; i++) xaStore(shm, file, start + i, hpage);
+  spinUnlock(shm.iPagesLock, file);
+}
+
+/** "The collapse has succeeded, so free the old pages": page->mapping = NULL (a task that pinned
+ * one and waits for its lock sees it and looks again), unlock_page(), folio_put_refs(folio, 3). */
+export function* collapseFreeOld(t: Task, pagelist: readonly number[]): Step {
+  for (const page of pagelist) {
+    t.page = page;
+    yield 'page->mapping = NULL';
+    Atomics.store(t.shm.mapping, page, 0);
+    yield* t.ops.lock.unlockPage(t, page);
+    yield* putPage(t, page, COLLAPSE_FREEZE_REFS);
+  }
+}
+
+/**
+ * retract_page_tables(mapping, pgoff) (6.6, Hugh Dickins' rewrite for 6.6: no mmap_lock, pmd_lock()
+ * and the PTL): for each VMA mapping the file at `start` whose PMD range there lies inside it and
+ * holds a PTE table (find_pmd_or_thp_or_none()), clear the PMD (pmdp_collapse_flush()) and free the
+ * table (pte_free_defer()). The PTEs are not looked at: the new folio's lock keeps the table empty.
+ * "Check vma->anon_vma to exclude MAP_PRIVATE mappings that got written to": the model keeps no
+ * anon_vma, and its private VMAs take COW faults from the first operations, so every private VMA is
+ * skipped (a COW copy in the table would be lost otherwise).
+ */
+export function* retractPageTables(t: Task, file: number, start: number): Step {
+  const shm = t.shm;
+  t.page = -1;
+  t.aux = start;
+  yield 'i_mmap_lock_read';
+  for (const vma of vmasOfFile(shm, file)) {
+    if (!vmaShared(shm, vma) || !vmaContains(shm, vma, start) || !transhugeVmaSuitable(shm, vma, start)) continue;
+    yield 'find_pmd_or_thp_or_none';
+    if (Atomics.load(shm.pmd, ptlSlot(shm, vma, start)) < 0) continue; // none or huge: SCAN_PMD_NULL / SCAN_PMD_MAPPED
+    const mm = yield* pmdLock(t, vma);
+    const ptl = yield* pteLock(t, vma, start); // spin_lock_nested(ptl, SINGLE_DEPTH_NESTING)
+    yield 'pmdp_collapse_flush';
+    const table = Atomics.load(shm.pmd, ptlSlot(shm, vma, start));
+    Atomics.store(shm.pmd, ptlSlot(shm, vma, start), PMD_NONE);
+    pteUnlock(t, ptl);
+    pmdUnlock(t, mm);
+    if (table > 0) yield* pteFree(t, table - 1); // pte_free_defer(); 0: a table the mm started with, no page
+  }
 }
 
 // ---- collapse_pte_mapped_thp() (6.6, --pmd on) -------------------------------------------------

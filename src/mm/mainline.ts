@@ -28,7 +28,7 @@ import {
   writebackPage,
 } from './writeback.ts';
 import { filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty, writeCachePages } from './writeback.ts';
-import { collapseFile } from './khugepaged.ts';
+import { collapseFile, collapseFileFolio, collapseFinish, retractPageTables } from './khugepaged.ts';
 import {
   fuseFillWritePages, fusePerformWrite, fuseSendWritePages, grabCachePageWriteBegin, iovIterCopyFromUserAtomic,
   iovIterFaultInReadable,
@@ -53,7 +53,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
     setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage,
     writeCachePages, filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty,
   }),
-  collapse: Object.freeze({ collapseFile }),
+  collapse: Object.freeze({ collapseFile, collapseFileFolio, collapseFinish, retractPageTables }),
   fuse: Object.freeze({
     fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,
   }),

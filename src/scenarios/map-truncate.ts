@@ -349,7 +349,7 @@ function* runOp(t: Task, _role: string, op: Op): Step {
  * reference each) for up to half the allocator's pages, so mappers have work from the start and
  * faults still find free pages. Linear in pages + slots: a million pages start in well under a second.
  */
-export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
+export function initMapTruncate(shm: Shm, cfg: RunConfig, folioOrderOf?: (file: number, maxOrder: number) => number): void {
   // the orchestrator initialises the buffer; a bare caller (tests, tools) may not have
   if (shm.sizes.pages > 0 && shm.ctl[CTL.FREE_COUNT] === 0 && (shm.flags[0] & PG_free) === 0 && shm.ctl[CTL.FREE_HEAD] === 0) initShm(shm);
   const c = mtConfig(cfg);
@@ -361,7 +361,7 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
   let budget = Math.floor(shm.sizes.pages / 2);
   for (let file = 0; file < c.files; file++) shm.iSize[file] = c.filePages * PAGE_SIZE;
   const maxOrder = maxFolioOrder(cfg);
-  if (maxOrder > 0) return initFolios(shm, c, maxOrder, budget);
+  if (maxOrder > 0) return initFolios(shm, c, maxOrder, budget, folioOrderOf);
   // interleave files so every file gets pages when the budget is short
   for (let index = 0; index < c.filePages && budget > 0; index++) {
     for (let file = 0; file < c.files && budget > 0; file++, budget--) {
@@ -380,9 +380,9 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig): void {
 }
 
 /** initMapTruncate() with large folios: the allocator's free lists become blocks of `maxOrder`,
- * and file f is filled with folios of order maxOrder - f % (maxOrder + 1) (smaller at the file's
- * end if it is not a multiple), files interleaved, up to `budget` pages. */
-function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: number): void {
+ * and file f is filled with folios of order maxOrder - f % (maxOrder + 1), or `orderOf(f)` (smaller
+ * at the file's end if it is not a multiple), files interleaved, up to `budget` pages. */
+function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: number, orderOf?: (file: number, maxOrder: number) => number): void {
   setMaxFolioOrder(shm, maxOrder);
   const next = new Array<number>(c.files).fill(0);
   for (let more = true; more && budget > 0;) {
@@ -390,7 +390,7 @@ function initFolios(shm: Shm, c: MapTruncateConfig, maxOrder: number, budget: nu
     for (let file = 0; file < c.files && budget > 0; file++) {
       const index = next[file];
       if (index >= c.filePages) continue;
-      let order = maxOrder - (file % (maxOrder + 1));
+      let order = orderOf ? orderOf(file, maxOrder) : maxOrder - (file % (maxOrder + 1));
       while (order > 0 && (index % (1 << order) !== 0 || index + (1 << order) > c.filePages || (1 << order) > budget)) order--;
       const nr = 1 << order;
       const pfn = folioAllocInit(shm, order);

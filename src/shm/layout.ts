@@ -34,7 +34,9 @@ export const VIOLATION_HEADER_WORDS = 16;
 export const LABEL_SLOTS = 1024;
 export const LABEL_WORDS = 16; // 1 hash word + up to 60 bytes of ASCII
 export const HIST_BUCKETS = 64;
-export const MAX_HELD = 8;
+/** Page locks a task's held list names; a lock beyond them is counted only. 6.6 collapse_file() holds
+ * HPAGE_PMD_NR + 1 (the collapse scenario refuses a PMD range that does not fit). */
+export const MAX_HELD = 16;
 /** Words of lockdep's lock-order graph (src/check/lockdep.ts): first-seen records per class pair. */
 export const LOCKDEP_WORDS = 512;
 
@@ -67,6 +69,7 @@ export const STAT_NAMES = [
   'splitFailed', // split_folio() that returned -EAGAIN (a pin held, or the folio went meanwhile)
   'pmdMapped', // PMD-sized folios mapped by a PMD (do_set_pmd(), --pmd on)
   'pmdZapped', // huge PMDs cleared (zap_huge_pmd(), __split_huge_pmd())
+  'collapsed', // PMD-sized folios made by khugepaged's 6.6 collapse_file() (src/mm/khugepaged.ts)
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 /** Words per task in the stats region: STAT_NAMES rounded up to whole 64-byte lines, so a task's
