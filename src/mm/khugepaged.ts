@@ -36,7 +36,7 @@
 import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
 import { vmasOfFile } from './rmap.ts';
 import { __ClearPageLocked, __SetPageLocked } from '../locks/common.ts';
-import { xaLoad, xaStore } from '../shm/files.ts';
+import { iSizeRead, maxIndex, xaLoad, xaStore } from '../shm/files.ts';
 import { PageDirty, PageUptodate, PageWriteback, SetPageUptodate, folioNrPages, folioRefAdd, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
 import { spinLock, spinUnlock } from '../locks/spinlock.ts';
@@ -269,6 +269,7 @@ export function* collapseFileFolio(t: Task, file: number, start: number): Step<S
 /**
  * A hole in the range (!is_shmem): "page_cache_sync_readahead(mapping, &file->f_ra, file, index,
  * end - index); ... page = find_lock_page(mapping, index);". Readahead of the one page at `index`
+ * if it lies inside i_size
  * (order 0: the files READ_ONLY_THP_FOR_FS collapses have no large folio support; a page added
  * meanwhile by someone else is -EEXIST and left to them), then find_lock_page(): a blocking lock,
  * and the mapping re-checked under it (the lookup is retried if the page was truncated or
@@ -276,7 +277,8 @@ export function* collapseFileFolio(t: Task, file: number, start: number): Step<S
  */
 function* collapseReadHole(t: Task, file: number, index: number): Step<number> {
   const shm = t.shm, L = t.ops.lock;
-  const pfn = yield* allocPage(t);
+  // do_page_cache_ra(): "if (index > end_index) return": nothing is read at or beyond EOF
+  const pfn = index < maxIndex(iSizeRead(shm, file)) ? yield* allocPage(t) : NIL;
   if (pfn !== NIL) {
     __SetPageLocked(t, pfn);
     if (yield* t.ops.pagecache.filemapAddFolio(t, pfn, file, index)) {

@@ -10,6 +10,8 @@
 //              find PTEs to fill)
 //   reader     user loads through the PTEs (DATA-STAMP)
 //   reclaimer  shrink a few pages (ref freeze)
+//   truncator  (never in the default mix) truncate_setsize() as map-truncate's: shrink, or back to
+//              full; with large folios it splits or drops the collapsed folios
 // With large folios (--max-folio-order at least the PMD order log2(--ptes-per-ptl), or --pmd on,
 // which implies it) the collapser runs 6.6's collapse_file() instead (src/mm/khugepaged.ts
 // collapseFileFolio): through a VMA, over the PMD-aligned, PMD-sized range of the file there, as
@@ -36,7 +38,7 @@ import { checkRoles, roleParts, rolesOf } from './roles.ts';
 import { accessOp } from './writeback.ts';
 import type { CellSpec } from '../kernel/cells.ts';
 
-export const COLLAPSE_ROLES = ['collapser', 'mapper', 'faulter', 'zapper', 'reader', 'reclaimer'] as const;
+export const COLLAPSE_ROLES = ['collapser', 'mapper', 'faulter', 'zapper', 'reader', 'reclaimer', 'truncator'] as const;
 
 export function collapseDefaultRoles(workers: number): string[] {
   switch (workers) {
@@ -105,6 +107,8 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
       return { kind: 'read', args: [vma, index, Math.min(pgoff + c.vmaPages, index + 1 + below(r, 2 * c.ptesPerPtl))] };
     case 'reclaimer':
       return { kind: 'reclaim', args: [below(r, c.files), below(r, c.filePages), 1 + below(r, 4)] };
+    case 'truncator':
+      return mapTruncateScenario.nextOp('truncator', r, cfg, 0);
   }
   throw new Error(`collapse: unknown role '${part}'`);
 }
@@ -136,6 +140,8 @@ function* runOp(t: Task, role: string, op: Op, cfg: RunConfig): Step {
     case 'reclaim':
       for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
+    case 'truncate':
+      return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
   }
   throw new Error(`collapse: unknown op '${op.kind}'`);
 }
@@ -170,7 +176,7 @@ export const collapseScenario: Scenario = {
   invariants: [
     'COLLAPSE-MAPPED', 'MAP-CACHE', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH',
-    'PTE-TABLE',
+    'PTE-TABLE', 'MAP-EOF',
   ],
   validate(cfg) {
     const bad = checkMmSizes(cfg, 'collapse');
