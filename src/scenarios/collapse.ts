@@ -57,7 +57,12 @@ export const COLLAPSE_OPTIONS: readonly ScenarioOption[] = [
   ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles'),
   { name: 'collapse-pages', kind: 'int', default: 4, min: 1, max: 512, help: 'small pages per collapse of the order-0 (5.9) protocol (HPAGE_PMD_NR is 512 on x86; the model takes fewer); with large folios a collapse covers --ptes-per-ptl pages' },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${COLLAPSE_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
-  PMD_OPTION,
+  {
+    ...PMD_OPTION,
+    help: 'map PMD-sized folios (order log2(--ptes-per-ptl)) by a huge PMD (filemap_map_pmd() / finish_fault() -> do_set_pmd(), and '
+      + 'MADV_COLLAPSE\'s collapse_pte_mapped_thp(install_pmd)); implies --max-folio-order the PMD order when it is 0, so the collapser '
+      + 'runs 6.6 collapse_file(); needs --ptes-per-ptl a power of two, --map-pages mainline (off: CONFIG_TRANSPARENT_HUGEPAGE=n for file mappings)',
+  },
   {
     ...READAHEAD_ORDER_OPTION, default: 'uniform',
     help: 'with large folios: uniform (the default here) = even files are read as a filesystem without large folios reads them '
