@@ -17,7 +17,8 @@
 // then copies the small pages into the huge page, or on failure puts them back:
 // page_ref_unfreeze(page, 2), unlock_page(), put_page().
 //
-// THE MODEL HAS NO HUGE PAGES: a collapse here is exactly that per-page protocol — lock, unmap if
+// WITH ORDER-0 PAGES ONLY (the default; with large folios 6.6's collapseFileFolio() below runs and
+// installs a real PMD-sized folio) THERE IS NO HUGE PAGE: a collapse here is exactly that per-page protocol — lock, unmap if
 // mapped, the VM_BUG_ON_PAGE(page_mapped) assertion (COLLAPSE-MAPPED), freeze the refcount from
 // the expected value or back off — over each small page of the range, followed by the failure
 // path (unfreeze, unlock, put) for every page it froze. The frozen page stays in its slot instead
@@ -46,7 +47,7 @@ import { PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, ScanResult } from '../kernel/task.ts';
 
-/** page_ref_freeze(page, 3) in the kernel: pin + page cache + isolate_lru_page; no LRU here. */
+/** page_ref_freeze(page, 3) in 5.9, page_count(page) != 3 in 6.6: pin + page cache + isolate_lru_page; no LRU here. */
 export const COLLAPSE_FREEZE_REFS = 2;
 
 /**
@@ -308,8 +309,11 @@ function* collapseCopy(t: Task, hpage: number, pagelist: readonly number[]): Ste
   const shm = t.shm, start = Atomics.load(shm.index, hpage);
   t.page = hpage;
   yield 'copy_mc_highpage';
+  const file = Atomics.load(shm.mapping, hpage) - 1;
   for (const page of pagelist) {
-    const dst = hpage + Atomics.load(shm.index, page) - start;
+    const index = Atomics.load(shm.index, page), dst = hpage + index - start;
+    // what is copied must be the file's data at that index: the old page is locked and in the cache
+    if (shm.stampFile[page] !== file || shm.stampIndex[page] !== index) t.violation('DATA-STAMP', page, file, index, shm.stampFile[page], shm.stampIndex[page]);
     shm.stampFile[dst] = shm.stampFile[page];
     shm.stampIndex[dst] = shm.stampIndex[page];
     shm.stampEnd[dst] = shm.stampEnd[page];
