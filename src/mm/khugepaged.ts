@@ -178,11 +178,12 @@ export function* collapseFileFolio(t: Task, file: number, start: number): Step<S
   // alloc_charge_hpage(): khugepaged's GFP_TRANSHUGE_LIGHT does no direct reclaim (defrag off)
   const hpage = yield* folioAlloc(t, order);
   if (hpage === NIL) return 'SCAN_ALLOC_HUGE_PAGE_FAIL';
+  // __SetPageLocked(hpage); "hpage->index = start; hpage->mapping = mapping;": the model sets both
+  // at the store (collapseReplace()): nobody can see the folio before it, and a new page with no
+  // mapping has no place in lockdep's page order (src/check/lockdep.ts rule 3), as it has none in
+  // the kernel (lockdep does not track page locks); with its mapping set, holding it while
+  // lock_page() waits on the old page at the same index would read as a lock taken out of order
   __SetPageLocked(t, hpage);
-  for (let i = 0; i < nr; i++) { // hpage->index = start; hpage->mapping = mapping (every page here: src/shm/page.ts)
-    Atomics.store(shm.index, hpage + i, start + i);
-    Atomics.store(shm.mapping, hpage + i, file + 1);
-  }
   const pagelist: number[] = [];
   let result: ScanResult = 'SCAN_SUCCEED';
   t.page = -1;
@@ -249,7 +250,7 @@ export function* collapseFileFolio(t: Task, file: number, start: number): Step<S
   if (xaLocked) spinUnlock(shm.iPagesLock, file); // xa_locked:
 
   if (result === 'SCAN_SUCCEED') {
-    yield* collapseCopy(t, hpage, pagelist);
+    yield* collapseCopy(t, hpage, file, start, pagelist);
     yield* t.ops.collapse.collapseFinish(t, file, start, hpage, pagelist);
     t.stat('collapsed');
     return result;
@@ -305,11 +306,10 @@ function* collapseReadHole(t: Task, file: number, index: number): Step<number> {
 /** copy_mc_highpage() of each old page into its page of the new folio: the data stamps. "The old
  * pages are locked, so they won't change anymore." (No hole reaches here: clear_highpage() has
  * nothing to do.) */
-function* collapseCopy(t: Task, hpage: number, pagelist: readonly number[]): Step {
-  const shm = t.shm, start = Atomics.load(shm.index, hpage);
+function* collapseCopy(t: Task, hpage: number, file: number, start: number, pagelist: readonly number[]): Step {
+  const shm = t.shm;
   t.page = hpage;
   yield 'copy_mc_highpage';
-  const file = Atomics.load(shm.mapping, hpage) - 1;
   for (const page of pagelist) {
     const index = Atomics.load(shm.index, page), dst = hpage + index - start;
     // what is copied must be the file's data at that index: the old page is locked and in the cache
@@ -341,6 +341,10 @@ export function* collapseReplace(t: Task, file: number, start: number, hpage: nu
   t.page = hpage;
   t.aux = start;
   yield* spinLock(t, shm.iPagesLock, file, 'xas_lock_irq');
+  for (let i = 0; i < nr; i++) { // hpage->index, hpage->mapping (every page here: src/shm/page.ts)
+    Atomics.store(shm.index, hpage + i, start + i);
+    Atomics.store(shm.mapping, hpage + i, file + 1);
+  }
   SetPageUptodate(shm, hpage);
   folioRefAdd(shm, hpage, nr - 1);
   yield 'xas_store';
