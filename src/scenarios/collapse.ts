@@ -1,7 +1,7 @@
 // Scenario `collapse`: khugepaged's collapse_file() (src/mm/khugepaged.ts, 5.9) racing
 // filemap_map_pages (--map-pages), read and COW faults, zaps, reclaim and user reads over
-// map-truncate's files and mappings (shared and private VMAs). No truncation: the cell is about
-// the invariant Hugh's run tripped under patch 4, "a locked page that was unmapped stays unmapped
+// map-truncate's files and mappings (shared and private VMAs). No truncation in the default mix:
+// the cells are about the invariant Hugh's run tripped under patch 4, "a locked page that was unmapped stays unmapped
 // while locked" — collapse_file()'s VM_BUG_ON_PAGE(page_mapped(page)) (COLLAPSE-MAPPED).
 //   collapser  collapse_file() over an aligned range of --collapse-pages pages of a file
 //   mapper     filemap_map_pages() over a range of one page table of a VMA
