@@ -532,7 +532,7 @@ export interface WritebackOps {
 }
 
 export type ScanResult = 'SCAN_SUCCEED' | 'SCAN_FAIL' | 'SCAN_PAGE_LOCK' | 'SCAN_TRUNCATED' | 'SCAN_PAGE_COUNT'
-  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE' | 'SCAN_PAGE_COMPOUND';
+  | 'SCAN_ALLOC_HUGE_PAGE_FAIL' | 'SCAN_PTE_MAPPED_HUGEPAGE' | 'SCAN_PAGE_COMPOUND' | 'SCAN_EXCEED_NONE_PTE';
 
 /** khugepaged's collapse_file() (mm/khugepaged.c). */
 export interface CollapseOps {

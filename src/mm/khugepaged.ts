@@ -269,6 +269,40 @@ export function* collapseFileFolio(t: Task, file: number, start: number): Step<S
 }
 
 /**
+ * hpage_collapse_scan_file(mm, addr, file, start, cc) (6.6), the caller of collapse_file() for
+ * khugepaged (khugepaged_scan_mm_slot()) and MADV_COLLAPSE (madvise_collapse()): under
+ * rcu_read_lock() only, xas_for_each() over the range's page-cache entries. A large folio stops it
+ * ("TODO: khugepaged should compact smaller compound pages into a PMD sized page"):
+ * SCAN_PTE_MAPPED_HUGEPAGE for a PMD-sized one at `start` ("further processing by the caller won't
+ * touch the page cache"), else SCAN_PAGE_COMPOUND; "page_count(page) != 1 + page_mapcount(page) +
+ * page_has_private(page)" is SCAN_PAGE_COUNT (a reference beyond the page cache's and the PTEs'; no
+ * LRU, no private data here). Then khugepaged wants "present >= HPAGE_PMD_NR -
+ * khugepaged_max_ptes_none" (the default max_ptes_none is HPAGE_PMD_NR - 1: one page) or
+ * SCAN_EXCEED_NONE_PTE; MADV_COLLAPSE takes any. Then collapse_file(). The reads are racy, as the
+ * kernel's: collapse_file() decides again under the locks.
+ */
+export function* hpageCollapseScanFile(t: Task, file: number, start: number, khugepaged: boolean): Step<ScanResult> {
+  const shm = t.shm, order = hpagePmdOrder(shm), nr = 1 << order;
+  let present = 0;
+  t.page = -1;
+  t.aux = start;
+  yield 'rcu_read_lock';
+  for (let index = start; index < start + nr; index++) {
+    const page = xaLoad(shm, file, index);
+    if (page === NIL) continue;
+    t.page = page;
+    t.aux = index;
+    yield 'xas_for_each';
+    const c = shm.compound[page];
+    if (c > 0) return c === order && Atomics.load(shm.index, page) === start ? 'SCAN_PTE_MAPPED_HUGEPAGE' : 'SCAN_PAGE_COMPOUND';
+    if (Atomics.load(shm.refcount, page) !== 1 + Atomics.load(shm.mapcount, page) + 1) return 'SCAN_PAGE_COUNT';
+    present++;
+  }
+  if (khugepaged && present < 1) return 'SCAN_EXCEED_NONE_PTE';
+  return yield* t.ops.collapse.collapseFileFolio(t, file, start);
+}
+
+/**
  * A hole in the range (!is_shmem): "page_cache_sync_readahead(mapping, &file->f_ra, file, index,
  * end - index); ... page = find_lock_page(mapping, index);". Readahead of the one page at `index`
  * if it lies inside i_size

@@ -31,7 +31,7 @@ import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, PMD_OPTION, READAHEAD_ORDER_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mapTruncateScenario, mmSizes, mtConfig, pmdOrderOf, vmaLayout } from './map-truncate.ts';
-import { collapsePteMappedThp } from '../mm/khugepaged.ts';
+import { collapsePteMappedThp, hpageCollapseScanFile } from '../mm/khugepaged.ts';
 import { thpPmdEnabled, transhugeVmaSuitable } from '../mm/pgtable.ts';
 import { vmaContains } from '../shm/mm.ts';
 import { checkRoles, roleParts, rolesOf } from './roles.ts';
@@ -153,8 +153,7 @@ function* runOp(t: Task, role: string, op: Op, cfg: RunConfig): Step {
 
 /**
  * One khugepaged or MADV_COLLAPSE pass over the PMD range at `start` of `vma`'s file (6.6
- * hpage_collapse_scan_file()'s caller; the lockless pre-scan is left out: collapse_file() makes the
- * same decisions under the locks). The VMA must map the whole range, PMD-aligned
+ * hpage_collapse_scan_file(), then collapse_file()). The VMA must map the whole range, PMD-aligned
  * (thp_vma_suitable_order(), else SCAN_VMA_CHECK). khugepaged_scan_mm_slot(): SCAN_PTE_MAPPED_HUGEPAGE
  * -> collapse_pte_mapped_thp(mm, addr, false); madvise_collapse(): collapse_file() answers
  * SCAN_PTE_MAPPED_HUGEPAGE for a success too ("If MADV_COLLAPSE, adjust result to call
@@ -164,7 +163,7 @@ function* runOp(t: Task, role: string, op: Op, cfg: RunConfig): Step {
 function* collapseFolioOp(t: Task, vma: number, start: number, madvise: boolean): Step {
   const shm = t.shm, file = shm.vmaFile[vma];
   if (!vmaContains(shm, vma, start) || !transhugeVmaSuitable(shm, vma, start) || start + shm.sizes.ptesPerPtl > shm.sizes.pagesPerFile) return;
-  const r = yield* t.ops.collapse.collapseFileFolio(t, file, start);
+  const r = yield* hpageCollapseScanFile(t, file, start, !madvise);
   if (r === 'SCAN_PTE_MAPPED_HUGEPAGE' || (madvise && r === 'SCAN_SUCCEED')) yield* collapsePteMappedThp(t, vma, start, madvise && thpPmdEnabled(t));
 }
 
