@@ -197,7 +197,7 @@ export class Task {
   heldAdd(pfn: number): void {
     const hc = this.heldCount, id = this.id;
     const n = hc[id];
-    if (n < (8 satisfies typeof MAX_HELD)) this.held[this.heldBase + n] = pfn; // a literal: see recordId()
+    if (n < (16 satisfies typeof MAX_HELD)) this.held[this.heldBase + n] = pfn; // a literal: see recordId()
     hc[id] = n + 1;
   }
   /** Take pfn off the list if it is on it (one scan, newest first: locks are mostly released in
@@ -205,7 +205,7 @@ export class Task {
   heldDrop(pfn: number): boolean {
     const hc = this.heldCount, held = this.held, base = this.heldBase, id = this.id;
     const count = hc[id];
-    const n = count < (8 satisfies typeof MAX_HELD) ? count : 8;
+    const n = count < (16 satisfies typeof MAX_HELD) ? count : 16;
     for (let i = n - 1; i >= 0; i--) {
       if (held[base + i] !== pfn) continue;
       for (let j = i; j < n - 1; j++) held[base + j] = held[base + j + 1];
