@@ -10,10 +10,12 @@ import { pteAllocUnderLock } from './pte-alloc-under-lock.ts';
 import { pmdInstallNoRecheckMutant } from './pmd-install-norecheck.ts';
 import { rmapUnmapStalePte } from './rmap-unmap-stale-pte.ts';
 import { reclaimNoDirtyRecheck } from './reclaim-nodirty-recheck.ts';
+import { munmapReadLocked } from './munmap-read-locked.ts';
 
 registerVariant(pteAllocUnderLock);
 registerVariant(pmdInstallNoRecheckMutant);
 registerVariant(rmapUnmapStalePte);
+registerVariant(munmapReadLocked);
 
 /** map-truncate with the mm starting without PTE tables, mainline user faults (ALLOW_RETRY |
  * KILLABLE, no killer: no wait is interrupted) and a GUP FOLL_NOWAIT caller; 40 pages (20 cached
