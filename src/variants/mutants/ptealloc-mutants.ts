@@ -55,6 +55,22 @@ const PIN_RECLAIM = {
 const PIN_RECLAIM_CONTROLLED = { workers: 3, opsPerActor: 4, extra: { 'dma-steps': 32 } } as const;
 const PIN_RECLAIM_SOURCE = '6.6 mm/vmscan.c shrink_folio_list() / __remove_mapping(), mm/rmap.c try_to_unmap(), mm/page_vma_mapped.c, mm/gup.c';
 
+/**
+ * The same workloads with an unmapper (src/mm/mmap.ts): mmap(MAP_FIXED) of a VMA over itself frees
+ * its PTE tables during the run while the page cache keeps the range's small folios, so faults of
+ * different folios meet a none PMD again and again (pmd_install()'s window), and in writeback the
+ * write faults that must allocate a table meet direct reclaim waiting on writeback. Without it a
+ * table is missing only in a free run's first operations (6.6 frees no table on a zap).
+ */
+const MT_MUNMAP = { ...MT_PTE, workers: 5, extra: { ...MT_PTE.extra, roles: 'mapper,faulter+gup,truncator,reader+zapper+reclaimer,unmapper' } } as const;
+const MT_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4, extra: { roles: 'mapper+gup,faulter,truncator+reader+zapper+reclaimer,unmapper' } } as const;
+const WB_MUNMAP = { ...WB_PTE, workers: 4, extra: { ...WB_PTE.extra, roles: 'writer,writer,writeback,unmapper' } } as const;
+const WB_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4 } as const;
+const MUNMAP_SOURCE = '6.6 mm/mmap.c mmap_region() -> do_vmi_munmap() (mmap_lock held for writing) -> unmap_region(); mm/memory.c free_pgtables(), free_pte_range()';
+const MUNMAP_REASONING = 'the tables of a VMA are freed with its mm\'s mmap_lock held for writing (no fault walks them) and the file\'s i_mmap '
+  + 'lock for writing (no rmap walk is in the VMA), after the zap cleared every PTE; faults meeting the none PMDs afterwards '
+  + 'allocate tables again and install them under the page-table lock with the pmd_none() re-check';
+
 const clean = (name: string, scenario: string, cfg: CellSpec['cfg'], controlled: CellSpec['controlled'], reasoning: string, source: string): CellSpec[] =>
   lockNames().map((lock) => ({ name: `${name}=${lock}`, scenario, cfg: { lock, ...otherInvariantsUnfairness(lock), ...cfg }, controlled, expected: 'clean', reasoning, source }));
 
@@ -72,8 +88,9 @@ export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
   {
     name: 'writeback/pte-alloc-under-lock', scenario: 'writeback', cfg: { variants: ['pte-alloc-under-lock'], ...WB_PTE },
     controlled: WB_PTE_CONTROLLED, expected: { breaks: ['DEADLOCK', 'LOCK-ORDER', 'HUNG'] }, hidden: true,
-    // free mode meets a missing table only in a run's first operations (6.6 frees no PTE table the
-    // model could: munmap is not modelled): caught at the start of some runs (seed 1 of 1-3, 10 s)
+    // free mode meets a missing table only in a run's first operations here (6.6 frees no PTE
+    // table on a zap): caught at the start of some runs (seed 1 of 1-3, 10 s). Free mode's cell is
+    // writeback/pte-alloc-under-lock-munmap (tables freed by the unmapper during the run)
     modes: ['controlled'],
     reasoning: pteAllocUnderLock.reasoning!, source: WB_PTE_SOURCE,
   },
@@ -84,9 +101,31 @@ export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
     // --pmd on and the collapser (collapse_pte_mapped_thp() frees tables during the run) free mode
     // still missed it (seeds 1-3, 10 s, three workloads): every installer of a table holds the lock
     // of a folio in that range, and a range whose table went away holds one PMD-sized folio, so
-    // installers serialize on its lock; controlled mode finds it there at iterations 832/2,695/1,033
+    // installers serialize on its lock; controlled mode finds it there at iterations 832/2,695/1,033.
+    // Free mode's cell is map-truncate/pmd-install-norecheck-munmap (the unmapper frees tables while
+    // the range holds small folios)
     modes: ['controlled'],
     reasoning: pmdInstallNoRecheckMutant.reasoning!, source: 'mutant of pmd_install() (6.6 mm/memory.c)',
+  },
+  ...clean('map-truncate/munmap', 'map-truncate', MT_MUNMAP, MT_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
+  ...clean('writeback/munmap', 'writeback', WB_MUNMAP, WB_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
+  {
+    // both modes: the unmapper frees tables while small folios stay cached (controlled, seeds 1-3:
+    // iterations 129/146/25; free: caught in seeds 2-3 mid-run, seed 1 in its first operation)
+    name: 'writeback/pte-alloc-under-lock-munmap', scenario: 'writeback', cfg: { variants: ['pte-alloc-under-lock'], ...WB_MUNMAP },
+    controlled: WB_MUNMAP_CONTROLLED, expected: { breaks: ['DEADLOCK', 'LOCK-ORDER', 'HUNG'] }, hidden: true,
+    reasoning: pteAllocUnderLock.reasoning!, source: WB_PTE_SOURCE,
+  },
+  {
+    // both modes (controlled, seeds 1-3: iterations 37/1/13; free: within 2 s on seeds 1-3)
+    name: 'map-truncate/pmd-install-norecheck-munmap', scenario: 'map-truncate', cfg: { variants: ['pmd-install-norecheck'], ...MT_MUNMAP },
+    controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['MAP-COUNT', 'REF-COUNT'] }, hidden: true,
+    reasoning: pmdInstallNoRecheckMutant.reasoning!, source: 'mutant of pmd_install() (6.6 mm/memory.c)',
+  },
+  {
+    name: 'map-truncate/munmap-read-locked', scenario: 'map-truncate', cfg: { variants: ['munmap-read-locked'], ...MT_MUNMAP },
+    controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['PTE-TABLE', 'MAP-COUNT', 'REF-COUNT'] }, hidden: true,
+    reasoning: munmapReadLocked.reasoning!, source: munmapReadLocked.source,
   },
   {
     name: 'writeback/reclaim-nodirty-recheck', scenario: 'writeback', cfg: { variants: ['reclaim-nodirty-recheck'], ...PIN_RECLAIM },
