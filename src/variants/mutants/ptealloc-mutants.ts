@@ -1,5 +1,5 @@
-// PTE tables allocated on demand (--pte-alloc, src/mm/pgtable.ts) and allocation falling into
-// direct reclaim, GUP's FOLL_NOWAIT fault (FAULT_FLAG_RETRY_NOWAIT), and the lockless dirtying and
+// PTE tables allocated on demand (--pte-alloc, src/mm/pgtable.ts) and freed again by the unmapper
+// (src/mm/mmap.ts), allocation falling into direct reclaim, GUP's FOLL_NOWAIT fault (FAULT_FLAG_RETRY_NOWAIT), and the lockless dirtying and
 // rmap walk of reclaim caught in both modes: their self-test mutants, registered hidden (--variant
 // NAME accepts them), and the matrix cells (PTE_ALLOC_CELLS, registered by src/matrix): each
 // mutant with what it must trip, and each setting clean on mainline under every public lock.
@@ -62,8 +62,8 @@ const PIN_RECLAIM_SOURCE = '6.6 mm/vmscan.c shrink_folio_list() / __remove_mappi
  * write faults that must allocate a table meet direct reclaim waiting on writeback. Without it a
  * table is missing only in a free run's first operations (6.6 frees no table on a zap).
  */
-const MT_MUNMAP = { ...MT_PTE, workers: 5, extra: { ...MT_PTE.extra, roles: 'mapper,faulter+gup,truncator,reader+zapper+reclaimer,unmapper' } } as const;
-const MT_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4, extra: { roles: 'mapper+gup,faulter,truncator+reader+zapper+reclaimer,unmapper' } } as const;
+const MT_MUNMAP = { ...MT_PTE, extra: { ...MT_PTE.extra, roles: 'mapper+gup,faulter,truncator+reader+zapper+reclaimer,unmapper' } } as const;
+const MT_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4 } as const;
 const WB_MUNMAP = { ...WB_PTE, workers: 4, extra: { ...WB_PTE.extra, roles: 'writer,writer,writeback,unmapper' } } as const;
 const WB_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4 } as const;
 const MUNMAP_SOURCE = '6.6 mm/mmap.c mmap_region() -> do_vmi_munmap() (mmap_lock held for writing) -> unmap_region(); mm/memory.c free_pgtables(), free_pte_range()';
@@ -110,19 +110,20 @@ export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
   ...clean('map-truncate/munmap', 'map-truncate', MT_MUNMAP, MT_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
   ...clean('writeback/munmap', 'writeback', WB_MUNMAP, WB_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
   {
-    // both modes: the unmapper frees tables while small folios stay cached (controlled, seeds 1-3:
-    // iterations 129/146/25; free: caught in seeds 2-3 mid-run, seed 1 in its first operation)
+    // both modes: the unmapper frees tables while small folios stay cached (bench detect, seeds 1-3:
+    // controlled iterations 130/147/26; free 2.21/0.78/2.19 s, load ~16 on 2 cores)
     name: 'writeback/pte-alloc-under-lock-munmap', scenario: 'writeback', cfg: { variants: ['pte-alloc-under-lock'], ...WB_MUNMAP },
     controlled: WB_MUNMAP_CONTROLLED, expected: { breaks: ['DEADLOCK', 'LOCK-ORDER', 'HUNG'] }, hidden: true,
     reasoning: pteAllocUnderLock.reasoning!, source: WB_PTE_SOURCE,
   },
   {
-    // both modes (controlled, seeds 1-3: iterations 37/1/13; free: within 2 s on seeds 1-3)
+    // both modes (bench detect, seeds 1-3: controlled iterations 38/2/14; free 0.39/0.33/1.03 s, load ~16)
     name: 'map-truncate/pmd-install-norecheck-munmap', scenario: 'map-truncate', cfg: { variants: ['pmd-install-norecheck'], ...MT_MUNMAP },
     controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['MAP-COUNT', 'REF-COUNT'] }, hidden: true,
     reasoning: pmdInstallNoRecheckMutant.reasoning!, source: 'mutant of pmd_install() (6.6 mm/memory.c)',
   },
   {
+    // bench detect, seeds 1-3: controlled iterations 29/2/13; free 0.17/0.59/0.38 s (load ~16)
     name: 'map-truncate/munmap-read-locked', scenario: 'map-truncate', cfg: { variants: ['munmap-read-locked'], ...MT_MUNMAP },
     controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['PTE-TABLE', 'MAP-COUNT', 'REF-COUNT'] }, hidden: true,
     reasoning: munmapReadLocked.reasoning!, source: munmapReadLocked.source,
