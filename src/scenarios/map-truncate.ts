@@ -145,7 +145,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
   { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead grows them, page_cache_ra_order(): --readahead-order); 0 = single pages' },
-  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, gup, and migrator (migrate_pages()) and collapser (collapse_pte_mapped_thp(), --pmd on), never in the default mix" },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, gup, and migrator (migrate_pages()), collapser (collapse_pte_mapped_thp(), --pmd on) and unmapper (munmap and mmap again: free_pgtables(), --pte-alloc), never in the default mix" },
 ];
 
 // ---- configuration ----------------------------------------------------------------------
