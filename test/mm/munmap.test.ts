@@ -139,6 +139,12 @@ describe('without an unmapper', () => {
     expect(l.labels.filter((x) => x !== 'mmap_read_lock')).toEqual(s.labels);
   });
 
+  it('large folios (the allocator keeps a free list per order in the control words) do not turn it on', () => {
+    const { shm } = mmWorld(mmConfig({ pmd: 'on' }));
+    expect(shm.ctl[CTL.MAX_ORDER]).toBeGreaterThan(0);
+    expect(shm.ctl[CTL.MMAP_LOCKING]).toBe(0);
+  });
+
   it('--roles unmapper needs tables allocated on demand', () => {
     expect(mapTruncateScenario.validate!(mmConfig({ roles: ROLES }))).toMatch(/unmapper needs --pte-alloc/);
     expect(mapTruncateScenario.validate!(mmConfig({ roles: ROLES, 'pte-alloc': true }))).toBeNull();
