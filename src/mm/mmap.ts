@@ -16,7 +16,10 @@
 // reading (the fault paths, fault-around, MADV_DONTNEED, GUP, MADV_COLLAPSE, and the reader's
 // loads standing for the MMU's walk, which the kernel fences with the TLB flush); every rmap walk
 // holds the file's i_mmap_rwsem for reading (rmap_walk_file(), unmap_mapping_range(),
-// unmap_mapping_folio()). The model's i_mmap tree is static (src/mm/rmap.ts vmasOfFile()), so
+// unmap_mapping_folio()). Not yet: page_mkclean()'s walk (src/mm/writeback.ts) and the copies of
+// the walk in src/variants (folio/large.ts, rmap-unmap-stale-pte): they only change PTEs they find
+// present under the PTL, after pte_offset_map_lock()'s pmd_same() re-check, so a table freed under
+// them holds none (the unmapper zapped it first). The model's i_mmap tree is static (src/mm/rmap.ts vmasOfFile()), so
 // free_pgtables() holds i_mmap_lock_write() across the free instead of unlinking the VMA first: a
 // walker then waits rather than skips a VMA that maps nothing.
 //
