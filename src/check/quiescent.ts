@@ -271,5 +271,9 @@ function checkLocksQuiet(shm: Shm, f: Findings): void {
   spin('page_table_lock of mm', shm.pageTableLock);
   spin('i_pages lock of file', shm.iPagesLock);
   spin('i_rwsem of file', shm.iRwsem);
+  // the rw semaphores of the unmapper's runs (src/mm/mmap.ts): free, and no task says it holds one
+  spin('mmap_lock of mm', shm.mmapLock);
+  spin('i_mmap_rwsem of file', shm.iMmap);
+  spin('mmap_lock held by task', shm.mmapHeld);
   if (shm.ctl[CTL.ALLOC_LOCK] !== 0) f.add('LOCK-LEAK', -1, `zone lock held at a quiescent point (word ${shm.ctl[CTL.ALLOC_LOCK]})`);
 }

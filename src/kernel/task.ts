@@ -462,6 +462,11 @@ export interface RmapOps {
   /** zap_huge_pmd() (--pmd on): clear the huge PMD at `index` of `vma` under the PMD lock, drop its
    * folio's entire mapping before the unlock, then the reference; false if it was no longer huge. */
   zapHugePmd(t: Task, vma: number, index: number): Step<boolean>;
+  /** mmap(MAP_FIXED) of a VMA's range over itself (mm/mmap.c mmap_region(): do_vmi_munmap() with the
+   * mmap_lock held for writing: the zap and free_pgtables(), then the mapping again). */
+  mmapRegion(t: Task, vma: number): Step;
+  /** free_pgtables() of a whole VMA: under i_mmap_lock_write(), pmd_clear() and pte_free() of each PTE table. */
+  freePgtables(t: Task, vma: number): Step;
 }
 
 /** mm/truncate.c */

@@ -1,5 +1,6 @@
 // The model's non-page locks: spinlocks (the page-table lock, the i_pages lock, the allocator's
-// zone lock) and a sleeping mutex (i_rwsem, held across a truncation).
+// zone lock), a sleeping mutex (i_rwsem, held across a truncation) and a reader/writer semaphore
+// (mmap_lock, i_mmap_rwsem: below).
 //
 // Protocol code runs under two drivers (src/kernel/step.ts): a spinner yields a schedule point on
 // every failed attempt, so under the one-thread controlled driver the holder gets to run, and a
@@ -63,4 +64,67 @@ export function* mutexLock(t: Task, word: Int32Array, i: number, label: string):
 
 export function* mutexUnlock(word: Int32Array, i: number): Step {
   if (Atomics.exchange(word, i, 0) === M_CONTENDED) yield futexWake(word, i, 1);
+}
+
+// A reader/writer semaphore (down_read / down_write, kernel/locking/rwsem.c), for mmap_lock and
+// i_mmap_rwsem: one word, the readers holding it in the low 16 bits, RWSEM_WRITER while a writer
+// holds it, RWSEM_WRITER_WAITING while a writer waits for it, RWSEM_SLEEPERS while a task may sleep
+// on the word. A reader that finds a writer holding or waiting sleeps, as the kernel's rwsem
+// queues a reader behind a waiting writer (rwsem_down_read_slowpath()): readers coming and going
+// do not starve the writer. Sleepers futexWait on the word; the release that may leave the lock
+// free clears RWSEM_SLEEPERS and wakes them all, and each looks again.
+const RWSEM_READERS = 0xffff;
+const RWSEM_WRITER = 1 << 16;
+const RWSEM_WRITER_WAITING = 1 << 17;
+const RWSEM_SLEEPERS = 1 << 18;
+const RWSEM_WAKE_ALL = 1 << 30;
+
+/** Sleep on the rwsem word, which read `v`, once it says `nv` (v with the waiting bits set); if it
+ * changed meanwhile, return at once to look again. */
+function* rwsemSleep(t: Task, word: Int32Array, i: number, v: number, nv: number, label: string): Step {
+  if (v !== nv && Atomics.compareExchange(word, i, v, nv) !== v) return;
+  const page = t.page;
+  t.page = -1; // the driver reports a plain futex wait as a wait on t.page: this is no page
+  yield futexWait(word, i, nv);
+  t.page = page;
+  yield label;
+}
+
+/** down_read(): one schedule point (`label`) when the lock is free for readers. */
+export function* downRead(t: Task, word: Int32Array, i: number, label: string): Step {
+  yield label;
+  for (;;) {
+    const v = Atomics.load(word, i);
+    if ((v & (RWSEM_WRITER | RWSEM_WRITER_WAITING)) === 0) {
+      if (Atomics.compareExchange(word, i, v, v + 1) === v) return;
+      continue;
+    }
+    yield* rwsemSleep(t, word, i, v, v | RWSEM_SLEEPERS, label);
+  }
+}
+
+/** down_write(): waits for the readers and the writer holding it; announces itself meanwhile. */
+export function* downWrite(t: Task, word: Int32Array, i: number, label: string): Step {
+  yield label;
+  for (;;) {
+    const v = Atomics.load(word, i);
+    if ((v & (RWSEM_READERS | RWSEM_WRITER)) === 0) {
+      // another writer still waiting sets RWSEM_WRITER_WAITING again when it looks next
+      if (Atomics.compareExchange(word, i, v, (v | RWSEM_WRITER) & ~RWSEM_WRITER_WAITING) === v) return;
+      continue;
+    }
+    yield* rwsemSleep(t, word, i, v, v | RWSEM_WRITER_WAITING | RWSEM_SLEEPERS, label);
+  }
+}
+
+/** up_read(): the last reader out wakes the sleepers (a waiting writer, and readers queued behind it). */
+export function* upRead(word: Int32Array, i: number): Step {
+  const v = Atomics.sub(word, i, 1) - 1;
+  if ((v & RWSEM_READERS) === 0 && (v & RWSEM_SLEEPERS) !== 0 && Atomics.and(word, i, ~RWSEM_SLEEPERS) & RWSEM_SLEEPERS)
+    yield futexWake(word, i, RWSEM_WAKE_ALL);
+}
+
+/** up_write() */
+export function* upWrite(word: Int32Array, i: number): Step {
+  if (Atomics.and(word, i, ~(RWSEM_WRITER | RWSEM_SLEEPERS)) & RWSEM_SLEEPERS) yield futexWake(word, i, RWSEM_WAKE_ALL);
 }

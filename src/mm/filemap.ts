@@ -22,6 +22,7 @@ import {
   faultFlagAllowRetryFirst, type FaultResult, type VmFault,
 } from '../kernel/fault.ts';
 import { LD_PAGE } from '../kernel/task.ts';
+import { mmapReadUnlock } from './mmap.ts';
 
 // (the type lives with the tables; re-exported for the modules and plug-ins that import it here)
 export type { NextPage } from '../kernel/task.ts';
@@ -431,12 +432,14 @@ function* filemapCreatePage(t: Task, file: number, index: number): Step<number> 
  * maybe_unlock_mmap_for_io() (mm/internal.h, 6.6): on the first attempt of a fault that may
  * retry, and not RETRY_NOWAIT, pin the file and drop the mmap lock before sleeping on I/O or a
  * page lock; the fault must then end in VM_FAULT_RETRY (the VMA may be gone once the lock is
- * dropped). The model has no mmap lock: the step marks the point, `fpin` is what it changes.
+ * dropped). The mmap_lock is taken only with an unmapper (src/mm/mmap.ts); `fpin` is what the
+ * rest of the fault sees.
  */
 function* maybeUnlockMmapForIo(t: Task, vmf: VmFault, fpin: boolean): Step<boolean> {
   if (fpin) return true;
   if (!faultFlagAllowRetryFirst(vmf.flags ?? 0) || ((vmf.flags ?? 0) & FAULT_FLAG_RETRY_NOWAIT)) return false;
   yield 'maybe_unlock_mmap_for_io';
+  yield* mmapReadUnlock(t); // held only with an unmapper (src/mm/mmap.ts)
   return true;
 }
 

@@ -19,6 +19,7 @@ import {
 } from './migrate.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import { pmdInstall, pteAlloc } from './pgtable.ts';
+import { freePgtables, mmapRegion } from './mmap.ts';
 import {
   truncateCleanupFolio, truncateInodeFolio, truncateInodePagesRange, truncateInodePartialFolio, truncatePagecache, truncateSetsize, splitFolio, splitFreeze,
 } from './truncate.ts';
@@ -44,7 +45,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
     pteAlloc, pmdInstall,
     doSetPmd,
   }),
-  rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap, zapHugePmd }),
+  rmap: Object.freeze({ zapPteRange, unmapMappingRange, unmapMappingFolio, zapPte, pageAddRmap, pageRemoveRmap, tryToUnmap, zapHugePmd, mmapRegion, freePgtables }),
   truncate: Object.freeze({
     truncateSetsize, truncatePagecache, truncateInodePagesRange, truncateInodeFolio, truncateCleanupFolio, truncateInodePartialFolio, splitFolio, splitFreeze,
   }),

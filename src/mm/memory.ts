@@ -26,6 +26,7 @@ import { fatalSignalPending } from '../locks/waitqueue.ts';
 import { checkMappedFilePage } from './filemap.ts';
 import { vmasOfFile } from './rmap.ts';
 import { vmFaultLockedCheck } from './writeback.ts';
+import { iMmapLockRead, iMmapUnlockRead, mmapReadLock, mmapReadUnlock } from './mmap.ts';
 
 /** fault_around_bytes / PAGE_SIZE (debugfs knob; kernel default 64 KiB = 16 pages). Read from
  * t.options['fault-around'] (or faultAround); 1 disables fault-around. */
@@ -479,7 +480,9 @@ export function* doUserAddrFault(t: Task, vma: number, index: number, write: boo
   let flags = userFaultFlags(t, write);
   for (;;) {
     const eintr = t.statValue('eintr');
+    yield* mmapReadLock(t, vma); // lock_mm_and_find_vma() (with an unmapper: src/mm/mmap.ts)
     const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write, flags);
+    yield* mmapReadUnlock(t); // mmap_read_unlock(), unless VM_FAULT_RETRY dropped it (fpin, release_fault_lock())
     if (ret === NO_FAULT || !(ret & VM_FAULT_RETRY)) return ret;
     const held = t.heldPages();
     if (held.length > 0) t.violation('FAULT-RETRY', held[0], t.shm.vmaFile[vma], index);
@@ -565,10 +568,12 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
  */
 export function* unmapMappingRange(t: Task, file: number, start: number, end: number, evenCows: boolean): Step {
   const shm = t.shm;
+  yield* iMmapLockRead(t, file, false); // i_mmap_lock_read(): waits only with an unmapper (src/mm/mmap.ts)
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(start, shm.vmaPgoff[vma]), to = Math.min(end, vmaEnd(shm, vma));
     if (from < to) yield* t.ops.rmap.zapPteRange(t, vma, from, to, { evenCows, single: NIL });
   }
+  yield* iMmapUnlockRead(t, file);
 }
 
 /** unmap_mapping_folio(): unmap one locked page from every VMA of its file (not COW copies). */
@@ -578,10 +583,12 @@ export function* unmapMappingFolio(t: Task, pfn: number): Step {
   if (!PageLocked(shm, pfn) || (owner !== 0 && owner !== t.id + 1)) t.violation('DEL-LOCKED', pfn, owner); // VM_BUG_ON(!folio_test_locked)
   const file = pageFile(shm, pfn), index = Atomics.load(shm.index, pfn), nr = folioNrPages(shm, pfn);
   if (file < 0) return;
+  yield* iMmapLockRead(t, file, false); // i_mmap_lock_read(): waits only with an unmapper (src/mm/mmap.ts)
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(index, shm.vmaPgoff[vma]), to = Math.min(index + nr, vmaEnd(shm, vma)); // the folio's pages
     if (from < to) yield* t.ops.rmap.zapPteRange(t, vma, from, to, { evenCows: false, single: pfn });
   }
+  yield* iMmapUnlockRead(t, file);
 }
 
 // ---- a user load through the page tables ---------------------------------------------------

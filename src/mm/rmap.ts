@@ -1,10 +1,11 @@
 // Reverse mapping (mm/rmap.c): which PTEs may map a file page, adding and removing a mapping's
 // mapcount, and try_to_unmap() for reclaim.
 //
-// The model's i_mmap is static: every VMA is set up at init and never unmapped (zapping clears
-// PTEs, as MADV_DONTNEED does, but keeps the VMA), so nobody takes i_mmap_rwsem for writing and
-// its read side (rmap_walk_file()'s i_mmap_lock_read()) never waits: it is a schedule point, and a
-// place in the lock order (mm/rmap.c: folio_lock -> i_mmap_rwsem -> the PTL).
+// The model's i_mmap is static: every VMA is set up at init (zapping clears PTEs, as MADV_DONTNEED
+// does, but keeps the VMA). Only the 'unmapper' role (src/mm/mmap.ts) takes i_mmap_rwsem for
+// writing, to free a VMA's page tables; without it the read side (rmap_walk_file()'s
+// i_mmap_lock_read()) never waits and is a schedule point only (iMmapLockRead()). Its place in the
+// lock order: mm/rmap.c folio_lock -> i_mmap_rwsem -> the PTL.
 //
 // Followed: v6.6. Zapping or unmapping a PTE hands its hardware dirty bit to the page
 // (zap_present_pte(): "if (pte_dirty(ptent)) folio_mark_dirty(folio)"; try_to_unmap_one():
@@ -20,6 +21,7 @@ import { splitHugePmdAddress } from './huge_memory.ts';
 import type { Shm } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
+import { iMmapLockRead, iMmapUnlockRead } from './mmap.ts';
 
 /** vma_interval_tree_foreach over mapping->i_mmap: the VMAs of `file`. */
 export function vmasOfFile(shm: Shm, file: number): number[] {
@@ -115,7 +117,7 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
   if (shm.compound[pfn] > 0) return yield* rmapWalkFolio(t, pfn, file, index, rmapOne, untilUnmapped, arg, splitHugePmd);
   t.page = pfn;
   t.aux = index;
-  yield 'i_mmap_lock_read';
+  yield* iMmapLockRead(t, file);
   for (const vma of vmasOfFile(shm, file)) {
     if (!vmaContains(shm, vma, index)) continue;
     t.page = pfn;
@@ -133,6 +135,7 @@ export function* rmapWalkFile(t: Task, pfn: number, rmapOne: RmapOne, untilUnmap
     yield 'folio_not_mapped';
     if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
   }
+  yield* iMmapUnlockRead(t, file);
 }
 
 /**
@@ -147,7 +150,7 @@ function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapO
   const shm = t.shm, nr = folioNrPages(shm, pfn);
   t.page = pfn;
   t.aux = first;
-  yield 'i_mmap_lock_read';
+  yield* iMmapLockRead(t, file);
   for (const vma of vmasOfFile(shm, file)) {
     const from = Math.max(first, shm.vmaPgoff[vma]), to = Math.min(first + nr, vmaEnd(shm, vma));
     if (from >= to) continue;
@@ -170,6 +173,7 @@ function* rmapWalkFolio(t: Task, pfn: number, file: number, first: number, rmapO
     yield 'folio_not_mapped';
     if (!pageMapped(shm, pfn)) break; // rwc->done(folio)
   }
+  yield* iMmapUnlockRead(t, file);
 }
 
 /** try_to_unmap_one() for a PTE read under the PTL: page_vma_mapped_walk() without PVMW_MIGRATION

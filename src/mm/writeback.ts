@@ -31,6 +31,7 @@ import { ptlSlot, pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSl
 import { hugePmdPfn, pmdRead, pmdTransHuge, ptlSpan } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pmdLock, pmdUnlock, pteOffsetMapLock } from './pgtable.ts';
+import { mmapReadRelock } from './mmap.ts';
 import { PageDirty, PageLocked, PageWriteback, folioHead, folioNrPages, getPage } from '../shm/page.ts';
 import { NIL, PG_dirty, PG_free, PG_writeback, PTE_DIRTY, PTE_WRITE } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
@@ -423,6 +424,7 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
     const ret = nowait
       ? yield* t.ops.fault.handleMmFault(t, vma, index, write, (write ? FAULT_FLAG_WRITE : 0) | FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT)
       : yield* t.ops.fault.handleMmFault(t, vma, index, write);
+    yield* mmapReadRelock(t, vma); // a VM_FAULT_RETRY that dropped the mmap_lock (src/mm/mmap.ts): take it again
     if (ret >= 0 && (ret & VM_FAULT_ERROR)) return NIL;
     if (nowait && ret >= 0 && (ret & VM_FAULT_RETRY)) {
       const held = t.heldPages();

@@ -27,6 +27,12 @@
 //   collapser  (--pmd on) collapse_pte_mapped_thp() of a VMA's PMD range (MADV_COLLAPSE half the
 //              time: then it maps the folio by the PMD): the PTE table of a PTE-mapped PMD-sized
 //              folio is retracted and freed during the run. Never in the default mix.
+//   unmapper   (--pte-alloc) mmap(MAP_FIXED) of a VMA over itself (src/mm/mmap.ts): under the mm's
+//              mmap_lock for writing, zap it and free its PTE tables (free_pgtables(), under the
+//              file's i_mmap lock), then map it again: tables go away while the page cache still
+//              holds the range's small folios. While it runs in the mix, the faults, fault-around,
+//              zaps, reads, GUP and collapses take their mm's mmap_lock for reading, and rmap walks
+//              the i_mmap lock. Never in the default mix.
 // With --pte-alloc the mm starts with no PTE tables: faults and fault-around allocate them
 // (src/mm/pgtable.ts), from the page allocator, which falls into direct reclaim when --pages is
 // small.
@@ -39,7 +45,7 @@ import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.t
 import type { CellSpec } from '../kernel/cells.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
-import { roleParts } from './roles.ts';
+import { checkUnmapper, roleParts, rolesName } from './roles.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
@@ -56,12 +62,13 @@ import { mainlineOps } from '../mm/mainline.ts';
 import { findVariant, type Variant } from '../variants/registry.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { collapsePteMappedThp } from '../mm/khugepaged.ts';
+import { mmapReadLock, mmapReadUnlock } from '../mm/mmap.ts';
 import { mapPagesHiddenNames, mapPagesNames, DEFAULT_MAP_PAGES } from '../variants/map-pages/index.ts';
 import { DEFAULT_FAULT_PATH, faultPathHiddenNames, faultPathNames } from '../variants/fault/index.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 
-export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator', 'gup', 'collapser'] as const;
+export const ROLES = ['mapper', 'faulter', 'truncator', 'zapper', 'reader', 'reclaimer', 'killer', 'migrator', 'gup', 'collapser', 'unmapper'] as const;
 
 /**
  * Default actors by worker count. Four: mapper, faulter (its fault-around is a second map_pages
@@ -138,7 +145,7 @@ export const MAP_TRUNCATE_OPTIONS: readonly ScenarioOption[] = [
   { name: 'fault-around', kind: 'int', default: 16, min: 1, max: 1 << 20, help: 'fault-around window in pages (fault_around_bytes / PAGE_SIZE; 1 = off)' },
   { name: 'cow-permille', kind: 'int', default: 250, min: 0, max: 1000, help: 'faults on private VMAs that are writes (COW), per mille' },
   { name: 'max-folio-order', kind: 'int', default: 0, min: 0, max: MAX_FOLIO_ORDER, help: 'large folios: the page cache holds folios of order 0..N (each file starts with its own order; readahead grows them, page_cache_ra_order(): --readahead-order); 0 = single pages' },
-  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, gup, and migrator (migrate_pages()) and collapser (collapse_pte_mapped_thp(), --pmd on), never in the default mix" },
+  { name: 'roles', kind: 'string', default: '', help: "actor roles, comma-separated, '+' joins roles one actor alternates, '*N' repeats (e.g. 'mapper*2,truncator,reader+zapper'); empty = default mix for --workers. roles: mapper, faulter, truncator, zapper, reader, reclaimer, killer, gup, and migrator (migrate_pages()), collapser (collapse_pte_mapped_thp(), --pmd on) and unmapper (munmap and mmap again: free_pgtables(), --pte-alloc), never in the default mix" },
 ];
 
 // ---- configuration ----------------------------------------------------------------------
@@ -261,6 +268,9 @@ function nextOp(role: string, r: Rng, cfg: RunConfig, task: number): Op {
     case 'collapser':
       // collapse_pte_mapped_thp() of the PMD range holding `index`; install_pmd half the time (MADV_COLLAPSE)
       return { kind: 'collapse_pmd', args: [vma, index, below(r, 2)] };
+    case 'unmapper':
+      // mmap(MAP_FIXED) of the VMA over itself: munmap, free its page tables, map it again
+      return { kind: 'munmap', args: [vma] };
     case 'killer': {
       // a fatal signal (an OOM kill, a SIGKILL) to another actor: it interrupts killable waits
       const v = below(r, Math.max(1, cfg.workers - 1));
@@ -288,42 +298,52 @@ function* faultOp(t: Task, vma: number, index: number, write: boolean): Step {
   if (beyond !== sigbus || (sigbus && mappedNow)) t.violation('FAULT-SIGBUS', t.page, file, index, size, ret);
 }
 
+/** do_fault_around()'s part that fault-around's map_pages runs in: a PTE table, then ->map_pages. */
+function* mapPagesOp(t: Task, vma: number, start: number, end: number): Step {
+  if (thpPmdEnabled(t)) {
+    // 6.6 do_fault_around(): preallocate a table for a none PMD; filemap_map_pages() maps a
+    // PMD-sized folio by the PMD or installs the table (filemap_map_pmd()); an unused one is freed
+    const vmf: VmFault = { vma, file: t.shm.vmaFile[vma], index: start };
+    if (pmdNone(t.shm, vma, start)) {
+      vmf.preallocPte = yield* pteAllocOne(t);
+      if (vmf.preallocPte === NIL) return;
+    }
+    yield* t.ops.vmOps.mapPages(t, vmf, start, end);
+    if ((vmf.preallocPte ?? NIL) !== NIL) yield* pteFree(t, vmf.preallocPte!);
+    return;
+  }
+  // ->map_pages runs in do_fault_around(), which first gives it a PTE table
+  if (!(yield* t.ops.fault.pteAlloc(t, vma, start))) return;
+  yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
+}
+
 function* runOp(t: Task, _role: string, op: Op): Step {
   const a = op.args;
   switch (op.kind) {
-    case 'map_pages': {
-      const [vma, start, end] = a;
-      if (thpPmdEnabled(t)) {
-        // 6.6 do_fault_around(): preallocate a table for a none PMD; filemap_map_pages() maps a
-        // PMD-sized folio by the PMD or installs the table (filemap_map_pmd()); an unused one is freed
-        const vmf: VmFault = { vma, file: t.shm.vmaFile[vma], index: start };
-        if (pmdNone(t.shm, vma, start)) {
-          vmf.preallocPte = yield* pteAllocOne(t);
-          if (vmf.preallocPte === NIL) return;
-        }
-        yield* t.ops.vmOps.mapPages(t, vmf, start, end);
-        if ((vmf.preallocPte ?? NIL) !== NIL) yield* pteFree(t, vmf.preallocPte!);
-        return;
-      }
-      // ->map_pages runs in do_fault_around(), which first gives it a PTE table
-      if (!(yield* t.ops.fault.pteAlloc(t, vma, start))) return;
-      yield* t.ops.vmOps.mapPages(t, { vma, file: t.shm.vmaFile[vma], index: start }, start, end);
-      return;
-    }
+    case 'map_pages':
+      // the user tasks' page-table walks hold the mmap_lock for reading while an unmapper runs
+      // (src/mm/mmap.ts; nothing otherwise); the fault takes it in do_user_addr_fault()
+      yield* mmapReadLock(t, a[0]);
+      yield* mapPagesOp(t, a[0], a[1], a[2]);
+      return yield* mmapReadUnlock(t);
     case 'fault':
       t.raOrder = a[3] ?? 0;
       return yield* faultOp(t, a[0], a[1], a[2] === 1);
     case 'truncate':
       return yield* t.ops.truncate.truncateSetsize(t, a[0], a[1]);
     case 'zap':
+      yield* mmapReadLock(t, a[0]); // madvise(MADV_DONTNEED)
       yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
-      return;
+      return yield* mmapReadUnlock(t);
     case 'read':
+      yield* mmapReadLock(t, a[0]);
       yield* readThroughPtes(t, a[0], a[1], a[2]);
-      return;
+      return yield* mmapReadUnlock(t);
     case 'reclaim':
       for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
+    case 'munmap':
+      return yield* t.ops.rmap.mmapRegion(t, a[0]);
     case 'signal':
       if (a[0] < t.shm.sizes.tasks - 1) yield* sendFatalSignal(t, a[0]);
       return;
@@ -331,10 +351,13 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
       return;
     case 'collapse_pmd':
+      yield* mmapReadLock(t, a[0]); // khugepaged and MADV_COLLAPSE hold it for reading
       yield* collapsePteMappedThp(t, a[0], a[1], a[2] === 1);
-      return;
+      return yield* mmapReadUnlock(t);
     case 'gup': {
+      yield* mmapReadLock(t, a[0]);
       const pfn = yield* t.ops.writeback.getUserPage(t, a[0], a[1], false, true);
+      yield* mmapReadUnlock(t);
       if (pfn !== NIL) yield* putPage(t, pfn);
       return;
     }
@@ -354,6 +377,7 @@ export function initMapTruncate(shm: Shm, cfg: RunConfig, folioOrderOf?: (file: 
   if (shm.sizes.pages > 0 && shm.ctl[CTL.FREE_COUNT] === 0 && (shm.flags[0] & PG_free) === 0 && shm.ctl[CTL.FREE_HEAD] === 0) initShm(shm);
   const c = mtConfig(cfg);
   if (cfg.extra['pte-alloc'] === true || c.pmd) pmdClearAll(shm);
+  if (rolesName(cfg, 'unmapper')) shm.ctl[CTL.MMAP_LOCKING] = 1; // VMAs go away: take the mmap and i_mmap locks
   for (let k = 0; k < vmaCount(shm); k++) {
     const { file, pgoff, flags } = vmaLayout(c, k);
     setupVma(shm, k, file, pgoff, c.vmaPages, flags);
@@ -516,6 +540,8 @@ export const mapTruncateScenario: Scenario = {
     }
     if (cfg.extra.roles && r.length !== cfg.workers) return `--roles names ${r.length} actor(s) but --workers is ${cfg.workers}: give both the same count`;
     if (r.some((role) => role.split('+').includes('collapser')) && cfg.extra.pmd !== 'on') return '--roles collapser needs --pmd on: it collapses PTE-mapped PMD-sized folios';
+    const unmapper = checkUnmapper(cfg);
+    if (unmapper) return unmapper;
     const folios = checkFolioFlags(cfg);
     if (folios === null) applyPmdImplied(cfg);
     return folios;

@@ -42,3 +42,15 @@ export function roleParts(role: string): readonly string[] {
   if (p === undefined) partsOf.set(role, (p = role.split('+')));
   return p;
 }
+
+/** Whether --roles gives some actor `role` (alone or '+'-joined): the default mixes never hold the
+ * roles asked for this way (the unmapper). */
+export function rolesName(cfg: RunConfig, role: string): boolean {
+  return String(cfg.extra.roles ?? '').split(/[,+]/).some((item) => item.trim().replace(/\*\d+$/, '') === role);
+}
+
+/** The 'unmapper' role (src/mm/mmap.ts) frees PTE tables, so the run must allocate them on demand. */
+export function checkUnmapper(cfg: RunConfig): string | null {
+  if (!rolesName(cfg, 'unmapper') || cfg.extra['pte-alloc'] === true || cfg.extra.pmd === 'on') return null;
+  return '--roles unmapper needs --pte-alloc (or --pmd on): it frees the page tables a fault then allocates again';
+}

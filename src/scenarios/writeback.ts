@@ -19,6 +19,8 @@
 //              writeback there without its page lock (__filemap_fdatawait_range), WB-WAIT
 //   pinner     get_user_pages(FOLL_WRITE) of one page, "DMA" into it, then set_page_dirty() with
 //              only the reference held and put_page() (what __remove_mapping()'s re-check is for)
+//   unmapper   (--pte-alloc) mmap(MAP_FIXED) of a VMA over itself: zap, free its PTE tables, map it
+//              again (src/mm/mmap.ts; map-truncate's role). Never in the default mix.
 // page_mkwrite waits for writeback under the page lock (wait_for_stable_page, --stable-pages);
 // reclaim waits for writeback without it (shrink_folio_list() Case 3, --reclaim-wait-writeback).
 // A writer's store through a writable PTE sets the PTE's dirty bit, which zap and try_to_unmap
@@ -48,9 +50,10 @@ import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
 import { MAP_TRUNCATE_OPTIONS, PMD_OPTION, PTE_ALLOC_OPTION, applyPmdImplied, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
-import { checkRoles, roleParts, rolesOf } from './roles.ts';
+import { checkRoles, checkUnmapper, roleParts, rolesOf } from './roles.ts';
+import { mmapReadLock, mmapReadUnlock } from '../mm/mmap.ts';
 
-export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator'] as const;
+export const WRITEBACK_ROLES = ['writer', 'faulter', 'truncator', 'writeback', 'reclaimer', 'zapper', 'reader', 'fsync', 'pinner', 'migrator', 'unmapper'] as const;
 
 /** Default actors by worker count: the writer and the truncator first (the race patch 3 opens),
  * then writeback, then one actor for the rest. */
@@ -113,6 +116,8 @@ function nextOp(role: string, r: Rng, cfg: RunConfig): Op {
     case 'pinner': return { kind: 'pin', args: [vma, index] };
     // migrate_pages() of one page (never in the default mix): dirty pages, writeback, pins
     case 'migrator': return { kind: 'migrate', args: [below(r, c.files), below(r, c.filePages), below(r, 2)] };
+    // mmap(MAP_FIXED) of the VMA over itself (never in the default mix)
+    case 'unmapper': return { kind: 'munmap', args: [vma] };
   }
   throw new Error(`writeback: unknown role '${part}'`);
 }
@@ -131,7 +136,9 @@ export function* accessOp(t: Task, vma: number, index: number, write: boolean): 
   const shm = t.shm, ctl = shm.ctl, file = shm.vmaFile[vma];
   const seq = Atomics.load(ctl, CTL.TRUNC_SEQ), busy = Atomics.load(ctl, CTL.TRUNCATING);
   const size = Atomics.load(shm.iSize, file);
+  yield* mmapReadLock(t, vma); // with an unmapper (src/mm/mmap.ts)
   const ret = yield* t.ops.fault.handleMmFault(t, vma, index, write);
+  yield* mmapReadUnlock(t); // unless a VM_FAULT_RETRY dropped it
   if (ret === NO_FAULT || (ret & VM_FAULT_OOM)) return;
   checkMapEof(t, vma, index);
   const mappedNow = !pteNone(mappingWordAt(shm, vma, index)); // a PTE or a huge PMD
@@ -195,7 +202,9 @@ export function* fsyncOp(t: Task, file: number, start: number, end: number): Ste
  * steps in which the user mapping may go away, writeback may clean the page and reclaim may look
  * at it), then the owner dirties it with only the reference held and drops the pin. */
 export function* pinOp(t: Task, vma: number, index: number): Step {
+  yield* mmapReadLock(t, vma); // get_user_pages() under the mmap_lock (with an unmapper); the pin outlives it
   const pfn = yield* t.ops.writeback.getUserPage(t, vma, index, true);
+  yield* mmapReadUnlock(t);
   if (pfn === NIL) return;
   const steps = Number(t.options['dma-steps'] ?? DMA_STEPS);
   for (let i = 0; i < steps; i++) {
@@ -229,14 +238,18 @@ function* runOp(t: Task, _role: string, op: Op): Step {
       for (let i = 0; i < a[2]; i++) yield* t.ops.reclaim.shrinkPage(t, a[0], (a[1] + i) % t.shm.sizes.pagesPerFile);
       return;
     case 'zap':
+      yield* mmapReadLock(t, a[0]); // madvise(MADV_DONTNEED), with an unmapper
       yield* t.ops.rmap.zapPteRange(t, a[0], a[1], a[2], ZAP_ALL);
-      return;
+      return yield* mmapReadUnlock(t);
     case 'read':
+      yield* mmapReadLock(t, a[0]);
       yield* readThroughPtes(t, a[0], a[1], a[2]);
-      return;
+      return yield* mmapReadUnlock(t);
     case 'migrate':
       yield* t.ops.migrate.migratePages(t, a[0], a[1], a[2] === 1 ? 'sync' : 'async');
       return;
+    case 'munmap':
+      return yield* t.ops.rmap.mmapRegion(t, a[0]);
   }
   throw new Error(`writeback: unknown op '${op.kind}'`);
 }
@@ -269,7 +282,7 @@ export const writebackScenario: Scenario = {
     'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
   ],
   validate(cfg) {
-    const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg) ?? checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles);
+    const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg) ?? checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles) ?? checkUnmapper(cfg);
     if (bad === null) applyPmdImplied(cfg);
     return bad;
   },

@@ -83,8 +83,8 @@ export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Reco
  * (words 16-31) to itself: on the first line it made every task's between-operations reads of
  * STOP, EPOCH and STUTTER (and the truncation counters a fault reads) miss whenever another task
  * stepped, and the allocator's free-list heads (written at every allocation and free, under
- * ALLOC_LOCK) are on the third line for the same reason. Words 4, 14, 15 and the rest of the
- * second line are unused. */
+ * ALLOC_LOCK) are on the third line for the same reason. Words 4, 15 and the rest of the second
+ * line are unused. */
 export const CTL = {
   STOP: 0, // 1 = finish the current operation and exit
   EPOCH: 1, // quiescent epoch request counter (odd = park requested)
@@ -101,6 +101,10 @@ export const CTL = {
   TRUNC_SEQ: 12, // truncations started (a fault's SIGBUS check is valid only if this did not move)
   MAX_ORDER: 13, // the largest folio order the allocator hands out (src/mm/page_alloc.ts; 0 = pages only)
   FREE_HEADS: 32, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD): the third line
+  // appended: 1 = an actor unmaps and maps VMAs again (the 'unmapper' role, src/mm/mmap.ts): user
+  // page-table walks then take their mm's mmap_lock and rmap walks the file's i_mmap lock; 0 = no
+  // VMA ever goes away, and neither lock is taken (no step is added to the runs without it)
+  MMAP_LOCKING: 14,
   WORDS: 48,
 } as const;
 
@@ -219,6 +223,12 @@ export function computeLayout(s: ShmSizes): Layout {
   // upper bound at every instant (counted before wqSleep is set, uncounted after it is cleared), so
   // an unlock that reads 0 skips the scan of every task's wqSleep
   add('wqSleepers', P);
+  // appended: per mm its mmap_lock and per file its i_mmap_rwsem (src/locks/spinlock.ts rwsem: reader
+  // count, writer and waiting-writer bits), and per task the mmap_lock it holds (src/mm/mmap.ts:
+  // mm + 1 for read, -(mm + 1) for write, 0 none)
+  add('mmapLock', s.processes);
+  add('iMmap', F);
+  add('mmapHeld', T);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

@@ -126,6 +126,11 @@ export class Shm {
   readonly freePrev!: Int32Array;
   /** per page, how many tasks' wqSleep name it (src/locks/waitqueue.ts sleepMark()) */
   readonly wqSleepers!: Int32Array;
+  /** per mm, its mmap_lock; per file, its i_mmap_rwsem (rw semaphores, src/locks/spinlock.ts) */
+  readonly mmapLock!: Int32Array;
+  readonly iMmap!: Int32Array;
+  /** per task, the mmap_lock it holds: mm + 1 for read, -(mm + 1) for write, 0 none (src/mm/mmap.ts) */
+  readonly mmapHeld!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;

@@ -1,5 +1,5 @@
-// PTE tables allocated on demand (--pte-alloc, src/mm/pgtable.ts) and allocation falling into
-// direct reclaim, GUP's FOLL_NOWAIT fault (FAULT_FLAG_RETRY_NOWAIT), and the lockless dirtying and
+// PTE tables allocated on demand (--pte-alloc, src/mm/pgtable.ts) and freed again by the unmapper
+// (src/mm/mmap.ts), allocation falling into direct reclaim, GUP's FOLL_NOWAIT fault (FAULT_FLAG_RETRY_NOWAIT), and the lockless dirtying and
 // rmap walk of reclaim caught in both modes: their self-test mutants, registered hidden (--variant
 // NAME accepts them), and the matrix cells (PTE_ALLOC_CELLS, registered by src/matrix): each
 // mutant with what it must trip, and each setting clean on mainline under every public lock.
@@ -10,10 +10,12 @@ import { pteAllocUnderLock } from './pte-alloc-under-lock.ts';
 import { pmdInstallNoRecheckMutant } from './pmd-install-norecheck.ts';
 import { rmapUnmapStalePte } from './rmap-unmap-stale-pte.ts';
 import { reclaimNoDirtyRecheck } from './reclaim-nodirty-recheck.ts';
+import { munmapReadLocked } from './munmap-read-locked.ts';
 
 registerVariant(pteAllocUnderLock);
 registerVariant(pmdInstallNoRecheckMutant);
 registerVariant(rmapUnmapStalePte);
+registerVariant(munmapReadLocked);
 
 /** map-truncate with the mm starting without PTE tables, mainline user faults (ALLOW_RETRY |
  * KILLABLE, no killer: no wait is interrupted) and a GUP FOLL_NOWAIT caller; 40 pages (20 cached
@@ -53,6 +55,22 @@ const PIN_RECLAIM = {
 const PIN_RECLAIM_CONTROLLED = { workers: 3, opsPerActor: 4, extra: { 'dma-steps': 32 } } as const;
 const PIN_RECLAIM_SOURCE = '6.6 mm/vmscan.c shrink_folio_list() / __remove_mapping(), mm/rmap.c try_to_unmap(), mm/page_vma_mapped.c, mm/gup.c';
 
+/**
+ * The same workloads with an unmapper (src/mm/mmap.ts): mmap(MAP_FIXED) of a VMA over itself frees
+ * its PTE tables during the run while the page cache keeps the range's small folios, so faults of
+ * different folios meet a none PMD again and again (pmd_install()'s window), and in writeback the
+ * write faults that must allocate a table meet direct reclaim waiting on writeback. Without it a
+ * table is missing only in a free run's first operations (6.6 frees no table on a zap).
+ */
+const MT_MUNMAP = { ...MT_PTE, extra: { ...MT_PTE.extra, roles: 'mapper+gup,faulter,truncator+reader+zapper+reclaimer,unmapper' } } as const;
+const MT_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4 } as const;
+const WB_MUNMAP = { ...WB_PTE, workers: 4, extra: { ...WB_PTE.extra, roles: 'writer,writer,writeback,unmapper' } } as const;
+const WB_MUNMAP_CONTROLLED = { workers: 4, opsPerActor: 4 } as const;
+const MUNMAP_SOURCE = '6.6 mm/mmap.c mmap_region() -> do_vmi_munmap() (mmap_lock held for writing) -> unmap_region(); mm/memory.c free_pgtables(), free_pte_range()';
+const MUNMAP_REASONING = 'the tables of a VMA are freed with its mm\'s mmap_lock held for writing (no fault walks them) and the file\'s i_mmap '
+  + 'lock for writing (no rmap walk is in the VMA), after the zap cleared every PTE; faults meeting the none PMDs afterwards '
+  + 'allocate tables again and install them under the page-table lock with the pmd_none() re-check';
+
 const clean = (name: string, scenario: string, cfg: CellSpec['cfg'], controlled: CellSpec['controlled'], reasoning: string, source: string): CellSpec[] =>
   lockNames().map((lock) => ({ name: `${name}=${lock}`, scenario, cfg: { lock, ...otherInvariantsUnfairness(lock), ...cfg }, controlled, expected: 'clean', reasoning, source }));
 
@@ -70,8 +88,9 @@ export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
   {
     name: 'writeback/pte-alloc-under-lock', scenario: 'writeback', cfg: { variants: ['pte-alloc-under-lock'], ...WB_PTE },
     controlled: WB_PTE_CONTROLLED, expected: { breaks: ['DEADLOCK', 'LOCK-ORDER', 'HUNG'] }, hidden: true,
-    // free mode meets a missing table only in a run's first operations (6.6 frees no PTE table the
-    // model could: munmap is not modelled): caught at the start of some runs (seed 1 of 1-3, 10 s)
+    // free mode meets a missing table only in a run's first operations here (6.6 frees no PTE
+    // table on a zap): caught at the start of some runs (seed 1 of 1-3, 10 s). Free mode's cell is
+    // writeback/pte-alloc-under-lock-munmap (tables freed by the unmapper during the run)
     modes: ['controlled'],
     reasoning: pteAllocUnderLock.reasoning!, source: WB_PTE_SOURCE,
   },
@@ -82,9 +101,32 @@ export const PTE_ALLOC_CELLS: readonly CellSpec[] = [
     // --pmd on and the collapser (collapse_pte_mapped_thp() frees tables during the run) free mode
     // still missed it (seeds 1-3, 10 s, three workloads): every installer of a table holds the lock
     // of a folio in that range, and a range whose table went away holds one PMD-sized folio, so
-    // installers serialize on its lock; controlled mode finds it there at iterations 832/2,695/1,033
+    // installers serialize on its lock; controlled mode finds it there at iterations 832/2,695/1,033.
+    // Free mode's cell is map-truncate/pmd-install-norecheck-munmap (the unmapper frees tables while
+    // the range holds small folios)
     modes: ['controlled'],
     reasoning: pmdInstallNoRecheckMutant.reasoning!, source: 'mutant of pmd_install() (6.6 mm/memory.c)',
+  },
+  ...clean('map-truncate/munmap', 'map-truncate', MT_MUNMAP, MT_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
+  ...clean('writeback/munmap', 'writeback', WB_MUNMAP, WB_MUNMAP_CONTROLLED, MUNMAP_REASONING, MUNMAP_SOURCE),
+  {
+    // both modes: the unmapper frees tables while small folios stay cached (bench detect, seeds 1-3:
+    // controlled iterations 130/147/26; free 2.21/0.78/2.19 s, load ~16 on 2 cores)
+    name: 'writeback/pte-alloc-under-lock-munmap', scenario: 'writeback', cfg: { variants: ['pte-alloc-under-lock'], ...WB_MUNMAP },
+    controlled: WB_MUNMAP_CONTROLLED, expected: { breaks: ['DEADLOCK', 'LOCK-ORDER', 'HUNG'] }, hidden: true,
+    reasoning: pteAllocUnderLock.reasoning!, source: WB_PTE_SOURCE,
+  },
+  {
+    // both modes (bench detect, seeds 1-3: controlled iterations 38/2/14; free 0.39/0.33/1.03 s, load ~16)
+    name: 'map-truncate/pmd-install-norecheck-munmap', scenario: 'map-truncate', cfg: { variants: ['pmd-install-norecheck'], ...MT_MUNMAP },
+    controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['MAP-COUNT', 'REF-COUNT'] }, hidden: true,
+    reasoning: pmdInstallNoRecheckMutant.reasoning!, source: 'mutant of pmd_install() (6.6 mm/memory.c)',
+  },
+  {
+    // bench detect, seeds 1-3: controlled iterations 29/2/13; free 0.17/0.59/0.38 s (load ~16)
+    name: 'map-truncate/munmap-read-locked', scenario: 'map-truncate', cfg: { variants: ['munmap-read-locked'], ...MT_MUNMAP },
+    controlled: MT_MUNMAP_CONTROLLED, expected: { breaks: ['PTE-TABLE', 'MAP-COUNT', 'REF-COUNT'] }, hidden: true,
+    reasoning: munmapReadLocked.reasoning!, source: munmapReadLocked.source,
   },
   {
     name: 'writeback/reclaim-nodirty-recheck', scenario: 'writeback', cfg: { variants: ['reclaim-nodirty-recheck'], ...PIN_RECLAIM },
