@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOCK_FILE } from '../../src/report/dirs.ts';
 
 // Runs of the locks scenario that must end clean use --no-signals: with fatal signals the default
 // lock (v5.9-rc6) loses killable wake-ups, which free mode reports as LOCK-WAKE
@@ -116,8 +117,10 @@ describe('item 3: run into a used --report-dir', () => {
     expect(existsSync(join(d, 'repro-free-locks-LOCK-EXCL-s1-i0.json'))).toBe(false); // no stale find beside the new report
     // two writers at once: the second is refused while the first runs
     const e = join(tmp, 'busy-report-dir');
-    const first = cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '4s', '--no-reproduce', '--report-dir', e]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // the first run lasts long enough for the second to start on a loaded machine; the second
+    // starts once the first holds the directory (its lock file), not after a guessed delay
+    const first = cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '10s', '--no-reproduce', '--report-dir', e]);
+    for (let waited = 0; !existsSync(join(e, LOCK_FILE)) && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     oneLine(await cli(['run', '--scenario', 'locks', '--no-signals', '--duration', '300ms', '--no-reproduce', '--report-dir', e, '--force']), /in use: another pagelock-stress \(pid \d+\)/);
     expect((await first).code).toBe(0);
   }, 120_000);
