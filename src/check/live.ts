@@ -14,7 +14,7 @@
 //  - a migration entry exists only while its migrator holds the old page's reference and lock
 //    (MIGRATE-ENTRY): it names a page that is neither free nor unlocked.
 import type { Finding } from '../kernel/scenario.ts';
-import { hugePmdPfn, isMigrationEntry, pmdTransHuge, ptePfn, pteAnon, ptlsPerVma, vmaCount } from '../shm/mm.ts';
+import { hugePmdPfn, isMigrationEntry, isPmdMigrationEntry, mkMigrationEntry, pmdMigrationPfn, pmdTransHuge, ptePfn, pteAnon, ptlsPerVma, vmaCount } from '../shm/mm.ts';
 import { migrationEntryProblem } from '../mm/migrate.ts';
 import { describePage, entireMapcount } from '../shm/page.ts';
 import { xaLoadPage } from '../shm/files.ts';
@@ -39,6 +39,17 @@ export function liveCheck(shm: Shm): Finding[] {
   const perVmaPtls = ptlsPerVma(shm);
   for (let slot = 0; slot < shm.pmd.length && !full(); slot++) {
     const pmd = Atomics.load(shm.pmd, slot);
+    if (isPmdMigrationEntry(pmd)) {
+      // MIGRATE-ENTRY as at a PTE (src/mm/migrate.ts): the folio it names is allocated and locked
+      const vma = Math.floor(slot / perVmaPtls), start = shm.vmaPgoff[vma] + (slot % perVmaPtls) * shm.sizes.ptesPerPtl;
+      const problem = migrationEntryProblem(shm, mkMigrationEntry(pmdMigrationPfn(pmd)));
+      if (problem !== null && Atomics.load(shm.pmd, slot) === pmd)
+        out.push({
+          id: 'MIGRATE-ENTRY', page: pmdMigrationPfn(pmd), values: [shm.vmaFile[vma], start, vma],
+          message: `PMD migration entry at vma ${vma} (file ${shm.vmaFile[vma]}) index ${start} ${problem}: ${describePage(shm, pmdMigrationPfn(pmd))}`,
+        });
+      continue;
+    }
     if (!pmdTransHuge(pmd)) continue;
     const head = hugePmdPfn(pmd), vma = Math.floor(slot / perVmaPtls), file = shm.vmaFile[vma];
     if (head >= P) continue;

@@ -9,7 +9,7 @@ import type { Finding } from '../kernel/scenario.ts';
 import { freeListPages } from '../mm/page_alloc.ts';
 import { maxIndex, xaLoadPage } from '../shm/files.ts';
 import { CTL, MAX_HELD } from '../shm/layout.ts';
-import { hpagePmdOrder, hugePmdPfn, isMigrationEntry, pmdTransHuge, ptePfn, pteAnon, ptlSlot, ptlsPerVma, vmaCount } from '../shm/mm.ts';
+import { hpagePmdOrder, hugePmdPfn, isMigrationEntry, isPmdMigrationEntry, pmdMigrationPfn, pmdTransHuge, ptePfn, pteAnon, ptlSlot, ptlsPerVma, vmaCount } from '../shm/mm.ts';
 import { FOLIO_PAGES_MAPPED, MAPPING_ANON, describePage, entireMapcount, mappingName } from '../shm/page.ts';
 import { NIL, PG_free, PG_locked, PG_waiters, type Shm } from '../shm/shm.ts';
 import type { InvariantId } from '../kernel/invariants.ts';
@@ -79,7 +79,7 @@ export function quiescentCheck(shm: Shm): Finding[] {
       if (pte === 0) continue;
       const pfn = ptePfn(pte), index = pgoff + i;
       if (shm.pmd[ptlSlot(shm, vma, index)] < 0) // PMD_NONE (src/mm/pgtable.ts) or a huge PMD
-        f.add('PTE-TABLE', pfn >= 0 && pfn < P ? pfn : -1, `PTE at ${where(shm, vma, index)} lies in a page table that is not installed (${shm.pmd[ptlSlot(shm, vma, index)] === -1 ? 'pmd_none' : 'a huge PMD maps the range'})`, [vma, index]);
+        f.add('PTE-TABLE', pfn >= 0 && pfn < P ? pfn : -1, `PTE at ${where(shm, vma, index)} lies in a page table that is not installed (${shm.pmd[ptlSlot(shm, vma, index)] === -1 ? 'pmd_none' : isPmdMigrationEntry(shm.pmd[ptlSlot(shm, vma, index)]) ? 'a PMD migration entry' : 'a huge PMD maps the range'})`, [vma, index]);
       if (isMigrationEntry(pte)) {
         // every migration has ended: remove_migration_ptes() restored or a zap cleared each entry.
         // It holds no reference or mapcount, so it counts for neither.
@@ -117,6 +117,13 @@ export function quiescentCheck(shm: Shm): Finding[] {
   const pmdOrder = hpagePmdOrder(shm), perVmaPtls = ptlsPerVma(shm);
   for (let slot = 0; slot < shm.pmd.length; slot++) {
     const pmd = shm.pmd[slot];
+    if (isPmdMigrationEntry(pmd)) {
+      // as a PTE migration entry: every migration has ended (remove_migration_pmd() or a zap took
+      // it), and it holds no reference or _entire_mapcount, so it counts for neither
+      const vma = Math.floor(slot / perVmaPtls), start = shm.vmaPgoff[vma] + (slot % perVmaPtls) * shm.sizes.ptesPerPtl;
+      f.add('MIGRATE-ENTRY', pmdMigrationPfn(pmd) < P ? pmdMigrationPfn(pmd) : -1, `PMD migration entry survives at ${where(shm, vma, start)} (names pfn ${pmdMigrationPfn(pmd)}) with no migration in flight`, [shm.vmaFile[vma], start, vma]);
+      continue;
+    }
     if (!pmdTransHuge(pmd)) continue;
     const head = hugePmdPfn(pmd), vma = Math.floor(slot / perVmaPtls), file = shm.vmaFile[vma];
     const start = shm.vmaPgoff[vma] + (slot % perVmaPtls) * shm.sizes.ptesPerPtl, at = where(shm, vma, start);

@@ -625,6 +625,9 @@ export interface MigrateOps {
    * entry, migration_entry_wait_on_locked(): queue on the named page's PG_locked, drop the PTL,
    * sleep until woken. No page reference is taken. */
   migrationEntryWait(t: Task, vma: number, index: number): Step;
+  /** pmd_migration_entry_wait(): the same under the PMD lock, for a PMD migration entry over
+   * `index` of `vma` (a PMD-mapped folio migrating). No page reference is taken. */
+  pmdMigrationEntryWait(t: Task, vma: number, index: number): Step;
 }
 
 /** All the tables of one configuration. */

@@ -8,7 +8,8 @@
 import { putPage } from './page_alloc.ts';
 import { PMD_NONE, pmdLock, pmdUnlock } from './pgtable.ts';
 import { pageFile } from '../shm/files.ts';
-import { hugePmdPfn, pmdTransHuge, ptlSlot, ptlSpan } from '../shm/mm.ts';
+import { hugePmdPfn, isPmdMigrationEntry, mkHugePmd, mkPmdMigrationEntry, pmdMigrationPfn, pmdTransHuge, ptlSlot, ptlSpan } from '../shm/mm.ts';
+import { getPage } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
@@ -29,6 +30,19 @@ function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label
   t.aux = index;
   const mm = yield* pmdLock(t, vma, label);
   const pmd = Atomics.load(shm.pmd, slot);
+  if (isPmdMigrationEntry(pmd) && folio === NIL) {
+    // 6.6 zap_huge_pmd(): "else if (thp_migration_supported()) { ... entry = pmd_to_swp_entry(orig_pmd);
+    // page = pfn_swap_entry_to_page(entry); flush_needed = 0; }", and __split_huge_pmd_locked() of a
+    // file VMA: "if (unlikely(is_pmd_migration_entry(old_pmd))) { ... page = pfn_swap_entry_to_page(entry); }"
+    // — the entry is cleared, and it held no mapcount or reference: nothing to drop. The migration
+    // finds no entry to restore. (With a folio, __split_huge_pmd()'s "folio != page_folio(pmd_page())"
+    // is always true here: the caller holds its folio locked, the migrator holds the entry's.)
+    t.page = pmdMigrationPfn(pmd);
+    yield 'pmd_clear_migration_entry';
+    Atomics.store(shm.pmd, slot, PMD_NONE);
+    pmdUnlock(t, mm);
+    return true;
+  }
   if (!pmdTransHuge(pmd) || (folio !== NIL && hugePmdPfn(pmd) !== folio)) {
     pmdUnlock(t, mm);
     return false;
@@ -46,8 +60,9 @@ function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label
   return true;
 }
 
-/** zap_huge_pmd() (6.6): __pmd_trans_huge_lock() (the PMD lock, if the PMD is still huge), clear
- * it, page_remove_rmap(page, vma, true), the reference. False when it was no longer huge. */
+/** zap_huge_pmd() (6.6): __pmd_trans_huge_lock() (the PMD lock, if the PMD is still huge or a
+ * migration entry), clear it, page_remove_rmap(page, vma, true), the reference (a migration entry
+ * holds neither). False when it was neither any more. */
 export function* zapHugePmd(t: Task, vma: number, index: number): Step<boolean> {
   return yield* clearHugePmd(t, vma, index, NIL, 'pmd_trans_huge_lock');
 }
@@ -63,4 +78,70 @@ export function* splitHugePmd(t: Task, vma: number, index: number, folio = NIL):
  * TTU_SPLIT_HUGE_PMD: split the PMD of `vma` at `index` if it maps `folio`. */
 export function* splitHugePmdAddress(t: Task, vma: number, index: number, folio: number): Step<boolean> {
   return yield* splitHugePmd(t, vma, index, folio);
+}
+
+/**
+ * set_pmd_migration_entry() (6.6 mm/huge_memory.c), as try_to_migrate_one() calls it for a
+ * PMD-mapped folio ("if (!pvmw.pte) { ... if (set_pmd_migration_entry(&pvmw, subpage)) ..."): under
+ * the PMD lock page_vma_mapped_walk() took ("if (pmd_trans_huge(pmde) || is_pmd_migration_entry(pmde))
+ * { pvmw->ptl = pmd_lock(mm, pvmw->pmd); ... check_pmd(pmd_pfn(pmde), pvmw)"), pmdp_invalidate(),
+ * set_pmd_at() of the migration entry, page_remove_rmap(page, vma, true) (the folio's
+ * _entire_mapcount) and folio_put() (the PMD's reference; the migrator's keeps the folio). The
+ * model's PMDs are read-only and clean, so "if (pmd_dirty(pmdval)) folio_mark_dirty(folio)" never
+ * fires. No step when the PMD does not map `head` (read lockless first, as the walk does). Returns
+ * true if it set one.
+ */
+export function* setPmdMigrationEntry(t: Task, vma: number, index: number, head: number): Step<boolean> {
+  const shm = t.shm, slot = ptlSlot(shm, vma, index);
+  const pmdval = Atomics.load(shm.pmd, slot);
+  if (!pmdTransHuge(pmdval) || hugePmdPfn(pmdval) !== head) return false;
+  const [start] = ptlSpan(shm, vma, index);
+  t.page = head;
+  t.aux = start;
+  const mm = yield* pmdLock(t, vma);
+  const pmd = Atomics.load(shm.pmd, slot);
+  if (!pmdTransHuge(pmd) || hugePmdPfn(pmd) !== head) { // zapped or split meanwhile: not_found()
+    pmdUnlock(t, mm);
+    return false;
+  }
+  yield 'pmdp_invalidate';
+  Atomics.store(shm.pmd, slot, mkPmdMigrationEntry(head));
+  yield* t.ops.rmap.pageRemoveRmap(t, head, true);
+  pmdUnlock(t, mm);
+  yield* putPage(t, head); // folio_put(): 6.6 under the PMD lock; the migrator's reference keeps it either way
+  return true;
+}
+
+/**
+ * remove_migration_pmd() (6.6 mm/huge_memory.c), as remove_migration_pte() calls it ("if (!pvmw.pte)
+ * { ... remove_migration_pmd(&pvmw, new); continue; }"): under the PMD lock, a PMD migration entry
+ * naming `src` (page_vma_mapped_walk() with PVMW_MIGRATION matches only an entry of the old folio)
+ * becomes a huge PMD of `dst` — folio_get(), mk_huge_pmd(), page_add_file_rmap(new, vma, true),
+ * set_pmd_at(). `dst` is `src` itself when the migration failed (migrate_folio_undo_src()).
+ * Anything else there (none: a zap removed the entry) is left alone.
+ */
+export function* removeMigrationPmd(t: Task, vma: number, index: number, src: number, dst: number): Step<boolean> {
+  const shm = t.shm, slot = ptlSlot(shm, vma, index);
+  const pmdval = Atomics.load(shm.pmd, slot);
+  if (!isPmdMigrationEntry(pmdval) || pmdMigrationPfn(pmdval) !== src) return false;
+  const [start] = ptlSpan(shm, vma, index);
+  t.page = dst;
+  t.aux = start;
+  const mm = yield* pmdLock(t, vma);
+  const pmd = Atomics.load(shm.pmd, slot);
+  if (!isPmdMigrationEntry(pmd) || pmdMigrationPfn(pmd) !== src) {
+    pmdUnlock(t, mm);
+    return false;
+  }
+  getPage(shm, dst);
+  yield* t.ops.rmap.pageAddRmap(t, dst, true);
+  yield 'set_pmd_at';
+  Atomics.store(shm.pmd, slot, mkHugePmd(dst));
+  const file = shm.vmaFile[vma];
+  // as every PMD install: the folio is the page cache's at the range (folio_migrate_mapping() moved
+  // the slots to dst before; on failure they are still src's)
+  if (pageFile(shm, dst) !== file || Atomics.load(shm.index, dst) !== start) t.violation('MAP-CACHE', dst, file, start, vma);
+  pmdUnlock(t, mm);
+  t.stat('mapped', shm.sizes.ptesPerPtl);
+  return true;
 }

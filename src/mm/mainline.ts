@@ -15,7 +15,7 @@ import { doSetPmd } from './memory.ts';
 import { zapHugePmd } from './huge_memory.ts';
 import { doSwapPage } from './memory.ts';
 import {
-  folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate,
+  folioMigrateMapping, migratePages, migrationEntryWait, moveToNewFolio, removeMigrationPtes, tryToMigrate, pmdMigrationEntryWait,
 } from './migrate.ts';
 import { pageAddRmap, pageRemoveRmap, tryToUnmap, zapPte } from './rmap.ts';
 import { pmdInstall, pteAlloc } from './pgtable.ts';
@@ -58,7 +58,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   fuse: Object.freeze({
     fusePerformWrite, fuseFillWritePages, fuseSendWritePages, grabCachePageWriteBegin, iovIterFaultInReadable, iovIterCopyFromUserAtomic,
   }),
-  migrate: Object.freeze({ migratePages, tryToMigrate, moveToNewFolio, folioMigrateMapping, removeMigrationPtes, migrationEntryWait }),
+  migrate: Object.freeze({ migratePages, tryToMigrate, moveToNewFolio, folioMigrateMapping, removeMigrationPtes, migrationEntryWait, pmdMigrationEntryWait }),
 });
 
 /** Mainline with lock algorithm `lock`. */

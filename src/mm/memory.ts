@@ -7,7 +7,7 @@ import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE, pageFile, xaLoadPage } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
 import {
-  hpagePmdOrder, isMigrationEntry, mappingWordAt, mkHugePmd, mkPte, pmdRead, pmdTransHuge, pteAnon, pteNone, ptePfn, ptePresent, pteRead,
+  hpagePmdOrder, hugePmdPfn, isMigrationEntry, isPmdMigrationEntry, mappingWordAt, mkHugePmd, mkPte, pmdMigrationPfn, pmdRead, pmdTransHuge, pteAnon, pteNone, ptePfn, ptePresent, pteRead,
   pteSlot, pteWrite, ptlSlot, ptlSpan, vmaEnd, vmaShared,
 } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
@@ -333,9 +333,17 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   // huge_pmd_set_accessed(&vmf); return 0; } }". wp_huge_pmd() of a file folio: "COW or
   // write-notify handled on pte level: split pmd." (__split_huge_pmd(): the PMD is cleared) and
   // VM_FAULT_FALLBACK: handle_pte_fault() on the none PMD.
-  if (pmdTransHuge(pmdRead(shm, vma, index))) {
+  const pmd = pmdRead(shm, vma, index);
+  if (pmdTransHuge(pmd)) {
     if (!write) return NO_FAULT;
     yield* splitHugePmd(t, vma, index);
+  } else if (isPmdMigrationEntry(pmd)) {
+    // "if (unlikely(is_swap_pmd(vmf.orig_pmd))) { ... if (is_pmd_migration_entry(vmf.orig_pmd))
+    // pmd_migration_entry_wait(mm, vmf.pmd); return 0; }": wait, and the access is executed again
+    t.stat('faults');
+    yield* t.ops.migrate.pmdMigrationEntryWait(t, vma, index);
+    checkAfterPmdMigrationWait(t, vmf, pmdMigrationPfn(pmd));
+    return 0;
   }
   const pte = pteRead(shm, vma, index);
   if (!pteNone(pte)) {
@@ -417,6 +425,19 @@ function checkAfterMigrationWait(t: Task, vmf: VmFault, old: number): void {
   const mapping = Atomics.load(shm.mapping, old), cached = xaLoadPage(shm, vmf.file, vmf.index);
   if (Atomics.load(shm.stampGen, old) !== gen || Atomics.load(shm.ptes, slot) !== pte) return;
   if (mapping !== vmf.file + 1 || cached !== old) t.violation('MIGRATE-ENTRY', old, vmf.file, vmf.index, vmf.vma);
+}
+
+/** MIGRATE-ENTRY after a PMD migration wait: a huge PMD over the faulting index that maps the old
+ * folio must map it as the page cache's folio there (a failed migration restored it), read as
+ * checkAfterMigrationWait() reads a PTE. */
+function checkAfterPmdMigrationWait(t: Task, vmf: VmFault, old: number): void {
+  const shm = t.shm, slot = ptlSlot(shm, vmf.vma, vmf.index), [start] = ptlSpan(shm, vmf.vma, vmf.index);
+  const pmd = Atomics.load(shm.pmd, slot);
+  if (!pmdTransHuge(pmd) || hugePmdPfn(pmd) !== old) return;
+  const gen = Atomics.load(shm.stampGen, old);
+  const mapping = Atomics.load(shm.mapping, old), cached = xaLoadPage(shm, vmf.file, start);
+  if (Atomics.load(shm.stampGen, old) !== gen || Atomics.load(shm.pmd, slot) !== pmd) return;
+  if (mapping !== vmf.file + 1 || cached !== old) t.violation('MIGRATE-ENTRY', old, vmf.file, start, vmf.vma);
 }
 
 /**
@@ -516,7 +537,7 @@ export function* zapPteRange(t: Task, vma: number, start: number, end: number, d
     const [ptStart, ptEnd] = ptlSpan(shm, vma, index);
     const pmd = pmdRead(shm, vma, index);
     const whole = index === ptStart && end >= ptEnd && ptEnd - ptStart === shm.sizes.ptesPerPtl;
-    if (pmdTransHuge(pmd)) {
+    if (pmdTransHuge(pmd) || isPmdMigrationEntry(pmd)) { // "if (is_swap_pmd(*pmd) || pmd_trans_huge(*pmd) ...)"
       if (whole && (yield* t.ops.rmap.zapHugePmd(t, vma, index))) {
         zapped += ptEnd - ptStart;
         index = ptEnd;

@@ -22,10 +22,11 @@
 // a pageref"): src stays allocated while that PTL is held because the migrator holds a reference and
 // must take the PTL to remove the entry, and src stays locked until every entry is gone.
 import { allocPage, folioAlloc, putPage } from './page_alloc.ts';
-import { pteLock, pteUnlock } from './pgtable.ts';
+import { folioTestPmdMappable, pmdLock, pmdUnlock, pteLock, pteUnlock } from './pgtable.ts';
+import { removeMigrationPmd, setPmdMigrationEntry } from './huge_memory.ts';
 import { rmapWalkFile, vmasOfFile } from './rmap.ts';
 import { pageFile, xaStore } from '../shm/files.ts';
-import { isMigrationEntry, mkMigrationEntry, mkPte, ptePfn, ptePresent, pteAnon, pteRead, pteSlot, vmaContains } from '../shm/mm.ts';
+import { isMigrationEntry, isPmdMigrationEntry, mkMigrationEntry, mkPte, pmdMigrationPfn, pmdRead, ptePfn, ptePresent, pteAnon, pteRead, pteSlot, vmaContains } from '../shm/mm.ts';
 import { PageLocked, PageUptodate, PageWriteback, SetPageUptodate, folioHead, folioNrPages, folioRefAdd, getPage, pageMapped, pageRefFreeze, pageRefUnfreeze } from '../shm/page.ts';
 import { BIT_LOCKED, NIL, PG_dirty, PG_free, PTE_DIRTY, PTE_WRITE, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import { __SetPageLocked } from '../locks/common.ts';
@@ -67,7 +68,23 @@ export const MIGRATE_MOVE_PASSES = 3;
  * page_remove_rmap() and folio_put(): the entry holds neither.
  */
 export function* tryToMigrate(t: Task, pfn: number): Step {
+  if (folioTestPmdMappable(t, pfn)) {
+    yield* tryToMigratePmds(t, pfn);
+    if (!pageMapped(t.shm, pfn)) return; // rwc->done(folio): no PTE maps it either
+  }
   yield* rmapWalkFile(t, pfn, tryToMigrateOne, true);
+}
+
+/** try_to_migrate_one()'s PMD case (6.6 mm/rmap.c, CONFIG_ARCH_ENABLE_THP_MIGRATION): "PMD-mapped
+ * THP migration entry: if (!pvmw.pte) { ... set_pmd_migration_entry(&pvmw, subpage) ... continue;
+ * }" in each VMA whose PMD maps the PMD-sized folio `head` (src/mm/huge_memory.ts
+ * setPmdMigrationEntry()). A range is mapped by its PMD or by PTEs, never both, so the PMDs are
+ * done first and the PTE walk after: the same entries, each under the lock 6.6 takes for it. */
+function* tryToMigratePmds(t: Task, head: number): Step {
+  const shm = t.shm, file = pageFile(shm, head), first = Atomics.load(shm.index, head);
+  for (const vma of vmasOfFile(shm, file)) {
+    if (vmaContains(shm, vma, first)) yield* setPmdMigrationEntry(t, vma, first, head);
+  }
 }
 
 /** try_to_migrate_one() for a PTE read under the PTL: the PTE that maps this very page (present,
@@ -159,6 +176,13 @@ export function* moveToNewFolio(t: Task, dst: number, src: number): Step<number>
  * removed the entry; present: nothing to do) is left alone.
  */
 export function* removeMigrationPtes(t: Task, src: number, dst: number): Step {
+  if (folioTestPmdMappable(t, dst)) {
+    // remove_migration_pte()'s "if (!pvmw.pte) { ... remove_migration_pmd(&pvmw, new); continue; }"
+    const shm = t.shm, file = pageFile(shm, dst), first = Atomics.load(shm.index, dst);
+    for (const vma of vmasOfFile(shm, file)) {
+      if (vmaContains(shm, vma, first)) yield* removeMigrationPmd(t, vma, first, src, dst);
+    }
+  }
   yield* rmapWalkFile(t, dst, removeMigrationPte, false, src);
 }
 
@@ -182,6 +206,8 @@ function* removeMigrationPte(t: Task, vma: number, index: number, pte: number, d
 function checkNoEntryLeft(t: Task, src: number, file: number, index: number): void {
   const shm = t.shm, nr = folioNrPages(shm, src), first = nr === 1 ? index : Atomics.load(shm.index, src);
   for (const vma of vmasOfFile(shm, file)) {
+    if (vmaContains(shm, vma, first) && isPmdMigrationEntry(pmdRead(shm, vma, first)) && pmdMigrationPfn(pmdRead(shm, vma, first)) === src)
+      t.violation('MIGRATE-ENTRY', src, file, first, vma); // a PMD migration entry (src/shm/mm.ts)
     for (let i = 0; i < nr; i++) { // every page of a large folio
       if (!vmaContains(shm, vma, first + i)) continue;
       const pte = pteRead(shm, vma, first + i);
@@ -329,6 +355,29 @@ export function* migrationEntryWait(t: Task, vma: number, index: number): Step {
 }
 
 /**
+ * pmd_migration_entry_wait() (6.6 mm/migrate.c), as __handle_mm_fault() calls it for "if
+ * (unlikely(is_swap_pmd(vmf.orig_pmd))) { ... if (is_pmd_migration_entry(vmf.orig_pmd))
+ * pmd_migration_entry_wait(mm, vmf.pmd); return 0; }": "ptl = pmd_lock(mm, pmd); if
+ * (!is_pmd_migration_entry(*pmd)) goto unlock; migration_entry_wait_on_locked(pmd_to_swp_entry(*pmd),
+ * ptl)" — the same wait as at a PTE, no reference, the PMD lock dropped once queued (the migrator
+ * must take it to remove the entry: remove_migration_pmd()).
+ */
+export function* pmdMigrationEntryWait(t: Task, vma: number, index: number): Step {
+  const shm = t.shm;
+  t.page = -1;
+  t.aux = index;
+  const mm = yield* pmdLock(t, vma);
+  yield 'is_pmd_migration_entry';
+  const pmd = pmdRead(shm, vma, index);
+  if (!isPmdMigrationEntry(pmd)) {
+    pmdUnlock(t, mm);
+    return;
+  }
+  t.stat('migrationWaits');
+  yield* migrationEntryWaitOnLocked(t, pmdMigrationPfn(pmd), mm, pmdUnlock);
+}
+
+/**
  * migration_entry_wait_on_locked() (6.6 mm/filemap.c, ffa65753c431): folio_wait_bit_common()'s
  * shared wait on PG_locked without a reference: init_wait() with wait->flags = 0; under the
  * queue lock folio_set_waiters(), folio_trylock_flag() (the bit already clear: woken at once),
@@ -338,7 +387,7 @@ export function* migrationEntryWait(t: Task, vma: number, index: number): Step {
  * WQ_FLAG_WOKEN; finish_wait(). The steps are the running lock table's, so every lock algorithm's
  * wake function and queue pieces are what this wait meets. Returns with the PTL dropped.
  */
-export function* migrationEntryWaitOnLocked(t: Task, pfn: number, ptl: number): Step {
+export function* migrationEntryWaitOnLocked(t: Task, pfn: number, ptl: number, unlock: (t: Task, lock: number) => void = pteUnlock): Step {
   const shm = t.shm, L = t.ops.lock, e = t.id;
   const b = pageWaitQueue(shm, pfn);
   t.page = pfn;
@@ -349,7 +398,7 @@ export function* migrationEntryWaitOnLocked(t: Task, pfn: number, ptl: number): 
   const got = yield* L.trylockPageBit(t, pfn, BIT_LOCKED, false);
   if (!got) yield* L.__addWaitQueueEntryTail(t, b);
   yield* spinUnlock(t, b);
-  pteUnlock(t, ptl);
+  unlock(t, ptl); // spin_unlock(ptl): the PTL, or the PMD lock for a PMD entry
   if (t.lockdep !== null) t.lockdep.check(t, LD_PAGE, pfn); // waits for the migrator's unlock
   for (;;) {
     const f = Atomics.load(shm.wqFlags, e);
@@ -363,7 +412,8 @@ export function* migrationEntryWaitOnLocked(t: Task, pfn: number, ptl: number): 
 /** The whole-state side of MIGRATE-ENTRY, valid at any instant (src/check/live.ts) or between
  * operations (src/check/quiescent.ts): a migration entry names a page that is not free and is
  * locked (the migrator holds src's reference and lock from before try_to_migrate() until after
- * remove_migration_ptes()). A short description when it does not, else null. */
+ * remove_migration_ptes()). A short description when it does not, else null. A PMD migration entry
+ * is judged as the PTE migration entry of its head (mkMigrationEntry(pmdMigrationPfn(pmd))). */
 export function migrationEntryProblem(shm: Shm, pte: number): string | null {
   const pfn = ptePfn(pte);
   if (pfn < 0 || pfn >= shm.sizes.pages) return `names pfn ${pfn}, out of range`;

@@ -480,8 +480,6 @@ export function checkFolioFlags(cfg: RunConfig): string | null {
   const mp = String(cfg.extra['map-pages'] ?? DEFAULT_MAP_PAGES), fp = String(cfg.extra['fault-path'] ?? DEFAULT_FAULT_PATH);
   if (c.pmd && order < pmdOrder) return `--pmd on needs --max-folio-order ${pmdOrder} or more (0 picks it): a PMD maps a folio of order log2(--ptes-per-ptl ${c.ptesPerPtl})`;
   if (c.pmd && mp !== DEFAULT_MAP_PAGES) return `--pmd on needs --map-pages ${DEFAULT_MAP_PAGES}: filemap_map_pmd() is 6.6's filemap_map_pages()`;
-  // 6.6 migrates a PMD-mapped folio with PMD migration entries (set_pmd_migration_entry()), which the model does not have
-  if (c.pmd && String(cfg.extra.roles ?? '').includes('migrator')) return '--pmd on: the migrator role is refused (migrating a PMD-mapped folio needs PMD migration entries, not modelled)';
   if (!FOLIO_MAP_PAGES.includes(mp)) return `--max-folio-order ${order} needs --map-pages ${FOLIO_MAP_PAGES.join(', ')}: ${mp} maps order-0 pages only`;
   if (fp !== DEFAULT_FAULT_PATH) return `--max-folio-order ${order} needs --fault-path ${DEFAULT_FAULT_PATH}: ${fp} maps order-0 pages only`;
   for (const name of cfg.variants ?? []) {

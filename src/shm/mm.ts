@@ -80,10 +80,26 @@ export function pteWrite(shm: Shm, vma: number, index: number, pte: number): voi
 // for read faults and fault-around only). A huge PMD maps the whole PTL group; the PTE words of
 // that group are all none meanwhile (no table: __pte_offset_map() returns NULL for it).
 
+//
+// A fourth state (6.6 CONFIG_ARCH_ENABLE_THP_MIGRATION): the PMD migration entry that
+// set_pmd_migration_entry() leaves while a PMD-mapped folio migrates, PMD_MIGRATION_BASE - pfn of
+// the folio's head (below every huge PMD: pfns stay under 2^30). Like a PTE migration entry it is
+// neither none nor present (is_swap_pmd()), holds no reference and no _entire_mapcount, and its
+// range has no table (__pte_offset_map() returns NULL for it: !pmd_present()).
+
 /** mk_huge_pmd(): the entry that maps folio `head` by the PMD. */
 export const mkHugePmd = (head: number): number => -2 - head;
-/** pmd_trans_huge() */
-export const pmdTransHuge = (pmd: number): boolean => pmd <= -2;
+/** The PMD migration entries lie at and below this value. */
+export const PMD_MIGRATION_BASE = -(2 ** 30);
+/** pmd_trans_huge(): false for a migration entry (not present). */
+export const pmdTransHuge = (pmd: number): boolean => pmd <= -2 && pmd > PMD_MIGRATION_BASE;
+/** swp_entry_to_pmd(make_readable_migration_entry(pfn)): the entry replacing the huge PMD of folio
+ * `head` (the model's PMDs are read-only and never dirty: no bits to keep). */
+export const mkPmdMigrationEntry = (head: number): number => PMD_MIGRATION_BASE - head;
+/** is_pmd_migration_entry() */
+export const isPmdMigrationEntry = (pmd: number): boolean => pmd <= PMD_MIGRATION_BASE;
+/** pfn_swap_entry_to_page(pmd_to_swp_entry()) of a PMD migration entry: the old folio's head. */
+export const pmdMigrationPfn = (pmd: number): number => PMD_MIGRATION_BASE - pmd;
 /** pmd_page() of a huge PMD: its folio's head. */
 export const hugePmdPfn = (pmd: number): number => -2 - pmd;
 /** pmdp_get_lockless() of the PMD entry covering `index` in `vma`. */
@@ -97,10 +113,13 @@ export function hpagePmdOrder(shm: Shm): number {
 }
 
 /** What a user access at `index` of `vma` goes through: the PTE word, or for a huge PMD the PTE
- * word it stands for (the folio's page at that index, read-only). */
+ * word it stands for (the folio's page at that index, read-only; for a PMD migration entry, the
+ * PTE migration entry of that page). */
 export function mappingWordAt(shm: Shm, vma: number, index: number): number {
   const pmd = pmdRead(shm, vma, index);
-  if (!pmdTransHuge(pmd)) return pteRead(shm, vma, index);
   const [start] = ptlSpan(shm, vma, index);
+  // a PMD migration entry: the access faults as at a PTE migration entry of that page
+  if (isPmdMigrationEntry(pmd)) return mkMigrationEntry(pmdMigrationPfn(pmd) + index - start);
+  if (!pmdTransHuge(pmd)) return pteRead(shm, vma, index);
   return mkPte(hugePmdPfn(pmd) + index - start);
 }

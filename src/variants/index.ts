@@ -6,6 +6,7 @@ import './fault/index.ts';
 import './mutants/lock-mutants.ts';
 import './mutants/wb-mutants.ts';
 import './mutants/migrate-mutants.ts';
+import './mutants/pmd-migrate-mutants.ts';
 import './mutants/ptealloc-mutants.ts';
 import './mutants/collapse-mutants.ts';
 import './folio/index.ts';
