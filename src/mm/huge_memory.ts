@@ -109,6 +109,7 @@ export function* setPmdMigrationEntry(t: Task, vma: number, index: number, head:
   yield* t.ops.rmap.pageRemoveRmap(t, head, true);
   pmdUnlock(t, mm);
   yield* putPage(t, head); // folio_put(): 6.6 under the PMD lock; the migrator's reference keeps it either way
+  t.stat('pmdMigrationEntries');
   return true;
 }
 

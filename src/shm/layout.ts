@@ -70,6 +70,7 @@ export const STAT_NAMES = [
   'pmdMapped', // PMD-sized folios mapped by a PMD (do_set_pmd(), --pmd on)
   'pmdZapped', // huge PMDs cleared (zap_huge_pmd(), __split_huge_pmd())
   'collapsed', // PMD-sized folios made by khugepaged's 6.6 collapse_file() (src/mm/khugepaged.ts)
+  'pmdMigrationEntries', // huge PMDs replaced by a PMD migration entry (set_pmd_migration_entry())
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 /** Words per task in the stats region: STAT_NAMES rounded up to whole 64-byte lines, so a task's
