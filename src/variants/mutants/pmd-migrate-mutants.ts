@@ -56,9 +56,9 @@ export const pmdMigrationNoWait: Variant = {
 
 registerVariant(pmdMigrationNoWait);
 
-/** Free mode: map-truncate/folios-pmd's roles (PMDs of 8 PTEs, collapsers that bring PMD mappings
- * back) with a migrator. */
-const FREE = { workers: 5, extra: { pmd: 'on', 'readahead-order': 'uniform', roles: 'migrator,mapper,faulter,truncator,reader+zapper+reclaimer+collapser' } } as const;
+/** Free mode: map-truncate/folios-pmd's roles (PMDs of 8 PTEs, a collapser that brings PMD mappings
+ * back) with a migrator, in the matrix's 4 workers. */
+const FREE = { workers: 4, extra: { pmd: 'on', 'readahead-order': 'uniform', roles: 'migrator,faulter,truncator+mapper,reader+zapper+reclaimer+collapser' } } as const;
 /**
  * Controlled mode: PMDs of 2 PTEs (PMD-sized folios of order 1, which readahead's uniform draw makes
  * often), one 4-page file in one VMA, a faulter that maps PMDs (fault-around at a folio's head:
