@@ -193,7 +193,11 @@ export const collapseScenario: Scenario = {
     // the old pages and the new folio are locked together; the held list (LOCK-LEAK, lockdep) names MAX_HELD
     if (c.ptesPerPtl + 1 > MAX_HELD) return `collapse with large folios: --ptes-per-ptl ${c.ptesPerPtl} is more than the model's ${MAX_HELD - 1} page locks held at once (collapse_file() locks every old page and the new folio)`;
     if (c.filePages < c.ptesPerPtl) return `collapse: --file-pages ${c.filePages} is smaller than one PMD range (--ptes-per-ptl ${c.ptesPerPtl})`;
-    return checkFolioFlags(cfg);
+    const folioErr = checkFolioFlags(cfg);
+    // what --pmd on implies (the PMD order), written into the configuration as map-truncate's
+    // applyPmdImplied() does, so the start line, run.json and repro files show the run's order
+    if (folioErr === null) cfg.extra['max-folio-order'] = c.maxFolioOrder;
+    return folioErr;
   },
   roles,
   sizes: mmSizes,

@@ -105,3 +105,14 @@ describe('collapse --pmd on in controlled mode (collapser, mapper+faulter, zappe
     expect(r.finds[0]?.violation.id).toBe('PTE-TABLE');
   }, 30_000);
 });
+
+describe('collapse --pmd on: the configuration says what it implies', () => {
+  it('validate() writes the PMD order into --max-folio-order (start line, run.json, repro files)', () => {
+    const cfg: RunConfig = { ...DEFAULTS, scenario: 'collapse', extra: { pmd: 'on', 'ptes-per-ptl': 4 } };
+    expect(collapseScenario.validate!(cfg)).toBeNull();
+    expect(cfg.extra['max-folio-order']).toBe(2);
+    const plain: RunConfig = { ...DEFAULTS, scenario: 'collapse', extra: {} };
+    expect(collapseScenario.validate!(plain)).toBeNull();
+    expect(plain.extra['max-folio-order']).toBeUndefined(); // order 0: the 5.9 protocol, configuration untouched
+  });
+});
