@@ -13,7 +13,7 @@ import { lockV5_9_rc6 } from './v5_9_rc6.ts';
 
 export type { LockFactory, LockOptions, PageLock, PageLockOps, WakeKey } from './types.ts';
 export { EINTR } from './types.ts';
-export { sendFatalSignal, checkWaiters, lockHandoffPending, spinUnlockDirect, spinTrylockDirect, pageWaitQueue } from './waitqueue.ts';
+export { sendFatalSignal, lockHandoffPending, pageWaitQueue } from './waitqueue.ts';
 export { DEFAULT_UNFAIRNESS } from './v5_9_rc6.ts';
 
 export interface LockInfo {

@@ -12,7 +12,6 @@ import type { Task, WakeKey } from '../kernel/task.ts';
 import {
   NIL, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN, WQ_FLAG_DONE, TASK_RUNNING, TASK_WAITING, type Shm,
 } from '../shm/shm.ts';
-import type { Finding } from '../kernel/scenario.ts';
 
 // ---- model-only wait-entry flag bits (above the kernel's WQ_FLAG_* bits of shm.ts) ----
 
@@ -51,8 +50,10 @@ export function pageWaitQueue(shm: Shm, pfn: number): number {
 export const SPIN_LABEL = 'spin_lock(q)';
 export const SPIN_TRIES = 4;
 export const SPIN_SLEEP_MS = 10;
-const LOCKED = 1;
-const CONTENDED = 2;
+/** bucket lock word: 0 free, LOCKED held, CONTENDED held with possible sleepers (the checkers'
+ * trylock in src/check/lockstate.ts uses the same word) */
+export const LOCKED = 1;
+export const CONTENDED = 2;
 
 export function* spinLock(t: Task, b: number): Step<void> {
   const w = t.shm.bucketLock;
@@ -77,17 +78,6 @@ export function* spinLock(t: Task, b: number): Step<void> {
 export function* spinUnlock(t: Task, b: number): Step<void> {
   yield 'spin_unlock(q)';
   if (Atomics.exchange(t.shm.bucketLock, b, 0) === CONTENDED) yield futexWake(t.shm.bucketLock, b, 1);
-}
-
-/** The bucket lock for code that is not a protocol generator (the checkers): try once, never wait.
- * The main thread must not block, and in controlled mode the holder is a paused generator of the
- * same thread. */
-export function spinTrylockDirect(shm: Shm, b: number): boolean {
-  return Atomics.compareExchange(shm.bucketLock, b, 0, LOCKED) === 0;
-}
-
-export function spinUnlockDirect(shm: Shm, b: number): void {
-  if (Atomics.exchange(shm.bucketLock, b, 0) === CONTENDED) Atomics.notify(shm.bucketLock, b, 1);
 }
 
 // ---- list operations (caller holds the bucket lock) ----
@@ -318,34 +308,6 @@ export function* folioWakeBit(t: Task, pfn: number, bitNr: number, wakeFunction:
 }
 
 // ---- checks ----
-
-/**
- * LOCK-WAITERS: PG_waiters clear => no entry for that page is queued. Every bucket is walked under
- * its lock; a bucket whose lock is held is skipped (its holder is changing it right now; the next
- * check sees it). PG_waiters may legitimately be set with no waiter (a harmless extra wakeup),
- * never the reverse.
- */
-export function checkWaiters(shm: Shm): Finding[] {
-  const out: Finding[] = [];
-  for (let b = 0; b < shm.sizes.buckets; b++) {
-    if (!spinTrylockDirect(shm, b)) continue;
-    try {
-      for (const e of queuedEntries(shm, b)) {
-        if (Atomics.load(shm.wqFlags, e) & WQ_FLAG_BOOKMARK) continue; // a waker's place, no waiter
-        const pfn = shm.wqPage[e];
-        const flags = Atomics.load(shm.flags, pfn);
-        if (!(flags & PG_waiters))
-          out.push({
-            id: 'LOCK-WAITERS', page: pfn, values: [e, b, shm.wqFlags[e], flags],
-            message: `task ${e} is queued in wait bucket ${b} for page ${pfn} bit ${shm.wqBit[e]}, but PG_waiters is clear (flags 0x${flags.toString(16)}): its wakeup will be skipped`,
-          });
-      }
-    } finally {
-      spinUnlockDirect(shm, b);
-    }
-  }
-  return out;
-}
 
 /**
  * A lock hand-off in flight: the waker set PG_locked FOR a waiter (its entry has WQ_FLAG_DONE,

@@ -7,9 +7,10 @@ import { Shm, PG_locked, PG_waiters, WQ_FLAG_EXCLUSIVE, WQ_FLAG_WOKEN } from '..
 import { initShm } from '../../src/shm/init.ts';
 import type { ShmSizes } from '../../src/shm/layout.ts';
 import {
-  WQ_TASK_KILLABLE, listDelInit, lostSleeper, sleepMark, pageWaitQueue, spinTrylockDirect, spinUnlockDirect, unlockWalked, wakeOwedTo, wakeTokenReady,
+  WQ_TASK_KILLABLE, listDelInit, lostSleeper, sleepMark, pageWaitQueue, unlockWalked, wakeOwedTo, wakeTokenReady,
 } from '../../src/locks/waitqueue.ts';
 import { EINTR, makeLock, sendFatalSignal } from '../../src/locks/index.ts';
+import { spinTrylockDirect, spinUnlockDirect } from '../../src/check/lockstate.ts';
 import { explore } from '../../src/sched/explore.ts';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { locksScenario } from '../../src/scenarios/locks.ts';
