@@ -46,7 +46,7 @@ export const vmaMm = (shm: Shm, vma: number): number => Math.floor(vma / shm.siz
 /** mmap_read_lock() of `vma`'s mm before a user task walks its page tables; nothing without an unmapper. */
 export function* mmapReadLock(t: Task, vma: number): Step {
   const shm = t.shm;
-  if (shm.ctl[CTL.MMAP_LOCKING] === 0) return;
+  if (!mmapLocking(shm)) return;
   const mm = vmaMm(shm, vma);
   t.page = -1;
   yield* downRead(t, shm.mmapLock, mm, 'mmap_read_lock');
@@ -85,7 +85,7 @@ export function* mmapWriteUnlock(t: Task, mm: number): Step {
  * nothing where it had none (unmap_mapping_range(), unmap_mapping_folio()).
  */
 export function* iMmapLockRead(t: Task, file: number, point = true): Step {
-  if (t.shm.ctl[CTL.MMAP_LOCKING] === 0) {
+  if (!mmapLocking(t.shm)) {
     if (point) yield 'i_mmap_lock_read';
     return;
   }
@@ -93,7 +93,7 @@ export function* iMmapLockRead(t: Task, file: number, point = true): Step {
 }
 
 export function* iMmapUnlockRead(t: Task, file: number): Step {
-  if (t.shm.ctl[CTL.MMAP_LOCKING] === 0) return;
+  if (!mmapLocking(t.shm)) return;
   yield* upRead(t.shm.iMmap, file);
 }
 
