@@ -30,7 +30,7 @@ import { CTL, MAX_HELD } from '../shm/layout.ts';
 import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, PMD_OPTION, READAHEAD_ORDER_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mapTruncateScenario, mmSizes, mtConfig, pmdOrderOf, vmaLayout } from './map-truncate.ts';
+import { KILLABLE_NO_KILLER_HELP, MAP_TRUNCATE_OPTIONS, PMD_OPTION, READAHEAD_ORDER_OPTION, checkFolioFlags, checkMmSizes, initMapTruncate, mapTruncateScenario, mmSizes, mtConfig, pmdOrderOf, vmaLayout } from './map-truncate.ts';
 import { collapsePteMappedThp, hpageCollapseScanFile } from '../mm/khugepaged.ts';
 import { thpPmdEnabled, transhugeVmaSuitable } from '../mm/pgtable.ts';
 import { vmaContains } from '../shm/mm.ts';
@@ -54,7 +54,7 @@ const roles = (cfg: RunConfig) => rolesOf(cfg, COLLAPSE_ROLES, collapseDefaultRo
 
 export const COLLAPSE_OPTIONS: readonly ScenarioOption[] = [
   // --max-folio-order (at least the PMD order) or --pmd on: 6.6 collapse_file() over PMD-sized ranges
-  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles'),
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles').map((o) => (o.name === 'killable-faults' ? { ...o, help: KILLABLE_NO_KILLER_HELP } : o)),
   { name: 'collapse-pages', kind: 'int', default: 4, min: 1, max: 512, help: 'small pages per collapse of the order-0 (5.9) protocol (HPAGE_PMD_NR is 512 on x86; the model takes fewer); with large folios a collapse covers --ptes-per-ptl pages' },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${COLLAPSE_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },
   {

@@ -22,7 +22,7 @@ import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { FUSE_WRITE_PATHS } from '../mm/fuse.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { FAULT_VARIANT_OPTIONS, initMapTruncate } from './map-truncate.ts';
+import { FAULT_VARIANT_OPTIONS, KILLABLE_NO_KILLER_HELP, initMapTruncate } from './map-truncate.ts';
 import { checkRoles, roleParts, rolesOf } from './roles.ts';
 import type { CellSpec } from '../kernel/cells.ts';
 
@@ -37,7 +37,7 @@ export function fuseDefaultRoles(workers: number): string[] {
 }
 
 export const FUSE_OPTIONS: readonly ScenarioOption[] = [
-  ...FAULT_VARIANT_OPTIONS,
+  ...FAULT_VARIANT_OPTIONS.map((o) => (o.name === 'killable-faults' ? { ...o, help: KILLABLE_NO_KILLER_HELP } : o)),
   { name: 'fuse', kind: 'enum', default: 'fixed', choices: FUSE_WRITE_PATHS, help: 'fuse_fill_write_pages(): pre-fix (every page of a WRITE kept locked while faulting in the next source page) or fixed (4f06dd92b5d0)' },
   { name: 'files', kind: 'int', default: 2, min: 1, max: 64, help: 'files; every process maps each one shared' },
   { name: 'file-pages', kind: 'int', default: 8, min: 3, max: MAX_FILE_PAGES, help: 'pages per file' },

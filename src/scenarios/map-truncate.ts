@@ -102,6 +102,12 @@ export const FAULT_VARIANT_OPTIONS: readonly ScenarioOption[] = [
   },
 ];
 
+/** --killable-faults in a scenario with no 'killer' role (collapse, writeback, fuse-write): nothing sends a
+ * fatal signal there, so the flag only switches the path filemap_fault() locks the page by. */
+export const KILLABLE_NO_KILLER_HELP = "FAULT_FLAG_KILLABLE: filemap_fault() takes the page lock killable (lock_page_killable(), as mainline's "
+  + "lock_folio_maybe_drop_mmap() does). This scenario has no killer role and sends no fatal signal, so the killable wait is never "
+  + "interrupted: only the lock path changes (in map-truncate a killer actor interrupts it)";
+
 /** map-truncate's own: its faulter goes through the arch handler, which retries (the scenarios that
  * share MAP_TRUNCATE_OPTIONS call handle_mm_fault() once). */
 const FAULT_RETRY_OPTION: ScenarioOption = {

@@ -49,7 +49,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
 import { liveCheck } from '../check/live.ts';
-import { MAP_TRUNCATE_OPTIONS, PMD_OPTION, PTE_ALLOC_OPTION, applyPmdImplied, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
+import { KILLABLE_NO_KILLER_HELP, MAP_TRUNCATE_OPTIONS, PMD_OPTION, PTE_ALLOC_OPTION, applyPmdImplied, checkFolioFlags, checkMmSizes, initMapTruncate, mmSizes, mtConfig, vmaLayout } from './map-truncate.ts';
 import { checkRoles, checkUnmapper, roleParts, rolesOf } from './roles.ts';
 import { mmapReadLock, mmapReadUnlock } from '../mm/mmap.ts';
 
@@ -79,7 +79,7 @@ export const WRITEBACK_OPTIONS: readonly Opt[] = [
   // --max-folio-order: large folios in the page cache, written back whole (write_cache_pages() over
   // folios, PG_writeback and PG_dirty on the folio, page_mkclean() of each of its pages); readahead
   // grows them as v6.6 does (map-truncate's --readahead-order uniform needs its faulter's draw)
-  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille'),
+  ...MAP_TRUNCATE_OPTIONS.filter((o) => o.name !== 'roles' && o.name !== 'cow-permille').map((o) => (o.name === 'killable-faults' ? { ...o, help: KILLABLE_NO_KILLER_HELP } : o)),
   { name: 'stable-pages', kind: 'bool', default: true, help: 'page_mkwrite waits for writeback under the page lock (wait_for_stable_page)' },
   { name: 'reclaim-wait-writeback', kind: 'bool', default: true, help: "reclaim meeting a page under writeback unlocks it and waits (shrink_folio_list() Case 3); off: keeps it (Case 2)" },
   { name: 'roles', kind: 'string', default: '', help: `actor roles (${WRITEBACK_ROLES.join(', ')}), comma-separated, '+' joins, '*N' repeats; empty = default mix for --workers` },  PTE_ALLOC_OPTION,
