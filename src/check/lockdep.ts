@@ -49,7 +49,7 @@
 // first task that shows the order (claim with a CAS, fill, publish). Each task caches which
 // records it has seen published, so in the steady state a check reads no shared memory at all.
 // The main thread turns a violation's values (the record slots) into the message.
-import { CTL, FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD } from '../shm/layout.ts';
+import { FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD, seqDiff } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
 import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks, type Task } from '../kernel/task.ts';
@@ -263,7 +263,7 @@ export class Lockdep implements LockdepHooks {
     L[base + R.NEW_ID] = id;
     L[base + R.NEW_MAPPING] = hasPage(to) ? Atomics.load(shm.mapping, id) : 0;
     L[base + R.NEW_INDEX] = hasPage(to) ? Atomics.load(shm.index, id) : 0;
-    L[base + R.SEQ] = Atomics.load(shm.ctl, CTL.SEQ);
+    L[base + R.SEQ] = lastSeq(t); // the task's own latest step number, as the held lock's (CTL.SEQ runs a block ahead)
     // the task's last kernel steps, oldest first: how it got here
     const f = shm.flight, fb = t.id * shm.layout.flightStride, written = f[fb];
     const n = Math.min(NLABELS, written, shm.sizes.flightEntries);
@@ -336,13 +336,19 @@ export function readLockdepRecord(shm: Shm, slot: number, roleOf: (task: number)
   const target = lockText(shm, to, L[base + R.NEW_ID], L[base + R.NEW_MAPPING], L[base + R.NEW_INDEX]);
   const how = from === LD_WB ? 'with' : 'holding';
   const since = from === LD_WB ? 'started' : 'taken';
-  const heldAt = heldSeq < 0 ? ' (born locked: a new page)' : ` (${since} in op ${heldOp} at seq ${heldSeq})`;
+  // born locked (__SetPageLocked: no acquisition recorded) is hop = hseq = -1; the op number says
+  // it, never the step number: step numbers are Int32 words that wrap (seqDiff()), so a real one
+  // is negative once CTL.SEQ passed 2^31, while op numbers count from 0
+  const seq = L[base + R.SEQ];
+  const before = seqDiff(seq, heldSeq);
+  const heldAt = heldOp < 0 ? ' (born locked: a new page)'
+    : ` (${since} in op ${heldOp} at seq ${heldSeq}, ${before} step${before === 1 ? '' : 's'} before)`;
   const verb = to === LD_WB ? 'waited on' : to === LD_PTL ? 'took' : 'blocked on';
   const text = `task ${task}${role ? ` (${role})` : ''} op ${op}, ${how} ${held}${from === LD_WB ? ' in flight' : ''}${heldAt}, `
-    + `${verb} ${target} at seq ${L[base + R.SEQ]}${steps.length ? ` [its last steps: ${steps.join(' > ')}]` : ''}`;
+    + `${verb} ${target} at seq ${seq}${steps.length ? ` [its last steps: ${steps.join(' > ')}]` : ''}`;
   return {
     slot, from: LD_CLASS_NAMES[from], to: LD_CLASS_NAMES[to], task, op, heldId: L[base + R.HELD_ID], heldOp, heldSeq,
-    newId: L[base + R.NEW_ID], seq: L[base + R.SEQ], steps, text,
+    newId: L[base + R.NEW_ID], seq, steps, text,
   };
 }
 
