@@ -389,17 +389,20 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Ran> {
 describe('matrix command (compiled)', () => {
   it('two cells, both modes: the clean lock PASSES, the busted lock is caught; reports have one test case per row', async () => {
     const dir = join(tmp, 'tiny');
-    // a budget that holds four rows with their start-up on a loaded machine (load 16 on 2 cores:
-    // 2-4 s a row; the matrix leaves out a row it cannot give its floor)
-    const r = await cli(['matrix', '--cells', 'locks/v5.9-rc6-nosignals,locks/busted-noexcl', '--budget', '16s', '--regressions', 'none', '--report-dir', dir]);
+    // --budget 0: every row runs with its floor (1 s) and none is left out. A wall-clock budget
+    // (this test had 16 s) leaves out a row it cannot give its floor plus the start-up measured
+    // so far, so under load (~19 on 2 cores: 3-4 s of start-up a row) the fourth row was SKIPPED
+    // and the test failed. Seed 6: the controlled row catches busted-noexcl at iteration 8 (a
+    // deterministic count; 0.01 s unloaded, far inside its 1 s floor at any load seen here)
+    const r = await cli(['matrix', '--cells', 'locks/v5.9-rc6-nosignals,locks/busted-noexcl', '--budget', '0', '--seed', '6', '--regressions', 'none', '--report-dir', dir]);
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/^--- Start of matrix: budget=16s mode=both seed=1 shard=1\/1 cells=2\/\d+ /m);
+    expect(r.stdout).toMatch(/^--- Start of matrix: budget=0 mode=both seed=6 shard=1\/1 cells=2\/\d+ /m);
     // on real threads either of the cell's two ids may be seen first
     // free mode usually catches it too; on a loaded machine it may not in its share, and then the
     // cell is caught by its controlled row (no second try for free)
     expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(free\): caught (LOCK-EXCL|LOCK-UNLOCK|by its controlled row \(LOCK-EXCL)/);
-    expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(controlled\): caught LOCK-EXCL.*detect .*\(it \d+\)/);
+    expect(r.stdout).toMatch(/\[PASS\] locks\/busted-noexcl \(controlled\): caught LOCK-EXCL.*detect .*\(it 8\)/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(free\): clean: nothing seen/);
     expect(r.stdout).toMatch(/\[PASS\] locks\/v5.9-rc6-nosignals \(controlled\): clean: nothing seen/);
     expect(r.stdout).toMatch(/^End of matrix: SUCCESS \(4 PASS, 0 OPEN, 0 FAIL\)/m);
