@@ -209,6 +209,7 @@ export class Task {
     const hc = this.heldCount, id = this.id;
     const n = hc[id];
     if (n < (16 satisfies typeof MAX_HELD)) this.held[this.heldBase + n] = pfn; // a literal: see recordId()
+    else this.heldOverflow(pfn);
     hc[id] = n + 1;
   }
   /** Take pfn off the list if it is on it (one scan, newest first: locks are mostly released in
@@ -225,8 +226,8 @@ export class Task {
     }
     return false;
   }
-  /** Take pfn off the list; the count drops by one whether or not pfn was on it (a lock beyond
-   * MAX_HELD is counted but not listed). */
+  /** Take pfn off the list; the count drops by one whether or not pfn was on it (__ClearPageLocked:
+   * the page is ours). */
   heldRemove(pfn: number): void {
     if (this.heldDrop(pfn)) return;
     const n = this.shm.heldCount[this.id];
@@ -235,6 +236,16 @@ export class Task {
   heldPages(): number[] {
     const n = Math.min(this.shm.heldCount[this.id], MAX_HELD);
     return Array.from(this.shm.held.subarray(this.id * MAX_HELD, this.id * MAX_HELD + n));
+  }
+  /** A page lock beyond MAX_HELD: a limit of the model, not of the protocol. Unlisted, its unlock
+   * (heldDrop) would not find it and the count would stay up: a false LOCK-LEAK naming a page the
+   * list kept from before a shift, and lockdep and the wait-for graph would read a stale entry as
+   * held. So the model never goes there: the scenarios refuse a configuration that needs more (collapse
+   * --collapse-pages, fuse-write --max-pages), and a path that would take one anyway stops the run
+   * here (CRASH, once), saying so. */
+  private heldOverflow(pfn: number): never {
+    throw new Error(`model limit: task ${this.id} takes page lock ${pfn} while holding ${MAX_HELD} already, more than the held list `
+      + `(MAX_HELD, src/shm/layout.ts) that LOCK-LEAK, lockdep and the wait-for graph read can list; the scenario must refuse this configuration`);
   }
 }
 

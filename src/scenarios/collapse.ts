@@ -186,6 +186,9 @@ export const collapseScenario: Scenario = {
     const bad = checkMmSizes(cfg, 'collapse');
     if (bad) return bad;
     const roleErr = checkRoles(cfg, COLLAPSE_ROLES, collapseDefaultRoles);
+    // the order-0 collapse_file() keeps every page of its range locked until the end (the pagelist)
+    const nr = Math.min(collapsePages(cfg), mtConfig(cfg).filePages);
+    if (!roleErr && !largeFolios(cfg) && nr > MAX_HELD) return `collapse: --collapse-pages ${nr} is more than the model's ${MAX_HELD} page locks held at once (collapse_file() keeps every page of its range locked)`;
     if (roleErr || !largeFolios(cfg)) return roleErr;
     const c = mtConfig(cfg), pmdOrder = pmdOrderOf(c.ptesPerPtl);
     if (pmdOrder < 1) return `collapse with large folios needs --ptes-per-ptl a power of two (HPAGE_PMD_NR), not ${c.ptesPerPtl}`;

@@ -16,6 +16,7 @@ import { below, type Rng } from '../kernel/rng.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task, FuseWritePath } from '../kernel/task.ts';
 import { MAX_FILE_PAGES, PAGE_SIZE } from '../shm/files.ts';
+import { MAX_HELD } from '../shm/layout.ts';
 import { VM_SHARED, type Shm } from '../shm/shm.ts';
 import { vmaCount } from '../shm/mm.ts';
 import { ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
@@ -137,6 +138,10 @@ export const fuseWriteScenario: Scenario = {
   ],
   validate(cfg) {
     if (cfg.pages < 4) return `--pages ${cfg.pages} is too small for fuse-write: give at least 4`;
+    // pre-fix, fuse_fill_write_pages() keeps every page of a WRITE locked until the reply: up to
+    // --max-pages, or the pages the largest write spans (--write-pages + 1 when not page aligned)
+    const c = fuseConfig(cfg), held = Math.min(c.maxPages, c.writePages + 1);
+    if (held > MAX_HELD && cfg.extra.fuse === 'pre-fix') return `fuse-write --fuse pre-fix: a WRITE of up to ${held} pages (--max-pages ${c.maxPages}, --write-pages ${c.writePages}) keeps them all locked, more than the model's ${MAX_HELD} page locks held at once`;
     return checkRoles(cfg, FUSE_ROLES, fuseDefaultRoles);
   },
   roles,

@@ -1,6 +1,6 @@
 // A task's list of held page locks (Task.heldAdd / heldDrop / heldRemove): what LOCK-LEAK,
 // lockdep and the wait-for graph read. heldDrop is the unlock's one scan; heldRemove the
-// unconditional drop of __ClearPageLocked.
+// unconditional drop of __ClearPageLocked. Past MAX_HELD nothing is taken (a model limit).
 import { describe, expect, it } from 'vitest';
 import { makeLock } from '../../src/locks/index.ts';
 import { MAX_HELD } from '../../src/shm/layout.ts';
@@ -32,17 +32,14 @@ describe('the held-lock list', () => {
     expect([shm.heldCount[0], shm.heldCount[2]]).toEqual([0, 0]); // other tasks' lists untouched
   });
 
-  it('counts locks beyond MAX_HELD without listing them; heldRemove always drops the count', () => {
+  it('a lock beyond MAX_HELD is a model limit: heldAdd throws and lists nothing (test/check/held-limit.test.ts); heldRemove always drops the count', () => {
     const { shm, t } = task();
-    for (let p = 0; p < MAX_HELD + 2; p++) t.heldAdd(p);
-    expect(shm.heldCount[1]).toBe(MAX_HELD + 2);
-    expect(t.heldPages()).toHaveLength(MAX_HELD);
-    expect(t.heldDrop(MAX_HELD + 1)).toBe(false); // counted, not listed: the unlock cannot find it
-    expect(shm.heldCount[1]).toBe(MAX_HELD + 2);
-    t.heldRemove(MAX_HELD + 1); // __ClearPageLocked drops it anyway
-    expect(shm.heldCount[1]).toBe(MAX_HELD + 1);
-    t.heldRemove(0);
+    for (let p = 0; p < MAX_HELD; p++) t.heldAdd(p);
+    expect(() => t.heldAdd(MAX_HELD)).toThrow(/model limit/);
     expect(shm.heldCount[1]).toBe(MAX_HELD);
+    expect(t.heldPages()).toEqual(Array.from({ length: MAX_HELD }, (_, p) => p));
+    t.heldRemove(0); // __ClearPageLocked
+    expect(shm.heldCount[1]).toBe(MAX_HELD - 1);
     expect(t.heldPages()[0]).toBe(1);
   });
 });
