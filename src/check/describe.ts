@@ -35,6 +35,17 @@ export function pageOwner(shm: Shm, pfn: number): number {
   return pfn >= 0 && pfn < shm.sizes.pages ? Atomics.load(shm.owner, pfn) - 1 : -1;
 }
 
+/** taskWaitBit of a sleeper on a reader/writer semaphore (PageObserver.onBlock), with the lock's
+ * number (the mm, the file) in taskWaitPage; a page wait has its bit (>= 0) there, -1 is a wait
+ * about no page. */
+export const WAIT_MMAP_LOCK = -2;
+export const WAIT_I_MMAP = -3;
+export const isRwsemWait = (bit: number): boolean => bit === WAIT_MMAP_LOCK || bit === WAIT_I_MMAP;
+
+/** 'the mmap_lock of mm 0', 'the i_mmap_rwsem of file 1'. */
+export const rwsemText = (bit: number, index: number): string =>
+  bit === WAIT_MMAP_LOCK ? `the mmap_lock of mm ${index}` : `the i_mmap_rwsem of file ${index}`;
+
 /** 'waiting on page 17 bit 0 (PG_locked|PG_waiters) in op 812, last step 'io_schedule''. */
 export function taskStateText(shm: Shm, task: number): string {
   const state = Atomics.load(shm.taskState, task);
@@ -43,9 +54,10 @@ export function taskStateText(shm: Shm, task: number): string {
   const at = step ? `, last step '${step.label}'${step.page >= 0 ? ` on page ${step.page}` : ''}` : '';
   if (state === TASK_WAITING) {
     const page = Atomics.load(shm.taskWaitPage, task), bit = Atomics.load(shm.taskWaitBit, task);
-    const what = bit >= 0 && page >= 0 && page < shm.sizes.pages
-      ? `waiting on page ${page} bit ${bit} (${flagsText(Atomics.load(shm.flags, page))})`
-      : `waiting${page >= 0 ? ` (about page ${page})` : ''}`;
+    const what = isRwsemWait(bit) ? `waiting on ${rwsemText(bit, page)}`
+      : bit >= 0 && page >= 0 && page < shm.sizes.pages
+        ? `waiting on page ${page} bit ${bit} (${flagsText(Atomics.load(shm.flags, page))})`
+        : `waiting${page >= 0 ? ` (about page ${page})` : ''}`;
     return `${what} in op ${op}${at}`;
   }
   if (state === TASK_RUNNING) return `running op ${op}${at}`;

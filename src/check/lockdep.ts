@@ -13,11 +13,21 @@
 //   writeback   held: the writeback I/O of a page this task started (it yields the kernel step
 //               'set_page_writeback' right before test_set_page_writeback) and has not ended
 //               (end_page_writeback); acquired: wait_on_page_writeback
+//   mmap_lock   an mm's mmap_lock (down_read / down_write, src/mm/mmap.ts; taken only with an
+//               unmapper in the mix)
+//   i_mmap_rwsem  a file's i_mmap_rwsem (the rmap walks read it, free_pgtables() and vma_link()
+//               write it)
+// The kernel's order of these (v6.6 mm/rmap.c, "Lock ordering in mm"): mm->mmap_lock ->
+// mapping->invalidate_lock -> page->flags PG_locked -> vma_start_write -> mapping->i_mmap_rwsem ->
+// anon_vma->rwsem -> mm->page_table_lock or pte_lock. A rw semaphore is one class whether it is
+// taken for reading or writing: a reader queues behind a waiting writer, so a read acquisition
+// under a lock the writer's holder waits for deadlocks as well.
 // Rules:
 //   1. A dependency A -> B is recorded when a task blocks on B (or waits for it) while holding A.
 //      Trylocks never create a dependency (they cannot deadlock), but what they take is held.
-//   2. Between classes: a cycle in the class graph (A -> B seen and now B -> A, or a cycle through
-//      the third class) is LOCK-ORDER, reported once with the chains of both orders: which task
+//   2. Between classes: a cycle in the class graph (A -> B seen and now B -> A, or a longer cycle
+//      through other classes) is LOCK-ORDER, reported once per set of classes with the chain of
+//      every order in it (the shortest path back): which task
 //      held what when it blocked on what, at which operation, with its last kernel steps. §7: the
 //      PTL nests inside the page lock (map_pages only trylocks under the PTL); a writeback wait
 //      nests inside the page lock (truncate, write_cache_pages): page lock -> PTL and page lock ->
@@ -52,20 +62,21 @@
 import { FLIGHT_WORDS, LOCKDEP_WORDS, MAX_HELD, seqDiff } from '../shm/layout.ts';
 import { labelText } from '../shm/labels.ts';
 import { PG_writeback, type Shm } from '../shm/shm.ts';
-import { LD_PAGE, LD_PTL, LD_WB, type LockdepHooks, type Task } from '../kernel/task.ts';
+import { LD_I_MMAP, LD_MMAP, LD_PAGE, LD_PTL, LD_WB, type LockdepHooks, type Task } from '../kernel/task.ts';
 
 
-export { LD_PAGE, LD_PTL, LD_WB };
-const NCLASS = 3;
-export const LD_CLASS_NAMES = ['page lock', 'PTL', 'writeback'] as const;
+export { LD_I_MMAP, LD_MMAP, LD_PAGE, LD_PTL, LD_WB };
+const NCLASS = 5;
+export const LD_CLASS_NAMES = ['page lock', 'PTL', 'writeback', 'mmap_lock', 'i_mmap_rwsem'] as const;
 
-// record slots: 0..8 class pair from * 3 + to (slot 0 = page lock -> page lock in ascending
-// order), 9 page lock -> page lock against the order, 10..12 recursion per class, 13 page lock ->
-// the writeback of a page not above it (rule 3b)
-export const SLOT_PAGE_DESC = 9;
-export const SLOT_RECURSE = 10;
-export const SLOT_WB_DESC = 13;
-export const LOCKDEP_SLOTS = 14;
+// record slots: 0..24 class pair from * NCLASS + to (slot 0 = page lock -> page lock in ascending
+// order), 25 page lock -> page lock against the order, 26..30 recursion per class, 31 page lock ->
+// the writeback of a page not above it (rule 3b). 32 at most: a task's `known` is one Int32 of bits
+export const SLOT_PAGE_DESC = NCLASS * NCLASS;
+export const SLOT_RECURSE = SLOT_PAGE_DESC + 1;
+export const SLOT_WB_DESC = SLOT_RECURSE + NCLASS;
+export const LOCKDEP_SLOTS = SLOT_WB_DESC + 1;
+if (LOCKDEP_SLOTS > 32) throw new Error('lockdep: more record slots than bits in a task\'s known mask');
 const NLABELS = 8;
 const R = {
   STATE: 0, // 0 free, 1 being written, 2 published
@@ -75,8 +86,8 @@ const R = {
   NLABELS: 12, LABELS: 13,
 } as const;
 const RECORD_WORDS = 24;
-const REPORTED = LOCKDEP_SLOTS * RECORD_WORDS; // dedupe words for class cycles
-if (REPORTED + 32 > LOCKDEP_WORDS) throw new Error('LOCKDEP_WORDS is too small for the lockdep records');
+const REPORTED = LOCKDEP_SLOTS * RECORD_WORDS; // dedupe words for class cycles, one per set of classes
+if (REPORTED + (1 << NCLASS) > LOCKDEP_WORDS) throw new Error('LOCKDEP_WORDS is too small for the lockdep records');
 
 /** The classes (from, to) of a record slot. */
 export function slotClasses(slot: number): [number, number] {
@@ -86,6 +97,9 @@ export function slotClasses(slot: number): [number, number] {
   const c = slot - SLOT_RECURSE;
   return [c, c];
 }
+
+/** The page a LOCK-ORDER violation names: the lock's, for a page lock or a writeback; -1 else. */
+const pageOf = (cls: number, id: number): number => (cls === LD_PAGE || cls === LD_WB ? id : -1);
 
 interface Held {
   cls: number;
@@ -112,6 +126,8 @@ const CTX_WORDS = 3;
 export class Lockdep implements LockdepHooks {
   private readonly ptls: Held[] = [];
   private readonly wbs: Held[] = [];
+  /** the mmap_locks and i_mmap_rwsems held, for reading or writing */
+  private readonly rwsems: Held[] = [];
   private readonly pageCtx = new Int32Array(MAX_HELD * CTX_WORDS).fill(-1);
   private ctxNext = 0;
   /** record slots this task knows are taken (they never become free again) */
@@ -122,6 +138,7 @@ export class Lockdep implements LockdepHooks {
   reset(): void {
     this.ptls.length = 0;
     this.wbs.length = 0;
+    this.rwsems.length = 0;
     this.pageCtx.fill(-1);
     this.ctxNext = 0;
     this.known = 0;
@@ -168,6 +185,18 @@ export class Lockdep implements LockdepHooks {
     if (i >= 0) this.wbs.splice(i, 1);
   }
 
+  rwsemAcquired(t: Task, cls: number, id: number): void {
+    this.rwsems.push({ cls, id, seq: lastSeq(t), op: t.op });
+  }
+
+  rwsemReleased(cls: number, id: number): void {
+    for (let i = this.rwsems.length - 1; i >= 0; i--) {
+      if (this.rwsems[i].cls !== cls || this.rwsems[i].id !== id) continue;
+      this.rwsems.splice(i, 1);
+      return;
+    }
+  }
+
   // ---- the check ------------------------------------------------------------------------------
 
   /**
@@ -178,13 +207,14 @@ export class Lockdep implements LockdepHooks {
   check(t: Task, cls: number, id: number): void {
     const shm = t.shm;
     const nPages = Math.min(Atomics.load(shm.heldCount, t.id), MAX_HELD);
-    if (nPages === 0 && this.ptls.length === 0 && this.wbs.length === 0) return;
+    if (nPages === 0 && this.ptls.length === 0 && this.wbs.length === 0 && this.rwsems.length === 0) return;
     for (let k = 0; k < nPages; k++) {
       const pfn = shm.held[t.id * MAX_HELD + k];
       const c = this.ctxOf(pfn);
       this.dependency(t, LD_PAGE, pfn, c < 0 ? -1 : this.pageCtx[c + 1], c < 0 ? -1 : this.pageCtx[c + 2], cls, id);
     }
     for (const h of this.ptls) this.dependency(t, h.cls, h.id, h.seq, h.op, cls, id);
+    for (const h of this.rwsems) this.dependency(t, h.cls, h.id, h.seq, h.op, cls, id);
     for (let i = this.wbs.length - 1; i >= 0; i--) {
       const h = this.wbs[i];
       // a writeback we did not end ourselves (or that never started) is not ours to hold
@@ -200,7 +230,7 @@ export class Lockdep implements LockdepHooks {
   private dependency(t: Task, hcls: number, hid: number, hseq: number, hop: number, cls: number, id: number): void {
     if (hcls === cls && hid === id) {
       // recursion: blocking on what we hold ourselves
-      if (this.record(t, SLOT_RECURSE + cls, hid, hseq, hop, id)) t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, SLOT_RECURSE + cls);
+      if (this.record(t, SLOT_RECURSE + cls, hid, hseq, hop, id)) t.violation('LOCK-ORDER', pageOf(cls, id), SLOT_RECURSE + cls);
       return;
     }
     if (hcls === LD_PAGE && cls === LD_PAGE) {
@@ -224,17 +254,39 @@ export class Lockdep implements LockdepHooks {
     if (hcls === LD_WB && cls === LD_PAGE && comparePages(t.shm, hid, id) <= 0) return;
     const slot = hcls * NCLASS + cls;
     if (!this.record(t, slot, hid, hseq, hop, id) || hcls === cls) return;
-    // a new order between two classes: does it close a cycle?
-    const shm = t.shm, a = hcls, b = cls, c = NCLASS - a - b;
-    if (this.taken(shm, b * NCLASS + a)) {
-      const key = REPORTED + Math.min(a, b) * NCLASS + Math.max(a, b);
-      if (Atomics.compareExchange(shm.lockdep, key, 0, 1) === 0)
-        t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, slot, b * NCLASS + a);
-    } else if (this.taken(shm, b * NCLASS + c) && this.taken(shm, c * NCLASS + a)) {
-      const key = REPORTED + NCLASS * NCLASS + ((b - a + NCLASS) % NCLASS);
-      if (Atomics.compareExchange(shm.lockdep, key, 0, 1) === 0)
-        t.violation('LOCK-ORDER', cls === LD_PTL ? -1 : id, slot, b * NCLASS + c, c * NCLASS + a);
+    // a new order between two classes: does a path of orders seen lead back from cls to hcls?
+    const shm = t.shm, back = this.pathBack(shm, cls, hcls);
+    if (back === null) return;
+    let classes = 1 << hcls;
+    for (const s of back) classes |= 1 << slotClasses(s)[0];
+    // a violation carries 4 values: the new order and the first 3 of the way back (a cycle of
+    // every class but one is the longest that shows whole)
+    if (Atomics.compareExchange(shm.lockdep, REPORTED + classes, 0, 1) === 0) t.violation('LOCK-ORDER', pageOf(cls, id), slot, ...back.slice(0, 3));
+  }
+
+  /** The record slots of a shortest path of class orders seen (between two classes) from class
+   * `from` to class `to`, or null when there is none. */
+  private pathBack(shm: Shm, from: number, to: number): number[] | null {
+    const via = new Int32Array(NCLASS).fill(-1); // the slot that first reached each class
+    let frontier = [from];
+    via[from] = NCLASS * NCLASS;
+    while (frontier.length) {
+      const next: number[] = [];
+      for (const x of frontier) {
+        for (let y = 0; y < NCLASS; y++) {
+          if (y === x || via[y] >= 0 || !this.taken(shm, x * NCLASS + y)) continue;
+          via[y] = x * NCLASS + y;
+          if (y === to) {
+            const path: number[] = [];
+            for (let c = to; c !== from; c = slotClasses(via[c])[0]) path.unshift(via[c]);
+            return path;
+          }
+          next.push(y);
+        }
+      }
+      frontier = next;
     }
+    return null;
   }
 
   /** Is record `slot` taken (being written or published)? */
@@ -318,6 +370,8 @@ export interface LockdepRecord {
 
 function lockText(shm: Shm, cls: number, id: number, mapping: number, index: number): string {
   if (cls === LD_PTL) return `the PTL ${id}`;
+  if (cls === LD_MMAP) return `the mmap_lock of mm ${id}`;
+  if (cls === LD_I_MMAP) return `the i_mmap_rwsem of file ${id}`;
   const where = mapping > 0 ? `file ${mapping - 1} index ${index}` : mapping < 0 ? 'anonymous' : 'no file';
   return `${cls === LD_WB ? 'the writeback of page' : 'the page lock of page'} ${id} (${where})`;
 }
@@ -343,7 +397,7 @@ export function readLockdepRecord(shm: Shm, slot: number, roleOf: (task: number)
   const before = seqDiff(seq, heldSeq);
   const heldAt = heldOp < 0 ? ' (born locked: a new page)'
     : ` (${since} in op ${heldOp} at seq ${heldSeq}, ${before} step${before === 1 ? '' : 's'} before)`;
-  const verb = to === LD_WB ? 'waited on' : to === LD_PTL ? 'took' : 'blocked on';
+  const verb = to === LD_WB ? 'waited on' : to === LD_PAGE ? 'blocked on' : 'took';
   const text = `task ${task}${role ? ` (${role})` : ''} op ${op}, ${how} ${held}${from === LD_WB ? ' in flight' : ''}${heldAt}, `
     + `${verb} ${target} at seq ${seq}${steps.length ? ` [its last steps: ${steps.join(' > ')}]` : ''}`;
   return {

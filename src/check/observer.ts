@@ -6,7 +6,7 @@ import type { ActorsView, DriverObserver, Violation } from '../kernel/observer.t
 import type { FutexWait } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 import type { Shm } from '../shm/shm.ts';
-import { violationMessage } from './describe.ts';
+import { WAIT_I_MMAP, WAIT_MMAP_LOCK, violationMessage } from './describe.ts';
 import { readViolations } from './violations.ts';
 import { actorChainText, actorWaitText, blockedEdge, blockedGraph } from './waitfor.ts';
 
@@ -25,8 +25,12 @@ export class PageObserver implements DriverObserver {
   onBlock(t: Task, e: FutexWait): void {
     const shm = this.shm, id = t.id;
     const onEntry = e.arr === shm.wqFlags;
-    Atomics.store(shm.taskWaitPage, id, onEntry ? shm.wqPage[e.index] : t.page);
-    Atomics.store(shm.taskWaitBit, id, onEntry ? shm.wqBit[e.index] : -1);
+    // a sleeper on an mmap_lock or an i_mmap_rwsem: which one (the wait-for graph follows it to
+    // its holders). Regions compared by place and size: a task's Shm may be another view of the buffer
+    const on = (r: Int32Array) => e.arr.byteOffset === r.byteOffset && e.arr.length === r.length;
+    const rwsem = on(shm.mmapLock) ? WAIT_MMAP_LOCK : on(shm.iMmap) ? WAIT_I_MMAP : 0;
+    Atomics.store(shm.taskWaitPage, id, onEntry ? shm.wqPage[e.index] : rwsem ? e.index : t.page);
+    Atomics.store(shm.taskWaitBit, id, onEntry ? shm.wqBit[e.index] : rwsem || -1);
   }
 
   /** LOCK-LEAK: an operation must not end holding a page lock (reported once per page). */

@@ -282,5 +282,6 @@ function checkLocksQuiet(shm: Shm, f: Findings): void {
   spin('mmap_lock of mm', shm.mmapLock);
   spin('i_mmap_rwsem of file', shm.iMmap);
   spin('mmap_lock held by task', shm.mmapHeld);
+  spin('i_mmap_rwsem held by task', shm.iMmapHeld);
   if (shm.ctl[CTL.ALLOC_LOCK] !== 0) f.add('LOCK-LEAK', -1, `zone lock held at a quiescent point (word ${shm.ctl[CTL.ALLOC_LOCK]})`);
 }

@@ -4,6 +4,12 @@
 // the graph is a set of chains; a chain that comes back to a task is a deadlock. A task waiting on
 // a page lock it holds itself deadlocks alone.
 //
+// A task sleeping on a reader/writer semaphore (an mm's mmap_lock, a file's i_mmap_rwsem: its
+// wait words say which, PageObserver.onBlock) waits for the tasks holding it (the per-task words
+// shm.mmapHeld and shm.iMmapHeld): the writer, or one of the readers, one that waits itself if any
+// does (a cycle goes on through it). A reader queued behind a waiting writer thus waits for the
+// holders the writer waits for.
+//
 // The words are read without a lock, so one scan can see a chain that is already gone (an owner
 // word from before a release). The DeadlockDetector therefore reports only a cycle seen with the
 // same edges in consecutive scans over a bound of time while none of its tasks made progress (a
@@ -11,7 +17,9 @@
 import { MAX_HELD } from '../shm/layout.ts';
 import { BIT_LOCKED, BIT_WRITEBACK, PG_locked, PG_writeback, TASK_WAITING, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import type { ActorsView } from '../kernel/observer.ts';
-import { flagsText, pageOwner, taskStateText } from './describe.ts';
+import { WAIT_I_MMAP, WAIT_MMAP_LOCK, flagsText, isRwsemWait, pageOwner, rwsemText, taskStateText } from './describe.ts';
+
+export { WAIT_I_MMAP, WAIT_MMAP_LOCK, isRwsemWait };
 
 export interface WaitEdge {
   task: number;
@@ -26,7 +34,7 @@ export function waitingOn(shm: Shm, task: number): { page: number; bit: number }
   if (Atomics.load(shm.taskState, task) === TASK_WAITING) {
     const bit = Atomics.load(shm.taskWaitBit, task);
     const page = Atomics.load(shm.taskWaitPage, task);
-    if (bit >= 0 && page >= 0) return { page, bit };
+    if ((bit >= 0 || isRwsemWait(bit)) && page >= 0) return { page, bit }; // page: the rwsem's number for an rwsem wait
   }
   if (Atomics.load(shm.wqLinked, task) !== 0 && (Atomics.load(shm.wqFlags, task) & WQ_FLAG_WOKEN) === 0) {
     const page = Atomics.load(shm.wqPage, task);
@@ -46,10 +54,35 @@ export function holds(shm: Shm, task: number, pfn: number): boolean {
   return false;
 }
 
-/** The owner to follow for a wait on `bit` of page `pfn`: PG_locked has its shadow owner;
+/** The per-task words saying which rw semaphore of that kind each task holds: index + 1 for
+ * reading, -(index + 1) for writing, 0 none (src/mm/mmap.ts). */
+const rwsemHeldWords = (shm: Shm, bit: number): Int32Array => (bit === WAIT_MMAP_LOCK ? shm.mmapHeld : shm.iMmapHeld);
+
+/** Who `task`, sleeping on rw semaphore `bit` number `index`, waits for: itself if it holds it,
+ * else the writer holding it, else a reader holding it (one that waits itself, if any does); -1
+ * when nobody holds it. */
+export function rwsemHolder(shm: Shm, task: number, bit: number, index: number): number {
+  const words = rwsemHeldWords(shm, bit), me = index + 1;
+  if (Math.abs(Atomics.load(words, task)) === me) return task;
+  let reader = -1;
+  for (let h = 0; h < shm.sizes.tasks; h++) {
+    const w = Atomics.load(words, h);
+    if (w === -me) return h;
+    if (w === me && (reader < 0 || (Atomics.load(shm.taskState, reader) !== TASK_WAITING && Atomics.load(shm.taskState, h) === TASK_WAITING))) reader = h;
+  }
+  return reader;
+}
+
+/** 'for reading' / 'for writing': how `holder` holds rw semaphore `bit` (as its word says now). */
+function rwsemHow(shm: Shm, bit: number, holder: number): string {
+  return Atomics.load(rwsemHeldWords(shm, bit), holder) < 0 ? 'for writing' : 'for reading';
+}
+
+/** The owner to follow for `task`'s wait on `bit` of page `pfn`: PG_locked has its shadow owner;
  * PG_writeback has one when a task started the I/O and will end it itself (Task.writebackStarted());
- * another bit wait has no edge to follow. */
-function ownerFor(shm: Shm, pfn: number, bit: number): number {
+ * an rw semaphore (pfn: its number) its holders (rwsemHolder()); another bit wait has no edge to follow. */
+function ownerFor(shm: Shm, task: number, pfn: number, bit: number): number {
+  if (isRwsemWait(bit)) return rwsemHolder(shm, task, bit, pfn);
   return bit === BIT_LOCKED ? pageOwner(shm, pfn) : bit === BIT_WRITEBACK ? writebackOwner(shm, pfn) : -1;
 }
 
@@ -59,7 +92,7 @@ export function waitForGraph(shm: Shm, tasks: number): Map<number, WaitEdge> {
   for (let task = 0; task < tasks; task++) {
     const w = waitingOn(shm, task);
     if (!w) continue;
-    g.set(task, { task, page: w.page, bit: w.bit, owner: ownerFor(shm, w.page, w.bit) });
+    g.set(task, { task, page: w.page, bit: w.bit, owner: ownerFor(shm, task, w.page, w.bit) });
   }
   return g;
 }
@@ -104,6 +137,11 @@ export function describeChain(shm: Shm, g: Map<number, WaitEdge>, task: number):
   const { edges, end } = chainFrom(g, task);
   const parts: string[] = [];
   for (const e of edges) {
+    if (isRwsemWait(e.bit)) {
+      const by = e.owner < 0 ? 'held by nobody' : e.owner === e.task ? 'held by itself' : `held ${rwsemHow(shm, e.bit, e.owner)} by task ${e.owner}`;
+      parts.push(`task ${e.task} waits on ${rwsemText(e.bit, e.page)} ${by}`);
+      continue;
+    }
     const flags = e.page < shm.sizes.pages ? flagsText(Atomics.load(shm.flags, e.page)) : '?';
     const what = e.bit === BIT_LOCKED ? 'the lock of page' : e.bit === BIT_WRITEBACK && e.owner >= 0 ? 'the writeback of page' : `bit ${e.bit} of page`;
     const held = e.bit === BIT_WRITEBACK ? 'started by' : 'held by';
@@ -126,6 +164,7 @@ export function blockedEdge(shm: Shm, task: number): WaitEdge {
   const pages = shm.sizes.pages;
   let page = shm.taskWaitPage[task];
   let bit = shm.taskWaitBit[task];
+  if (isRwsemWait(bit) && page >= 0) return { task, page, bit, owner: rwsemHolder(shm, task, bit, page) };
   if (page < 0 || page >= pages) {
     const linked = shm.wqLinked[task] !== 0 ? shm.wqPage[task] : -1;
     page = linked >= 0 && linked < pages ? linked : -1;
@@ -133,7 +172,7 @@ export function blockedEdge(shm: Shm, task: number): WaitEdge {
   }
   if (page < 0) return { task, page: -1, bit: -1, owner: -1 };
   if (bit < 0) bit = BIT_LOCKED;
-  return { task, page, bit, owner: ownerFor(shm, page, bit) };
+  return { task, page, bit, owner: ownerFor(shm, task, page, bit) };
 }
 
 /** The wait-for graph of a controlled driver's blocked actors. */
@@ -146,6 +185,7 @@ export function blockedGraph(shm: Shm, view: ActorsView): Map<number, WaitEdge> 
 /** 'waits on page 3 [PG_locked|PG_waiters] (sleeping on wqFlags[1])': one blocked actor's wait. */
 export function actorWaitText(shm: Shm, e: WaitEdge, view: ActorsView): string {
   const futex = view.sleepsOn(e.task);
+  if (isRwsemWait(e.bit)) return `waits on ${rwsemText(e.bit, e.page)} (sleeping on ${futex})`;
   if (e.page < 0) return `sleeps on ${futex}`;
   const what = e.bit === BIT_LOCKED ? `page ${e.page}` : e.bit === BIT_WRITEBACK ? `page ${e.page}'s writeback` : `page ${e.page}'s bit ${e.bit}`;
   return `waits on ${what} [${flagsText(shm.flags[e.page])}] (sleeping on ${futex})`;
@@ -160,15 +200,16 @@ export function actorChainText(shm: Shm, g: ReadonlyMap<number, WaitEdge>, start
     const e = edges[i];
     text += `${i ? ', which' : ''} ${actorWaitText(shm, e, view)}`;
     if (e.page < 0) break;
-    const wb = e.bit === BIT_WRITEBACK;
+    const wb = e.bit === BIT_WRITEBACK, rw = isRwsemWait(e.bit);
     if (e.owner < 0) {
       const flags = shm.flags[e.page];
-      if (e.bit === BIT_LOCKED) text += (flags & PG_locked) !== 0 ? ', locked with no recorded owner' : ', which is unlocked: no wake came (lost wakeup)';
+      if (rw) text += ', which nobody holds';
+      else if (e.bit === BIT_LOCKED) text += (flags & PG_locked) !== 0 ? ', locked with no recorded owner' : ', which is unlocked: no wake came (lost wakeup)';
       else if (wb) text += (flags & PG_writeback) !== 0 ? ', under writeback with no recorded owner' : ', which is not under writeback: no wake came (lost wakeup)';
       else text += ' (a bit wait: no owner to follow)';
       break;
     }
-    const by = wb ? 'under writeback by' : 'owned by';
+    const by = wb ? 'under writeback by' : rw ? `held ${rwsemHow(shm, e.bit, e.owner)} by` : 'owned by';
     if (e.owner >= view.actors) {
       text += `, ${by} task ${e.owner}`;
       break;
@@ -198,7 +239,7 @@ export function findDeadlocks(shm: Shm, tasks: number): Deadlock[] {
       if (done.has(cur)) break;
       const e = g.get(cur);
       if (!e) break;
-      if (e.bit === BIT_LOCKED && (e.owner === cur || holds(shm, cur, e.page))) {
+      if ((e.bit === BIT_LOCKED && (e.owner === cur || holds(shm, cur, e.page))) || (isRwsemWait(e.bit) && e.owner === cur)) {
         out.push({ tasks: [cur], edges: [e], self: true, chain: describeChain(shm, g, cur) });
         break;
       }

@@ -6,7 +6,7 @@
 // The watchdog reads only shared memory, on the main thread, so it works whatever the workers do.
 import { decodeFlight, reportViolation } from './violations.ts';
 import { flagsText, pageOwner, taskStateText } from './describe.ts';
-import { describeChain, waitForGraph, waitingOn } from './waitfor.ts';
+import { describeChain, isRwsemWait, waitForGraph, waitingOn } from './waitfor.ts';
 import { BIT_LOCKED, PG_locked, TASK_DONE, TASK_PARKED, WQ_FLAG_WOKEN, type Shm } from '../shm/shm.ts';
 import { seqDiff } from '../shm/layout.ts';
 
@@ -37,7 +37,8 @@ export interface HungFinding {
 export function lastTouch(shm: Shm, pfn: number, except: number): string {
   let best: { task: number; seq: number; label: string; op: number } | null = null;
   for (let t = 0; t < shm.sizes.tasks; t++) {
-    if (t === except || waitingOn(shm, t)?.page === pfn) continue;
+    const w = waitingOn(shm, t);
+    if (t === except || (w !== null && !isRwsemWait(w.bit) && w.page === pfn)) continue;
     for (const r of decodeFlight(shm, shm.flight, 0, t))
       if (r.page === pfn && (!best || seqDiff(r.seq, best.seq) > 0)) best = r;
   }
@@ -49,7 +50,7 @@ export function lastTouch(shm: Shm, pfn: number, except: number): string {
 /** A HungReport for `task` (also used for tasks still stuck when a run is torn down). */
 export function hungFinding(shm: Shm, task: number, role: string, blockedMs: number): HungFinding {
   const w = waitingOn(shm, task);
-  const waitPage = w ? w.page : -1;
+  const waitPage = w && !isRwsemWait(w.bit) ? w.page : -1; // an rw semaphore's wait names its number, no page
   const inRange = waitPage >= 0 && waitPage < shm.sizes.pages;
   const pageFlags = inRange ? Atomics.load(shm.flags, waitPage) : 0;
   const owner = w && w.bit === BIT_LOCKED ? pageOwner(shm, waitPage) : -1;

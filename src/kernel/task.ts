@@ -28,6 +28,9 @@ import type { FaultResult, VmFault } from './fault.ts';
 export const LD_PAGE = 0;
 export const LD_PTL = 1;
 export const LD_WB = 2;
+/** the reader/writer semaphores (src/mm/mmap.ts): an mm's mmap_lock, a file's i_mmap_rwsem */
+export const LD_MMAP = 3;
+export const LD_I_MMAP = 4;
 
 export interface LockdepHooks {
   /** About to block on (or wait for) lock `id` of class `cls`. */
@@ -39,6 +42,9 @@ export interface LockdepHooks {
   /** The task is about to start page `pfn`'s writeback I/O, which it will end itself. */
   writebackStarted(t: Task, pfn: number): void;
   writebackEnded(pfn: number): void;
+  /** A reader/writer semaphore (LD_MMAP, LD_I_MMAP) was taken, for reading or writing; released. */
+  rwsemAcquired(t: Task, cls: number, id: number): void;
+  rwsemReleased(cls: number, id: number): void;
 }
 
 /** The largest block of step numbers a task reserves at once (recordId()). */

@@ -35,7 +35,7 @@ import { NIL, type Shm } from '../shm/shm.ts';
 import { downRead, downWrite, upRead, upWrite } from '../locks/spinlock.ts';
 import { PMD_NONE, pteFree } from './pgtable.ts';
 import type { Step } from '../kernel/step.ts';
-import type { Task, ZapDetails } from '../kernel/task.ts';
+import { LD_I_MMAP, LD_MMAP, type Task, type ZapDetails } from '../kernel/task.ts';
 
 /** Whether VMAs go away during this run (an 'unmapper' actor): set at scenario init. */
 export const mmapLocking = (shm: Shm): boolean => shm.ctl[CTL.MMAP_LOCKING] !== 0;
@@ -49,8 +49,10 @@ export function* mmapReadLock(t: Task, vma: number): Step {
   if (!mmapLocking(shm)) return;
   const mm = vmaMm(shm, vma);
   t.page = -1;
+  if (t.lockdep !== null) t.lockdep.check(t, LD_MMAP, mm);
   yield* downRead(t, shm.mmapLock, mm, 'mmap_read_lock');
   shm.mmapHeld[t.id] = mm + 1;
+  if (t.lockdep !== null) t.lockdep.rwsemAcquired(t, LD_MMAP, mm);
 }
 
 /** mmap_read_unlock() of the mmap_lock this task holds for reading, if it still does: a fault that
@@ -59,6 +61,7 @@ export function* mmapReadUnlock(t: Task): Step {
   const shm = t.shm, held = shm.mmapHeld[t.id];
   if (held <= 0) return;
   shm.mmapHeld[t.id] = 0;
+  if (t.lockdep !== null) t.lockdep.rwsemReleased(LD_MMAP, held - 1);
   yield* upRead(shm.mmapLock, held - 1);
 }
 
@@ -70,12 +73,15 @@ export function* mmapReadRelock(t: Task, vma: number): Step {
 
 export function* mmapWriteLock(t: Task, mm: number): Step {
   t.page = -1;
+  if (t.lockdep !== null) t.lockdep.check(t, LD_MMAP, mm);
   yield* downWrite(t, t.shm.mmapLock, mm, 'mmap_write_lock');
   t.shm.mmapHeld[t.id] = -(mm + 1);
+  if (t.lockdep !== null) t.lockdep.rwsemAcquired(t, LD_MMAP, mm);
 }
 
 export function* mmapWriteUnlock(t: Task, mm: number): Step {
   t.shm.mmapHeld[t.id] = 0;
+  if (t.lockdep !== null) t.lockdep.rwsemReleased(LD_MMAP, mm);
   yield* upWrite(t.shm.mmapLock, mm);
 }
 
@@ -89,12 +95,30 @@ export function* iMmapLockRead(t: Task, file: number, point = true): Step {
     if (point) yield 'i_mmap_lock_read';
     return;
   }
-  yield* downRead(t, t.shm.iMmap, file, 'i_mmap_lock_read');
+  yield* iMmapDown(t, file, false, 'i_mmap_lock_read');
 }
 
 export function* iMmapUnlockRead(t: Task, file: number): Step {
   if (!mmapLocking(t.shm)) return;
-  yield* upRead(t.shm.iMmap, file);
+  yield* iMmapUp(t, file, false);
+}
+
+/** down_read() / down_write() of `file`'s i_mmap_rwsem (the one schedule point `label` when it is
+ * free), with what the checkers read: the task's iMmapHeld word (the wait-for graph's holders of
+ * the lock) and lockdep's class LD_I_MMAP. */
+function* iMmapDown(t: Task, file: number, write: boolean, label: string): Step {
+  if (t.lockdep !== null) t.lockdep.check(t, LD_I_MMAP, file);
+  if (write) yield* downWrite(t, t.shm.iMmap, file, label);
+  else yield* downRead(t, t.shm.iMmap, file, label);
+  t.shm.iMmapHeld[t.id] = write ? -(file + 1) : file + 1;
+  if (t.lockdep !== null) t.lockdep.rwsemAcquired(t, LD_I_MMAP, file);
+}
+
+function* iMmapUp(t: Task, file: number, write: boolean): Step {
+  t.shm.iMmapHeld[t.id] = 0;
+  if (t.lockdep !== null) t.lockdep.rwsemReleased(LD_I_MMAP, file);
+  if (write) yield* upWrite(t.shm.iMmap, file);
+  else yield* upRead(t.shm.iMmap, file);
 }
 
 /** The whole range of a VMA, every PTE: unmap_vmas()'s zap of a file VMA (COW copies too). */
@@ -123,8 +147,8 @@ export function* unmapRegion(t: Task, vma: number): Step {
  * i_mmap_lock_write() (the model's VMA keeps its file, offset and flags: it is the same range). */
 export function* vmaLink(t: Task, vma: number): Step {
   const file = t.shm.vmaFile[vma];
-  yield* downWrite(t, t.shm.iMmap, file, 'vma_link');
-  yield* upWrite(t.shm.iMmap, file);
+  yield* iMmapDown(t, file, true, 'vma_link');
+  yield* iMmapUp(t, file, true);
 }
 
 /**
@@ -137,7 +161,7 @@ export function* vmaLink(t: Task, vma: number): Step {
  */
 export function* freePgtables(t: Task, vma: number): Step {
   const shm = t.shm, file = shm.vmaFile[vma];
-  yield* downWrite(t, shm.iMmap, file, 'unlink_file_vma');
+  yield* iMmapDown(t, file, true, 'unlink_file_vma');
   for (let index = shm.vmaPgoff[vma], end = vmaEnd(shm, vma); index < end;) {
     const [start, stop] = ptlSpan(shm, vma, index), slot = ptlSlot(shm, vma, index);
     index = stop;
@@ -153,5 +177,5 @@ export function* freePgtables(t: Task, vma: number): Step {
     Atomics.store(shm.pmd, slot, PMD_NONE); // pmd_clear()
     yield* pteFree(t, pmd - 1); // pte_free_tlb()
   }
-  yield* upWrite(shm.iMmap, file);
+  yield* iMmapUp(t, file, true);
 }

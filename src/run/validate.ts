@@ -311,7 +311,7 @@ function commonRunFlags(reg: Registry): RunFlag[] {
     { key: 'stutter', name: 'stutter', kind: 'bool', default: DEFAULTS.stutter, help: 'pause all actors now and then, then release them at once' },
     { key: 'hungMs', name: 'hung', kind: 'duration', default: DEFAULTS.hungMs, min: 100, max: 3_600_000, help: 'hung-task bound: no progress for this long stops the run' },
     { key: 'statIntervalMs', name: 'stat-interval', kind: 'duration', default: DEFAULTS.statIntervalMs, min: 100, max: 3_600_000, help: 'time between stats lines' },
-    { key: 'lockdep', name: 'lockdep', kind: 'bool', default: DEFAULTS.lockdep ?? false, help: 'lockdep for page locks, the PTL and writeback waits: LOCK-ORDER the first time an order that can deadlock is seen' },
+    { key: 'lockdep', name: 'lockdep', kind: 'bool', default: DEFAULTS.lockdep ?? false, help: 'lockdep for page locks, the PTL, writeback waits, and (with an unmapper) the mmap_lock and i_mmap_rwsem: LOCK-ORDER the first time an order that can deadlock is seen' },
     { key: 'lostWakeMs', name: 'lost-wake', kind: 'duration', default: DEFAULTS.lostWakeMs ?? 1_000, min: 0, max: 3_600_000, help: 'LOCK-WAKE: a waiter still queued, not woken, on an unlocked page this long; 0 = only at the hung bound' },
     { key: 'checkpointMs', name: 'checkpoint', kind: 'duration', default: DEFAULTS.checkpointMs ?? 0, min: 0, max: 86_400_000, help: 'rewrite the report files this often while running (a killed run leaves the last one); 0 = at the end only' },
     { key: 'reproduce', name: 'reproduce', kind: 'bool', default: DEFAULTS.reproduce ?? true, help: 'after a violation, rebuild the involved tasks\' operations from the seed, search controlled schedules for the same invariant and write a repro file' },

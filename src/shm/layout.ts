@@ -38,7 +38,7 @@ export const HIST_BUCKETS = 64;
  * HPAGE_PMD_NR + 1 (the collapse scenario refuses a PMD range that does not fit). */
 export const MAX_HELD = 16;
 /** Words of lockdep's lock-order graph (src/check/lockdep.ts): first-seen records per class pair. */
-export const LOCKDEP_WORDS = 512;
+export const LOCKDEP_WORDS = 1024;
 
 /** Named per-task counters (stats). Append only: reports index them by name. */
 export const STAT_NAMES = [
@@ -230,6 +230,9 @@ export function computeLayout(s: ShmSizes): Layout {
   add('mmapLock', s.processes);
   add('iMmap', F);
   add('mmapHeld', T);
+  // per task the i_mmap_rwsem it holds (src/mm/mmap.ts): file + 1 for read, -(file + 1) for write, 0
+  // none: the wait-for graph's holders of an i_mmap_rwsem
+  add('iMmapHeld', T);
   const words = Math.ceil(off / 16) * 16;
   return { sizes: s, regions, words, bytes: words * 4, flightStride, violationStride };
 }

@@ -131,6 +131,8 @@ export class Shm {
   readonly iMmap!: Int32Array;
   /** per task, the mmap_lock it holds: mm + 1 for read, -(mm + 1) for write, 0 none (src/mm/mmap.ts) */
   readonly mmapHeld!: Int32Array;
+  /** per task, the i_mmap_rwsem it holds: file + 1 for read, -(file + 1) for write, 0 none (src/mm/mmap.ts) */
+  readonly iMmapHeld!: Int32Array;
 
   constructor(sizes: ShmSizes, sab?: SharedArrayBuffer) {
     this.sizes = sizes;
