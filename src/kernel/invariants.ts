@@ -26,6 +26,7 @@ export const INVARIANTS = {
   HUNG: 'every task makes progress within the hung-task bound',
   CRASH: 'a worker threw an exception (harness or protocol bug)',
   'MIGRATE-ENTRY': 'a migration entry names a page that is locked and not free while it exists, and none survives its migration; a task that met one ends up mapping the new page, the old page back (failed migration) or nothing (it faults again), never the old page once it left the page cache',
+  'WB-MKCLEAN': 'when writeback clears a folio\'s PG_dirty for I/O (folio_clear_dirty_for_io(), folio locked) no PTE or huge PMD maps it writable or dirty: folio_mkclean() write-protected and cleaned them, so a later store faults and dirties it again',
 } as const;
 
 export type InvariantId = keyof typeof INVARIANTS;
@@ -66,6 +67,7 @@ export const INVARIANT_VALUES: { readonly [K in InvariantId]?: readonly (readonl
   'WB-WAIT': [['file', 'index', 'wb seq at start', 'wb seq at return']],
   'RECLAIM-DIRTY': [['file', 'index', 'flags']],
   'MIGRATE-ENTRY': [['file', 'index', 'vma']],
+  'WB-MKCLEAN': [['file', 'index', 'vma']],
   HUNG: [['steps'], ['stuck ms', 'owner', 'flags']],
 };
 

@@ -541,6 +541,9 @@ export interface WritebackOps {
   setPageDirty(t: Task, pfn: number): boolean;
   /** page_mkclean(): write-protect every PTE of the page; returns how many were cleaned. */
   pageMkclean(t: Task, pfn: number): Step<number>;
+  /** page_vma_mkclean_one()'s PMD branch: write-protect and clean the huge PMD of `vma` over `index`
+   * if it maps the folio of `pfn`; returns 1 if it was writable or dirty. */
+  pageVmaMkcleanPmd(t: Task, vma: number, index: number, pfn: number): Step<number>;
   /** clear_page_dirty_for_io(): page_mkclean() and clear PG_dirty; true if it was dirty. */
   clearPageDirtyForIo(t: Task, pfn: number): Step<boolean>;
   /** write_cache_pages() for one page: lock, wait, clean for I/O, set PG_writeback, unlock, end. */

@@ -4,12 +4,23 @@
 // splits by clearing the PMD: __split_huge_pmd_locked(), "if (!vma_is_anonymous(vma)) { old_pmd =
 // pmdp_huge_clear_flush(vma, haddr, pmd); ... page_remove_rmap(page, vma, true); put_page(page);
 // ... return; }" — the next access faults and maps the folio again, by a PMD or by PTEs in a
-// freshly allocated table. The PMD is mapped by do_set_pmd() (src/mm/memory.ts).
+// freshly allocated table. The PMD is mapped by do_set_pmd() (src/mm/memory.ts): read-only for a
+// read fault, writable and dirty for a shared write fault.
+//
+// The PMD's dirty bit (a store through a writable PMD, src/scenarios/writeback.ts userStore(); GUP's
+// touch_pmd()): the split hands it to the folio ("if (!PageDirty(page) && pmd_dirty(old_pmd))
+// set_page_dirty(page)"), and so does set_pmd_migration_entry(); 6.6 zap_huge_pmd() does not (its
+// file branch only drops the rmap and the counter). A dirty PMD is writable or was, and a PMD
+// becomes writable only under the folio lock after ->page_mkwrite dirtied the folio, and loses
+// write and dirty (page_mkclean()) before writeback clears PG_dirty: the folio is dirty whenever
+// its PMD is, so the zap loses nothing the folio does not carry.
 import { putPage } from './page_alloc.ts';
 import { PMD_NONE, pmdLock, pmdUnlock } from './pgtable.ts';
 import { pageFile } from '../shm/files.ts';
-import { hugePmdPfn, isPmdMigrationEntry, mkHugePmd, mkPmdMigrationEntry, pmdMigrationPfn, pmdTransHuge, ptlSlot, ptlSpan } from '../shm/mm.ts';
-import { getPage } from '../shm/page.ts';
+import {
+  PMD_DIRTY, PMD_WRITE, hugePmdPfn, isPmdMigrationEntry, mkHugePmd, mkPmdMigrationEntry, pmdBits, pmdDirty, pmdMigrationPfn, pmdTransHuge, ptlSlot, ptlSpan,
+} from '../shm/mm.ts';
+import { PageDirty, getPage } from '../shm/page.ts';
 import { NIL } from '../shm/shm.ts';
 import type { Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
@@ -22,9 +33,11 @@ import type { Task } from '../kernel/task.ts';
  * that lock relies on it (below). As zap_pte_range() checks a PTE it clears, the PMD must map the
  * page cache's folio at that range (MAP-CACHE). 6.6 drops the reference after the unlock
  * (zap_huge_pmd(): tlb_remove_page_size()) or before it (the split's put_page()); here after.
- * Returns true if it cleared one.
+ * A split (`split`) hands the cleared PMD's dirty bit to the folio before the rmap drops
+ * (__split_huge_pmd_locked(): "if (!PageDirty(page) && pmd_dirty(old_pmd)) set_page_dirty(page)");
+ * zap_huge_pmd() does not (header). Returns true if it cleared one.
  */
-function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label: string): Step<boolean> {
+function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label: string, split: boolean): Step<boolean> {
   const shm = t.shm, slot = ptlSlot(shm, vma, index);
   t.page = folio;
   t.aux = index;
@@ -51,8 +64,14 @@ function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label
   t.page = head;
   t.aux = start;
   yield 'pmdp_huge_get_and_clear';
-  Atomics.store(shm.pmd, slot, PMD_NONE);
+  // the PMD as cleared, with the dirty bit a store may have set since it was read (one RMW, as the
+  // MMU's: src/scenarios/writeback.ts userStore())
+  const old = Atomics.exchange(shm.pmd, slot, PMD_NONE);
   if (pageFile(shm, head) !== file || Atomics.load(shm.index, head) !== start) t.violation('MAP-CACHE', head, file, start, vma);
+  if (split && pmdDirty(old) && !PageDirty(shm, head)) {
+    yield 'set_page_dirty';
+    t.ops.writeback.setPageDirty(t, head);
+  }
   yield* t.ops.rmap.pageRemoveRmap(t, head, true);
   pmdUnlock(t, mm);
   yield* putPage(t, head);
@@ -64,14 +83,14 @@ function* clearHugePmd(t: Task, vma: number, index: number, folio: number, label
  * migration entry), clear it, page_remove_rmap(page, vma, true), the reference (a migration entry
  * holds neither). False when it was neither any more. */
 export function* zapHugePmd(t: Task, vma: number, index: number): Step<boolean> {
-  return yield* clearHugePmd(t, vma, index, NIL, 'pmd_trans_huge_lock');
+  return yield* clearHugePmd(t, vma, index, NIL, 'pmd_trans_huge_lock', false);
 }
 
 /** __split_huge_pmd() of a file folio's PMD (6.6: pmd_lock(), "if (pmd_trans_huge(*pmd) ...)
  * __split_huge_pmd_locked()": for a file folio the PMD is cleared, not split into PTEs).
  * split_huge_pmd_address(vma, address, freeze, folio) passes the folio it unmaps. */
 export function* splitHugePmd(t: Task, vma: number, index: number, folio = NIL): Step<boolean> {
-  return yield* clearHugePmd(t, vma, index, folio, 'pmd_lock');
+  return yield* clearHugePmd(t, vma, index, folio, 'pmd_lock', true);
 }
 
 /** split_huge_pmd_address() (6.6 mm/huge_memory.c), as try_to_unmap_one() calls it with
@@ -87,9 +106,11 @@ export function* splitHugePmdAddress(t: Task, vma: number, index: number, folio:
  * { pvmw->ptl = pmd_lock(mm, pvmw->pmd); ... check_pmd(pmd_pfn(pmde), pvmw)"), pmdp_invalidate(),
  * set_pmd_at() of the migration entry, page_remove_rmap(page, vma, true) (the folio's
  * _entire_mapcount) and folio_put() (the PMD's reference; the migrator's keeps the folio). The
- * model's PMDs are read-only and clean, so "if (pmd_dirty(pmdval)) folio_mark_dirty(folio)" never
- * fires. No step when the PMD does not map `head` (read lockless first, as the walk does). Returns
- * true if it set one.
+ * entry keeps the PMD's write and dirty bits ("if (pmd_write(pmdval)) entry =
+ * make_writable_migration_entry(...)", "if (pmd_dirty(pmdval)) entry = make_migration_entry_dirty(entry)")
+ * and the dirty bit goes to the folio: "if (pmd_dirty(pmdval)) folio_mark_dirty(folio)". No step
+ * when the PMD does not map `head` (read lockless first, as the walk does). Returns true if it set
+ * one.
  */
 export function* setPmdMigrationEntry(t: Task, vma: number, index: number, head: number): Step<boolean> {
   const shm = t.shm, slot = ptlSlot(shm, vma, index);
@@ -105,7 +126,13 @@ export function* setPmdMigrationEntry(t: Task, vma: number, index: number, head:
     return false;
   }
   yield 'pmdp_invalidate';
-  Atomics.store(shm.pmd, slot, mkPmdMigrationEntry(head));
+  // pmdp_invalidate() returns the PMD with the dirty bit a store may have set meanwhile: one RMW
+  let old = pmd;
+  while (Atomics.compareExchange(shm.pmd, slot, old, mkPmdMigrationEntry(head, pmdBits(old))) !== old) old = Atomics.load(shm.pmd, slot);
+  if (pmdDirty(old)) {
+    yield 'folio_mark_dirty';
+    t.ops.writeback.setPageDirty(t, head);
+  }
   yield* t.ops.rmap.pageRemoveRmap(t, head, true);
   pmdUnlock(t, mm);
   yield* putPage(t, head); // folio_put(): 6.6 under the PMD lock; the migrator's reference keeps it either way
@@ -117,8 +144,10 @@ export function* setPmdMigrationEntry(t: Task, vma: number, index: number, head:
  * remove_migration_pmd() (6.6 mm/huge_memory.c), as remove_migration_pte() calls it ("if (!pvmw.pte)
  * { ... remove_migration_pmd(&pvmw, new); continue; }"): under the PMD lock, a PMD migration entry
  * naming `src` (page_vma_mapped_walk() with PVMW_MIGRATION matches only an entry of the old folio)
- * becomes a huge PMD of `dst` — folio_get(), mk_huge_pmd(), page_add_file_rmap(new, vma, true),
- * set_pmd_at(). `dst` is `src` itself when the migration failed (migrate_folio_undo_src()).
+ * becomes a huge PMD of `dst` — folio_get(), mk_huge_pmd(), "if (is_writable_migration_entry(entry))
+ * pmde = pmd_mkwrite(pmde, vma)", "if (PageDirty(new) && is_migration_entry_dirty(entry)) pmde =
+ * pmd_mkdirty(pmde)", page_add_file_rmap(new, vma, true), set_pmd_at(). `dst` is `src` itself when
+ * the migration failed (migrate_folio_undo_src()).
  * Anything else there (none: a zap removed the entry) is left alone.
  */
 export function* removeMigrationPmd(t: Task, vma: number, index: number, src: number, dst: number): Step<boolean> {
@@ -135,9 +164,10 @@ export function* removeMigrationPmd(t: Task, vma: number, index: number, src: nu
     return false;
   }
   getPage(shm, dst);
+  const bits = pmdBits(pmd);
   yield* t.ops.rmap.pageAddRmap(t, dst, true);
   yield 'set_pmd_at';
-  Atomics.store(shm.pmd, slot, mkHugePmd(dst));
+  Atomics.store(shm.pmd, slot, mkHugePmd(dst, (bits & PMD_WRITE) | (PageDirty(shm, dst) ? bits & PMD_DIRTY : 0)));
   const file = shm.vmaFile[vma];
   // as every PMD install: the folio is the page cache's at the range (folio_migrate_mapping() moved
   // the slots to dst before; on failure they are still src's)

@@ -28,6 +28,7 @@ import {
   clearPageDirtyForIo, doPageMkwrite, doWpPageShared, faultDirtySharedPage, filemapPageMkwrite, pageMkclean, setPageDirty,
   writebackPage,
 } from './writeback.ts';
+import { pageVmaMkcleanPmd } from './writeback.ts';
 import { filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty, writeCachePages } from './writeback.ts';
 import { collapseFile, collapseFileFolio, collapseFinish, retractPageTables } from './khugepaged.ts';
 import {
@@ -53,6 +54,7 @@ export const MAINLINE_MM: Omit<KernelOps, 'lock'> = Object.freeze({
   writeback: Object.freeze({
     setPageDirty, pageMkclean, clearPageDirtyForIo, writebackPage,
     writeCachePages, filemapFdatawaitRange, filemapWriteAndWaitRange, getUserPage, putUserPageDirty,
+    pageVmaMkcleanPmd,
   }),
   collapse: Object.freeze({ collapseFile, collapseFileFolio, collapseFinish, retractPageTables }),
   fuse: Object.freeze({

@@ -7,7 +7,7 @@ import { allocPage, putPage } from './page_alloc.ts';
 import { PAGE_SIZE, pageFile, xaLoadPage } from '../shm/files.ts';
 import { CTL } from '../shm/layout.ts';
 import {
-  hpagePmdOrder, hugePmdPfn, isMigrationEntry, isPmdMigrationEntry, mappingWordAt, mkHugePmd, mkPte, pmdMigrationPfn, pmdRead, pmdTransHuge, pteAnon, pteNone, ptePfn, ptePresent, pteRead,
+  PMD_DIRTY, PMD_WRITE, hpagePmdOrder, hugePmdPfn, isMigrationEntry, isPmdMigrationEntry, mappingWordAt, mkHugePmd, mkPte, pmdMigrationPfn, pmdRead, pmdTransHuge, pmdWrite, pteAnon, pteNone, ptePfn, ptePresent, pteRead,
   pteSlot, pteWrite, ptlSlot, ptlSpan, vmaEnd, vmaShared,
 } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
@@ -181,8 +181,13 @@ export function* doSetPte(t: Task, vmf: VmFault, pfn: number, anon: boolean, wri
  * (unlikely(!pmd_none(*vmf->pmd))) goto out" (VM_FAULT_FALLBACK: the caller's pte_offset_map_lock()
  * then finds a huge PMD or a table), page_add_file_rmap(page, vma, true) (the folio's
  * _entire_mapcount), set_pmd_at(): the caller's reference is the PMD's. add_mm_counter() has no
- * counterpart here. Simplified: a write fault falls back (the model's PMDs are read-only, so
- * page_mkclean() and the zaps need no PMD dirty bit); 6.6 maps it writable and dirty.
+ * counterpart here. A write fault maps it writable and dirty: "if (write) entry =
+ * maybe_pmd_mkwrite(pmd_mkdirty(entry), vma)" — only do_shared_fault() gets here with
+ * FAULT_FLAG_WRITE and a page-cache folio (a private write fault's finish_fault() maps the COW copy),
+ * after ->page_mkwrite dirtied the folio under its lock (do_shared_fault() -> __do_fault() ->
+ * do_page_mkwrite() -> finish_fault()), so a writable PMD maps a dirty folio, as a writable PTE
+ * does; page_mkclean() write-protects and cleans it (src/mm/writeback.ts), a split hands its dirty
+ * bit to the folio (src/mm/huge_memory.ts).
  */
 export function* doSetPmd(t: Task, vmf: VmFault, page: number): Step<number> {
   const shm = t.shm, vma = vmf.vma, start = doSetPmdStart(t, vmf, page);
@@ -197,7 +202,7 @@ export function* doSetPmd(t: Task, vmf: VmFault, page: number): Step<number> {
   }
   yield* t.ops.rmap.pageAddRmap(t, page, true);
   yield 'set_pmd_at';
-  setHugePmd(t, vmf, page, start);
+  setHugePmd(t, vmf, page, start, (vmf.flags ?? 0) & FAULT_FLAG_WRITE ? PMD_WRITE | PMD_DIRTY : 0);
   pmdUnlock(t, mm);
   return 0;
 }
@@ -209,15 +214,17 @@ export function doSetPmdStart(t: Task, vmf: VmFault, page: number): number {
   if (!thpPmdEnabled(t) || !transhugeVmaSuitable(shm, vma, vmf.index)) return NIL;
   const [start] = ptlSpan(shm, vma, vmf.index);
   if (shm.compound[page] !== hpagePmdOrder(shm) || Atomics.load(shm.index, page) !== start) return NIL;
-  return (vmf.flags ?? 0) & FAULT_FLAG_WRITE ? NIL : start;
+  return start;
 }
 
-/** set_pmd_at() of a huge PMD mapping folio `head` at file index `start` (its PMD range), with the
- * check every PTE install has: the folio is the page cache's there (MAP-CACHE). */
-export function setHugePmd(t: Task, vmf: VmFault, head: number, start: number): void {
-  Atomics.store(t.shm.pmd, ptlSlot(t.shm, vmf.vma, start), mkHugePmd(head));
+/** set_pmd_at() of a huge PMD mapping folio `head` at file index `start` (its PMD range), with
+ * `bits` (PMD_WRITE | PMD_DIRTY for a write fault), and the check every PTE install has: the folio
+ * is the page cache's there (MAP-CACHE). */
+export function setHugePmd(t: Task, vmf: VmFault, head: number, start: number, bits = 0): void {
+  Atomics.store(t.shm.pmd, ptlSlot(t.shm, vmf.vma, start), mkHugePmd(head, bits));
   checkMappedFilePage(t, vmf, head, start);
   t.stat('pmdMapped');
+  if (bits & PMD_WRITE) t.stat('pmdMappedWrite');
   t.stat('mapped', t.shm.sizes.ptesPerPtl);
 }
 
@@ -332,10 +339,11 @@ export function* handleMmFault(t: Task, vma: number, index: number, write: boole
   // { ret = wp_huge_pmd(&vmf); if (!(ret & VM_FAULT_FALLBACK)) return ret; } else {
   // huge_pmd_set_accessed(&vmf); return 0; } }". wp_huge_pmd() of a file folio: "COW or
   // write-notify handled on pte level: split pmd." (__split_huge_pmd(): the PMD is cleared) and
-  // VM_FAULT_FALLBACK: handle_pte_fault() on the none PMD.
+  // VM_FAULT_FALLBACK: handle_pte_fault() on the none PMD. A write through a writable PMD is no
+  // fault: the store sets its dirty bit (src/scenarios/writeback.ts userStore()).
   const pmd = pmdRead(shm, vma, index);
   if (pmdTransHuge(pmd)) {
-    if (!write) return NO_FAULT;
+    if (!write || pmdWrite(pmd)) return NO_FAULT;
     yield* splitHugePmd(t, vma, index);
   } else if (isPmdMigrationEntry(pmd)) {
     // "if (unlikely(is_swap_pmd(vmf.orig_pmd))) { ... if (is_pmd_migration_entry(vmf.orig_pmd))

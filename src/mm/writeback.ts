@@ -25,10 +25,17 @@
 // (truncate_inode_pages_range pass 2) and reclaim skips pages under writeback, so the page cannot
 // be freed before end_page_writeback ("Writeback does not hold a folio reference of its own,
 // relying on truncation to wait for the clearing of PG_writeback", mm/filemap.c).
+//
+// Huge PMDs (--pmd on) are met as PTEs are: a shared write fault on a none PMD maps a PMD-sized
+// folio by a writable, dirty PMD (do_set_pmd(), after page_mkwrite), page_mkclean() write-protects
+// and cleans it (page_vma_mkclean_one()'s PMD branch), GUP FOLL_WRITE follows it only while it is
+// writable (follow_trans_huge_pmd()), and a split hands its dirty bit to the folio
+// (src/mm/huge_memory.ts). WB-MKCLEAN checks what page_mkclean() promises writeback, for PTEs and
+// PMDs alike: once PG_dirty is cleared for I/O, nothing maps the folio writable or dirty.
 import { putPage } from './page_alloc.ts';
 import { pageFile } from '../shm/files.ts';
 import { ptlSlot, pteNone, ptePfn, ptePresent, pteRead, pteWrite, pteAnon, pteSlot, vmaEnd, vmaShared } from '../shm/mm.ts';
-import { hugePmdPfn, pmdRead, pmdTransHuge, ptlSpan } from '../shm/mm.ts';
+import { PMD_DIRTY, hugePmdPfn, mappingWordAt, mkHugePmd, pmdBits, pmdDirty, pmdRead, pmdTransHuge, pmdWrite, ptlSpan } from '../shm/mm.ts';
 import { pteUnlock } from './pgtable.ts';
 import { pmdLock, pmdUnlock, pteOffsetMapLock } from './pgtable.ts';
 import { mmapReadRelock } from './mmap.ts';
@@ -195,9 +202,10 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
       if (table !== ptlSlot(shm, vma, i)) {
         if (ptl >= 0) pteUnlock(t, ptl);
         table = ptlSlot(shm, vma, i);
+        cleaned += yield* t.ops.writeback.pageVmaMkcleanPmd(t, vma, i, pfn); // page_vma_mapped_walk() meets a huge PMD first
         ptl = yield* pteOffsetMapLock(t, vma, i); // page_vma_mkclean_one()
       }
-      if (ptl < 0) continue; // no table: no PTE (the model's huge PMDs are read-only and clean)
+      if (ptl < 0) continue; // no table: no PTE (a huge PMD, cleaned above, or none)
       yield 'pte_wrprotect';
       // page_vma_mkclean_one(): "if (!pte_dirty(entry) && !pte_write(entry)) continue;" else
       // ptep_clear_flush(), pte_wrprotect(), pte_mkclean(), set_pte_at(). One RMW here: the hardware
@@ -216,6 +224,59 @@ export function* pageMkclean(t: Task, pfn: number): Step<number> {
   return cleaned;
 }
 
+/**
+ * page_vma_mkclean_one()'s PMD branch (6.6 mm/rmap.c) for the huge PMD of `vma` over `index`, if it
+ * maps folio `pfn`: page_vma_mapped_walk() takes the PMD lock for it ("if (pmd_trans_huge(pmde) ||
+ * is_pmd_migration_entry(pmde)) { pvmw->ptl = pmd_lock(mm, pvmw->pmd); ... check_pmd()"), then "if
+ * (!pmd_dirty(*pmd) && !pmd_write(*pmd)) continue; ... entry = pmdp_invalidate(vma, address, pmd);
+ * entry = pmd_wrprotect(entry); entry = pmd_mkclean(entry); set_pmd_at(vma->vm_mm, address, pmd,
+ * entry); ret = 1;" — one RMW here, as for a PTE (the MMU sets the dirty bit with one). Returns 1 if
+ * it cleaned a writable or dirty PMD. No step where no huge PMD maps the folio (the walk's
+ * lockless read).
+ */
+export function* pageVmaMkcleanPmd(t: Task, vma: number, index: number, pfn: number): Step<number> {
+  const shm = t.shm, slot = ptlSlot(shm, vma, index), head = folioHead(shm, pfn);
+  const pmde = Atomics.load(shm.pmd, slot);
+  if (!pmdTransHuge(pmde) || hugePmdPfn(pmde) !== head) return 0;
+  t.page = head;
+  t.aux = ptlSpan(shm, vma, index)[0];
+  const mm = yield* pmdLock(t, vma);
+  let cleaned = 0;
+  const pmd = Atomics.load(shm.pmd, slot);
+  if (pmdTransHuge(pmd) && hugePmdPfn(pmd) === head && pmdBits(pmd) !== 0) {
+    yield 'pmdp_invalidate';
+    for (let old = Atomics.load(shm.pmd, slot); ; old = Atomics.load(shm.pmd, slot)) {
+      if (Atomics.compareExchange(shm.pmd, slot, old, mkHugePmd(head)) === old) break; // pmd_wrprotect(pmd_mkclean())
+    }
+    cleaned = 1;
+  }
+  pmdUnlock(t, mm);
+  return cleaned;
+}
+
+/**
+ * WB-MKCLEAN, at the moment writeback clears PG_dirty of locked folio `pfn` for I/O: no PTE or huge
+ * PMD of a shared mapping maps any of its pages writable or dirty. folio_clear_dirty_for_io() runs
+ * folio_mkclean() first so that a store after the clear faults (wp_page_shared(), wp_huge_pmd()) and
+ * dirties the folio again under its lock; a mapping left writable would let data be written that
+ * no later writeback knows of. Every mapping is made writable under the folio lock (do_shared_fault(),
+ * wp_page_reuse(), do_set_pmd(), remove_migration_pte/pmd() of a locked folio) and a dirty bit is set
+ * only through a writable one, so under the lock this holds at any instant. No step: a check.
+ */
+export function checkMkclean(t: Task, pfn: number): void {
+  const shm = t.shm, file = pageFile(shm, pfn), first = Atomics.load(shm.index, pfn), nr = folioNrPages(shm, pfn);
+  if (file < 0) return;
+  for (const vma of vmasOfFile(shm, file)) {
+    const from = Math.max(first, shm.vmaPgoff[vma]), to = Math.min(first + nr, vmaEnd(shm, vma));
+    for (let index = from; index < to; index++) {
+      const pte = mappingWordAt(shm, vma, index); // a PTE, or the huge PMD over it
+      if (!ptePresent(pte) || pteAnon(pte) || ptePfn(pte) !== pfn + index - first || !(pte & (PTE_WRITE | PTE_DIRTY))) continue;
+      t.violation('WB-MKCLEAN', pfn, file, index, vma);
+      return;
+    }
+  }
+}
+
 /** folio_clear_dirty_for_io() on a locked page: "if (folio_mkclean(folio)) folio_mark_dirty(folio);"
  * (a writable or dirty PTE may hold data written since the page was last cleaned: it goes out
  * with this I/O), then TestClearPageDirty. Returns true if the page was dirty. */
@@ -223,7 +284,9 @@ export function* clearPageDirtyForIo(t: Task, pfn: number): Step<boolean> {
   if ((yield* t.ops.writeback.pageMkclean(t, pfn)) > 0) t.ops.writeback.setPageDirty(t, pfn);
   t.page = pfn;
   yield 'TestClearPageDirty';
-  return (Atomics.and(t.shm.flags, pfn, ~PG_dirty) & PG_dirty) !== 0;
+  const wasDirty = (Atomics.and(t.shm.flags, pfn, ~PG_dirty) & PG_dirty) !== 0;
+  checkMkclean(t, pfn);
+  return wasDirty;
 }
 
 /**
@@ -436,18 +499,26 @@ export function* getUserPage(t: Task, vma: number, index: number, write: boolean
 }
 
 /** follow_trans_huge_pmd() (6.6 mm/huge_memory.c) as follow_pmd_mask() reaches it: under the PMD
- * lock, a huge PMD that still maps a folio gives the page at `index` a reference (a FOLL_WRITE
- * lookup of the model's read-only PMD does not: it faults, and wp_huge_pmd() splits). NIL if none. */
+ * lock, a huge PMD that still maps a folio gives the page at `index` a reference; FOLL_WRITE needs
+ * the PMD writable ("if ((flags & FOLL_WRITE) && !can_follow_write_pmd(*pmd, page, vma, flags))
+ * return NULL": can_follow_write_pmd() is pmd_write() for a shared file mapping) — else it faults,
+ * and wp_huge_pmd() splits —, and FOLL_TOUCH's touch_pmd(vma, addr, pmd, write) sets the PMD's
+ * dirty bit for it ("if (write) _pmd = pmd_mkdirty(_pmd)"). Unlike follow_page_pte() it calls no
+ * set_page_dirty(): the PMD is writable, so the folio is dirty already (do_set_pmd()). NIL if none. */
 function* followTransHugePmd(t: Task, vma: number, index: number, write: boolean): Step<number> {
-  const shm = t.shm;
-  if (write || !pmdTransHuge(pmdRead(shm, vma, index))) return NIL;
+  const shm = t.shm, slot = ptlSlot(shm, vma, index);
+  if (!pmdTransHuge(pmdRead(shm, vma, index)) || (write && !pmdWrite(pmdRead(shm, vma, index)))) return NIL;
   const mm = yield* pmdLock(t, vma);
   const pmd = pmdRead(shm, vma, index);
   let pfn = NIL;
-  if (pmdTransHuge(pmd)) {
+  if (pmdTransHuge(pmd) && (!write || pmdWrite(pmd))) {
     pfn = hugePmdPfn(pmd) + index - ptlSpan(shm, vma, index)[0];
     t.page = pfn;
     getPage(shm, pfn); // try_grab_page(): the PMD's reference keeps it alive until here
+    // touch_pmd(): one RMW, as the MMU's dirty bit (a store's may come in between)
+    for (let old = pmd; write && !pmdDirty(old); old = Atomics.load(shm.pmd, slot)) {
+      if (Atomics.compareExchange(shm.pmd, slot, old, mkHugePmd(hugePmdPfn(old), pmdBits(old) | PMD_DIRTY)) === old) break;
+    }
   }
   pmdUnlock(t, mm);
   return pfn;

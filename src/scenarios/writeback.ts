@@ -27,15 +27,18 @@
 // hand to the page; reclaim must never free a page with data not written back (RECLAIM-DIRTY).
 //
 // --pmd on (6.6; the pieces are map-truncate's, src/mm/huge_memory.ts): read faults and fault-around
-// map a PMD-sized folio by a read-only huge PMD (filemap_map_pmd() / finish_fault() -> do_set_pmd();
-// the model maps no writable PMD, see doSetPmd()), and every write path meets it: a store through it
-// faults, __handle_mm_fault() -> wp_huge_pmd() splits it for a file VMA (__split_huge_pmd(): cleared)
-// and the write goes on at the PTE level (VM_FAULT_FALLBACK: do_shared_fault() / do_cow_fault() on
-// the none PMD, which allocate a table); page_mkclean() finds no PTE table under it (a read-only PMD
-// has nothing to clean: page_vma_mkclean_one()); GUP follows it for a read (follow_trans_huge_pmd())
-// and faults for a write; reclaim's try_to_unmap() splits it (TTU_SPLIT_HUGE_PMD); truncation and
-// zaps clear it (zap_huge_pmd(), __split_huge_pmd()). No collapser here: 6.6 collapses a regular
-// file's pages only while no one has it open for write (file_thp_enabled(): CONFIG_READ_ONLY_THP_FOR_FS).
+// map a PMD-sized folio by a read-only huge PMD (filemap_map_pmd() / finish_fault() -> do_set_pmd()),
+// and a shared write fault at the folio's head on a none PMD maps it writable and dirty (do_shared_fault()
+// -> page_mkwrite -> finish_fault() -> do_set_pmd(): "maybe_pmd_mkwrite(pmd_mkdirty(entry), vma)").
+// Every write path meets them: a store through a writable PMD sets its dirty bit (userStore()); a
+// store through a read-only one faults, __handle_mm_fault() -> wp_huge_pmd() splits it for a file VMA
+// (__split_huge_pmd(): cleared, its dirty bit handed to the folio) and the write goes on at the PTE
+// level (VM_FAULT_FALLBACK: do_shared_fault() / do_cow_fault() on the none PMD); page_mkclean()
+// write-protects and cleans it under the PMD lock (page_vma_mkclean_one()); GUP follows it for a read,
+// and for FOLL_WRITE while it is writable (follow_trans_huge_pmd()), else faults; reclaim's
+// try_to_unmap() splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear it (zap_huge_pmd(),
+// __split_huge_pmd()). No collapser here: 6.6 collapses a regular file's pages only while no one has
+// it open for write (file_thp_enabled(): CONFIG_READ_ONLY_THP_FOR_FS).
 import type { Finding, Op, Scenario, ScenarioOption } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import { below, type Rng } from '../kernel/rng.ts';
@@ -44,7 +47,7 @@ import type { Task } from '../kernel/task.ts';
 import { CTL } from '../shm/layout.ts';
 import { NIL, PG_dirty, PG_writeback, PTE_ANON, PTE_DIRTY, PTE_WRITE, type Shm } from '../shm/shm.ts';
 import { PAGE_SIZE, maxIndex, xaLoad } from '../shm/files.ts';
-import { mappingWordAt, pmdTransHuge, pteNone, ptePfn, ptePresent, pteSlot } from '../shm/mm.ts';
+import { PMD_DIRTY, hugePmdPfn, mappingWordAt, mkHugePmd, pmdBits, pmdDirty, pmdTransHuge, pmdWrite, pteNone, ptePfn, ptePresent, pteSlot, ptlSlot } from '../shm/mm.ts';
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS } from '../kernel/fault.ts';
 import { NO_FAULT, ZAP_ALL, readThroughPtes } from '../mm/memory.ts';
 import { quiescentCheck } from '../check/quiescent.ts';
@@ -162,11 +165,17 @@ export function checkMapEof(t: Task, vma: number, index: number): void {
 
 /** The user's store after a write access: the MMU sets the dirty bit of a present, writable PTE
  * with one locked RMW (as x86 does; page_mkclean() clears it with one too). A PTE that changed
- * meanwhile is retried by the MMU: the store then faults again, which the op does not redo. */
+ * meanwhile is retried by the MMU: the store then faults again, which the op does not redo. Through
+ * a huge PMD the same: a writable PMD takes the dirty bit, a read-only one faults. */
 export function* userStore(t: Task, vma: number, index: number): Step {
   const shm = t.shm, slot = pteSlot(shm, vma, index);
   t.aux = index;
   yield 'store';
+  const pmd = Atomics.load(shm.pmd, ptlSlot(shm, vma, index));
+  if (pmdTransHuge(pmd)) {
+    if (pmdWrite(pmd) && !pmdDirty(pmd)) Atomics.compareExchange(shm.pmd, ptlSlot(shm, vma, index), pmd, mkHugePmd(hugePmdPfn(pmd), pmdBits(pmd) | PMD_DIRTY));
+    return;
+  }
   const pte = Atomics.load(shm.ptes, slot);
   if (!ptePresent(pte) || !(pte & PTE_WRITE) || (pte & PTE_DIRTY)) return; // a migration entry: the store faults
   Atomics.compareExchange(shm.ptes, slot, pte, pte | PTE_DIRTY);
@@ -279,7 +288,7 @@ export const writebackScenario: Scenario = {
   invariants: [
     'MAP-CACHE', 'MAP-EOF', 'MAP-COUNT', 'REF-COUNT', 'DEL-LOCKED', 'FAULT-SIGBUS', 'FAULT-LOCKED', 'DATA-STAMP', 'FREE-BAD',
     'LOCK-EXCL', 'LOCK-UNLOCK', 'LOCK-LEAK', 'LOCK-WAITERS', 'LOCK-WAKE', 'DEADLOCK', 'HUNG', 'CRASH', 'WB-WAIT', 'RECLAIM-DIRTY',
-    'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER',
+    'MIGRATE-ENTRY', 'PTE-TABLE', 'LOCK-ORDER', 'WB-MKCLEAN',
   ],
   validate(cfg) {
     const bad = checkMmSizes(cfg, 'writeback') ?? checkFolioFlags(cfg) ?? checkRoles(cfg, WRITEBACK_ROLES, writebackDefaultRoles) ?? checkUnmapper(cfg);

@@ -71,6 +71,7 @@ export const STAT_NAMES = [
   'pmdZapped', // huge PMDs cleared (zap_huge_pmd(), __split_huge_pmd())
   'collapsed', // PMD-sized folios made by khugepaged's 6.6 collapse_file() (src/mm/khugepaged.ts)
   'pmdMigrationEntries', // huge PMDs replaced by a PMD migration entry (set_pmd_migration_entry())
+  'pmdMappedWrite', // of pmdMapped, those a write fault mapped writable and dirty (do_set_pmd(), 6.6)
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 /** Words per task in the stats region: STAT_NAMES rounded up to whole 64-byte lines, so a task's

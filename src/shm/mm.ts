@@ -76,9 +76,12 @@ export function pteWrite(shm: Shm, vma: number, index: number, pte: number): voi
 //
 // A PMD entry is 0 for a table set up with the VMA, PMD_NONE (-1, src/mm/pgtable.ts) for none, the
 // table page's pfn + 1 for a table from the page allocator, or a huge PMD (pmd_trans_huge(), 6.6
-// do_set_pmd()): -2 - pfn of the PMD-sized folio's head it maps, read-only (the model maps a PMD
-// for read faults and fault-around only). A huge PMD maps the whole PTL group; the PTE words of
-// that group are all none meanwhile (no table: __pte_offset_map() returns NULL for it).
+// do_set_pmd()): -2 - (pfn of the PMD-sized folio's head it maps | PMD_WRITE | PMD_DIRTY). A read
+// fault and fault-around map it read-only and clean (-2 - pfn, the encoding before the PMD had
+// bits); a shared write fault maps it writable and dirty (do_set_pmd(): "if (write) entry =
+// maybe_pmd_mkwrite(pmd_mkdirty(entry), vma)"), a store through a writable PMD sets PMD_DIRTY, and
+// page_mkclean() clears both (page_vma_mkclean_one()). A huge PMD maps the whole PTL group; the PTE
+// words of that group are all none meanwhile (no table: __pte_offset_map() returns NULL for it).
 
 //
 // A fourth state (6.6 CONFIG_ARCH_ENABLE_THP_MIGRATION): the PMD migration entry that
@@ -87,21 +90,38 @@ export function pteWrite(shm: Shm, vma: number, index: number, pte: number): voi
 // neither none nor present (is_swap_pmd()), holds no reference and no _entire_mapcount, and its
 // range has no table (__pte_offset_map() returns NULL for it: !pmd_present()).
 
-/** mk_huge_pmd(): the entry that maps folio `head` by the PMD. */
-export const mkHugePmd = (head: number): number => -2 - head;
+/** pmd_write() / pmd_dirty() of a huge PMD or a PMD migration entry (is_writable_migration_entry(),
+ * is_migration_entry_dirty()): bits of the value the entry is made from (a pfn stays below 2^24,
+ * PTE_PFN_MASK, so the bits and the pfn never meet, and every huge PMD stays above
+ * PMD_MIGRATION_BASE). */
+export const PMD_WRITE = 1 << 28;
+export const PMD_DIRTY = 1 << 29;
+/** mk_huge_pmd() (+ pmd_mkwrite() / pmd_mkdirty() for `bits`): the entry that maps folio `head` by
+ * the PMD. Without bits, the read-only clean PMD. */
+export const mkHugePmd = (head: number, bits = 0): number => -2 - (head | (bits & (PMD_WRITE | PMD_DIRTY)));
 /** The PMD migration entries lie at and below this value. */
 export const PMD_MIGRATION_BASE = -(2 ** 30);
 /** pmd_trans_huge(): false for a migration entry (not present). */
 export const pmdTransHuge = (pmd: number): boolean => pmd <= -2 && pmd > PMD_MIGRATION_BASE;
-/** swp_entry_to_pmd(make_readable_migration_entry(pfn)): the entry replacing the huge PMD of folio
- * `head` (the model's PMDs are read-only and never dirty: no bits to keep). */
-export const mkPmdMigrationEntry = (head: number): number => PMD_MIGRATION_BASE - head;
+/** swp_entry_to_pmd(make_{readable,writable}_migration_entry(pfn)) (+ make_migration_entry_dirty()):
+ * the entry replacing the huge PMD of folio `head`, keeping of `bits` its PMD_WRITE and PMD_DIRTY
+ * (set_pmd_migration_entry(); remove_migration_pmd() gives them back). */
+export const mkPmdMigrationEntry = (head: number, bits = 0): number => PMD_MIGRATION_BASE - (head | (bits & (PMD_WRITE | PMD_DIRTY)));
 /** is_pmd_migration_entry() */
 export const isPmdMigrationEntry = (pmd: number): boolean => pmd <= PMD_MIGRATION_BASE;
 /** pfn_swap_entry_to_page(pmd_to_swp_entry()) of a PMD migration entry: the old folio's head. */
-export const pmdMigrationPfn = (pmd: number): number => PMD_MIGRATION_BASE - pmd;
+export const pmdMigrationPfn = (pmd: number): number => (PMD_MIGRATION_BASE - pmd) & PTE_PFN_MASK;
 /** pmd_page() of a huge PMD: its folio's head. */
-export const hugePmdPfn = (pmd: number): number => -2 - pmd;
+export const hugePmdPfn = (pmd: number): number => (-2 - pmd) & PTE_PFN_MASK;
+/** The PMD_WRITE and PMD_DIRTY bits of a huge PMD or a PMD migration entry (0 for anything else). */
+export const pmdBits = (pmd: number): number =>
+  pmdTransHuge(pmd) ? (-2 - pmd) & (PMD_WRITE | PMD_DIRTY) : isPmdMigrationEntry(pmd) ? (PMD_MIGRATION_BASE - pmd) & (PMD_WRITE | PMD_DIRTY) : 0;
+/** pmd_write() of a huge PMD. */
+export const pmdWrite = (pmd: number): boolean => pmdTransHuge(pmd) && (pmdBits(pmd) & PMD_WRITE) !== 0;
+/** pmd_dirty() of a huge PMD. */
+export const pmdDirty = (pmd: number): boolean => pmdTransHuge(pmd) && (pmdBits(pmd) & PMD_DIRTY) !== 0;
+/** The PTE bits (PTE_WRITE, PTE_DIRTY) a PMD's bits stand for at each page it maps. */
+const pmdPteBits = (pmd: number): number => (pmdBits(pmd) & PMD_WRITE ? PTE_WRITE : 0) | (pmdBits(pmd) & PMD_DIRTY ? PTE_DIRTY : 0);
 /** pmdp_get_lockless() of the PMD entry covering `index` in `vma`. */
 export const pmdRead = (shm: Shm, vma: number, index: number): number => Atomics.load(shm.pmd, ptlSlot(shm, vma, index));
 
@@ -113,13 +133,13 @@ export function hpagePmdOrder(shm: Shm): number {
 }
 
 /** What a user access at `index` of `vma` goes through: the PTE word, or for a huge PMD the PTE
- * word it stands for (the folio's page at that index, read-only; for a PMD migration entry, the
- * PTE migration entry of that page). */
+ * word it stands for (the folio's page at that index, with the PMD's write and dirty bits; for a
+ * PMD migration entry, the PTE migration entry of that page). */
 export function mappingWordAt(shm: Shm, vma: number, index: number): number {
   const pmd = pmdRead(shm, vma, index);
   const [start] = ptlSpan(shm, vma, index);
   // a PMD migration entry: the access faults as at a PTE migration entry of that page
-  if (isPmdMigrationEntry(pmd)) return mkMigrationEntry(pmdMigrationPfn(pmd) + index - start);
+  if (isPmdMigrationEntry(pmd)) return mkMigrationEntry(pmdMigrationPfn(pmd) + index - start, pmdPteBits(pmd));
   if (!pmdTransHuge(pmd)) return pteRead(shm, vma, index);
-  return mkPte(hugePmdPfn(pmd) + index - start);
+  return mkPte(hugePmdPfn(pmd) + index - start, pmdPteBits(pmd));
 }

@@ -7,6 +7,7 @@ import './mutants/lock-mutants.ts';
 import './mutants/wb-mutants.ts';
 import './mutants/migrate-mutants.ts';
 import './mutants/pmd-migrate-mutants.ts';
+import './mutants/pmd-mkclean-mutants.ts';
 import './mutants/ptealloc-mutants.ts';
 import './mutants/collapse-mutants.ts';
 import './folio/index.ts';

@@ -1,0 +1,33 @@
+// Writable huge PMDs (writeback --pmd on, 6.6): the self-test mutant, registered hidden (--variant
+// NAME accepts it), and its matrix cell (PMD_MKCLEAN_CELLS, registered by src/matrix).
+//
+// pmd-mkclean-skip: page_mkclean() walks only PTEs: page_vma_mkclean_one()'s PMD branch ("if
+// (!pmd_dirty(*pmd) && !pmd_write(*pmd)) continue; ... pmd_wrprotect(pmd_mkclean(entry))") is gone,
+// as in a page_mkclean() that predates file THPs. A shared write fault maps a PMD-sized folio by a
+// writable, dirty PMD (do_set_pmd()); writeback then clears the folio's PG_dirty for I/O with the
+// PMD still writable, so the next store goes through without a fault and the folio stays clean:
+// data written after the writeback that no writeback will know of (until a split hands the PMD's
+// dirty bit over). Caught where writeback clears PG_dirty (WB-MKCLEAN).
+import { registerVariant, type Variant } from '../registry.ts';
+import type { CellSpec } from '../../kernel/cells.ts';
+import type { Step } from '../../kernel/step.ts';
+import type { Task } from '../../kernel/task.ts';
+
+// eslint-disable-next-line require-yield
+function* pageVmaMkcleanPmdSkip(_t: Task, _vma: number, _index: number, _pfn: number): Step<number> {
+  return 0; // BUG (deliberate): a huge PMD is left writable and dirty
+}
+
+export const pmdMkcleanSkip: Variant = {
+  name: 'pmd-mkclean-skip',
+  kind: 'variant',
+  summary: 'self-test: page_mkclean() skips huge PMDs (no pmd_wrprotect(pmd_mkclean()) under the PMD lock; --pmd on)',
+  source: 'mutant of page_vma_mkclean_one() (6.6 mm/rmap.c, the PMD branch)',
+  expected: ['WB-MKCLEAN'],
+  reasoning: 'a writable, dirty PMD that a shared write fault mapped survives folio_clear_dirty_for_io(): writeback clears the '
+    + 'folio\'s PG_dirty while a PMD still maps it writable, and later stores through it dirty nothing',
+  hidden: true,
+  ops: () => ({ writeback: { pageVmaMkcleanPmd: pageVmaMkcleanPmdSkip } }),
+};
+
+registerVariant(pmdMkcleanSkip);
