@@ -20,6 +20,7 @@ import { PMD_CELLS } from '../variants/folio/index.ts';
 import { WRITEBACK_PMD_CELLS } from '../variants/folio/large.ts';
 import { COLLAPSE_FOLIO_CELLS } from '../variants/mutants/collapse-mutants.ts';
 import { PMD_MIGRATE_CELLS } from '../variants/mutants/pmd-migrate-mutants.ts';
+import { PMD_MKCLEAN_CELLS } from '../variants/mutants/pmd-mkclean-mutants.ts';
 // the map-pages cells the derived ones do not cover well (the handshake window, the grow-back race)
 import './map-pages-cells.ts';
 
@@ -33,6 +34,7 @@ for (const c of PMD_CELLS) registerCell(c);
 for (const c of WRITEBACK_PMD_CELLS) registerCell(c);
 for (const c of COLLAPSE_FOLIO_CELLS) registerCell(c);
 for (const c of PMD_MIGRATE_CELLS) registerCell(c);
+for (const c of PMD_MKCLEAN_CELLS) registerCell(c);
 
 export function matrixCells(): Cell[] {
   return deriveCells({

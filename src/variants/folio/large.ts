@@ -19,6 +19,7 @@ import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
 import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
 import { writebackSubmitBatch, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
 import { folioEofClamp } from './index.ts';
+import { WB_PMD_FREE_ROLES } from '../mutants/pmd-mkclean-mutants.ts';
 
 /**
  * shrink_folio_list() that frees a reclaimed large folio as a single page: __remove_mapping() is
@@ -236,25 +237,27 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
   },
 ];
 
-// writeback --pmd on (6.6): read faults map PMD-sized folios by read-only huge PMDs, and the write
-// paths meet them: a store faults and wp_huge_pmd() splits the PMD (cleared for a file VMA) and goes
-// on at the PTE level; page_mkclean() has nothing to clean under a read-only PMD; GUP follows it for
-// a read and faults for a write; reclaim splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear
-// it. Clean only with folio-mkwrite-eof, as writeback/folios=<lock> (the 6.6 mkwrite finding above).
-// A table installed in a PMD range stays for the run (6.6 frees none on a zap, and collapses no file
-// open for write), so free mode maps PMDs in a run's first operations only, if at all (free 60 s,
-// seeds 1-3, default roles: 0 PMD mappings; the writer's faults come first); controlled mode starts
-// every iteration with none, and reaches the PMD paths (finish-fault-nonull: PTE-TABLE at iteration
-// 3, random walk, seed 1).
+// writeback --pmd on (6.6): read faults map PMD-sized folios by read-only huge PMDs, a shared write
+// fault at a folio's head on a none PMD by a writable, dirty one (do_set_pmd() after page_mkwrite),
+// and the write paths meet them: a store through a writable PMD sets its dirty bit, through a
+// read-only one it faults and wp_huge_pmd() splits the PMD (cleared for a file VMA, its dirty bit
+// handed to the folio) and goes on at the PTE level; page_mkclean() write-protects and cleans it
+// under the PMD lock; GUP follows it for a read, and for FOLL_WRITE while it is writable; reclaim
+// splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear it. Clean only with folio-mkwrite-eof,
+// as writeback/folios=<lock> (the 6.6 mkwrite finding above). A table installed in a PMD range
+// stays until munmap (6.6 frees none on a zap, and collapses no file open for write), so free mode
+// adds an unmapper (WB_PMD_FREE_ROLES: without it a free run maps PMDs in its first operations
+// only, if at all); controlled mode starts every iteration with none, in the default mix, and
+// reaches the PMD paths (finish-fault-nonull: PTE-TABLE at iteration 3, random walk, seed 1).
 const WB_PMD_SOURCE = `${WB_SOURCE}, mm/memory.c wp_huge_pmd() / do_set_pmd(), mm/huge_memory.c __split_huge_pmd() / `
   + 'follow_trans_huge_pmd() / zap_huge_pmd(), mm/rmap.c page_vma_mkclean_one()';
 
 export const WRITEBACK_PMD_CELLS: readonly CellSpec[] = lockNames().map((lock): CellSpec => ({
   name: `writeback/folios-pmd=${lock}`, scenario: 'writeback',
-  cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on' } },
-  controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
-  reasoning: 'a huge PMD maps a PMD-sized folio read-only and never dirty (the folio may be dirty through a PTE of another VMA); '
-    + 'every write through it faults and splits it under the PMD lock '
-    + 'before the write goes on at the PTE level (page_mkwrite under the folio lock, a table installed first), so writeback never '
-    + 'meets a writable or dirty PMD, and the entire mapcount drops under the PMD lock before truncation can delete the folio',
+  cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on', roles: WB_PMD_FREE_ROLES } },
+  controlled: { workers: 4, opsPerActor: 4, strategy: 'random', extra: { roles: '' } }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
+  reasoning: 'a huge PMD is made writable only by a shared write fault, under the folio lock after page_mkwrite dirtied the folio, '
+    + 'and page_mkclean() write-protects and cleans it under the PMD lock before writeback clears PG_dirty (WB-MKCLEAN); a store '
+    + 'through a read-only PMD faults and splits it under the PMD lock before the write goes on at the PTE level; a split hands the '
+    + 'dirty bit to the folio, and the entire mapcount drops under the PMD lock before truncation can delete the folio',
 }));

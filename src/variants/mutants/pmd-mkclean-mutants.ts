@@ -1,5 +1,6 @@
 // Writable huge PMDs (writeback --pmd on, 6.6): the self-test mutant, registered hidden (--variant
-// NAME accepts it), and its matrix cell (PMD_MKCLEAN_CELLS, registered by src/matrix).
+// NAME accepts it), and its matrix cell (PMD_MKCLEAN_CELLS, registered by src/matrix), with the
+// free-mode roles the writeback PMD cells share (WB_PMD_FREE_ROLES).
 //
 // pmd-mkclean-skip: page_mkclean() walks only PTEs: page_vma_mkclean_one()'s PMD branch ("if
 // (!pmd_dirty(*pmd) && !pmd_write(*pmd)) continue; ... pmd_wrprotect(pmd_mkclean(entry))") is gone,
@@ -10,6 +11,7 @@
 // dirty bit over). Caught where writeback clears PG_dirty (WB-MKCLEAN).
 import { registerVariant, type Variant } from '../registry.ts';
 import type { CellSpec } from '../../kernel/cells.ts';
+import type { InvariantId } from '../../kernel/invariants.ts';
 import type { Step } from '../../kernel/step.ts';
 import type { Task } from '../../kernel/task.ts';
 
@@ -31,3 +33,24 @@ export const pmdMkcleanSkip: Variant = {
 };
 
 registerVariant(pmdMkcleanSkip);
+
+/**
+ * Free mode for writeback --pmd on: the default four actors, and an unmapper with the mixed actor.
+ * A PMD range keeps the first table a fault installs there (6.6 frees a table only in
+ * free_pgtables(): munmap; and collapses no regular file open for write), so without the unmapper a
+ * free run maps PMDs only in its first operations, if at all (10 s, seed 1: 0 PMD mappings); its
+ * mmap(MAP_FIXED) of a VMA over itself frees the tables, and the next fault at a PMD-sized folio's
+ * head maps it by the PMD again (10 s, seed 1: some hundreds, half of them writable). Controlled mode
+ * starts every iteration without tables and keeps the default mix (roles '').
+ */
+export const WB_PMD_FREE_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner+unmapper';
+
+export const PMD_MKCLEAN_CELLS: readonly CellSpec[] = [
+  {
+    name: 'writeback/pmd-mkclean-skip', scenario: 'writeback',
+    cfg: { workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof', 'pmd-mkclean-skip'], extra: { pmd: 'on', roles: WB_PMD_FREE_ROLES } },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random', extra: { roles: '' } },
+    expected: { breaks: pmdMkcleanSkip.expected as readonly InvariantId[] }, hidden: true,
+    reasoning: pmdMkcleanSkip.reasoning!, source: 'src/variants/mutants/pmd-mkclean-mutants.ts',
+  },
+];
