@@ -18,7 +18,7 @@ export const INVARIANTS = {
   'FAULT-LOCKED': 'VM_FAULT_LOCKED hand-over: the page is locked when a fault path says it is',
   'COLLAPSE-MAPPED': "collapse_file: a locked page that was unmapped stays unmapped (Hugh's VM_BUG_ON_PAGE(page_mapped))",
   'WB-WAIT': 'a writeback wait (filemap_fdatawait_range, folio_wait_writeback) returns only after the writeback I/O in flight when it began has completed',
-  'RECLAIM-DIRTY': 'a page reclaim frees carries no data that was not written back: clean once its refcount is frozen, with no dirty PTE left',
+  'RECLAIM-DIRTY': 'a page reclaim frees carries no data that was not written back: clean once its refcount is frozen, with no dirty PTE or huge PMD left (nothing maps it)',
   'FAULT-RETRY': 'a fault that returns VM_FAULT_RETRY holds no page lock (out_retry unlocked and put the page; the retry starts over)',
   'EOF-ZERO': 'what a read through a PTE sees of the last page beyond i_size is zeros (truncate_inode_partial_folio zeroed the tail)',
   'PTE-TABLE': 'a PTE is set only in an installed PTE table (pte_alloc() / pmd_install() first, never under a none or huge PMD), and a present PTE lives in one',

@@ -264,8 +264,11 @@ function* runOp(t: Task, _role: string, op: Op): Step {
 }
 
 function summary(shm: Shm): Record<string, unknown> {
-  let dirty = 0, writeback = 0, writablePtes = 0, cowPtes = 0, huge = 0;
-  for (let slot = 0; slot < shm.pmd.length; slot++) if (pmdTransHuge(shm.pmd[slot])) huge++;
+  let dirty = 0, writeback = 0, writablePtes = 0, cowPtes = 0, huge = 0, writableHuge = 0;
+  for (let slot = 0; slot < shm.pmd.length; slot++) {
+    if (pmdTransHuge(shm.pmd[slot])) huge++;
+    if (pmdWrite(shm.pmd[slot])) writableHuge++;
+  }
   for (let s = 0; s < shm.slots.length; s++) {
     const pfn = shm.slots[s] - 1;
     if (pfn < 0) continue;
@@ -278,7 +281,7 @@ function summary(shm: Shm): Record<string, unknown> {
     if (pte & PTE_ANON) cowPtes++;
     else if (pte & PTE_WRITE) writablePtes++;
   }
-  return { dirtyPages: dirty, writebackPages: writeback, writableFilePtes: writablePtes, cowPtes, freePages: shm.ctl[CTL.FREE_COUNT], ...(huge > 0 ? { hugePmds: huge } : {}) };
+  return { dirtyPages: dirty, writebackPages: writeback, writableFilePtes: writablePtes, cowPtes, freePages: shm.ctl[CTL.FREE_COUNT], ...(huge > 0 ? { hugePmds: huge, writableHugePmds: writableHuge } : {}) };
 }
 
 export const writebackScenario: Scenario = {
