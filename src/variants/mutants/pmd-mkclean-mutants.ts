@@ -41,7 +41,8 @@ registerVariant(pmdMkcleanSkip);
  * free run maps PMDs only in its first operations, if at all (10 s, seed 1: 0 PMD mappings); its
  * mmap(MAP_FIXED) of a VMA over itself frees the tables, and the next fault at a PMD-sized folio's
  * head maps it by the PMD again (10 s, seed 1: some hundreds, half of them writable). Controlled mode
- * starts every iteration without tables and keeps the default mix (roles '').
+ * starts every iteration without tables and keeps the default mix (roles ''). The clean cells
+ * writeback/folios-pmd=<lock> keep the default mix in free mode (src/variants/folio/large.ts says why).
  */
 export const WB_PMD_FREE_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner+unmapper';
 
