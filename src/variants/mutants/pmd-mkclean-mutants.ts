@@ -41,16 +41,19 @@ registerVariant(pmdMkcleanSkip);
  * free run maps PMDs only in its first operations, if at all (10 s, seed 1: 0 PMD mappings); its
  * mmap(MAP_FIXED) of a VMA over itself frees the tables, and the next fault at a PMD-sized folio's
  * head maps it by the PMD again (10 s, seed 1: some hundreds, half of them writable). Controlled mode
- * starts every iteration without tables and keeps the default mix (roles ''). The clean cells
+ * starts every iteration without tables and keeps the default mix. The clean cells
  * writeback/folios-pmd=<lock> keep the default mix in free mode (src/variants/folio/large.ts says why).
  */
 export const WB_PMD_FREE_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner+unmapper';
+/** The default mix of four actors (writebackDefaultRoles(4)), spelled out: the cell's free roles would
+ * otherwise reach controlled mode too, and an empty --roles is no value. */
+const WB_PMD_CONTROLLED_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner';
 
 export const PMD_MKCLEAN_CELLS: readonly CellSpec[] = [
   {
     name: 'writeback/pmd-mkclean-skip', scenario: 'writeback',
     cfg: { workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof', 'pmd-mkclean-skip'], extra: { pmd: 'on', roles: WB_PMD_FREE_ROLES } },
-    controlled: { workers: 4, opsPerActor: 4, strategy: 'random', extra: { roles: '' } },
+    controlled: { workers: 4, opsPerActor: 4, strategy: 'random', extra: { roles: WB_PMD_CONTROLLED_ROLES } },
     expected: { breaks: pmdMkcleanSkip.expected as readonly InvariantId[] }, hidden: true,
     reasoning: pmdMkcleanSkip.reasoning!, source: 'src/variants/mutants/pmd-mkclean-mutants.ts',
   },
