@@ -32,7 +32,7 @@ import type { PageLock } from '../locks/types.ts';
 import { spawnWorker } from './spawn.ts';
 import { BEAT_WORDS, BEAT, mergeStats, type ExploreResult, type ExploreStats, type Find, type HungStep } from '../sched/explore.ts';
 import type { StrategySpec } from '../sched/strategies/strategy.ts';
-import { reproduceFree, who } from '../sched/reproduce.ts';
+import { reproduceFree, who, WORKLOADS_HOW } from '../sched/reproduce.ts';
 import { reproFileName, runRepro, type LoadedRepro, type ReplayRun, type ReproFile } from '../sched/repro.ts';
 import { ControlledDriver } from '../sched/controlled.ts';
 import { shrink, type ShrinkResult } from '../sched/shrink.ts';
@@ -422,7 +422,10 @@ export function runFinding(job: FindingJob, scenario: Scenario, lock: PageLock, 
     if (!r.find)
       return { path: null, written: null, lines: [`reproduce: ${v.id} NOT reproduced under the controlled driver within ${took()}, ${r.iterations.toLocaleString('en-US')} iterations (widest set: ${involved})`], elapsedMs: performance.now() - t0 };
     find = r.find;
-    involved = `${involved}; ${r.how === 'free interleaving' ? 'in the free run\'s own order' : r.how?.startsWith('free interleaving') ? `in the free run's order up to the race, then ${r.how.slice('free interleaving, then '.length)}` : `explored, ${r.how}`}, iteration ${r.iterations}`;
+    involved = r.how?.startsWith(WORKLOADS_HOW)
+      // not the free run's operations: the same bug (signature) in a workload of the scenario's own
+      ? `a fresh workload, ops seed ${r.find.opsSeed}: ${involved}, not the free run's operations; ${r.how.slice(WORKLOADS_HOW.length + 2)}, iteration ${r.iterations}`
+      : `${involved}; ${r.how === 'free interleaving' ? 'in the free run\'s own order' : r.how?.startsWith('free interleaving') ? `in the free run's order up to the race, then ${r.how.slice('free interleaving, then '.length)}` : `explored, ${r.how}`}, iteration ${r.iterations}`;
   }
   let foundIn = '';
   const lines: string[] = [];

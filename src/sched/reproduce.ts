@@ -4,10 +4,11 @@
 // (seed, task, opNo), so they can be rebuilt exactly and run under the controlled driver, every
 // other actor idle: first in the free run's own order (followed by schedule points,
 // src/sched/anchored.ts), then in that order up to the race and explored from there, then
-// explored plainly, until a schedule breaks the same invariant: that schedule is a repro file,
-// if it is the same find (src/sched/signature.ts: the same invariant, reporting role and
-// operation kind, schedule point and page state kind; another bug breaking the same invariant is
-// not this one). The operation sets go from the reporting task and its partners on the page to
+// explored plainly, taking turns with exploration of the scenario's own workloads (the rebuilt
+// operations lack the model state the free run had reached: reproduceFree), until a schedule
+// breaks the same invariant: that schedule is a repro file, if it is the same find
+// (src/sched/signature.ts: the same invariant, reporting role and operation kind, schedule point
+// and page state kind; another bug breaking the same invariant is not this one). The operation sets go from the reporting task and its partners on the page to
 // every task that stepped in the window; a flight ring holds a task's last steps only, so each
 // set is also tried with one and two earlier operations per task.
 import type { Op, Scenario } from '../kernel/scenario.ts';
@@ -15,7 +16,7 @@ import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
 import type { ViolationRecord } from '../check/violations.ts';
 import { opRng, rng, type Rng } from '../kernel/rng.ts';
-import { stepBoundFor, type ExploreStats, type Find } from './explore.ts';
+import { explore, mergeStats, stepBoundFor, type ExploreStats, type Find } from './explore.ts';
 import { ControlledDriver, DEFAULT_MAX_STEPS } from './controlled.ts';
 import { makeStrategy, portfolio, specName, type Strategy, type StrategySpec } from './strategies/index.ts';
 import { AnchoredStrategy, flightAnchors, type Anchor } from './anchored.ts';
@@ -120,6 +121,12 @@ export interface Reproduction {
   iterations: number;
 }
 
+/** `how` of a find made in lane C: a workload of the scenario's own, not the free run's
+ * operations (followed by ', <strategy>'). */
+export const WORKLOADS_HOW = 'fresh workloads';
+/** Operations per actor of lane C's workloads: explore's default --ops-per-actor. */
+export const WORKLOAD_OPS = 4;
+
 /** One operation set to search: the operations rebuilt from the seed and the free run's
  * interleaving of them (src/sched/anchored.ts). */
 interface Attempt {
@@ -145,11 +152,26 @@ interface Attempt {
  *      operations on the page; the partners from there to the report; every task that stepped in
  *      the window; each with 0, 1, 2 earlier operations), the flight records' order followed by
  *      schedule points (src/sched/anchored.ts), one run each;
- *   2. then two lanes taking turns: plain exploration of every task in the window (lane A, what
- *      the search did before it followed the free run), and, set by set (the smallest most
- *      often), plain exploration of the set, now and then from the free run's order up to a
- *      point near the race (lane B, two turns in three).
+ *   2. then three lanes taking turns (A, B, C, B): plain exploration of every task in the window
+ *      (lane A, what the search did before it followed the free run); set by set (the smallest
+ *      most often), plain exploration of the set, now and then from the free run's order up to a
+ *      point near the race (lane B, every other turn); and the scenario's own workloads from the
+ *      start, as `explore` runs them (lane C, WORKLOADS_HOW).
  * Until a find with the violation's signature, the iteration limit or the time limit.
+ *
+ * Why lane C: the free run's operations are rebuilt exactly, but not the state they ran in. The
+ * search starts them from the scenario's initial model (every file whole, every page cached),
+ * while the free run was thousands of operations in (pages truncated or reclaimed, PTEs zapped).
+ * A race that needs that state cannot happen on the rebuilt operations under any schedule:
+ * patch4 free finds reported by the faulter (its fault-around, filemap_map_pages(), maps a page
+ * truncate_pagecache() is deleting) need the faulted page and its neighbours to be absent; from
+ * the initial model the previous fault's fault-around has mapped them all, the reporter's fault
+ * finds its PTE present and never calls ->map_pages. Those searches ran out their budget without
+ * a single violation of any kind, and running each task's earlier operations first (32, 256, all
+ * of them, in their estimated order) did not rebuild that state either: the interleaving that
+ * made it is not recorded. Controlled exploration of fresh workloads reaches the same bug (the
+ * same signature: the same invariant, reporting role and operation kind, schedule point and page
+ * state kind) in a few thousand iterations, as `explore` does.
  */
 export function reproduceFree(o: ReproduceOptions): Reproduction {
   const now = o.now ?? (() => performance.now());
@@ -192,9 +214,11 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
     add(involvedTasks(o.violation, roles.length, before), 'every task that stepped in the window', true, before);
   }
 
+  // lane C's iterations (below)
+  let workloads = emptyStats(specs);
   const done = (a: Attempt | null, find: Find | null, how: string | null): Reproduction => ({
     find, involved: a ? a.involved : attempts.length ? attempts[attempts.length - 1].involved : [],
-    stats: attempts.map((x) => ({ ...x.stats, elapsedMs: now() - t0 })), elapsedMs: now() - t0, how, iterations: total,
+    stats: [...attempts, { stats: workloads }].map((x) => ({ ...x.stats, elapsedMs: now() - t0 })), elapsedMs: now() - t0, how, iterations: total,
   });
   const outOfTime = () => !!o.durationMs && now() - t0 >= o.durationMs;
 
@@ -202,7 +226,10 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   const run = (a: Attempt, s: Strategy, r: Rng, i: number, label: string): Find | null => {
     total++;
     const bound = stepBoundFor(maxSteps, a.ops);
-    const res = driver.runIteration({ ops: a.ops, strategy: s, rng: r, maxSteps: bound });
+    // fatal signals from outside where the scenario has them (Scenario.signalEvents), as explore
+    // sends them: a free run's killer sends them too
+    const signalRng = driver.signalEvents ? rng(o.cfg.seed, 'reproduce', 'signals', a.key, label, i) : undefined;
+    const res = driver.runIteration({ ops: a.ops, strategy: s, rng: r, signalRng, maxSteps: bound });
     a.stats.iterations++;
     a.stats.steps += res.steps;
     a.stats.decisions += res.decisions;
@@ -232,26 +259,52 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
     const f = run(a, new AnchoredStrategy(a.anchors, a.ops.map((l) => l.length)), rng(o.cfg.seed, 'reproduce', 'anchored'), 0, 'free interleaving');
     if (f) return done(a, f, 'free interleaving');
   }
-  // 2. two lanes, taking turns of LANE_MS (or LANE_ITERATIONS without a time limit: then the
-  //    search is deterministic), lane B two turns in three: lane A explores every task that
+  // 2. three lanes, taking turns of LANE_MS (or LANE_ITERATIONS without a time limit: then the
+  //    search is deterministic) in the order A, B, C, B: lane A explores every task that
   //    stepped in the window plainly, the iterations the search ran before it followed the free
   //    run (the portfolio, seed '<seed>/reproduce/0'); lane B takes the sets in turn, the
   //    cheapest most often, and explores each plainly, one iteration in four following the free
   //    run's order up to a point near the race first (iteration i gives up the last
   //    1 + (i / 16) mod k runs of the order; strategy (i / 4) mod 4). Measured on patch4's free
   //    finds (seeds 1-5): the finds past step 1 came from plain exploration of the reporter and
-  //    its partner's last operation on the page (lane B) and of the whole window (lane A)
+  //    its partner's last operation on the page (lane B) and of the whole window (lane A); lane
+  //    C explores the scenario's own workloads (WORKLOAD_OPS operations per actor from the op
+  //    streams seeded '<seed>/reproduce/workloads.<i>', iteration i's schedule from
+  //    rng('<seed>/reproduce/workloads', 'sched', i): explore() itself), for the finds whose
+  //    operations need a state the initial model does not have (above)
   // a set with one busy actor has one schedule, run in step 1: nothing to explore
   const explorable = attempts.filter((a) => a.ops.filter((l) => l.length > 0).length >= 2);
-  if (!explorable.length) return done(null, null, null);
   const wide = explorable.find((a) => a.wide && a.before === 0) ?? null;
   const timed = !!o.durationMs;
   let turn = 0;
+  let fresh = 0;
   for (let turns = 0; total < o.iterations && !outOfTime(); turns++) {
-    const lane = turns % 3 === 0 ? 0 : 1;
+    const lane = LANES[turns % LANES.length];
     const until = now() + LANE_MS;
     const more = (j: number) => total < o.iterations && (timed ? now() < until && !outOfTime() : j < LANE_ITERATIONS);
-    if (lane === 0) {
+    if (lane === 'C') {
+      const e = explore({
+        scenario: o.scenario, cfg: o.cfg, lock: o.lock, strategies: specs, opsPerActor: WORKLOAD_OPS, seed: `${o.cfg.seed}/reproduce/workloads`,
+        start: fresh, iterations: Math.min(timed ? Infinity : LANE_ITERATIONS, o.iterations - total), maxSteps, now,
+        durationMs: timed ? Math.max(1, Math.min(until, t0 + o.durationMs!) - now()) : 0,
+        keepGoing: true, until: (f) => sameSignature(f.signature, want),
+      });
+      fresh += e.stats.iterations;
+      total += e.stats.iterations;
+      workloads = mergeStats([workloads, e.stats]);
+      const f = e.stats.stoppedBy === 'find' ? e.finds[e.finds.length - 1] : null;
+      if (f) {
+        workloads.stoppedBy = 'find';
+        const involved = f.ops.map((l, task) => ({ task, ops: l.map((_, n) => n) })).filter((i) => i.ops.length);
+        return { ...done(null, f, `${WORKLOADS_HOW}, ${f.strategy}`), involved };
+      }
+      if (o.onProgress && now() >= nextBeat) {
+        nextBeat = now() + progressMs;
+        o.onProgress({ elapsedMs: now() - t0, iterations: total, sets: attempts.filter((x) => x.stats.iterations > 0).length, now: `the scenario's own workloads (${fresh} so far)` });
+      }
+      continue;
+    }
+    if (lane === 'A') {
       if (!wide) continue;
       for (let j = 0; more(j); j++) {
         const i = wide.plain++;
@@ -283,7 +336,7 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
       beat(a);
     }
   }
-  for (const a of attempts) a.stats.stoppedBy = outOfTime() ? 'duration' : 'iterations';
+  for (const x of [...attempts, { stats: workloads }]) x.stats.stoppedBy = outOfTime() ? 'duration' : 'iterations';
   return done(null, null, null);
 }
 
@@ -296,6 +349,8 @@ const ruler = (n: number) => 31 - Math.clz32(n & -n);
  * iterations. */
 const LANE_MS = 500;
 const LANE_ITERATIONS = 100;
+/** The lanes' turns (step 2 of reproduceFree). */
+const LANES = ['A', 'B', 'C', 'B'] as const;
 
 const emptyStats = (specs: StrategySpec[]): ExploreStats => ({
   iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'iterations',

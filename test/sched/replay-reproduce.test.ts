@@ -11,8 +11,8 @@ import { ControlledDriver } from '../../src/sched/controlled.ts';
 import { ReplayStrategy } from '../../src/sched/strategies/replay.ts';
 import { rng } from '../../src/kernel/rng.ts';
 import { readViolations } from '../../src/check/violations.ts';
-import { involvedTasks, partnerTasks, reproduceFree } from '../../src/sched/reproduce.ts';
-import { sameSignature } from '../../src/sched/signature.ts';
+import { involvedTasks, partnerTasks, reproduceFree, WORKLOADS_HOW } from '../../src/sched/reproduce.ts';
+import { recordSignature, sameSignature } from '../../src/sched/signature.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { reproduceFreeFailure } from '../../stress/commands/controlled-io.ts';
 import { buildRegistry } from '../../stress/commands/context.ts';
@@ -93,5 +93,39 @@ describe('reproducing a free-mode violation', () => {
     expect(r.iterations).toBe(400);
     expect(beats.length).toBeGreaterThan(10);
     expect(beats).toEqual([...beats].sort((a, b) => a - b));
+  }, 120_000);
+
+  it('a find its rebuilt operations cannot show is searched in the scenario\'s own workloads, with the same signature', () => {
+    // The free run's operations need the model state they ran in, which the search cannot rebuild
+    // (src/sched/reproduce.ts, lane C). A record whose flight names only the reporter's last step
+    // stands for that here: one rebuilt operation of one task, no partner, so nothing in the window
+    // to explore, and the one run of the reporter's operation alone breaks nothing
+    const ops = opsFor(scenario, cfg, cfg.seed, 6);
+    const lock = makeLock(cfg.lock, { unfairness: cfg.unfairness });
+    const e = explore({ scenario, cfg, lock, strategies: strategySpecs('pct', 3), iterations: 3000, opsPerActor: 0, seed: 'x', ops });
+    const d = new ControlledDriver({ scenario, cfg, lock, flightEntries: 1024 });
+    d.runIteration({ ops, strategy: new ReplayStrategy(e.finds[0].schedule), rng: rng(0) });
+    const full = readViolations(d.shm)[0];
+    const rec = { ...full, flight: full.flight.filter((f) => f.task === full.task).slice(-1) };
+    const roles = scenario.roles(cfg);
+    const want = recordSignature(rec, (t) => roles[t], (t, op) => ops[t][op].kind);
+    expect(want.label).not.toBe('-');
+
+    // no time limit: the search is deterministic
+    const r = reproduceFree({ scenario, cfg, lock, violation: rec, iterations: 20_000 });
+    expect(r.find, `${r.iterations} iterations`).not.toBeNull();
+    expect(r.how).toMatch(new RegExp(`^${WORKLOADS_HOW}, `));
+    expect(r.find!.opsSeed).toMatch(/^3\/reproduce\/workloads\.\d+$/);
+    expect(sameSignature(r.find!.signature, want)).toBe(true);
+    expect(r.involved.length).toBeGreaterThanOrEqual(2);
+    // the same search again: the same find
+    const again = reproduceFree({ scenario, cfg, lock, violation: rec, iterations: 20_000 });
+    expect([again.iterations, again.find?.opsSeed, again.find?.schedule]).toEqual([r.iterations, r.find!.opsSeed, r.find!.schedule]);
+
+    // mainline does not have the race: its workloads break nothing with this signature
+    const clean: RunConfig = { ...cfg, extra: { ...cfg.extra, 'map-pages': 'mainline' } };
+    const none = reproduceFree({ scenario, cfg: clean, lock, violation: rec, iterations: 800 });
+    expect(none.find).toBeNull();
+    expect(none.iterations).toBe(800);
   }, 120_000);
 });
