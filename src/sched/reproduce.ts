@@ -8,9 +8,10 @@
 // operations lack the model state the free run had reached: reproduceFree), until a schedule
 // breaks the same invariant: that schedule is a repro file, if it is the same find
 // (src/sched/signature.ts: the same invariant, reporting role and operation kind, schedule point
-// and page state kind; another bug breaking the same invariant is not this one). The operation sets go from the reporting task and its partners on the page to
-// every task that stepped in the window; a flight ring holds a task's last steps only, so each
-// set is also tried with one and two earlier operations per task.
+// and page state kind; another bug breaking the same invariant is not this one). The operation
+// sets go from the reporting task and its partners on the page to every task that stepped in the
+// window; a flight ring holds a task's last steps only, so each set is also tried with one and two
+// earlier operations per task.
 import type { Op, Scenario } from '../kernel/scenario.ts';
 import type { RunConfig } from '../kernel/config.ts';
 import type { PageLock } from '../locks/types.ts';
