@@ -157,7 +157,8 @@ interface Attempt {
  *      (lane A, what the search did before it followed the free run); set by set (the smallest
  *      most often), plain exploration of the set, now and then from the free run's order up to a
  *      point near the race (lane B, every other turn); and the scenario's own workloads from the
- *      start, as `explore` runs them (lane C, WORKLOADS_HOW).
+ *      start, as `explore` runs them (lane C, WORKLOADS_HOW); every other turn once two rounds
+ *      broke nothing at all on the free run's operations.
  * Until a find with the violation's signature, the iteration limit or the time limit.
  *
  * Why lane C: the free run's operations are rebuilt exactly, but not the state they ran in. The
@@ -280,7 +281,10 @@ export function reproduceFree(o: ReproduceOptions): Reproduction {
   let turn = 0;
   let fresh = 0;
   for (let turns = 0; total < o.iterations && !outOfTime(); turns++) {
-    const lane = LANES[turns % LANES.length];
+    // two rounds in which the rebuilt operations broke nothing at all: they lack the state the
+    // bug needs (above), lane C gets every other turn
+    const starved = turns >= 2 * LANES.length && attempts.every((a) => a.stats.finds === 0);
+    const lane = (starved ? LANES_STARVED : LANES)[turns % LANES.length];
     const until = now() + LANE_MS;
     const more = (j: number) => total < o.iterations && (timed ? now() < until && !outOfTime() : j < LANE_ITERATIONS);
     if (lane === 'C') {
@@ -350,8 +354,10 @@ const ruler = (n: number) => 31 - Math.clz32(n & -n);
  * iterations. */
 const LANE_MS = 500;
 const LANE_ITERATIONS = 100;
-/** The lanes' turns (step 2 of reproduceFree). */
+/** The lanes' turns (step 2 of reproduceFree); once two rounds of them broke nothing on the
+ * free run's operations, LANES_STARVED. */
 const LANES = ['A', 'B', 'C', 'B'] as const;
+const LANES_STARVED = ['A', 'C', 'B', 'C'] as const;
 
 const emptyStats = (specs: StrategySpec[]): ExploreStats => ({
   iterations: 0, steps: 0, decisions: 0, maxDecisions: 0, finds: 0, findsById: {}, elapsedMs: 0, driverMs: 0, stoppedBy: 'iterations',
