@@ -18,7 +18,7 @@ import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/d
 import { perturbRng } from '../../src/kernel/rng.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
-import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
+import { DIRECT_ENV, FreeDriver, type FreeWall } from '../../src/sched/free.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import type { RunResult } from '../../src/report/result.ts';
 import { benchShm, benchTask, benchWorker, collect, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
@@ -126,7 +126,35 @@ async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults:
   return { runStress: orchestrate.runStress, defaults: config.DEFAULTS, commit };
 }
 
-async function throughput(quick: boolean): Promise<BenchTable> {
+type RoleWall = FreeWall & { task: number; role: string };
+
+/** Where the actors' wall time went in this build's runs (run.extra.wall, summed per role over the
+ * runs): the parts the driver measures (src/sched/free.ts FreeWall) as % of the actors' time. */
+function wallTable(side: Side, walls: RoleWall[][]): BenchTable {
+  const byRole = new Map<string, FreeWall>();
+  for (const w of walls.flat()) {
+    const acc = byRole.get(w.role) ?? { totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 };
+    for (const k of Object.keys(acc) as (keyof FreeWall)[]) acc[k] += w[k];
+    byRole.set(w.role, acc);
+  }
+  const pct = (x: number, w: FreeWall) => `${fmt((100 * x) / w.totalMs, 1)} %`;
+  const each = (ms: number, n: number) => (n ? fmt((1000 * ms) / n, 0) : '-');
+  return {
+    title: `Where a map-truncate actor's wall time goes, direct form ${side} (the runs above, summed per role): % of the actor's time, and the mean length of one, us`,
+    head: ['role', 'perturbation sleeps', 'us each', 'holds', 'us each', "spinners' naps", 'us each', 'other waits', 'us each', 'parked', 'the rest (running or ready)'],
+    rows: [...byRole].map(([role, w]) => [
+      role, pct(w.sleepMs, w), each(w.sleepMs, w.sleeps), pct(w.holdMs, w), each(w.holdMs, w.holds), pct(w.napMs, w), each(w.napMs, w.naps),
+      pct(w.waitMs, w), each(w.waitMs, w.waits), pct(w.parkMs, w), pct(w.totalMs - w.sleepMs - w.holdMs - w.napMs - w.waitMs - w.parkMs, w),
+    ]),
+    notes: [
+      'perturbation sleeps and holds: Atomics.wait with a timeout (src/sched/free.ts PERTURB_RATES); they last longer than asked (timer slack, wake-up, a core to run on).',
+      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word (SPIN_NAP_MS); other waits: page locks, the bucket lock, mutexes, rw semaphores.",
+      'parked: quiescent epochs and stutter. The rest: the actor ran, or was ready while the cores ran other threads (4 actors on 2 cores).',
+    ],
+  };
+}
+
+async function throughput(quick: boolean): Promise<BenchTable[]> {
   const ms = quick ? 2_000 : 8_000;
   const pairs = quick ? 1 : 3;
   const loadBefore = load();
@@ -134,6 +162,7 @@ async function throughput(quick: boolean): Promise<BenchTable> {
   const base = baseDir ? await baseBuild(baseDir) : null;
   const sides: Side[] = base ? ['on', 'off', 'base'] : ['on', 'off'];
   const rate: Record<Side, number[]> = { on: [], off: [], base: [] };
+  const walls: Record<Side, RoleWall[][]> = { on: [], off: [], base: [] };
   const notes: string[] = [];
   const saved = process.env[DIRECT_ENV];
   try {
@@ -148,6 +177,7 @@ async function throughput(quick: boolean): Promise<BenchTable> {
         });
         if (r.outcome !== 'SUCCESS') notes.push(`direct ${side}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
         rate[side].push(opsOf(r) / (r.elapsedMs / 1000));
+        if (Array.isArray(r.extra.wall)) walls[side].push(r.extra.wall as RoleWall[]);
       }
     }
   } finally {
@@ -158,7 +188,7 @@ async function throughput(quick: boolean): Promise<BenchTable> {
   const k = (x: number) => fmt(x / 1000, 1);
   const vs = (xs: number[], m: number, what: string) =>
     [`on / ${what}`, ...rate.on.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
-  return {
+  return [{
     title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${base ? ' vs a base build' : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
     head: ['direct form', ...rate.on.map((_, i) => `run ${i + 1}`), 'median'],
     rows: [
@@ -175,13 +205,13 @@ async function throughput(quick: boolean): Promise<BenchTable> {
       `${BASE_ENV}=DIR adds the build in DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
       ...notes,
     ],
-  };
+  }, wallTable('on', walls.on)];
 }
 
 export const directBench: BenchSection = {
   name: 'direct',
   description: 'the direct form in free mode: one schedule point piece by piece; map-truncate ops/s with it on vs off',
   async run(o) {
-    return [pointCosts(o.quick), await pairBreakdown(o.quick), await throughput(o.quick)];
+    return [pointCosts(o.quick), await pairBreakdown(o.quick), ...(await throughput(o.quick))];
   },
 };
