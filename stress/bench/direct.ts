@@ -7,7 +7,8 @@
 // 2. map-truncate free-mode operations per second with the direct form on and off
 //    (PAGELOCK_DIRECT=off: the generators), and with DIRECT_BASE=DIR the build in DIR too, same
 //    flags, runs alternating with the order flipping each round so drift in the machine's load
-//    hits every side. Target: on >= 3x off (or the base build).
+//    hits every side (DIRECT_BASE=DIR,DIR: several). Target: on >= 3x off (or the base build). Then
+//    where the actors' wall time went in the direct-form runs (run.extra.wall).
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -106,10 +107,11 @@ async function pairBreakdown(quick: boolean): Promise<BenchTable> {
 
 const opsOf = (r: RunResult) => r.tasks.reduce((a, t) => a + t.ops, 0);
 
-/** DIRECT_BASE=DIR: also run the build in DIR (a worktree of an older commit, `npm run build`
- * there) in the same alternation, e.g. the commit before the direct form. */
+/** DIRECT_BASE=DIR[,DIR...]: also run the build in each DIR (a worktree of an older commit, `npm run
+ * build` there) in the same alternation, e.g. the commit before the direct form. */
 const BASE_ENV = 'DIRECT_BASE';
-type Side = 'on' | 'off' | 'base';
+/** 'on', 'off', or the index of a DIRECT_BASE build */
+type Side = 'on' | 'off' | number;
 type RunStress = (cfg: RunConfig) => Promise<RunResult>;
 
 async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults: RunConfig; commit: string }> {
@@ -158,54 +160,57 @@ async function throughput(quick: boolean): Promise<BenchTable[]> {
   const ms = quick ? 2_000 : 8_000;
   const pairs = quick ? 1 : 3;
   const loadBefore = load();
-  const baseDir = process.env[BASE_ENV];
-  const base = baseDir ? await baseBuild(baseDir) : null;
-  const sides: Side[] = base ? ['on', 'off', 'base'] : ['on', 'off'];
-  const rate: Record<Side, number[]> = { on: [], off: [], base: [] };
-  const walls: Record<Side, RoleWall[][]> = { on: [], off: [], base: [] };
+  const baseDirs = (process.env[BASE_ENV] ?? '').split(',').filter((d) => d !== '');
+  const bases = await Promise.all(baseDirs.map((d) => baseBuild(d)));
+  const sides: Side[] = ['on', 'off', ...bases.map((_, i) => i)];
+  const rate = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const walls: RoleWall[][] = [];
   const notes: string[] = [];
   const saved = process.env[DIRECT_ENV];
   try {
     for (let p = 0; p < pairs; p++) {
       for (const side of p % 2 ? [...sides].reverse() : sides) {
-        const run = side === 'base' ? base!.runStress : runStress;
-        const defaults = side === 'base' ? base!.defaults : DEFAULTS;
+        const run = typeof side === 'number' ? bases[side].runStress : runStress;
+        const defaults = typeof side === 'number' ? bases[side].defaults : DEFAULTS;
         process.env[DIRECT_ENV] = side === 'off' ? 'off' : 'on'; // the workers inherit the environment they start with
         const r = await run({
           ...defaults, scenario: 'map-truncate', workers: 4, reportDir: null, reproduce: false, durationMs: ms, seed: `bench-${p}`,
           extra: { 'map-pages': 'mainline' },
         });
-        if (r.outcome !== 'SUCCESS') notes.push(`direct ${side}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
-        rate[side].push(opsOf(r) / (r.elapsedMs / 1000));
-        if (Array.isArray(r.extra.wall)) walls[side].push(r.extra.wall as RoleWall[]);
+        if (r.outcome !== 'SUCCESS') notes.push(`${typeof side === 'number' ? `base ${baseDirs[side]}` : `direct ${side}`}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
+        rate.get(side)!.push(opsOf(r) / (r.elapsedMs / 1000));
+        if (side === 'on' && Array.isArray(r.extra.wall)) walls.push(r.extra.wall as RoleWall[]);
       }
     }
   } finally {
     if (saved === undefined) delete process.env[DIRECT_ENV];
     else process.env[DIRECT_ENV] = saved;
   }
-  const on = median(rate.on), off = median(rate.off), b = median(rate.base);
+  const rOn = rate.get('on')!, on = median(rOn);
   const k = (x: number) => fmt(x / 1000, 1);
-  const vs = (xs: number[], m: number, what: string) =>
-    [`on / ${what}`, ...rate.on.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
+  const vs = (side: Side, what: string) => {
+    const xs = rate.get(side)!, m = median(xs);
+    return [`on / ${what}`, ...rOn.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
+  };
+  const baseName = (i: number) => `base build ${bases[i].commit} (${baseDirs[i]})`;
   return [{
-    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${base ? ' vs a base build' : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
-    head: ['direct form', ...rate.on.map((_, i) => `run ${i + 1}`), 'median'],
+    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${bases.length ? ` vs ${bases.length} base build(s)` : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
+    head: ['direct form', ...rOn.map((_, i) => `run ${i + 1}`), 'median'],
     rows: [
-      ['on', ...rate.on.map(k), k(on)],
-      [`off (${DIRECT_ENV}=off: generators)`, ...rate.off.map(k), k(off)],
-      ...(base ? [[`base build ${base.commit} (${baseDir})`, ...rate.base.map(k), k(b)]] : []),
-      vs(rate.off, off, 'off'),
-      ...(base ? [vs(rate.base, b, 'base')] : []),
+      ...sides.map((side) => {
+        const xs = rate.get(side)!;
+        return [side === 'on' ? 'on' : side === 'off' ? `off (${DIRECT_ENV}=off: generators)` : baseName(side), ...xs.map(k), k(median(xs))];
+      }),
+      ...sides.slice(1).map((side) => vs(side, typeof side === 'number' ? `base ${bases[side].commit}` : 'off')),
     ],
     notes: [
       `load average before ${loadBefore}, after ${load()} (1, 5, 15 min; the machine is shared)`,
       'ops/s = operations of all actors / elapsed (start barrier to every actor stopped: worker start-up excluded).',
       'off is this build\'s generator path: it has every cost cut but the direct form (op streams, atomics, the cheaper perturbation check).',
-      `${BASE_ENV}=DIR adds the build in DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
+      `${BASE_ENV}=DIR[,DIR...] adds the build in each DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
       ...notes,
     ],
-  }, wallTable('on', walls.on)];
+  }, wallTable('on', walls)];
 }
 
 export const directBench: BenchSection = {
