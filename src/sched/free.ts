@@ -44,7 +44,14 @@ import { PageObserver } from '../check/observer.ts';
  * `low` (the default) the direct form sleeps DIRECT_SLEEP_SCALE times as often per point (1/1024);
  * spins and holds stay as they are, and so does `high` (it already sleeps 16x as often as `low`).
  * Chosen on patch4 (map-truncate, seeds 1-10): the median time to detect was best at 4x of 1x,
- * 4x and 16x, and 4x more sleeps than 1x did not lower the operations per second.
+ * 4x and 16x, and 4x more sleeps than 1x did not lower the operations per second. The sleeps are
+ * 20-50 % of a map-truncate actor's wall time (bench direct's wall table, load 14-18; spinners'
+ * naps another 12-32 %, and polling the lock word 20 us before a nap ended only ~10 % of them), so
+ * where the cores are idle they bound its operations per second. Tried against that, patch4 seeds
+ * 1-10, two rounds each, alternated with 4x in the same minutes: 2x found slower (medians 0.63 /
+ * 0.78 s against 0.33-0.49 s, load 10-14), and so did a busy-wait of the asked length instead of
+ * the timed sleep, which has no timer slack (1.39 / 0.75 s against 1.25 / 0.26 s, load 19-25;
+ * median operations to the find 110k / 64k against 55k / 54k).
  */
 export interface PerturbRates {
   spin: number;
@@ -147,10 +154,9 @@ export interface FreeActorEnd {
 
 /**
  * Where an actor's wall time went, in ms from its first operation (after the start barrier) to its
- * end. The driver reads
- * the clock only around what blocks (a perturbation sleep, a futex wait, a park), never at a
- * schedule point; the rest of the time (`totalMs` less the parts) the actor ran, or was ready to
- * run while the cores were busy with other threads.
+ * end. The driver reads the clock only around what blocks (a perturbation sleep, a futex wait, a
+ * park), never at a schedule point; the rest of the time (`totalMs` less the parts) the actor ran,
+ * or was ready to run while the cores were busy with other threads.
  */
 export interface FreeWall {
   totalMs: number;
