@@ -1,6 +1,7 @@
 // What the orchestrator sends an actor worker (workers/actor.ts) and what the worker answers.
 import type { RunConfig } from '../kernel/config.ts';
 import type { ShmSizes } from '../shm/layout.ts';
+import type { FreeWall } from '../sched/free.ts';
 
 export interface ActorData {
   sab: SharedArrayBuffer;
@@ -13,5 +14,5 @@ export interface ActorData {
 }
 
 export type ActorMessage =
-  | { type: 'done'; task: number; ops: number; endedBy: 'stop' | 'ops' }
+  | { type: 'done'; task: number; ops: number; endedBy: 'stop' | 'ops'; wall: FreeWall }
   | { type: 'crash'; task: number; op: number; stack: string };

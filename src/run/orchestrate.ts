@@ -32,7 +32,7 @@ import { lockdepSummary } from '../check/lockdep.ts';
 import { violationMessage } from '../check/describe.ts';
 import { RssMonitor, statsDownsampler } from './checkpoint.ts';
 import { checkWaiters, quiescentLockFindings } from '../check/lockstate.ts';
-import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch } from '../sched/free.ts';
+import { parkedFor, PERTURB_RATES, releaseEpoch, requestEpoch, type FreeWall } from '../sched/free.ts';
 import { getScenario } from '../scenarios/index.ts';
 import type { ActorData, ActorMessage } from './actor-protocol.ts';
 import { flightEntriesFor } from './validate.ts';
@@ -170,6 +170,8 @@ class FreeRun {
   /** messages of violations the main thread reported, by id:task:op:page */
   private readonly messages = new Map<string, string[]>();
   private readonly crashes = new Map<number, string>();
+  /** where each finished actor's wall time went (its driver's FreeWall), by task */
+  private readonly walls = new Map<number, FreeWall>();
   private readonly live: LiveRevalidator;
   private readonly deadlocks: DeadlockDetector;
   private readonly lostWake: LostWakeDetector;
@@ -287,7 +289,10 @@ class FreeRun {
       });
     });
     worker.on('message', (m: ActorMessage) => {
-      if (m.type === 'done') w.finished = true;
+      if (m.type === 'done') {
+        w.finished = true;
+        this.walls.set(task, m.wall);
+      }
       else if (m.type === 'crash') {
         w.finished = true;
         this.crashes.set(task, m.stack);
@@ -643,6 +648,8 @@ class FreeRun {
         stutter: { enabled: this.cfg.stutter, pauses: this.stutterStats.pauses, runMs: this.tune.stutterRunMs, pauseMs: this.tune.stutterPauseMs },
         perturb: { level: this.cfg.perturb, rates: PERTURB_RATES[this.cfg.perturb] },
         workerStartMs: this.workerStartMs,
+        // per actor that finished, where its wall time went (src/sched/free.ts FreeWall), ms
+        wall: [...this.walls].sort(([a], [b]) => a - b).map(([task, w]) => ({ task, role: this.roles[task], ...w })),
         // exitCode null: the thread had not exited when the run returned (see notes)
         workers: this.workers.map((w) => ({ task: w.task, threadId: w.threadId, exitCode: w.exitCode, terminated: w.terminated })),
         roles: this.roles,

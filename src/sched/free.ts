@@ -20,6 +20,7 @@ import type { Task } from '../kernel/task.ts';
 import type { DriverObserver } from '../kernel/observer.ts';
 import { directOf, enterDirect, type DirectDriver, type Label } from '../kernel/direct.ts';
 import { attachLockdep } from '../check/lockdep.ts';
+import { SPIN_NAP_MS } from '../locks/spinlock.ts';
 import { PageObserver } from '../check/observer.ts';
 
 /**
@@ -43,7 +44,14 @@ import { PageObserver } from '../check/observer.ts';
  * `low` (the default) the direct form sleeps DIRECT_SLEEP_SCALE times as often per point (1/1024);
  * spins and holds stay as they are, and so does `high` (it already sleeps 16x as often as `low`).
  * Chosen on patch4 (map-truncate, seeds 1-10): the median time to detect was best at 4x of 1x,
- * 4x and 16x, and 4x more sleeps than 1x did not lower the operations per second.
+ * 4x and 16x, and 4x more sleeps than 1x did not lower the operations per second. The sleeps are
+ * 20-50 % of a map-truncate actor's wall time (bench direct's wall table, load 14-18; spinners'
+ * naps another 12-32 %, and polling the lock word 20 us before a nap ended only ~10 % of them), so
+ * where the cores are idle they bound its operations per second. Tried against that, patch4 seeds
+ * 1-10, two rounds each, alternated with 4x in the same minutes: 2x found slower (medians 0.63 /
+ * 0.78 s against 0.33-0.49 s, load 10-14), and so did a busy-wait of the asked length instead of
+ * the timed sleep, which has no timer slack (1.39 / 0.75 s against 1.25 / 0.26 s, load 19-25;
+ * median operations to the find 110k / 64k against 55k / 54k).
  */
 export interface PerturbRates {
   spin: number;
@@ -141,7 +149,35 @@ export interface FreeActorEnd {
   ops: number;
   /** 'stop': the run asked; 'ops': the --ops bound was reached */
   endedBy: 'stop' | 'ops';
+  wall: FreeWall;
 }
+
+/**
+ * Where an actor's wall time went, in ms from its first operation (after the start barrier) to its
+ * end. The driver reads the clock only around what blocks (a perturbation sleep, a futex wait, a
+ * park), never at a schedule point; the rest of the time (`totalMs` less the parts) the actor ran,
+ * or was ready to run while the cores were busy with other threads.
+ */
+export interface FreeWall {
+  totalMs: number;
+  /** perturbation sleeps (a preemption), `sleeps` of them */
+  sleepMs: number;
+  sleeps: number;
+  /** perturbation holds (a sleep with a page lock held: a long critical section) */
+  holdMs: number;
+  holds: number;
+  /** spinners' naps: a spin_lock() whose holder has not let go sleeps SPIN_NAP_MS on the lock word,
+   * which no unlock wakes */
+  napMs: number;
+  naps: number;
+  /** every other futex wait: page locks, the wait-table bucket lock, mutexes, rw semaphores */
+  waitMs: number;
+  waits: number;
+  /** parked between operations: quiescent epochs and stutter */
+  parkMs: number;
+}
+
+const newWall = (): FreeWall => ({ totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 });
 
 export class FreeDriver implements DirectDriver {
   private readonly t: Task;
@@ -153,6 +189,7 @@ export class FreeDriver implements DirectDriver {
   private readonly nap = new Int32Array(new SharedArrayBuffer(4)); // private word to sleep on
   private readonly observer: DriverObserver;
   private parkedEpoch = 0;
+  private readonly wall = newWall();
   spinSink = 0;
 
   constructor(private readonly a: FreeActor) {
@@ -176,9 +213,16 @@ export class FreeDriver implements DirectDriver {
     const direct = this.direct ? directOf(scenario.runOp) : undefined;
     const outer = direct ? enterDirect(this) : null;
     Atomics.store(shm.taskState, id, TASK_RUNNING);
+    let t0 = 0;
     try {
       for (;; opNo++) {
         if (!this.betweenOps()) break;
+        if (opNo === 0) {
+          // the clock starts at the first operation: the start barrier (an epoch every actor parks
+          // for until the last worker has loaded) is not the run's time
+          t0 = performance.now();
+          this.wall.parkMs = 0;
+        }
         if (cfg.ops > 0 && opNo >= cfg.ops) {
           endedBy = 'ops';
           break;
@@ -202,7 +246,8 @@ export class FreeDriver implements DirectDriver {
       if (outer) enterDirect(outer);
     }
     Atomics.store(shm.taskState, id, TASK_DONE);
-    return { ops: opNo, endedBy };
+    this.wall.totalMs = t0 > 0 ? performance.now() - t0 : 0;
+    return { ops: opNo, endedBy, wall: { ...this.wall } };
   }
 
   /** Run one protocol generator to its end on this thread. */
@@ -263,7 +308,16 @@ export class FreeDriver implements DirectDriver {
     const shm = this.t.shm, id = this.t.id;
     this.observer.onBlock(this.t, e);
     Atomics.store(shm.taskState, id, TASK_WAITING);
+    const t0 = performance.now();
     const r = Atomics.wait(e.arr, e.index, e.expected, Math.min(e.timeoutMs, WAIT_SLICE_MS));
+    const ms = performance.now() - t0, w = this.wall;
+    if (e.timeoutMs <= SPIN_NAP_MS) {
+      w.napMs += ms;
+      w.naps++;
+    } else {
+      w.waitMs += ms;
+      w.waits++;
+    }
     Atomics.store(shm.taskState, id, TASK_RUNNING);
     return r;
   }
@@ -296,9 +350,13 @@ export class FreeDriver implements DirectDriver {
       for (let i = 0; i < n; i++) s = (s + i) | 0;
       this.spinSink = s;
     } else if ((x -= R.sleep) < 0) {
-      this.sleepUs(R.sleepUs[0] + r() * (R.sleepUs[1] - R.sleepUs[0]));
+      const ms = this.sleepUs(R.sleepUs[0] + r() * (R.sleepUs[1] - R.sleepUs[0]));
+      this.wall.sleepMs += ms;
+      this.wall.sleeps++;
     } else if ((x -= R.hold) < 0 && Atomics.load(this.t.shm.heldCount, this.t.id) > 0) {
-      this.sleepUs(R.holdUs[0] + r() * (R.holdUs[1] - R.holdUs[0]));
+      const ms = this.sleepUs(R.holdUs[0] + r() * (R.holdUs[1] - R.holdUs[0]));
+      this.wall.holdMs += ms;
+      this.wall.holds++;
     }
   }
 
@@ -306,9 +364,11 @@ export class FreeDriver implements DirectDriver {
    * a normal thread, and the wake-up: a 20-200 us sleep takes ~80-320 us), and that lateness is
    * part of what the rates above were tuned with: asking for that much less, so sleeps last as
    * the table says, ran map-truncate 1.12x faster (load ~13) but found patch4 slower (median
-   * 0.40 -> 0.72 s over seeds 1-10 twice, alternated, load ~14). */
-  private sleepUs(us: number): void {
+   * 0.40 -> 0.72 s over seeds 1-10 twice, alternated, load ~14). Returns how long it took (ms). */
+  private sleepUs(us: number): number {
+    const t0 = performance.now();
     Atomics.wait(this.nap, 0, 0, us / 1000);
+    return performance.now() - t0;
   }
 
   /** Honour STOP, epochs and stutter. Returns false when the task must stop. */
@@ -321,17 +381,21 @@ export class FreeDriver implements DirectDriver {
         this.parkedEpoch = e; // counted or stale: either way, never again for this epoch
         if (joinEpoch(ctl, e)) {
           Atomics.store(shm.taskState, id, TASK_PARKED);
+          const t0 = performance.now();
           Atomics.notify(ctl, CTL.PARKED); // the main thread waits (async) for the count to move
           while (Atomics.load(ctl, CTL.EPOCH) === e && Atomics.load(ctl, CTL.STOP) === 0)
             Atomics.wait(ctl, CTL.EPOCH, e, WAIT_SLICE_MS);
+          this.wall.parkMs += performance.now() - t0;
           Atomics.store(shm.taskState, id, TASK_RUNNING);
         }
         continue;
       }
       if (Atomics.load(ctl, CTL.STUTTER) !== 0) {
         Atomics.store(shm.taskState, id, TASK_PARKED);
+        const t0 = performance.now();
         // short slices: an epoch request or STOP during a stutter is seen within one slice
         Atomics.wait(ctl, CTL.STUTTER, 1, WAIT_SLICE_MS / 5);
+        this.wall.parkMs += performance.now() - t0;
         Atomics.store(shm.taskState, id, TASK_RUNNING);
         continue;
       }

@@ -7,7 +7,8 @@
 // 2. map-truncate free-mode operations per second with the direct form on and off
 //    (PAGELOCK_DIRECT=off: the generators), and with DIRECT_BASE=DIR the build in DIR too, same
 //    flags, runs alternating with the order flipping each round so drift in the machine's load
-//    hits every side. Target: on >= 3x off (or the base build).
+//    hits every side (DIRECT_BASE=DIR,DIR: several). Target: on >= 3x off (or the base build). Then
+//    where the actors' wall time went in the direct-form runs (run.extra.wall).
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { enterDirect, label, point, type DirectDriver } from '../../src/kernel/d
 import { perturbRng } from '../../src/kernel/rng.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { makeLock } from '../../src/locks/index.ts';
-import { DIRECT_ENV, FreeDriver } from '../../src/sched/free.ts';
+import { DIRECT_ENV, FreeDriver, type FreeWall } from '../../src/sched/free.ts';
 import { runStress } from '../../src/run/orchestrate.ts';
 import type { RunResult } from '../../src/report/result.ts';
 import { benchShm, benchTask, benchWorker, collect, fmt, median, nowNs, type BenchSection, type BenchTable } from './common.ts';
@@ -106,10 +107,11 @@ async function pairBreakdown(quick: boolean): Promise<BenchTable> {
 
 const opsOf = (r: RunResult) => r.tasks.reduce((a, t) => a + t.ops, 0);
 
-/** DIRECT_BASE=DIR: also run the build in DIR (a worktree of an older commit, `npm run build`
- * there) in the same alternation, e.g. the commit before the direct form. */
+/** DIRECT_BASE=DIR[,DIR...]: also run the build in each DIR (a worktree of an older commit, `npm run
+ * build` there) in the same alternation, e.g. the commit before the direct form. */
 const BASE_ENV = 'DIRECT_BASE';
-type Side = 'on' | 'off' | 'base';
+/** 'on', 'off', or the index of a DIRECT_BASE build */
+type Side = 'on' | 'off' | number;
 type RunStress = (cfg: RunConfig) => Promise<RunResult>;
 
 async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults: RunConfig; commit: string }> {
@@ -126,62 +128,95 @@ async function baseBuild(dir: string): Promise<{ runStress: RunStress; defaults:
   return { runStress: orchestrate.runStress, defaults: config.DEFAULTS, commit };
 }
 
-async function throughput(quick: boolean): Promise<BenchTable> {
+type RoleWall = FreeWall & { task: number; role: string };
+
+/** Where the actors' wall time went in this build's runs (run.extra.wall, summed per role over the
+ * runs): the parts the driver measures (src/sched/free.ts FreeWall) as % of the actors' time. */
+function wallTable(side: Side, walls: RoleWall[][]): BenchTable {
+  const byRole = new Map<string, FreeWall>();
+  for (const w of walls.flat()) {
+    const acc = byRole.get(w.role) ?? { totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 };
+    for (const k of Object.keys(acc) as (keyof FreeWall)[]) acc[k] += w[k];
+    byRole.set(w.role, acc);
+  }
+  const pct = (x: number, w: FreeWall) => `${fmt((100 * x) / w.totalMs, 1)} %`;
+  const each = (ms: number, n: number) => (n ? fmt((1000 * ms) / n, 0) : '-');
+  return {
+    title: `Where a map-truncate actor's wall time goes, direct form ${side} (the runs above, summed per role): % of the actor's time, and the mean length of one, us`,
+    head: ['role', 'perturbation sleeps', 'us each', 'holds', 'us each', "spinners' naps", 'us each', 'other waits', 'us each', 'parked', 'the rest (running or ready)'],
+    rows: [...byRole].map(([role, w]) => [
+      role, pct(w.sleepMs, w), each(w.sleepMs, w.sleeps), pct(w.holdMs, w), each(w.holdMs, w.holds), pct(w.napMs, w), each(w.napMs, w.naps),
+      pct(w.waitMs, w), each(w.waitMs, w.waits), pct(w.parkMs, w), pct(w.totalMs - w.sleepMs - w.holdMs - w.napMs - w.waitMs - w.parkMs, w),
+    ]),
+    notes: [
+      'perturbation sleeps and holds: Atomics.wait with a timeout (src/sched/free.ts PERTURB_RATES); they last longer than asked (timer slack, wake-up, a core to run on).',
+      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word (SPIN_NAP_MS); other waits: page locks, the bucket lock, mutexes, rw semaphores.",
+      'parked: quiescent epochs and stutter. The rest: the actor ran, or was ready while the cores ran other threads (4 actors on 2 cores).',
+    ],
+  };
+}
+
+async function throughput(quick: boolean): Promise<BenchTable[]> {
   const ms = quick ? 2_000 : 8_000;
   const pairs = quick ? 1 : 3;
   const loadBefore = load();
-  const baseDir = process.env[BASE_ENV];
-  const base = baseDir ? await baseBuild(baseDir) : null;
-  const sides: Side[] = base ? ['on', 'off', 'base'] : ['on', 'off'];
-  const rate: Record<Side, number[]> = { on: [], off: [], base: [] };
+  const baseDirs = (process.env[BASE_ENV] ?? '').split(',').filter((d) => d !== '');
+  const bases = await Promise.all(baseDirs.map((d) => baseBuild(d)));
+  const sides: Side[] = ['on', 'off', ...bases.map((_, i) => i)];
+  const rate = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  const walls: RoleWall[][] = [];
   const notes: string[] = [];
   const saved = process.env[DIRECT_ENV];
   try {
     for (let p = 0; p < pairs; p++) {
       for (const side of p % 2 ? [...sides].reverse() : sides) {
-        const run = side === 'base' ? base!.runStress : runStress;
-        const defaults = side === 'base' ? base!.defaults : DEFAULTS;
+        const run = typeof side === 'number' ? bases[side].runStress : runStress;
+        const defaults = typeof side === 'number' ? bases[side].defaults : DEFAULTS;
         process.env[DIRECT_ENV] = side === 'off' ? 'off' : 'on'; // the workers inherit the environment they start with
         const r = await run({
           ...defaults, scenario: 'map-truncate', workers: 4, reportDir: null, reproduce: false, durationMs: ms, seed: `bench-${p}`,
           extra: { 'map-pages': 'mainline' },
         });
-        if (r.outcome !== 'SUCCESS') notes.push(`direct ${side}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
-        rate[side].push(opsOf(r) / (r.elapsedMs / 1000));
+        if (r.outcome !== 'SUCCESS') notes.push(`${typeof side === 'number' ? `base ${baseDirs[side]}` : `direct ${side}`}, pair ${p + 1}: ${r.outcome} (${r.endReason}) after ${r.elapsedMs} ms`);
+        rate.get(side)!.push(opsOf(r) / (r.elapsedMs / 1000));
+        if (side === 'on' && Array.isArray(r.extra.wall)) walls.push(r.extra.wall as RoleWall[]);
       }
     }
   } finally {
     if (saved === undefined) delete process.env[DIRECT_ENV];
     else process.env[DIRECT_ENV] = saved;
   }
-  const on = median(rate.on), off = median(rate.off), b = median(rate.base);
+  const rOn = rate.get('on')!, on = median(rOn);
   const k = (x: number) => fmt(x / 1000, 1);
-  const vs = (xs: number[], m: number, what: string) =>
-    [`on / ${what}`, ...rate.on.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
-  return {
-    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${base ? ' vs a base build' : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
-    head: ['direct form', ...rate.on.map((_, i) => `run ${i + 1}`), 'median'],
+  const vs = (side: Side, what: string) => {
+    const xs = rate.get(side)!, m = median(xs);
+    return [`on / ${what}`, ...rOn.map((x, i) => `${fmt(x / xs[i], 2)}x`), `${fmt(on / m, 2)}x ${on / m >= THROUGHPUT_TARGET ? 'ok' : 'UNDER'} (>= ${THROUGHPUT_TARGET}x)`];
+  };
+  const baseName = (i: number) => `base build ${bases[i].commit} (${baseDirs[i]})`;
+  return [{
+    title: `map-truncate mainline, 4 workers, default flags (--perturb low, stutter, epochs), via runStress: thousand ops/s, direct form on vs off${bases.length ? ` vs ${bases.length} base build(s)` : ''} (${pairs} alternated round(s) of ${ms / 1000} s)`,
+    head: ['direct form', ...rOn.map((_, i) => `run ${i + 1}`), 'median'],
     rows: [
-      ['on', ...rate.on.map(k), k(on)],
-      [`off (${DIRECT_ENV}=off: generators)`, ...rate.off.map(k), k(off)],
-      ...(base ? [[`base build ${base.commit} (${baseDir})`, ...rate.base.map(k), k(b)]] : []),
-      vs(rate.off, off, 'off'),
-      ...(base ? [vs(rate.base, b, 'base')] : []),
+      ...sides.map((side) => {
+        const xs = rate.get(side)!;
+        return [side === 'on' ? 'on' : side === 'off' ? `off (${DIRECT_ENV}=off: generators)` : baseName(side), ...xs.map(k), k(median(xs))];
+      }),
+      ...sides.slice(1).map((side) => vs(side, typeof side === 'number' ? `base ${bases[side].commit}` : 'off')),
     ],
     notes: [
       `load average before ${loadBefore}, after ${load()} (1, 5, 15 min; the machine is shared)`,
       'ops/s = operations of all actors / elapsed (start barrier to every actor stopped: worker start-up excluded).',
       'off is this build\'s generator path: it has every cost cut but the direct form (op streams, atomics, the cheaper perturbation check).',
-      `${BASE_ENV}=DIR adds the build in DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
+      `${BASE_ENV}=DIR[,DIR...] adds the build in each DIR (its own workers) to the alternation, e.g. a worktree of the commit before the direct form.`,
       ...notes,
     ],
-  };
+  }, wallTable('on', walls)];
 }
 
 export const directBench: BenchSection = {
   name: 'direct',
   description: 'the direct form in free mode: one schedule point piece by piece; map-truncate ops/s with it on vs off',
   async run(o) {
-    return [pointCosts(o.quick), await pairBreakdown(o.quick), await throughput(o.quick)];
+    return [pointCosts(o.quick), await pairBreakdown(o.quick), ...(await throughput(o.quick))];
   },
 };

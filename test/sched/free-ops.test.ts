@@ -8,6 +8,7 @@ import type { Op, Scenario } from '../../src/kernel/scenario.ts';
 import { opRng } from '../../src/kernel/rng.ts';
 import { FreeDriver, WAIT_SLICE_MS } from '../../src/sched/free.ts';
 import { futexWait, type Step } from '../../src/kernel/step.ts';
+import { SPIN_NAP_MS } from '../../src/locks/spinlock.ts';
 import { Task } from '../../src/kernel/task.ts';
 import type { PageLock } from '../../src/locks/types.ts';
 import { CTL, type ShmSizes } from '../../src/shm/layout.ts';
@@ -61,7 +62,7 @@ function runRecorded(c: RunConfig, task: number, lock: PageLock): Op[] {
   const shm = shmFor(c, recording);
   const t = new Task({ id: task, shm, ops: kernelOps({ lock }) });
   const end = new FreeDriver({ t, scenario: recording, role: 'locker', cfg: c }).run();
-  expect(end).toEqual({ ops: c.ops, endedBy: 'ops' });
+  expect(end).toMatchObject({ ops: c.ops, endedBy: 'ops' });
   expect(shm.taskState[task]).toBe(TASK_DONE);
   expect(shm.heartbeat[task]).toBe(c.ops);
   return seen;
@@ -132,8 +133,43 @@ describe('free driver', () => {
     const t = new Task({ id: 0, shm, ops: kernelOps({ lock: chaoticLock('x') }) });
     const t0 = performance.now();
     const end = new FreeDriver({ t, scenario: waiting, role: 'locker', cfg: c }).run();
-    expect(end).toEqual({ ops: 1, endedBy: 'stop' });
+    expect(end).toMatchObject({ ops: 1, endedBy: 'stop' });
     expect(results).toEqual(['timed-out']);
     expect(performance.now() - t0).toBeLessThan(WAIT_SLICE_MS * 20);
+  });
+
+  it('accounts where its wall time went: perturbation sleeps and holds, naps, other waits', () => {
+    // each operation: a spinner's nap, a 1 ms wait, then 10 schedule points holding page 1
+    const c = cfg({ ops: 300, perturb: 'high', seed: '5' });
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const timed: Scenario = {
+      ...locksScenario,
+      nextOp: () => ({ kind: 'timed', args: [] }),
+      *runOp(t) {
+        yield futexWait(word, 0, 0, SPIN_NAP_MS);
+        yield futexWait(word, 0, 0, 1);
+        t.heldAdd(1);
+        for (let i = 0; i < 10; i++) yield 'held';
+        t.heldRemove(1);
+      },
+    };
+    const shm = shmFor(c, timed);
+    const t = new Task({ id: 0, shm, ops: kernelOps({ lock: chaoticLock('x') }) });
+    const t0 = performance.now();
+    const { wall: w } = new FreeDriver({ t, scenario: timed, role: 'locker', cfg: c }).run();
+    const elapsed = performance.now() - t0;
+    expect(w.naps).toBe(300);
+    expect(w.waits).toBe(300);
+    expect(w.waitMs).toBeGreaterThanOrEqual(300 * 0.9);
+    expect(w.napMs).toBeGreaterThanOrEqual(300 * SPIN_NAP_MS * 0.9);
+    // 3,000 points at --perturb high: 1/256 each a sleep (20-1000 us) and a hold (1-5 ms)
+    expect(w.sleeps).toBeGreaterThan(0);
+    expect(w.holds).toBeGreaterThan(0);
+    expect(w.sleepMs).toBeGreaterThanOrEqual(w.sleeps * 0.02 * 0.9);
+    expect(w.holdMs).toBeGreaterThanOrEqual(w.holds * 1 * 0.9);
+    expect(w.parkMs).toBe(0);
+    const parts = w.sleepMs + w.holdMs + w.napMs + w.waitMs + w.parkMs;
+    expect(parts).toBeLessThanOrEqual(w.totalMs);
+    expect(w.totalMs).toBeLessThanOrEqual(elapsed);
   });
 });
