@@ -175,10 +175,6 @@ export class WeightTree {
     for (let k = i + 1; k <= this.n; k += k & -k) this.t[k] += d;
   }
 
-  get(i: number): number {
-    return this.v[i];
-  }
-
   total(): number {
     let s = 0;
     for (let k = this.n; k > 0; k -= k & -k) s += this.t[k];
