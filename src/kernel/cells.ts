@@ -30,7 +30,7 @@ export interface ControlledCellCfg {
   workers?: number;
   opsPerActor?: number;
   /** how schedules are chosen (explore --strategy); default the portfolio */
-  strategy?: 'pct' | 'random' | 'portfolio';
+  strategy?: 'pct' | 'random' | 'portfolio' | 'novelty';
   /** PCT depth of the portfolio */
   depth?: number;
   /** scenario flags for controlled mode only (merged over CellCfg.extra) */

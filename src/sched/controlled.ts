@@ -249,9 +249,10 @@ export class ControlledDriver implements SchedView {
   /** Fresh model for a new iteration: initShm + the scenario's init, label table kept. */
   private reset(): void {
     const shm = this.shm;
-    initShm(shm);
+    initShm(shm, { keepLabels: true });
     // the label table outlives iterations (the tasks' LabelTable caches its ids, and every label
-    // in this model is interned through it): its slots are written back, not the whole region
+    // in this model is interned through it): its region is not zeroed, and its slots are written
+    // back (what a zeroed region would need; here it rewrites the same words)
     this.labelTable.restore();
     this.observer.reset();
     this.scenario.init(shm, this.cfg);

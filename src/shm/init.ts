@@ -2,8 +2,20 @@
 import { CTL } from './layout.ts';
 import { NIL, PG_free, type Shm } from './shm.ts';
 
-export function initShm(shm: Shm): void {
-  new Int32Array(shm.sab).fill(0);
+export interface InitShmOptions {
+  /** leave the label table's region as it is (controlled mode's reset between iterations: the
+   * driver's LabelTable keeps the same slots, and the region is 64 KB of a ~100 KB model, most of
+   * what zeroing the buffer cost in every iteration) */
+  keepLabels?: boolean;
+}
+
+export function initShm(shm: Shm, o: InitShmOptions = {}): void {
+  const all = new Int32Array(shm.sab);
+  if (o.keepLabels) {
+    const from = shm.labels.byteOffset >> 2;
+    all.fill(0, 0, from);
+    all.fill(0, from + shm.labels.length);
+  } else all.fill(0);
   shm.bucketHead.fill(NIL);
   shm.bucketTail.fill(NIL);
   shm.wqNext.fill(NIL);

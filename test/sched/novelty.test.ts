@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ControlledDriver } from '../../src/sched/controlled.ts';
 import { explore, opsFor } from '../../src/sched/explore.ts';
 import { NoveltyStrategy, ReplayStrategy, makeStrategy } from '../../src/sched/strategies/index.ts';
-import { KeyCounts } from '../../src/sched/strategies/novelty.ts';
+import { KeyCounts, WeightTree } from '../../src/sched/strategies/novelty.ts';
 import { SCENARIOS } from '../../src/scenarios/index.ts';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { makeLock } from '../../src/locks/index.ts';
@@ -30,11 +30,11 @@ const NOVELTY = [{ kind: 'novelty' as const, depth: 3 }];
 describe('novelty strategy', () => {
   it('v4.14: finds the killable missed wake-up on the minimal workload, and the find replays', () => {
     const cfg = cfgFor('v4.14');
-    // seed 3: the find at iteration 1,469 (seeds 1-5: 597-23,036, docs/strategies.md)
+    // seed 3: the find at iteration 699 (seeds 1-20: 399-19,911 on 19 seeds, seed 9 beyond 30,000; docs/strategies.md)
     const r = explore({ scenario: locks, cfg, lock: makeLock('v4.14'), strategies: NOVELTY, iterations: 2_000, opsPerActor: 4, seed: '3', ops: OLEG_OPS });
     expect(r.finds.length).toBe(1);
     const f = r.finds[0];
-    expect(f.iteration + 1).toBe(1_469); // a function of the seed: a change here changed what novelty does
+    expect(f.iteration + 1).toBe(699); // a function of the seed: a change here changed what novelty does
     expect(f.violation.id).toBe('LOCK-WAKE');
     expect(f.schedule.some((c) => c < 0)).toBe(true); // a signal event is part of it
     const d = new ControlledDriver({ scenario: locks, cfg, lock: makeLock('v4.14') });
@@ -97,5 +97,41 @@ describe('novelty strategy', () => {
     for (const [k, n] of m) if (t.get(k) !== n) wrong++;
     expect(wrong).toBe(0);
     expect(t.get(123_456_789)).toBe(m.get(123_456_789) ?? 0);
+  });
+
+  it('draws corpus entries in proportion to their weights, through updates and zero weights', () => {
+    const n = 1000;
+    const t = new WeightTree(n);
+    const w = new Float64Array(n);
+    const r = rng('weights');
+    // most entries weightless (slots not yet filled), a few heavy, the rest light; then updates
+    for (let i = 0; i < 600; i++) w[i] = i % 50 === 0 ? 40 : r();
+    for (let i = 0; i < n; i++) t.set(i, w[i]);
+    for (let i = 0; i < 600; i += 7) t.set(i, (w[i] = i % 2 ? 0 : w[i] * 3));
+    const total = w.reduce((a, b) => a + b, 0);
+    expect(t.total()).toBeCloseTo(total, 6);
+    // every prefix boundary lands on the entry that owns it
+    let prefix = 0;
+    for (let i = 0; i < n; i++) {
+      if (w[i] > 0) {
+        expect(t.find(prefix)).toBe(i);
+        expect(t.find(prefix + w[i] * 0.999)).toBe(i);
+      }
+      prefix += w[i];
+    }
+    expect(w[t.find(total * (1 - 1e-15))]).toBeGreaterThan(0);
+    // sampled shares follow the weights: the heavy entries together, and one light entry never
+    // drawn when its weight is 0
+    const draws = 50_000;
+    let heavy = 0, weightless = 0;
+    for (let k = 0; k < draws; k++) {
+      const i = t.find(r() * total);
+      if (w[i] === 0) weightless++;
+      if (i % 50 === 0 && i < 600) heavy++;
+    }
+    expect(weightless).toBe(0);
+    let heavyW = 0;
+    for (let i = 0; i < 600; i += 50) heavyW += w[i];
+    expect(Math.abs(heavy / draws - heavyW / total)).toBeLessThan(0.01);
   });
 });

@@ -26,7 +26,18 @@
 // inputs fuzzed often for nothing), and among those the one whose key has been observed least
 // often so far (a rare state: AFLFast's and FairFuzz's power schedules favour inputs that reach
 // rare branches; the stages towards a deep bug stay rare, while a key every walk passes through
-// soon has thousands of hits). It replays the entry's
+// soon has thousands of hits).
+//
+// Productivity (AFL's and Entropic's idea that energy goes where fuzzing pays): an entry's weight
+// in the draw is its estimated chance that fuzzing it reaches a new key, squared, (wins + prior) /
+// (fuzzes + 1), where the prior of an entry made by fuzzing another is that parent's estimate and
+// the prior of a fresh walk's entry is PRIOR_FRESH. A find is a chain of entries, each made by
+// fuzzing the one before (the cell's configuration: 2-8 entries, each fuzzed 1-3 times before it
+// made the next); drawn uniformly, every step of the chain waited for a draw among thousands of
+// entries. Weighted this way the lineages that keep reaching new states are drawn more often and
+// the entries that stopped paying less, without naming any state (docs/strategies.md).
+//
+// It replays the entry's
 // choices up to its decision (the cut), then, with probability PARK, parks one actor drawn at
 // random for a log-uniform number of decisions (up to 2^PARK_LOG: the mutation "preempt a task
 // here for a while", which a uniform walk makes exponentially unlikely), and walks at random.
@@ -57,8 +68,14 @@ export const NEW_MAX = 16;
 export const PARK = 0.9;
 /** A parked actor stays parked for up to 2^(PARK_LOG) decisions (log-uniform). */
 export const PARK_LOG = 6;
-/** Most corpus entries kept (the oldest are dropped beyond it). */
+/** Most corpus entries kept (the oldest are overwritten beyond it). */
 export const CORPUS_MAX = 20_000;
+/** The productivity estimate a fresh walk's entries start from (an entry made by fuzzing another
+ * starts from its parent's estimate). */
+export const PRIOR_FRESH = 1 / 4;
+/** An entry's weight in the draw is its productivity estimate to this power (measured on the
+ * locks/v4.14 cell's configuration, seeds 1-10: 1 found less than 2; 3, 4 and 6 no better). */
+export const PRODUCTIVITY_POWER = 2;
 
 interface Entry {
   choices: Int32Array;
@@ -70,7 +87,18 @@ interface Entry {
   key: number;
   /** iterations that fuzzed it and reached no new key (fewest first) */
   fails: number;
+  /** iterations that fuzzed it and reached a new key */
+  wins: number;
+  /** the productivity estimate before it was fuzzed (its parent's, or PRIOR_FRESH) */
+  prior: number;
+  /** its place in the corpus ring and in the weight tree */
+  slot: number;
+  /** the how-many-th entry kept (ties go to the newer) */
+  seq: number;
 }
+
+/** The estimated chance that fuzzing `e` reaches a new key (Laplace's rule, from its prior). */
+const productivity = (e: Entry): number => (e.wins + e.prior) / (e.wins + e.fails + 1);
 
 const mix = (h: number, v: number): number => {
   h = Math.imul(h ^ v, 0x9e3779b1);
@@ -126,6 +154,49 @@ export class KeyCounts {
   }
 }
 
+/** A Fenwick tree of non-negative weights: set one in O(log n), draw an index with probability
+ * proportional to its weight in O(log n). */
+export class WeightTree {
+  private readonly t: Float64Array;
+  private readonly v: Float64Array;
+  private readonly top: number;
+  constructor(readonly n: number) {
+    this.t = new Float64Array(n + 1);
+    this.v = new Float64Array(n);
+    let top = 1;
+    while (top * 2 <= n) top *= 2;
+    this.top = top;
+  }
+
+  set(i: number, w: number): void {
+    const d = w - this.v[i];
+    if (d === 0) return;
+    this.v[i] = w;
+    for (let k = i + 1; k <= this.n; k += k & -k) this.t[k] += d;
+  }
+
+  total(): number {
+    let s = 0;
+    for (let k = this.n; k > 0; k -= k & -k) s += this.t[k];
+    return s;
+  }
+
+  /** The index whose weight covers x in [0, total()): the first i with prefix(i + 1) > x. */
+  find(x: number): number {
+    let pos = 0;
+    for (let step = this.top; step > 0; step >>= 1) {
+      const nx = pos + step;
+      if (nx <= this.n && this.t[nx] <= x) {
+        pos = nx;
+        x -= this.t[nx];
+      }
+    }
+    // rounding can leave x at the very end: the last index with weight
+    while (pos > 0 && (pos >= this.n || this.v[pos] === 0)) pos--;
+    return pos;
+  }
+}
+
 export class NoveltyStrategy implements Strategy {
   readonly name = 'novelty';
   private shm: Shm | null = null;
@@ -139,7 +210,10 @@ export class NoveltyStrategy implements Strategy {
   private readonly newAt = new Int32Array(NEW_MAX);
   private readonly newKeys = new Int32Array(NEW_MAX);
   private nNew = 0;
+  /** a ring of CORPUS_MAX entries (the oldest overwritten), weighted in `weights` */
   private readonly corpus: Entry[] = [];
+  private readonly weights = new WeightTree(CORPUS_MAX);
+  private added = 0;
   /** the entry this iteration replays a prefix of (null: a fresh walk) */
   private parent: Entry | null = null;
   private cut = 0;
@@ -167,16 +241,11 @@ export class NoveltyStrategy implements Strategy {
     this.workloadOf = iteration;
     if (this.corpus.length === 0 || r() < FRESH) return iteration;
     let best: Entry | null = null;
-    let bestAt = -1;
-    const len0 = this.corpus.length;
+    const total = this.weights.total();
     for (let k = 0; k < TOURNAMENT; k++) {
-      const at = Math.floor(r() * len0);
-      const e = this.corpus[at];
+      const e = this.corpus[this.weights.find(r() * total)];
       if (best === null || e.fails < best.fails || (e.fails === best.fails && (this.hits.get(e.key) < this.hits.get(best.key)
-        || (this.hits.get(e.key) === this.hits.get(best.key) && at > bestAt)))) {
-        best = e;
-        bestAt = at;
-      }
+        || (this.hits.get(e.key) === this.hits.get(best.key) && e.seq > best.seq)))) best = e;
     }
     this.parent = best;
     this.cut = best!.from;
@@ -305,17 +374,33 @@ export class NoveltyStrategy implements Strategy {
     }
   }
 
+  private weigh(e: Entry): void {
+    this.weights.set(e.slot, productivity(e) ** PRODUCTIVITY_POWER);
+  }
+
   end(): void {
+    const parent = this.parent;
     if (this.nNew === 0) {
-      if (this.parent !== null) this.parent.fails++;
+      if (parent !== null) {
+        parent.fails++;
+        this.weigh(parent);
+      }
       return;
     }
+    if (parent !== null) {
+      parent.wins++;
+      this.weigh(parent);
+    }
     this.kept++;
-    // one entry per decision that reached something new, sharing the recorded choices
+    // one entry per decision that reached something new, sharing the recorded choices; each
+    // starts from its parent's productivity estimate (this win included)
+    const prior = parent !== null ? productivity(parent) : PRIOR_FRESH;
     const choices = this.rec.slice(0, this.j);
     for (let k = 0; k < this.nNew; k++) {
-      if (this.corpus.length >= CORPUS_MAX) this.corpus.shift();
-      this.corpus.push({ choices, from: this.newAt[k], key: this.newKeys[k], workload: this.workloadOf, fails: 0 });
+      const slot = this.added % CORPUS_MAX;
+      const e: Entry = { choices, from: this.newAt[k], key: this.newKeys[k], workload: this.workloadOf, fails: 0, wins: 0, prior, slot, seq: this.added++ };
+      this.corpus[slot] = e;
+      this.weigh(e);
     }
   }
 
@@ -329,7 +414,7 @@ export class NoveltyStrategy implements Strategy {
   }
 
   describe(): string {
-    return `novelty: corpus of schedules that reached new (task point, wait entry, page bits) pairs of tasks at one wait-queue bucket, each fuzzed by replaying a prefix and walking at random`
+    return `novelty: corpus of schedules that reached new (task point, wait entry, page bits) pairs of tasks at one wait-queue bucket, drawn by how often fuzzing them paid, each fuzzed by replaying a prefix and walking at random`
       + ` (${this.hits.size} coverage keys; ${this.corpus.length} corpus entries from ${this.kept} of ${this.iterations} iterations; deterministic for one explorer only)`
       + `${this.signals ? ` (${swarmSignalText()})` : ''}`;
   }
