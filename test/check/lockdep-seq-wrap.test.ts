@@ -8,7 +8,7 @@ import { Shm } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
 import { CTL, type ShmSizes } from '../../src/shm/layout.ts';
 import { Task } from '../../src/kernel/task.ts';
-import type { Step } from '../../src/kernel/step.ts';
+import { runRecorded as run } from '../helpers/stepper.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { __SetPageLocked } from '../../src/locks/common.ts';
 import { attachLockdep, lockdepSummary, lockOrderMessage } from '../../src/check/lockdep.ts';
@@ -38,19 +38,6 @@ function model() {
   return { shm, ts };
 }
 
-/** Run an uncontended generator to its end, recording its schedule points. */
-function run<T>(t: Task, g: Step<T>): T {
-  let send: unknown;
-  for (;;) {
-    const r = g.next(send);
-    if (r.done) return r.value;
-    send = undefined;
-    const y = r.value;
-    if (typeof y === 'string') t.record(y);
-    else if (y.kind === 'now') send = 0;
-    else throw new Error('would block');
-  }
-}
 
 /** Task a takes pages 1 then 2 (the ascending order); task b then takes page 2 in op 5 with its
  * step numbers starting at `seq0`, makes `between` more steps, and blocks on page 1 in op 6:

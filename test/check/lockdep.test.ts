@@ -8,7 +8,7 @@ import { Shm, PG_writeback } from '../../src/shm/shm.ts';
 import { initShm } from '../../src/shm/init.ts';
 import type { ShmSizes } from '../../src/shm/layout.ts';
 import { Task } from '../../src/kernel/task.ts';
-import type { Step } from '../../src/kernel/step.ts';
+import { runRecorded as run } from '../helpers/stepper.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { pteUnlock } from '../../src/mm/pgtable.ts';
 import { pteLock } from '../../src/mm/pgtable.ts';
@@ -50,20 +50,6 @@ function tasks(shm: Shm, lockdep = true): Task[] {
   });
 }
 
-/** Run a generator to its end the way the free driver does (schedule points recorded); a wait
- * that would block is an error: these tests never contend. */
-function run<T>(t: Task, g: Step<T>): T {
-  let send: unknown;
-  for (;;) {
-    const r = g.next(send);
-    if (r.done) return r.value;
-    send = undefined;
-    const y = r.value;
-    if (typeof y === 'string') t.record(y);
-    else if (y.kind === 'now') send = 0;
-    else if (y.kind === 'wait') throw new Error(`would block on word ${y.index}`);
-  }
-}
 
 const ids = (shm: Shm) => readViolations(shm).map((v) => v.id);
 const message = (shm: Shm, i = 0) => lockOrderMessage(shm, readViolations(shm)[i].values, (t) => `role${t}`);

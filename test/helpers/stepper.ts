@@ -53,3 +53,19 @@ export class Stepper<T> {
     return this.value as T;
   }
 }
+
+/** Run an uncontended generator to its end the way the free driver does: every schedule point is
+ * recorded in the task's flight ring (what lockdep and the reports read); wakes are no-ops; a wait
+ * that would block is an error, since these tests never contend. */
+export function runRecorded<T>(t: { record(label: string): void }, g: Step<T>): T {
+  let send: unknown;
+  for (;;) {
+    const r = g.next(send);
+    if (r.done) return r.value;
+    send = undefined;
+    const y = r.value;
+    if (typeof y === 'string') t.record(y);
+    else if (y.kind === 'now') send = 0;
+    else if (y.kind === 'wait') throw new Error(`would block on word ${y.index}`);
+  }
+}
