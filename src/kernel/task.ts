@@ -104,7 +104,7 @@ export class Task {
    * unlockNoWaiters()): the same arrays as shm's, the same words. Shm's are class fields that the
    * constructor fills in a loop, so V8 types them as any value and checks each array's map before
    * every use of it; declared and set once here, each is known to be an Int32Array. Protocol code
-   * outside the lock's fast paths keeps using shm's (the direct v5.9 pair: ~3-5 ns less; bench
+   * outside the lock's fast paths keeps using shm's (the direct v5.9 pair: ~3 ns less of ~59; bench
    * direct, 'the free driver' row). */
   declare readonly flags: Int32Array;
   declare readonly owner: Int32Array;
