@@ -241,8 +241,9 @@ export class Task {
    * the reverse order they were taken, so the usual case is the last entry); true if it was. */
   heldDrop(pfn: number): boolean {
     const hc = this.heldCount, id = this.id, count = hc[id];
-    // the usual case, the newest entry (listed: count <= MAX_HELD), inline; the scan is a call, so
-    // that every unlock_page stays within V8's inlining budget
+    // the usual case, the newest entry, inline (count <= MAX_HELD: never past the task's own
+    // slots, whatever the shared count says); the scan is a call, so that every unlock_page stays
+    // within V8's inlining budget
     if (count > 0 && count <= (16 satisfies typeof MAX_HELD) && this.held[this.heldBase + count - 1] === pfn) {
       hc[id] = count - 1;
       return true;
