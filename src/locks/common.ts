@@ -73,13 +73,13 @@ export function __ClearPageLocked(t: Task, pfn: number): void {
  * waitqueue.ts).
  */
 export function acquired(t: Task, pfn: number, how: Acquired): void {
-  const shm = t.shm, me = t.id + 1;
+  const me = t.id + 1, owner = t.owner; // shm.owner (Task.flags says why the task's copy)
   // Plain accesses (no locked RMW): the atomic that gave us the bit (the RMW, or the waker's
   // WQ_FLAG_DONE for a hand-off) comes after the last owner's clear in its releasePageLock(), so
   // this read sees that clear; a second owner at once reads the first one (or, if both read
   // between the two bit RMWs, each other's release finds LOCK-UNLOCK).
-  const prev = shm.owner[pfn];
-  shm.owner[pfn] = me;
+  const prev = owner[pfn];
+  owner[pfn] = me;
   if (prev !== Fast.noOwner) t.violation('LOCK-EXCL', pfn, prev - 1, t.id);
   t.heldAdd(pfn);
   wakeTokenSettle(t, pfn); // a wake given to us without the lock: we hold the bit now
@@ -156,7 +156,7 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
     t.page = pfn;
     yield 'trylock_page';
     unlockSettle(t); // an earlier unlock of ours that never walked
-    const old = Atomics.or(t.shm.flags, pfn, Fast.locked);
+    const old = Atomics.or(t.flags, pfn, Fast.locked); // shm.flags (Task.flags says why the task's copy)
     if (old & Fast.locked) return false;
     acquired(t, pfn, old & Fast.waiters ? 'steal' : 'fast');
     return true;
@@ -217,19 +217,19 @@ export const PAGE_LOCK_COMMON: PageLockCommon = Object.freeze({
    * locked, by us); returns the old flags. The shadow owner and the held list are cleared BEFORE
    * the RMW: right after it another task may take the lock. */
   releasePageLock(t: Task, pfn: number): number {
-    const shm = t.shm, me = t.id + 1;
-    const owner = shm.owner[pfn]; // ours to clear: plain, ordered before the releasing atomic below
-    if (owner === me) shm.owner[pfn] = Fast.noOwner;
+    const me = t.id + 1, flags = t.flags, owners = t.owner; // shm's (Task.flags says why the task's copies)
+    const owner = owners[pfn]; // ours to clear: plain, ordered before the releasing atomic below
+    if (owner === me) owners[pfn] = Fast.noOwner;
     t.heldDrop(pfn);
     if (owner === me) {
       // no waiter announced (the uncontended unlock): release with a compare-exchange that fails
       // if PG_waiters is set by then, and owe no walk (unlockNoWaiters()). The flags are read
       // plain (an Atomics.load is a builtin call, ~10 ns): the compare-exchange is what decides,
       // and a stale read only sends the unlock down the RMW path below.
-      const f = shm.flags[pfn];
+      const f = flags[pfn];
       if ((f & (Fast.locked | Fast.waiters)) === Fast.locked) {
         unlockSettle(t); // an earlier unlock of ours that never walked, as unlockOwes() settles it
-        if (Atomics.compareExchange(shm.flags, pfn, f, f & ~Fast.locked) === f) {
+        if (Atomics.compareExchange(flags, pfn, f, f & ~Fast.locked) === f) {
           unlockNoWaiters(t, pfn);
           return f;
         }

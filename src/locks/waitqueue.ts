@@ -442,9 +442,8 @@ export function unlockNoWaiters(t: Task, pfn: number): void {
   // Plain reads (each Atomics.load is a builtin call, ~10 ns, and this is every uncontended
   // unlock): they come after the releasing compare-exchange, a locked RMW, and only decide
   // whether to look; lostSleeper() re-reads everything it reports with Atomics
-  const shm = t.shm;
-  if (shm.wqSleepers[pfn] === 0 || shm.wakeOwed[pfn] !== 0) return;
-  const e = lostSleeper(shm, pfn);
+  if (t.wqSleepers[pfn] === 0 || t.wakeOwed[pfn] !== 0) return; // the task's copies of shm's (Task.flags)
+  const e = lostSleeper(t.shm, pfn);
   if (e >= 0) reportLost(t, pfn, e);
 }
 
@@ -466,7 +465,7 @@ export function unlockWalked(t: Task, pfn: number): void {
 
 /** An unlock that never walked: settled at the unlocker's next lock step. */
 export function unlockSettle(t: Task): void {
-  const u = t.shm.unlockToken[t.id]; // only this task writes its token: a plain read is exact
+  const u = t.unlockToken[t.id]; // only this task writes its token: a plain read is exact
   if (u !== 0) unlockWalked(t, u - 1);
 }
 
@@ -511,7 +510,7 @@ export function wakeTokenSettle(t: Task, pfn: number): void {
   // entry unlinked (every such write happened before), or it is right after its own bit RMW with
   // the entry maybe still queued (4.10's loop): a wake it misses came after that instant and is
   // settled when the lock attempt returns (__lockPage), as with an Atomics.load.
-  if (t.shm.wqToken[t.id] !== 0) wakeTokensSettle(t, pfn);
+  if (t.wqToken[t.id] !== 0) wakeTokensSettle(t, pfn);
 }
 
 /** wakeTokenSettle() with a token to settle (apart: the test above is inlined at every

@@ -23,7 +23,23 @@ export const cpuNs = (): number => {
  * the lock code does per task (a scan of every task's words) costs what it costs in a run. */
 export const TASKS = 5;
 
+/** The bare minimum a lock needs, one Atomics.compareExchange + one Atomics.store, ns per pair:
+ * the reference every pair is compared with, measured on the thread that measures the pair and
+ * between its rounds (a raw pair measured once, or on another thread, moves with that thread's
+ * moment of the machine's load, not the pair's). */
+export function rawPairNs(n: number): number {
+  const a = new Int32Array(new SharedArrayBuffer(64));
+  const t0 = cpuNs();
+  for (let i = 0; i < n; i++) {
+    if (Atomics.compareExchange(a, 0, 0, 1) !== 0) throw new Error('raw lock taken');
+    Atomics.store(a, 0, 0);
+  }
+  return (cpuNs() - t0) / n;
+}
+
 export interface LockPairTimes {
+  /** the raw pair (rawPairNs()) on the same thread, one per round, before the round's pairs */
+  raw: number[];
   bare: number[];
   driven: number[];
   /** null when the build made no direct form (running from the sources) */
@@ -68,9 +84,10 @@ export function measureLock(name: string, n: number, reps: number): LockPairTime
     }
   } : null;
   // warm up every path first so the order of measurement does not favour one
-  for (let w = 0; w < 3; w++) { bare(n); driven(n); direct?.(n); }
-  const out: LockPairTimes = { bare: [], driven: [], direct: direct ? [] : null };
+  for (let w = 0; w < 3; w++) { rawPairNs(n); bare(n); driven(n); direct?.(n); }
+  const out: LockPairTimes = { raw: [], bare: [], driven: [], direct: direct ? [] : null };
   for (let r = 0; r < reps; r++) {
+    out.raw.push(rawPairNs(n));
     out.bare.push(bare(n));
     out.driven.push(driven(n));
     if (direct) out.direct!.push(direct(n));
@@ -135,19 +152,10 @@ export function measureBreakdown(n: number, reps: number, row: number): Breakdow
       enterDirect(outer);
     }
   };
-  const raw = (k: number) => {
-    const a = new Int32Array(new SharedArrayBuffer(64));
-    const t0 = cpuNs();
-    for (let i = 0; i < k; i++) {
-      if (Atomics.compareExchange(a, 0, 0, 1) !== 0) throw new Error('raw lock taken');
-      Atomics.store(a, 0, 0);
-    }
-    return (cpuNs() - t0) / k;
-  };
-  for (let w = 0; w < 3; w++) { raw(n); pair(n); }
+  for (let w = 0; w < 3; w++) { rawPairNs(n); pair(n); }
   const out: BreakdownRow = { name, raw: [], pair: [] };
   for (let r = 0; r < reps; r++) {
-    out.raw.push(raw(n));
+    out.raw.push(rawPairNs(n));
     out.pair.push(pair(n));
   }
   if (shm.ctl[CTL.VIOLATIONS] !== 0) throw new Error('violations in an uncontended loop');

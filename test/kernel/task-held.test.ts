@@ -42,4 +42,18 @@ describe('the held-lock list', () => {
     expect(shm.heldCount[1]).toBe(MAX_HELD - 1);
     expect(t.heldPages()[0]).toBe(1);
   });
+
+  it('looks only at its own slots: the newest entry at the last slot, and a full list', () => {
+    const { shm, t } = task(1);
+    const next = new Task({ id: 2, shm, ops: t.ops });
+    next.heldAdd(99); // task 2's first slot, right after task 1's last
+    for (let p = 0; p < MAX_HELD; p++) t.heldAdd(p);
+    expect(t.heldDrop(MAX_HELD - 1)).toBe(true); // the newest, at the last slot
+    t.heldAdd(MAX_HELD - 1);
+    expect(t.heldDrop(99)).toBe(false); // not task 1's, whatever lies past its slots
+    expect(shm.heldCount[1]).toBe(MAX_HELD);
+    expect(t.heldDrop(0)).toBe(true); // the oldest: the scan
+    expect(t.heldPages()).toEqual(Array.from({ length: MAX_HELD - 1 }, (_, p) => p + 1));
+    expect(next.heldPages()).toEqual([99]);
+  });
 });
