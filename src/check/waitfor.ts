@@ -225,6 +225,12 @@ export function actorChainText(shm: Shm, g: ReadonlyMap<number, WaitEdge>, start
   return text;
 }
 
+/** The lead-in of a self-wait DEADLOCK report: what the task waits on that it holds itself. */
+export function selfWaitText(e: WaitEdge): string {
+  if (isRwsemWait(e.bit)) return `a task waits on ${rwsemText(e.bit, e.page)}, which it holds itself`;
+  return e.bit === BIT_WRITEBACK ? 'a task waits on its own writeback' : 'a task waits on a page lock it holds';
+}
+
 /** Cycles (and self-waits) in one scan of the graph. */
 export function findDeadlocks(shm: Shm, tasks: number): Deadlock[] {
   const g = waitForGraph(shm, tasks);

@@ -25,7 +25,7 @@ import { initShm } from '../shm/init.ts';
 import { INVARIANTS, type InvariantId } from '../kernel/invariants.ts';
 import { readViolations, reportViolation, violationCount, violationReported, type ViolationRecord } from '../check/violations.ts';
 import { hungFinding, Watchdog } from '../check/watchdog.ts';
-import { DeadlockDetector } from '../check/waitfor.ts';
+import { DeadlockDetector, selfWaitText } from '../check/waitfor.ts';
 import { LiveRevalidator } from '../check/revalidate.ts';
 import { LostWakeDetector } from '../check/lostwake.ts';
 import { lockdepSummary } from '../check/lockdep.ts';
@@ -463,7 +463,7 @@ class FreeRun {
     }
     for (const d of this.deadlocks.scan(now)) {
       const first = d.edges[0];
-      const message = `${d.self ? 'a task waits on a page lock it holds' : `wait-for cycle of tasks ${d.tasks.join(' -> ')}`}: ${d.chain}`;
+      const message = `${d.self ? selfWaitText(first) : `wait-for cycle of tasks ${d.tasks.join(' -> ')}`}: ${d.chain}`;
       this.report('DEADLOCK', first.task, Atomics.load(this.shm.opNo, first.task), first.page,
         d.edges.flatMap((e) => [e.task, e.page]).slice(0, 4), message);
       this.deadlocked = true;

@@ -16,7 +16,7 @@ import { iMmapLockRead, iMmapUnlockRead, mmapReadLock, mmapReadUnlock, mmapWrite
 import { ControlledDriver } from '../../src/sched/controlled.ts';
 import type { SchedView, Strategy } from '../../src/sched/strategies/strategy.ts';
 import { attachLockdep, lockOrderMessage } from '../../src/check/lockdep.ts';
-import { WAIT_I_MMAP, WAIT_MMAP_LOCK, findDeadlocks } from '../../src/check/waitfor.ts';
+import { WAIT_I_MMAP, WAIT_MMAP_LOCK, findDeadlocks, selfWaitText } from '../../src/check/waitfor.ts';
 import { readViolations } from '../../src/check/violations.ts';
 
 const cfg: RunConfig = { ...DEFAULTS, scenario: 'map-truncate', workers: 2, pages: 64, buckets: 16, extra: {} };
@@ -162,6 +162,9 @@ describe('rw semaphores in the free-mode wait-for graph (hand-set task words)', 
     self.mmapHeld[2] = 1;
     waitOnRwsem(self, 2, WAIT_MMAP_LOCK, 0);
     expect(findDeadlocks(self, 3).map((x) => [x.tasks, x.self])).toEqual([[[2], true]]);
+    // the report's lead-in names what it waits on, not a page lock
+    expect(selfWaitText(findDeadlocks(self, 3)[0].edges[0])).toBe('a task waits on the mmap_lock of mm 0, which it holds itself');
+    expect(selfWaitText({ task: 0, page: 3, bit: BIT_LOCKED, owner: 0 })).toBe('a task waits on a page lock it holds');
 
     const none = world();
     waitOnRwsem(none, 0, WAIT_MMAP_LOCK, 0);
