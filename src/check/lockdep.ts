@@ -155,7 +155,18 @@ export class Lockdep implements LockdepHooks {
     this.ctxNext = (this.ctxNext + 1) % MAX_HELD;
   }
 
-  /** The entry of page `pfn` in pageCtx, or -1 (born locked: __SetPageLocked). */
+  /** A page born locked (__SetPageLocked): no acquisition to tell, so the entry says so (seq = op
+   * = -1). Without it an older entry of the same pfn, from this task's last MAX_HELD locks, would
+   * stand for it. */
+  pageBornLocked(pfn: number): void {
+    const c = this.pageCtx, i = this.ctxNext * CTX_WORDS;
+    c[i] = pfn;
+    c[i + 1] = -1;
+    c[i + 2] = -1;
+    this.ctxNext = (this.ctxNext + 1) % MAX_HELD;
+  }
+
+  /** The entry of page `pfn` in pageCtx, or -1 (none recorded: born locked). */
   private ctxOf(pfn: number): number {
     const c = this.pageCtx;
     for (let k = 1; k <= MAX_HELD; k++) {

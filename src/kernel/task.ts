@@ -37,6 +37,8 @@ export interface LockdepHooks {
   check(t: Task, cls: number, id: number): void;
   /** A page lock was taken (any way: fast path, slow path, hand-off, trylock). */
   pageAcquired(t: Task, pfn: number): void;
+  /** A page was locked before anyone could see it (__SetPageLocked): no acquisition to record. */
+  pageBornLocked(pfn: number): void;
   ptlAcquired(t: Task, ptl: number): void;
   ptlReleased(ptl: number): void;
   /** The task is about to start page `pfn`'s writeback I/O, which it will end itself. */

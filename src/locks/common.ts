@@ -51,6 +51,7 @@ export function __SetPageLocked(t: Task, pfn: number): void {
   Atomics.or(t.shm.flags, pfn, PG_locked);
   Atomics.store(t.shm.owner, pfn, t.id + 1);
   t.heldAdd(pfn);
+  if (t.lockdep !== null) t.lockdep.pageBornLocked(pfn);
 }
 
 /** __ClearPageLocked: unlock a page nobody else can reach any more (reclaim after the refcount

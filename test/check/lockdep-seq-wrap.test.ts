@@ -90,4 +90,19 @@ describe('lockdep across the step-number wrap', () => {
     expect([rec.heldOp, rec.seq]).toEqual([-1, INT32_MIN + 10]);
     expect(lockOrderMessage(shm, v[0].values)).toMatch(/holding the page lock of page 3 \(file 0 index 3\) \(born locked: a new page\)/);
   });
+
+  it('a pfn the task locked and unlocked before, then born locked again (a reused page): born locked, not the old lock', () => {
+    const { shm, ts: [, b] } = model();
+    b.op = 2;
+    run(b, b.ops.lock.lockPage(b, 3)); // page 3 locked the usual way in op 2
+    run(b, b.ops.lock.unlockPage(b, 3));
+    b.op = 3;
+    __SetPageLocked(b, 3); // the same pfn, now a new page
+    run(b, b.ops.lock.lockPage(b, 2)); // LOCK-ORDER
+    const v = readViolations(shm);
+    expect(v.map((x) => x.id)).toEqual(['LOCK-ORDER']);
+    const rec = lockdepSummary(shm).orders.find((o) => o.task === 1)!;
+    expect(rec.heldOp).toBe(-1);
+    expect(lockOrderMessage(shm, v[0].values)).toMatch(/\(born locked: a new page\)/);
+  });
 });
