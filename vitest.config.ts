@@ -29,6 +29,9 @@ const ISOLATED = [
 export default defineConfig({
   test: {
     pool: 'forks',
+    // a test's own bound unless it sets one: vitest's 5 s default was hit by an in-process CLI test
+    // (test/stress/cli.test.ts, 0.5 s alone) while the machine ran other work at load ~10
+    testTimeout: 20_000,
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { extends: true, test: { name: 'isolated', include: ISOLATED, isolate: true } },
