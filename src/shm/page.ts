@@ -75,11 +75,16 @@ export function folioRefAdd(shm: Shm, pfn: number, nr: number): void {
 
 /** folio_try_get() / page_cache_get_speculative(): increment unless zero. Zero means the page is
  * free or frozen by a remover (reclaim's page_ref_freeze, split_folio()'s folio_ref_freeze), so a
- * lockless lookup must not pin it. A page-cache lookup passes the folio (the head it found in the
- * slot); the head is read once, so a folio split meanwhile pins what is now an order-0 page, which
- * the caller's xas_reload() then sees is not the slot's. */
+ * lockless lookup must not pin it. A page-cache lookup passes the folio it found in the slot (a
+ * head when it was read), and the increment is on that very struct page, as 6.6 filemap_get_entry()'s
+ * folio_try_get_rcu(folio) on the pointer it loaded: a folio split meanwhile pins what is now an
+ * order-0 page, which the caller's xas_reload() then sees is not the slot's; a page freed and
+ * reused as a tail of another folio has refcount 0 there (tails keep none), so the get fails. It
+ * must not go to the head folioHead() reads now: that head can change again before the caller's
+ * put_page() (the page freed, its block re-split by the allocator), which would then drop a
+ * reference of a folio it never pinned (free mode, writeback --pmd on: a lookup of a stale pfn 28
+ * pinned the folio at 24, then put a new folio at 28). */
 export function pageTryGet(shm: Shm, pfn: number): boolean {
-  pfn = folioHead(shm, pfn);
   for (let c = Atomics.load(shm.refcount, pfn); c > 0;) {
     const seen = Atomics.compareExchange(shm.refcount, pfn, c, c + 1);
     if (seen === c) return true;

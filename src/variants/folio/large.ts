@@ -19,6 +19,7 @@ import { PTE_DIRTY, PTE_WRITE } from '../../shm/shm.ts';
 import { lockNames, otherInvariantsUnfairness } from '../../locks/index.ts';
 import { writebackSubmitBatch, writepageStart, type WritebackIo } from '../../mm/writeback.ts';
 import { folioEofClamp } from './index.ts';
+import { WB_PMD_CONTROLLED_ROLES, WB_PMD_FREE_ROLES } from '../mutants/pmd-mkclean-mutants.ts';
 
 /**
  * shrink_folio_list() that frees a reclaimed large folio as a single page: __remove_mapping() is
@@ -245,19 +246,20 @@ export const LARGE_FOLIO_CELLS: readonly CellSpec[] = [
 // splits it (TTU_SPLIT_HUGE_PMD); truncation and zaps clear it. Clean only with folio-mkwrite-eof,
 // as writeback/folios=<lock> (the 6.6 mkwrite finding above). A table installed in a PMD range
 // stays until munmap (6.6 frees none on a zap, and collapses no file open for write), so free mode
-// in the default mix maps PMDs in a run's first operations only, if at all (10 s, seed 1: none);
-// the unmapper of WB_PMD_FREE_ROLES frees tables and brings PMDs back (the self-test's cell runs
-// it), but these clean cells keep the default mix: one 60 s run of it (seed 1) ended in FREE-BAD /
-// REF-COUNT, not yet explained nor reproduced. Controlled mode starts every iteration with no
-// table and reaches the PMD paths, writable ones included (finish-fault-nonull: PTE-TABLE at
-// iteration 3, random walk, seed 1; pmd-mkclean-skip: WB-MKCLEAN at iterations 5, 29, 59, seeds 1-3).
+// in the default mix maps PMDs in a run's first operations only, if at all (10 s, seed 1: none),
+// so it adds the unmapper of WB_PMD_FREE_ROLES, which frees tables and brings PMDs back. (One 60 s
+// run of it had ended in FREE-BAD / REF-COUNT: the lockless lookup's folio_try_get() pinned the
+// folio around a stale pfn, src/shm/page.ts pageTryGet(), a model bug, not a PMD one.) Controlled
+// mode starts every iteration with no table, keeps the default mix, and reaches the PMD paths,
+// writable ones included (finish-fault-nonull: PTE-TABLE at iteration 3, random walk, seed 1;
+// pmd-mkclean-skip: WB-MKCLEAN at iterations 5, 29, 59, seeds 1-3).
 const WB_PMD_SOURCE = `${WB_SOURCE}, mm/memory.c wp_huge_pmd() / do_set_pmd(), mm/huge_memory.c __split_huge_pmd() / `
   + 'follow_trans_huge_pmd() / zap_huge_pmd(), mm/rmap.c page_vma_mkclean_one()';
 
 export const WRITEBACK_PMD_CELLS: readonly CellSpec[] = lockNames().map((lock): CellSpec => ({
   name: `writeback/folios-pmd=${lock}`, scenario: 'writeback',
-  cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on' } },
-  controlled: { workers: 4, opsPerActor: 4, strategy: 'random' }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
+  cfg: { lock, ...otherInvariantsUnfairness(lock), workers: 4, variants: ['folio-eof-clamp', 'folio-mkwrite-eof'], extra: { pmd: 'on', roles: WB_PMD_FREE_ROLES } },
+  controlled: { workers: 4, opsPerActor: 4, strategy: 'random', extra: { roles: WB_PMD_CONTROLLED_ROLES } }, expected: 'clean', source: `${WB_PMD_SOURCE}; ${folioMkwriteEof.source}`,
   reasoning: 'a huge PMD is made writable only by a shared write fault, under the folio lock after page_mkwrite dirtied the folio, '
     + 'and page_mkclean() write-protects and cleans it under the PMD lock before writeback clears PG_dirty (WB-MKCLEAN); a store '
     + 'through a read-only PMD faults and splits it under the PMD lock before the write goes on at the PTE level; a split hands the '

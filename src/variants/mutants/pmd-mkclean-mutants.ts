@@ -42,12 +42,12 @@ registerVariant(pmdMkcleanSkip);
  * mmap(MAP_FIXED) of a VMA over itself frees the tables, and the next fault at a PMD-sized folio's
  * head maps it by the PMD again (10 s, seed 1: some hundreds, half of them writable). Controlled mode
  * starts every iteration without tables and keeps the default mix. The clean cells
- * writeback/folios-pmd=<lock> keep the default mix in free mode (src/variants/folio/large.ts says why).
+ * writeback/folios-pmd=<lock> run the same roles (src/variants/folio/large.ts).
  */
 export const WB_PMD_FREE_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner+unmapper';
 /** The default mix of four actors (writebackDefaultRoles(4)), spelled out: the cell's free roles would
  * otherwise reach controlled mode too, and an empty --roles is no value. */
-const WB_PMD_CONTROLLED_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner';
+export const WB_PMD_CONTROLLED_ROLES = 'writer,truncator,writeback,faulter+reader+zapper+reclaimer+fsync+pinner';
 
 export const PMD_MKCLEAN_CELLS: readonly CellSpec[] = [
   {
