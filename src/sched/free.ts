@@ -180,14 +180,19 @@ export interface FreeWall {
 const newWall = (): FreeWall => ({ totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 });
 
 export class FreeDriver implements DirectDriver {
-  private readonly t: Task;
+  // The fields the constructor sets are `declare`d, as Task's are (src/kernel/task.ts): a plain
+  // declaration compiles (ES2022 class fields) to a property defined as undefined before the
+  // constructor runs, so V8 tracks `t` as any object (a map check before each use of it at every
+  // schedule point) and the perturbation countdown as any value (a tagged number, decremented at
+  // every schedule point). Declared, each is created by its first assignment in the constructor.
+  declare private readonly t: Task;
   /** run the direct form (when the scenario's runOp has one) */
-  readonly direct: boolean;
-  private readonly rates: PerturbRates | null;
-  private readonly prng: Rng;
-  private readonly clockBase: bigint;
+  declare readonly direct: boolean;
+  declare private readonly rates: PerturbRates | null;
+  declare private readonly prng: Rng;
+  declare private readonly clockBase: bigint;
   private readonly nap = new Int32Array(new SharedArrayBuffer(4)); // private word to sleep on
-  private readonly observer: DriverObserver;
+  declare private readonly observer: DriverObserver;
   private parkedEpoch = 0;
   private readonly wall = newWall();
   spinSink = 0;
@@ -329,7 +334,7 @@ export class FreeDriver implements DirectDriver {
    * decrement, and draws which kind only there: the same distribution, a draw per event instead
    * of per point.
    */
-  private untilPerturb: number;
+  declare private untilPerturb: number;
   private perturbGap(R: PerturbRates): number {
     const p = R.spin + R.sleep + R.hold;
     return 1 + Math.floor(Math.log(1 - this.prng()) / Math.log(1 - p));
