@@ -10,8 +10,10 @@ import { reportViolation } from '../src/check/violations.ts';
 import { configOps } from '../src/variants/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { loadWorkerPlugins } from '../src/plugin/plugin.ts';
+import { directV8Flags } from '../src/kernel/direct.ts';
 
 const d = workerData as ActorData;
+directV8Flags(); // V8's inlining budget for the direct form (src/kernel/direct.ts), before the protocol code is hot
 const shm = new Shm(d.sizes, d.sab);
 let t: Task | undefined;
 try {

@@ -19,6 +19,7 @@
 // The driver is per thread (one actor per worker thread in free mode): enterDirect() installs it.
 // This module also sits on globalThis (DIRECT_GLOBAL) for code transformed outside the build (a
 // plug-in), which has no import path to it.
+import { setFlagsFromString } from 'node:v8';
 import type { Effect, Step, Yielded } from './step.ts';
 
 /** A schedule point's label as the direct form passes it: interned once per call site, its id
@@ -53,6 +54,30 @@ let cur: DirectDriver = {
     throw new Error('direct form run with no driver');
   },
 };
+
+/**
+ * V8's cumulative inlining budget while the direct form runs (free mode): bytecode inlined into
+ * one optimized function, in all, from 920 (V8 11's default) to DIRECT_INLINE_BUDGET. An
+ * uncontended lock_page + unlock_page is two calls of about 1,000 and 800 bytes of bytecode once
+ * their own callees are inlined (the schedule points, Task.recordId, acquired(), the held list,
+ * the settle checks): at 920 a caller can take in one of the two at most, so each pair pays one
+ * or two calls whose frames and argument checks are most of what separated the pair from 3x the
+ * raw CAS + store (stress/bench uncontended: v5.9 ~50-55 ns at 920, ~41-44 ns at 2,000 or more;
+ * 1,200 and 1,500 as 920). The flag is the process's: set by the free-mode worker entries
+ * (workers/actor.ts, the uncontended bench's worker) before their protocol code is hot, and read
+ * by V8 each time it optimizes a function, so it reaches every thread from then on. Controlled
+ * mode (the explorer workers) does not set it. PAGELOCK_DIRECT_V8=off leaves V8's default.
+ */
+export const DIRECT_INLINE_BUDGET = 2400;
+export const DIRECT_V8_ENV = 'PAGELOCK_DIRECT_V8';
+let v8Set = false;
+/** Set DIRECT_INLINE_BUDGET for this process, once per thread; false if left alone (PAGELOCK_DIRECT_V8=off). */
+export function directV8Flags(): boolean {
+  if (process.env[DIRECT_V8_ENV] === 'off') return false;
+  if (!v8Set) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${DIRECT_INLINE_BUDGET}`);
+  v8Set = true;
+  return true;
+}
 
 /** Make `d` this thread's driver of the direct form; returns the one it replaces. */
 export function enterDirect(d: DirectDriver): DirectDriver {

@@ -23,6 +23,16 @@ export const cpuNs = (): number => {
  * the lock code does per task (a scan of every task's words) costs what it costs in a run. */
 export const TASKS = 5;
 
+/** Short calls of each measuring loop before the long ones. V8 gives a function its feedback
+ * vector only after some calls, so a loop first run 200,000 times records no feedback for what it
+ * called before the loop (cpuNs()): it was compiled on-stack mid-loop, then deoptimized at that
+ * call on every later entry and compiled again mid-loop, each time with whatever feedback its
+ * callees had by then, which differed from one thread to the next (whether the pair was inlined
+ * into the loop: ~42 or ~57 ns for the same build, --trace-opt / --trace-turbo-inlining). Called
+ * short first, each loop is compiled once, whole, with complete feedback, as a run's code is. */
+const WARM_CALLS = 40;
+const WARM_PAIRS = 500;
+
 /** The bare minimum a lock needs, one Atomics.compareExchange + one Atomics.store, ns per pair:
  * the reference every pair is compared with, measured on the thread that measures the pair and
  * between its rounds (a raw pair measured once, or on another thread, moves with that thread's
@@ -84,6 +94,7 @@ export function measureLock(name: string, n: number, reps: number): LockPairTime
     }
   } : null;
   // warm up every path first so the order of measurement does not favour one
+  for (let w = 0; w < WARM_CALLS; w++) { rawPairNs(WARM_PAIRS); bare(WARM_PAIRS); driven(WARM_PAIRS); direct?.(WARM_PAIRS); }
   for (let w = 0; w < 3; w++) { rawPairNs(n); bare(n); driven(n); direct?.(n); }
   const out: LockPairTimes = { raw: [], bare: [], driven: [], direct: direct ? [] : null };
   for (let r = 0; r < reps; r++) {
