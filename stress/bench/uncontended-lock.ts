@@ -33,6 +33,13 @@ export const TASKS = 5;
 const WARM_CALLS = 40;
 const WARM_PAIRS = 500;
 
+/** Warm up every measuring loop (`n` pairs a call), short calls first (above), then 3 long
+ * rounds, alternated so the order of measurement does not favour one. */
+function warmUp(loops: ((k: number) => number)[], n: number): void {
+  for (let w = 0; w < WARM_CALLS; w++) for (const f of loops) f(WARM_PAIRS);
+  for (let w = 0; w < 3; w++) for (const f of loops) f(n);
+}
+
 /** The bare minimum a lock needs, one Atomics.compareExchange + one Atomics.store, ns per pair:
  * the reference every pair is compared with, measured on the thread that measures the pair and
  * between its rounds (a raw pair measured once, or on another thread, moves with that thread's
@@ -93,9 +100,7 @@ export function measureLock(name: string, n: number, reps: number): LockPairTime
       enterDirect(outer);
     }
   } : null;
-  // warm up every path first so the order of measurement does not favour one
-  for (let w = 0; w < WARM_CALLS; w++) { rawPairNs(WARM_PAIRS); bare(WARM_PAIRS); driven(WARM_PAIRS); direct?.(WARM_PAIRS); }
-  for (let w = 0; w < 3; w++) { rawPairNs(n); bare(n); driven(n); direct?.(n); }
+  warmUp(direct ? [rawPairNs, bare, driven, direct] : [rawPairNs, bare, driven], n);
   const out: LockPairTimes = { raw: [], bare: [], driven: [], direct: direct ? [] : null };
   for (let r = 0; r < reps; r++) {
     out.raw.push(rawPairNs(n));
@@ -163,7 +168,7 @@ export function measureBreakdown(n: number, reps: number, row: number): Breakdow
       enterDirect(outer);
     }
   };
-  for (let w = 0; w < 3; w++) { rawPairNs(n); pair(n); }
+  warmUp([rawPairNs, pair], n);
   const out: BreakdownRow = { name, raw: [], pair: [] };
   for (let r = 0; r < reps; r++) {
     out.raw.push(rawPairNs(n));
