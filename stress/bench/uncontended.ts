@@ -91,7 +91,8 @@ export const uncontended: BenchSection = {
         'free driver: the same through FreeDriver.drive with --perturb off (a flight record per schedule point), as a run did it before the direct form.',
         'direct form: the entries\' direct forms (the build\'s, src/kernel/direct.ts) on the same driver: same flight records, as a run does it now.',
         'rounds\' range: the lowest and highest of the rounds\' own ratios (a round\'s pair over the raw pair measured just before it).',
-        'per thread: the direct form\'s ratio in each fresh worker thread (the rows pool their rounds): V8 compiles the measuring loop differently from one isolate to the next.',
+        'per thread: the direct form\'s ratio in each fresh worker thread (the rows pool their rounds): V8 compiled the measuring loop differently from one isolate to the next until each loop was warmed up with short calls first (uncontended-lock.ts, warmUp()).',
+        'the workers run with V8\'s cumulative inlining budget a free-mode actor sets (src/kernel/direct.ts, directV8Flags(); PAGELOCK_DIRECT_V8=off leaves V8\'s default).',
         'each lock is measured on a worker thread of its own (one lock table per thread, as in a run: on one thread the seven tables made the shared protocol code\'s calls through t.ops.lock megamorphic); CPU time is the process\'s, this thread idle meanwhile.',
       ],
     }];
