@@ -166,8 +166,8 @@ export interface FreeWall {
   /** perturbation holds (a sleep with a page lock held: a long critical section) */
   holdMs: number;
   holds: number;
-  /** spinners' naps: a spin_lock() whose holder has not let go sleeps SPIN_NAP_MS on the lock word,
-   * which no unlock wakes */
+  /** spinners' naps: a spin_lock() whose holder has not let go sleeps on the lock word until the
+   * unlock wakes it or SPIN_NAP_MS pass */
   napMs: number;
   naps: number;
   /** every other futex wait: page locks, the wait-table bucket lock, mutexes, rw semaphores */
