@@ -8,7 +8,8 @@
 import { futexWait, futexWake, type Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 
-/** How long a spinner naps between attempts (ms of driver time), unless the unlock wakes it. */
+/** How long a spinner naps between attempts (ms of driver time), unless the unlock wakes it. The
+ * controlled driver's nap; the free driver's lasts until the unlock's wake (src/sched/free.ts). */
 export const SPIN_NAP_MS = 0.02;
 
 /** In a spinlock's word beside the owner (task id + 1): a spinner may be napping on the word, so
@@ -25,7 +26,8 @@ export const SPIN_NAPPERS = 1 << 30;
  * exchange: if the word changed meanwhile it tries again at once), so the unlock wakes it: a
  * spinner in the kernel runs on a CPU of its own and sees the release at once, where a nap that
  * only timed out lasted ~110 us for the 20 us asked and, 81-90 % of the time, waited for a holder
- * that was itself in a perturbation sleep. The timeout stays as a safety net.
+ * that was itself in a perturbation sleep. The timeout stays as a safety net (SPIN_NAP_MS under the
+ * controlled driver, a wait slice under the free driver).
  */
 export function* spinLock(t: Task, word: Int32Array, i: number, label: string): Step {
   const me = t.id + 1;
@@ -38,10 +40,21 @@ export function* spinLock(t: Task, word: Int32Array, i: number, label: string): 
     yield futexWait(word, i, napping, SPIN_NAP_MS);
     t.page = page;
   }
+  held++;
 }
 
 export function spinTrylock(t: Task, word: Int32Array, i: number): boolean {
-  return Atomics.compareExchange(word, i, 0, t.id + 1) === 0;
+  if (Atomics.compareExchange(word, i, 0, t.id + 1) !== 0) return false;
+  held++;
+  return true;
+}
+
+/** Spinlocks (these: not the wait-table bucket locks) held on this thread. Free mode runs one task
+ * per thread, so it is that task's count: its driver reads it (a perturbation sleep with a spinlock
+ * held, src/sched/free.ts). The controlled driver runs every task on one thread and never reads it. */
+let held = 0;
+export function spinlocksHeld(): number {
+  return held;
 }
 
 /**
@@ -57,6 +70,7 @@ export function spinTrylock(t: Task, word: Int32Array, i: number): boolean {
  * timeout as it always did: the controlled schedules are unchanged.
  */
 export function spinUnlock(word: Int32Array, i: number): void {
+  held--;
   if ((Atomics.exchange(word, i, 0) & SPIN_NAPPERS) !== 0) Atomics.notify(word, i);
 }
 
