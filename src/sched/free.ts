@@ -52,6 +52,28 @@ import { PageObserver } from '../check/observer.ts';
  * 0.78 s against 0.33-0.49 s, load 10-14), and so did a busy-wait of the asked length instead of
  * the timed sleep, which has no timer slack (1.39 / 0.75 s against 1.25 / 0.26 s, load 19-25;
  * median operations to the find 110k / 64k against 55k / 54k).
+ *
+ * A sleep with a spinlock held (the PTL, an i_pages lock, a page_table_lock, the zone lock) stays
+ * a sleep like any other. In the kernel a spinlock holder is not preempted (non-RT), so such a
+ * sleep models a vCPU preemption at most, and every spinner waits behind it: the mapper takes
+ * 25 % and the faulter 40 % of their sleeps under one (FreeWall.spinSleepMs), and the spinners'
+ * naps add up to about three times that sleeping (several spinners behind one holder). But
+ * patch4's window is under the PTL (filemap_map_pages() -> next_uptodate_page() -> do_set_pte()
+ * while truncation deletes the page), so what it does to detection was measured, patch4 seeds
+ * 1-10, alternated with this policy and with 0ed913c in the same minutes (load 2.4-6.3), only the
+ * sleeps under a spinlock changed (the busy-wait tried before replaced every sleep, at load 19-25):
+ * - a busy delay of the asked length (the holder keeps its core, no timer overshoot): no more
+ *   operations per second (818k / 734k against 838k / 790k, load ~3), more CPU per operation
+ *   (1.96 / 2.29 s per million against 1.66 / 1.87), and a longer tail to find patch4 (max over
+ *   seeds 1-10 0.44-0.95 s in 4 rounds, against 0.22-0.57 s; median operations to the find
+ *   80-94k against 50-104k);
+ * - no sleep at all: 1.15x the operations per second (784k / 760k against 668k / 601k, load 3-4)
+ *   but more operations to find patch4 (median 69-126k against 50-72k) and no faster to find it
+ *   (medians 0.09-0.33 s against 0.06-0.22 s);
+ * - a quarter of the asked length: the sleep barely shortens (~260 us for ~27 us asked at load ~6:
+ *   the timer's floor).
+ * So none found patch4 sooner; what made the runs faster is the spinner's side (src/locks/
+ * spinlock.ts: the unlock wakes a napping spinner, and the free driver's nap lasts until then).
  */
 export interface PerturbRates {
   spin: number;
