@@ -20,7 +20,7 @@ import type { Task } from '../kernel/task.ts';
 import type { DriverObserver } from '../kernel/observer.ts';
 import { directOf, enterDirect, type DirectDriver, type Label } from '../kernel/direct.ts';
 import { attachLockdep } from '../check/lockdep.ts';
-import { SPIN_NAP_MS } from '../locks/spinlock.ts';
+import { SPIN_NAP_MS, SPIN_NAPPERS, spinlocksHeld } from '../locks/spinlock.ts';
 import { PageObserver } from '../check/observer.ts';
 
 /**
@@ -52,6 +52,28 @@ import { PageObserver } from '../check/observer.ts';
  * 0.78 s against 0.33-0.49 s, load 10-14), and so did a busy-wait of the asked length instead of
  * the timed sleep, which has no timer slack (1.39 / 0.75 s against 1.25 / 0.26 s, load 19-25;
  * median operations to the find 110k / 64k against 55k / 54k).
+ *
+ * A sleep with a spinlock held (the PTL, an i_pages lock, a page_table_lock, the zone lock) stays
+ * a sleep like any other. In the kernel a spinlock holder is not preempted (non-RT), so such a
+ * sleep models a vCPU preemption at most, and every spinner waits behind it: the mapper takes
+ * 25 % and the faulter 40 % of their sleeps under one (FreeWall.spinSleepMs), and the spinners'
+ * naps add up to about three times that sleeping (several spinners behind one holder). But
+ * patch4's window is under the PTL (filemap_map_pages() -> next_uptodate_page() -> do_set_pte()
+ * while truncation deletes the page), so what it does to detection was measured, patch4 seeds
+ * 1-10, alternated with this policy and with 0ed913c in the same minutes (load 2.4-6.3), only the
+ * sleeps under a spinlock changed (the busy-wait tried before replaced every sleep, at load 19-25):
+ * - a busy delay of the asked length (the holder keeps its core, no timer overshoot): no more
+ *   operations per second (818k / 734k against 838k / 790k, load ~3), more CPU per operation
+ *   (1.96 / 2.29 s per million against 1.66 / 1.87), and a longer tail to find patch4 (max over
+ *   seeds 1-10 0.44-0.95 s in 4 rounds, against 0.22-0.57 s; median operations to the find
+ *   80-94k against 50-104k);
+ * - no sleep at all: 1.15x the operations per second (784k / 760k against 668k / 601k, load 3-4)
+ *   but more operations to find patch4 (median 69-126k against 50-72k) and no faster to find it
+ *   (medians 0.09-0.33 s against 0.06-0.22 s);
+ * - a quarter of the asked length: the sleep barely shortens (~260 us for ~27 us asked at load ~6:
+ *   the timer's floor).
+ * So none found patch4 sooner; what made the runs faster is the spinner's side (src/locks/
+ * spinlock.ts: the unlock wakes a napping spinner, and the free driver's nap lasts until then).
  */
 export interface PerturbRates {
   spin: number;
@@ -163,11 +185,14 @@ export interface FreeWall {
   /** perturbation sleeps (a preemption), `sleeps` of them */
   sleepMs: number;
   sleeps: number;
+  /** of those, the sleeps with a spinlock held (a preempted spinlock holder: its spinners nap) */
+  spinSleepMs: number;
+  spinSleeps: number;
   /** perturbation holds (a sleep with a page lock held: a long critical section) */
   holdMs: number;
   holds: number;
-  /** spinners' naps: a spin_lock() whose holder has not let go sleeps SPIN_NAP_MS on the lock word,
-   * which no unlock wakes */
+  /** spinners' naps: a spin_lock() whose holder has not let go sleeps on the lock word until the
+   * unlock wakes it (see wait()) */
   napMs: number;
   naps: number;
   /** every other futex wait: page locks, the wait-table bucket lock, mutexes, rw semaphores */
@@ -177,7 +202,7 @@ export interface FreeWall {
   parkMs: number;
 }
 
-const newWall = (): FreeWall => ({ totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 });
+const newWall = (): FreeWall => ({ totalMs: 0, sleepMs: 0, sleeps: 0, spinSleepMs: 0, spinSleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 });
 
 export class FreeDriver implements DirectDriver {
   // The fields the constructor sets are `declare`d, as Task's are (src/kernel/task.ts): a plain
@@ -314,7 +339,15 @@ export class FreeDriver implements DirectDriver {
     this.observer.onBlock(this.t, e);
     Atomics.store(shm.taskState, id, TASK_WAITING);
     const t0 = performance.now();
-    const r = Atomics.wait(e.arr, e.index, e.expected, Math.min(e.timeoutMs, WAIT_SLICE_MS));
+    // a spinner's nap (it expects SPIN_NAPPERS in the lock word: src/locks/spinlock.ts) lasts until
+    // the unlock wakes it, a slice at most, not SPIN_NAP_MS (the controlled driver's nap): a timed
+    // nap of 20 us lasted ~110 us and mostly woke to find the holder still in a perturbation sleep.
+    // map-truncate 8 s runs alternated with 0ed913c (load 2.4-2.5): 850-855k ops/s against
+    // 761-768k, 1.56 CPU s per million operations against 1.73-1.76, 40 % fewer naps. patch4 seeds
+    // 1-10, 140 runs a side (load 2.5-5): median 0.11 s both, mean 0.124 against 0.113 s, 90th
+    // percentile 0.24 against 0.19 s; with the wake alone and 20 us naps 0.09 / 0.107 / 0.20 s (80)
+    const spinNap = e.timeoutMs === SPIN_NAP_MS && (e.expected & SPIN_NAPPERS) !== 0;
+    const r = Atomics.wait(e.arr, e.index, e.expected, spinNap ? WAIT_SLICE_MS : Math.min(e.timeoutMs, WAIT_SLICE_MS));
     const ms = performance.now() - t0, w = this.wall;
     if (e.timeoutMs <= SPIN_NAP_MS) {
       w.napMs += ms;
@@ -358,6 +391,10 @@ export class FreeDriver implements DirectDriver {
       const ms = this.sleepUs(R.sleepUs[0] + r() * (R.sleepUs[1] - R.sleepUs[0]));
       this.wall.sleepMs += ms;
       this.wall.sleeps++;
+      if (spinlocksHeld() > 0) {
+        this.wall.spinSleepMs += ms;
+        this.wall.spinSleeps++;
+      }
     } else if ((x -= R.hold) < 0 && Atomics.load(this.t.shm.heldCount, this.t.id) > 0) {
       const ms = this.sleepUs(R.holdUs[0] + r() * (R.holdUs[1] - R.holdUs[0]));
       this.wall.holdMs += ms;

@@ -136,7 +136,7 @@ type RoleWall = FreeWall & { task: number; role: string };
 function wallTable(side: Side, walls: RoleWall[][]): BenchTable {
   const byRole = new Map<string, FreeWall>();
   for (const w of walls.flat()) {
-    const acc = byRole.get(w.role) ?? { totalMs: 0, sleepMs: 0, sleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 };
+    const acc = byRole.get(w.role) ?? { totalMs: 0, sleepMs: 0, sleeps: 0, spinSleepMs: 0, spinSleeps: 0, holdMs: 0, holds: 0, napMs: 0, naps: 0, waitMs: 0, waits: 0, parkMs: 0 };
     for (const k of Object.keys(acc) as (keyof FreeWall)[]) acc[k] += w[k];
     byRole.set(w.role, acc);
   }
@@ -144,14 +144,14 @@ function wallTable(side: Side, walls: RoleWall[][]): BenchTable {
   const each = (ms: number, n: number) => (n ? fmt((1000 * ms) / n, 0) : '-');
   return {
     title: `Where a map-truncate actor's wall time goes, direct form ${side} (the runs above, summed per role): % of the actor's time, and the mean length of one, us`,
-    head: ['role', 'perturbation sleeps', 'us each', 'holds', 'us each', "spinners' naps", 'us each', 'other waits', 'us each', 'parked', 'the rest (running or ready)'],
+    head: ['role', 'perturbation sleeps', 'us each', 'of them a spinlock held', 'holds', 'us each', "spinners' naps", 'us each', 'other waits', 'us each', 'parked', 'the rest (running or ready)'],
     rows: [...byRole].map(([role, w]) => [
-      role, pct(w.sleepMs, w), each(w.sleepMs, w.sleeps), pct(w.holdMs, w), each(w.holdMs, w.holds), pct(w.napMs, w), each(w.napMs, w.naps),
+      role, pct(w.sleepMs, w), each(w.sleepMs, w.sleeps), pct(w.spinSleepMs ?? 0, w), pct(w.holdMs, w), each(w.holdMs, w.holds), pct(w.napMs, w), each(w.napMs, w.naps),
       pct(w.waitMs, w), each(w.waitMs, w.waits), pct(w.parkMs, w), pct(w.totalMs - w.sleepMs - w.holdMs - w.napMs - w.waitMs - w.parkMs, w),
     ]),
     notes: [
-      'perturbation sleeps and holds: Atomics.wait with a timeout (src/sched/free.ts PERTURB_RATES); they last longer than asked (timer slack, wake-up, a core to run on).',
-      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word (SPIN_NAP_MS); other waits: page locks, the bucket lock, mutexes, rw semaphores.",
+      'perturbation sleeps and holds: Atomics.wait with a timeout (src/sched/free.ts PERTURB_RATES); they last longer than asked (timer slack, wake-up, a core to run on). A spinlock held: the sleeper holds the PTL, an i_pages lock, a page_table_lock or the zone lock, and whoever wants it naps meanwhile.',
+      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word until the unlock wakes it; other waits: page locks, the bucket lock, mutexes, rw semaphores.",
       'parked: quiescent epochs and stutter. The rest: the actor ran, or was ready while the cores ran other threads (4 actors on 2 cores).',
     ],
   };

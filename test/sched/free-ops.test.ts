@@ -8,7 +8,7 @@ import type { Op, Scenario } from '../../src/kernel/scenario.ts';
 import { opRng } from '../../src/kernel/rng.ts';
 import { FreeDriver, WAIT_SLICE_MS } from '../../src/sched/free.ts';
 import { futexWait, type Step } from '../../src/kernel/step.ts';
-import { SPIN_NAP_MS } from '../../src/locks/spinlock.ts';
+import { SPIN_NAPPERS, SPIN_NAP_MS } from '../../src/locks/spinlock.ts';
 import { Task } from '../../src/kernel/task.ts';
 import type { PageLock } from '../../src/locks/types.ts';
 import { CTL, type ShmSizes } from '../../src/shm/layout.ts';
@@ -171,5 +171,19 @@ describe('free driver', () => {
     const parts = w.sleepMs + w.holdMs + w.napMs + w.waitMs + w.parkMs;
     expect(parts).toBeLessThanOrEqual(w.totalMs);
     expect(w.totalMs).toBeLessThanOrEqual(elapsed);
+  });
+
+  it("a spinner's nap (the word marked SPIN_NAPPERS) waits for the unlock's wake, a slice at most, not SPIN_NAP_MS", () => {
+    const c = cfg({ perturb: 'off' });
+    const shm = shmFor(c, locksScenario);
+    const t = new Task({ id: 0, shm, ops: kernelOps({ lock: chaoticLock('x') }) });
+    const d = new FreeDriver({ t, scenario: locksScenario, role: 'locker', cfg: c });
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    word[0] = 6 | SPIN_NAPPERS; // task 5 holds it, a spinner naps: nobody here unlocks it
+    const t0 = performance.now();
+    expect(d.effect(futexWait(word, 0, 6 | SPIN_NAPPERS, SPIN_NAP_MS))).toBe('timed-out');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(WAIT_SLICE_MS * 0.9);
+    // the word changed before the nap: no nap at all
+    expect(d.effect(futexWait(word, 0, 6, SPIN_NAP_MS))).toBe('not-equal');
   });
 });
