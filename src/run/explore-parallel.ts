@@ -127,6 +127,9 @@ export interface ExplorerCost {
   /** messages the explorer posted (ready, progress, done) and their size as JSON, bytes */
   messages: number;
   messageBytes: number;
+  /** the memory its isolate's new space has committed at the end, MB (V8's heap space statistics:
+   * at least the semi-space asked, EXPLORER_SEMI_SPACE_MB; 32 with V8's own 16 MB ceiling) */
+  youngMb: number;
 }
 
 /** This thread's on-CPU and run-queue-wait time so far, ns (Linux /proc/thread-self/schedstat:
@@ -214,6 +217,17 @@ export const EXPLORER_SEMI_SPACE_MB = 64;
 // for a helper without a core) shortened GC pauses in one A/B (3 pairs of 8,000 iterations) but
 // gave no better speed-up in two runs of bench explore-threads (1.65x vs 1.67x and 1.72x on free
 // cores, load ~15-18): not kept.
+// On the 20 s workload of bench explore-threads (one explorer, 70,000 iterations, 64 MB semi-space,
+// load 2.6-5.3) the helpers used 0.91 s; with --no-concurrent-recompilation 0.17 s, and the
+// explorer 1.4 s more: ~0.74 s of TurboFan per isolate, the rest GC helpers. One explorer has the
+// idle core for it; two pay 2 x 0.91 s out of their two cores, which alone caps 2 threads at about
+// (0.16 + 18.65) / (0.16 + (18.65 + 2 x 0.91) / 2) = 1.81x of one, at equal speed per CPU-second:
+// the structural part of the gap (two isolates each compile the same code).
+// --max-inlined-bytecode-size-cumulative=460 (half V8's default) compiled 4% less and ran 4.5%
+// slower (3 alternated pairs, 30,000 iterations): not kept. What an iteration allocates (V8's
+// sampling heap profiler, objects collected by scavenges included): ~207 KB, nearly all the
+// protocol generators and their results; the explorer's and the driver's own part is under 3%
+// (opsFor's per-actor OpStream, 5.6 KB), so cutting it would not change the GC figures above.
 let creating = 0;
 function withYoungGeneration(spawn: () => Worker): Worker {
   if (creating++ === 0) v8.setFlagsFromString(`--max-semi-space-size=${EXPLORER_SEMI_SPACE_MB} --min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
