@@ -6,6 +6,7 @@
 // replay and shrink commands), its driver's heartbeat watched by the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { makeLock } from '../src/locks/index.ts';
 import { getScenario } from '../src/scenarios/index.ts';
 import { BEAT_WORDS, explore } from '../src/sched/explore.ts';
@@ -86,6 +87,7 @@ if (kind === 'replay' || kind === 'shrink') {
       loadMs: began, setupMs: modelAt, wallMs, // absolute: the main thread makes them durations
       cpuMs: c0 && c1 ? (c1.cpuNs - c0.cpuNs) / 1e6 : -1, startCpuMs: c0 ? c0.cpuNs / 1e6 : -1, runqMs: c0 && c1 ? (c1.runqNs - c0.runqNs) / 1e6 : -1,
       gcCount, gcMs, messages: messages + 1, messageBytes,
+      youngMb: (v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20,
     };
     const done: ExplorerMessage = { type: 'done', worker, result, cost };
     cost.messageBytes += JSON.stringify(done).length;

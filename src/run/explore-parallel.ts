@@ -127,6 +127,9 @@ export interface ExplorerCost {
   /** messages the explorer posted (ready, progress, done) and their size as JSON, bytes */
   messages: number;
   messageBytes: number;
+  /** the memory its isolate's new space has committed at the end, MB (V8's heap space statistics:
+   * at least the semi-space asked, EXPLORER_SEMI_SPACE_MB; 32 with V8's own 16 MB ceiling) */
+  youngMb: number;
 }
 
 /** This thread's on-CPU and run-queue-wait time so far, ns (Linux /proc/thread-self/schedstat:
@@ -190,15 +193,20 @@ function lastPoint(sab: SharedArrayBuffer, sizes: ShmSizes, task: number): { lab
 }
 
 /**
- * The semi-space an explorer's heap starts with, MB (V8's --min-semi-space-size). An iteration
- * allocates a few hundred KB of short-lived objects (generators, their results, the op lists); a
- * worker's heap starts with a 1 MB semi-space and V8 does not grow it for garbage that dies young,
- * so an explorer scavenged every ~35 iterations (map-truncate, 4 ops per actor), every ~80 with
- * 16 MB: fewer pauses, and less work for V8's GC helper threads, which run on the other explorer's
- * core. V8 flags are per process: the flag is set while the explorers' isolates are created and
- * set back to V8's default (0: its own minimum) once they are online.
+ * The semi-space an explorer's heap starts with and keeps, MB (V8's --min-semi-space-size and
+ * --max-semi-space-size). An iteration allocates ~200 KB of short-lived objects (map-truncate, 4
+ * ops per actor: the protocol generators and their results, ~650 steps), nearly all dead at the
+ * next scavenge; a worker's heap starts with a 1 MB semi-space and V8 does not grow it for garbage
+ * that dies young. With 1 MB an explorer scavenged every ~35 iterations; with 16 MB (V8's own
+ * ceiling on 64-bit unless --max-semi-space-size says more) every ~160; with 64 MB every ~620.
+ * A scavenge's cost follows what survives, not the garbage, so fewer scavenges is less pause and
+ * less work for V8's GC helper threads, which run on the other explorer's core. Measured with 2
+ * explorers, 30,000 iterations (load 2.4-3.7, alternated): 16 MB 192 GCs / 156-166 ms of pause per
+ * explorer, 64 MB 47 / 99-102 ms; iterations per explorer CPU-second unchanged (3,535-3,619 vs
+ * 3,480-3,581). V8 flags are per process: the flags are set while the explorers' isolates are
+ * created and set back to V8's defaults (0: its own sizes) once they are online.
  */
-export const EXPLORER_SEMI_SPACE_MB = 16;
+export const EXPLORER_SEMI_SPACE_MB = 64;
 // What the other threads of the process spend while explorers run is mostly not GC: it is
 // TurboFan compiling on V8's background threads, each explorer's isolate compiling the protocol
 // code for itself (~200 optimizations and ~50 deoptimizations per explorer, most of them "insufficient
@@ -209,14 +217,25 @@ export const EXPLORER_SEMI_SPACE_MB = 16;
 // for a helper without a core) shortened GC pauses in one A/B (3 pairs of 8,000 iterations) but
 // gave no better speed-up in two runs of bench explore-threads (1.65x vs 1.67x and 1.72x on free
 // cores, load ~15-18): not kept.
+// On the 20 s workload of bench explore-threads (one explorer, 70,000 iterations, 64 MB semi-space,
+// load 2.6-5.3) the helpers used 0.91 s; with --no-concurrent-recompilation 0.17 s, and the
+// explorer 1.4 s more: ~0.74 s of TurboFan per isolate, the rest GC helpers. One explorer has the
+// idle core for it; two pay 2 x 0.91 s out of their two cores, which alone caps 2 threads at about
+// (0.16 + 18.65) / (0.16 + (18.65 + 2 x 0.91) / 2) = 1.81x of one, at equal speed per CPU-second:
+// the structural part of the gap (two isolates each compile the same code).
+// --max-inlined-bytecode-size-cumulative=460 (half V8's default) compiled 4% less and ran 4.5%
+// slower (3 alternated pairs, 30,000 iterations): not kept. What an iteration allocates (V8's
+// sampling heap profiler, objects collected by scavenges included): ~207 KB, nearly all the
+// protocol generators and their results; the explorer's and the driver's own part is under 3%
+// (opsFor's per-actor OpStream, 5.6 KB), so cutting it would not change the GC figures above.
 let creating = 0;
 function withYoungGeneration(spawn: () => Worker): Worker {
-  if (creating++ === 0) v8.setFlagsFromString(`--min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
+  if (creating++ === 0) v8.setFlagsFromString(`--max-semi-space-size=${EXPLORER_SEMI_SPACE_MB} --min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
   let settled = false;
   const done = () => {
     if (settled) return;
     settled = true;
-    if (--creating === 0) v8.setFlagsFromString('--min-semi-space-size=0');
+    if (--creating === 0) v8.setFlagsFromString('--min-semi-space-size=0 --max-semi-space-size=0');
   };
   try {
     const w = spawn();

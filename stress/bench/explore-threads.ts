@@ -197,7 +197,7 @@ export const exploreThreadsBench: BenchSection = {
           `${threads}:${i}`, its, c ? fmt(c.loadMs, 0) : '-', c ? fmt(c.setupMs, 0) : '-', fmt(startCpuS(w) * 1000, 0), c ? fmt(c.wallMs / 1000, 2) : '-',
           fmt(cpuS(w), 2), c && c.runqMs >= 0 ? fmt(c.runqMs / 1000, 2) : '-',
           c && c.cpuMs >= 0 ? fmt(Math.max(0, c.wallMs - c.cpuMs - c.runqMs) / 1000, 2) : '-',
-          fmt(its / cpuS(w), 0), c ? fmt(c.gcCount / its, 2) : '-', c ? fmt((c.gcMs * 1000) / its, 0) : '-',
+          fmt(its / cpuS(w), 0), c ? c.youngMb : '-', c ? fmt((1000 * c.gcCount) / its, 1) : '-', c ? fmt((c.gcMs * 1000) / its, 0) : '-',
           c ? c.messages : '-', c ? fmt(c.messageBytes / its, 1) : '-',
         ]);
       });
@@ -220,7 +220,7 @@ export const exploreThreadsBench: BenchSection = {
     });
     tables.push({
       title: 'Each explorer thread: start-up, where its time went, GC and messages (threads:explorer)',
-      head: ['explorer', 'iterations', 'start + load ms', 'model ms', 'start-up CPU ms', 'explore wall s', 'CPU s', 'no core s', 'blocked s', 'iterations/CPU-s', 'GCs/iteration', 'GC us/iteration', 'messages', 'message bytes/iteration'],
+      head: ['explorer', 'iterations', 'start + load ms', 'model ms', 'start-up CPU ms', 'explore wall s', 'CPU s', 'no core s', 'blocked s', 'iterations/CPU-s', 'young MB', 'GCs/1,000 iterations', 'GC us/iteration', 'messages', 'message bytes/iteration'],
       rows: perWorker,
       notes: [
         'start + load: spawn to the explorer\'s first statement (thread start, module load); model: its model until the first iteration (both wall',
@@ -228,6 +228,7 @@ export const exploreThreadsBench: BenchSection = {
         'waiting for a core: the load) and blocked (neither: page faults, GC helper waits; explorers never wait for messages or each other)',
         'come from /proc/thread-self/schedstat and add up to the explore wall time. Explorers claim iterations from a shared counter',
         '(one atomic add per iteration) and post only progress (every 250 ms) and their result.',
+        'young MB: what the explorer\'s new space has committed (at least its semi-space, EXPLORER_SEMI_SPACE_MB); GCs and GC us: its scavenges and their pauses (wall time).',
         threadTimes() ? '' : 'this system has no /proc/thread-self/schedstat: CPU figures are missing.',
       ].filter(Boolean),
     });

@@ -1,12 +1,13 @@
 // Parallel exploration hands out iterations from a shared counter: two explorer threads explore
 // exactly the iterations one explorer does, whichever thread runs which.
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type RunConfig } from '../../src/kernel/config.ts';
 import { makeLock } from '../../src/locks/index.ts';
 import { getScenario } from '../../src/scenarios/index.ts';
 import { explore } from '../../src/sched/explore.ts';
 import { strategySpecs } from '../../src/sched/strategies/index.ts';
-import { exploreParallel, iterationClaim, threadTimes } from '../../src/run/explore-parallel.ts';
+import { EXPLORER_SEMI_SPACE_MB, exploreParallel, iterationClaim, threadTimes } from '../../src/run/explore-parallel.ts';
 
 const cfg: RunConfig = { ...DEFAULTS, scenario: 'locks', lock: 'v5.9', workers: 3, pages: 2, durationMs: 0, ops: 0, seed: '5', extra: {} };
 // the random walk: PCT learns its k from the iterations its explorer ran before, so only with a
@@ -44,6 +45,8 @@ describe('exploreParallel', () => {
       expect(c.setupMs).toBeGreaterThanOrEqual(0);
       expect(c.messages).toBeGreaterThanOrEqual(2); // ready and done at least
       expect(c.messageBytes).toBeGreaterThan(0);
+      // the young generation asked for (V8 caps the semi-space at 16 MB unless its maximum is raised too)
+      expect(c.youngMb).toBeGreaterThanOrEqual(EXPLORER_SEMI_SPACE_MB);
       if (schedstat) {
         // a running thread's schedstat CPU time moves at scheduler ticks and switches, so an
         // explorer whose share took less than a tick can read 0, or up to a tick more than its wall
@@ -52,5 +55,10 @@ describe('exploreParallel', () => {
         expect(c.startCpuMs).toBeGreaterThan(0); // its start and module load: many ticks
       }
     }
+    // the V8 flags are per process: a worker started afterwards (free mode's actors) has V8's own size
+    const later = new Worker("require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size)", { eval: true });
+    const size = await new Promise<number>((res, rej) => { later.once('message', res); later.once('error', rej); });
+    await later.terminate();
+    expect(size / 2 ** 20).toBeLessThan(EXPLORER_SEMI_SPACE_MB);
   }, 60_000);
 });
