@@ -33,21 +33,12 @@ export function opRng(seed: string | number, task: number, op: number): Rng {
 const MASH_N0 = 0xefc8249d;
 const TWO_M32 = 2.3283064365386963e-10; // 2^-32
 
-/** Mash's multiplier. */
-const K = 0.02519603282416938;
-
 /** Mash's state after hashing the char codes `cs[from..to)` from state n; what Mash returns is
- * mashOut() of it. `h >>> 0` here is Math.floor(h) (h is never negative and stays below 2^32), and
- * Math.floor keeps the chain in floating point: a third faster once optimised (one thread, an
- * at() walked forward: 143 -> 116 ns) but slower before, and a free run's first operations, where
- * patch4 is found (~20k operations an actor), run before: 5,000 at() took 23 ms with it against
- * 15 ms (median of 9 fresh processes); with it, patch4's free time to detect (seeds 1-10, three
- * rounds alternated with the build before) had medians 0.13 / 0.10 / 0.14 s against 0.09 / 0.08 /
- * 0.11 s, the operations to the find unchanged. So `>>> 0` stays. */
+ * mashOut() of it. */
 function mash(n: number, cs: number[], from: number, to: number): number {
   for (let i = from; i < to; i++) {
     n += cs[i];
-    let h = K * n;
+    let h = 0.02519603282416938 * n;
     n = h >>> 0;
     h -= n;
     h *= n;
@@ -64,39 +55,47 @@ const SPACE = [32];
 const N1 = mash(MASH_N0, SPACE, 0, 1), N2 = mash(N1, SPACE, 0, 1), N3 = mash(N2, SPACE, 0, 1);
 const M1 = mashOut(N1), M2 = mashOut(N2), M3 = mashOut(N3);
 
-/** Mash's states after hashing char codes [from, to) of eight strings at once (cs[0..7]), from
- * st[0..7] (in place). Mash is one chain of dependent floating-point steps per character
- * (latency-bound): independent chains interleaved take about the time of one. Measured (an
- * at() walked forward over 6-digit operations, one thread): four chains 180 ns an operation,
- * eight 143 ns; the first 5,000 operations of a fresh process as fast as with four (15 ms). */
-function mash8(st: Float64Array, cs: number[][], from: number, to: number): void {
-  const [a, b, c, d, e, f, g, h] = cs;
-  let n0 = st[0], n1 = st[1], n2 = st[2], n3 = st[3], n4 = st[4], n5 = st[5], n6 = st[6], n7 = st[7];
+/** Mash's states after hashing char codes [from, to) of four strings at once, from st[0..3] (in
+ * place). Mash is one chain of dependent floating-point steps per character (latency-bound, ~10 ns
+ * a character): four independent chains interleaved take about the time of one (measured: 390 ns
+ * of three passes for one seed string, 125 ns each four at a time). */
+function mash4(st: Float64Array, a: number[], b: number[], c: number[], d: number[], from: number, to: number): void {
+  let n0 = st[0], n1 = st[1], n2 = st[2], n3 = st[3];
   for (let i = from; i < to; i++) {
     n0 += a[i];
     n1 += b[i];
     n2 += c[i];
     n3 += d[i];
-    n4 += e[i];
-    n5 += f[i];
-    n6 += g[i];
-    n7 += h[i];
-    let h0 = K * n0, h1 = K * n1, h2 = K * n2, h3 = K * n3, h4 = K * n4, h5 = K * n5, h6 = K * n6, h7 = K * n7;
-    n0 = h0 >>> 0; n1 = h1 >>> 0; n2 = h2 >>> 0; n3 = h3 >>> 0; n4 = h4 >>> 0; n5 = h5 >>> 0; n6 = h6 >>> 0; n7 = h7 >>> 0;
-    h0 -= n0; h1 -= n1; h2 -= n2; h3 -= n3; h4 -= n4; h5 -= n5; h6 -= n6; h7 -= n7;
-    h0 *= n0; h1 *= n1; h2 *= n2; h3 *= n3; h4 *= n4; h5 *= n5; h6 *= n6; h7 *= n7;
-    n0 = h0 >>> 0; n1 = h1 >>> 0; n2 = h2 >>> 0; n3 = h3 >>> 0; n4 = h4 >>> 0; n5 = h5 >>> 0; n6 = h6 >>> 0; n7 = h7 >>> 0;
-    h0 -= n0; h1 -= n1; h2 -= n2; h3 -= n3; h4 -= n4; h5 -= n5; h6 -= n6; h7 -= n7;
-    n0 += h0 * 0x100000000; n1 += h1 * 0x100000000; n2 += h2 * 0x100000000; n3 += h3 * 0x100000000; n4 += h4 * 0x100000000; n5 += h5 * 0x100000000; n6 += h6 * 0x100000000; n7 += h7 * 0x100000000;
+    let h0 = 0.02519603282416938 * n0, h1 = 0.02519603282416938 * n1, h2 = 0.02519603282416938 * n2, h3 = 0.02519603282416938 * n3;
+    n0 = h0 >>> 0;
+    n1 = h1 >>> 0;
+    n2 = h2 >>> 0;
+    n3 = h3 >>> 0;
+    h0 -= n0;
+    h1 -= n1;
+    h2 -= n2;
+    h3 -= n3;
+    h0 *= n0;
+    h1 *= n1;
+    h2 *= n2;
+    h3 *= n3;
+    n0 = h0 >>> 0;
+    n1 = h1 >>> 0;
+    n2 = h2 >>> 0;
+    n3 = h3 >>> 0;
+    h0 -= n0;
+    h1 -= n1;
+    h2 -= n2;
+    h3 -= n3;
+    n0 += h0 * 0x100000000;
+    n1 += h1 * 0x100000000;
+    n2 += h2 * 0x100000000;
+    n3 += h3 * 0x100000000;
   }
   st[0] = n0;
   st[1] = n1;
   st[2] = n2;
   st[3] = n3;
-  st[4] = n4;
-  st[5] = n5;
-  st[6] = n6;
-  st[7] = n7;
 }
 
 /** The number of decimal digits of a whole number. */
@@ -117,8 +116,8 @@ const seedWord = (m: number, n: number): number => {
   return s < 0 ? s + 1 : s;
 };
 
-/** How many operations' streams OpStream seeds at once when it is walked forward (mash8). */
-const AHEAD = 8;
+/** How many operations' streams OpStream seeds at once when it is walked forward (mash4). */
+const AHEAD = 4;
 
 export class OpStream {
   private s0 = 0;
@@ -127,8 +126,8 @@ export class OpStream {
   private c = 1;
   /** the seed string's char codes: the constant prefix, then the op number's digits */
   private readonly cs: number[];
-  /** AHEAD copies of it, for seeding AHEAD consecutive operations at once */
-  private readonly csAhead: number[][];
+  /** four copies of it, for seeding four consecutive operations at once */
+  private readonly cs4: number[][];
   private readonly prefixLen: number;
   /** Mash's state after the first pass over the prefix */
   private readonly nPrefix: number;
@@ -144,7 +143,7 @@ export class OpStream {
   constructor(seed: string | number, task: number) {
     const prefix = `${seed}:op:${task}:`;
     this.cs = Array.from({ length: prefix.length + 17 }, (_, i) => (i < prefix.length ? prefix.charCodeAt(i) : 0));
-    this.csAhead = Array.from({ length: AHEAD }, () => this.cs.slice());
+    this.cs4 = Array.from({ length: AHEAD }, () => this.cs.slice());
     this.prefixLen = prefix.length;
     this.nPrefix = mash(N3, this.cs, 0, this.prefixLen);
     const r = (): number => {
@@ -192,17 +191,17 @@ export class OpStream {
     this.s2 = seedWord(M3, n3);
   }
 
-  /** seedOne() of operations [op, op + AHEAD) (as many digits each), AHEAD Mash chains at once. */
+  /** seedOne() of operations [op, op + AHEAD) (as many digits each), four Mash chains at once. */
   private seedAhead(op: number): void {
-    const cs = this.csAhead, start = this.prefixLen, nd = digits(op), len = start + nd;
-    for (let k = 0; k < AHEAD; k++) writeDigits(cs[k], start, nd, op + k);
+    const [a, b, c, d] = this.cs4, start = this.prefixLen, nd = digits(op), len = start + nd;
+    for (let k = 0; k < AHEAD; k++) writeDigits(this.cs4[k], start, nd, op + k);
     const st = this.st, out = this.ahead;
     st.fill(this.nPrefix);
-    mash8(st, cs, start, len);
+    mash4(st, a, b, c, d, start, len);
     for (let k = 0; k < AHEAD; k++) out[3 * k] = seedWord(M1, st[k]);
-    mash8(st, cs, 0, len);
+    mash4(st, a, b, c, d, 0, len);
     for (let k = 0; k < AHEAD; k++) out[3 * k + 1] = seedWord(M2, st[k]);
-    mash8(st, cs, 0, len);
+    mash4(st, a, b, c, d, 0, len);
     for (let k = 0; k < AHEAD; k++) out[3 * k + 2] = seedWord(M3, st[k]);
     this.aheadFrom = op;
   }

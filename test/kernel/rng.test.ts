@@ -32,7 +32,7 @@ describe('OpStream', () => {
     expect(opRng('7', 2, 44)()).toBe(reference('7', 2, 44)());
   });
 
-  it('walked forward (seeded eight at a time) or back, the same streams', () => {
+  it('walked forward (seeded four at a time) or back, the same streams', () => {
     for (const seed of [1, 'bench-0', 'sé€d', '\uffff'.repeat(40)]) {
       const s = new OpStream(seed, 5);
       // across digit-count boundaries (9 -> 10, 99 -> 100, 9999 -> 10000), a step back into and
