@@ -80,19 +80,13 @@ export type StatName = (typeof STAT_NAMES)[number];
 export const STAT_STRIDE = Math.ceil(STAT_NAMES.length / 16) * 16;
 export const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 
-/** Control words (index into shm.ctl: 64 words, four 64-byte cache lines). The first line holds
- * what every task reads between operations (STOP, EPOCH, STUTTER) and words written rarely; a word
- * written while tasks run has a line away from it, or every task's next between-operations read
- * misses after each write:
- *   - SEQ, read at every schedule point of every task and written whenever tasks take turns: the
- *     second line (words 16-31), alone;
- *   - the allocator (the zone lock ALLOC_LOCK, the free-list heads, FREE_COUNT, ALLOC_GEN: written
- *     at every allocation and free): the third line (words 32-47). They were on the first line
- *     (but for the heads of orders above 0), so every page allocated or freed made the next
- *     between-operations read of every other task miss;
- *   - the truncation counters (TRUNCATING, TRUNC_SEQ: written when a truncation starts and ends,
- *     read by faults and readers): the fourth line.
- * Words 4, 7-12, 15, the rest of the second line and 45-47, 50-63 are unused. */
+/** Control words (index into shm.ctl: 48 words, three 64-byte cache lines). SEQ is read at every
+ * schedule point of every task and written whenever tasks take turns, so it has the second line
+ * (words 16-31) to itself: on the first line it made every task's between-operations reads of
+ * STOP, EPOCH and STUTTER (and the truncation counters a fault reads) miss whenever another task
+ * stepped, and the allocator's free-list heads (written at every allocation and free, under
+ * ALLOC_LOCK) are on the third line for the same reason. Words 4, 15 and the rest of the second
+ * line are unused. */
 export const CTL = {
   STOP: 0, // 1 = finish the current operation and exit
   EPOCH: 1, // quiescent epoch request counter (odd = park requested)
@@ -101,19 +95,19 @@ export const CTL = {
   SEQ: 16, // global schedule-point sequence (orders flight records across tasks; taken in blocks, Task.recordId): alone on its line; an Int32 that wraps (seqDiff)
   VIOLATIONS: 5, // violations reported (may exceed violationSlots)
   LABEL_LOCK: 6,
-  ALLOC_LOCK: 42, // the zone lock: the third line, with the free lists
-  FREE_HEAD: 32, // allocator free list head (pfn, -1 empty): FREE_HEADS + order 0
-  FREE_COUNT: 43,
-  ALLOC_GEN: 44, // generation counter for data stamps
-  TRUNCATING: 48, // truncations in flight (MAP-EOF only holds when 0): the fourth line
-  TRUNC_SEQ: 49, // truncations started (a fault's SIGBUS check is valid only if this did not move)
+  ALLOC_LOCK: 7,
+  FREE_HEAD: 8, // allocator free list head (pfn, -1 empty)
+  FREE_COUNT: 9,
+  ALLOC_GEN: 10, // generation counter for data stamps
+  TRUNCATING: 11, // truncations in flight (MAP-EOF only holds when 0)
+  TRUNC_SEQ: 12, // truncations started (a fault's SIGBUS check is valid only if this did not move)
   MAX_ORDER: 13, // the largest folio order the allocator hands out (src/mm/page_alloc.ts; 0 = pages only)
-  FREE_HEADS: 32, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD, the same word as FREE_HEADS + 0): the third line
+  FREE_HEADS: 32, // free list heads of orders 1..MAX_FOLIO_ORDER at FREE_HEADS + order (order 0: FREE_HEAD): the third line
   // appended: 1 = an actor unmaps and maps VMAs again (the 'unmapper' role, src/mm/mmap.ts): user
   // page-table walks then take their mm's mmap_lock and rmap walks the file's i_mmap lock; 0 = no
   // VMA ever goes away, and neither lock is taken (no step is added to the runs without it)
   MMAP_LOCKING: 14,
-  WORDS: 64,
+  WORDS: 48,
 } as const;
 
 // ---- step numbers (CTL.SEQ) ----
