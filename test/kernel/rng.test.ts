@@ -7,7 +7,8 @@ import { OpStream, opRng } from '../../src/kernel/rng.ts';
 const reference = (seed: string | number, task: number, op: number) => seedrandom.alea(`${seed}:op:${task}:${op}`);
 
 describe('OpStream', () => {
-  const seeds: (string | number)[] = [1, '1', 'bench-0', '', 'x'.repeat(40), 'sé€d', 123456789, '1~shrink'];
+  // '\uffff': the largest char code
+  const seeds: (string | number)[] = [1, '1', 'bench-0', '', 'x'.repeat(40), 'sé€d', 123456789, '1~shrink', '\uffff'.repeat(40)];
   const ops = [0, 1, 9, 10, 99, 100, 12345, 2 ** 31, 10 ** 12 + 7, Number.MAX_SAFE_INTEGER];
 
   it('draws exactly what seedrandom.alea draws for the same seed string', () => {
@@ -32,7 +33,7 @@ describe('OpStream', () => {
   });
 
   it('walked forward (seeded four at a time) or back, the same streams', () => {
-    for (const seed of [1, 'bench-0', 'sé€d']) {
+    for (const seed of [1, 'bench-0', 'sé€d', '\uffff'.repeat(40)]) {
       const s = new OpStream(seed, 5);
       // across digit-count boundaries (9 -> 10, 99 -> 100, 9999 -> 10000), a step back into and
       // out of a batch, and a jump
