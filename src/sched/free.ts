@@ -52,6 +52,18 @@ import { PageObserver } from '../check/observer.ts';
  * 0.78 s against 0.33-0.49 s, load 10-14), and so did a busy-wait of the asked length instead of
  * the timed sleep, which has no timer slack (1.39 / 0.75 s against 1.25 / 0.26 s, load 19-25;
  * median operations to the find 110k / 64k against 55k / 54k).
+ * Re-measured with more idle cores (2 cores, load 2.5-5), where 4x's sleeps leave the cores
+ * partly idle: in 8 s map-truncate runs (`run --duration 8s`, two per scale) the actors sleep 34 %
+ * of their time at 4x, 30 % at 3x, 25 % at 2x and 18 % at 1x, and the operations per second
+ * follow (841-865k, 940-983k, 1,117-1,136k, 1,368-1,373k; CPU 1.53-1.63, 1.47-1.55, 1.33-1.39,
+ * 1.21 s per million operations). But patch4, seeds 1-10, the scales rotated in the same minutes
+ * (13 rounds of 4x and 2x, 10 of 3x and 1x; load 2.9-5.4), needs more operations at every smaller
+ * scale, more than the extra operations per second pay for: median operations to the find 66k
+ * (4x), 72.5k (3x), 89k (2x), 117.5k (1x); median time to detect over the rounds' medians 101,
+ * 112, 127, 162 ms; median p90 158, 202, 225, 312 ms. The 40 known-bad free rows of map-truncate,
+ * writeback and locks (matrix --budget 2m, 2-4 rounds per scale) are caught 40/40 at every scale,
+ * detect-time sums 22.8-31.4 s (4x), 24.6-36.8 (3x), 21.4-25.2 (2x), 27.1-31.5 (1x): no signal.
+ * So 4x stays; a smaller scale buys operations per second with detection.
  *
  * A sleep with a spinlock held (the PTL, an i_pages lock, a page_table_lock, the zone lock) stays
  * a sleep like any other. In the kernel a spinlock holder is not preempted (non-RT), so such a
