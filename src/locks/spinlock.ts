@@ -8,8 +8,7 @@
 import { futexWait, futexWake, type Step } from '../kernel/step.ts';
 import type { Task } from '../kernel/task.ts';
 
-/** How long a spinner naps between attempts (ms of driver time), unless the unlock wakes it. The
- * controlled driver's nap; the free driver's lasts until the unlock's wake (src/sched/free.ts). */
+/** How long a spinner naps between attempts (ms of driver time), unless the unlock wakes it. */
 export const SPIN_NAP_MS = 0.02;
 
 /** In a spinlock's word beside the owner (task id + 1): a spinner may be napping on the word, so
@@ -26,8 +25,8 @@ export const SPIN_NAPPERS = 1 << 30;
  * exchange: if the word changed meanwhile it tries again at once), so the unlock wakes it: a
  * spinner in the kernel runs on a CPU of its own and sees the release at once, where a nap that
  * only timed out lasted ~110 us for the 20 us asked and, 81-90 % of the time, waited for a holder
- * that was itself in a perturbation sleep. The timeout stays as a safety net (SPIN_NAP_MS under the
- * controlled driver, a wait slice under the free driver).
+ * that was itself in a perturbation sleep. The nap still ends at its timeout, SPIN_NAP_MS, under
+ * both drivers (why not longer: src/sched/free.ts, wait()).
  */
 export function* spinLock(t: Task, word: Int32Array, i: number, label: string): Step {
   const me = t.id + 1;

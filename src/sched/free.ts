@@ -20,7 +20,7 @@ import type { Task } from '../kernel/task.ts';
 import type { DriverObserver } from '../kernel/observer.ts';
 import { directOf, enterDirect, type DirectDriver, type Label } from '../kernel/direct.ts';
 import { attachLockdep } from '../check/lockdep.ts';
-import { SPIN_NAP_MS, SPIN_NAPPERS, spinlocksHeld } from '../locks/spinlock.ts';
+import { SPIN_NAP_MS, spinlocksHeld } from '../locks/spinlock.ts';
 import { PageObserver } from '../check/observer.ts';
 
 /**
@@ -84,8 +84,8 @@ import { PageObserver } from '../check/observer.ts';
  *   (medians 0.09-0.33 s against 0.06-0.22 s);
  * - a quarter of the asked length: the sleep barely shortens (~260 us for ~27 us asked at load ~6:
  *   the timer's floor).
- * So none found patch4 sooner; what made the runs faster is the spinner's side (src/locks/
- * spinlock.ts: the unlock wakes a napping spinner, and the free driver's nap lasts until then).
+ * So none found patch4 sooner, and neither did the longer spinner's nap tried beside them (see
+ * wait()).
  */
 export interface PerturbRates {
   spin: number;
@@ -203,8 +203,8 @@ export interface FreeWall {
   /** perturbation holds (a sleep with a page lock held: a long critical section) */
   holdMs: number;
   holds: number;
-  /** spinners' naps: a spin_lock() whose holder has not let go sleeps on the lock word until the
-   * unlock wakes it (see wait()) */
+  /** spinners' naps: a spin_lock() whose holder has not let go sleeps on the lock word, SPIN_NAP_MS
+   * or until the unlock wakes it (see wait()) */
   napMs: number;
   naps: number;
   /** every other futex wait: page locks, the wait-table bucket lock, mutexes, rw semaphores */
@@ -351,15 +351,14 @@ export class FreeDriver implements DirectDriver {
     this.observer.onBlock(this.t, e);
     Atomics.store(shm.taskState, id, TASK_WAITING);
     const t0 = performance.now();
-    // a spinner's nap (it expects SPIN_NAPPERS in the lock word: src/locks/spinlock.ts) lasts until
-    // the unlock wakes it, a slice at most, not SPIN_NAP_MS (the controlled driver's nap): a timed
-    // nap of 20 us lasted ~110 us and mostly woke to find the holder still in a perturbation sleep.
-    // map-truncate 8 s runs alternated with 0ed913c (load 2.4-2.5): 850-855k ops/s against
-    // 761-768k, 1.56 CPU s per million operations against 1.73-1.76, 40 % fewer naps. patch4 seeds
-    // 1-10, 140 runs a side (load 2.5-5): median 0.11 s both, mean 0.124 against 0.113 s, 90th
-    // percentile 0.24 against 0.19 s; with the wake alone and 20 us naps 0.09 / 0.107 / 0.20 s (80)
-    const spinNap = e.timeoutMs === SPIN_NAP_MS && (e.expected & SPIN_NAPPERS) !== 0;
-    const r = Atomics.wait(e.arr, e.index, e.expected, spinNap ? WAIT_SLICE_MS : Math.min(e.timeoutMs, WAIT_SLICE_MS));
+    // A spinner's nap stays SPIN_NAP_MS (the unlock wakes it sooner: src/locks/spinlock.ts). Tried:
+    // a nap that lasts until the unlock's wake (a wait slice at most). map-truncate ran 1.11x the
+    // operations per second (8 s runs, load 2.4-2.5: 850-855k against 761-768k) but found patch4
+    // later: seeds 1-10, mean 0.119 / 0.124 s against 0.106-0.111 / 0.113 s, pooled median 0.105
+    // against 0.090 s, 90th percentile 0.22-0.24 against 0.19-0.21 s (100-140 runs a side in two
+    // series alternated with 0ed913c, load 2-5). A napper that takes the lock the moment it is
+    // released changes which side of a race runs next.
+    const r = Atomics.wait(e.arr, e.index, e.expected, Math.min(e.timeoutMs, WAIT_SLICE_MS));
     const ms = performance.now() - t0, w = this.wall;
     if (e.timeoutMs <= SPIN_NAP_MS) {
       w.napMs += ms;

@@ -151,7 +151,7 @@ function wallTable(side: Side, walls: RoleWall[][]): BenchTable {
     ]),
     notes: [
       'perturbation sleeps and holds: Atomics.wait with a timeout (src/sched/free.ts PERTURB_RATES); they last longer than asked (timer slack, wake-up, a core to run on). A spinlock held: the sleeper holds the PTL, an i_pages lock, a page_table_lock or the zone lock, and whoever wants it naps meanwhile.',
-      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word until the unlock wakes it; other waits: page locks, the bucket lock, mutexes, rw semaphores.",
+      "spinners' naps: a spin_lock() whose holder has not let go naps on the lock word, 20 us at a time or until the unlock wakes it; other waits: page locks, the bucket lock, mutexes, rw semaphores.",
       'parked: quiescent epochs and stutter. The rest: the actor ran, or was ready while the cores ran other threads (4 actors on 2 cores).',
     ],
   };
