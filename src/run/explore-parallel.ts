@@ -228,6 +228,17 @@ export const EXPLORER_SEMI_SPACE_MB = 64;
 // sampling heap profiler, objects collected by scavenges included): ~207 KB, nearly all the
 // protocol generators and their results; the explorer's and the driver's own part is under 3%
 // (opsFor's per-actor OpStream, 5.6 KB), so cutting it would not change the GC figures above.
+// The compiling is a fixed cost, not a scaling limit: 220,000 iterations (~60 s on one explorer,
+// load ~1.5) took 61.1 s on 1 thread and 31.5 s on 2 (1.94x), and bench explore-threads' "2nd half"
+// column (each run's second half, most compiling behind it) reads 1.84-2.12x where the whole 20 s
+// runs read 1.51-1.88x. Re-compiles after deopts are ~19 % of an explorer's TurboFan time
+// (--trace-opt, 40,000 iterations: 244 of 1,298 ms), worth ~0.01 on the 20 s ratio. Also measured
+// on that workload and not kept (single runs, quiet machine; the 20 s ratio moves 0.1 from run to
+// run with the same build, the iterations per CPU-second of the same work ~5 %, the machine's ALU
+// loop under 1 %): --single-threaded-gc (helpers 1.55 -> 1.30-1.53 s with 2 explorers; ratio
+// 1.77-1.85x against 1.79-1.91x alternated), a 1 or 4 MB semi-space (1 MB: the two explorers no
+// longer slow each other, 0.99-1.00 "vs 1 thread", but the helpers scavenge 0.7 s more; 1.78x /
+// 1.79x), --interrupt-budget=400000 (1.78x).
 let creating = 0;
 function withYoungGeneration(spawn: () => Worker): Worker {
   if (creating++ === 0) v8.setFlagsFromString(`--max-semi-space-size=${EXPLORER_SEMI_SPACE_MB} --min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
