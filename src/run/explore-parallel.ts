@@ -238,7 +238,10 @@ export const EXPLORER_SEMI_SPACE_MB = 64;
 // loop under 1 %): --single-threaded-gc (helpers 1.55 -> 1.30-1.53 s with 2 explorers; ratio
 // 1.77-1.85x against 1.79-1.91x alternated), a 1 or 4 MB semi-space (1 MB: the two explorers no
 // longer slow each other, 0.99-1.00 "vs 1 thread", but the helpers scavenge 0.7 s more; 1.78x /
-// 1.79x), --interrupt-budget=400000 (1.78x).
+// 1.79x), --interrupt-budget=400000 (1.78x). V8's GC threading flags (--no-concurrent-marking,
+// --no-parallel-scavenge, ...) can only be given on node's command line: set at run time while the
+// explorers were created, they crashed V8 in 7 of 8 runs (a fatal check in cppgc's marker:
+// concurrent marking turned off under a heap that had started it).
 let creating = 0;
 function withYoungGeneration(spawn: () => Worker): Worker {
   if (creating++ === 0) v8.setFlagsFromString(`--max-semi-space-size=${EXPLORER_SEMI_SPACE_MB} --min-semi-space-size=${EXPLORER_SEMI_SPACE_MB}`);
